@@ -1,0 +1,21 @@
+/* The pipeline: the one place that creates camrig's parts and connects them
+ * (cameras -> JPEG stages -> HTTP server), and takes them down again in
+ * reverse order. */
+#ifndef CR_APP_PIPELINE_H
+#define CR_APP_PIPELINE_H
+
+#include "base/config.h"
+
+struct cr_pipeline;
+
+/* Starts everything config describes. A part that cannot start (no such
+ * device, port taken) is logged with its reason, everything already started
+ * is stopped again, and a negative error returned. config must outlive the
+ * pipeline. */
+int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out);
+
+/* Stops every part in reverse order of start and frees. NULL-safe; sets
+ * *pipeline to NULL. */
+void cr_pipeline_stop(struct cr_pipeline **pipeline);
+
+#endif

@@ -1,0 +1,155 @@
+/* Fan-out: a list of subscribers, each a bounded frame queue. */
+#include "base/fanout.h"
+
+#include "base/mem.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cr_subscriber {
+	struct cr_subscriber *next;
+	char name[CR_SUBSCRIBER_NAME_MAX];
+	struct cr_queue *queue;
+	atomic_bool active;
+	uint64_t delivered;  /* under the fan-out lock */
+};
+
+struct cr_fanout {
+	pthread_mutex_t lock;
+	struct cr_subscriber *subscribers;
+};
+
+struct cr_fanout *cr_fanout_new(void)
+{
+	struct cr_fanout *fo = CR_NEW(fo);
+
+	pthread_mutex_init(&fo->lock, NULL);
+	return fo;
+}
+
+void cr_fanout_free(struct cr_fanout **pfo)
+{
+	struct cr_fanout *fo = *pfo;
+
+	if (!fo)
+		return;
+	*pfo = NULL;
+	while (fo->subscribers) {
+		struct cr_subscriber *s = fo->subscribers;
+
+		cr_fanout_unsubscribe(fo, &s);
+	}
+	pthread_mutex_destroy(&fo->lock);
+	free(fo);
+}
+
+struct cr_subscriber *cr_fanout_subscribe(struct cr_fanout *fo, const char *name, unsigned depth,
+					  enum cr_queue_policy policy)
+{
+	struct cr_subscriber *s = CR_NEW(s);
+
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->queue = cr_queue_new(depth, policy);
+	atomic_store(&s->active, true);
+	pthread_mutex_lock(&fo->lock);
+	s->next = fo->subscribers;
+	fo->subscribers = s;
+	pthread_mutex_unlock(&fo->lock);
+	return s;
+}
+
+static void drop_frame(void *item)
+{
+	struct cr_frame *f = item;
+
+	cr_frame_unref(&f);
+}
+
+void cr_fanout_unsubscribe(struct cr_fanout *fo, struct cr_subscriber **ps)
+{
+	struct cr_subscriber *s = *ps, **link;
+
+	if (!s)
+		return;
+	*ps = NULL;
+	pthread_mutex_lock(&fo->lock);
+	for (link = &fo->subscribers; *link; link = &(*link)->next) {
+		if (*link == s) {
+			*link = s->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fo->lock);
+	cr_queue_free(&s->queue, drop_frame);
+	free(s);
+}
+
+void cr_subscriber_set_active(struct cr_subscriber *s, bool active)
+{
+	atomic_store(&s->active, active);
+}
+
+int cr_subscriber_pop(struct cr_subscriber *s, struct cr_frame **frame, int64_t timeout_ns)
+{
+	void *item;
+	int ret = cr_queue_pop(s->queue, &item, timeout_ns);
+
+	if (ret == 0)
+		*frame = item;
+	return ret;
+}
+
+void cr_subscriber_close(struct cr_subscriber *s)
+{
+	cr_queue_close(s->queue);
+}
+
+unsigned cr_fanout_publish(struct cr_fanout *fo, struct cr_frame *frame)
+{
+	unsigned drops = 0;
+
+	pthread_mutex_lock(&fo->lock);
+	for (struct cr_subscriber *s = fo->subscribers; s; s = s->next) {
+		void *evicted = NULL;
+		int ret;
+
+		if (!atomic_load(&s->active))
+			continue;
+		ret = cr_queue_push(s->queue, cr_frame_ref(frame), &evicted);
+		if (ret == 0) {
+			s->delivered++;
+		} else if (ret == 1) {
+			s->delivered++;
+			drops++;
+			drop_frame(evicted);
+		} else {
+			drops++;
+			drop_frame(frame); /* the reference taken for the queue */
+		}
+	}
+	pthread_mutex_unlock(&fo->lock);
+	return drops;
+}
+
+int cr_fanout_stats(struct cr_fanout *fo, struct cr_subscriber_stats *stats, int max)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&fo->lock);
+	for (struct cr_subscriber *s = fo->subscribers; s; s = s->next, n++) {
+		if (n >= max)
+			continue;
+		memcpy(stats[n].name, s->name, sizeof(stats[n].name));
+		stats[n].delivered = s->delivered;
+		stats[n].dropped = cr_queue_dropped(s->queue);
+		stats[n].length = cr_queue_length(s->queue);
+		stats[n].depth = cr_queue_capacity(s->queue);
+		stats[n].active = atomic_load(&s->active);
+	}
+	pthread_mutex_unlock(&fo->lock);
+	return n;
+}

@@ -1,0 +1,65 @@
+/* Fan-out of a camera's frames to its subscribers.
+ *
+ * Each subscriber (JPEG stage, encoder, LSL outlet, ...) has its own bounded
+ * queue and drop counter. cr_fanout_publish() gives every active subscriber a
+ * reference to the frame without ever waiting: a full queue drops by the
+ * subscriber's policy and counts it. An inactive subscriber (nobody needs its
+ * output right now) receives nothing and counts nothing.
+ *
+ * Locking: the subscriber list is guarded by a mutex held only while
+ * publishing or changing the list; queues have their own locks. */
+#ifndef CR_BASE_FANOUT_H
+#define CR_BASE_FANOUT_H
+
+#include "base/frame.h"
+#include "base/queue.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CR_SUBSCRIBER_NAME_MAX 32
+
+struct cr_fanout;
+struct cr_subscriber;
+
+struct cr_subscriber_stats {
+	char name[CR_SUBSCRIBER_NAME_MAX];
+	uint64_t delivered;  /* frames queued */
+	uint64_t dropped;    /* frames dropped on a full queue */
+	unsigned length;     /* frames queued now */
+	unsigned depth;      /* queue capacity */
+	bool active;
+};
+
+struct cr_fanout *cr_fanout_new(void);
+
+/* Frees the fan-out. Every subscriber must have been removed. NULL-safe. */
+void cr_fanout_free(struct cr_fanout **fanout);
+
+/* Adds a subscriber with a queue of depth frames (>= 1) and the given drop
+ * policy. It starts active. name (truncated to 31 bytes) shows in the stats. */
+struct cr_subscriber *cr_fanout_subscribe(struct cr_fanout *fanout, const char *name, unsigned depth,
+					  enum cr_queue_policy policy);
+
+/* Removes and frees a subscriber, releasing the frames still queued for it.
+ * NULL-safe; sets *sub to NULL. */
+void cr_fanout_unsubscribe(struct cr_fanout *fanout, struct cr_subscriber **sub);
+
+/* An inactive subscriber is skipped by publish. */
+void cr_subscriber_set_active(struct cr_subscriber *sub, bool active);
+
+/* Takes the next frame for this subscriber (the caller owns one reference),
+ * waiting up to timeout_ns (< 0: forever). Returns 0, -ETIMEDOUT, or -EPIPE
+ * after cr_subscriber_close(). */
+int cr_subscriber_pop(struct cr_subscriber *sub, struct cr_frame **frame, int64_t timeout_ns);
+
+/* Wakes the subscriber's consumer for good: pops return -EPIPE once drained. */
+void cr_subscriber_close(struct cr_subscriber *sub);
+
+/* Publishes frame to every active subscriber. Returns how many dropped it. */
+unsigned cr_fanout_publish(struct cr_fanout *fanout, struct cr_frame *frame);
+
+/* Fills up to max entries of stats; returns the number of subscribers. */
+int cr_fanout_stats(struct cr_fanout *fanout, struct cr_subscriber_stats *stats, int max);
+
+#endif

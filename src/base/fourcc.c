@@ -1,0 +1,123 @@
+/* FourCC names and raw frame layouts. Layouts follow the V4L2 pixel format
+ * documentation (Documentation/userspace-api/media/v4l/pixfmt-*.rst). */
+#include "base/fourcc.h"
+
+#include "base/error.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+const uint32_t cr_fourcc_supported[] = {
+	CR_FMT_MJPEG, CR_FMT_YUYV, CR_FMT_NV12, CR_FMT_YU12, CR_FMT_GREY, CR_FMT_RGB24, CR_FMT_BGR24, 0,
+};
+
+static const struct {
+	const char *name;
+	uint32_t fourcc;
+} aliases[] = {
+	{ "RGB24", CR_FMT_RGB24 }, { "BGR24", CR_FMT_BGR24 }, { "I420", CR_FMT_YU12 },
+	{ "YUV420", CR_FMT_YU12 }, { "MJPEG", CR_FMT_MJPEG }, { "GRAY", CR_FMT_GREY },
+	{ "GRAY8", CR_FMT_GREY },  { "Y8", CR_FMT_GREY },     { "YUY2", CR_FMT_YUYV },
+};
+
+int cr_fourcc_parse(const char *name, uint32_t *fourcc)
+{
+	char up[5];
+
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
+		if (strcasecmp(name, aliases[i].name) == 0) {
+			*fourcc = aliases[i].fourcc;
+			return 0;
+		}
+	}
+	if (strlen(name) != 4)
+		return -EINVAL;
+	for (int i = 0; i < 4; i++)
+		up[i] = (char)toupper((unsigned char)name[i]);
+	*fourcc = CR_FOURCC(up[0], up[1], up[2], up[3]);
+	return 0;
+}
+
+char *cr_fourcc_str(uint32_t fourcc, char buf[5])
+{
+	for (int i = 0; i < 4; i++) {
+		char c = (char)((fourcc >> (8 * i)) & 0xff);
+
+		buf[i] = isprint((unsigned char)c) ? c : '?';
+	}
+	buf[4] = '\0';
+	return buf;
+}
+
+const char *cr_fourcc_name(uint32_t fourcc)
+{
+	switch (fourcc) {
+	case CR_FMT_GREY: return "GREY";
+	case CR_FMT_YUYV: return "YUYV";
+	case CR_FMT_NV12: return "NV12";
+	case CR_FMT_YU12: return "YU12";
+	case CR_FMT_RGB24: return "RGB24";
+	case CR_FMT_BGR24: return "BGR24";
+	case CR_FMT_MJPEG: return "MJPEG";
+	case CR_FMT_JPEG: return "JPEG";
+	default: return "unknown";
+	}
+}
+
+bool cr_fourcc_is_compressed(uint32_t fourcc)
+{
+	return fourcc == CR_FMT_MJPEG || fourcc == CR_FMT_JPEG;
+}
+
+bool cr_fourcc_is_supported(uint32_t fourcc)
+{
+	if (fourcc == CR_FMT_JPEG)
+		return true;
+	for (int i = 0; cr_fourcc_supported[i]; i++)
+		if (cr_fourcc_supported[i] == fourcc)
+			return true;
+	return false;
+}
+
+int cr_fourcc_layout(uint32_t fourcc, int width, int height, int stride, struct cr_plane_layout *l)
+{
+	int bpp;
+
+	if (width <= 0 || height <= 0 || width > 16384 || height > 16384)
+		return -EINVAL;
+	memset(l, 0, sizeof(*l));
+	switch (fourcc) {
+	case CR_FMT_GREY: bpp = 1; break;
+	case CR_FMT_YUYV: bpp = 2; break;
+	case CR_FMT_RGB24:
+	case CR_FMT_BGR24: bpp = 3; break;
+	case CR_FMT_NV12:
+	case CR_FMT_YU12:
+	case CR_FMT_YUV422P: bpp = 1; break;
+	default: return CR_EFORMAT;
+	}
+	if (stride < width * bpp)
+		stride = width * bpp;
+	l->nplanes = 1;
+	l->stride[0] = stride;
+	l->height[0] = height;
+	l->size = (size_t)stride * (size_t)height;
+	if (fourcc == CR_FMT_NV12) {
+		l->nplanes = 2;
+		l->stride[1] = stride;
+		l->height[1] = (height + 1) / 2;
+		l->offset[1] = l->size;
+		l->size += (size_t)l->stride[1] * (size_t)l->height[1];
+	} else if (fourcc == CR_FMT_YU12 || fourcc == CR_FMT_YUV422P) {
+		l->nplanes = 3;
+		for (int p = 1; p < 3; p++) {
+			l->stride[p] = (stride + 1) / 2;
+			l->height[p] = fourcc == CR_FMT_YU12 ? (height + 1) / 2 : height;
+			l->offset[p] = l->size;
+			l->size += (size_t)l->stride[p] * (size_t)l->height[p];
+		}
+	}
+	return 0;
+}

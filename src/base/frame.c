@@ -1,0 +1,153 @@
+/* Frame pool: a fixed array of frames and a free list under one mutex.
+ *
+ * The pool itself is refcounted by its frames in use, so cr_frame_pool_free()
+ * may run while consumers still hold frames: the memory goes when the last
+ * frame comes back. */
+#include "base/frame.h"
+
+#include "base/error.h"
+#include "base/mem.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cr_frame_pool {
+	pthread_mutex_t lock;
+	struct cr_frame *frames;  /* count entries */
+	struct cr_frame **free;   /* stack of free frames */
+	unsigned count, nfree;
+	size_t capacity;          /* bytes per frame buffer */
+	bool closed;              /* cr_frame_pool_free() was called */
+};
+
+struct cr_frame_pool *cr_frame_pool_new(unsigned count, size_t capacity)
+{
+	struct cr_frame_pool *pool = CR_NEW(pool);
+
+	pthread_mutex_init(&pool->lock, NULL);
+	pool->frames = cr_calloc(count, sizeof(*pool->frames));
+	pool->free = cr_calloc(count, sizeof(*pool->free));
+	pool->count = count;
+	pool->capacity = capacity;
+	for (unsigned i = 0; i < count; i++) {
+		pool->frames[i].pool = pool;
+		pool->free[pool->nfree++] = &pool->frames[count - 1 - i];
+	}
+	return pool;
+}
+
+static void destroy(struct cr_frame_pool *pool)
+{
+	for (unsigned i = 0; i < pool->count; i++)
+		free(pool->frames[i].data);
+	free(pool->frames);
+	free(pool->free);
+	pthread_mutex_destroy(&pool->lock);
+	free(pool);
+}
+
+void cr_frame_pool_free(struct cr_frame_pool **ppool)
+{
+	struct cr_frame_pool *pool = *ppool;
+	bool idle;
+
+	if (!pool)
+		return;
+	*ppool = NULL;
+	pthread_mutex_lock(&pool->lock);
+	pool->closed = true;
+	idle = pool->nfree == pool->count;
+	pthread_mutex_unlock(&pool->lock);
+	if (idle)
+		destroy(pool);
+}
+
+struct cr_frame *cr_frame_pool_get(struct cr_frame_pool *pool)
+{
+	struct cr_frame *f = NULL;
+
+	pthread_mutex_lock(&pool->lock);
+	if (pool->nfree > 0 && !pool->closed)
+		f = pool->free[--pool->nfree];
+	pthread_mutex_unlock(&pool->lock);
+	if (!f)
+		return NULL;
+	if (!f->data) {
+		f->data = cr_malloc(pool->capacity);
+		f->capacity = pool->capacity;
+	}
+	f->fourcc = 0;
+	f->width = f->height = f->nplanes = 0;
+	memset(f->plane, 0, sizeof(f->plane));
+	memset(f->stride, 0, sizeof(f->stride));
+	f->size = 0;
+	f->index = 0;
+	f->sequence = 0;
+	f->mono_ns = f->utc_us = 0;
+	f->camera = 0;
+	atomic_store(&f->refs, 1);
+	return f;
+}
+
+void cr_frame_pool_stats(struct cr_frame_pool *pool, unsigned *total, unsigned *in_use)
+{
+	pthread_mutex_lock(&pool->lock);
+	*total = pool->count;
+	*in_use = pool->count - pool->nfree;
+	pthread_mutex_unlock(&pool->lock);
+}
+
+int cr_frame_set_format(struct cr_frame *f, uint32_t fourcc, int width, int height, int stride)
+{
+	struct cr_plane_layout l;
+	int ret;
+
+	f->fourcc = fourcc;
+	f->width = width;
+	f->height = height;
+	if (cr_fourcc_is_compressed(fourcc)) {
+		f->nplanes = 0;
+		return 0;
+	}
+	ret = cr_fourcc_layout(fourcc, width, height, stride, &l);
+	if (ret < 0)
+		return ret;
+	if (l.size > f->capacity)
+		return -ENOSPC;
+	f->nplanes = l.nplanes;
+	for (int p = 0; p < l.nplanes; p++) {
+		f->plane[p] = f->data + l.offset[p];
+		f->stride[p] = l.stride[p];
+	}
+	f->size = l.size;
+	return 0;
+}
+
+struct cr_frame *cr_frame_ref(struct cr_frame *f)
+{
+	atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
+	return f;
+}
+
+void cr_frame_unref(struct cr_frame **pf)
+{
+	struct cr_frame *f = *pf;
+	struct cr_frame_pool *pool;
+	bool last_of_closed;
+
+	if (!f)
+		return;
+	*pf = NULL;
+	if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	pool = f->pool;
+	pthread_mutex_lock(&pool->lock);
+	pool->free[pool->nfree++] = f;
+	last_of_closed = pool->closed && pool->nfree == pool->count;
+	pthread_mutex_unlock(&pool->lock);
+	if (last_of_closed)
+		destroy(pool);
+}

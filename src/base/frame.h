@@ -1,0 +1,70 @@
+/* Frames and the pool they come from.
+ *
+ * A frame is one captured image plus its metadata. Frames are refcounted and
+ * come from a fixed-size pool: the camera thread takes one, fills it, publishes
+ * it to subscribers (each takes a reference) and drops its own reference; the
+ * last cr_frame_unref() returns it to the pool. Nothing allocates per frame.
+ *
+ * Thread safety: refcounting and the pool are safe from any thread. A frame's
+ * pixels and metadata are written only by the thread that took it from the
+ * pool, before it is published; afterwards everyone treats it as read-only. */
+#ifndef CR_BASE_FRAME_H
+#define CR_BASE_FRAME_H
+
+#include "base/fourcc.h"
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cr_frame_pool;
+
+struct cr_frame {
+	uint32_t fourcc;                /* pixel format, V4L2 FourCC */
+	int width, height;              /* pixels */
+	int nplanes;                    /* 0 for compressed formats */
+	uint8_t *plane[CR_MAX_PLANES];  /* into data */
+	int stride[CR_MAX_PLANES];      /* bytes per row */
+	uint8_t *data;                  /* the whole image */
+	size_t size;                    /* bytes of data in use (a JPEG's length for MJPEG) */
+	size_t capacity;                /* bytes allocated at data */
+
+	uint64_t index;                 /* camrig's count of frames from this camera, from 0 */
+	uint32_t sequence;              /* the driver's sequence number (V4L2 buffer.sequence) */
+	int64_t mono_ns;                /* capture time, CLOCK_MONOTONIC ns */
+	int64_t utc_us;                 /* capture time, µs since the UTC epoch */
+	int camera;                     /* index of the camera in the configuration */
+
+	atomic_int refs;
+	struct cr_frame_pool *pool;
+};
+
+/* Creates a pool of count frames of up to capacity bytes each. The buffers are
+ * allocated on first use. */
+struct cr_frame_pool *cr_frame_pool_new(unsigned count, size_t capacity);
+
+/* Frees the pool. Frames still referenced stay valid and are freed at their
+ * last unref. NULL-safe; sets *pool to NULL. */
+void cr_frame_pool_free(struct cr_frame_pool **pool);
+
+/* Takes a free frame (refcount 1, metadata zeroed, capacity bytes at data), or
+ * returns NULL when every frame is in use: the caller counts a drop and never
+ * waits. */
+struct cr_frame *cr_frame_pool_get(struct cr_frame_pool *pool);
+
+/* Frames in the pool and how many are in use right now. */
+void cr_frame_pool_stats(struct cr_frame_pool *pool, unsigned *total, unsigned *in_use);
+
+/* Sets format and size, and points the planes into data by the layout of a
+ * raw format with the given stride (bytes, 0: packed). For a compressed format
+ * it sets nplanes = 0 and leaves size to the caller. Returns 0, CR_EFORMAT, or
+ * -ENOSPC when the layout does not fit the frame's capacity. */
+int cr_frame_set_format(struct cr_frame *frame, uint32_t fourcc, int width, int height, int stride);
+
+struct cr_frame *cr_frame_ref(struct cr_frame *frame);
+
+/* Drops a reference; the last one returns the frame to its pool. NULL-safe;
+ * sets *frame to NULL. */
+void cr_frame_unref(struct cr_frame **frame);
+
+#endif

@@ -1,0 +1,32 @@
+/* Clocks. A frame's capture time is CLOCK_MONOTONIC nanoseconds (the clock
+ * V4L2 buffer timestamps and LSL's local_clock() use); UTC is derived from it
+ * through an offset sampled at start and refreshed at most once a second. */
+#ifndef CR_BASE_TIME_H
+#define CR_BASE_TIME_H
+
+#include <stdint.h>
+#include <time.h>
+
+#define CR_NS_PER_SEC INT64_C(1000000000)
+#define CR_NS_PER_MS INT64_C(1000000)
+#define CR_US_PER_SEC INT64_C(1000000)
+
+/* Now, CLOCK_MONOTONIC, in ns. */
+int64_t cr_time_mono_ns(void);
+
+/* Now, CLOCK_REALTIME, in µs since the UTC epoch. */
+int64_t cr_time_utc_us(void);
+
+/* Maps a CLOCK_MONOTONIC time (ns) to UTC (µs since the epoch), with the
+ * offset between the clocks as last sampled (refreshed here when it is older
+ * than one second, so clock steps by NTP show up within a second). */
+int64_t cr_time_mono_to_utc_us(int64_t mono_ns);
+
+/* Converts ns to a struct timespec, and back. */
+struct timespec cr_time_ts(int64_t ns);
+int64_t cr_time_from_ts(const struct timespec *ts);
+
+/* Formats UTC µs as ISO 8601 "2026-11-21T19:15:37.123456Z" into buf (>= 32 bytes). */
+char *cr_time_iso8601(int64_t utc_us, char *buf, size_t len);
+
+#endif

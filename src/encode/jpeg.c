@@ -1,0 +1,497 @@
+/* The JPEG stage (see jpeg.h for the model).
+ *
+ * Design: the stage subscribes to its camera with a latest-wins queue as deep
+ * as it has workers. Each worker pops a frame and, for every variant in
+ * demand, produces an image:
+ *   - MJPEG frame, variant of the camera's size in color: the frame itself
+ *     (pass-through, no copy);
+ *   - otherwise the frame is brought to a layout libturbojpeg takes directly
+ *     (GREY, I420, 4:2:2 planar, RGB, BGR), converting or scaling with
+ *     libswscale only where needed, and compressed.
+ * Workers finish out of order; a variant's latest image only moves forward.
+ *
+ * Locking: stage->lock guards the variant list, demand counts and each
+ * variant's latest image; images are published with a broadcast on
+ * stage->published. Encoding happens outside the lock. */
+#include "encode/jpeg.h"
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/time.h"
+#include "encode/convert.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <turbojpeg.h>
+#include <unistd.h>
+
+#define MAX_VARIANTS 16
+#define MAX_WORKERS 8
+#define POP_TIMEOUT_NS (500 * CR_NS_PER_MS)
+
+struct cr_jpeg_variant {
+	struct cr_jpeg_params params;
+	unsigned demand;             /* acquirers right now */
+	struct cr_jpeg *latest;      /* newest image, or NULL */
+	bool used;                   /* slot in use (demand may be 0: kept for reuse) */
+};
+
+/* Per-worker encoder state: none of it is shared. */
+struct worker {
+	struct cr_jpeg_stage *stage;
+	pthread_t thread;
+	tjhandle compress, decompress;
+	struct cr_convert *conv;
+	uint8_t *scratch;            /* converted or decoded pixels */
+	size_t scratch_size;
+	uint8_t *decoded;            /* an MJPEG frame decoded to RGB */
+	size_t decoded_size;
+	uint8_t *out;                /* compressed output before it is copied */
+	size_t out_size;
+};
+
+struct cr_jpeg_stage {
+	struct cr_camera *camera;
+	struct cr_jpeg_params defaults;
+	struct cr_subscriber *sub;
+	struct worker workers[MAX_WORKERS];
+	unsigned nworkers;
+	atomic_bool stopping;
+
+	pthread_mutex_t lock;
+	pthread_cond_t published;
+	struct cr_jpeg_variant variants[MAX_VARIANTS];
+	unsigned total_demand;
+	bool shut_down;
+	struct cr_jpeg_stage_stats stats;
+};
+
+struct cr_jpeg *cr_jpeg_ref(struct cr_jpeg *jpeg)
+{
+	atomic_fetch_add_explicit(&jpeg->refs, 1, memory_order_relaxed);
+	return jpeg;
+}
+
+void cr_jpeg_unref(struct cr_jpeg **pjpeg)
+{
+	struct cr_jpeg *jpeg = *pjpeg;
+
+	if (!jpeg)
+		return;
+	*pjpeg = NULL;
+	if (atomic_fetch_sub_explicit(&jpeg->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	cr_frame_unref(&jpeg->frame);
+	free(jpeg->owned);
+	free(jpeg);
+}
+
+static struct cr_jpeg *jpeg_new(const struct cr_frame *frame, int width, int height)
+{
+	struct cr_jpeg *jpeg = CR_NEW(jpeg);
+
+	atomic_store(&jpeg->refs, 1);
+	jpeg->width = width;
+	jpeg->height = height;
+	jpeg->index = frame->index;
+	jpeg->sequence = frame->sequence;
+	jpeg->mono_ns = frame->mono_ns;
+	jpeg->utc_us = frame->utc_us;
+	return jpeg;
+}
+
+static void ensure(uint8_t **buf, size_t *have, size_t need)
+{
+	if (*have >= need)
+		return;
+	free(*buf);
+	*buf = cr_malloc(need);
+	*have = need;
+}
+
+/* Lays out an image of fourcc and size over w->scratch. */
+static struct cr_image scratch_image(struct worker *w, uint32_t fourcc, int width, int height)
+{
+	struct cr_plane_layout l;
+	struct cr_image img = { .fourcc = fourcc, .width = width, .height = height };
+
+	cr_fourcc_layout(fourcc, width, height, 0, &l);
+	ensure(&w->scratch, &w->scratch_size, l.size);
+	for (int p = 0; p < l.nplanes; p++) {
+		img.plane[p] = w->scratch + l.offset[p];
+		img.stride[p] = l.stride[p];
+	}
+	return img;
+}
+
+/* Compresses img (GREY, YU12, 4:2:2 planar, RGB24 or BGR24, at the output
+ * size) into a new image. Returns 0 or -EIO. */
+static int compress(struct worker *w, const struct cr_image *img, int quality, const struct cr_frame *frame,
+		    struct cr_jpeg **out)
+{
+	unsigned long size = tjBufSize(img->width, img->height, TJSAMP_422);
+	int flags = TJFLAG_NOREALLOC | (quality <= 90 ? TJFLAG_FASTDCT : 0), ret;
+	unsigned char *dst;
+
+	ensure(&w->out, &w->out_size, size);
+	dst = w->out;
+	size = w->out_size;
+	if (img->fourcc == CR_FMT_YU12 || img->fourcc == CR_FMT_YUV422P) {
+		const unsigned char *planes[3] = { img->plane[0], img->plane[1], img->plane[2] };
+
+		ret = tjCompressFromYUVPlanes(w->compress, planes, img->width, img->stride, img->height,
+					      img->fourcc == CR_FMT_YU12 ? TJSAMP_420 : TJSAMP_422, &dst, &size,
+					      quality, flags);
+	} else {
+		int pf = img->fourcc == CR_FMT_GREY ? TJPF_GRAY : img->fourcc == CR_FMT_RGB24 ? TJPF_RGB : TJPF_BGR;
+
+		ret = tjCompress2(w->compress, img->plane[0], img->width, img->stride[0], img->height, pf, &dst,
+				  &size, pf == TJPF_GRAY ? TJSAMP_GRAY : TJSAMP_420, quality, flags);
+	}
+	if (ret < 0) {
+		cr_debug("jpeg: compression failed: %s", tjGetErrorStr2(w->compress));
+		return -EIO;
+	}
+	*out = jpeg_new(frame, img->width, img->height);
+	(*out)->owned = cr_malloc(size);
+	memcpy((*out)->owned, dst, size);
+	(*out)->data = (*out)->owned;
+	(*out)->size = size;
+	return 0;
+}
+
+/* Decodes an MJPEG frame to RGB24 into w->decoded. Returns 0 or -EIO. */
+static int decode(struct worker *w, const struct cr_frame *frame, struct cr_image *img)
+{
+	int width, height, subsamp, colorspace;
+
+	if (tjDecompressHeader3(w->decompress, frame->data, frame->size, &width, &height, &subsamp,
+				&colorspace) < 0)
+		return -EIO;
+	ensure(&w->decoded, &w->decoded_size, (size_t)width * (size_t)height * 3);
+	if (tjDecompress2(w->decompress, frame->data, frame->size, w->decoded, width, width * 3, height, TJPF_RGB,
+			  TJFLAG_FASTDCT) < 0 && tjGetErrorCode(w->decompress) == TJERR_FATAL)
+		return -EIO;
+	*img = (struct cr_image){ .fourcc = CR_FMT_RGB24, .width = width, .height = height,
+				  .plane = { w->decoded }, .stride = { width * 3 } };
+	return 0;
+}
+
+/* Encodes src (raw, the camera's size) for params. */
+static int encode_raw(struct worker *w, const struct cr_image *src, const struct cr_jpeg_params *p,
+		      const struct cr_frame *frame, struct cr_jpeg **out)
+{
+	bool same_size = p->width == src->width && p->height == src->height;
+	struct cr_image img = *src;
+	uint32_t target;
+	int ret;
+
+	if (p->gray) {
+		target = CR_FMT_GREY;
+		/* The luma plane of a planar YUV frame is already a gray image. */
+		if (same_size && (src->fourcc == CR_FMT_YU12 || src->fourcc == CR_FMT_NV12 ||
+				  src->fourcc == CR_FMT_YUV422P))
+			img.fourcc = CR_FMT_GREY;
+	} else if (same_size && (src->fourcc == CR_FMT_YU12 || src->fourcc == CR_FMT_RGB24 ||
+				 src->fourcc == CR_FMT_BGR24 || src->fourcc == CR_FMT_GREY)) {
+		target = src->fourcc;
+	} else {
+		target = src->fourcc == CR_FMT_YUYV && same_size ? CR_FMT_YUV422P : CR_FMT_YU12;
+		if (src->fourcc == CR_FMT_GREY)
+			target = CR_FMT_GREY;
+	}
+	if (img.fourcc != target || !same_size) {
+		img = scratch_image(w, target, p->width, p->height);
+		ret = cr_convert_image(w->conv, src, &img);
+		if (ret < 0)
+			return ret;
+	}
+	return compress(w, &img, p->quality, frame, out);
+}
+
+/* Publishes jpeg as variant v's latest image if it is newer. Takes jpeg. */
+static void publish(struct cr_jpeg_stage *stage, struct cr_jpeg_variant *v, struct cr_jpeg *jpeg, bool passed)
+{
+	pthread_mutex_lock(&stage->lock);
+	if (!v->latest || jpeg->index > v->latest->index) {
+		cr_jpeg_unref(&v->latest);
+		v->latest = jpeg;
+		jpeg = NULL;
+	}
+	if (passed)
+		stage->stats.passed_through++;
+	else
+		stage->stats.encoded++;
+	pthread_cond_broadcast(&stage->published);
+	pthread_mutex_unlock(&stage->lock);
+	cr_jpeg_unref(&jpeg);
+}
+
+static void process(struct worker *w, struct cr_frame *frame)
+{
+	struct cr_jpeg_stage *stage = w->stage;
+	struct cr_jpeg_params wanted[MAX_VARIANTS];
+	struct cr_jpeg_variant *targets[MAX_VARIANTS];
+	struct cr_image src;
+	bool decoded = false;
+	unsigned n = 0;
+
+	pthread_mutex_lock(&stage->lock);
+	for (unsigned i = 0; i < MAX_VARIANTS; i++) {
+		if (stage->variants[i].demand > 0) {
+			wanted[n] = stage->variants[i].params;
+			targets[n++] = &stage->variants[i];
+		}
+	}
+	pthread_mutex_unlock(&stage->lock);
+
+	if (!cr_fourcc_is_compressed(frame->fourcc))
+		src = cr_image_of_frame(frame);
+	for (unsigned i = 0; i < n; i++) {
+		const struct cr_jpeg_params *p = &wanted[i];
+		struct cr_jpeg *jpeg = NULL;
+		int64_t t0 = cr_time_mono_ns();
+		int ret;
+
+		if (cr_fourcc_is_compressed(frame->fourcc)) {
+			if (!p->gray && p->width == frame->width && p->height == frame->height) {
+				jpeg = jpeg_new(frame, frame->width, frame->height);
+				jpeg->frame = cr_frame_ref(frame);
+				jpeg->data = frame->data;
+				jpeg->size = frame->size;
+				publish(stage, targets[i], jpeg, true);
+				continue;
+			}
+			if (!decoded && decode(w, frame, &src) < 0) {
+				pthread_mutex_lock(&stage->lock);
+				stage->stats.errors++;
+				pthread_mutex_unlock(&stage->lock);
+				return;
+			}
+			decoded = true;
+		}
+		ret = encode_raw(w, &src, p, frame, &jpeg);
+		if (ret < 0) {
+			pthread_mutex_lock(&stage->lock);
+			stage->stats.errors++;
+			pthread_mutex_unlock(&stage->lock);
+			continue;
+		}
+		pthread_mutex_lock(&stage->lock);
+		stage->stats.encode_ms = 0.9 * stage->stats.encode_ms + 0.1 * (double)(cr_time_mono_ns() - t0) / 1e6;
+		pthread_mutex_unlock(&stage->lock);
+		publish(stage, targets[i], jpeg, false);
+	}
+}
+
+static void *worker_thread(void *arg)
+{
+	struct worker *w = arg;
+	char name[16];
+
+	snprintf(name, sizeof(name), "jpeg:%u", (unsigned)(w - w->stage->workers));
+	pthread_setname_np(pthread_self(), name);
+	while (!atomic_load(&w->stage->stopping)) {
+		struct cr_frame *frame;
+		int ret = cr_subscriber_pop(w->stage->sub, &frame, POP_TIMEOUT_NS);
+
+		if (ret == -EPIPE)
+			break;
+		if (ret < 0)
+			continue;
+		process(w, frame);
+		cr_frame_unref(&frame);
+	}
+	return NULL;
+}
+
+struct cr_jpeg_params cr_jpeg_stage_params(struct cr_jpeg_stage *stage, const struct cr_jpeg_params *params)
+{
+	struct cr_jpeg_params p = stage->defaults;
+
+	if (params && params->width > 0 && params->height > 0) {
+		p.width = params->width;
+		p.height = params->height;
+	}
+	if (params && params->quality > 0)
+		p.quality = params->quality;
+	if (params && params->gray)
+		p.gray = true;
+	/* libturbojpeg's 4:2:0 and 4:2:2 paths want even sizes. */
+	p.width &= ~1;
+	p.height &= ~1;
+	return p;
+}
+
+int cr_jpeg_stage_new(struct cr_camera *cam, const struct cr_jpeg_config *config, struct cr_jpeg_stage **out)
+{
+	const struct cr_source_format *fmt = cr_camera_format(cam);
+	struct cr_jpeg_stage *stage = CR_NEW(stage);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	pthread_condattr_t attr;
+	int ret = 0;
+
+	stage->camera = cam;
+	stage->defaults = (struct cr_jpeg_params){
+		.width = config->width > 0 ? config->width : fmt->width,
+		.height = config->height > 0 ? config->height : fmt->height,
+		.quality = config->quality > 0 ? config->quality : 80,
+		.gray = config->gray,
+	};
+	stage->nworkers = config->workers > 0 ? (unsigned)config->workers : (unsigned)(cores < 4 ? cores : 4);
+	if (stage->nworkers < 1)
+		stage->nworkers = 1;
+	if (stage->nworkers > MAX_WORKERS)
+		stage->nworkers = MAX_WORKERS;
+	stage->stats.workers = stage->nworkers;
+	pthread_mutex_init(&stage->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&stage->published, &attr);
+	pthread_condattr_destroy(&attr);
+	stage->sub = cr_fanout_subscribe(cr_camera_fanout(cam), "jpeg", stage->nworkers, CR_QUEUE_DROP_OLDEST);
+	cr_subscriber_set_active(stage->sub, false);
+	for (unsigned i = 0; i < stage->nworkers; i++) {
+		struct worker *w = &stage->workers[i];
+
+		w->stage = stage;
+		w->compress = tjInitCompress();
+		w->decompress = tjInitDecompress();
+		w->conv = cr_convert_new();
+		if (!w->compress || !w->decompress) {
+			ret = -ENOMEM;
+			break;
+		}
+	}
+	for (unsigned i = 0; i < stage->nworkers && ret == 0; i++) {
+		ret = -pthread_create(&stage->workers[i].thread, NULL, worker_thread, &stage->workers[i]);
+		if (ret < 0)
+			stage->nworkers = i;
+	}
+	if (ret < 0) {
+		cr_jpeg_stage_free(&stage);
+		return cr_log_ret(ret, CR_LOG_ERROR, "jpeg: cannot start: %s", cr_strerror(ret));
+	}
+	*out = stage;
+	return 0;
+}
+
+void cr_jpeg_stage_shutdown(struct cr_jpeg_stage *stage)
+{
+	pthread_mutex_lock(&stage->lock);
+	stage->shut_down = true;
+	pthread_cond_broadcast(&stage->published);
+	pthread_mutex_unlock(&stage->lock);
+}
+
+void cr_jpeg_stage_free(struct cr_jpeg_stage **pstage)
+{
+	struct cr_jpeg_stage *stage = *pstage;
+
+	if (!stage)
+		return;
+	*pstage = NULL;
+	cr_jpeg_stage_shutdown(stage);
+	atomic_store(&stage->stopping, true);
+	if (stage->sub)
+		cr_subscriber_close(stage->sub);
+	for (unsigned i = 0; i < MAX_WORKERS; i++) {
+		struct worker *w = &stage->workers[i];
+
+		if (i < stage->nworkers)
+			pthread_join(w->thread, NULL);
+		if (w->compress)
+			tjDestroy(w->compress);
+		if (w->decompress)
+			tjDestroy(w->decompress);
+		cr_convert_free(&w->conv);
+		free(w->scratch);
+		free(w->decoded);
+		free(w->out);
+	}
+	cr_fanout_unsubscribe(cr_camera_fanout(stage->camera), &stage->sub);
+	for (unsigned i = 0; i < MAX_VARIANTS; i++)
+		cr_jpeg_unref(&stage->variants[i].latest);
+	pthread_cond_destroy(&stage->published);
+	pthread_mutex_destroy(&stage->lock);
+	free(stage);
+}
+
+static bool same_params(const struct cr_jpeg_params *a, const struct cr_jpeg_params *b)
+{
+	return a->width == b->width && a->height == b->height && a->quality == b->quality && a->gray == b->gray;
+}
+
+struct cr_jpeg_variant *cr_jpeg_stage_acquire(struct cr_jpeg_stage *stage, const struct cr_jpeg_params *params)
+{
+	struct cr_jpeg_variant *v = NULL, *spare = NULL;
+
+	pthread_mutex_lock(&stage->lock);
+	for (unsigned i = 0; i < MAX_VARIANTS && !v; i++) {
+		struct cr_jpeg_variant *c = &stage->variants[i];
+
+		if (c->used && same_params(&c->params, params))
+			v = c;
+		else if (!spare && (!c->used || c->demand == 0))
+			spare = c;
+	}
+	if (!v && spare) {
+		v = spare;
+		cr_jpeg_unref(&v->latest);
+		v->params = *params;
+		v->used = true;
+	}
+	if (v) {
+		if (v->demand++ == 0)
+			stage->stats.variants_active++;
+		if (stage->total_demand++ == 0)
+			cr_subscriber_set_active(stage->sub, true);
+	}
+	pthread_mutex_unlock(&stage->lock);
+	return v;
+}
+
+void cr_jpeg_stage_release(struct cr_jpeg_stage *stage, struct cr_jpeg_variant **pv)
+{
+	struct cr_jpeg_variant *v = *pv;
+
+	if (!v)
+		return;
+	*pv = NULL;
+	pthread_mutex_lock(&stage->lock);
+	if (--v->demand == 0)
+		stage->stats.variants_active--;
+	if (--stage->total_demand == 0)
+		cr_subscriber_set_active(stage->sub, false);
+	pthread_mutex_unlock(&stage->lock);
+}
+
+int cr_jpeg_variant_wait(struct cr_jpeg_stage *stage, struct cr_jpeg_variant *v, uint64_t min_index,
+			 int64_t timeout_ns, struct cr_jpeg **out)
+{
+	struct timespec deadline = cr_time_ts(cr_time_mono_ns() + timeout_ns);
+	int ret = 0;
+
+	pthread_mutex_lock(&stage->lock);
+	while (!stage->shut_down && (!v->latest || v->latest->index < min_index) && ret == 0)
+		ret = -pthread_cond_timedwait(&stage->published, &stage->lock, &deadline);
+	if (stage->shut_down)
+		ret = -EPIPE;
+	else if (v->latest && v->latest->index >= min_index)
+		ret = 0;
+	if (ret == 0)
+		*out = cr_jpeg_ref(v->latest);
+	pthread_mutex_unlock(&stage->lock);
+	return ret;
+}
+
+void cr_jpeg_stage_stats(struct cr_jpeg_stage *stage, struct cr_jpeg_stage_stats *stats)
+{
+	pthread_mutex_lock(&stage->lock);
+	*stats = stage->stats;
+	pthread_mutex_unlock(&stage->lock);
+}

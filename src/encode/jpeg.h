@@ -1,0 +1,92 @@
+/* The JPEG stage: turns a camera's frames into JPEG images for the live
+ * views, encoding each frame at most once per variant.
+ *
+ * A variant is one (width, height, quality, gray) combination. Clients
+ * acquire a variant (which counts as demand), wait for images of it, and
+ * release it. Worker threads (libturbojpeg) take the camera's frames from a
+ * latest-wins queue and encode each one for every variant in demand; when no
+ * variant is in demand the stage's subscription is inactive and nothing is
+ * encoded. MJPEG frames whose variant matches the camera's own size and color
+ * are passed through untouched.
+ *
+ * Each variant keeps only its latest image: a slow client skips images and
+ * never builds a queue. */
+#ifndef CR_ENCODE_JPEG_H
+#define CR_ENCODE_JPEG_H
+
+#include "base/config.h"
+#include "base/frame.h"
+#include "source/camera.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* An encoded image; immutable once published; refcounted. */
+struct cr_jpeg {
+	const uint8_t *data;
+	size_t size;                 /* bytes */
+	int width, height;           /* pixels */
+	uint64_t index;              /* the frame's camrig index */
+	uint32_t sequence;           /* the frame's driver sequence */
+	int64_t mono_ns;             /* the frame's capture time, CLOCK_MONOTONIC ns */
+	int64_t utc_us;              /* the frame's capture time, µs since the UTC epoch */
+	atomic_int refs;
+	struct cr_frame *frame;      /* pass-through: data points into this frame */
+	uint8_t *owned;              /* encoded: data is this allocation */
+};
+
+struct cr_jpeg *cr_jpeg_ref(struct cr_jpeg *jpeg);
+
+/* NULL-safe; sets *jpeg to NULL. */
+void cr_jpeg_unref(struct cr_jpeg **jpeg);
+
+struct cr_jpeg_params {
+	int width, height;           /* pixels; 0x0: the camera's size */
+	int quality;                 /* 1..100; 0: the configured default */
+	bool gray;
+};
+
+struct cr_jpeg_stage_stats {
+	uint64_t encoded;            /* images encoded */
+	uint64_t passed_through;     /* camera JPEGs served untouched */
+	uint64_t errors;             /* frames that failed to encode */
+	double encode_ms;            /* mean encoding time of the last images, ms */
+	unsigned variants_active;    /* variants in demand */
+	unsigned workers;
+};
+
+struct cr_jpeg_stage;
+struct cr_jpeg_variant;
+
+/* Creates the stage for cam with the defaults in config (quality, gray, output
+ * size, workers) and starts its workers. Returns 0 or a negative error. */
+int cr_jpeg_stage_new(struct cr_camera *cam, const struct cr_jpeg_config *config, struct cr_jpeg_stage **out);
+
+/* Stops the workers, wakes every waiter and frees. Every variant must have been
+ * released. NULL-safe; sets *stage to NULL. */
+void cr_jpeg_stage_free(struct cr_jpeg_stage **stage);
+
+/* Wakes every waiter for good (shutdown): waits return -EPIPE from now on. */
+void cr_jpeg_stage_shutdown(struct cr_jpeg_stage *stage);
+
+/* The stage's default parameters with params' non-zero fields applied. */
+struct cr_jpeg_params cr_jpeg_stage_params(struct cr_jpeg_stage *stage, const struct cr_jpeg_params *params);
+
+/* Acquires the variant for params (after cr_jpeg_stage_params), creating it
+ * if needed, and counts one unit of demand on it. Returns NULL when the stage
+ * already has its maximum number of variants in demand. */
+struct cr_jpeg_variant *cr_jpeg_stage_acquire(struct cr_jpeg_stage *stage, const struct cr_jpeg_params *params);
+
+/* Drops one unit of demand. NULL-safe; sets *variant to NULL. */
+void cr_jpeg_stage_release(struct cr_jpeg_stage *stage, struct cr_jpeg_variant **variant);
+
+/* Waits up to timeout_ns for an image of a frame whose index is >= min_index
+ * and returns a reference to the newest such image in *out. Returns 0,
+ * -ETIMEDOUT, or -EPIPE after shutdown. */
+int cr_jpeg_variant_wait(struct cr_jpeg_stage *stage, struct cr_jpeg_variant *variant, uint64_t min_index,
+			 int64_t timeout_ns, struct cr_jpeg **out);
+
+void cr_jpeg_stage_stats(struct cr_jpeg_stage *stage, struct cr_jpeg_stage_stats *stats);
+
+#endif

@@ -1,0 +1,274 @@
+/* HTTP server: listening socket, libmicrohttpd daemon, routing and the helpers
+ * every endpoint uses.
+ *
+ * Design: we create and bind the listening socket ourselves so a taken port
+ * fails with the real errno, then hand it to libmicrohttpd, which runs one
+ * thread per connection. Routing is a fixed table from path to handler; an
+ * unknown path is a 404, a method other than GET/HEAD a 405, each with a
+ * one-line text reason. Headers and bodies are bounded by libmicrohttpd's
+ * connection memory limit (MHD_OPTION_CONNECTION_MEMORY_LIMIT). */
+#include "net/http.h"
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define CONNECTION_MEMORY_LIMIT (32 * 1024)
+#define THREAD_STACK_SIZE (256 * 1024)
+#define IDLE_TIMEOUT_S 60
+
+struct cr_http_server {
+	struct cr_http_context *ctx;
+	struct MHD_Daemon *daemon;
+};
+
+static const struct {
+	const char *path;
+	cr_http_handler handler;
+} routes[] = {
+	{ "/", cr_http_page },
+	{ "/index.html", cr_http_page },
+	{ "/stream.mjpg", cr_http_stream },
+	{ "/stream", cr_http_stream },
+	{ "/snapshot.jpg", cr_http_snapshot },
+	{ "/current.jpg", cr_http_snapshot },
+	{ "/frame", cr_http_snapshot },
+	{ "/status", cr_http_status },
+	{ "/info", cr_http_status },
+};
+
+enum MHD_Result cr_http_reply(struct cr_http_request *req, unsigned status, const char *content_type,
+			      const void *body, size_t size)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(size, (void *)body, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+	ret = MHD_queue_response(req->conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+enum MHD_Result cr_http_error(struct cr_http_request *req, unsigned status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if (n > (int)sizeof(msg) - 2)
+		n = (int)sizeof(msg) - 2;
+	msg[n++] = '\n';
+	cr_debug("http: %s %s: %u %.*s", req->method, req->path, status, n - 1, msg);
+	return cr_http_reply(req, status, "text/plain; charset=utf-8", msg, (size_t)n);
+}
+
+struct param_check {
+	const char *const *allowed;
+	const char *unknown;
+};
+
+static enum MHD_Result check_param(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct param_check *pc = cls;
+
+	for (const char *const *a = pc->allowed; *a; a++)
+		if (strcmp(*a, key) == 0)
+			return MHD_YES;
+	pc->unknown = key;
+	return MHD_NO;
+}
+
+const char *cr_http_unknown_param(struct cr_http_request *req, const char *const *allowed)
+{
+	struct param_check pc = { .allowed = allowed };
+
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, check_param, &pc);
+	return pc.unknown;
+}
+
+int cr_http_int_param(struct cr_http_request *req, const char *name, int min, int max, int *value)
+{
+	const char *text = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+	char *end;
+	long v;
+
+	if (!text)
+		return 0;
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || end == text || *end || v < min || v > max)
+		return -EINVAL;
+	*value = (int)v;
+	return 1;
+}
+
+struct cr_http_camera *cr_http_pick_camera(struct cr_http_request *req, enum MHD_Result *result)
+{
+	const char *name = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "camera");
+
+	if (!name)
+		return &req->ctx->cameras[0];
+	for (unsigned i = 0; i < req->ctx->ncameras; i++)
+		if (strcmp(cr_camera_config(req->ctx->cameras[i].camera)->name, name) == 0)
+			return &req->ctx->cameras[i];
+	*result = cr_http_error(req, MHD_HTTP_NOT_FOUND, "camera \"%s\": no such camera", name);
+	return NULL;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	struct cr_http_request req = { .ctx = cls, .conn = conn, .path = url, .method = method };
+
+	/* libmicrohttpd calls once for the headers, then for the body; we answer
+	 * on the first call for body-less requests. */
+	if (*con_cls == NULL) {
+		*con_cls = (void *)1;
+		if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+			goto route;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+route:
+	for (size_t i = 0; i < CR_ARRAY_SIZE(routes); i++) {
+		if (strcmp(url, routes[i].path) != 0)
+			continue;
+		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+			return cr_http_error(&req, MHD_HTTP_METHOD_NOT_ALLOWED, "%s %s: method not allowed (expected GET)",
+					     method, url);
+		return routes[i].handler(&req);
+	}
+	return cr_http_error(&req, MHD_HTTP_NOT_FOUND, "%s: not found (try /, /stream.mjpg, /snapshot.jpg, "
+			     "/frame, /status)", url);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct cr_http_context *ctx = cls;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		atomic_fetch_add(&ctx->connections, 1);
+	else
+		atomic_fetch_sub(&ctx->connections, 1);
+}
+
+static void on_mhd_error(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	cr_debug("http: %s", msg);
+}
+
+/* Splits "HOST:PORT" or "[V6]:PORT" and binds a listening TCP socket. */
+static int listen_on(const char *spec, int *out_fd)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	char host[256];
+	const char *port;
+	int fd = -1, ret, one = 1;
+
+	if (spec[0] == '[') {
+		const char *end = strchr(spec, ']');
+
+		if (!end || end[1] != ':' || (size_t)(end - spec - 1) >= sizeof(host))
+			return -EINVAL;
+		snprintf(host, sizeof(host), "%.*s", (int)(end - spec - 1), spec + 1);
+		port = end + 2;
+	} else {
+		const char *colon = strrchr(spec, ':');
+
+		if (!colon || (size_t)(colon - spec) >= sizeof(host))
+			return -EINVAL;
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
+		port = colon + 1;
+	}
+	if (getaddrinfo(*host ? host : NULL, port, &hints, &res) != 0)
+		return -EADDRNOTAVAIL;
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		ret = -errno;
+		goto end;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 64) < 0) {
+		ret = -errno;
+		goto end;
+	}
+	*out_fd = fd;
+	fd = -1;
+	ret = 0;
+end:
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(res);
+	return ret;
+}
+
+int cr_http_server_new(struct cr_http_context *ctx, struct cr_http_server **out)
+{
+	const struct cr_http_config *cfg = &ctx->config->http;
+	struct cr_http_server *server;
+	int fd = -1, ret;
+
+	ret = listen_on(cfg->listen, &fd);
+	if (ret < 0)
+		return cr_log_ret(ret, CR_LOG_ERROR, "cannot listen on %s: %s", cfg->listen, cr_strerror(ret));
+	server = CR_NEW(server);
+	server->ctx = ctx;
+	server->daemon = MHD_start_daemon(
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		on_request, ctx, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)(cfg->max_clients ? cfg->max_clients : 64), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)CONNECTION_MEMORY_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+		MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_SIZE, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+		ctx, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL, MHD_OPTION_END);
+	if (!server->daemon) {
+		close(fd);
+		free(server);
+		return cr_log_ret(-EIO, CR_LOG_ERROR, "cannot start the HTTP server on %s", cfg->listen);
+	}
+	cr_info("serving http://%s/", cfg->listen);
+	*out = server;
+	return 0;
+}
+
+void cr_http_server_free(struct cr_http_server **pserver)
+{
+	struct cr_http_server *server = *pserver;
+
+	if (!server)
+		return;
+	*pserver = NULL;
+	atomic_store(&server->ctx->stopping, true);
+	for (unsigned i = 0; i < server->ctx->ncameras; i++)
+		cr_jpeg_stage_shutdown(server->ctx->cameras[i].jpeg);
+	MHD_stop_daemon(server->daemon); /* also closes the listening socket */
+	free(server);
+}

@@ -1,0 +1,83 @@
+/* The HTTP server (libmicrohttpd): routing, errors and the shared context of
+ * the endpoint files (http_stream.c, http_status.c, http_page.c).
+ *
+ * One thread per connection (MHD_USE_THREAD_PER_CONNECTION): a live-view
+ * handler may block waiting for the next image without holding up anyone
+ * else, and a client that stops reading only ties up its own thread. The
+ * number of connections is capped by http.max_clients. */
+#ifndef CR_NET_HTTP_H
+#define CR_NET_HTTP_H
+
+#include "base/config.h"
+#include "encode/jpeg.h"
+#include "source/camera.h"
+
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* What the server serves for one camera. */
+struct cr_http_camera {
+	struct cr_camera *camera;
+	struct cr_jpeg_stage *jpeg;
+	atomic_uint stream_clients;   /* /stream.mjpg responses open now */
+};
+
+struct cr_http_context {
+	const struct cr_config *config;
+	struct cr_http_camera *cameras;
+	unsigned ncameras;
+	int64_t start_mono_ns;        /* when camrig started, CLOCK_MONOTONIC ns */
+	atomic_uint connections;      /* HTTP connections open now */
+	atomic_bool stopping;         /* set at shutdown: live views end */
+};
+
+struct cr_http_server;
+
+/* Binds config->http.listen ("HOST:PORT") and starts serving ctx. Returns 0,
+ * or a negative errno after logging "cannot listen on HOST:PORT: reason". */
+int cr_http_server_new(struct cr_http_context *ctx, struct cr_http_server **out);
+
+/* Stops accepting, ends live views and joins the connection threads.
+ * NULL-safe; sets *server to NULL. */
+void cr_http_server_free(struct cr_http_server **server);
+
+/* A request as the endpoint handlers see it. */
+struct cr_http_request {
+	struct cr_http_context *ctx;
+	struct MHD_Connection *conn;
+	const char *path;
+	const char *method;
+};
+
+/* An endpoint: answers req by queuing a response on req->conn. */
+typedef enum MHD_Result (*cr_http_handler)(struct cr_http_request *req);
+
+/* Queues a plain-text error "reason\n" with status (4xx/5xx). */
+enum MHD_Result cr_http_error(struct cr_http_request *req, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Queues body (copied) with the content type and status. */
+enum MHD_Result cr_http_reply(struct cr_http_request *req, unsigned status, const char *content_type,
+			      const void *body, size_t size);
+
+/* Checks that every query parameter is one of allowed (NULL-terminated).
+ * Returns NULL if so, else the first unknown name. */
+const char *cr_http_unknown_param(struct cr_http_request *req, const char *const *allowed);
+
+/* The query parameter name parsed as an integer in [min, max]. Returns 0 and
+ * leaves *value as is when absent, 1 when set, -EINVAL when malformed or out
+ * of range. */
+int cr_http_int_param(struct cr_http_request *req, const char *name, int min, int max, int *value);
+
+/* The camera the request names with ?camera=NAME (default: the first), or
+ * NULL after queuing a 404. */
+struct cr_http_camera *cr_http_pick_camera(struct cr_http_request *req, enum MHD_Result *result);
+
+/* Endpoint handlers (one file per group). */
+enum MHD_Result cr_http_stream(struct cr_http_request *req);    /* http_stream.c: /stream.mjpg */
+enum MHD_Result cr_http_snapshot(struct cr_http_request *req);  /* http_stream.c: /snapshot.jpg, /frame */
+enum MHD_Result cr_http_status(struct cr_http_request *req);    /* http_status.c: /status */
+enum MHD_Result cr_http_page(struct cr_http_request *req);      /* http_page.c: /, /index.html */
+
+#endif

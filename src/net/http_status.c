@@ -1,0 +1,85 @@
+/* /status (also /info): the daemon's state as JSON (jansson).
+ *
+ * Shape (documented for users in the README):
+ *   name, version, uptime (s), time (ISO 8601 UTC), time_unix (s),
+ *   clients: {http, stream}, camera: the first camera, cameras: [every camera]
+ * where a camera is
+ *   name, source, device, driver, state, error, format, width, height,
+ *   fps: {requested, nominal, measured}, frames: {captured, dropped_pool,
+ *   lost_upstream}, consumers: [{name, delivered, dropped, queued, depth}],
+ *   jpeg: {quality, gray, width, height, workers, encoded, passed_through,
+ *   errors, encode_ms}, clients, last_capture_unix. */
+#include "net/http.h"
+
+#include "base/time.h"
+#include "camrig-version.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *camera_json(struct cr_http_context *ctx, struct cr_http_camera *hc)
+{
+	const struct cr_camera_config *cfg = cr_camera_config(hc->camera);
+	struct cr_subscriber_stats subs[16];
+	struct cr_camera_stats st;
+	struct cr_jpeg_stage_stats js;
+	struct cr_jpeg_params jp = cr_jpeg_stage_params(hc->jpeg, NULL);
+	json_t *consumers = json_array();
+	int n;
+
+	cr_camera_stats(hc->camera, &st);
+	cr_jpeg_stage_stats(hc->jpeg, &js);
+	n = cr_fanout_stats(cr_camera_fanout(hc->camera), subs, 16);
+	for (int i = 0; i < n && i < 16; i++)
+		json_array_append_new(consumers, json_pack("{s:s, s:I, s:I, s:i, s:i, s:b}", "name", subs[i].name,
+			"delivered", (json_int_t)subs[i].delivered, "dropped", (json_int_t)subs[i].dropped,
+			"queued", (int)subs[i].length, "depth", (int)subs[i].depth, "active", subs[i].active));
+	return json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i,"
+		" s:{s:f, s:f, s:f}, s:{s:I, s:I, s:I, s:i, s:i}, s:o,"
+		" s:{s:i, s:b, s:i, s:i, s:i, s:I, s:I, s:I, s:f}, s:i, s:f, s:I}",
+		"name", cfg->name, "source", cfg->source, "device", st.format.device, "driver", st.format.driver,
+		"state", cr_camera_state_name(st.state), "error", st.error, "format", cr_fourcc_name(st.format.fourcc),
+		"width", st.format.width, "height", st.format.height,
+		"fps", "requested", st.fps_requested, "nominal", st.format.fps, "measured", st.fps_measured,
+		"frames", "captured", (json_int_t)st.frames_captured, "dropped_pool", (json_int_t)st.frames_pool_dropped,
+		"lost_upstream", (json_int_t)st.frames_lost_upstream, "pool_size", (int)st.pool_total,
+		"pool_in_use", (int)st.pool_in_use,
+		"consumers", consumers,
+		"jpeg", "quality", jp.quality, "gray", jp.gray, "width", jp.width, "height", jp.height,
+		"workers", (int)js.workers, "encoded", (json_int_t)js.encoded,
+		"passed_through", (json_int_t)js.passed_through, "errors", (json_int_t)js.errors, "encode_ms",
+		js.encode_ms,
+		"clients", (int)atomic_load(&hc->stream_clients),
+		"last_capture_unix", st.last_mono_ns ? (double)cr_time_mono_to_utc_us(st.last_mono_ns) / 1e6 : 0.0,
+		"reconnects", (json_int_t)st.reconnects);
+}
+
+enum MHD_Result cr_http_status(struct cr_http_request *req)
+{
+	struct cr_http_context *ctx = req->ctx;
+	int64_t now_us = cr_time_utc_us();
+	unsigned stream_clients = 0;
+	json_t *cameras = json_array(), *root;
+	enum MHD_Result ret;
+	char iso[40], *text;
+
+	if (cr_http_unknown_param(req, (const char *const[]){ NULL }))
+		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s takes no parameters", req->path);
+	for (unsigned i = 0; i < ctx->ncameras; i++) {
+		json_array_append_new(cameras, camera_json(ctx, &ctx->cameras[i]));
+		stream_clients += atomic_load(&ctx->cameras[i].stream_clients);
+	}
+	root = json_pack("{s:s, s:s, s:f, s:s, s:f, s:{s:i, s:i}, s:O, s:o}",
+		"name", cr_camera_config(ctx->cameras[0].camera)->name, "version", CAMRIG_VERSION,
+		"uptime", (double)(cr_time_mono_ns() - ctx->start_mono_ns) / 1e9,
+		"time", cr_time_iso8601(now_us, iso, sizeof(iso)), "time_unix", (double)now_us / 1e6,
+		"clients", "http", (int)atomic_load(&ctx->connections), "stream", (int)stream_clients,
+		"camera", json_array_get(cameras, 0), "cameras", cameras);
+	text = json_dumps(root, JSON_INDENT(2));
+	ret = cr_http_reply(req, MHD_HTTP_OK, "application/json", text, strlen(text));
+	free(text);
+	json_decref(root);
+	return ret;
+}

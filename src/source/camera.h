@@ -1,0 +1,71 @@
+/* A camera: one source, its frame pool, its fan-out and the thread that
+ * moves frames from the one to the other.
+ *
+ * The camera thread never waits on a consumer: it takes a frame from the pool
+ * (or, when the pool is exhausted, discards the driver's buffer and counts a
+ * drop), lets the source fill it, stamps index and UTC time, publishes it to
+ * the fan-out and drops its own reference. A lost device is closed and
+ * reopened once a second until it comes back. */
+#ifndef CR_SOURCE_CAMERA_H
+#define CR_SOURCE_CAMERA_H
+
+#include "base/config.h"
+#include "base/fanout.h"
+#include "source/source.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum cr_camera_state {
+	CR_CAMERA_STOPPED,   /* not started, or stopped */
+	CR_CAMERA_RUNNING,   /* delivering frames */
+	CR_CAMERA_LOST,      /* the device went away; reopening */
+	CR_CAMERA_ENDED,     /* a file source reached its end */
+	CR_CAMERA_FAILED,    /* read failed for another reason; see error */
+};
+
+struct cr_camera_stats {
+	enum cr_camera_state state;
+	char error[160];             /* the last error, "" if none */
+	struct cr_source_format format;
+	double fps_requested;        /* from the configuration; 0: source default */
+	double fps_measured;         /* frames per second over the last second or so */
+	uint64_t frames_captured;    /* frames published */
+	uint64_t frames_pool_dropped; /* frames discarded because every pooled frame was in use */
+	uint64_t frames_lost_upstream; /* gaps in the driver's sequence numbers */
+	uint64_t reconnects;         /* times the source was reopened after a loss */
+	int64_t last_mono_ns;        /* capture time of the last frame, CLOCK_MONOTONIC ns */
+	unsigned pool_total, pool_in_use; /* frames */
+};
+
+struct cr_camera;
+
+/* Creates a camera for config (not copied: it must outlive the camera); id is
+ * its index in the configuration. Returns 0 or a negative error (logged). */
+int cr_camera_new(const struct cr_camera_config *config, int id, struct cr_camera **out);
+
+/* Opens the source (so a missing device or bad format fails here, with a
+ * logged reason) and starts the camera thread. pool_frames is how many frames
+ * the pool holds. Returns 0 or a negative error. */
+int cr_camera_start(struct cr_camera *cam, unsigned pool_frames);
+
+/* Stops the thread and closes the source. Safe if not started. */
+void cr_camera_stop(struct cr_camera *cam);
+
+/* Stops if needed and frees. NULL-safe; sets *cam to NULL. */
+void cr_camera_free(struct cr_camera **cam);
+
+struct cr_fanout *cr_camera_fanout(struct cr_camera *cam);
+const struct cr_camera_config *cr_camera_config(struct cr_camera *cam);
+
+/* The source's format (valid after a successful start). */
+const struct cr_source_format *cr_camera_format(struct cr_camera *cam);
+
+/* How many frames have been published so far: the index the next frame gets. */
+uint64_t cr_camera_frames_published(struct cr_camera *cam);
+
+void cr_camera_stats(struct cr_camera *cam, struct cr_camera_stats *stats);
+
+const char *cr_camera_state_name(enum cr_camera_state state);
+
+#endif

@@ -1,0 +1,291 @@
+/* The built-in test pattern: moving colour bars, a luma ramp, a bouncing box,
+ * and the frame number and capture time (UTC) drawn into the image, at the
+ * configured size, rate and pixel format. Needs no hardware.
+ *
+ * Every frame is drawn in I420 and converted to the requested format (MJPEG
+ * through libturbojpeg). Pacing follows the configured rate on
+ * CLOCK_MONOTONIC; like a real driver, the sequence number counts frame
+ * periods, so a frame the reader was too slow to take shows as a gap. */
+#include "source/source.h"
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/time.h"
+#include "encode/convert.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <turbojpeg.h>
+
+#define DEFAULT_WIDTH 640
+#define DEFAULT_HEIGHT 480
+#define DEFAULT_FPS 30.0
+#define MJPEG_QUALITY 85
+
+struct testsrc {
+	int width, height;
+	int64_t period_ns;
+	int64_t start_ns;       /* CLOCK_MONOTONIC of frame period 0 */
+	uint64_t delivered;     /* frames read so far */
+	int64_t last_period;    /* period of the last frame delivered, -1 before */
+	struct cr_image i420;   /* the drawing surface */
+	uint8_t *i420_buf;
+	uint8_t *bars[3];       /* one row of each plane's bars, twice over for wrap-around */
+	struct cr_convert *conv;
+	tjhandle tj;
+};
+
+/* 5x7 glyphs, one byte per row, bit 4 = leftmost pixel. */
+static const struct {
+	char c;
+	uint8_t rows[7];
+} font[] = {
+	{ '0', { 0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E } }, { '1', { 0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E } },
+	{ '2', { 0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F } }, { '3', { 0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E } },
+	{ '4', { 0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02 } }, { '5', { 0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E } },
+	{ '6', { 0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E } }, { '7', { 0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08 } },
+	{ '8', { 0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E } }, { '9', { 0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C } },
+	{ '#', { 0x0A, 0x0A, 0x1F, 0x0A, 0x1F, 0x0A, 0x0A } }, { ':', { 0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00 } },
+	{ '.', { 0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C } }, { '-', { 0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00 } },
+};
+
+/* 75% colour bars in BT.601 limited-range Y, U, V. */
+static const uint8_t bar_yuv[8][3] = {
+	{ 180, 128, 128 }, { 162, 44, 142 }, { 131, 156, 44 }, { 112, 72, 58 },
+	{ 84, 184, 198 },  { 65, 100, 212 }, { 35, 212, 114 }, { 16, 128, 128 },
+};
+
+static const uint8_t *glyph(char c)
+{
+	for (size_t i = 0; i < CR_ARRAY_SIZE(font); i++)
+		if (font[i].c == c)
+			return font[i].rows;
+	return NULL;
+}
+
+static void fill_rect(struct cr_image *img, int x0, int y0, int w, int h, uint8_t y, uint8_t u, uint8_t v)
+{
+	if (x0 < 0) { w += x0; x0 = 0; }
+	if (y0 < 0) { h += y0; y0 = 0; }
+	if (x0 + w > img->width) w = img->width - x0;
+	if (y0 + h > img->height) h = img->height - y0;
+	if (w <= 0 || h <= 0)
+		return;
+	for (int r = y0; r < y0 + h; r++)
+		memset(img->plane[0] + (size_t)r * img->stride[0] + x0, y, (size_t)w);
+	for (int r = y0 / 2; r < (y0 + h + 1) / 2; r++) {
+		memset(img->plane[1] + (size_t)r * img->stride[1] + x0 / 2, u, (size_t)(w + 1) / 2);
+		memset(img->plane[2] + (size_t)r * img->stride[2] + x0 / 2, v, (size_t)(w + 1) / 2);
+	}
+}
+
+/* Draws text in white on a black box at (x, y); scale is pixels per font dot. */
+static void draw_text(struct cr_image *img, int x, int y, int scale, const char *text)
+{
+	int len = (int)strlen(text);
+
+	fill_rect(img, x, y, (len * 6 + 1) * scale, 9 * scale, 16, 128, 128);
+	for (int i = 0; i < len; i++) {
+		const uint8_t *rows = glyph(text[i]);
+
+		if (!rows)
+			continue;
+		for (int r = 0; r < 7; r++)
+			for (int c = 0; c < 5; c++)
+				if (rows[r] & (0x10 >> c))
+					fill_rect(img, x + (1 + i * 6 + c) * scale, y + (1 + r) * scale, scale, scale,
+						  235, 128, 128);
+	}
+}
+
+static void draw(struct testsrc *t, uint64_t number, int64_t mono_ns)
+{
+	struct cr_image *img = &t->i420;
+	int w = t->width, h = t->height, bars_h = h * 2 / 3;
+	int shift = (int)((number * 2) % (uint64_t)w);
+	int64_t utc_us = cr_time_mono_to_utc_us(mono_ns);
+	int64_t day_ms = (utc_us / 1000) % (INT64_C(86400) * 1000);
+	int box = h / 8 > 8 ? h / 8 : 8, span_x = w - box, span_y = h - box;
+	int64_t bx = (int64_t)(number * 3) % (2 * (span_x > 0 ? span_x : 1));
+	int64_t by = (int64_t)(number * 2) % (2 * (span_y > 0 ? span_y : 1));
+	int scale = h / 160 > 0 ? h / 160 : 1;
+	char text[48];
+
+	for (int r = 0; r < h; r++) {
+		uint8_t *row = img->plane[0] + (size_t)r * img->stride[0];
+
+		if (r < bars_h) {
+			memcpy(row, t->bars[0] + shift, (size_t)w);
+		} else {
+			for (int c = 0; c < w; c++)
+				row[c] = (uint8_t)(16 + (((c + w - shift) % w) * 219) / w);
+		}
+	}
+	for (int r = 0; r < (h + 1) / 2; r++) {
+		for (int p = 1; p < 3; p++) {
+			uint8_t *row = img->plane[p] + (size_t)r * img->stride[p];
+
+			if (r * 2 < bars_h)
+				memcpy(row, t->bars[p] + shift / 2, (size_t)(w + 1) / 2);
+			else
+				memset(row, 128, (size_t)(w + 1) / 2);
+		}
+	}
+	if (bx > span_x)
+		bx = 2 * span_x - bx;
+	if (by > span_y)
+		by = 2 * span_y - by;
+	fill_rect(img, (int)bx, (int)by, box, box, 235, 128, 128);
+	snprintf(text, sizeof(text), "#%06llu %02d:%02d:%02d.%03d", (unsigned long long)number,
+		 (int)(day_ms / 3600000), (int)(day_ms / 60000 % 60), (int)(day_ms / 1000 % 60),
+		 (int)(day_ms % 1000));
+	draw_text(img, scale * 2, scale * 2, scale, text);
+}
+
+static int testsrc_open(struct cr_source *src)
+{
+	const struct cr_camera_config *cfg = src->config;
+	uint32_t fourcc = cfg->format ? cfg->format : CR_FMT_YUYV;
+	double fps = cfg->fps > 0 ? cfg->fps : DEFAULT_FPS;
+	struct testsrc *t;
+	struct cr_plane_layout l;
+	int ret;
+
+	if (fourcc == CR_FMT_JPEG)
+		fourcc = CR_FMT_MJPEG;
+	if (!cr_fourcc_is_supported(fourcc))
+		return cr_log_ret(CR_EFORMAT, CR_LOG_ERROR,
+				  "%s: test source: format %s is not supported (expected one of: GREY, YUYV, "
+				  "NV12, YU12, RGB24, BGR24, MJPEG)", cfg->name, cr_fourcc_name(fourcc));
+	t = CR_NEW(t);
+	src->priv = t;
+	t->width = cfg->width > 0 ? cfg->width : DEFAULT_WIDTH;
+	t->height = cfg->height > 0 ? cfg->height : DEFAULT_HEIGHT;
+	/* 4:2:0 drawing and YUYV output want even sizes. */
+	t->width &= ~1;
+	t->height &= ~1;
+	if (t->width < 16 || t->height < 16)
+		return cr_log_ret(-EINVAL, CR_LOG_ERROR, "%s: test source: size %dx%d is too small (expected "
+				  "at least 16x16)", cfg->name, cfg->width, cfg->height);
+	ret = cr_fourcc_layout(CR_FMT_YU12, t->width, t->height, 0, &l);
+	if (ret < 0)
+		return cr_log_ret(ret, CR_LOG_ERROR, "%s: test source: size %dx%d is out of range",
+				  cfg->name, t->width, t->height);
+	t->i420_buf = cr_malloc(l.size);
+	t->i420 = (struct cr_image){ .fourcc = CR_FMT_YU12, .width = t->width, .height = t->height };
+	for (int p = 0; p < 3; p++) {
+		int pw = p ? (t->width + 1) / 2 : t->width;
+
+		t->i420.plane[p] = t->i420_buf + l.offset[p];
+		t->i420.stride[p] = l.stride[p];
+		t->bars[p] = cr_malloc((size_t)pw * 2);
+		for (int c = 0; c < pw * 2; c++)
+			t->bars[p][c] = bar_yuv[(c % pw) * 8 / pw][p];
+	}
+	t->conv = cr_convert_new();
+	t->period_ns = (int64_t)((double)CR_NS_PER_SEC / fps);
+	t->last_period = -1;
+
+	src->format = (struct cr_source_format){ .fourcc = fourcc, .width = t->width, .height = t->height,
+						 .fps = fps };
+	snprintf(src->format.device, sizeof(src->format.device), "test");
+	snprintf(src->format.driver, sizeof(src->format.driver), "camrig test pattern");
+	if (fourcc == CR_FMT_MJPEG) {
+		t->tj = tjInitCompress();
+		if (!t->tj)
+			return cr_log_ret(-ENOMEM, CR_LOG_ERROR, "test source: %s", tjGetErrorStr2(NULL));
+		src->format.frame_bytes = tjBufSize(t->width, t->height, TJSAMP_420);
+	} else {
+		ret = cr_fourcc_layout(fourcc, t->width, t->height, 0, &l);
+		if (ret < 0)
+			return ret;
+		src->format.frame_bytes = l.size;
+	}
+	t->start_ns = cr_time_mono_ns();
+	return 0;
+}
+
+static int deliver(struct testsrc *t, struct cr_frame *frame)
+{
+	struct cr_image dst;
+	int ret;
+
+	if (frame->fourcc == CR_FMT_MJPEG) {
+		const unsigned char *planes[3] = { t->i420.plane[0], t->i420.plane[1], t->i420.plane[2] };
+		unsigned char *out = frame->data;
+		unsigned long size = frame->capacity;
+
+		if (tjCompressFromYUVPlanes(t->tj, planes, t->width, t->i420.stride, t->height, TJSAMP_420, &out,
+					    &size, MJPEG_QUALITY, TJFLAG_NOREALLOC | TJFLAG_FASTDCT) < 0) {
+			cr_debug("test source: JPEG encoding failed: %s", tjGetErrorStr2(t->tj));
+			return -EIO;
+		}
+		frame->size = size;
+		return 0;
+	}
+	if (frame->fourcc == CR_FMT_YU12 || frame->fourcc == CR_FMT_GREY) {
+		for (int p = 0; p < frame->nplanes; p++) {
+			int rows = p ? (t->height + 1) / 2 : t->height, bytes = p ? (t->width + 1) / 2 : t->width;
+
+			for (int r = 0; r < rows; r++)
+				memcpy(frame->plane[p] + (size_t)r * frame->stride[p],
+				       t->i420.plane[p] + (size_t)r * t->i420.stride[p], (size_t)bytes);
+		}
+		return 0;
+	}
+	dst = cr_image_of_frame(frame);
+	ret = cr_convert_image(t->conv, &t->i420, &dst);
+	return ret;
+}
+
+static int testsrc_read(struct cr_source *src, struct cr_frame *frame)
+{
+	struct testsrc *t = src->priv;
+	int64_t now = cr_time_mono_ns(), period, due;
+	int ret;
+
+	/* The next frame period after the last one delivered; a reader that fell
+	 * behind gets the current period and a gap in the sequence numbers. */
+	period = t->last_period + 1;
+	if ((now - t->start_ns) / t->period_ns > period)
+		period = (now - t->start_ns) / t->period_ns;
+	due = t->start_ns + period * t->period_ns;
+	ret = cr_source_sleep_until(src, due);
+	if (ret < 0)
+		return ret;
+	t->last_period = period;
+	if (!frame)
+		return 0;
+	ret = cr_frame_set_format(frame, src->format.fourcc, t->width, t->height, 0);
+	if (ret < 0)
+		return ret;
+	frame->sequence = (uint32_t)period;
+	frame->mono_ns = due;
+	draw(t, t->delivered++, due);
+	return deliver(t, frame);
+}
+
+static void testsrc_close(struct cr_source *src)
+{
+	struct testsrc *t = src->priv;
+
+	if (!t)
+		return;
+	src->priv = NULL;
+	if (t->tj)
+		tjDestroy(t->tj);
+	cr_convert_free(&t->conv);
+	for (int p = 0; p < 3; p++)
+		free(t->bars[p]);
+	free(t->i420_buf);
+	free(t);
+}
+
+const struct cr_source_ops cr_source_test_ops = {
+	.scheme = "test",
+	.open = testsrc_open,
+	.read = testsrc_read,
+	.close = testsrc_close,
+};

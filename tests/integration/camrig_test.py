@@ -1,0 +1,181 @@
+"""Helpers for camrig's integration tests: start the real daemon on loopback,
+talk to it as clients do (urllib, curl, ffmpeg, ffprobe), and report results.
+
+Every test script is a plain Python 3 program (stdlib only) that exits 0 on
+success, 1 on failure and 77 when it must skip (meson's convention). The
+binary under test comes from $CAMRIG."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+CAMRIG = os.environ.get("CAMRIG", os.path.join(os.path.dirname(__file__), "../../build/camrig"))
+SKIP = 77
+
+
+def log(*args):
+    print(*args, flush=True)
+
+
+def skip(reason):
+    log("SKIP:", reason)
+    sys.exit(SKIP)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def need(*programs):
+    for p in programs:
+        if not shutil.which(p):
+            skip(f"{p} is not installed")
+
+
+class Daemon:
+    """A `camrig run` process on a free loopback port; a context manager that
+    stops it with SIGTERM and checks that it exited 0."""
+
+    def __init__(self, *args, config=None, port=None, env=None, cwd=None, check_exit=True):
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.tmp = tempfile.mkdtemp(prefix="camrig-test-")
+        self.args = [CAMRIG, "run", "--listen", f"127.0.0.1:{self.port}"]
+        if config is not None:
+            path = os.path.join(self.tmp, "camrig.yaml")
+            with open(path, "w") as f:
+                f.write(config)
+            self.args += ["--config", path]
+        self.args += list(args)
+        self.env = dict(os.environ, **(env or {}))
+        self.cwd = cwd or self.tmp
+        self.check_exit = check_exit
+        self.proc = None
+        self.stderr_path = os.path.join(self.tmp, "stderr.log")
+
+    def __enter__(self):
+        log("starting:", " ".join(self.args))
+        self.stderr = open(self.stderr_path, "w")
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=self.stderr,
+                                     stderr=self.stderr, env=self.env, cwd=self.cwd)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"camrig exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                self.status()
+                return self
+            except (OSError, urllib.error.URLError):
+                time.sleep(0.1)
+        raise AssertionError(f"camrig did not answer /status within 20 s:\n{self.log()}")
+
+    def __exit__(self, exc_type, exc, tb):
+        rc = self.stop()
+        if exc_type is None and self.check_exit and rc != 0:
+            raise AssertionError(f"camrig exited with {rc} after SIGTERM:\n{self.log()}")
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return False
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"camrig did not stop within {timeout} s of {sig!r}:\n{self.log()}")
+        self.stderr.close()
+        return self.proc.returncode
+
+    def log(self):
+        with open(self.stderr_path) as f:
+            return f.read()
+
+    def url(self, path):
+        return self.base + path
+
+    def get(self, path, timeout=10):
+        """Returns (status, headers, body) for a GET; 4xx/5xx do not raise."""
+        try:
+            with urllib.request.urlopen(self.url(path), timeout=timeout) as r:
+                return r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
+
+    def request(self, method, path, body=None, headers=None, timeout=10):
+        req = urllib.request.Request(self.url(path), data=body, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
+
+    def status(self):
+        with urllib.request.urlopen(self.url("/status"), timeout=5) as r:
+            return json.loads(r.read())
+
+
+def ffprobe_image(data):
+    """Returns (codec, width, height, pix_fmt) of an image given as bytes."""
+    with tempfile.NamedTemporaryFile(suffix=".jpg") as f:
+        f.write(data)
+        f.flush()
+        out = subprocess.run(["ffprobe", "-v", "error", "-show_entries",
+                              "stream=codec_name,width,height,pix_fmt", "-of", "json", f.name],
+                             capture_output=True, text=True, check=True).stdout
+    s = json.loads(out)["streams"][0]
+    return s["codec_name"], s["width"], s["height"], s["pix_fmt"]
+
+
+def ffmpeg_count_frames(url, frames, timeout=60, extra=()):
+    """Decodes up to `frames` frames from url with ffmpeg; returns how many it
+    decoded (from -progress output) and ffmpeg's stderr."""
+    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", *extra, "-i", url,
+           "-frames:v", str(frames), "-f", "null", "-progress", "pipe:1", "-"]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        err = e.stderr.decode() if isinstance(e.stderr, bytes) else (e.stderr or "")
+        return _last_frame_count(out), "timeout\n" + err
+    return _last_frame_count(p.stdout), p.stderr
+
+
+def _last_frame_count(progress):
+    n = 0
+    for line in progress.splitlines():
+        if line.startswith("frame="):
+            n = int(line.split("=", 1)[1])
+    return n
+
+
+class Checks:
+    """Collects named checks; prints each and exits 1 at the end if any failed."""
+
+    def __init__(self):
+        self.failed = 0
+        self.passed = 0
+
+    def check(self, cond, what, detail=""):
+        if cond:
+            self.passed += 1
+            log(f"ok   {what}")
+        else:
+            self.failed += 1
+            log(f"FAIL {what}" + (f": {detail}" if detail else ""))
+        return cond
+
+    def done(self):
+        log(f"{self.passed} checks passed, {self.failed} failed")
+        sys.exit(1 if self.failed else 0)
