@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 
-CAMRIG = os.environ.get("CAMRIG", os.path.join(os.path.dirname(__file__), "../../build/camrig"))
+CAMRIG = os.path.abspath(os.environ.get("CAMRIG", os.path.join(os.path.dirname(__file__), "../../build/camrig")))
 SKIP = 77
 
 

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs what the tests need (Debian packages), builds camrig twice (with
+# -Werror, and with AddressSanitizer + UBSan) and runs every test: unit tests
+# and integration tests in both builds, device tests (QEMU + vivid) in the
+# first. Ends with one line "camrig tests: N passed, N failed, N skipped".
+#   scripts/test.sh [--no-vm]     --no-vm leaves out the device tests
+set -eu
+cd "$(dirname "$0")/.."
+vm=1
+[ "${1:-}" = "--no-vm" ] && vm=0
+scripts/install-deps.sh test
+
+meson setup build-test --werror --buildtype=debugoptimized --wipe >/dev/null
+meson setup build-asan --werror --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false --wipe >/dev/null
+ninja -C build-test
+ninja -C build-asan
+
+status=0
+suites="--suite unit --suite integration"
+[ $vm = 1 ] && suites="$suites --suite vm"
+# shellcheck disable=SC2086
+meson test -C build-test --print-errorlogs $suites || status=1
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	meson test -C build-asan --print-errorlogs --suite unit --suite integration --timeout-multiplier 3 || status=1
+
+python3 scripts/test-summary.py build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json
+exit $status
