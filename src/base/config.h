@@ -10,6 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define CR_CONFIG_MAX_CAMERAS 16   /* cameras in one configuration */
+#define CR_CONFIG_MAX_CONTROLS 64  /* controls per camera */
+
 struct cr_control_setting {
 	char *name;   /* V4L2 control name as v4l2-ctl prints it, e.g. "exposure_time_absolute" */
 	char *value;  /* integer, boolean (true/false) or menu item name */
@@ -64,23 +67,32 @@ struct cr_config {
 
 /* Loads path (NULL: the built-in default: one camera, source auto). On
  * failure returns NULL and sets *error to an allocated one-line message
- * "FILE:LINE: KEY: problem (expected ...)" that the caller frees. */
+ * "FILE:LINE: KEY: problem (expected ...)" that the caller frees.
+ *
+ * The built-in default is data/camrig.yaml, embedded; a file is laid over it:
+ * keys the file leaves out keep their defaults, and a `cameras` list in the
+ * file replaces the default camera, each entry starting from the default
+ * camera's values. Does not run cr_config_check(): the caller does, after
+ * any cr_config_set() from the command line. */
 struct cr_config *cr_config_load(const char *path, char **error);
 
 /* Sets one key from the command line, with the same checks as the file.
  * key is a dotted path: "http.listen", "cameras.1.jpeg.quality", and
- * "camera.X" as a shorthand for "cameras.0.X". Returns 0, or a negative errno
- * with *error set as above (without FILE:LINE). */
+ * "camera.X" as a shorthand for "cameras.0.X". "cameras.N.controls.NAME"
+ * adds or replaces a control (line 0). cameras.N with N == ncameras appends a
+ * default camera (up to CR_CONFIG_MAX_CAMERAS). Returns 0, or -EINVAL with
+ * *error set as above (without FILE:LINE); config is unchanged on failure. */
 int cr_config_set(struct cr_config *config, const char *key, const char *value, char **error);
 
-/* Checks what no single key can (e.g. camera names unique). Returns 0 or a
- * negative errno with *error set. */
+/* Checks what no single key can (e.g. camera names unique). Returns 0 or
+ * -EINVAL with *error set to an allocated "KEY: problem (expected ...)". */
 int cr_config_check(const struct cr_config *config, char **error);
 
 /* NULL-safe; sets *config to NULL. */
 void cr_config_free(struct cr_config **config);
 
-/* Parses "WxH" (e.g. "640x480") into pixels. Returns 0 or -EINVAL. */
+/* Parses "WxH" (e.g. "640x480"; 'X' too) into pixels, each side 1..32768.
+ * Returns 0 or -EINVAL (then *width and *height are untouched). */
 int cr_config_parse_size(const char *text, int *width, int *height);
 
 #endif

@@ -61,12 +61,13 @@ enum MHD_Result cr_http_status(struct cr_http_request *req)
 	struct cr_http_context *ctx = req->ctx;
 	int64_t now_us = cr_time_utc_us();
 	unsigned stream_clients = 0;
-	json_t *cameras = json_array(), *root;
+	json_t *cameras, *root;
 	enum MHD_Result ret;
 	char iso[40], *text;
 
 	if (cr_http_unknown_param(req, (const char *const[]){ NULL }))
 		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s takes no parameters", req->path);
+	cameras = json_array();
 	for (unsigned i = 0; i < ctx->ncameras; i++) {
 		json_array_append_new(cameras, camera_json(ctx, &ctx->cameras[i]));
 		stream_clients += atomic_load(&ctx->cameras[i].stream_clients);
