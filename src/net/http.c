@@ -33,18 +33,27 @@ struct cr_http_server {
 };
 
 static const struct {
+	const char *method;      /* "GET" also answers HEAD */
 	const char *path;
 	cr_http_handler handler;
 } routes[] = {
-	{ "/", cr_http_page },
-	{ "/index.html", cr_http_page },
-	{ "/stream.mjpg", cr_http_stream },
-	{ "/stream", cr_http_stream },
-	{ "/snapshot.jpg", cr_http_snapshot },
-	{ "/current.jpg", cr_http_snapshot },
-	{ "/frame", cr_http_snapshot },
-	{ "/status", cr_http_status },
-	{ "/info", cr_http_status },
+	{ "GET", "/", cr_http_page },
+	{ "GET", "/index.html", cr_http_page },
+	{ "GET", "/stream.mjpg", cr_http_stream },
+	{ "GET", "/stream", cr_http_stream },
+	{ "GET", "/snapshot.jpg", cr_http_snapshot },
+	{ "GET", "/current.jpg", cr_http_snapshot },
+	{ "GET", "/frame", cr_http_snapshot },
+	{ "GET", "/status", cr_http_status },
+	{ "GET", "/info", cr_http_status },
+	{ "POST", "/api/command", cr_http_command },
+};
+
+/* A request body being received: bounded by CR_HTTP_BODY_MAX. */
+struct body {
+	char data[CR_HTTP_BODY_MAX + 1];
+	size_t len;
+	bool too_large;
 };
 
 enum MHD_Result cr_http_reply(struct cr_http_request *req, unsigned status, const char *content_type,
@@ -134,35 +143,66 @@ struct cr_http_camera *cr_http_pick_camera(struct cr_http_request *req, enum MHD
 	return NULL;
 }
 
+static bool method_matches(const char *route_method, const char *method)
+{
+	return strcmp(route_method, method) == 0 || (strcmp(route_method, "GET") == 0 && strcmp(method, "HEAD") == 0);
+}
+
+static enum MHD_Result route(struct cr_http_request *req)
+{
+	const char *allowed = NULL;
+
+	for (size_t i = 0; i < CR_ARRAY_SIZE(routes); i++) {
+		if (strcmp(req->path, routes[i].path) != 0)
+			continue;
+		if (method_matches(routes[i].method, req->method))
+			return routes[i].handler(req);
+		allowed = routes[i].method;
+	}
+	if (allowed)
+		return cr_http_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "%s %s: method not allowed (expected %s)",
+				     req->method, req->path, allowed);
+	return cr_http_error(req, MHD_HTTP_NOT_FOUND, "%s: not found (try /, /stream.mjpg, /snapshot.jpg, "
+			     "/frame, /status, /api/command)", req->path);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 				  const char *version, const char *upload_data, size_t *upload_data_size,
 				  void **con_cls)
 {
 	struct cr_http_request req = { .ctx = cls, .conn = conn, .path = url, .method = method };
+	struct body *body = *con_cls;
 
-	/* libmicrohttpd calls once for the headers, then for the body; we answer
-	 * on the first call for body-less requests. */
-	if (*con_cls == NULL) {
-		*con_cls = (void *)1;
-		if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
-			goto route;
+	/* libmicrohttpd calls once with the headers, then with pieces of the
+	 * body, then once more with none: we answer on that last call. */
+	if (!body) {
+		*con_cls = body = CR_NEW(body);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
+		if (body->len + *upload_data_size > CR_HTTP_BODY_MAX)
+			body->too_large = true;
+		else
+			memcpy(body->data + body->len, upload_data, *upload_data_size);
+		if (!body->too_large)
+			body->len += *upload_data_size;
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-route:
-	for (size_t i = 0; i < CR_ARRAY_SIZE(routes); i++) {
-		if (strcmp(url, routes[i].path) != 0)
-			continue;
-		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-			return cr_http_error(&req, MHD_HTTP_METHOD_NOT_ALLOWED, "%s %s: method not allowed (expected GET)",
-					     method, url);
-		return routes[i].handler(&req);
-	}
-	return cr_http_error(&req, MHD_HTTP_NOT_FOUND, "%s: not found (try /, /stream.mjpg, /snapshot.jpg, "
-			     "/frame, /status)", url);
+	if (body->too_large)
+		return cr_http_error(&req, MHD_HTTP_CONTENT_TOO_LARGE, "%s: request body too large (expected at most "
+				     "%d bytes)", url, CR_HTTP_BODY_MAX);
+	body->data[body->len] = '\0';
+	req.body = body->data;
+	req.body_len = body->len;
+	return route(&req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode code)
+{
+	free(*con_cls);
+	*con_cls = NULL;
 }
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -248,7 +288,7 @@ int cr_http_server_new(struct cr_http_context *ctx, struct cr_http_server **out)
 		(unsigned)(cfg->max_clients ? cfg->max_clients : 64), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)CONNECTION_MEMORY_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
 		MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_SIZE, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-		ctx, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL, MHD_OPTION_END);
+		ctx, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL, MHD_OPTION_END);
 	if (!server->daemon) {
 		close(fd);
 		free(server);

@@ -9,6 +9,7 @@
 #define CR_NET_HTTP_H
 
 #include "base/config.h"
+#include "control/control.h"
 #include "encode/jpeg.h"
 #include "source/camera.h"
 
@@ -27,6 +28,7 @@ struct cr_http_context {
 	const struct cr_config *config;
 	struct cr_http_camera *cameras;
 	unsigned ncameras;
+	struct cr_control *control;   /* runs /api/command */
 	int64_t start_mono_ns;        /* when camrig started, CLOCK_MONOTONIC ns */
 	atomic_uint connections;      /* HTTP connections open now */
 	atomic_bool stopping;         /* set at shutdown: live views end */
@@ -42,12 +44,17 @@ int cr_http_server_new(struct cr_http_context *ctx, struct cr_http_server **out)
  * NULL-safe; sets *server to NULL. */
 void cr_http_server_free(struct cr_http_server **server);
 
+/* Largest request body accepted, bytes; more gets a 413. */
+#define CR_HTTP_BODY_MAX 4096
+
 /* A request as the endpoint handlers see it. */
 struct cr_http_request {
 	struct cr_http_context *ctx;
 	struct MHD_Connection *conn;
 	const char *path;
 	const char *method;
+	const char *body;             /* NUL-terminated; "" when there is none */
+	size_t body_len;              /* bytes */
 };
 
 /* An endpoint: answers req by queuing a response on req->conn. */
@@ -79,5 +86,13 @@ enum MHD_Result cr_http_stream(struct cr_http_request *req);    /* http_stream.c
 enum MHD_Result cr_http_snapshot(struct cr_http_request *req);  /* http_stream.c: /snapshot.jpg, /frame */
 enum MHD_Result cr_http_status(struct cr_http_request *req);    /* http_status.c: /status */
 enum MHD_Result cr_http_page(struct cr_http_request *req);      /* http_page.c: /, /index.html */
+enum MHD_Result cr_http_command(struct cr_http_request *req);   /* http_api.c: POST /api/command */
+
+/* Queues json, pretty-printed, with status, and drops the reference to it. */
+enum MHD_Result cr_http_reply_json(struct cr_http_request *req, unsigned status, json_t *json);
+
+/* The whole status as JSON (http_status.c): what /status serves, and what the
+ * "status" command answers. */
+json_t *cr_http_status_json(struct cr_http_context *ctx);
 
 #endif

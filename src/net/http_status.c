@@ -56,31 +56,28 @@ static json_t *camera_json(struct cr_http_context *ctx, struct cr_http_camera *h
 		"reconnects", (json_int_t)st.reconnects);
 }
 
-enum MHD_Result cr_http_status(struct cr_http_request *req)
+json_t *cr_http_status_json(struct cr_http_context *ctx)
 {
-	struct cr_http_context *ctx = req->ctx;
 	int64_t now_us = cr_time_utc_us();
 	unsigned stream_clients = 0;
-	json_t *cameras, *root;
-	enum MHD_Result ret;
-	char iso[40], *text;
+	json_t *cameras = json_array();
+	char iso[40];
 
-	if (cr_http_unknown_param(req, (const char *const[]){ NULL }))
-		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s takes no parameters", req->path);
-	cameras = json_array();
 	for (unsigned i = 0; i < ctx->ncameras; i++) {
 		json_array_append_new(cameras, camera_json(ctx, &ctx->cameras[i]));
 		stream_clients += atomic_load(&ctx->cameras[i].stream_clients);
 	}
-	root = json_pack("{s:s, s:s, s:f, s:s, s:f, s:{s:i, s:i}, s:O, s:o}",
+	return json_pack("{s:s, s:s, s:f, s:s, s:f, s:{s:i, s:i}, s:O, s:o}",
 		"name", cr_camera_config(ctx->cameras[0].camera)->name, "version", CAMRIG_VERSION,
 		"uptime", (double)(cr_time_mono_ns() - ctx->start_mono_ns) / 1e9,
 		"time", cr_time_iso8601(now_us, iso, sizeof(iso)), "time_unix", (double)now_us / 1e6,
 		"clients", "http", (int)atomic_load(&ctx->connections), "stream", (int)stream_clients,
 		"camera", json_array_get(cameras, 0), "cameras", cameras);
-	text = json_dumps(root, JSON_INDENT(2));
-	ret = cr_http_reply(req, MHD_HTTP_OK, "application/json", text, strlen(text));
-	free(text);
-	json_decref(root);
-	return ret;
+}
+
+enum MHD_Result cr_http_status(struct cr_http_request *req)
+{
+	if (cr_http_unknown_param(req, (const char *const[]){ NULL }))
+		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s takes no parameters", req->path);
+	return cr_http_reply_json(req, MHD_HTTP_OK, cr_http_status_json(req->ctx));
 }

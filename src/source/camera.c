@@ -263,3 +263,10 @@ void cr_camera_stats(struct cr_camera *cam, struct cr_camera_stats *stats)
 	if (cam->pool)
 		cr_frame_pool_stats(cam->pool, &stats->pool_total, &stats->pool_in_use);
 }
+
+int cr_camera_set_control(struct cr_camera *cam, const char *name, const char *value)
+{
+	if (!cam->source->ops->set_control)
+		return -ENOTSUP;
+	return cam->source->ops->set_control(cam->source, name, value);
+}

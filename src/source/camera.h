@@ -68,4 +68,9 @@ void cr_camera_stats(struct cr_camera *cam, struct cr_camera_stats *stats);
 
 const char *cr_camera_state_name(enum cr_camera_state state);
 
+/* Sets a source control by name while capturing (V4L2 controls). Returns 0,
+ * -ENOTSUP when the source has no controls, or the source's error (-ENOENT
+ * unknown control, -EINVAL bad value), logged by the source. */
+int cr_camera_set_control(struct cr_camera *cam, const char *name, const char *value);
+
 #endif

@@ -1,0 +1,172 @@
+/* The command parser: the only place the control grammar is read (see
+ * command.h for the grammar). */
+#include "control/command.h"
+
+#include "base/mem.h"
+#include "base/time.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define LINE_MAX_BYTES 1024
+#define MAX_ARGS 8
+#define MAX_DURATION_S (7 * 24 * 3600.0)
+
+static const struct {
+	const char *name;
+	const char *usage;
+	unsigned min_positional, max_positional;
+} verbs[CR_VERB_COUNT] = {
+	[CR_VERB_START_RECORDING] = { "start_recording", "start_recording [SECONDS] [camera=NAME]", 0, 1 },
+	[CR_VERB_STOP_RECORDING] = { "stop_recording", "stop_recording [camera=NAME]", 0, 0 },
+	[CR_VERB_SNAPSHOT] = { "snapshot", "snapshot [camera=NAME]", 0, 0 },
+	[CR_VERB_STATUS] = { "status", "status", 0, 0 },
+	[CR_VERB_GET_STATS] = { "get_stats", "get_stats", 0, 0 },
+	[CR_VERB_SET_CONTROL] = { "set_control", "set_control NAME VALUE [camera=NAME]", 2, 2 },
+	[CR_VERB_QUIT] = { "quit", "quit", 0, 0 },
+};
+
+static const char *const trigger_names[] = {
+	"none", "keyboard", "ntfy", "http", "gpio", "schedule", "motion", "mcp",
+};
+
+const char *cr_verb_name(enum cr_verb verb)
+{
+	return verb < CR_VERB_COUNT ? verbs[verb].name : "?";
+}
+
+const char *cr_trigger_name(enum cr_trigger trigger)
+{
+	return (unsigned)trigger < CR_ARRAY_SIZE(trigger_names) ? trigger_names[trigger] : "?";
+}
+
+const char *cr_command_help(void)
+{
+	static char help[1024];
+
+	if (!help[0]) {
+		size_t n = 0;
+
+		for (int v = 0; v < CR_VERB_COUNT; v++)
+			n += (size_t)snprintf(help + n, sizeof(help) - n, "%s\n", verbs[v].usage);
+	}
+	return help;
+}
+
+static char *verb_list(void)
+{
+	char list[512];
+	size_t n = 0;
+
+	for (int v = 0; v < CR_VERB_COUNT; v++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", v ? ", " : "", verbs[v].name);
+	return cr_strdup(list);
+}
+
+#define FAIL(error, ...) (*(error) = cr_asprintf(__VA_ARGS__), -EINVAL)
+
+static int copy_text(char *dst, const char *src, const char *verb, const char *what, char **error)
+{
+	if (strlen(src) >= CR_COMMAND_TEXT_MAX)
+		return FAIL(error, "%s: %s is too long (expected at most %d characters)", verb, what,
+			    CR_COMMAND_TEXT_MAX - 1);
+	strcpy(dst, src);
+	return 0;
+}
+
+static int parse_duration(const char *text, double *out, char **error)
+{
+	char *end;
+	double d = strtod(text, &end);
+
+	if (end == text || *end || !isfinite(d) || d < 0 || d > MAX_DURATION_S)
+		return FAIL(error, "start_recording: duration \"%s\" is not a number of seconds (expected 0..%.0f; "
+			    "0 = until stopped)", text, MAX_DURATION_S);
+	*out = d;
+	return 0;
+}
+
+int cr_command_parse(const char *line, enum cr_trigger trigger, struct cr_command *cmd, char **error)
+{
+	char buf[LINE_MAX_BYTES + 1], *args[MAX_ARGS], *save = NULL, *tok;
+	const char *positional[MAX_ARGS];
+	unsigned nargs = 0, npos = 0;
+	int verb = -1, ret;
+
+	*error = NULL;
+	if (strlen(line) > LINE_MAX_BYTES)
+		return FAIL(error, "command too long (expected at most %d bytes)", LINE_MAX_BYTES);
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (tok = strtok_r(buf, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
+		if (nargs == MAX_ARGS)
+			return FAIL(error, "%s: too many arguments (expected at most %d)", args[0], MAX_ARGS - 1);
+		args[nargs++] = tok;
+	}
+	if (nargs == 0) {
+		char *list = verb_list();
+
+		ret = FAIL(error, "empty command (expected one of: %s)", list);
+		free(list);
+		return ret;
+	}
+	/* "/start_recording" as typed in chat apps is the same command. */
+	if (args[0][0] == '/')
+		args[0]++;
+	for (int v = 0; v < CR_VERB_COUNT; v++)
+		if (strcasecmp(args[0], verbs[v].name) == 0)
+			verb = v;
+	if (verb < 0) {
+		char *list = verb_list();
+
+		ret = FAIL(error, "unknown command \"%s\" (expected one of: %s)", args[0], list);
+		free(list);
+		return ret;
+	}
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->verb = (enum cr_verb)verb;
+	cmd->trigger = trigger;
+	cmd->mono_ns = cr_time_mono_ns();
+	cmd->utc_us = cr_time_mono_to_utc_us(cmd->mono_ns);
+	for (unsigned i = 1; i < nargs; i++) {
+		char *eq = strchr(args[i], '=');
+
+		if (!eq) {
+			positional[npos++] = args[i];
+			continue;
+		}
+		*eq = '\0';
+		if (strcmp(args[i], "camera") == 0 && verb != CR_VERB_STATUS && verb != CR_VERB_GET_STATS &&
+		    verb != CR_VERB_QUIT) {
+			ret = copy_text(cmd->camera, eq + 1, verbs[verb].name, "camera name", error);
+		} else if (strcmp(args[i], "duration") == 0 && verb == CR_VERB_START_RECORDING) {
+			ret = parse_duration(eq + 1, &cmd->duration_s, error);
+		} else {
+			*eq = '=';
+			ret = FAIL(error, "%s: unknown argument \"%s\" (usage: %s)", verbs[verb].name, args[i],
+				   verbs[verb].usage);
+		}
+		if (ret < 0)
+			return ret;
+	}
+	if (npos < verbs[verb].min_positional || npos > verbs[verb].max_positional)
+		return FAIL(error, "%s: wrong number of arguments (usage: %s)", verbs[verb].name, verbs[verb].usage);
+	switch (cmd->verb) {
+	case CR_VERB_START_RECORDING:
+		if (npos == 1)
+			return parse_duration(positional[0], &cmd->duration_s, error);
+		return 0;
+	case CR_VERB_SET_CONTROL:
+		ret = copy_text(cmd->name, positional[0], "set_control", "control name", error);
+		if (ret == 0)
+			ret = copy_text(cmd->value, positional[1], "set_control", "value", error);
+		return ret;
+	default:
+		return 0;
+	}
+}

@@ -1,0 +1,70 @@
+/* The command grammar: one text language for every control path (HTTP API,
+ * ntfy, keyboard, signals, GPIO, MCP, the CLI). Each path only turns what it
+ * receives into a line of this grammar and says who sent it.
+ *
+ * Grammar (case-insensitive verbs; arguments positional or NAME=VALUE):
+ *   start_recording [SECONDS] [camera=NAME]   also: start_recording duration=SECONDS
+ *   stop_recording [camera=NAME]
+ *   snapshot [camera=NAME]
+ *   status
+ *   get_stats
+ *   set_control NAME VALUE [camera=NAME]
+ *   quit
+ * Anything else is refused with the list of valid commands. */
+#ifndef CR_CONTROL_COMMAND_H
+#define CR_CONTROL_COMMAND_H
+
+#include <stdint.h>
+
+/* Who sent a command; the numbers are those of the LSL trigger_type channel. */
+enum cr_trigger {
+	CR_TRIGGER_NONE = 0,
+	CR_TRIGGER_KEYBOARD = 1,
+	CR_TRIGGER_NTFY = 2,
+	CR_TRIGGER_HTTP = 3,
+	CR_TRIGGER_GPIO = 4,
+	CR_TRIGGER_SCHEDULE = 5,
+	CR_TRIGGER_MOTION = 6,
+	CR_TRIGGER_MCP = 7,
+};
+
+enum cr_verb {
+	CR_VERB_START_RECORDING,
+	CR_VERB_STOP_RECORDING,
+	CR_VERB_SNAPSHOT,
+	CR_VERB_STATUS,
+	CR_VERB_GET_STATS,
+	CR_VERB_SET_CONTROL,
+	CR_VERB_QUIT,
+	CR_VERB_COUNT,
+};
+
+#define CR_COMMAND_TEXT_MAX 64
+
+struct cr_command {
+	enum cr_verb verb;
+	enum cr_trigger trigger;
+	int64_t mono_ns;                   /* when it arrived, CLOCK_MONOTONIC ns */
+	int64_t utc_us;                    /* the same, µs since the UTC epoch */
+	char camera[CR_COMMAND_TEXT_MAX];  /* "" = every camera */
+	double duration_s;                 /* start_recording: seconds, 0 = until stopped */
+	char name[CR_COMMAND_TEXT_MAX];    /* set_control: the control */
+	char value[CR_COMMAND_TEXT_MAX];   /* set_control: its value */
+};
+
+/* Parses one command line (at most 1024 bytes) sent by trigger, stamping the
+ * arrival time. Returns 0, or -EINVAL with *error set to an allocated
+ * one-line reason naming the command (and for an unknown one, the valid
+ * commands). */
+int cr_command_parse(const char *line, enum cr_trigger trigger, struct cr_command *cmd, char **error);
+
+/* The verb's name as written in the grammar ("start_recording"). */
+const char *cr_verb_name(enum cr_verb verb);
+
+/* "none", "keyboard", "ntfy", "http", "gpio", "schedule", "motion", "mcp". */
+const char *cr_trigger_name(enum cr_trigger trigger);
+
+/* The valid commands with their arguments, one per line, for help texts. */
+const char *cr_command_help(void);
+
+#endif

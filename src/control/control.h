@@ -1,0 +1,56 @@
+/* The control thread: every command, from whatever path, runs here one at a
+ * time, so state changes (recording on/off, controls) never race.
+ *
+ * Paths submit a command line with its trigger and either wait for the JSON
+ * reply (HTTP, MCP, the CLI) or post it and move on (signals, keyboard,
+ * GPIO). The parts that act on commands (recorder, cameras) register one
+ * handler per verb; pipeline.c does the registering. The latest trigger (a
+ * recording started or stopped, a snapshot) is kept for the LSL outlet's
+ * trigger channels. */
+#ifndef CR_CONTROL_CONTROL_H
+#define CR_CONTROL_CONTROL_H
+
+#include "control/command.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+struct cr_control;
+
+/* Runs on the control thread. Adds its results to reply (a JSON object that
+ * already has "command" and "trigger"). Returns 0, or a negative errno after
+ * setting reply's "error" to a one-line reason: -ENOENT (no such camera or
+ * control), -EINVAL (bad value), -EBUSY (not possible in this state), others
+ * for failures. */
+typedef int (*cr_control_handler)(void *ctx, const struct cr_command *cmd, json_t *reply);
+
+struct cr_control *cr_control_new(void);
+
+/* Stops the thread (commands still queued are answered with an error) and
+ * frees. NULL-safe; sets *ctl to NULL. */
+void cr_control_free(struct cr_control **ctl);
+
+/* Sets the handler of verb; call before cr_control_start(). A verb without
+ * one answers "not available". */
+void cr_control_on(struct cr_control *ctl, enum cr_verb verb, cr_control_handler handler, void *ctx);
+
+int cr_control_start(struct cr_control *ctl);
+
+/* Parses line, runs it on the control thread and waits up to 10 s for the
+ * reply. Always returns a new JSON object the caller owns:
+ *   {"ok": true, "command": ..., "trigger": ..., ...handler's fields}
+ *   {"ok": false, "error": "...", "status": 400|404|409|500|503}
+ * "status" is the HTTP status that fits the failure. */
+json_t *cr_control_run(struct cr_control *ctl, const char *line, enum cr_trigger trigger);
+
+/* Parses line and queues it without waiting; a parse error or a failure is
+ * logged. For signals, the keyboard and GPIO. Returns 0 or -EINVAL. */
+int cr_control_post(struct cr_control *ctl, const char *line, enum cr_trigger trigger);
+
+/* The latest trigger: UTC seconds (0 before any) and the trigger type. */
+void cr_control_last_trigger(struct cr_control *ctl, double *utc_s, enum cr_trigger *type);
+
+/* Marks cmd as the latest trigger (handlers of start/stop/snapshot call it). */
+void cr_control_note_trigger(struct cr_control *ctl, const struct cr_command *cmd);
+
+#endif

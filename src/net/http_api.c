@@ -1,0 +1,50 @@
+/* The control API: POST /api/command runs one line of the command grammar
+ * (src/control/command.h) and answers with the command's JSON reply.
+ *
+ * The body is either the command line as text, or JSON {"command": "..."}.
+ * A parse error is a 400, an unknown camera or control a 404, a command that
+ * does not fit the current state a 409; the reply says why in "error". */
+#include "net/http.h"
+
+#include "base/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum MHD_Result cr_http_reply_json(struct cr_http_request *req, unsigned status, json_t *json)
+{
+	char *text = json_dumps(json, JSON_INDENT(2));
+	size_t len = strlen(text);
+	enum MHD_Result ret;
+
+	text = cr_realloc(text, len + 2);
+	text[len++] = '\n';
+	ret = cr_http_reply(req, status, "application/json", text, len);
+	free(text);
+	json_decref(json);
+	return ret;
+}
+
+enum MHD_Result cr_http_command(struct cr_http_request *req)
+{
+	const char *line = req->body;
+	json_t *parsed = NULL, *reply, *status;
+	json_error_t error;
+
+	if (strlen(req->body) != req->body_len)
+		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s: the body contains a NUL byte", req->path);
+	if (line[0] == '{') {
+		parsed = json_loads(line, 0, &error);
+		line = json_string_value(json_object_get(parsed, "command"));
+		if (!line) {
+			json_decref(parsed);
+			return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s: expected a command line or JSON "
+					     "{\"command\": \"...\"}", req->path);
+		}
+	}
+	reply = cr_control_run(req->ctx->control, line, CR_TRIGGER_HTTP);
+	json_decref(parsed);
+	status = json_object_get(reply, "status");
+	return cr_http_reply_json(req, json_is_integer(status) ? (unsigned)json_integer_value(status) : MHD_HTTP_OK,
+				  reply);
+}
