@@ -12,6 +12,7 @@
 #include "base/mem.h"
 #include "base/time.h"
 #include "control/control.h"
+#include "control/events.h"
 #include "encode/jpeg.h"
 #include "net/http.h"
 #include "source/camera.h"
@@ -30,6 +31,7 @@ struct cr_pipeline {
 	const struct cr_config *config;
 	struct cr_http_context http_ctx;
 	struct cr_http_camera *cameras;  /* config->ncameras */
+	struct cr_events *events;
 	struct cr_control *control;
 	struct cr_http_server *http;
 };
@@ -113,13 +115,14 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 	int ret = 0;
 
 	p->config = config;
+	p->events = cr_events_new();
 	p->cameras = cr_calloc(config->ncameras, sizeof(*p->cameras));
 	for (unsigned i = 0; i < config->ncameras && ret == 0; i++) {
 		const struct cr_camera_config *cc = &config->cameras[i];
 		struct cr_http_camera *hc = &p->cameras[i];
 		unsigned workers = cc->jpeg.workers > 0 ? (unsigned)cc->jpeg.workers : 4;
 
-		ret = cr_camera_new(cc, (int)i, &hc->camera);
+		ret = cr_camera_new(cc, (int)i, p->events, &hc->camera);
 		if (ret == 0)
 			ret = cr_camera_start(hc->camera, workers + POOL_HEADROOM);
 		if (ret == 0) {
@@ -131,7 +134,7 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 		}
 	}
 	if (ret == 0) {
-		p->control = cr_control_new();
+		p->control = cr_control_new(p->events);
 		cr_control_on(p->control, CR_VERB_STATUS, on_status, p);
 		cr_control_on(p->control, CR_VERB_GET_STATS, on_get_stats, p);
 		cr_control_on(p->control, CR_VERB_SET_CONTROL, on_set_control, p);
@@ -143,6 +146,7 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 		p->http_ctx.cameras = p->cameras;
 		p->http_ctx.ncameras = config->ncameras;
 		p->http_ctx.control = p->control;
+		p->http_ctx.events = p->events;
 		p->http_ctx.start_mono_ns = cr_time_mono_ns();
 		ret = cr_http_server_new(&p->http_ctx, &p->http);
 	}
@@ -150,6 +154,7 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 		cr_pipeline_stop(&p);
 		return ret;
 	}
+	cr_events_publish(p->events, "ready", json_pack("{s:s}", "listen", config->http.listen));
 	*out = p;
 	return 0;
 }
@@ -161,6 +166,8 @@ void cr_pipeline_stop(struct cr_pipeline **pp)
 	if (!p)
 		return;
 	*pp = NULL;
+	if (p->http)
+		cr_events_publish(p->events, "stopping", NULL);
 	cr_http_server_free(&p->http);
 	cr_control_free(&p->control);
 	for (unsigned i = p->config->ncameras; i-- > 0;) {
@@ -172,5 +179,6 @@ void cr_pipeline_stop(struct cr_pipeline **pp)
 		cr_camera_free(&hc->camera);
 	}
 	free(p->cameras);
+	cr_events_free(&p->events);
 	free(p);
 }

@@ -37,6 +37,7 @@ struct cr_control {
 		void *ctx;
 	} handlers[CR_VERB_COUNT];
 	struct cr_queue *queue;
+	struct cr_events *events;    /* may be NULL */
 	pthread_t thread;
 	bool started;
 
@@ -109,6 +110,9 @@ static void execute(struct cr_control *ctl, struct request *r)
 		if (!json_object_get(reply, "error"))
 			json_object_set_new(reply, "error", json_sprintf("%s failed", cr_verb_name(cmd->verb)));
 	}
+	if (ret == 0 && ctl->events && cmd->verb != CR_VERB_STATUS && cmd->verb != CR_VERB_GET_STATS)
+		cr_events_publish(ctl->events, "command", json_pack("{s:s, s:s, s:s}", "command",
+				  cr_verb_name(cmd->verb), "trigger", cr_trigger_name(cmd->trigger), "camera", cmd->camera));
 	if (r->log_result) {
 		if (ret < 0)
 			cr_warn("%s (from %s): %s", cr_verb_name(cmd->verb), cr_trigger_name(cmd->trigger),
@@ -136,10 +140,11 @@ static void *control_thread(void *arg)
 	return NULL;
 }
 
-struct cr_control *cr_control_new(void)
+struct cr_control *cr_control_new(struct cr_events *events)
 {
 	struct cr_control *ctl = CR_NEW(ctl);
 
+	ctl->events = events;
 	ctl->queue = cr_queue_new(QUEUE_DEPTH, CR_QUEUE_DROP_NEWEST);
 	pthread_mutex_init(&ctl->lock, NULL);
 	return ctl;

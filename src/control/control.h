@@ -11,6 +11,7 @@
 #define CR_CONTROL_CONTROL_H
 
 #include "control/command.h"
+#include "control/events.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -24,7 +25,9 @@ struct cr_control;
  * for failures. */
 typedef int (*cr_control_handler)(void *ctx, const struct cr_command *cmd, json_t *reply);
 
-struct cr_control *cr_control_new(void);
+/* Creates the control; every command that succeeds is published to events
+ * (may be NULL) as a "command" event. */
+struct cr_control *cr_control_new(struct cr_events *events);
 
 /* Stops the thread (commands still queued are answered with an error) and
  * frees. NULL-safe; sets *ctl to NULL. */

@@ -47,6 +47,7 @@ static const struct {
 	{ "GET", "/status", cr_http_status },
 	{ "GET", "/info", cr_http_status },
 	{ "POST", "/api/command", cr_http_command },
+	{ "GET", "/api/events", cr_http_events },
 };
 
 /* A request body being received: bounded by CR_HTTP_BODY_MAX. */

@@ -29,6 +29,7 @@ struct cr_http_context {
 	struct cr_http_camera *cameras;
 	unsigned ncameras;
 	struct cr_control *control;   /* runs /api/command */
+	struct cr_events *events;     /* /api/events */
 	int64_t start_mono_ns;        /* when camrig started, CLOCK_MONOTONIC ns */
 	atomic_uint connections;      /* HTTP connections open now */
 	atomic_bool stopping;         /* set at shutdown: live views end */
@@ -87,6 +88,7 @@ enum MHD_Result cr_http_snapshot(struct cr_http_request *req);  /* http_stream.c
 enum MHD_Result cr_http_status(struct cr_http_request *req);    /* http_status.c: /status */
 enum MHD_Result cr_http_page(struct cr_http_request *req);      /* http_page.c: /, /index.html */
 enum MHD_Result cr_http_command(struct cr_http_request *req);   /* http_api.c: POST /api/command */
+enum MHD_Result cr_http_events(struct cr_http_request *req);    /* http_events.c: GET /api/events */
 
 /* Queues json, pretty-printed, with status, and drops the reference to it. */
 enum MHD_Result cr_http_reply_json(struct cr_http_request *req, unsigned status, json_t *json);

@@ -27,6 +27,7 @@
 struct cr_camera {
 	const struct cr_camera_config *config;
 	int id;
+	struct cr_events *events;    /* may be NULL */
 	int wake_fd;                 /* eventfd: stop request */
 	struct cr_source *source;
 	struct cr_frame_pool *pool;
@@ -53,13 +54,14 @@ const char *cr_camera_state_name(enum cr_camera_state state)
 	return names[state];
 }
 
-int cr_camera_new(const struct cr_camera_config *config, int id, struct cr_camera **out)
+int cr_camera_new(const struct cr_camera_config *config, int id, struct cr_events *events, struct cr_camera **out)
 {
 	struct cr_camera *cam = CR_NEW(cam);
 	int ret;
 
 	cam->config = config;
 	cam->id = id;
+	cam->events = events;
 	pthread_mutex_init(&cam->lock, NULL);
 	cam->fanout = cr_fanout_new();
 	cam->stats.fps_requested = config->fps;
@@ -80,11 +82,22 @@ int cr_camera_new(const struct cr_camera_config *config, int id, struct cr_camer
 
 static void set_state(struct cr_camera *cam, enum cr_camera_state state, int err)
 {
+	static const char *const event_types[] = {
+		[CR_CAMERA_RUNNING] = "camera_found", [CR_CAMERA_LOST] = "camera_lost",
+		[CR_CAMERA_ENDED] = "camera_ended", [CR_CAMERA_FAILED] = "error",
+	};
+
 	pthread_mutex_lock(&cam->lock);
 	cam->stats.state = state;
 	if (err < 0)
 		snprintf(cam->stats.error, sizeof(cam->stats.error), "%s", cr_strerror(err));
+	else
+		cam->stats.error[0] = '\0';
 	pthread_mutex_unlock(&cam->lock);
+	if (cam->events && event_types[state])
+		cr_events_publish(cam->events, event_types[state],
+				  json_pack("{s:s, s:s, s:s}", "camera", cam->config->name, "device",
+					    cam->source->format.device, "error", err < 0 ? cr_strerror(err) : ""));
 }
 
 static void account(struct cr_camera *cam, const struct cr_frame *f, bool dropped)

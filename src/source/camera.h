@@ -11,6 +11,7 @@
 
 #include "base/config.h"
 #include "base/fanout.h"
+#include "control/events.h"
 #include "source/source.h"
 
 #include <stdbool.h>
@@ -41,8 +42,9 @@ struct cr_camera_stats {
 struct cr_camera;
 
 /* Creates a camera for config (not copied: it must outlive the camera); id is
- * its index in the configuration. Returns 0 or a negative error (logged). */
-int cr_camera_new(const struct cr_camera_config *config, int id, struct cr_camera **out);
+ * its index in the configuration. State changes (lost, found, ended) are
+ * published to events (may be NULL). Returns 0 or a negative error (logged). */
+int cr_camera_new(const struct cr_camera_config *config, int id, struct cr_events *events, struct cr_camera **out);
 
 /* Opens the source (so a missing device or bad format fails here, with a
  * logged reason) and starts the camera thread. pool_frames is how many frames
