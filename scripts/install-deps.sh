@@ -7,9 +7,9 @@ set -eu
 what=${1:-build}
 build_pkgs="meson ninja-build pkg-config gcc g++
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
-  libturbojpeg0-dev libmicrohttpd-dev libjansson-dev libcyaml-dev libyaml-dev
+  libturbojpeg0-dev libmicrohttpd-dev libgnutls28-dev libcrypt-dev libjansson-dev libcyaml-dev libyaml-dev
   libcurl4-openssl-dev libncurses-dev libsystemd-dev libgpiod-dev"
-test_pkgs="libcmocka-dev ffmpeg curl v4l-utils python3 procps psmisc
+test_pkgs="libcmocka-dev ffmpeg curl openssl v4l-utils python3 procps psmisc
   qemu-system-x86 busybox-static kmod cpio ustreamer chromium"
 case $what in
   build) pkgs=$build_pkgs ;;

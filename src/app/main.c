@@ -164,6 +164,8 @@ static int cmd_run(int argc, char **argv)
 		while (sig != SIGINT && sig != SIGTERM) {
 			if (sigwait(&signals, &sig) != 0)
 				break;
+			if (sig == SIGHUP)
+				cr_pipeline_reload(pipeline);
 		}
 		cr_info("%s: stopping", strsignal(sig));
 	}

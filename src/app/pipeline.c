@@ -159,6 +159,12 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 	return 0;
 }
 
+void cr_pipeline_reload(struct cr_pipeline *p)
+{
+	cr_info("SIGHUP: reloading");
+	cr_http_server_reload(p->http);
+}
+
 void cr_pipeline_stop(struct cr_pipeline **pp)
 {
 	struct cr_pipeline *p = *pp;

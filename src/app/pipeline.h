@@ -14,6 +14,10 @@ struct cr_pipeline;
  * pipeline. */
 int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out);
 
+/* Reloads what can change without a restart (SIGHUP): HTTP credentials and
+ * the TLS certificate. Failures are logged; the old state stays. */
+void cr_pipeline_reload(struct cr_pipeline *pipeline);
+
 /* Stops every part in reverse order of start and frees. NULL-safe; sets
  * *pipeline to NULL. */
 void cr_pipeline_stop(struct cr_pipeline **pipeline);

@@ -86,7 +86,8 @@ struct key {
 };
 
 static parse_fn parse_int, parse_uint, parse_fps, parse_bool, parse_size, parse_format, parse_name,
-	parse_text, parse_source, parse_listen, parse_log_level;
+	parse_text, parse_source, parse_listen, parse_log_level,
+	parse_auth, parse_path;
 
 #define TOP(f) offsetof(struct cr_config, f)
 #define CAM(f) offsetof(struct cr_camera_config, f)
@@ -138,6 +139,11 @@ static const struct key http_keys[] = {
 	{ .name = "listen", .parse = parse_listen, .offset = TOP(http.listen),
 	  .expected = "HOST:PORT with PORT 0..65535, e.g. 127.0.0.1:8080 or [::1]:8080" },
 	{ .name = "max_clients", .parse = parse_uint, .offset = TOP(http.max_clients), .min = 1, .max = 4096 },
+	{ .name = "auth", .parse = parse_auth, .offset = TOP(http.auth), .expected = "one of: auto, none" },
+	{ .name = "password_file", .parse = parse_path, .offset = TOP(http.password_file), .expected = "a file path" },
+	{ .name = "token_file", .parse = parse_path, .offset = TOP(http.token_file), .expected = "a file path" },
+	{ .name = "tls_cert", .parse = parse_path, .offset = TOP(http.tls_cert), .expected = "a PEM file path" },
+	{ .name = "tls_key", .parse = parse_path, .offset = TOP(http.tls_key), .expected = "a PEM file path" },
 	{ 0 },
 };
 
@@ -496,6 +502,28 @@ static int parse_listen(const struct key *key, const char *text, void *base, cha
 bad:
 	*why = cr_asprintf("\"%s\" is not a listen address", text);
 	return -EINVAL;
+}
+
+static int parse_path(const struct key *key, const char *text, void *base, char **why)
+{
+	size_t len = strlen(text);
+
+	if (len == 0 || len > 1024 || !printable(text)) {
+		*why = cr_asprintf("\"%s\" is not a path", text);
+		return -EINVAL;
+	}
+	set_string(FIELD(base, key->offset, char *), text);
+	return 0;
+}
+
+static int parse_auth(const struct key *key, const char *text, void *base, char **why)
+{
+	if (strcmp(text, "auto") != 0 && strcmp(text, "none") != 0) {
+		*why = cr_asprintf("\"%s\" is not an authentication mode", text);
+		return -EINVAL;
+	}
+	set_string(FIELD(base, key->offset, char *), text);
+	return 0;
 }
 
 static int parse_log_level(const struct key *key, const char *text, void *base, char **why)
@@ -1432,6 +1460,11 @@ void cr_config_free(struct cr_config **pconfig)
 		camera_clear(&config->cameras[i]);
 	free(config->cameras);
 	free(config->http.listen);
+	free(config->http.auth);
+	free(config->http.password_file);
+	free(config->http.token_file);
+	free(config->http.tls_cert);
+	free(config->http.tls_key);
 	free(config->log_level);
 	free(config->path);
 	free(config);

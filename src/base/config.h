@@ -55,6 +55,11 @@ struct cr_camera_config {
 struct cr_http_config {
 	char *listen;         /* "HOST:PORT", default "127.0.0.1:8080"; IPv6 as "[::1]:8080" */
 	unsigned max_clients; /* concurrent HTTP connections, default 64 */
+	char *auth;           /* "auto" (default: credentials required beyond loopback) or "none" */
+	char *password_file;  /* HTTP Basic: lines "user:crypt(3) hash"; NULL: none */
+	char *token_file;     /* bearer token (one line); NULL: none */
+	char *tls_cert;       /* PEM certificate chain; with tls_key: HTTPS; NULL: plain HTTP */
+	char *tls_key;        /* PEM private key */
 };
 
 struct cr_config {

@@ -9,6 +9,9 @@
  * connection memory limit (MHD_OPTION_CONNECTION_MEMORY_LIMIT). */
 #include "net/http.h"
 
+#include "net/http_auth.h"
+#include "net/http_tls.h"
+
 #include "base/error.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -30,6 +33,8 @@
 struct cr_http_server {
 	struct cr_http_context *ctx;
 	struct MHD_Daemon *daemon;
+	struct cr_http_auth *auth;
+	struct cr_http_tls *tls;       /* NULL: plain HTTP */
 };
 
 static const struct {
@@ -144,6 +149,22 @@ struct cr_http_camera *cr_http_pick_camera(struct cr_http_request *req, enum MHD
 	return NULL;
 }
 
+static enum MHD_Result unauthorized(struct cr_http_request *req)
+{
+	static const char msg[] = "authentication required (HTTP Basic or a bearer token)\n";
+	struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg,
+								     MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"camrig\", charset=\"UTF-8\"");
+	ret = MHD_queue_response(req->conn, MHD_HTTP_UNAUTHORIZED, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static bool method_matches(const char *route_method, const char *method)
 {
 	return strcmp(route_method, method) == 0 || (strcmp(route_method, "GET") == 0 && strcmp(method, "HEAD") == 0);
@@ -171,7 +192,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  const char *version, const char *upload_data, size_t *upload_data_size,
 				  void **con_cls)
 {
-	struct cr_http_request req = { .ctx = cls, .conn = conn, .path = url, .method = method };
+	struct cr_http_server *server = cls;
+	struct cr_http_request req = { .ctx = server->ctx, .conn = conn, .path = url, .method = method };
 	struct body *body = *con_cls;
 
 	/* libmicrohttpd calls once with the headers, then with pieces of the
@@ -193,6 +215,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (body->too_large)
 		return cr_http_error(&req, MHD_HTTP_CONTENT_TOO_LARGE, "%s: request body too large (expected at most "
 				     "%d bytes)", url, CR_HTTP_BODY_MAX);
+	if (!cr_http_auth_allowed(server->auth, conn))
+		return unauthorized(&req);
 	body->data[body->len] = '\0';
 	req.body = body->data;
 	req.body_len = body->len;
@@ -227,7 +251,20 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 }
 
 /* Splits "HOST:PORT" or "[V6]:PORT" and binds a listening TCP socket. */
-static int listen_on(const char *spec, int *out_fd)
+/* Whether addr is in 127.0.0.0/8 or is ::1 (or ::ffff:127.x.y.z). */
+static bool is_loopback(const struct sockaddr *addr)
+{
+	if (addr->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr) >> 24) == 127;
+	if (addr->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
+static int listen_on(const char *spec, int *out_fd, bool *loopback)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *res = NULL;
@@ -263,6 +300,7 @@ static int listen_on(const char *spec, int *out_fd)
 		goto end;
 	}
 	*out_fd = fd;
+	*loopback = is_loopback(res->ai_addr);
 	fd = -1;
 	ret = 0;
 end:
@@ -275,29 +313,81 @@ end:
 int cr_http_server_new(struct cr_http_context *ctx, struct cr_http_server **out)
 {
 	const struct cr_http_config *cfg = &ctx->config->http;
-	struct cr_http_server *server;
+	struct cr_http_server *server = CR_NEW(server);
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	bool loopback = false;
 	int fd = -1, ret;
 
-	ret = listen_on(cfg->listen, &fd);
-	if (ret < 0)
-		return cr_log_ret(ret, CR_LOG_ERROR, "cannot listen on %s: %s", cfg->listen, cr_strerror(ret));
-	server = CR_NEW(server);
 	server->ctx = ctx;
-	server->daemon = MHD_start_daemon(
-		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-		on_request, ctx, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)(cfg->max_clients ? cfg->max_clients : 64), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		(size_t)CONNECTION_MEMORY_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
-		MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_SIZE, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-		ctx, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL, MHD_OPTION_END);
-	if (!server->daemon) {
-		close(fd);
-		free(server);
-		return cr_log_ret(-EIO, CR_LOG_ERROR, "cannot start the HTTP server on %s", cfg->listen);
+	ctx->server = server;
+	if (!cfg->tls_cert != !cfg->tls_key) {
+		ret = cr_log_ret(-EINVAL, CR_LOG_ERROR, "http.tls_cert and http.tls_key go together (HTTPS needs both)");
+		goto end;
 	}
-	cr_info("serving http://%s/", cfg->listen);
+	ret = listen_on(cfg->listen, &fd, &loopback);
+	if (ret < 0) {
+		cr_err("cannot listen on %s: %s", cfg->listen, cr_strerror(ret));
+		goto end;
+	}
+	ret = cr_http_auth_new(cfg, loopback, &server->auth);
+	if (ret == 0 && cfg->tls_cert) {
+		ret = cr_http_tls_new(cfg->tls_cert, cfg->tls_key, &server->tls);
+		flags |= MHD_USE_TLS;
+	}
+	if (ret < 0)
+		goto end;
+	{
+		struct MHD_OptionItem options[] = {
+			{ MHD_OPTION_LISTEN_SOCKET, fd, NULL },
+			{ MHD_OPTION_CONNECTION_LIMIT, cfg->max_clients ? cfg->max_clients : 64, NULL },
+			{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_LIMIT, NULL },
+			{ MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, NULL },
+			{ MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK_SIZE, NULL },
+			{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, ctx },
+			{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL },
+			{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_error, NULL },
+			{ server->tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END, 0,
+			  server->tls ? (void *)cr_http_tls_callback() : NULL },
+			{ MHD_OPTION_END, 0, NULL },
+		};
+
+		server->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, server, MHD_OPTION_ARRAY, options,
+						  MHD_OPTION_END);
+	}
+	if (!server->daemon) {
+		ret = cr_log_ret(-EIO, CR_LOG_ERROR, "cannot start the HTTP server on %s", cfg->listen);
+		goto end;
+	}
+	fd = -1; /* the daemon owns it now */
+	cr_info("serving %s://%s/%s", server->tls ? "https" : "http", cfg->listen,
+		cr_http_auth_required(server->auth) ? " (authentication required)" : "");
 	*out = server;
 	return 0;
+end:
+	if (fd >= 0)
+		close(fd);
+	cr_http_auth_free(&server->auth);
+	cr_http_tls_free(&server->tls);
+	ctx->server = NULL;
+	free(server);
+	return ret;
+}
+
+int cr_http_server_reload(struct cr_http_server *server)
+{
+	int ret = cr_http_auth_reload(server->auth);
+
+	if (server->tls) {
+		int tls_ret = cr_http_tls_reload(server->tls);
+
+		if (ret == 0)
+			ret = tls_ret;
+	}
+	if (ret == 0)
+		cr_info("http: credentials%s reloaded", server->tls ? " and certificate" : "");
+	else
+		cr_warn("http: reload failed; still using what was loaded before");
+	return ret;
 }
 
 void cr_http_server_free(struct cr_http_server **pserver)
@@ -311,5 +401,8 @@ void cr_http_server_free(struct cr_http_server **pserver)
 	for (unsigned i = 0; i < server->ctx->ncameras; i++)
 		cr_jpeg_stage_shutdown(server->ctx->cameras[i].jpeg);
 	MHD_stop_daemon(server->daemon); /* also closes the listening socket */
+	cr_http_auth_free(&server->auth);
+	cr_http_tls_free(&server->tls);
+	server->ctx->server = NULL;
 	free(server);
 }

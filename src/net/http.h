@@ -24,6 +24,8 @@ struct cr_http_camera {
 	atomic_uint stream_clients;   /* /stream.mjpg responses open now */
 };
 
+struct cr_http_server;
+
 struct cr_http_context {
 	const struct cr_config *config;
 	struct cr_http_camera *cameras;
@@ -33,13 +35,16 @@ struct cr_http_context {
 	int64_t start_mono_ns;        /* when camrig started, CLOCK_MONOTONIC ns */
 	atomic_uint connections;      /* HTTP connections open now */
 	atomic_bool stopping;         /* set at shutdown: live views end */
+	struct cr_http_server *server; /* set while serving */
 };
-
-struct cr_http_server;
 
 /* Binds config->http.listen ("HOST:PORT") and starts serving ctx. Returns 0,
  * or a negative errno after logging "cannot listen on HOST:PORT: reason". */
 int cr_http_server_new(struct cr_http_context *ctx, struct cr_http_server **out);
+
+/* Reloads the credential files and the TLS certificate (SIGHUP). On failure
+ * what was loaded before stays in force. Returns 0 or a negative errno. */
+int cr_http_server_reload(struct cr_http_server *server);
 
 /* Stops accepting, ends live views and joins the connection threads.
  * NULL-safe; sets *server to NULL. */

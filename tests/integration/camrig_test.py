@@ -43,13 +43,16 @@ def need(*programs):
 
 class Daemon:
     """A `camrig run` process on a free loopback port; a context manager that
-    stops it with SIGTERM and checks that it exited 0."""
+    stops it with SIGTERM and checks that it exited 0. With listen=False the
+    listen address comes from the config (port must match it) and readiness is
+    a TCP connect, for servers that want credentials or speak HTTPS."""
 
-    def __init__(self, *args, config=None, port=None, env=None, cwd=None, check_exit=True):
+    def __init__(self, *args, config=None, port=None, env=None, cwd=None, check_exit=True, listen=True):
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.tmp = tempfile.mkdtemp(prefix="camrig-test-")
-        self.args = [CAMRIG, "run", "--listen", f"127.0.0.1:{self.port}"]
+        self.listen = listen
+        self.args = [CAMRIG, "run"] + (["--listen", f"127.0.0.1:{self.port}"] if listen else [])
         if config is not None:
             path = os.path.join(self.tmp, "camrig.yaml")
             with open(path, "w") as f:
@@ -72,7 +75,10 @@ class Daemon:
             if self.proc.poll() is not None:
                 raise AssertionError(f"camrig exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                self.status()
+                if self.listen:
+                    self.status()
+                else:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 return self
             except (OSError, urllib.error.URLError):
                 time.sleep(0.1)

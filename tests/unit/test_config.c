@@ -266,7 +266,7 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:4: cameras.1.colour: unknown key (expected one of: name, source, size, fps, format, loop, "
 	  "buffers, crop, controls, jpeg, lsl)" },
 	{ "http: {listen: 127.0.0.1:80,\n  port: 80}\n",
-	  "x.yaml:2: http.port: unknown key (expected one of: listen, max_clients)" },
+	  "x.yaml:2: http.port: unknown key (expected one of: listen, max_clients, auth, password_file, token_file, tls_cert, tls_key)" },
 	/* found by libcyaml: wrong types */
 	{ "cameras:\n  - name: a\n    jpeg:\n      quality: [5]\n",
 	  "x.yaml:4: cameras.0.jpeg.quality: wrong type: got a list (expected 1..100)" },
@@ -436,7 +436,7 @@ static void test_set_errors(void **state)
 		  "camera.colour: unknown key (expected one of: name, source, size, fps, format, loop, buffers, crop, "
 		  "controls, jpeg, lsl)");
 	set_fails(config, "colour", "red", "colour: unknown key (expected one of: log_level, http, cameras)");
-	set_fails(config, "http.port", "80", "http.port: unknown key (expected one of: listen, max_clients)");
+	set_fails(config, "http.port", "80", "http.port: unknown key (expected one of: listen, max_clients, auth, password_file, token_file, tls_cert, tls_key)");
 	set_fails(config, "camera.size", "640", "camera.size: \"640\" is not a size (expected WIDTHxHEIGHT in pixels, e.g. 640x480)");
 	set_fails(config, "camera.format", "H264",
 		  "camera.format: \"H264\" is not a supported format (expected one of: MJPEG, YUYV, NV12, YU12, GREY, "
