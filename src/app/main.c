@@ -10,8 +10,10 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <libavutil/log.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +101,25 @@ static int apply_option(struct cr_config *config, int opt, const char *arg)
 	return ret;
 }
 
+/* libav's own messages (decoder concealment, protocol chatter) are noise
+ * next to what the sources report themselves: they show at debug level only,
+ * as camrig log lines. */
+static void libav_log(void *avcl, int level, const char *fmt, va_list vl)
+{
+	char line[1024];
+	int prefix = 1;
+	size_t n;
+
+	if (level > AV_LOG_WARNING || cr_log_get_level() < CR_LOG_DEBUG)
+		return;
+	av_log_format_line2(avcl, level, fmt, vl, line, sizeof(line), &prefix);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	if (n)
+		cr_debug("libav: %s", line);
+}
+
 static int block_signals(sigset_t *set)
 {
 	sigemptyset(set);
@@ -155,6 +176,7 @@ static int cmd_run(int argc, char **argv)
 	ret = cr_log_parse_level(config->log_level);
 	if (ret >= 0)
 		cr_log_set_level(ret);
+	av_log_set_callback(libav_log);
 
 	ret = block_signals(&signals);
 	if (ret == 0)

@@ -30,7 +30,8 @@ struct cr_camera {
 	struct cr_events *events;    /* may be NULL */
 	int wake_fd;                 /* eventfd: stop request */
 	struct cr_source *source;
-	struct cr_frame_pool *pool;
+	struct cr_frame_pool *pool;  /* replaced only by the camera thread, under lock */
+	size_t pool_frame_bytes;     /* capacity of each pooled frame */
 	struct cr_fanout *fanout;
 	pthread_t thread;
 	bool started;
@@ -140,6 +141,19 @@ static int reopen(struct cr_camera *cam)
 		ret = cam->source->ops->open(cam->source);
 		if (ret == 0) {
 			cr_info("%s: %s is back", cam->config->name, cam->source->format.device);
+			/* A device that comes back with larger frames needs a new pool;
+			 * frames of the old one stay valid until their last unref. */
+			if (cam->source->format.frame_bytes > cam->pool_frame_bytes) {
+				struct cr_frame_pool *old = cam->pool;
+				unsigned total, in_use;
+
+				cr_frame_pool_stats(old, &total, &in_use);
+				pthread_mutex_lock(&cam->lock);
+				cam->pool = cr_frame_pool_new(total, cam->source->format.frame_bytes);
+				cam->pool_frame_bytes = cam->source->format.frame_bytes;
+				pthread_mutex_unlock(&cam->lock);
+				cr_frame_pool_free(&old);
+			}
 			pthread_mutex_lock(&cam->lock);
 			cam->stats.reconnects++;
 			cam->stats.format = cam->source->format;
@@ -205,6 +219,7 @@ int cr_camera_start(struct cr_camera *cam, unsigned pool_frames)
 	cam->stats.state = CR_CAMERA_RUNNING;
 	pthread_mutex_unlock(&cam->lock);
 	cam->pool = cr_frame_pool_new(pool_frames, cam->source->format.frame_bytes);
+	cam->pool_frame_bytes = cam->source->format.frame_bytes;
 	ret = -pthread_create(&cam->thread, NULL, camera_thread, cam);
 	if (ret < 0) {
 		cam->source->ops->close(cam->source);
@@ -272,9 +287,9 @@ void cr_camera_stats(struct cr_camera *cam, struct cr_camera_stats *stats)
 {
 	pthread_mutex_lock(&cam->lock);
 	*stats = cam->stats;
-	pthread_mutex_unlock(&cam->lock);
 	if (cam->pool)
 		cr_frame_pool_stats(cam->pool, &stats->pool_total, &stats->pool_in_use);
+	pthread_mutex_unlock(&cam->lock);
 }
 
 int cr_camera_set_control(struct cr_camera *cam, const char *name, const char *value)

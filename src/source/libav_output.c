@@ -1,0 +1,173 @@
+/* What the libavformat sources deliver, and the conversion into it: the
+ * choice between MJPEG pass-through and a raw format at a size, and
+ * libswscale from the decoder's pictures into camrig frames.
+ *
+ * YUV and GREY frames are full range (JPEG range), which is what the JPEG
+ * stage hands turbojpeg; a limited-range video is expanded here. A stream
+ * that changes size or pixel format midway gets a new scaler and keeps the
+ * output format fixed at open(). */
+#include "source/libav_internal.h"
+
+#include "base/error.h"
+#include "base/log.h"
+#include "encode/convert.h"
+
+#include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
+
+#include <errno.h>
+#include <string.h>
+
+/* The raw format camrig delivers for a decoder's pixel format: the same one
+ * where camrig has it, else YU12. */
+static uint32_t natural_fourcc(enum AVPixelFormat pix_fmt)
+{
+	uint32_t fourcc = cr_convert_fourcc(pix_fmt);
+
+	return fourcc && cr_fourcc_is_supported(fourcc) ? fourcc : CR_FMT_YU12;
+}
+
+/* The deprecated full-range "yuvj" formats as the plain format they alias;
+ * sets *full when the input is full range. */
+static enum AVPixelFormat unjpeg(enum AVPixelFormat f, int *full)
+{
+	*full = 1;
+	switch (f) {
+	case AV_PIX_FMT_YUVJ420P: return AV_PIX_FMT_YUV420P;
+	case AV_PIX_FMT_YUVJ422P: return AV_PIX_FMT_YUV422P;
+	case AV_PIX_FMT_YUVJ444P: return AV_PIX_FMT_YUV444P;
+	case AV_PIX_FMT_YUVJ440P: return AV_PIX_FMT_YUV440P;
+	case AV_PIX_FMT_YUVJ411P: return AV_PIX_FMT_YUV411P;
+	default: *full = 0; return f;
+	}
+}
+
+int cr_libav_choose_output(struct cr_source *src)
+{
+	const struct cr_camera_config *c = src->config;
+	struct cr_libav *p = src->priv;
+	const AVCodecParameters *par = p->fmt->streams[p->stream]->codecpar;
+	uint32_t want = c->format == CR_FMT_JPEG ? CR_FMT_MJPEG : c->format;
+	bool mjpeg = par->codec_id == AV_CODEC_ID_MJPEG;
+	int w = c->width, h = c->height;
+
+	if (w > 0 && h <= 0 && par->width > 0)
+		h = (int)((int64_t)w * par->height / par->width + 1) & ~1;
+	else if (h > 0 && w <= 0 && par->height > 0)
+		w = (int)((int64_t)h * par->width / par->height + 1) & ~1;
+	if (w <= 0 || h <= 0) {
+		w = par->width;
+		h = par->height;
+	}
+	if (w <= 0 || h <= 0)
+		return cr_log_ret(CR_EFORMAT, CR_LOG_ERROR,
+				  "%s: the stream does not state its frame size; set camera.size", p->name);
+	p->width = w;
+	p->height = h;
+	p->passthrough = false;
+	if (want == CR_FMT_MJPEG) {
+		if (!mjpeg)
+			return cr_log_ret(CR_EFORMAT, CR_LOG_ERROR,
+					  "%s: format MJPEG needs an MJPEG stream, this one is %s "
+					  "(choose GREY, YUYV, NV12, YU12, RGB24, BGR24, or no format)",
+					  p->name, avcodec_get_name(par->codec_id));
+		if (w != par->width || h != par->height)
+			return cr_log_ret(CR_EFORMAT, CR_LOG_ERROR,
+					  "%s: MJPEG is passed through at the stream's size %dx%d, it cannot "
+					  "be scaled to %dx%d (choose a raw format, or no size)",
+					  p->name, par->width, par->height, w, h);
+	}
+	if (mjpeg && !want && w == par->width && h == par->height)
+		want = CR_FMT_MJPEG;
+	if (want == CR_FMT_MJPEG) {
+		p->passthrough = true;
+		p->fourcc = CR_FMT_MJPEG;
+		p->out_fmt = AV_PIX_FMT_NONE;
+		return 0;
+	}
+	if (want && (!cr_fourcc_is_supported(want) || cr_convert_av_format(want) == AV_PIX_FMT_NONE))
+		return cr_log_ret(CR_EFORMAT, CR_LOG_ERROR,
+				  "%s: cannot deliver format %s (expected one of: GREY, YUYV, NV12, "
+				  "YU12, RGB24, BGR24, MJPEG)", p->name, cr_fourcc_name(want));
+	p->fourcc = want ? want : natural_fourcc(par->format);
+	p->out_fmt = cr_convert_av_format(p->fourcc);
+	return 0;
+}
+
+/* Makes the scaler from the decoder's pictures to the output. The ranges are
+ * set before sws_init_context(): set later, libswscale keeps its plain-copy
+ * path for equal formats and sizes and ignores them. */
+static int make_sws(struct cr_libav *p, int w, int h, enum AVPixelFormat in, int full, enum AVColorSpace cs)
+{
+	struct SwsContext *sws;
+	int ret;
+
+	sws_freeContext(p->sws);
+	p->sws = sws = sws_alloc_context();
+	if (!sws)
+		return AVERROR(ENOMEM);
+	av_opt_set_int(sws, "srcw", w, 0);
+	av_opt_set_int(sws, "srch", h, 0);
+	av_opt_set_int(sws, "src_format", in, 0);
+	av_opt_set_int(sws, "dstw", p->width, 0);
+	av_opt_set_int(sws, "dsth", p->height, 0);
+	av_opt_set_int(sws, "dst_format", p->out_fmt, 0);
+	av_opt_set_int(sws, "sws_flags", SWS_BILINEAR, 0);
+	av_opt_set_int(sws, "src_range", full, 0);
+	av_opt_set_int(sws, "dst_range", 1, 0);
+	ret = sws_init_context(sws, NULL, NULL);
+	if (ret < 0)
+		return ret;
+	/* The matrix matters between YUV and RGB: the stream's for its YUV,
+	 * BT.601 (JPEG's) for ours. */
+	sws_setColorspaceDetails(sws, sws_getCoefficients(cs), full, sws_getCoefficients(SWS_CS_DEFAULT), 1,
+				 0, 1 << 16, 1 << 16);
+	return 0;
+}
+
+int cr_libav_convert(struct cr_source *src, struct cr_frame *frame)
+{
+	struct cr_libav *p = src->priv;
+	const AVFrame *pic = p->picture;
+	uint8_t *dst[4] = { NULL };
+	int dst_stride[4] = { 0 };
+	int full, ret;
+	enum AVPixelFormat in = unjpeg(pic->format, &full);
+
+	if (pic->color_range == AVCOL_RANGE_JPEG)
+		full = 1;
+	if (!p->sws || pic->width != p->sws_w || pic->height != p->sws_h || pic->format != p->sws_fmt) {
+		ret = make_sws(p, pic->width, pic->height, in, full, pic->colorspace);
+		if (ret < 0)
+			return cr_log_ret(CR_EFORMAT, CR_LOG_ERROR, "%s: cannot convert %s %dx%d to %s %dx%d",
+					  p->name, av_get_pix_fmt_name(pic->format), pic->width, pic->height,
+					  cr_fourcc_name(p->fourcc), p->width, p->height);
+		p->sws_w = pic->width;
+		p->sws_h = pic->height;
+		p->sws_fmt = pic->format;
+	}
+	ret = cr_frame_set_format(frame, p->fourcc, p->width, p->height, 0);
+	if (ret < 0)
+		return cr_log_ret(ret, CR_LOG_ERROR, "%s: frame does not hold %s %dx%d: %s", p->name,
+				  cr_fourcc_name(p->fourcc), p->width, p->height, cr_strerror(ret));
+	for (int i = 0; i < frame->nplanes; i++) {
+		dst[i] = frame->plane[i];
+		dst_stride[i] = frame->stride[i];
+	}
+	sws_scale(p->sws, (const uint8_t *const *)pic->data, pic->linesize, 0, pic->height, dst, dst_stride);
+	return 0;
+}
+
+int cr_libav_copy_jpeg(struct cr_source *src, struct cr_frame *frame)
+{
+	struct cr_libav *p = src->priv;
+	size_t size = (size_t)p->pkt->size;
+
+	if (size > frame->capacity)
+		return cr_log_ret(-ENOSPC, CR_LOG_ERROR, "%s: a %zu-byte JPEG does not fit a %zu-byte frame",
+				  p->name, size, frame->capacity);
+	cr_frame_set_format(frame, CR_FMT_MJPEG, p->width, p->height, 0);
+	memcpy(frame->data, p->pkt->data, size);
+	frame->size = size;
+	return 0;
+}

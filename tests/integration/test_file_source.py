@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""The libavformat sources (src/source/libav.c) against the real daemon:
+file:CLIP for an H.264 MP4 (decoded) and an MJPEG MKV (passed through),
+paced at the clip's rate and looping seamlessly; camera.loop=false ends after
+exactly the clip's frames (the decoder is drained); size, format and fps
+overrides; refusals with one clear line; url: for a clip served over HTTP and
+for a live MJPEG stream that goes away and comes back."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from camrig_test import (CAMRIG, Checks, Daemon, ffmpeg_count_frames, ffprobe_image, free_port, log,
+                         need)
+
+need("ffmpeg", "ffprobe")
+c = Checks()
+tmp = tempfile.mkdtemp(prefix="camrig-file-source-")
+CLIP_FRAMES = 50  # 2 s at 25 fps
+
+
+def make_clip(name, *codec):
+    path = os.path.join(tmp, name)
+    subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
+                    "-i", "testsrc2=size=320x240:rate=25", "-frames:v", str(CLIP_FRAMES), *codec, path],
+                   check=True)
+    return path
+
+
+def wait_for(d, cond, seconds):
+    """Polls /status until cond(camera) holds; returns the last camera object."""
+    deadline = time.monotonic() + seconds
+    while True:
+        cam = d.status()["camera"]
+        if cond(cam) or time.monotonic() > deadline:
+            return cam
+        time.sleep(0.2)
+
+
+def captured_rate(d, seconds=3.0):
+    """Frames captured per second of wall time, from /status."""
+    a = d.status()["camera"]["frames"]["captured"]
+    t = time.monotonic()
+    time.sleep(seconds)
+    b = d.status()["camera"]["frames"]["captured"]
+    return (b - a) / (time.monotonic() - t)
+
+
+def check_snapshot(d, size, what):
+    st, hdr, body = d.get("/snapshot.jpg")
+    ok = st == 200 and body[:2] == b"\xff\xd8"
+    info = ffprobe_image(body) if ok else None
+    c.check(ok and info[0] == "mjpeg" and (info[1], info[2]) == size, what, f"status {st}, {info}")
+
+
+def start_fails(args, must_contain, what, only_line=False):
+    """camrig run must exit non-zero with one error line of its own that holds
+    every string in must_contain; with only_line, nothing else on stderr (libav
+    may add its own lines for network errors)."""
+    p = subprocess.run([CAMRIG, "run", "--listen", f"127.0.0.1:{free_port()}", *args], capture_output=True,
+                       text=True, timeout=30, stdin=subprocess.DEVNULL)
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    errors = [l for l in lines if l.startswith("camrig: error:")]
+    ok = p.returncode != 0 and len(errors) == 1 and all(s in errors[0] for s in must_contain)
+    ok = ok and (not only_line or lines == errors)
+    c.check(ok, what, f"rc={p.returncode} stderr={p.stderr!r}")
+
+
+try:
+    mp4 = make_clip("clip.mp4", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "25")
+    mkv = make_clip("clip.mkv", "-c:v", "mjpeg", "-q:v", "3")
+
+    # H.264 in MP4: decoded to YU12, paced, looping.
+    with Daemon("--source", f"file:{mp4}") as d:
+        cam = d.status()["camera"]
+        c.check(cam["source"] == f"file:{mp4}" and cam["device"] == mp4, "/status names the file",
+                f"{cam['source']} {cam['device']}")
+        c.check(cam["driver"].startswith("libavformat mov"), "/status driver is the mov demuxer", cam["driver"])
+        c.check((cam["format"], cam["width"], cam["height"]) == ("YU12", 320, 240),
+                "an H.264 yuv420p clip is delivered as YU12 320x240", f"{cam['format']} {cam['width']}x{cam['height']}")
+        c.check(abs(cam["fps"]["nominal"] - 25) < 0.01, "nominal fps is the clip's 25", str(cam["fps"]))
+        n, err = ffmpeg_count_frames(d.url("/stream.mjpg"), 60)
+        c.check(n >= 50, "ffmpeg decodes >= 50 frames of /stream.mjpg from a 2 s clip", f"{n} frames: {err}")
+        check_snapshot(d, (320, 240), "/snapshot.jpg is a 320x240 JPEG of the clip")
+        rate = captured_rate(d)
+        c.check(22 <= rate <= 28, "frames are paced at the clip's 25 fps", f"{rate:.1f} fps")
+        cam = d.status()["camera"]
+        c.check(cam["state"] == "running" and cam["frames"]["captured"] > 2 * CLIP_FRAMES,
+                "the clip loops (still running after more than two passes)",
+                f"{cam['state']}, {cam['frames']['captured']} frames")
+        c.check(22 <= cam["fps"]["measured"] <= 28, "/status measured fps is close to 25", str(cam["fps"]))
+        c.check(cam["frames"]["lost_upstream"] == 0, "no sequence gaps across loops", str(cam["frames"]))
+
+    # MJPEG in MKV: passed through untouched, the JPEG stage never encodes.
+    with Daemon("--source", f"file:{mkv}") as d:
+        cam = d.status()["camera"]
+        c.check(cam["format"] == "MJPEG" and cam["driver"].startswith("libavformat matroska"),
+                "an MJPEG clip is delivered as MJPEG", f"{cam['format']} {cam['driver']}")
+        n, err = ffmpeg_count_frames(d.url("/stream.mjpg"), 60)
+        c.check(n >= 50, "ffmpeg decodes >= 50 frames of the passed-through stream", f"{n} frames: {err}")
+        check_snapshot(d, (320, 240), "/snapshot.jpg of an MJPEG clip is a 320x240 JPEG")
+        jpeg = d.status()["camera"]["jpeg"]
+        c.check(jpeg["passed_through"] > 0 and jpeg["encoded"] == 0, "the clip's JPEGs are not re-encoded",
+                str(jpeg))
+
+    # Size and format overrides: decoded and scaled, also for an MJPEG clip.
+    with Daemon("--source", f"file:{mkv}", "--size", "160x120", "--format", "RGB24") as d:
+        cam = d.status()["camera"]
+        c.check((cam["format"], cam["width"], cam["height"]) == ("RGB24", 160, 120),
+                "--size 160x120 --format RGB24 converts an MJPEG clip", f"{cam['format']} {cam['width']}x{cam['height']}")
+        check_snapshot(d, (160, 120), "/snapshot.jpg is 160x120 after scaling")
+
+    # camera.fps paces a clip at that rate instead of its own.
+    with Daemon("--source", f"file:{mp4}", "--fps", "10") as d:
+        rate = captured_rate(d)
+        c.check(8.5 <= rate <= 11.5, "--fps 10 paces the clip at 10 fps", f"{rate:.1f} fps")
+
+    # No looping: the camera ends after exactly the clip's frames.
+    with Daemon("--source", f"file:{mp4}", "-o", "camera.loop=false") as d:
+        cam = wait_for(d, lambda cam: cam["state"] != "running", 10)
+        c.check(cam["state"] == "ended", "with camera.loop=false the camera reports the end", cam["state"])
+        c.check(cam["frames"]["captured"] == CLIP_FRAMES, f"all {CLIP_FRAMES} frames were delivered "
+                "(the decoder is drained at the end)", str(cam["frames"]))
+        c.check("end of input" in d.log(), "the end is logged", d.log())
+
+    # Refusals: one error line that names the input.
+    start_fails(["--source", f"file:{tmp}/missing.mp4"], [f"file:{tmp}/missing.mp4", "No such file"],
+                "a missing file exits non-zero with one line naming it", only_line=True)
+    start_fails(["--source", f"file:{mp4}", "--format", "MJPEG"], [mp4, "MJPEG", "h264"],
+                "MJPEG asked of an H.264 clip is refused, saying why", only_line=True)
+    with open(os.path.join(tmp, "not-video.mp4"), "w") as f:
+        f.write("this is not a video\n")
+    start_fails(["--source", f"file:{tmp}/not-video.mp4"], [f"{tmp}/not-video.mp4"],
+                "a file that is not a video is refused, naming it")
+
+    # url: a clip over HTTP (python's server: no Range support) is paced and loops.
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                               "--directory", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        url = f"http://127.0.0.1:{port}/clip.mkv"
+        with Daemon("--source", f"url:{url}") as d:
+            cam = d.status()["camera"]
+            c.check(cam["device"] == url and cam["format"] == "MJPEG", "url: opens a clip served over HTTP",
+                    f"{cam['device']} {cam['format']}")
+            n, err = ffmpeg_count_frames(d.url("/stream.mjpg"), 60)
+            c.check(n >= 50, "ffmpeg decodes >= 50 frames from the HTTP clip (it loops)", f"{n} frames: {err}")
+            rate = captured_rate(d, 2.0)
+            c.check(22 <= rate <= 28, "an HTTP clip is paced at its 25 fps", f"{rate:.1f} fps")
+            c.check(d.status()["camera"]["state"] == "running", "still running after looping over HTTP")
+        start_fails(["--source", f"url:http://127.0.0.1:{port}/missing.mkv"], ["missing.mkv", "404"],
+                    "a URL that answers 404 is refused, naming it")
+    finally:
+        server.terminate()
+        server.wait()
+
+    # url: a live MJPEG stream (ffmpeg serving one client) is lost and comes back.
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/live.mjpg"
+    serve = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
+             "testsrc2=size=320x240:rate=25", "-c:v", "mjpeg", "-f", "mpjpeg", "-listen", "1", url]
+    server = subprocess.Popen(serve, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1)
+        with Daemon("--source", f"url:{url}") as d:
+            cam = d.status()["camera"]
+            c.check(cam["driver"] == "libavformat mpjpeg" and cam["format"] == "MJPEG",
+                    "a live MJPEG stream is passed through", f"{cam['driver']} {cam['format']}")
+            rate = captured_rate(d, 2.0)
+            c.check(20 <= rate <= 30, "a live stream arrives at its own rate", f"{rate:.1f} fps")
+            server.terminate()
+            server.wait()
+            cam = wait_for(d, lambda cam: cam["state"] == "lost", 15)
+            c.check(cam["state"] == "lost", "the camera reports a lost stream when the server goes", cam["state"])
+            server = subprocess.Popen(serve, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cam = wait_for(d, lambda cam: cam["state"] == "running" and cam["reconnects"] >= 1, 15)
+            c.check(cam["state"] == "running" and cam["reconnects"] >= 1, "it reconnects when the server is back",
+                    f"{cam['state']}, {cam['reconnects']} reconnects")
+            n, err = ffmpeg_count_frames(d.url("/stream.mjpg"), 20)
+            c.check(n >= 20, "frames flow again after the reconnect", f"{n} frames: {err}")
+    finally:
+        server.terminate()
+        server.wait()
+finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+
+c.done()
