@@ -24,11 +24,13 @@ static const struct {
 	unsigned min_positional, max_positional;
 } verbs[CR_VERB_COUNT] = {
 	[CR_VERB_START_RECORDING] = { "start_recording", "start_recording [SECONDS] [camera=NAME]", 0, 1 },
-	[CR_VERB_STOP_RECORDING] = { "stop_recording", "stop_recording [camera=NAME]", 0, 0 },
+	[CR_VERB_STOP_RECORDING] = { "stop_recording", "stop_recording [discard] [camera=NAME]", 0, 1 },
 	[CR_VERB_SNAPSHOT] = { "snapshot", "snapshot [camera=NAME]", 0, 0 },
 	[CR_VERB_STATUS] = { "status", "status", 0, 0 },
 	[CR_VERB_GET_STATS] = { "get_stats", "get_stats", 0, 0 },
 	[CR_VERB_SET_CONTROL] = { "set_control", "set_control NAME VALUE [camera=NAME]", 2, 2 },
+	[CR_VERB_TIMELAPSE] = { "timelapse", "timelapse start [SECONDS]|pause|resume|stop|abort|shot [camera=NAME]",
+				1, 2 },
 	[CR_VERB_QUIT] = { "quit", "quit", 0, 0 },
 };
 
@@ -80,16 +82,44 @@ static int copy_text(char *dst, const char *src, const char *verb, const char *w
 	return 0;
 }
 
-static int parse_duration(const char *text, double *out, char **error)
+static int parse_seconds(const char *verb, const char *what, const char *text, double *out, char **error)
 {
 	char *end;
 	double d = strtod(text, &end);
 
 	if (end == text || *end || !isfinite(d) || d < 0 || d > MAX_DURATION_S)
-		return FAIL(error, "start_recording: duration \"%s\" is not a number of seconds (expected 0..%.0f; "
-			    "0 = until stopped)", text, MAX_DURATION_S);
+		return FAIL(error, "%s: %s \"%s\" is not a number of seconds (expected 0..%.0f; 0 = %s)", verb, what,
+			    text, MAX_DURATION_S, strcmp(verb, "timelapse") == 0 ? "the configured interval"
+										 : "until stopped");
 	*out = d;
 	return 0;
+}
+
+static const char *const timelapse_actions[] = {
+	[CR_TIMELAPSE_START] = "start", [CR_TIMELAPSE_PAUSE] = "pause", [CR_TIMELAPSE_RESUME] = "resume",
+	[CR_TIMELAPSE_STOP] = "stop",   [CR_TIMELAPSE_ABORT] = "abort", [CR_TIMELAPSE_SHOT] = "shot",
+};
+
+const char *cr_timelapse_action_name(enum cr_timelapse_action action)
+{
+	return (unsigned)action < CR_ARRAY_SIZE(timelapse_actions) ? timelapse_actions[action] : "?";
+}
+
+static int parse_timelapse(const char *const *positional, unsigned npos, struct cr_command *cmd, char **error)
+{
+	int action = -1;
+
+	for (size_t i = 0; i < CR_ARRAY_SIZE(timelapse_actions); i++)
+		if (strcasecmp(positional[0], timelapse_actions[i]) == 0)
+			action = (int)i;
+	if (action < 0)
+		return FAIL(error, "timelapse: unknown action \"%s\" (expected one of: start, pause, resume, stop, "
+			    "abort, shot)", positional[0]);
+	cmd->timelapse = (enum cr_timelapse_action)action;
+	if (npos == 2 && action != CR_TIMELAPSE_START)
+		return FAIL(error, "timelapse %s: takes no value (usage: %s)", positional[0],
+			    verbs[CR_VERB_TIMELAPSE].usage);
+	return npos == 2 ? parse_seconds("timelapse", "interval", positional[1], &cmd->duration_s, error) : 0;
 }
 
 int cr_command_parse(const char *line, enum cr_trigger trigger, struct cr_command *cmd, char **error)
@@ -145,7 +175,7 @@ int cr_command_parse(const char *line, enum cr_trigger trigger, struct cr_comman
 		    verb != CR_VERB_QUIT) {
 			ret = copy_text(cmd->camera, eq + 1, verbs[verb].name, "camera name", error);
 		} else if (strcmp(args[i], "duration") == 0 && verb == CR_VERB_START_RECORDING) {
-			ret = parse_duration(eq + 1, &cmd->duration_s, error);
+			ret = parse_seconds("start_recording", "duration", eq + 1, &cmd->duration_s, error);
 		} else {
 			*eq = '=';
 			ret = FAIL(error, "%s: unknown argument \"%s\" (usage: %s)", verbs[verb].name, args[i],
@@ -159,8 +189,16 @@ int cr_command_parse(const char *line, enum cr_trigger trigger, struct cr_comman
 	switch (cmd->verb) {
 	case CR_VERB_START_RECORDING:
 		if (npos == 1)
-			return parse_duration(positional[0], &cmd->duration_s, error);
+			return parse_seconds("start_recording", "duration", positional[0], &cmd->duration_s, error);
 		return 0;
+	case CR_VERB_STOP_RECORDING:
+		if (npos == 1 && strcasecmp(positional[0], "discard") != 0)
+			return FAIL(error, "stop_recording: unknown argument \"%s\" (usage: %s)", positional[0],
+				    verbs[cmd->verb].usage);
+		cmd->discard = npos == 1;
+		return 0;
+	case CR_VERB_TIMELAPSE:
+		return parse_timelapse(positional, npos, cmd, error);
 	case CR_VERB_SET_CONTROL:
 		ret = copy_text(cmd->name, positional[0], "set_control", "control name", error);
 		if (ret == 0)

@@ -4,11 +4,13 @@
  *
  * Grammar (case-insensitive verbs; arguments positional or NAME=VALUE):
  *   start_recording [SECONDS] [camera=NAME]   also: start_recording duration=SECONDS
- *   stop_recording [camera=NAME]
+ *   stop_recording [discard] [camera=NAME]      discard: delete the file instead of keeping it
  *   snapshot [camera=NAME]
  *   status
  *   get_stats
  *   set_control NAME VALUE [camera=NAME]
+ *   timelapse start [SECONDS] [camera=NAME]    SECONDS: interval; 0 or absent: the configured one
+ *   timelapse pause|resume|stop|abort|shot [camera=NAME]
  *   quit
  * Anything else is refused with the list of valid commands. */
 #ifndef CR_CONTROL_COMMAND_H
@@ -35,11 +37,21 @@ enum cr_verb {
 	CR_VERB_STATUS,
 	CR_VERB_GET_STATS,
 	CR_VERB_SET_CONTROL,
+	CR_VERB_TIMELAPSE,
 	CR_VERB_QUIT,
 	CR_VERB_COUNT,
 };
 
 #define CR_COMMAND_TEXT_MAX 64
+
+enum cr_timelapse_action {
+	CR_TIMELAPSE_START,
+	CR_TIMELAPSE_PAUSE,
+	CR_TIMELAPSE_RESUME,
+	CR_TIMELAPSE_STOP,     /* stop and assemble the video */
+	CR_TIMELAPSE_ABORT,    /* stop without assembling */
+	CR_TIMELAPSE_SHOT,     /* take one still now */
+};
 
 struct cr_command {
 	enum cr_verb verb;
@@ -47,7 +59,10 @@ struct cr_command {
 	int64_t mono_ns;                   /* when it arrived, CLOCK_MONOTONIC ns */
 	int64_t utc_us;                    /* the same, µs since the UTC epoch */
 	char camera[CR_COMMAND_TEXT_MAX];  /* "" = every camera */
-	double duration_s;                 /* start_recording: seconds, 0 = until stopped */
+	double duration_s;                 /* start_recording: seconds, 0 = until stopped;
+					      timelapse start: interval in seconds, 0 = configured */
+	int discard;                       /* stop_recording discard: delete instead of keeping */
+	enum cr_timelapse_action timelapse; /* timelapse: the action */
 	char name[CR_COMMAND_TEXT_MAX];    /* set_control: the control */
 	char value[CR_COMMAND_TEXT_MAX];   /* set_control: its value */
 };
@@ -60,6 +75,9 @@ int cr_command_parse(const char *line, enum cr_trigger trigger, struct cr_comman
 
 /* The verb's name as written in the grammar ("start_recording"). */
 const char *cr_verb_name(enum cr_verb verb);
+
+/* "start", "pause", "resume", "stop", "abort", "shot". */
+const char *cr_timelapse_action_name(enum cr_timelapse_action action);
 
 /* "none", "keyboard", "ntfy", "http", "gpio", "schedule", "motion", "mcp". */
 const char *cr_trigger_name(enum cr_trigger trigger);

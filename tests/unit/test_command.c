@@ -52,6 +52,17 @@ static void test_verbs(void **state)
 	assert_int_equal(parse_ok("status").verb, CR_VERB_STATUS);
 	assert_int_equal(parse_ok("get_stats").verb, CR_VERB_GET_STATS);
 	assert_int_equal(parse_ok("quit").verb, CR_VERB_QUIT);
+	c = parse_ok("stop_recording discard");
+	assert_true(c.discard);
+	assert_false(parse_ok("stop_recording").discard);
+	c = parse_ok("timelapse start 5 camera=printer");
+	assert_int_equal(c.verb, CR_VERB_TIMELAPSE);
+	assert_int_equal(c.timelapse, CR_TIMELAPSE_START);
+	assert_true(c.duration_s == 5);
+	assert_string_equal(c.camera, "printer");
+	assert_int_equal(parse_ok("timelapse shot").timelapse, CR_TIMELAPSE_SHOT);
+	assert_int_equal(parse_ok("TIMELAPSE Resume").timelapse, CR_TIMELAPSE_RESUME);
+	assert_int_equal(parse_ok("timelapse abort").timelapse, CR_TIMELAPSE_ABORT);
 	c = parse_ok("set_control exposure_time_absolute 120 camera=cam1");
 	assert_int_equal(c.verb, CR_VERB_SET_CONTROL);
 	assert_string_equal(c.name, "exposure_time_absolute");
@@ -64,7 +75,7 @@ static void test_errors(void **state)
 	char *e = parse_error("start_recordin");
 
 	assert_string_equal(e, "unknown command \"start_recordin\" (expected one of: start_recording, "
-			       "stop_recording, snapshot, status, get_stats, set_control, quit)");
+			       "stop_recording, snapshot, status, get_stats, set_control, timelapse, quit)");
 	free(e);
 	e = parse_error("");
 	assert_non_null(strstr(e, "empty command"));
@@ -80,6 +91,18 @@ static void test_errors(void **state)
 			       "[camera=NAME])");
 	free(e);
 	e = parse_error("stop_recording now");
+	assert_non_null(strstr(e, "unknown argument \"now\""));
+	free(e);
+	e = parse_error("timelapse");
+	free(e);
+	e = parse_error("timelapse rewind");
+	assert_string_equal(e, "timelapse: unknown action \"rewind\" (expected one of: start, pause, resume, stop, "
+			       "abort, shot)");
+	free(e);
+	e = parse_error("timelapse pause 5");
+	free(e);
+	e = parse_error("timelapse start soon");
+	assert_non_null(strstr(e, "interval \"soon\""));
 	free(e);
 	e = parse_error("set_control gain");
 	assert_non_null(strstr(e, "usage: set_control NAME VALUE"));
