@@ -1,0 +1,792 @@
+/* The video encoder stage (see video.h for the model).
+ *
+ * Design: one thread per camera pops frames from a drop-newest queue (a drop
+ * is counted by the fan-out and shows as a gap in the frame indexes, which
+ * the recorder writes into the sidecar) and encodes each one:
+ *   - copy: the camera's JPEG becomes a packet as it is (copied once, since
+ *     the pre-trigger ring keeps packets far longer than the frame pool could);
+ *   - raw frames in the encoder's input format are wrapped, not copied: the
+ *     AVFrame's buffer holds a reference to the pooled frame;
+ *   - gray: the luma plane is used as it is and the chroma planes point at
+ *     one constant buffer of 128s (or the encoder takes GRAY8 directly);
+ *   - anything else goes through libswscale into a reused scratch picture;
+ *     an MJPEG camera is decoded with libavcodec first.
+ * The encoder opens on the first frame (its size and format are known then).
+ * Frame metadata waits in a small FIFO keyed by PTS until the encoder hands
+ * the frame's packet back (encoders hold a few frames for lookahead).
+ *
+ * Locking: enc->lock guards demand, the stream parameters and the stats. The
+ * codec state belongs to the encoder thread alone. Sinks run on the encoder
+ * thread without the lock held. */
+#include "encode/video.h"
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/time.h"
+#include "encode/convert.h"
+
+#include <errno.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/opt.h>
+#include <libswscale/swscale.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SINKS 4
+#define META_MAX 1024            /* frames an encoder may hold back */
+#define DEFAULT_FPS 30.0
+#define MJPEG_QSCALE 3           /* mjpeg quality without qp: 2 (best) .. 31 */
+#define SUBSCRIBER_NAME "video"
+
+struct meta {
+	int64_t pts;                 /* µs */
+	uint64_t index;
+	uint32_t sequence;
+	int64_t mono_ns, utc_us;
+};
+
+struct cr_video_encoder {
+	struct cr_camera *camera;
+	const struct cr_recording_config *config;
+	struct cr_subscriber *sub;
+	struct {
+		cr_packet_sink fn;
+		void *ctx;
+	} sinks[MAX_SINKS];
+	unsigned nsinks;
+	pthread_t thread;
+	bool started, joined;
+	atomic_bool want_keyframe;
+
+	/* Encoder thread only. */
+	bool opened;                 /* tried to open (ctx or copy set, or failed) */
+	bool copy;                   /* passing MJPEG through */
+	bool failed;                 /* no encoder could open: frames are counted as errors */
+	AVCodecContext *ctx;
+	AVCodecContext *dec;         /* MJPEG camera -> raw */
+	AVFrame *decoded, *scratch, *pic;
+	AVPacket *out;
+	struct SwsContext *sws;
+	AVBufferRef *gray_chroma;    /* constant 128s for gray pictures with chroma planes */
+	struct meta meta[META_MAX];
+	unsigned meta_head, meta_len;
+	int64_t last_pts;            /* µs */
+
+	pthread_mutex_t lock;        /* guards what follows */
+	unsigned demand;
+	bool closed;
+	AVCodecParameters *par;      /* NULL until the encoder opened */
+	bool intra_only;
+	struct cr_video_encoder_stats stats;
+	int64_t rate_start_ns;       /* bitrate window */
+	uint64_t rate_bytes;
+};
+
+/* ---- choosing an encoder ------------------------------------------------ */
+
+static const AVCodec *video_encoder_by_name(const char *name)
+{
+	const AVCodec *c = avcodec_find_encoder_by_name(name);
+
+	return c && c->type == AVMEDIA_TYPE_VIDEO ? c : NULL;
+}
+
+/* The encoder a codec name in the configuration means first. */
+static const AVCodec *first_choice(const char *name)
+{
+	if (strcmp(name, "h264") == 0)
+		return video_encoder_by_name("libx264") ? video_encoder_by_name("libx264")
+							: avcodec_find_encoder(AV_CODEC_ID_H264);
+	if (strcmp(name, "h265") == 0 || strcmp(name, "hevc") == 0)
+		return video_encoder_by_name("libx265") ? video_encoder_by_name("libx265")
+							: avcodec_find_encoder(AV_CODEC_ID_HEVC);
+	return video_encoder_by_name(name);
+}
+
+/* The software encoder to try when codec fails to open, or NULL. */
+static const AVCodec *software_fallback(const AVCodec *codec)
+{
+	const AVCodec *sw = NULL;
+
+	if (codec->id == AV_CODEC_ID_H264)
+		sw = video_encoder_by_name("libx264");
+	else if (codec->id == AV_CODEC_ID_HEVC)
+		sw = video_encoder_by_name("libx265");
+	if (!sw)
+		sw = avcodec_find_encoder(codec->id);
+	return sw && sw != codec ? sw : NULL;
+}
+
+static bool supports(const AVCodec *codec, enum AVPixelFormat fmt)
+{
+	if (!codec->pix_fmts)
+		return fmt == AV_PIX_FMT_YUV420P || fmt == AV_PIX_FMT_GRAY8;
+	for (const enum AVPixelFormat *p = codec->pix_fmts; *p != AV_PIX_FMT_NONE; p++)
+		if (*p == fmt)
+			return true;
+	return false;
+}
+
+/* The input format for codec: the camera's own when the encoder takes it (no
+ * conversion), else 4:2:0, else 4:2:2; GRAY8 for gray when it can. */
+static enum AVPixelFormat pick_format(const AVCodec *codec, uint32_t fourcc, bool gray)
+{
+	static const enum AVPixelFormat color[] = { AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_NV12,
+						    AV_PIX_FMT_YUV422P, AV_PIX_FMT_YUVJ422P };
+	enum AVPixelFormat own = cr_convert_av_format(fourcc);
+
+	if (gray && supports(codec, AV_PIX_FMT_GRAY8))
+		return AV_PIX_FMT_GRAY8;
+	/* An encoder that takes any format (rawvideo) takes the camera's. */
+	if (!codec->pix_fmts && own != AV_PIX_FMT_NONE && !gray)
+		return own;
+	if (codec->id == AV_CODEC_ID_MJPEG && supports(codec, AV_PIX_FMT_YUVJ420P))
+		return AV_PIX_FMT_YUVJ420P;
+	if (!gray && (own == AV_PIX_FMT_YUV420P || own == AV_PIX_FMT_NV12) && supports(codec, own))
+		return own;
+	for (size_t i = 0; i < CR_ARRAY_SIZE(color); i++)
+		if (supports(codec, color[i]))
+			return color[i];
+	return AV_PIX_FMT_NONE;
+}
+
+static bool has_option(const AVCodec *codec, const char *name)
+{
+	return codec->priv_class &&
+	       av_opt_find((void *)&codec->priv_class, name, NULL, 0, AV_OPT_SEARCH_FAKE_OBJ) != NULL;
+}
+
+static double camera_fps(struct cr_video_encoder *enc)
+{
+	double fps = cr_camera_format(enc->camera)->fps;
+
+	return fps > 0 ? fps : DEFAULT_FPS;
+}
+
+/* Opens codec for width x height frames of fourcc. Returns 0 or a libav error. */
+static int open_codec(struct cr_video_encoder *enc, const AVCodec *codec, int width, int height, uint32_t fourcc)
+{
+	const struct cr_recording_config *cfg = enc->config;
+	double fps = camera_fps(enc);
+	enum AVPixelFormat fmt = pick_format(codec, fourcc, cfg->gray);
+	const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(fmt);
+	AVDictionary *opts = NULL;
+	AVCodecContext *ctx;
+	char num[32];
+	int ret;
+
+	if (fmt == AV_PIX_FMT_NONE)
+		return CR_EFORMAT;
+	ctx = avcodec_alloc_context3(codec);
+	if (!ctx)
+		return AVERROR(ENOMEM);
+	/* Subsampled chroma wants even sizes. */
+	ctx->width = desc->log2_chroma_w ? width & ~1 : width;
+	ctx->height = desc->log2_chroma_h ? height & ~1 : height;
+	ctx->pix_fmt = fmt;
+	ctx->time_base = (AVRational){ 1, 1000000 };
+	ctx->framerate = av_d2q(fps, 100000);
+	ctx->gop_size = cfg->gop > 0 ? (int)lround(cfg->gop * fps) : 1;
+	if (ctx->gop_size < 1)
+		ctx->gop_size = 1;
+	ctx->max_b_frames = 0;
+	ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+	ctx->thread_count = 0;
+	if (fmt == AV_PIX_FMT_YUVJ420P || fmt == AV_PIX_FMT_YUVJ422P || codec->id == AV_CODEC_ID_MJPEG)
+		ctx->color_range = AVCOL_RANGE_JPEG;
+	if (cfg->bitrate > 0) {
+		ctx->bit_rate = (int64_t)cfg->bitrate * 1000;
+	} else if (has_option(codec, "crf") || has_option(codec, "qp")) {
+		snprintf(num, sizeof(num), "%d", cfg->qp >= 0 ? cfg->qp : cfg->crf);
+		if (cfg->qp >= 0 && has_option(codec, "qp"))
+			av_dict_set(&opts, "qp", num, 0);
+		else if (cfg->crf >= 0 && has_option(codec, "crf"))
+			av_dict_set(&opts, "crf", num, 0);
+	} else if (codec->id != AV_CODEC_ID_FFV1) {
+		ctx->flags |= AV_CODEC_FLAG_QSCALE;
+		ctx->global_quality = FF_QP2LAMBDA * (cfg->qp >= 0 ? cfg->qp : MJPEG_QSCALE);
+	}
+	if (cfg->preset && has_option(codec, "preset"))
+		av_dict_set(&opts, "preset", cfg->preset, 0);
+	if (cfg->zerolatency && has_option(codec, "tune"))
+		av_dict_set(&opts, "tune", "zerolatency", 0);
+	if (has_option(codec, "forced-idr"))
+		av_dict_set(&opts, "forced-idr", "1", 0);
+	if (codec->id == AV_CODEC_ID_FFV1)
+		av_dict_set(&opts, "level", "3", 0);
+	ret = avcodec_open2(ctx, codec, &opts);
+	av_dict_free(&opts);
+	if (ret < 0) {
+		avcodec_free_context(&ctx);
+		return ret;
+	}
+	enc->ctx = ctx;
+	return 0;
+}
+
+static void set_error(struct cr_video_encoder *enc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_error(struct cr_video_encoder *enc, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&enc->lock);
+	va_start(ap, fmt);
+	vsnprintf(enc->stats.error, sizeof(enc->stats.error), fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&enc->lock);
+}
+
+/* Publishes the stream parameters once the encoder (or copy) is set up. */
+static void publish_parameters(struct cr_video_encoder *enc, const struct cr_frame *f, const char *name)
+{
+	AVCodecParameters *par = avcodec_parameters_alloc();
+	const AVCodecDescriptor *d;
+
+	if (!par)
+		abort();
+	if (enc->ctx) {
+		avcodec_parameters_from_context(par, enc->ctx);
+	} else {
+		par->codec_type = AVMEDIA_TYPE_VIDEO;
+		par->codec_id = AV_CODEC_ID_MJPEG;
+		par->width = f->width;
+		par->height = f->height;
+		par->format = AV_PIX_FMT_YUVJ422P;
+		par->color_range = AVCOL_RANGE_JPEG;
+	}
+	d = avcodec_descriptor_get(par->codec_id);
+	pthread_mutex_lock(&enc->lock);
+	enc->par = par;
+	enc->intra_only = enc->copy || (d && (d->props & AV_CODEC_PROP_INTRA_ONLY)) ||
+			  (enc->ctx && enc->ctx->gop_size <= 1);
+	snprintf(enc->stats.encoder, sizeof(enc->stats.encoder), "%s", name);
+	pthread_mutex_unlock(&enc->lock);
+}
+
+/* Opens an encoder for the first frame f, falling back as video.h says. */
+static void open_for(struct cr_video_encoder *enc, const struct cr_frame *f)
+{
+	const char *name = enc->config->codec;
+	const AVCodec *tried[4] = { 0 };
+	unsigned ntried = 0;
+	int ret;
+
+	enc->opened = true;
+	if (strcmp(name, "copy") == 0) {
+		if (f->fourcc == CR_FMT_MJPEG || f->fourcc == CR_FMT_JPEG) {
+			enc->copy = true;
+			publish_parameters(enc, f, "copy");
+			cr_info("%s: recording the camera's MJPEG as it is", cr_camera_config(enc->camera)->name);
+			return;
+		}
+		cr_warn("%s: recording.codec copy needs an MJPEG camera (this one delivers %s); encoding mjpeg",
+			cr_camera_config(enc->camera)->name, cr_fourcc_name(f->fourcc));
+		set_error(enc, "copy needs an MJPEG camera; encoding mjpeg");
+		name = "mjpeg";
+	}
+	tried[ntried] = first_choice(name);
+	while (tried[ntried] && ntried < CR_ARRAY_SIZE(tried)) {
+		const AVCodec *c = tried[ntried++];
+
+		ret = open_codec(enc, c, f->width, f->height, f->fourcc);
+		if (ret == 0) {
+			if (ntried > 1)
+				set_error(enc, "%s did not open; using %s", tried[0]->name, c->name);
+			cr_info("%s: recording encoder %s, %dx%d %s, GOP %d frames", cr_camera_config(enc->camera)->name,
+				c->name, enc->ctx->width, enc->ctx->height, av_get_pix_fmt_name(enc->ctx->pix_fmt),
+				enc->ctx->gop_size);
+			publish_parameters(enc, f, c->name);
+			return;
+		}
+		cr_warn("%s: encoder %s does not open for %dx%d %s: %s", cr_camera_config(enc->camera)->name, c->name,
+			f->width, f->height, cr_fourcc_name(f->fourcc), cr_strerror(ret));
+		if (ntried < CR_ARRAY_SIZE(tried)) {
+			const AVCodec *next = software_fallback(c);
+
+			if (!next || next == tried[0])
+				next = c->id == AV_CODEC_ID_MJPEG ? NULL : avcodec_find_encoder(AV_CODEC_ID_MJPEG);
+			for (unsigned i = 0; next && i < ntried; i++)
+				if (tried[i] == next)
+					next = c->id == AV_CODEC_ID_MJPEG ? NULL : avcodec_find_encoder(AV_CODEC_ID_MJPEG);
+			tried[ntried] = next;
+			if (next)
+				cr_warn("%s: falling back to %s", cr_camera_config(enc->camera)->name, next->name);
+		}
+	}
+	enc->failed = true;
+	cr_err("%s: no video encoder opens for recording.codec %s; nothing will be recorded",
+	       cr_camera_config(enc->camera)->name, enc->config->codec);
+	set_error(enc, "no encoder opens for %s", enc->config->codec);
+}
+
+/* ---- packets ------------------------------------------------------------- */
+
+static void deliver(struct cr_video_encoder *enc, struct cr_packet *pkt)
+{
+	int64_t now = cr_time_mono_ns();
+
+	for (unsigned i = 0; i < enc->nsinks; i++)
+		enc->sinks[i].fn(enc->sinks[i].ctx, pkt);
+	pthread_mutex_lock(&enc->lock);
+	enc->stats.packets++;
+	enc->rate_bytes += cr_packet_size(pkt);
+	if (enc->rate_start_ns == 0) {
+		enc->rate_start_ns = now;
+	} else if (now - enc->rate_start_ns >= CR_NS_PER_SEC) {
+		enc->stats.bitrate_kbps = (double)enc->rate_bytes * 8 / 1000 * CR_NS_PER_SEC / (double)(now - enc->rate_start_ns);
+		enc->rate_start_ns = now;
+		enc->rate_bytes = 0;
+	}
+	pthread_mutex_unlock(&enc->lock);
+}
+
+/* Takes the metadata of the frame with this PTS out of the FIFO. */
+static bool meta_take(struct cr_video_encoder *enc, int64_t pts, struct meta *out)
+{
+	for (unsigned i = 0; i < enc->meta_len; i++) {
+		struct meta *m = &enc->meta[(enc->meta_head + i) % META_MAX];
+
+		if (m->pts != pts)
+			continue;
+		*out = *m;
+		/* Entries before it will never come out (an encoder dropped them). */
+		enc->meta_head = (enc->meta_head + i + 1) % META_MAX;
+		enc->meta_len -= i + 1;
+		return true;
+	}
+	return false;
+}
+
+static void receive_packets(struct cr_video_encoder *enc)
+{
+	for (;;) {
+		struct cr_packet *pkt;
+		AVPacket *av;
+		struct meta m;
+		bool key;
+		int ret = avcodec_receive_packet(enc->ctx, enc->out);
+
+		if (ret < 0)
+			return;
+		if (!meta_take(enc, enc->out->pts, &m)) {
+			cr_debug("%s: a packet with an unknown PTS %" PRId64, cr_camera_config(enc->camera)->name,
+				 enc->out->pts);
+			av_packet_unref(enc->out);
+			continue;
+		}
+		av = av_packet_alloc();
+		if (!av)
+			abort();
+		av_packet_move_ref(av, enc->out);
+		key = (av->flags & AV_PKT_FLAG_KEY) != 0;
+		pkt = cr_packet_new_take(&av, key, m.index, m.sequence, m.mono_ns, m.utc_us);
+		deliver(enc, pkt);
+		cr_packet_unref(&pkt);
+	}
+}
+
+/* ---- pictures ------------------------------------------------------------ */
+
+static void release_frame(void *opaque, uint8_t *data)
+{
+	struct cr_frame *f = opaque;
+
+	cr_frame_unref(&f);
+}
+
+/* A buffer reference that keeps the pooled frame f alive. */
+static AVBufferRef *frame_buffer(struct cr_frame *f)
+{
+	AVBufferRef *buf = av_buffer_create(f->data, f->capacity, release_frame, cr_frame_ref(f), AV_BUFFER_FLAG_READONLY);
+
+	if (!buf)
+		abort();
+	return buf;
+}
+
+/* Converts the picture in src (av format, planes, strides, size) into
+ * enc->scratch (format dst_fmt at the encoder's size). */
+static int convert(struct cr_video_encoder *enc, enum AVPixelFormat src_fmt, uint8_t *const src[4],
+		   const int src_stride[4], int width, int height, enum AVPixelFormat dst_fmt)
+{
+	int ret;
+
+	if (!enc->scratch || enc->scratch->format != dst_fmt) {
+		av_frame_free(&enc->scratch);
+		enc->scratch = av_frame_alloc();
+		if (!enc->scratch)
+			abort();
+		enc->scratch->format = dst_fmt;
+		enc->scratch->width = enc->ctx->width;
+		enc->scratch->height = enc->ctx->height;
+		ret = av_frame_get_buffer(enc->scratch, 0);
+		if (ret < 0)
+			return ret;
+	}
+	ret = av_frame_make_writable(enc->scratch);
+	if (ret < 0)
+		return ret;
+	enc->sws = sws_getCachedContext(enc->sws, width, height, src_fmt, enc->ctx->width, enc->ctx->height, dst_fmt,
+					width == enc->ctx->width && height == enc->ctx->height ? SWS_POINT : SWS_BILINEAR,
+					NULL, NULL, NULL);
+	if (!enc->sws)
+		return CR_EFORMAT;
+	sws_scale(enc->sws, (const uint8_t *const *)src, src_stride, 0, height, enc->scratch->data,
+		  enc->scratch->linesize);
+	return 0;
+}
+
+/* Decodes an MJPEG frame into enc->decoded. */
+static int decode_jpeg(struct cr_video_encoder *enc, const struct cr_frame *f)
+{
+	AVPacket *pkt = av_packet_alloc();
+	int ret;
+
+	if (!pkt)
+		abort();
+	if (!enc->dec) {
+		const AVCodec *c = avcodec_find_decoder(AV_CODEC_ID_MJPEG);
+
+		enc->dec = avcodec_alloc_context3(c);
+		enc->decoded = av_frame_alloc();
+		if (!enc->dec || !enc->decoded)
+			abort();
+		ret = avcodec_open2(enc->dec, c, NULL);
+		if (ret < 0)
+			goto end;
+	}
+	pkt->data = f->data;
+	pkt->size = (int)f->size;
+	ret = avcodec_send_packet(enc->dec, pkt);
+	if (ret >= 0)
+		ret = avcodec_receive_frame(enc->dec, enc->decoded);
+end:
+	av_packet_free(&pkt);
+	return ret;
+}
+
+static bool planar_luma(uint32_t fourcc)
+{
+	return fourcc == CR_FMT_GREY || fourcc == CR_FMT_YU12 || fourcc == CR_FMT_NV12 || fourcc == CR_FMT_YUV422P;
+}
+
+/* Attaches constant 128 chroma planes to a gray picture in enc->pic. */
+static void gray_chroma(struct cr_video_encoder *enc)
+{
+	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(enc->ctx->pix_fmt);
+	int cw = AV_CEIL_RSHIFT(enc->ctx->width, d->log2_chroma_w);
+
+	if (enc->ctx->pix_fmt == AV_PIX_FMT_GRAY8)
+		return;
+	if (!enc->gray_chroma) {
+		enc->gray_chroma = av_buffer_alloc((size_t)(enc->ctx->width + 2) * (size_t)(enc->ctx->height + 2));
+		if (!enc->gray_chroma)
+			abort();
+		memset(enc->gray_chroma->data, 128, (size_t)enc->gray_chroma->size);
+	}
+	for (int p = 1; p < d->nb_components && p < 3; p++) {
+		if (enc->ctx->pix_fmt == AV_PIX_FMT_NV12 && p == 2)
+			break;
+		enc->pic->data[p] = enc->gray_chroma->data;
+		enc->pic->linesize[p] = enc->ctx->pix_fmt == AV_PIX_FMT_NV12 ? enc->ctx->width : cw;
+		enc->pic->buf[p] = av_buffer_ref(enc->gray_chroma);
+	}
+}
+
+/* Fills enc->pic with frame f in the encoder's input format. */
+static int make_picture(struct cr_video_encoder *enc, struct cr_frame *f)
+{
+	enum AVPixelFormat want = enc->ctx->pix_fmt, own = cr_convert_av_format(f->fourcc);
+	bool gray = enc->config->gray, same_size = f->width == enc->ctx->width && f->height == enc->ctx->height;
+	uint8_t *planes[4] = { 0 };
+	int strides[4] = { 0 };
+	int ret;
+
+	if (want == AV_PIX_FMT_YUVJ420P)
+		want = AV_PIX_FMT_YUV420P;
+	if (want == AV_PIX_FMT_YUVJ422P)
+		want = AV_PIX_FMT_YUV422P;
+	av_frame_unref(enc->pic);
+	enc->pic->format = enc->ctx->pix_fmt;
+	enc->pic->width = enc->ctx->width;
+	enc->pic->height = enc->ctx->height;
+	if (cr_fourcc_is_compressed(f->fourcc)) {
+		ret = decode_jpeg(enc, f);
+		if (ret < 0)
+			return ret;
+		ret = convert(enc, enc->decoded->format, enc->decoded->data, enc->decoded->linesize, enc->decoded->width,
+			      enc->decoded->height, gray ? AV_PIX_FMT_GRAY8 : enc->ctx->pix_fmt);
+		av_frame_unref(enc->decoded);
+		goto converted;
+	}
+	for (int p = 0; p < f->nplanes; p++) {
+		planes[p] = f->plane[p];
+		strides[p] = f->stride[p];
+	}
+	if (gray && same_size && planar_luma(f->fourcc)) {
+		enc->pic->data[0] = f->plane[0];
+		enc->pic->linesize[0] = f->stride[0];
+		enc->pic->buf[0] = frame_buffer(f);
+		gray_chroma(enc);
+		return 0;
+	}
+	if (!gray && same_size && own == want) {
+		for (int p = 0; p < f->nplanes; p++) {
+			enc->pic->data[p] = f->plane[p];
+			enc->pic->linesize[p] = f->stride[p];
+		}
+		enc->pic->buf[0] = frame_buffer(f);
+		return 0;
+	}
+	if (own == AV_PIX_FMT_NONE)
+		return CR_EFORMAT;
+	ret = convert(enc, own, planes, strides, f->width, f->height, gray ? AV_PIX_FMT_GRAY8 : enc->ctx->pix_fmt);
+converted:
+	if (ret < 0)
+		return ret;
+	if (gray) {
+		enc->pic->data[0] = enc->scratch->data[0];
+		enc->pic->linesize[0] = enc->scratch->linesize[0];
+		enc->pic->buf[0] = av_buffer_ref(enc->scratch->buf[0]);
+		gray_chroma(enc);
+		return 0;
+	}
+	return av_frame_ref(enc->pic, enc->scratch) < 0 ? AVERROR(ENOMEM) : (enc->pic->format = enc->ctx->pix_fmt, 0);
+}
+
+/* ---- the thread ----------------------------------------------------------- */
+
+static void count_error(struct cr_video_encoder *enc)
+{
+	pthread_mutex_lock(&enc->lock);
+	enc->stats.errors++;
+	pthread_mutex_unlock(&enc->lock);
+}
+
+static void copy_frame(struct cr_video_encoder *enc, const struct cr_frame *f, int64_t pts)
+{
+	AVPacket *av = av_packet_alloc();
+	struct cr_packet *pkt;
+
+	if (!av || av_new_packet(av, (int)f->size) < 0)
+		abort();
+	memcpy(av->data, f->data, f->size);
+	av->pts = av->dts = pts;
+	av->flags |= AV_PKT_FLAG_KEY;
+	pkt = cr_packet_new_take(&av, true, f->index, f->sequence, f->mono_ns, f->utc_us);
+	deliver(enc, pkt);
+	cr_packet_unref(&pkt);
+}
+
+static void encode_frame(struct cr_video_encoder *enc, struct cr_frame *f)
+{
+	int64_t t0 = cr_time_mono_ns(), pts = f->mono_ns / 1000;
+	struct meta *m;
+	int ret;
+
+	pthread_mutex_lock(&enc->lock);
+	enc->stats.frames++;
+	pthread_mutex_unlock(&enc->lock);
+	if (!enc->opened)
+		open_for(enc, f);
+	if (enc->failed)
+		return count_error(enc);
+	/* PTS strictly increases, whatever the source's clock does. */
+	if (pts <= enc->last_pts)
+		pts = enc->last_pts + 1;
+	enc->last_pts = pts;
+	if (enc->copy) {
+		if (!cr_fourcc_is_compressed(f->fourcc))
+			return count_error(enc);
+		atomic_store(&enc->want_keyframe, false);
+		return copy_frame(enc, f, pts);
+	}
+	ret = make_picture(enc, f);
+	if (ret < 0) {
+		cr_debug("%s: frame %" PRIu64 " does not convert: %s", cr_camera_config(enc->camera)->name, f->index,
+			 cr_strerror(ret));
+		return count_error(enc);
+	}
+	enc->pic->pts = pts;
+	enc->pic->pict_type = atomic_exchange(&enc->want_keyframe, false) ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+	if (enc->meta_len == META_MAX) {
+		enc->meta_head = (enc->meta_head + 1) % META_MAX;
+		enc->meta_len--;
+	}
+	m = &enc->meta[(enc->meta_head + enc->meta_len++) % META_MAX];
+	*m = (struct meta){ .pts = pts, .index = f->index, .sequence = f->sequence, .mono_ns = f->mono_ns,
+			    .utc_us = f->utc_us };
+	ret = avcodec_send_frame(enc->ctx, enc->pic);
+	av_frame_unref(enc->pic);
+	if (ret < 0) {
+		enc->meta_len--;
+		cr_debug("%s: frame %" PRIu64 " does not encode: %s", cr_camera_config(enc->camera)->name, f->index,
+			 cr_strerror(ret));
+		return count_error(enc);
+	}
+	receive_packets(enc);
+	pthread_mutex_lock(&enc->lock);
+	enc->stats.encode_ms = 0.95 * enc->stats.encode_ms + 0.05 * (double)(cr_time_mono_ns() - t0) / 1e6;
+	pthread_mutex_unlock(&enc->lock);
+}
+
+static void *encoder_thread(void *arg)
+{
+	struct cr_video_encoder *enc = arg;
+	char name[16];
+
+	snprintf(name, sizeof(name), "venc:%s", cr_camera_config(enc->camera)->name);
+	pthread_setname_np(pthread_self(), name);
+	for (;;) {
+		struct cr_frame *f;
+		int ret = cr_subscriber_pop(enc->sub, &f, -1);
+
+		if (ret == -EPIPE)
+			break;
+		if (ret < 0)
+			continue;
+		encode_frame(enc, f);
+		cr_frame_unref(&f);
+	}
+	/* Drain: the frames the encoder still holds come out now. */
+	if (enc->ctx && avcodec_send_frame(enc->ctx, NULL) >= 0)
+		receive_packets(enc);
+	return NULL;
+}
+
+/* ---- public --------------------------------------------------------------- */
+
+int cr_video_encoder_new(struct cr_camera *cam, const struct cr_recording_config *config,
+			 struct cr_video_encoder **out)
+{
+	const char *name = cr_camera_config(cam)->name;
+	struct cr_video_encoder *enc;
+
+	if (!config->codec || (strcmp(config->codec, "copy") != 0 && !first_choice(config->codec)))
+		return cr_log_ret(-EINVAL, CR_LOG_ERROR, "%s: recording.codec: unknown encoder \"%s\" (expected one of: "
+				  "copy, mjpeg, h264, h265, ffv1, or a video encoder `ffmpeg -encoders` lists)", name,
+				  config->codec ? config->codec : "");
+	enc = CR_NEW(enc);
+	enc->camera = cam;
+	enc->config = config;
+	pthread_mutex_init(&enc->lock, NULL);
+	snprintf(enc->stats.codec, sizeof(enc->stats.codec), "%s", config->codec);
+	enc->pic = av_frame_alloc();
+	enc->out = av_packet_alloc();
+	if (!enc->pic || !enc->out)
+		abort();
+	enc->last_pts = INT64_MIN;
+	enc->sub = cr_fanout_subscribe(cr_camera_fanout(cam), SUBSCRIBER_NAME,
+				       config->queue_depth > 0 ? (unsigned)config->queue_depth : 32, CR_QUEUE_DROP_NEWEST);
+	cr_subscriber_set_active(enc->sub, false);
+	*out = enc;
+	return 0;
+}
+
+int cr_video_encoder_add_sink(struct cr_video_encoder *enc, cr_packet_sink sink, void *ctx)
+{
+	if (enc->nsinks == MAX_SINKS || enc->started)
+		return -ENOSPC;
+	enc->sinks[enc->nsinks].fn = sink;
+	enc->sinks[enc->nsinks++].ctx = ctx;
+	return 0;
+}
+
+int cr_video_encoder_start(struct cr_video_encoder *enc)
+{
+	int ret = -pthread_create(&enc->thread, NULL, encoder_thread, enc);
+
+	if (ret < 0)
+		return cr_log_ret(ret, CR_LOG_ERROR, "%s: cannot start the video encoder: %s",
+				  cr_camera_config(enc->camera)->name, cr_strerror(ret));
+	enc->started = true;
+	return 0;
+}
+
+void cr_video_encoder_demand(struct cr_video_encoder *enc, bool add)
+{
+	pthread_mutex_lock(&enc->lock);
+	if (!enc->closed) {
+		if (add && enc->demand++ == 0) {
+			atomic_store(&enc->want_keyframe, true);
+			cr_subscriber_set_active(enc->sub, true);
+		} else if (!add && enc->demand > 0 && --enc->demand == 0) {
+			cr_subscriber_set_active(enc->sub, false);
+		}
+		enc->stats.active = enc->demand > 0;
+	}
+	pthread_mutex_unlock(&enc->lock);
+}
+
+void cr_video_encoder_close(struct cr_video_encoder *enc)
+{
+	pthread_mutex_lock(&enc->lock);
+	enc->closed = true;
+	pthread_mutex_unlock(&enc->lock);
+	cr_subscriber_close(enc->sub);
+	if (enc->started && !enc->joined)
+		pthread_join(enc->thread, NULL);
+	enc->joined = true;
+}
+
+void cr_video_encoder_free(struct cr_video_encoder **penc)
+{
+	struct cr_video_encoder *enc = *penc;
+
+	if (!enc)
+		return;
+	*penc = NULL;
+	cr_video_encoder_close(enc);
+	cr_fanout_unsubscribe(cr_camera_fanout(enc->camera), &enc->sub);
+	avcodec_free_context(&enc->ctx);
+	avcodec_free_context(&enc->dec);
+	av_frame_free(&enc->decoded);
+	av_frame_free(&enc->scratch);
+	av_frame_free(&enc->pic);
+	av_packet_free(&enc->out);
+	av_buffer_unref(&enc->gray_chroma);
+	sws_freeContext(enc->sws);
+	avcodec_parameters_free(&enc->par);
+	pthread_mutex_destroy(&enc->lock);
+	free(enc);
+}
+
+int cr_video_encoder_parameters(struct cr_video_encoder *enc, AVCodecParameters *par)
+{
+	int ret = -EAGAIN;
+
+	pthread_mutex_lock(&enc->lock);
+	if (enc->par)
+		ret = avcodec_parameters_copy(par, enc->par);
+	pthread_mutex_unlock(&enc->lock);
+	return ret;
+}
+
+bool cr_video_encoder_intra_only(struct cr_video_encoder *enc)
+{
+	bool intra;
+
+	pthread_mutex_lock(&enc->lock);
+	intra = enc->intra_only;
+	pthread_mutex_unlock(&enc->lock);
+	return intra;
+}
+
+void cr_video_encoder_stats(struct cr_video_encoder *enc, struct cr_video_encoder_stats *stats)
+{
+	struct cr_subscriber_stats subs[16];
+	int n = cr_fanout_stats(cr_camera_fanout(enc->camera), subs, 16);
+
+	pthread_mutex_lock(&enc->lock);
+	*stats = enc->stats;
+	pthread_mutex_unlock(&enc->lock);
+	for (int i = 0; i < n && i < 16; i++)
+		if (strcmp(subs[i].name, SUBSCRIBER_NAME) == 0)
+			stats->dropped = subs[i].dropped;
+}

@@ -1,0 +1,83 @@
+/* The video encoder stage: turns a camera's frames into one stream of
+ * encoded packets (libavcodec), shared by everything that needs them.
+ *
+ * Encode once: the encoder subscribes to its camera's fan-out with its own
+ * deep, drop-newest queue and runs only while something needs packets (a
+ * unit of demand: the pre-trigger buffer always, the recorder while it
+ * records). Every packet goes to every sink in order; a sink runs on the
+ * encoder thread and takes its own reference if it keeps the packet.
+ *
+ * Codecs: "copy" passes the camera's MJPEG frames through untouched (a raw
+ * camera gets "mjpeg" instead, with a warning); "mjpeg", "h264" (libx264),
+ * "h265" (libx265), "ffv1", or any libavcodec encoder by name. An encoder
+ * that fails to open falls back to the software encoder of its codec, then to
+ * mjpeg, with a warning. No B-frames, so packets come out in capture order.
+ * A packet's PTS and DTS are its frame's capture time in µs of
+ * CLOCK_MONOTONIC (time base 1/1000000). */
+#ifndef CR_ENCODE_VIDEO_H
+#define CR_ENCODE_VIDEO_H
+
+#include "base/config.h"
+#include "encode/packet.h"
+#include "source/camera.h"
+
+#include <libavcodec/avcodec.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cr_video_encoder;
+
+/* Called on the encoder thread for every packet, in order. pkt is borrowed:
+ * take a reference to keep it. Must not block. */
+typedef void (*cr_packet_sink)(void *ctx, struct cr_packet *pkt);
+
+struct cr_video_encoder_stats {
+	char codec[32];               /* the codec asked for ("h264") */
+	char encoder[32];             /* the libavcodec encoder in use ("libx264"), "" before the first frame */
+	char error[160];              /* why the encoder does not run, or the last fallback; "" if none */
+	bool active;                  /* encoding now (someone needs packets) */
+	uint64_t frames;              /* frames taken from the camera */
+	uint64_t packets;             /* packets produced */
+	uint64_t dropped;             /* frames dropped on the encoder's full queue */
+	uint64_t errors;              /* frames that failed to convert or encode */
+	double encode_ms;             /* mean time per frame over the last frames, ms */
+	double bitrate_kbps;          /* output over the last second or so, kbit/s */
+};
+
+/* Creates the encoder for cam with the recording settings of config (not
+ * copied; must outlive it). Checks the codec name; the encoder itself opens
+ * on the first frame, when the frame format is known. Inactive until
+ * cr_video_encoder_demand(). Returns 0, or -EINVAL (logged) for an unknown
+ * codec. */
+int cr_video_encoder_new(struct cr_camera *cam, const struct cr_recording_config *config,
+			 struct cr_video_encoder **out);
+
+/* Adds a sink (at most 4); call before cr_video_encoder_start(). */
+int cr_video_encoder_add_sink(struct cr_video_encoder *enc, cr_packet_sink sink, void *ctx);
+
+/* Starts the encoder thread. Returns 0 or a negative errno (logged). */
+int cr_video_encoder_start(struct cr_video_encoder *enc);
+
+/* Adds (add = true) or removes one unit of demand. Going from 0 to 1 starts
+ * taking frames, and the first one is encoded as a keyframe. Safe from any
+ * thread; a no-op after cr_video_encoder_close(). */
+void cr_video_encoder_demand(struct cr_video_encoder *enc, bool add);
+
+/* Encodes what is still queued, drains the encoder into the sinks and joins
+ * the thread. The camera should be stopped first. The object stays valid for
+ * demand and stats calls until freed. */
+void cr_video_encoder_close(struct cr_video_encoder *enc);
+
+/* Closes if needed and frees. NULL-safe; sets *enc to NULL. */
+void cr_video_encoder_free(struct cr_video_encoder **enc);
+
+/* Copies the stream parameters (codec, size, pixel format, extradata) into
+ * par. Returns 0, or -EAGAIN before the encoder has opened. */
+int cr_video_encoder_parameters(struct cr_video_encoder *enc, AVCodecParameters *par);
+
+/* True when every packet is a keyframe (copy, mjpeg, ffv1, gop 0). */
+bool cr_video_encoder_intra_only(struct cr_video_encoder *enc);
+
+void cr_video_encoder_stats(struct cr_video_encoder *enc, struct cr_video_encoder_stats *stats);
+
+#endif

@@ -1,0 +1,826 @@
+/* The recorder (see recorder.h for the model and file naming).
+ *
+ * Design:
+ * - The encoder thread calls sink() for every packet. Under rec->lock it
+ *   goes into the pre-trigger ring and, while recording, onto the recorder's
+ *   queue. Start and stop are queued on the same queue, so the recorder
+ *   thread sees packets, starts and stops in the order they happened: a
+ *   start carries the ring's packets from before the trigger, and every
+ *   packet queued after it belongs to that recording.
+ * - The queue is bounded (QUEUE_PACKETS); a packet that does not fit is
+ *   dropped and counted, and shows in the sidecar as a "dropped" row. After
+ *   such a drop a stream with inter frames is written again from its next
+ *   keyframe (the packets in between get "dropped" rows of their own).
+ * - The muxer opens on the first keyframe of a file: its parameters
+ *   (extradata) exist once the encoder has produced a packet. Crash safety:
+ *   MP4 is fragmented (empty moov, a fragment per keyframe, or per second
+ *   for intra-only codecs); Matroska clusters are at most a second long; and
+ *   the muxer flushes after every packet, so a kill -9 loses at most about a
+ *   second. The sidecar is line-buffered.
+ * - The thread wakes at least once a second while writing to check the
+ *   free space (statvfs of the root), the camera's state and the duration.
+ *   A stop it decides itself (duration, disk, camera lost, write error)
+ *   ends the recording only if no newer one has started since (rec->gen).
+ *
+ * Locking: rec->lock guards the queue, the ring, the recording flag, the
+ * generation, the demand held on the encoder, and the stats. The muxer and
+ * sidecar belong to the recorder thread. Lock order: rec->lock, then the
+ * encoder's lock (cr_video_encoder_demand). */
+#include "record/recorder.h"
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/time.h"
+#include "record/sidecar.h"
+
+#include <errno.h>
+#include <libavformat/avformat.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#define QUEUE_PACKETS 2048           /* packets waiting for the thread */
+#define QUEUE_CONTROL 16             /* starts and stops waiting */
+#define CHECK_INTERVAL_NS CR_NS_PER_SEC
+#define DEADLINE_SLACK_NS CR_NS_PER_SEC  /* a timed recording without packets stops this late */
+#define MKV_CLUSTER_MS "1000"
+#define MP4_FRAGMENT_US "1000000"
+#define MIB (1024.0 * 1024.0)
+#define WHY_MAX (2 * CR_RECORDER_PATH_MAX + 256)  /* bytes of a reason */
+
+enum item_kind { ITEM_PACKET, ITEM_START, ITEM_STOP };
+
+struct start {
+	char base[CR_RECORDER_PATH_MAX - 8]; /* path without extension */
+	enum cr_trigger trigger;
+	int64_t trigger_mono_ns, trigger_utc_us;
+	int64_t duration_ns;                 /* 0: until stopped */
+	uint64_t gen;
+	struct cr_packet **pre;              /* the ring's packets before the trigger */
+	unsigned npre;
+};
+
+struct item {
+	enum item_kind kind;
+	struct cr_packet *pkt;               /* ITEM_PACKET */
+	bool after_drop;                     /* ITEM_PACKET: a packet before it was dropped */
+	struct start *start;                 /* ITEM_START */
+	char *reason;                        /* ITEM_STOP */
+	int64_t stop_at_ns;                  /* ITEM_STOP: frames captured until then still go in */
+	bool discard;                        /* ITEM_STOP: delete the file instead of keeping it */
+};
+
+/* What the recorder thread is writing. */
+struct output {
+	bool active;                         /* in a recording (a file may not be open yet) */
+	struct start start;                  /* of the recording (pre emptied) */
+	AVFormatContext *fmt;
+	struct cr_sidecar *sidecar;
+	char path[CR_RECORDER_PATH_MAX], sidecar_path[CR_RECORDER_PATH_MAX];
+	unsigned segment;
+	int64_t first_us, first_mono_ns;     /* the file's first packet */
+	int64_t last_dts;                    /* in the stream's time base */
+	uint64_t frames, bytes;
+	bool need_keyframe;
+	int64_t stop_at_ns;                  /* stopping: the last capture time that goes in; 0: not stopping */
+	char stop_reason[128];
+	bool discard;                        /* delete the current file and its sidecar when it ends */
+};
+
+struct cr_recorder {
+	struct cr_camera *camera;
+	struct cr_video_encoder *encoder;
+	const struct cr_recording_config *config;
+	const char *name;                    /* the camera's */
+	struct cr_events *events;            /* may be NULL */
+	pthread_t thread;
+	bool started;
+	AVPacket *tmp;                       /* thread: the packet handed to the muxer */
+	struct output out;                   /* thread only */
+	int64_t next_check_ns;               /* thread only */
+
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct item *items;                  /* circular, QUEUE_PACKETS + QUEUE_CONTROL */
+	unsigned capacity, head, length, npackets, ncontrol;
+	bool closing;
+	bool recording;                      /* packets go onto the queue */
+	bool stop_pending;                   /* stopped; the thread writes what was captured before */
+	bool drop_pending;                   /* a packet was dropped since the last queued */
+	bool demand_held;                    /* this recording asked the encoder for packets */
+	uint64_t gen;                        /* recordings started */
+	char last_base[CR_RECORDER_PATH_MAX];
+	struct cr_prebuffer *ring;           /* NULL when the pre-trigger is off */
+	struct cr_recorder_stats stats;
+};
+
+static const char *extension(const struct cr_recorder *rec)
+{
+	return strcmp(rec->config->format, "mp4") == 0 ? "mp4" : "mkv";
+}
+
+/* ---- the queue (under rec->lock) ---------------------------------------- */
+
+static bool queue_push(struct cr_recorder *rec, const struct item *item)
+{
+	if (item->kind == ITEM_PACKET ? rec->npackets >= QUEUE_PACKETS : rec->ncontrol >= QUEUE_CONTROL)
+		return false;
+	rec->items[(rec->head + rec->length++) % rec->capacity] = *item;
+	if (item->kind == ITEM_PACKET)
+		rec->npackets++;
+	else
+		rec->ncontrol++;
+	pthread_cond_signal(&rec->wake);
+	return true;
+}
+
+static bool queue_pop(struct cr_recorder *rec, struct item *item)
+{
+	if (rec->length == 0)
+		return false;
+	*item = rec->items[rec->head];
+	rec->head = (rec->head + 1) % rec->capacity;
+	rec->length--;
+	if (item->kind == ITEM_PACKET)
+		rec->npackets--;
+	else
+		rec->ncontrol--;
+	return true;
+}
+
+static void start_free(struct start *s)
+{
+	if (!s)
+		return;
+	for (unsigned i = 0; i < s->npre; i++)
+		cr_packet_unref(&s->pre[i]);
+	free(s->pre);
+	free(s);
+}
+
+static void item_clear(struct item *item)
+{
+	cr_packet_unref(&item->pkt);
+	start_free(item->start);
+	free(item->reason);
+	memset(item, 0, sizeof(*item));
+}
+
+/* ---- the sink (encoder thread) ------------------------------------------- */
+
+static void sink(void *ctx, struct cr_packet *pkt)
+{
+	struct cr_recorder *rec = ctx;
+
+	pthread_mutex_lock(&rec->lock);
+	if (rec->ring)
+		cr_prebuffer_push(rec->ring, pkt);
+	if (rec->recording) {
+		struct item item = { .kind = ITEM_PACKET, .pkt = pkt, .after_drop = rec->drop_pending };
+
+		if (queue_push(rec, &item)) {
+			cr_packet_ref(pkt);
+			rec->drop_pending = false;
+		} else {
+			rec->drop_pending = true;
+			rec->stats.queue_dropped++;
+		}
+	}
+	pthread_mutex_unlock(&rec->lock);
+}
+
+/* ---- files ------------------------------------------------------------------ */
+
+/* mkdir -p. Returns 0 or a negative errno. */
+static int make_dirs(const char *path)
+{
+	char buf[CR_RECORDER_PATH_MAX];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static bool exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/* Makes ROOT/YYYY_MM_DD/video and writes the base path of a new file for a
+ * recording at utc_us into base (unique: "_N" appended while taken). */
+static int make_base(struct cr_recorder *rec, int64_t utc_us, char *base, size_t len)
+{
+	time_t secs = (time_t)(utc_us / CR_US_PER_SEC);
+	char dir[CR_RECORDER_PATH_MAX], stamp[32], video[CR_RECORDER_PATH_MAX + 8], csv[CR_RECORDER_PATH_MAX + 8];
+	struct tm tm;
+	int ret;
+
+	gmtime_r(&secs, &tm);
+	strftime(stamp, sizeof(stamp), "%Y_%m_%d_%H_%M_%S", &tm);
+	if (snprintf(dir, sizeof(dir), "%s/%.10s/video", rec->config->root, stamp) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	ret = make_dirs(dir);
+	if (ret < 0)
+		return ret;
+	for (int n = 0; n < 1000; n++) {
+		char suffix[16] = "";
+
+		if (n)
+			snprintf(suffix, sizeof(suffix), "_%d", n);
+		if (snprintf(base, len, "%s/%s_%s%s", dir, rec->name, stamp, suffix) >= (int)len)
+			return -ENAMETOOLONG;
+		snprintf(video, sizeof(video), "%s.%s", base, extension(rec));
+		snprintf(csv, sizeof(csv), "%s.csv", base);
+		if (!exists(video) && !exists(csv) && strcmp(base, rec->last_base) != 0) {
+			snprintf(rec->last_base, sizeof(rec->last_base), "%s", base);
+			return 0;
+		}
+	}
+	return -EEXIST;
+}
+
+/* MiB free under the root for unprivileged users, or a negative errno. */
+static double free_mib(const char *root)
+{
+	struct statvfs st;
+
+	if (statvfs(root, &st) < 0)
+		return -errno;
+	return (double)st.f_bavail * (double)st.f_frsize / MIB;
+}
+
+/* ---- the recorder thread ----------------------------------------------------- */
+
+/* Closes the file and its sidecar (if open), with reason in the sidecar. */
+static void close_file(struct cr_recorder *rec, const char *reason)
+{
+	struct output *o = &rec->out;
+	struct cr_sidecar_counts c = { 0 };
+	int ret = 0, ret2;
+
+	if (o->sidecar)
+		cr_sidecar_counts(o->sidecar, &c);
+	if (o->fmt) {
+		ret = av_write_trailer(o->fmt);
+		ret2 = avio_closep(&o->fmt->pb);
+		if (ret >= 0)
+			ret = ret2;
+		avformat_free_context(o->fmt);
+		o->fmt = NULL;
+		if (ret < 0)
+			cr_warn("%s: %s: finalizing: %s (the file is readable up to the last second written)", rec->name,
+				o->path, cr_strerror(ret));
+		cr_info("%s: %s: %llu frames, %.1f MB (%s)", rec->name, o->path, (unsigned long long)o->frames,
+			(double)o->bytes / 1e6, reason);
+		if (rec->events)
+			cr_events_publish(rec->events, "recording_finished", json_pack(
+				"{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "camera", rec->name, "file", o->path,
+				"sidecar", o->sidecar_path, "frames", (json_int_t)o->frames,
+				"dropped", (json_int_t)c.dropped, "lost", (json_int_t)c.lost,
+				"bytes", (json_int_t)o->bytes, "reason", reason));
+	}
+	ret2 = cr_sidecar_close(&o->sidecar, reason);
+	if (ret2 < 0)
+		cr_warn("%s: %s: %s", rec->name, o->sidecar_path, cr_strerror(ret2));
+}
+
+/* Ends the recording being written: finalizes the file, records why, and,
+ * when the thread decided it (self), turns the recording off unless a newer
+ * one has started. */
+static void end_recording(struct cr_recorder *rec, const char *reason, bool self)
+{
+	struct output *o = &rec->out;
+
+	if (!o->active)
+		return;
+	close_file(rec, reason);
+	if (o->discard && o->path[0]) {
+		unlink(o->path);
+		unlink(o->sidecar_path);
+		cr_info("%s: %s discarded", rec->name, o->path);
+	}
+	pthread_mutex_lock(&rec->lock);
+	if (self && rec->gen == o->start.gen && rec->recording) {
+		rec->recording = false;
+		rec->stop_pending = false;
+		rec->stats.recording = false;
+		if (rec->demand_held)
+			cr_video_encoder_demand(rec->encoder, false);
+		rec->demand_held = false;
+	}
+	snprintf(rec->stats.reason, sizeof(rec->stats.reason), "%s", reason);
+	if (rec->gen == o->start.gen)
+		rec->stats.stopping = false;
+	pthread_mutex_unlock(&rec->lock);
+	cr_info("%s: recording stopped: %s", rec->name, reason);
+	o->active = false;
+}
+
+/* Opens the next file of the recording, starting with keyframe pkt. */
+static int open_file(struct cr_recorder *rec, const struct cr_packet *pkt, char *why, size_t len)
+{
+	struct output *o = &rec->out;
+	bool mp4 = strcmp(extension(rec), "mp4") == 0;
+	const struct cr_source_format *f = cr_camera_format(rec->camera);
+	struct cr_video_encoder_stats es;
+	struct cr_sidecar_info info;
+	AVDictionary *opts = NULL;
+	char base[CR_RECORDER_PATH_MAX - 8], codec[80];
+	const char *slash;
+	AVStream *st = NULL;
+	int ret;
+
+	if (o->segment == 0) {
+		snprintf(base, sizeof(base), "%s", o->start.base);
+	} else {
+		ret = make_base(rec, pkt->utc_us, base, sizeof(base));
+		if (ret < 0) {
+			snprintf(why, len, "cannot make a file name under %s: %s", rec->config->root, cr_strerror(ret));
+			return ret;
+		}
+	}
+	snprintf(o->path, sizeof(o->path), "%s.%s", base, extension(rec));
+	snprintf(o->sidecar_path, sizeof(o->sidecar_path), "%s.csv", base);
+	ret = avformat_alloc_output_context2(&o->fmt, NULL, mp4 ? "mp4" : "matroska", o->path);
+	if (ret < 0)
+		goto fail;
+	st = avformat_new_stream(o->fmt, NULL);
+	if (!st) {
+		ret = AVERROR(ENOMEM);
+		goto fail;
+	}
+	ret = cr_video_encoder_parameters(rec->encoder, st->codecpar);
+	if (ret < 0)
+		goto fail;
+	/* Raw video is stored under its FourCC; everything else by codec id. */
+	st->codecpar->codec_tag = st->codecpar->codec_id == AV_CODEC_ID_RAWVIDEO
+		? avcodec_pix_fmt_to_codec_tag(st->codecpar->format) : 0;
+	st->time_base = mp4 ? (AVRational){ 1, 90000 } : (AVRational){ 1, 1000 };
+	if (f->fps > 0)
+		st->avg_frame_rate = st->r_frame_rate = av_d2q(f->fps, 100000);
+	o->fmt->flush_packets = 1;
+	if (mp4) {
+		if (cr_video_encoder_intra_only(rec->encoder)) {
+			av_dict_set(&opts, "movflags", "empty_moov+default_base_moof", 0);
+			av_dict_set(&opts, "frag_duration", MP4_FRAGMENT_US, 0);
+		} else {
+			av_dict_set(&opts, "movflags", "frag_keyframe+empty_moov+default_base_moof", 0);
+		}
+	} else {
+		av_dict_set(&opts, "cluster_time_limit", MKV_CLUSTER_MS, 0);
+	}
+	ret = avio_open(&o->fmt->pb, o->path, AVIO_FLAG_WRITE);
+	if (ret < 0)
+		goto fail;
+	ret = avformat_write_header(o->fmt, &opts);
+	if (ret < 0)
+		goto fail;
+	cr_video_encoder_stats(rec->encoder, &es);
+	snprintf(codec, sizeof(codec), "%s (%s)", avcodec_get_name(st->codecpar->codec_id), es.encoder);
+	slash = strrchr(o->path, '/');
+	info = (struct cr_sidecar_info){
+		.video = slash ? slash + 1 : o->path, .camera = rec->name, .codec = codec,
+		.trigger = cr_trigger_name(o->start.trigger), .trigger_mono_ns = o->start.trigger_mono_ns,
+		.trigger_utc_us = o->start.trigger_utc_us, .pre_trigger_s = rec->config->pre_trigger,
+		.segment = o->segment,
+	};
+	ret = cr_sidecar_open(o->sidecar_path, &info, &o->sidecar);
+	if (ret < 0) {
+		snprintf(why, len, "cannot create %s: %s", o->sidecar_path, cr_strerror(ret));
+		goto end;
+	}
+	o->first_us = pkt->av->pts;
+	o->first_mono_ns = pkt->mono_ns;
+	o->last_dts = INT64_MIN;
+	o->frames = o->bytes = 0;
+	pthread_mutex_lock(&rec->lock);
+	snprintf(rec->stats.file, sizeof(rec->stats.file), "%s", o->path);
+	snprintf(rec->stats.sidecar, sizeof(rec->stats.sidecar), "%s", o->sidecar_path);
+	rec->stats.frames_written = rec->stats.frames_dropped = rec->stats.frames_lost = rec->stats.bytes_written = 0;
+	rec->stats.file_seconds = 0;
+	rec->stats.segment = o->segment;
+	pthread_mutex_unlock(&rec->lock);
+	cr_info("%s: recording to %s", rec->name, o->path);
+	av_dict_free(&opts);
+	return 0;
+fail:
+	if (ret == AVERROR(EINVAL) || ret == AVERROR_PATCHWELCOME)
+		snprintf(why, len, "cannot write %s into %s: %s", avcodec_get_name(st ? st->codecpar->codec_id : 0),
+			 extension(rec), cr_strerror(ret));
+	else
+		snprintf(why, len, "cannot create %s: %s", o->path, cr_strerror(ret));
+end:
+	av_dict_free(&opts);
+	if (o->fmt) {
+		avio_closep(&o->fmt->pb);
+		avformat_free_context(o->fmt);
+		o->fmt = NULL;
+		unlink(o->path);
+	}
+	return ret;
+}
+
+static void update_stats(struct cr_recorder *rec, const struct cr_packet *pkt)
+{
+	struct output *o = &rec->out;
+	struct cr_sidecar_counts c;
+
+	cr_sidecar_counts(o->sidecar, &c);
+	pthread_mutex_lock(&rec->lock);
+	rec->stats.frames_written = o->frames;
+	rec->stats.bytes_written = o->bytes;
+	rec->stats.frames_dropped = c.dropped;
+	rec->stats.frames_lost = c.lost;
+	rec->stats.file_seconds = (double)(pkt->mono_ns - o->first_mono_ns) / 1e9;
+	pthread_mutex_unlock(&rec->lock);
+}
+
+/* Writes one packet of the recording: opens the file on the first keyframe,
+ * cuts a segment when due, skips to a keyframe after a drop. */
+static void write_packet(struct cr_recorder *rec, struct cr_packet *pkt, bool after_drop)
+{
+	struct output *o = &rec->out;
+	const struct cr_recording_config *cfg = rec->config;
+	char why[WHY_MAX];
+	AVStream *st;
+	int ret;
+
+	if (!o->active)
+		return;
+	if (o->stop_at_ns && pkt->mono_ns > o->stop_at_ns) {
+		end_recording(rec, o->stop_reason, true);
+		return;
+	}
+	if (o->start.duration_ns && pkt->mono_ns >= o->start.trigger_mono_ns + o->start.duration_ns) {
+		snprintf(why, sizeof(why), "the duration of %.3g s was reached", (double)o->start.duration_ns / 1e9);
+		end_recording(rec, why, true);
+		return;
+	}
+	if (after_drop && o->fmt && !cr_video_encoder_intra_only(rec->encoder))
+		o->need_keyframe = true;
+	if (o->fmt && cfg->segment > 0 && pkt->keyframe &&
+	    pkt->mono_ns - o->first_mono_ns >= (int64_t)cfg->segment * CR_NS_PER_SEC) {
+		close_file(rec, "segment complete");
+		o->segment++;
+	}
+	if (!o->fmt) {
+		if (!pkt->keyframe)
+			return; /* before the file's first keyframe: not part of the file */
+		ret = open_file(rec, pkt, why, sizeof(why));
+		if (ret < 0) {
+			cr_err("%s: recording failed: %s", rec->name, why);
+			end_recording(rec, why, true);
+			return;
+		}
+		o->need_keyframe = false;
+	}
+	if (o->need_keyframe && !pkt->keyframe) {
+		ret = cr_sidecar_skip(o->sidecar, pkt);
+		goto written;
+	}
+	o->need_keyframe = false;
+	st = o->fmt->streams[0];
+	ret = av_packet_ref(rec->tmp, pkt->av);
+	if (ret < 0)
+		goto written;
+	rec->tmp->stream_index = 0;
+	rec->tmp->pts = av_rescale_q(pkt->av->pts - o->first_us, (AVRational){ 1, 1000000 }, st->time_base);
+	rec->tmp->dts = av_rescale_q(pkt->av->dts - o->first_us, (AVRational){ 1, 1000000 }, st->time_base);
+	if (o->last_dts != INT64_MIN && rec->tmp->dts <= o->last_dts)
+		rec->tmp->dts = o->last_dts + 1;
+	if (rec->tmp->pts < rec->tmp->dts)
+		rec->tmp->pts = rec->tmp->dts;
+	rec->tmp->duration = 0;
+	o->last_dts = rec->tmp->dts;
+	ret = av_write_frame(o->fmt, rec->tmp);
+	av_packet_unref(rec->tmp);
+	if (ret < 0) {
+		snprintf(why, sizeof(why), "write error: %s: %s", o->path, cr_strerror(ret));
+		cr_err("%s: %s", rec->name, why);
+		end_recording(rec, why, true);
+		return;
+	}
+	o->bytes += cr_packet_size(pkt);
+	ret = cr_sidecar_frame(o->sidecar, o->frames++, pkt);
+written:
+	if (ret < 0) {
+		snprintf(why, sizeof(why), "write error: %s: %s", o->sidecar_path, cr_strerror(ret));
+		cr_err("%s: %s", rec->name, why);
+		end_recording(rec, why, true);
+		return;
+	}
+	update_stats(rec, pkt);
+}
+
+static void begin_recording(struct cr_recorder *rec, struct start *s)
+{
+	struct output *o = &rec->out;
+
+	if (o->active)
+		end_recording(rec, o->stop_at_ns ? o->stop_reason : "a new recording started", false);
+	memset(o, 0, sizeof(*o));
+	o->active = true;
+	o->start = *s;
+	o->start.pre = NULL;
+	o->start.npre = 0;
+	for (unsigned i = 0; i < s->npre && o->active; i++)
+		write_packet(rec, s->pre[i], false);
+}
+
+/* The checks a writing recorder makes once a second. */
+static void periodic_checks(struct cr_recorder *rec)
+{
+	struct output *o = &rec->out;
+	struct cr_camera_stats cs;
+	int64_t now = cr_time_mono_ns();
+	char why[WHY_MAX];
+	double mib;
+
+	if (!o->active || now < rec->next_check_ns)
+		return;
+	rec->next_check_ns = now + CHECK_INTERVAL_NS;
+	mib = free_mib(rec->config->root);
+	if (mib >= 0 && mib < rec->config->min_free_mb) {
+		snprintf(why, sizeof(why), "low disk space: %.1f MiB free under %s, below recording.min_free_mb %d",
+			 mib, rec->config->root, rec->config->min_free_mb);
+		cr_warn("%s: %s", rec->name, why);
+		end_recording(rec, why, true);
+		return;
+	}
+	cr_camera_stats(rec->camera, &cs);
+	if (cs.state == CR_CAMERA_LOST || cs.state == CR_CAMERA_FAILED || cs.state == CR_CAMERA_ENDED) {
+		snprintf(why, sizeof(why), "camera %s%s%s", cs.state == CR_CAMERA_ENDED ? "input ended" : "lost",
+			 cs.error[0] ? ": " : "", cs.error);
+		end_recording(rec, why, true);
+		return;
+	}
+	if (o->stop_at_ns && now >= o->stop_at_ns + DEADLINE_SLACK_NS) {
+		end_recording(rec, o->stop_reason, true);
+		return;
+	}
+	if (o->start.duration_ns && now >= o->start.trigger_mono_ns + o->start.duration_ns + DEADLINE_SLACK_NS) {
+		snprintf(why, sizeof(why), "the duration of %.3g s was reached", (double)o->start.duration_ns / 1e9);
+		end_recording(rec, why, true);
+	}
+}
+
+static void *recorder_thread(void *arg)
+{
+	struct cr_recorder *rec = arg;
+	char name[16];
+
+	snprintf(name, sizeof(name), "rec:%s", rec->name);
+	pthread_setname_np(pthread_self(), name);
+	for (;;) {
+		struct item item = { 0 };
+		bool have;
+
+		pthread_mutex_lock(&rec->lock);
+		while (rec->length == 0 && !rec->closing) {
+			if (rec->out.active) {
+				struct timespec deadline = cr_time_ts(rec->next_check_ns);
+
+				if (pthread_cond_timedwait(&rec->wake, &rec->lock, &deadline) == ETIMEDOUT)
+					break;
+			} else {
+				pthread_cond_wait(&rec->wake, &rec->lock);
+			}
+		}
+		have = queue_pop(rec, &item);
+		rec->stats.queued = rec->npackets;
+		if (!have && rec->closing) {
+			pthread_mutex_unlock(&rec->lock);
+			break;
+		}
+		pthread_mutex_unlock(&rec->lock);
+		if (have) {
+			switch (item.kind) {
+			case ITEM_PACKET:
+				write_packet(rec, item.pkt, item.after_drop);
+				break;
+			case ITEM_START:
+				rec->next_check_ns = 0;
+				begin_recording(rec, item.start);
+				break;
+			case ITEM_STOP:
+				/* Frames captured before the stop may still be in
+				 * the encoder: they go in, the first later one ends
+				 * the file (or the deadline, if none comes). */
+				if (rec->out.active) {
+					rec->out.stop_at_ns = item.stop_at_ns;
+					rec->out.discard = item.discard;
+					snprintf(rec->out.stop_reason, sizeof(rec->out.stop_reason), "%s", item.reason);
+				}
+				break;
+			}
+			item_clear(&item);
+		}
+		periodic_checks(rec);
+	}
+	end_recording(rec, rec->out.stop_at_ns ? rec->out.stop_reason : "camrig stopped", true);
+	return NULL;
+}
+
+/* ---- public ------------------------------------------------------------------- */
+
+int cr_recorder_new(struct cr_camera *cam, struct cr_video_encoder *enc, const struct cr_recording_config *config,
+		    struct cr_events *events, struct cr_recorder **out)
+{
+	struct cr_recorder *rec = CR_NEW(rec);
+	pthread_condattr_t attr;
+	int ret;
+
+	rec->camera = cam;
+	rec->encoder = enc;
+	rec->config = config;
+	rec->name = cr_camera_config(cam)->name;
+	rec->events = events;
+	pthread_mutex_init(&rec->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&rec->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	rec->capacity = QUEUE_PACKETS + QUEUE_CONTROL;
+	rec->items = cr_calloc(rec->capacity, sizeof(*rec->items));
+	rec->tmp = av_packet_alloc();
+	if (!rec->tmp)
+		abort();
+	rec->stats.pre_trigger_s = config->pre_trigger;
+	if (config->pre_trigger > 0)
+		rec->ring = cr_prebuffer_new((int64_t)(config->pre_trigger * 1e9),
+					     (size_t)config->pre_trigger_max_mb * 1024 * 1024);
+	ret = cr_video_encoder_add_sink(enc, sink, rec);
+	if (ret == 0)
+		ret = -pthread_create(&rec->thread, NULL, recorder_thread, rec);
+	if (ret < 0) {
+		cr_recorder_free(&rec);
+		return cr_log_ret(ret, CR_LOG_ERROR, "%s: cannot start the recorder: %s", cr_camera_config(cam)->name,
+				  cr_strerror(ret));
+	}
+	rec->started = true;
+	if (rec->ring)
+		cr_video_encoder_demand(enc, true);
+	*out = rec;
+	return 0;
+}
+
+int cr_recorder_start(struct cr_recorder *rec, const struct cr_command *cmd, char *msg, size_t len)
+{
+	struct start *s = NULL;
+	struct item item = { .kind = ITEM_START };
+	double mib;
+	int ret = 0;
+
+	pthread_mutex_lock(&rec->lock);
+	if (rec->closing) {
+		snprintf(msg, len, "camrig is stopping");
+		ret = -EAGAIN;
+		goto end;
+	}
+	if (rec->recording && !rec->stop_pending) {
+		snprintf(msg, len, "already recording to %s (stop_recording first)", rec->stats.file);
+		ret = -EBUSY;
+		goto end;
+	}
+	s = CR_NEW(s);
+	ret = make_base(rec, cmd->utc_us, s->base, sizeof(s->base));
+	if (ret < 0) {
+		snprintf(msg, len, "cannot make the directory for recordings under %s: %s", rec->config->root,
+			 cr_strerror(ret));
+		ret = -EIO;
+		goto end;
+	}
+	mib = free_mib(rec->config->root);
+	if (mib >= 0 && mib < rec->config->min_free_mb) {
+		snprintf(msg, len, "only %.1f MiB free under %s (recording.min_free_mb is %d)", mib, rec->config->root,
+			 rec->config->min_free_mb);
+		snprintf(rec->stats.reason, sizeof(rec->stats.reason), "not started: %s", msg);
+		ret = -ENOSPC;
+		goto end;
+	}
+	s->trigger = cmd->trigger;
+	s->trigger_mono_ns = cmd->mono_ns;
+	s->trigger_utc_us = cmd->utc_us;
+	s->duration_ns = (int64_t)(cmd->duration_s * 1e9);
+	s->gen = rec->gen + 1;
+	if (rec->ring)
+		s->npre = cr_prebuffer_snapshot(rec->ring, cmd->mono_ns, &s->pre);
+	item.start = s;
+	if (!queue_push(rec, &item)) {
+		snprintf(msg, len, "the recorder is busy; try again");
+		ret = -EAGAIN;
+		goto end;
+	}
+	s = NULL;
+	rec->gen++;
+	rec->recording = true;
+	rec->stop_pending = false;
+	rec->drop_pending = false;
+	if (!rec->ring && !rec->demand_held) {
+		cr_video_encoder_demand(rec->encoder, true);
+		rec->demand_held = true;
+	}
+	rec->stats.recording = true;
+	rec->stats.stopping = false;
+	rec->stats.recordings++;
+	rec->stats.reason[0] = '\0';
+	snprintf(rec->stats.trigger, sizeof(rec->stats.trigger), "%s", cr_trigger_name(cmd->trigger));
+	rec->stats.trigger_utc_us = cmd->utc_us;
+	rec->stats.duration_s = cmd->duration_s;
+	snprintf(rec->stats.file, sizeof(rec->stats.file), "%s.%s", item.start->base, extension(rec));
+	snprintf(rec->stats.sidecar, sizeof(rec->stats.sidecar), "%s.csv", item.start->base);
+	rec->stats.frames_written = rec->stats.frames_dropped = rec->stats.frames_lost = rec->stats.bytes_written = 0;
+	rec->stats.file_seconds = 0;
+	rec->stats.segment = 0;
+	snprintf(msg, len, "%s", rec->stats.file);
+end:
+	pthread_mutex_unlock(&rec->lock);
+	start_free(s);
+	if (ret == 0)
+		cr_info("%s: recording started (from %s%s)", rec->name, cr_trigger_name(cmd->trigger),
+			cmd->duration_s > 0 ? ", timed" : "");
+	return ret;
+}
+
+int cr_recorder_stop(struct cr_recorder *rec, int64_t at_ns, const char *reason, bool discard, char *msg,
+		      size_t len)
+{
+	struct item item = { .kind = ITEM_STOP, .stop_at_ns = at_ns, .discard = discard };
+	int ret = 0;
+
+	pthread_mutex_lock(&rec->lock);
+	snprintf(msg, len, "%s", rec->stats.file);
+	if (rec->recording && !rec->stop_pending) {
+		item.reason = cr_strdup(reason);
+		if (queue_push(rec, &item)) {
+			rec->stop_pending = true;
+		} else {
+			/* No room for one more start or stop: end the
+			 * recording here; the thread drops its packets. */
+			free(item.reason);
+			rec->recording = false;
+		}
+		rec->stats.recording = false;
+		rec->stats.stopping = rec->recording;
+		snprintf(rec->stats.reason, sizeof(rec->stats.reason), "%s", reason);
+		ret = 1;
+	}
+	pthread_mutex_unlock(&rec->lock);
+	return ret;
+}
+
+void cr_recorder_free(struct cr_recorder **prec)
+{
+	struct cr_recorder *rec = *prec;
+	struct item item;
+
+	if (!rec)
+		return;
+	*prec = NULL;
+	pthread_mutex_lock(&rec->lock);
+	rec->closing = true;
+	pthread_cond_broadcast(&rec->wake);
+	pthread_mutex_unlock(&rec->lock);
+	if (rec->started)
+		pthread_join(rec->thread, NULL);
+	while (queue_pop(rec, &item))
+		item_clear(&item);
+	if (rec->demand_held)
+		cr_video_encoder_demand(rec->encoder, false);
+	if (rec->ring)
+		cr_video_encoder_demand(rec->encoder, false);
+	cr_prebuffer_free(&rec->ring);
+	av_packet_free(&rec->tmp);
+	free(rec->items);
+	pthread_cond_destroy(&rec->wake);
+	pthread_mutex_destroy(&rec->lock);
+	free(rec);
+}
+
+void cr_recorder_stats(struct cr_recorder *rec, struct cr_recorder_stats *stats)
+{
+	pthread_mutex_lock(&rec->lock);
+	*stats = rec->stats;
+	if (rec->ring)
+		cr_prebuffer_stats(rec->ring, &stats->prebuffer);
+	else
+		memset(&stats->prebuffer, 0, sizeof(stats->prebuffer));
+	pthread_mutex_unlock(&rec->lock);
+}

@@ -1,0 +1,62 @@
+/* The timestamp sidecar: one CSV file next to every recording that accounts
+ * for every frame (doc/sidecar.md is the format's reference).
+ *
+ *   # camrig sidecar 1
+ *   # video: camera_2026_01_31_12_00_00.mkv
+ *   # ... (camera, codec, trigger, trigger_mono_ns, trigger_utc, pre_trigger_s)
+ *   frame,index,sequence,mono_ns,utc_us,status,trigger
+ *   0,1200,1200,81234567890123,1769860800123456,recorded,http
+ *   ,1201,1201,,,dropped,http
+ *   ,,1202,,,lost,http
+ *   # end: recorded=N dropped=N lost=N reason=...
+ *
+ * frame is the packet's position in the video file; index camrig's frame
+ * count; sequence the driver's. A "dropped" row is a frame lost inside
+ * camrig (a full queue), a "lost" row one the driver's sequence numbers show
+ * missing before camrig (the driver, or an exhausted frame pool). Each line
+ * is flushed as it is written, so a crash loses no row the video has. */
+#ifndef CR_RECORD_SIDECAR_H
+#define CR_RECORD_SIDECAR_H
+
+#include "encode/packet.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cr_sidecar;
+
+/* What the header records. */
+struct cr_sidecar_info {
+	const char *video;          /* the video file's name (no directory) */
+	const char *camera;
+	const char *codec;          /* "h264 (libx264)" */
+	const char *trigger;        /* the trigger type's name ("http") */
+	int64_t trigger_mono_ns;    /* when the trigger arrived, CLOCK_MONOTONIC ns */
+	int64_t trigger_utc_us;     /* the same, µs since the UTC epoch */
+	double pre_trigger_s;       /* configured pre-trigger, s */
+	unsigned segment;           /* 0 for the first file of a recording, then 1, 2, ... */
+};
+
+struct cr_sidecar_counts {
+	uint64_t recorded, dropped, lost;   /* rows of each status */
+};
+
+/* Creates path and writes the header. Returns 0 or a negative errno. */
+int cr_sidecar_open(const char *path, const struct cr_sidecar_info *info, struct cr_sidecar **out);
+
+/* Writes the row of a packet written to the video as frame number frame,
+ * preceded by the gap rows since the previous packet. Returns 0 or a
+ * negative errno (a write error). */
+int cr_sidecar_frame(struct cr_sidecar *sc, uint64_t frame, const struct cr_packet *pkt);
+
+/* Writes a "dropped" row for a packet camrig had but did not write (it could
+ * not be decoded after an earlier drop), with the gap rows before it. */
+int cr_sidecar_skip(struct cr_sidecar *sc, const struct cr_packet *pkt);
+
+void cr_sidecar_counts(const struct cr_sidecar *sc, struct cr_sidecar_counts *counts);
+
+/* Writes the end line with reason (one line of text) and closes. Returns 0
+ * or a negative errno. NULL-safe; sets *sc to NULL. */
+int cr_sidecar_close(struct cr_sidecar **sc, const char *reason);
+
+#endif
