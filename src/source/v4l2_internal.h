@@ -1,0 +1,60 @@
+/* Helpers shared by the V4L2 source files (v4l2.c: capture, v4l2_controls.c:
+ * controls by name, v4l2_list.c: device discovery and `camrig list`). Not for
+ * use outside src/source/v4l2*.c. The V4L2 API they speak is the kernel's
+ * Documentation/userspace-api/media/v4l/ (linux/videodev2.h). */
+#ifndef CR_SOURCE_V4L2_INTERNAL_H
+#define CR_SOURCE_V4L2_INTERNAL_H
+
+#include "base/config.h"
+
+#include <linux/videodev2.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* The most formats a device may list that camrig looks at. */
+#define CR_V4L2_MAX_FORMATS 64
+
+/* ioctl() retried on EINTR. Returns >= 0, or -errno. */
+int cr_v4l2_ioctl(int fd, unsigned long request, void *arg);
+
+/* The capabilities that apply to this device node: device_caps when the
+ * driver reports them (V4L2_CAP_DEVICE_CAPS), else capabilities. */
+uint32_t cr_v4l2_node_caps(const struct v4l2_capability *cap);
+
+/* Lists the capture formats (VIDIOC_ENUM_FMT, single-planar capture) into
+ * out[max]. Returns how many were written (>= 0), or -errno. */
+int cr_v4l2_formats(int fd, struct v4l2_fmtdesc *out, int max);
+
+/* Writes "YUYV, GREY, ..." (the FourCCs of fmts) into buf. Returns buf. */
+char *cr_v4l2_format_names(const struct v4l2_fmtdesc *fmts, int n, char *buf, size_t len);
+
+/* True when the device offers width x height (pixels) in fourcc, by
+ * VIDIOC_ENUM_FRAMESIZES (discrete, or inside a stepwise/continuous range).
+ * Also true when the driver does not enumerate sizes at all. */
+int cr_v4l2_offers_size(int fd, uint32_t fourcc, int width, int height);
+
+/* Normalizes a V4L2 control name the way v4l2-ctl prints it: lowercase,
+ * every run of non-alphanumeric characters becomes one '_', none leading or
+ * trailing ("Exposure Time, Absolute" -> "exposure_time_absolute"). */
+void cr_v4l2_control_key(const char *name, char *out, size_t len);
+
+/* Sets the control named name (v4l2-ctl's spelling, matched after
+ * normalizing both) to value (integer, boolean true/false/1/0/yes/no/on/off,
+ * or a menu item's name or index) with VIDIOC_S_EXT_CTRLS. line is the
+ * configuration line for messages (0: none). Logs what failed naming the
+ * control, the device and the valid names, values or range. Returns 0,
+ * -ENOENT for an unknown name, -EINVAL for a bad value, -EACCES for a
+ * read-only control, or the driver's -errno. */
+int cr_v4l2_control_set(int fd, const char *device, const char *name, const char *value, int line);
+
+/* Applies settings[0..n) in order (cr_v4l2_control_set each). Returns 0 or
+ * the first error. */
+int cr_v4l2_controls_apply(int fd, const char *device, const struct cr_control_setting *settings,
+			   unsigned n);
+
+/* Prints every control of the device with type, range, default, current
+ * value and menu items, each line starting with indent. */
+void cr_v4l2_controls_print(int fd, FILE *out, const char *indent);
+
+#endif
