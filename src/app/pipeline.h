@@ -5,6 +5,7 @@
 #define CR_APP_PIPELINE_H
 
 #include "base/config.h"
+#include "control/command.h"
 
 struct cr_pipeline;
 
@@ -17,6 +18,10 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out);
 /* Reloads what can change without a restart (SIGHUP): HTTP credentials and
  * the TLS certificate. Failures are logged; the old state stays. */
 void cr_pipeline_reload(struct cr_pipeline *pipeline);
+
+/* Queues a line of the command grammar from trigger on the control thread
+ * without waiting (signals, keyboard). Returns 0 or -EINVAL (logged). */
+int cr_pipeline_post(struct cr_pipeline *pipeline, const char *line, enum cr_trigger trigger);
 
 /* Stops every part in reverse order of start and frees. NULL-safe; sets
  * *pipeline to NULL. */

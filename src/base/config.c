@@ -64,6 +64,7 @@ enum key_type {
 	KEY_MAPPING,    /* a mapping of the keys in key->sub */
 	KEY_CAMERAS,    /* a list of mappings of the keys in key->sub */
 	KEY_CONTROLS,   /* a mapping of V4L2 control names to values */
+	KEY_MAP,        /* a mapping of free names to text (struct cr_config_pair at offset, count at offset2) */
 };
 
 struct key;
@@ -86,8 +87,12 @@ struct key {
 };
 
 static parse_fn parse_int, parse_uint, parse_fps, parse_bool, parse_size, parse_format, parse_name,
-	parse_text, parse_source, parse_listen, parse_log_level,
-	parse_auth, parse_path;
+	parse_text, parse_source, parse_listen, parse_log_level, parse_word, parse_container, parse_path,
+	parse_auth;
+
+static parse_fn parse_url, parse_topic, parse_token, parse_event_list, parse_bias;
+
+static parse_fn parse_post_url;
 
 #define TOP(f) offsetof(struct cr_config, f)
 #define CAM(f) offsetof(struct cr_camera_config, f)
@@ -118,6 +123,64 @@ static const struct key lsl_keys[] = {
 	{ 0 },
 };
 
+#define WORD_EXPECTED "1 to 63 letters, digits, '_' or '-'"
+
+static const struct key recording_keys[] = {
+	{ .name = "codec", .parse = parse_word, .offset = CAM(recording.codec),
+	  .expected = "copy, mjpeg, h264, h265, ffv1 or a libavcodec encoder name, e.g. h264_v4l2m2m" },
+	{ .name = "format", .parse = parse_container, .offset = CAM(recording.format), .expected = "one of: mkv, mp4" },
+	{ .name = "root", .parse = parse_path, .offset = CAM(recording.root), .expected = "a directory path" },
+	{ .name = "pre_trigger", .parse = parse_fps, .offset = CAM(recording.pre_trigger), .max = 3600 },
+	{ .name = "segment", .parse = parse_int, .offset = CAM(recording.segment), .max = 86400 },
+	{ .name = "min_free_mb", .parse = parse_int, .offset = CAM(recording.min_free_mb), .max = 1048576 },
+	{ .name = "preset", .parse = parse_word, .offset = CAM(recording.preset), .expected = WORD_EXPECTED },
+	{ .name = "crf", .parse = parse_int, .offset = CAM(recording.crf), .min = -1, .max = 63 },
+	{ .name = "qp", .parse = parse_int, .offset = CAM(recording.qp), .min = -1, .max = 69 },
+	{ .name = "bitrate", .parse = parse_int, .offset = CAM(recording.bitrate), .max = 1000000 },
+	{ .name = "gop", .parse = parse_fps, .offset = CAM(recording.gop), .max = 60 },
+	{ .name = "gray", .parse = parse_bool, .offset = CAM(recording.gray), .expected = BOOL_EXPECTED },
+	{ .name = "zerolatency", .parse = parse_bool, .offset = CAM(recording.zerolatency), .expected = BOOL_EXPECTED },
+	{ .name = "queue_depth", .parse = parse_int, .offset = CAM(recording.queue_depth), .min = 1, .max = 1024 },
+	{ .name = "pre_trigger_max_mb", .parse = parse_int, .offset = CAM(recording.pre_trigger_max_mb), .min = 1,
+	  .max = 65536 },
+	{ 0 },
+};
+
+static const struct key timelapse_keys[] = {
+	{ .name = "interval", .parse = parse_fps, .offset = CAM(timelapse.interval), .max = 86400 },
+	{ .name = "fps", .parse = parse_fps, .offset = CAM(timelapse.fps), .min = 1, .max = 240 },
+	{ .name = "quality", .parse = parse_int, .offset = CAM(timelapse.quality), .min = 1, .max = 100 },
+	{ .name = "photos_root", .parse = parse_path, .offset = CAM(timelapse.photos_root), .expected = "a directory path" },
+	{ .name = "videos_root", .parse = parse_path, .offset = CAM(timelapse.videos_root), .expected = "a directory path" },
+	{ .name = "resume", .parse = parse_bool, .offset = CAM(timelapse.resume), .expected = BOOL_EXPECTED },
+	{ .name = "preset", .parse = parse_word, .offset = CAM(timelapse.preset), .expected = WORD_EXPECTED },
+	{ .name = "crf", .parse = parse_int, .offset = CAM(timelapse.crf), .max = 51 },
+	{ 0 },
+};
+
+static const struct key tcp_stream_keys[] = {
+	{ .name = "enabled", .parse = parse_bool, .offset = CAM(tcp_stream.enabled), .expected = BOOL_EXPECTED },
+	{ .name = "listen", .parse = parse_listen, .offset = CAM(tcp_stream.listen),
+	  .expected = "HOST:PORT with PORT 0..65535, e.g. 127.0.0.1:10001 or [::1]:10001" },
+	{ .name = "max_clients", .parse = parse_uint, .offset = CAM(tcp_stream.max_clients), .min = 1, .max = 256 },
+	{ 0 },
+};
+
+static const struct key upload_keys[] = {
+	{ .name = "enabled", .parse = parse_bool, .offset = CAM(upload.enabled), .expected = BOOL_EXPECTED },
+	{ .name = "url", .parse = parse_post_url, .offset = CAM(upload.url),
+	  .expected = "an http:// or https:// URL, e.g. https://example.com/upload" },
+	{ .name = "interval_ms", .parse = parse_int, .offset = CAM(upload.interval_ms), .min = 50, .max = 86400000 },
+	{ .name = "field", .parse = parse_word, .offset = CAM(upload.field), .expected = WORD_EXPECTED },
+	{ .name = "fields", .type = KEY_MAP, .offset = CAM(upload.fields), .offset2 = CAM(upload.nfields),
+	  .expected = "a mapping of form field names to values" },
+	{ .name = "headers", .type = KEY_MAP, .offset = CAM(upload.headers), .offset2 = CAM(upload.nheaders),
+	  .expected = "a mapping of header names to values, e.g. Authorization: Bearer TOKEN" },
+	{ .name = "timeout_ms", .parse = parse_int, .offset = CAM(upload.timeout_ms), .min = 100, .max = 600000 },
+	{ .name = "queue", .parse = parse_int, .offset = CAM(upload.queue), .min = 1, .max = 64 },
+	{ 0 },
+};
+
 static const struct key camera_keys[] = {
 	{ .name = "name", .parse = parse_name, .offset = CAM(name),
 	  .expected = "1 to 64 letters, digits, '-', '_' or '.'" },
@@ -132,6 +195,10 @@ static const struct key camera_keys[] = {
 	{ .name = "controls", .type = KEY_CONTROLS },
 	{ .name = "jpeg", .type = KEY_MAPPING, .sub = jpeg_keys },
 	{ .name = "lsl", .type = KEY_MAPPING, .sub = lsl_keys },
+	{ .name = "recording", .type = KEY_MAPPING, .sub = recording_keys },
+	{ .name = "timelapse", .type = KEY_MAPPING, .sub = timelapse_keys },
+	{ .name = "upload", .type = KEY_MAPPING, .sub = upload_keys },
+	{ .name = "tcp_stream", .type = KEY_MAPPING, .sub = tcp_stream_keys },
 	{ 0 },
 };
 
@@ -147,11 +214,53 @@ static const struct key http_keys[] = {
 	{ 0 },
 };
 
+#define TOPIC_EXPECTED "1 to 64 letters, digits, '_' or '-'"
+#define NTFY_EVENTS "ready, recording_started, recording_finished, error, camera_lost, camera_found"
+
+static const struct key ntfy_keys[] = {
+	{ .name = "enabled", .parse = parse_bool, .offset = TOP(ntfy.enabled), .expected = BOOL_EXPECTED },
+	{ .name = "server", .parse = parse_url, .offset = TOP(ntfy.server),
+	  .expected = "an http:// or https:// URL, e.g. https://ntfy.sh" },
+	{ .name = "topic", .parse = parse_topic, .offset = TOP(ntfy.topic), .expected = TOPIC_EXPECTED },
+	{ .name = "reply_topic", .parse = parse_topic, .offset = TOP(ntfy.reply_topic), .expected = TOPIC_EXPECTED },
+	{ .name = "token", .parse = parse_token, .offset = TOP(ntfy.token),
+	  .expected = "1 to 512 printable characters without spaces" },
+	{ .name = "token_file", .parse = parse_path, .offset = TOP(ntfy.token_file), .expected = "a file path" },
+	{ .name = "priority", .parse = parse_int, .offset = TOP(ntfy.priority), .min = 1, .max = 5 },
+	{ .name = "alert_priority", .parse = parse_int, .offset = TOP(ntfy.alert_priority), .min = 1, .max = 5 },
+	{ .name = "events", .parse = parse_event_list, .offset = TOP(ntfy.events),
+	  .expected = "none, or a comma-separated list of: " NTFY_EVENTS },
+	{ 0 },
+};
+
+static const struct key gpio_led_keys[] = {
+	{ .name = "idle", .parse = parse_int, .offset = TOP(gpio.led_idle), .min = -1, .max = 4095 },
+	{ .name = "recording", .parse = parse_int, .offset = TOP(gpio.led_recording), .min = -1, .max = 4095 },
+	{ .name = "paused", .parse = parse_int, .offset = TOP(gpio.led_paused), .min = -1, .max = 4095 },
+	{ 0 },
+};
+
+static const struct key gpio_keys[] = {
+	{ .name = "enabled", .parse = parse_bool, .offset = TOP(gpio.enabled), .expected = BOOL_EXPECTED },
+	{ .name = "chip", .parse = parse_path, .offset = TOP(gpio.chip),
+	  .expected = "a GPIO chip name, path, label or number, e.g. gpiochip0" },
+	{ .name = "button", .parse = parse_int, .offset = TOP(gpio.button), .min = -1, .max = 4095 },
+	{ .name = "active_low", .parse = parse_bool, .offset = TOP(gpio.active_low), .expected = BOOL_EXPECTED },
+	{ .name = "bias", .parse = parse_bias, .offset = TOP(gpio.bias),
+	  .expected = "one of: as-is, pull-up, pull-down, disable" },
+	{ .name = "debounce_ms", .parse = parse_int, .offset = TOP(gpio.debounce_ms), .min = 1, .max = 1000 },
+	{ .name = "click_gap_ms", .parse = parse_int, .offset = TOP(gpio.click_gap_ms), .min = 100, .max = 5000 },
+	{ .name = "leds", .type = KEY_MAPPING, .sub = gpio_led_keys },
+	{ 0 },
+};
+
 static const struct key top_keys[] = {
 	{ .name = "log_level", .parse = parse_log_level, .offset = TOP(log_level),
 	  .expected = "one of: error, warn, info, debug" },
 	{ .name = "http", .type = KEY_MAPPING, .sub = http_keys },
 	{ .name = "cameras", .type = KEY_CAMERAS, .sub = camera_keys },
+	{ .name = "ntfy", .type = KEY_MAPPING, .sub = ntfy_keys },
+	{ .name = "gpio", .type = KEY_MAPPING, .sub = gpio_keys },
 	{ 0 },
 };
 
@@ -219,6 +328,8 @@ static char *describe(const struct key *key, const struct key *level)
 		return cr_strdup("a list of cameras, each a mapping");
 	if (key && key->type == KEY_CONTROLS)
 		return cr_strdup("a mapping of V4L2 control names to values");
+	if (key && key->type == KEY_MAP)
+		return cr_strdup(key->expected ? key->expected : "a mapping of names to values");
 	names = key_names(key ? key->sub : level);
 	text = cr_asprintf("a mapping of: %s", names);
 	free(names);
@@ -504,6 +615,29 @@ bad:
 	return -EINVAL;
 }
 
+/* A token: encoder and preset names. */
+static int parse_word(const struct key *key, const char *text, void *base, char **why)
+{
+	size_t len = strlen(text);
+
+	if (len == 0 || len > 63 || strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != len) {
+		*why = cr_asprintf("\"%s\" is not a valid name", text);
+		return -EINVAL;
+	}
+	set_string(FIELD(base, key->offset, char *), text);
+	return 0;
+}
+
+static int parse_container(const struct key *key, const char *text, void *base, char **why)
+{
+	if (strcmp(text, "mkv") != 0 && strcmp(text, "mp4") != 0) {
+		*why = cr_asprintf("\"%s\" is not a container format", text);
+		return -EINVAL;
+	}
+	set_string(FIELD(base, key->offset, char *), text);
+	return 0;
+}
+
 static int parse_path(const struct key *key, const char *text, void *base, char **why)
 {
 	size_t len = strlen(text);
@@ -520,6 +654,124 @@ static int parse_auth(const struct key *key, const char *text, void *base, char 
 {
 	if (strcmp(text, "auto") != 0 && strcmp(text, "none") != 0) {
 		*why = cr_asprintf("\"%s\" is not an authentication mode", text);
+		return -EINVAL;
+	}
+	set_string(FIELD(base, key->offset, char *), text);
+	return 0;
+}
+
+/* An ntfy server: "http://HOST[:PORT][/PATH]" or https://; no trailing '/'
+ * is kept. */
+static int parse_url(const struct key *key, const char *text, void *base, char **why)
+{
+	size_t len = strlen(text), scheme = has_prefix(text, "https://") ? 8 : has_prefix(text, "http://") ? 7 : 0;
+	char *url;
+
+	if (!scheme || len == scheme || len > 1024 || strpbrk(text, " \"?#") || !printable(text)) {
+		*why = cr_asprintf("\"%s\" is not a server URL", text);
+		return -EINVAL;
+	}
+	url = cr_strdup(text);
+	while (len > scheme && url[len - 1] == '/')
+		url[--len] = '\0';
+	free(*FIELD(base, key->offset, char *));
+	*FIELD(base, key->offset, char *) = url;
+	return 0;
+}
+
+/* An ntfy topic name (ntfy allows [-_A-Za-z0-9]{1,64}). */
+static int parse_topic(const struct key *key, const char *text, void *base, char **why)
+{
+	size_t len = strlen(text);
+
+	if (len == 0 || len > 64 || strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != len) {
+		*why = cr_asprintf("\"%s\" is not a topic name", text);
+		return -EINVAL;
+	}
+	set_string(FIELD(base, key->offset, char *), text);
+	return 0;
+}
+
+/* A secret that goes into an HTTP header: never echoed in messages. */
+static int parse_token(const struct key *key, const char *text, void *base, char **why)
+{
+	size_t len = strlen(text);
+
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)text[i] <= 0x20 || (unsigned char)text[i] >= 0x7f) {
+			len = 0;
+			break;
+		}
+	}
+	if (len == 0 || len > 512) {
+		*why = cr_strdup("the token is not valid");
+		return -EINVAL;
+	}
+	set_string(FIELD(base, key->offset, char *), text);
+	return 0;
+}
+
+/* "none" or a comma-separated list of the event types in NTFY_EVENTS;
+ * stored as "a,b,c" without spaces. */
+static int parse_event_list(const struct key *key, const char *text, void *base, char **why)
+{
+	static const char *const known[] = { "ready", "recording_started", "recording_finished", "error",
+					     "camera_lost", "camera_found" };
+	char *list = cr_strdup(""), *copy = cr_strdup(text), *save = NULL, *tok;
+
+	if (strcmp(text, "none") != 0) {
+		for (tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+			size_t i = 0;
+			char *next;
+
+			while (i < CR_ARRAY_SIZE(known) && strcmp(tok, known[i]) != 0)
+				i++;
+			if (i == CR_ARRAY_SIZE(known)) {
+				*why = cr_asprintf("\"%s\" is not an event type", tok);
+				free(list);
+				free(copy);
+				return -EINVAL;
+			}
+			next = cr_asprintf("%s%s%s", list, *list ? "," : "", tok);
+			free(list);
+			list = next;
+		}
+		if (!*list) {
+			*why = cr_asprintf("\"%s\" names no event", text);
+			free(list);
+			free(copy);
+			return -EINVAL;
+		}
+	}
+	free(copy);
+	if (!*list) {
+		free(list);
+		list = cr_strdup("none");
+	}
+	free(*FIELD(base, key->offset, char *));
+	*FIELD(base, key->offset, char *) = list;
+	return 0;
+}
+
+static int parse_bias(const struct key *key, const char *text, void *base, char **why)
+{
+	if (strcmp(text, "as-is") != 0 && strcmp(text, "pull-up") != 0 && strcmp(text, "pull-down") != 0 &&
+	    strcmp(text, "disable") != 0) {
+		*why = cr_asprintf("\"%s\" is not a bias", text);
+		return -EINVAL;
+	}
+	set_string(FIELD(base, key->offset, char *), text);
+	return 0;
+}
+
+/* Where upload.c POSTs to: http:// or https://, kept as written (a query
+ * string is fine). */
+static int parse_post_url(const struct key *key, const char *text, void *base, char **why)
+{
+	size_t len = strlen(text), scheme = has_prefix(text, "https://") ? 8 : has_prefix(text, "http://") ? 7 : 0;
+
+	if (!scheme || len == scheme || len > 2048 || strpbrk(text, " \"") || !printable(text)) {
+		*why = cr_asprintf("\"%s\" is not a URL", text);
 		return -EINVAL;
 	}
 	set_string(FIELD(base, key->offset, char *), text);
@@ -563,6 +815,26 @@ int cr_config_parse_size(const char *text, int *width, int *height)
 
 /* ---- cameras and controls ------------------------------------------------ */
 
+static void pairs_free(struct cr_config_pair *pairs, unsigned count)
+{
+	for (unsigned i = 0; i < count; i++) {
+		free(pairs[i].name);
+		free(pairs[i].value);
+	}
+	free(pairs);
+}
+
+static struct cr_config_pair *pairs_copy(const struct cr_config_pair *pairs, unsigned count)
+{
+	struct cr_config_pair *copy = count ? cr_calloc(count, sizeof(*copy)) : NULL;
+
+	for (unsigned i = 0; i < count; i++) {
+		copy[i].name = cr_strdup(pairs[i].name);
+		copy[i].value = cr_strdup(pairs[i].value);
+	}
+	return copy;
+}
+
 static void camera_clear(struct cr_camera_config *cam)
 {
 	for (unsigned i = 0; i < cam->ncontrols; i++) {
@@ -574,6 +846,18 @@ static void camera_clear(struct cr_camera_config *cam)
 	free(cam->source);
 	free(cam->lsl.name);
 	free(cam->lsl.type);
+	free(cam->recording.codec);
+	free(cam->recording.format);
+	free(cam->recording.root);
+	free(cam->recording.preset);
+	free(cam->timelapse.photos_root);
+	free(cam->timelapse.videos_root);
+	free(cam->timelapse.preset);
+	free(cam->upload.url);
+	free(cam->tcp_stream.listen);
+	free(cam->upload.field);
+	pairs_free(cam->upload.fields, cam->upload.nfields);
+	pairs_free(cam->upload.headers, cam->upload.nheaders);
 	memset(cam, 0, sizeof(*cam));
 }
 
@@ -589,6 +873,18 @@ static void camera_copy(struct cr_camera_config *dst, const struct cr_camera_con
 	dst->source = strdup_or_null(src->source);
 	dst->lsl.name = strdup_or_null(src->lsl.name);
 	dst->lsl.type = strdup_or_null(src->lsl.type);
+	dst->recording.codec = strdup_or_null(src->recording.codec);
+	dst->recording.format = strdup_or_null(src->recording.format);
+	dst->recording.root = strdup_or_null(src->recording.root);
+	dst->recording.preset = strdup_or_null(src->recording.preset);
+	dst->timelapse.photos_root = strdup_or_null(src->timelapse.photos_root);
+	dst->timelapse.videos_root = strdup_or_null(src->timelapse.videos_root);
+	dst->timelapse.preset = strdup_or_null(src->timelapse.preset);
+	dst->upload.url = strdup_or_null(src->upload.url);
+	dst->tcp_stream.listen = strdup_or_null(src->tcp_stream.listen);
+	dst->upload.field = strdup_or_null(src->upload.field);
+	dst->upload.fields = pairs_copy(src->upload.fields, src->upload.nfields);
+	dst->upload.headers = pairs_copy(src->upload.headers, src->upload.nheaders);
 	dst->controls = src->ncontrols ? cr_calloc(src->ncontrols, sizeof(*dst->controls)) : NULL;
 	for (unsigned i = 0; i < src->ncontrols; i++) {
 		dst->controls[i] = src->controls[i];
@@ -633,6 +929,48 @@ static int control_set(struct cr_camera_config *cam, const char *name, const cha
 	return 0;
 }
 
+#define PAIR_NAME_MAX 64
+#define PAIR_VALUE_MAX 4096
+
+/* Adds or replaces entry name of the free-form mapping key (KEY_MAP) of
+ * base. The value is never echoed: it may be a secret (an Authorization
+ * header). On failure sets *why and *expected (static). */
+static int map_set(const struct key *key, void *base, const char *name, const char *value, char **why,
+		   const char **expected)
+{
+	struct cr_config_pair **pairs = FIELD(base, key->offset, struct cr_config_pair *);
+	unsigned *count = FIELD(base, key->offset2, unsigned);
+	size_t len = strlen(name);
+	unsigned i;
+
+	if (len == 0 || len > PAIR_NAME_MAX ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != len) {
+		*why = cr_asprintf("\"%s\" is not a valid name", name);
+		*expected = "1 to " STR(PAIR_NAME_MAX) " letters, digits, '_', '-' or '.'";
+		return -EINVAL;
+	}
+	if (strlen(value) > PAIR_VALUE_MAX || !printable(value)) {
+		*why = cr_asprintf("the value of %s is not valid", name);
+		*expected = "at most " STR(PAIR_VALUE_MAX) " printable characters";
+		return -EINVAL;
+	}
+	for (i = 0; i < *count && strcmp((*pairs)[i].name, name) != 0; i++)
+		;
+	if (i == *count) {
+		if (*count == CR_CONFIG_MAX_PAIRS) {
+			*why = cr_strdup("one entry too many");
+			*expected = "at most " STR(CR_CONFIG_MAX_PAIRS) " entries";
+			return -E2BIG;
+		}
+		*pairs = cr_realloc(*pairs, (*count + 1) * sizeof(**pairs));
+		(*pairs)[i].name = cr_strdup(name);
+		(*pairs)[i].value = NULL;
+		(*count)++;
+	}
+	set_string(&(*pairs)[i].value, value);
+	return 0;
+}
+
 /* ---- outline: a libyaml pass that finds the line of every key ------------ */
 
 enum node_kind { NODE_VALUE, NODE_EMPTY, NODE_LIST, NODE_MAPPING };
@@ -649,12 +987,20 @@ struct found_control {       /* one entry of a cameras.N.controls map */
 	int line;
 };
 
+struct found_pair {          /* one entry of a free-form mapping (KEY_MAP) */
+	char *path;          /* of the mapping, e.g. "cameras.0.upload.fields" */
+	char *name, *value;
+	int line;
+};
+
 struct outline {
 	const char *file;
 	struct place *places;
 	size_t nplaces;
 	struct found_control *controls;
 	size_t ncontrols;
+	struct found_pair *pairs;
+	size_t npairs;
 };
 
 struct frame {               /* an open mapping or list during the pass */
@@ -664,6 +1010,7 @@ struct frame {               /* an open mapping or list during the pass */
 	size_t key_place;    /* that key's index in places */
 	unsigned count;      /* list: entries so far */
 	int controls_camera; /* >= 0: this mapping is cameras.N.controls */
+	bool map;            /* this mapping is the value of a KEY_MAP key */
 };
 
 static void outline_free(struct outline *o)
@@ -674,8 +1021,14 @@ static void outline_free(struct outline *o)
 		free(o->controls[i].name);
 		free(o->controls[i].value);
 	}
+	for (size_t i = 0; i < o->npairs; i++) {
+		free(o->pairs[i].path);
+		free(o->pairs[i].name);
+		free(o->pairs[i].value);
+	}
 	free(o->places);
 	free(o->controls);
+	free(o->pairs);
 }
 
 static const struct place *place_find(const struct outline *o, const char *path)
@@ -752,6 +1105,8 @@ static int outline_node(struct outline *o, struct frame *stack, int *depth, cons
 	struct frame *top = *depth ? &stack[*depth - 1] : NULL;
 	char *path, *key = NULL;
 	int controls_camera = -1, ret = 0;
+	struct spot spot;
+	bool map = false;
 
 	if (o->nplaces == PLACES_MAX) {
 		*error = message(o->file, line, NULL, "too many keys", "at most " STR(PLACES_MAX));
@@ -804,7 +1159,34 @@ static int outline_node(struct outline *o, struct frame *stack, int *depth, cons
 				ret = -EINVAL;
 				goto end;
 			}
+		} else if (spot_find(path, &spot) == 0 && spot.key && spot.key->type == KEY_MAP) {
+			map = true;
+			if (kind == NODE_VALUE || kind == NODE_LIST) {
+				char *what = cr_asprintf("wrong type: got %s", kind_name(kind));
+
+				*error = message(o->file, line, path, what, spot.key->expected);
+				free(what);
+				ret = -EINVAL;
+				goto end;
+			}
 		}
+	}
+	if (top && top->map) {
+		if (ev->type != YAML_SCALAR_EVENT) {
+			char *what = cr_asprintf("wrong type: got %s", kind_name(kind));
+
+			*error = message(o->file, line, path, what, "a text value");
+			free(what);
+			ret = -EINVAL;
+			goto end;
+		}
+		o->pairs = cr_realloc(o->pairs, (o->npairs + 1) * sizeof(*o->pairs));
+		o->pairs[o->npairs++] = (struct found_pair){
+			.path = cr_strdup(top->path),
+			.name = cr_strdup(key),
+			.value = cr_strdup(kind == NODE_EMPTY ? "" : (const char *)ev->data.scalar.value),
+			.line = line,
+		};
 	}
 	if (top && top->controls_camera >= 0) {
 		if (ev->type != YAML_SCALAR_EVENT) {
@@ -833,6 +1215,7 @@ static int outline_node(struct outline *o, struct frame *stack, int *depth, cons
 			.list = ev->type == YAML_SEQUENCE_START_EVENT,
 			.path = cr_strdup(path),
 			.controls_camera = ev->type == YAML_MAPPING_START_EVENT ? controls_camera : -1,
+			.map = map && ev->type == YAML_MAPPING_START_EVENT,
 		};
 	}
 end:
@@ -976,6 +1359,7 @@ static cyaml_schema_field_t *schema_fields(const struct key *keys)
 			f->value.sequence.max = CYAML_UNLIMITED;
 			break;
 		case KEY_CONTROLS:
+		case KEY_MAP:
 			f->value.type = CYAML_IGNORE;
 			f->value.flags = CYAML_FLAG_OPTIONAL;
 			break;
@@ -1098,6 +1482,27 @@ static int apply_value(struct load *ld, const struct key *key, const char *path,
 static int apply_keys(struct load *ld, const struct key *keys, const struct raw *raw, void *base,
 		      struct cr_config *config, const char *path);
 
+/* The entries the outline found in the free-form mapping at path. */
+static int apply_map(struct load *ld, const struct key *key, const char *path, void *base)
+{
+	for (size_t i = 0; i < ld->outline->npairs; i++) {
+		const struct found_pair *fp = &ld->outline->pairs[i];
+		const char *expected;
+		char *why, *full;
+
+		if (strcmp(fp->path, path) != 0)
+			continue;
+		if (map_set(key, base, fp->name, fp->value, &why, &expected) < 0) {
+			full = join(path, fp->name);
+			*ld->error = message(ld->outline->file, fp->line, full, why, expected);
+			free(full);
+			free(why);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int apply_camera(struct load *ld, const struct raw *raw, struct cr_camera_config *cam, unsigned index,
 			struct cr_config *config)
 {
@@ -1176,6 +1581,8 @@ static int apply_keys(struct load *ld, const struct key *keys, const struct raw 
 			ret = apply_keys(ld, key->sub, raw[i].value, base, config, key_path);
 		else if (key->type == KEY_CAMERAS && place_find(ld->outline, key_path))
 			ret = apply_cameras(ld, key, &raw[i], config, key_path);
+		else if (key->type == KEY_MAP)
+			ret = apply_map(ld, key, key_path, base);
 		free(key_path);
 	}
 	return ret;
@@ -1342,6 +1749,10 @@ int cr_config_set(struct cr_config *config, const char *key, const char *value, 
 			if (control_set(base, p, value, 0, &why, &control_expected) < 0)
 				expected = cr_strdup(control_expected);
 			break;
+		} else if (k->type == KEY_MAP) {
+			if (map_set(k, base, p, value, &why, &control_expected) < 0)
+				expected = cr_strdup(control_expected);
+			break;
 		} else {
 			unsigned long n;
 			char *end;
@@ -1420,6 +1831,9 @@ static char *check_camera(const struct cr_config *config, unsigned i)
 		return cr_asprintf("cameras.%u.crop: %dx%d at %d,%d reaches outside the %dx%d frame (expected "
 				   "left + width <= %d and top + height <= %d)", i, crop->width, crop->height,
 				   crop->left, crop->top, cam->width, cam->height, cam->width, cam->height);
+	if (cam->upload.enabled && !cam->upload.url)
+		return cr_asprintf("cameras.%u.upload.url: missing (expected an http:// or https:// URL when "
+				   "upload.enabled is true)", i);
 	for (unsigned j = 0; cam->lsl.enabled && j < i; j++) {
 		const struct cr_camera_config *other = &config->cameras[j];
 		const char *a = cam->lsl.name ? cam->lsl.name : cam->name;
@@ -1428,6 +1842,32 @@ static char *check_camera(const struct cr_config *config, unsigned i)
 		if (other->lsl.enabled && strcmp(a, b) == 0)
 			return cr_asprintf("cameras.%u.lsl.name: \"%s\" is also the LSL stream of cameras.%u "
 					   "(expected a name unique among outlets)", i, a, j);
+	}
+	return NULL;
+}
+
+/* ntfy and gpio: what must go together. */
+static char *check_remote(const struct cr_config *config)
+{
+	const struct cr_ntfy_config *n = &config->ntfy;
+	const struct cr_gpio_config *g = &config->gpio;
+
+	if (n->enabled && !n->topic)
+		return cr_strdup("ntfy.topic: missing (expected " TOPIC_EXPECTED " when ntfy.enabled is true)");
+	if (n->token && n->token_file)
+		return cr_strdup("ntfy.token_file: set as well as ntfy.token (expected one of them)");
+	if (g->enabled && g->button < 0 && g->led_idle < 0 && g->led_recording < 0 && g->led_paused < 0)
+		return cr_strdup("gpio.button: -1 and no LED either (expected a button line offset or "
+				 "gpio.leds lines when gpio.enabled is true)");
+	if (g->enabled) {
+		const int lines[] = { g->button, g->led_idle, g->led_recording, g->led_paused };
+		const char *const names[] = { "button", "leds.idle", "leds.recording", "leds.paused" };
+
+		for (int i = 1; i < 4; i++)
+			for (int j = 0; j < i; j++)
+				if (lines[i] >= 0 && lines[i] == lines[j])
+					return cr_asprintf("gpio.%s: line %d is also gpio.%s (expected a line "
+							   "of its own)", names[i], lines[i], names[j]);
 	}
 	return NULL;
 }
@@ -1446,6 +1886,9 @@ int cr_config_check(const struct cr_config *config, char **error)
 		if (*error)
 			return -EINVAL;
 	}
+	*error = check_remote(config);
+	if (*error)
+		return -EINVAL;
 	return 0;
 }
 
@@ -1465,6 +1908,14 @@ void cr_config_free(struct cr_config **pconfig)
 	free(config->http.token_file);
 	free(config->http.tls_cert);
 	free(config->http.tls_key);
+	free(config->ntfy.server);
+	free(config->ntfy.topic);
+	free(config->ntfy.reply_topic);
+	free(config->ntfy.token);
+	free(config->ntfy.token_file);
+	free(config->ntfy.events);
+	free(config->gpio.chip);
+	free(config->gpio.bias);
 	free(config->log_level);
 	free(config->path);
 	free(config);

@@ -37,6 +37,67 @@ struct cr_lsl_config {
 	char *type;           /* stream type, default "VideoEvents" */
 };
 
+/* Recording (src/record/, src/encode/video.c); documented in data/camrig.yaml. */
+struct cr_tcp_stream_config {
+	bool enabled;         /* serve the raw H.264 stream (default false) */
+	char *listen;         /* "HOST:PORT", default "127.0.0.1:10001" */
+	unsigned max_clients; /* connections at once, default 8 */
+};
+
+struct cr_recording_config {
+	char *codec;          /* copy, mjpeg, h264, h265, ffv1 or any libavcodec encoder name; default h264 */
+	char *format;         /* container: "mkv" (default) or "mp4" (fragmented) */
+	char *root;           /* directory the recordings/ tree goes under, default "recordings" */
+	double pre_trigger;   /* seconds kept before a trigger, default 15; 0: off */
+	int segment;          /* seconds per file, 0 (default): one file per recording */
+	int min_free_mb;      /* MiB that must stay free under root, default 200 */
+	char *preset;         /* encoder preset (libx264, libx265, nvenc), default "veryfast" */
+	int crf;              /* constant rate factor, default 23; -1: the encoder's default */
+	int qp;               /* constant quantizer; -1 (default): off */
+	int bitrate;          /* kbit/s; 0 (default): off (crf or qp rule) */
+	double gop;           /* seconds between keyframes, default 1; 0: every frame */
+	bool gray;            /* encode luma only */
+	bool zerolatency;     /* libx264/libx265 tune=zerolatency (no lookahead, no B-frames) */
+	int queue_depth;      /* frames queued between the camera and the encoder, default 32 */
+	int pre_trigger_max_mb; /* MiB the pre-trigger ring may hold at most, default 512 */
+};
+
+/* One entry of a free-form mapping in the file (upload.fields,
+ * upload.headers): a name the program does not know in advance. */
+struct cr_config_pair {
+	char *name;           /* 1..64 letters, digits, '_', '-' or '.' */
+	char *value;          /* 0..4096 printable bytes */
+};
+
+#define CR_CONFIG_MAX_PAIRS 32     /* entries of one free-form mapping */
+
+/* Timelapse sessions (src/record/timelapse.c); documented in data/camrig.yaml. */
+struct cr_timelapse_config {
+	double interval;      /* seconds between stills, default 10; 0: triggered shots only */
+	double fps;           /* frame rate of the assembled video, default 25 */
+	int quality;          /* JPEG quality of the stills, 1..100, default 95 */
+	char *photos_root;    /* stills go to PHOTOS_ROOT/SESSION/, default "Photos" */
+	char *videos_root;    /* videos go to VIDEOS_ROOT/SESSION.mp4, default "Timelapses" */
+	bool resume;          /* continue an interrupted session at start-up, default true */
+	char *preset;         /* libx264 preset of the video, default "medium" */
+	int crf;              /* libx264 constant rate factor, 0..51, default 23 */
+};
+
+/* Periodic upload of the current JPEG (src/net/upload.c); documented in
+ * data/camrig.yaml. */
+struct cr_upload_config {
+	bool enabled;         /* default false */
+	char *url;            /* http:// or https:// URL to POST to; NULL: none (required when enabled) */
+	int interval_ms;      /* ms between images, default 500 */
+	char *field;          /* form field of the image, default "image" */
+	struct cr_config_pair *fields; /* extra form fields */
+	unsigned nfields;
+	struct cr_config_pair *headers; /* extra request headers; values never logged */
+	unsigned nheaders;
+	int timeout_ms;       /* ms one POST may take in all, default 5000 */
+	int queue;            /* images waiting to be sent, default 4; the oldest goes first */
+};
+
 struct cr_camera_config {
 	char *name;           /* shown in /status and the page; default "camera" */
 	char *source;         /* "auto", "test", "v4l2:/dev/videoN", "file:PATH", "url:URL" */
@@ -50,6 +111,10 @@ struct cr_camera_config {
 	unsigned ncontrols;
 	struct cr_jpeg_config jpeg;
 	struct cr_lsl_config lsl;
+	struct cr_recording_config recording;
+	struct cr_timelapse_config timelapse;
+	struct cr_upload_config upload;
+	struct cr_tcp_stream_config tcp_stream;
 };
 
 struct cr_http_config {
@@ -62,12 +127,43 @@ struct cr_http_config {
 	char *tls_key;        /* PEM private key */
 };
 
+/* ntfy remote control and notifications (src/net/ntfy.c); documented in
+ * data/camrig.yaml. */
+struct cr_ntfy_config {
+	bool enabled;         /* subscribe and publish (default false) */
+	char *server;         /* base URL, http:// or https://, default "https://ntfy.sh" */
+	char *topic;          /* the topic commands come from; NULL: none (required when enabled) */
+	char *reply_topic;    /* where replies and notifications go; NULL: topic */
+	char *token;          /* access token (Authorization: Bearer); NULL: none */
+	char *token_file;     /* a file holding the token; NULL: none */
+	int priority;         /* 1..5: replies and ordinary notifications, default 3 */
+	int alert_priority;   /* 1..5: error and camera_lost, default 4 */
+	char *events;         /* event types to notify, comma-separated, or "none" */
+};
+
+/* GPIO push button and status LEDs (src/control/gpio.c); documented in
+ * data/camrig.yaml. */
+struct cr_gpio_config {
+	bool enabled;         /* default false */
+	char *chip;           /* GPIO chip: name, /dev path, label or number; default "gpiochip0" */
+	int button;           /* line offset of the push button; -1 (default): none */
+	bool active_low;      /* pressed = line low (button to ground), default true */
+	char *bias;           /* button line bias: "as-is" (default), "pull-up", "pull-down", "disable" */
+	int debounce_ms;      /* ms a level must hold to count, default 30 */
+	int click_gap_ms;     /* ms without a press that ends a click pattern, default 600 */
+	int led_idle;         /* LED line offsets; -1 (default): none */
+	int led_recording;
+	int led_paused;
+};
+
 struct cr_config {
 	char *path;           /* the file it was loaded from, NULL for the embedded default */
 	char *log_level;      /* "error", "warn", "info" (default) or "debug" */
 	struct cr_http_config http;
 	struct cr_camera_config *cameras;
 	unsigned ncameras;    /* >= 1 after a successful load */
+	struct cr_ntfy_config ntfy;
+	struct cr_gpio_config gpio;
 };
 
 /* Loads path (NULL: the built-in default: one camera, source auto). On

@@ -18,9 +18,18 @@ struct cr_subscriber {
 	uint64_t delivered;  /* under the fan-out lock */
 };
 
+struct tap {
+	char name[CR_SUBSCRIBER_NAME_MAX];
+	cr_fanout_tap_fn fn;
+	void *ctx;
+	uint64_t delivered;          /* under the fan-out lock */
+};
+
 struct cr_fanout {
 	pthread_mutex_t lock;
 	struct cr_subscriber *subscribers;
+	struct tap taps[CR_FANOUT_MAX_TAPS];
+	unsigned ntaps;
 };
 
 struct cr_fanout *cr_fanout_new(void)
@@ -108,11 +117,45 @@ void cr_subscriber_close(struct cr_subscriber *s)
 	cr_queue_close(s->queue);
 }
 
+int cr_fanout_add_tap(struct cr_fanout *fo, const char *name, cr_fanout_tap_fn fn, void *ctx)
+{
+	int ret = -ENOSPC;
+
+	pthread_mutex_lock(&fo->lock);
+	if (fo->ntaps < CR_FANOUT_MAX_TAPS) {
+		struct tap *t = &fo->taps[fo->ntaps++];
+
+		snprintf(t->name, sizeof(t->name), "%s", name);
+		t->fn = fn;
+		t->ctx = ctx;
+		t->delivered = 0;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&fo->lock);
+	return ret;
+}
+
+void cr_fanout_remove_tap(struct cr_fanout *fo, void *ctx)
+{
+	pthread_mutex_lock(&fo->lock);
+	for (unsigned i = 0; i < fo->ntaps; i++) {
+		if (fo->taps[i].ctx == ctx) {
+			fo->taps[i] = fo->taps[--fo->ntaps];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fo->lock);
+}
+
 unsigned cr_fanout_publish(struct cr_fanout *fo, struct cr_frame *frame)
 {
 	unsigned drops = 0;
 
 	pthread_mutex_lock(&fo->lock);
+	for (unsigned i = 0; i < fo->ntaps; i++) {
+		fo->taps[i].fn(fo->taps[i].ctx, frame);
+		fo->taps[i].delivered++;
+	}
 	for (struct cr_subscriber *s = fo->subscribers; s; s = s->next) {
 		void *evicted = NULL;
 		int ret;
@@ -140,6 +183,14 @@ int cr_fanout_stats(struct cr_fanout *fo, struct cr_subscriber_stats *stats, int
 	int n = 0;
 
 	pthread_mutex_lock(&fo->lock);
+	for (unsigned i = 0; i < fo->ntaps; i++, n++) {
+		if (n >= max)
+			continue;
+		memset(&stats[n], 0, sizeof(stats[n]));
+		memcpy(stats[n].name, fo->taps[i].name, sizeof(stats[n].name));
+		stats[n].delivered = fo->taps[i].delivered;
+		stats[n].active = true;
+	}
 	for (struct cr_subscriber *s = fo->subscribers; s; s = s->next, n++) {
 		if (n >= max)
 			continue;

@@ -56,7 +56,24 @@ int cr_subscriber_pop(struct cr_subscriber *sub, struct cr_frame **frame, int64_
 /* Wakes the subscriber's consumer for good: pops return -EPIPE once drained. */
 void cr_subscriber_close(struct cr_subscriber *sub);
 
-/* Publishes frame to every active subscriber. Returns how many dropped it. */
+/* A tap is a consumer called inline by cr_fanout_publish(), in the camera
+ * thread, for work that takes bounded, tiny time and must not wait a thread
+ * hop (the LSL outlet's push: a short lock and an eventfd write). It must
+ * never block, and must not keep the frame beyond the call. */
+typedef void (*cr_fanout_tap_fn)(void *ctx, const struct cr_frame *frame);
+
+/* Adds a tap (at most CR_FANOUT_MAX_TAPS); it shows in the stats as a
+ * consumer that never drops. Returns 0 or -ENOSPC. */
+int cr_fanout_add_tap(struct cr_fanout *fanout, const char *name, cr_fanout_tap_fn fn, void *ctx);
+
+/* Removes the tap added with ctx; when it returns, fn is not running and will
+ * not run again for ctx. */
+void cr_fanout_remove_tap(struct cr_fanout *fanout, void *ctx);
+
+#define CR_FANOUT_MAX_TAPS 4
+
+/* Publishes frame to every tap and active subscriber. Returns how many
+ * subscribers dropped it. */
 unsigned cr_fanout_publish(struct cr_fanout *fanout, struct cr_frame *frame);
 
 /* Fills up to max entries of stats; returns the number of subscribers. */

@@ -41,6 +41,9 @@ struct cr_control {
 	pthread_t thread;
 	bool started;
 
+	cr_control_trigger_hook trigger_hook;
+	void *trigger_hook_ctx;
+
 	pthread_mutex_t lock;
 	double last_trigger_utc_s;
 	enum cr_trigger last_trigger_type;
@@ -259,6 +262,14 @@ void cr_control_note_trigger(struct cr_control *ctl, const struct cr_command *cm
 	ctl->last_trigger_utc_s = (double)cmd->utc_us / 1e6;
 	ctl->last_trigger_type = cmd->trigger;
 	pthread_mutex_unlock(&ctl->lock);
+	if (ctl->trigger_hook)
+		ctl->trigger_hook(ctl->trigger_hook_ctx, cmd);
+}
+
+void cr_control_on_trigger(struct cr_control *ctl, cr_control_trigger_hook hook, void *ctx)
+{
+	ctl->trigger_hook = hook;
+	ctl->trigger_hook_ctx = ctx;
 }
 
 void cr_control_last_trigger(struct cr_control *ctl, double *utc_s, enum cr_trigger *type)

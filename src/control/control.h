@@ -53,7 +53,13 @@ int cr_control_post(struct cr_control *ctl, const char *line, enum cr_trigger tr
 /* The latest trigger: UTC seconds (0 before any) and the trigger type. */
 void cr_control_last_trigger(struct cr_control *ctl, double *utc_s, enum cr_trigger *type);
 
-/* Marks cmd as the latest trigger (handlers of start/stop/snapshot call it). */
+/* Marks cmd as the latest trigger (handlers of start/stop/snapshot call it)
+ * and tells the trigger hook. */
 void cr_control_note_trigger(struct cr_control *ctl, const struct cr_command *cmd);
+
+/* Called on the control thread for every trigger noted (the LSL outlets'
+ * trigger channels). Set before cr_control_start(). */
+typedef void (*cr_control_trigger_hook)(void *ctx, const struct cr_command *cmd);
+void cr_control_on_trigger(struct cr_control *ctl, cr_control_trigger_hook hook, void *ctx);
 
 #endif

@@ -15,6 +15,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,6 +54,16 @@ static const struct {
 	{ "GET", "/info", cr_http_status },
 	{ "POST", "/api/command", cr_http_command },
 	{ "GET", "/api/events", cr_http_events },
+	{ "POST", "/api/record/start", cr_http_record_start },
+	{ "POST", "/api/record/stop", cr_http_record_stop },
+	{ "GET", "/api/record", cr_http_record },
+	{ "POST", "/api/timelapse/start", cr_http_timelapse_action },
+	{ "POST", "/api/timelapse/pause", cr_http_timelapse_action },
+	{ "POST", "/api/timelapse/resume", cr_http_timelapse_action },
+	{ "POST", "/api/timelapse/stop", cr_http_timelapse_action },
+	{ "POST", "/api/timelapse/abort", cr_http_timelapse_action },
+	{ "POST", "/api/timelapse/shot", cr_http_timelapse_action },
+	{ "GET", "/api/timelapse", cr_http_timelapse },
 };
 
 /* A request body being received: bounded by CR_HTTP_BODY_MAX. */
@@ -250,66 +261,6 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 	cr_debug("http: %s", msg);
 }
 
-/* Splits "HOST:PORT" or "[V6]:PORT" and binds a listening TCP socket. */
-/* Whether addr is in 127.0.0.0/8 or is ::1 (or ::ffff:127.x.y.z). */
-static bool is_loopback(const struct sockaddr *addr)
-{
-	if (addr->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr) >> 24) == 127;
-	if (addr->sa_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
-
-		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
-	}
-	return false;
-}
-
-static int listen_on(const char *spec, int *out_fd, bool *loopback)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *res = NULL;
-	char host[256];
-	const char *port;
-	int fd = -1, ret, one = 1;
-
-	if (spec[0] == '[') {
-		const char *end = strchr(spec, ']');
-
-		if (!end || end[1] != ':' || (size_t)(end - spec - 1) >= sizeof(host))
-			return -EINVAL;
-		snprintf(host, sizeof(host), "%.*s", (int)(end - spec - 1), spec + 1);
-		port = end + 2;
-	} else {
-		const char *colon = strrchr(spec, ':');
-
-		if (!colon || (size_t)(colon - spec) >= sizeof(host))
-			return -EINVAL;
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
-		port = colon + 1;
-	}
-	if (getaddrinfo(*host ? host : NULL, port, &hints, &res) != 0)
-		return -EADDRNOTAVAIL;
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		ret = -errno;
-		goto end;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 64) < 0) {
-		ret = -errno;
-		goto end;
-	}
-	*out_fd = fd;
-	*loopback = is_loopback(res->ai_addr);
-	fd = -1;
-	ret = 0;
-end:
-	if (fd >= 0)
-		close(fd);
-	freeaddrinfo(res);
-	return ret;
-}
-
 int cr_http_server_new(struct cr_http_context *ctx, struct cr_http_server **out)
 {
 	const struct cr_http_config *cfg = &ctx->config->http;
@@ -324,7 +275,7 @@ int cr_http_server_new(struct cr_http_context *ctx, struct cr_http_server **out)
 		ret = cr_log_ret(-EINVAL, CR_LOG_ERROR, "http.tls_cert and http.tls_key go together (HTTPS needs both)");
 		goto end;
 	}
-	ret = listen_on(cfg->listen, &fd, &loopback);
+	ret = cr_net_listen(cfg->listen, &fd, &loopback);
 	if (ret < 0) {
 		cr_err("cannot listen on %s: %s", cfg->listen, cr_strerror(ret));
 		goto end;

@@ -11,6 +11,10 @@
 #include "base/config.h"
 #include "control/control.h"
 #include "encode/jpeg.h"
+#include "encode/video.h"
+#include "net/upload.h"
+#include "record/recorder.h"
+#include "record/timelapse.h"
 #include "source/camera.h"
 
 #include <microhttpd.h>
@@ -21,6 +25,12 @@
 struct cr_http_camera {
 	struct cr_camera *camera;
 	struct cr_jpeg_stage *jpeg;
+	struct cr_video_encoder *encoder;
+	struct cr_recorder *recorder;
+	struct cr_timelapse *timelapse;
+	struct cr_upload *upload;     /* NULL: upload off */
+	struct cr_lsl_outlet *lsl;    /* NULL: no LSL outlet */
+	struct cr_tcpstream *tcp;     /* NULL: no raw H.264 stream */
 	atomic_uint stream_clients;   /* /stream.mjpg responses open now */
 };
 
@@ -32,6 +42,7 @@ struct cr_http_context {
 	unsigned ncameras;
 	struct cr_control *control;   /* runs /api/command */
 	struct cr_events *events;     /* /api/events */
+	struct cr_ntfy *ntfy;         /* "ntfy" in /status; NULL: off */
 	int64_t start_mono_ns;        /* when camrig started, CLOCK_MONOTONIC ns */
 	atomic_uint connections;      /* HTTP connections open now */
 	atomic_bool stopping;         /* set at shutdown: live views end */
@@ -94,6 +105,22 @@ enum MHD_Result cr_http_status(struct cr_http_request *req);    /* http_status.c
 enum MHD_Result cr_http_page(struct cr_http_request *req);      /* http_page.c: /, /index.html */
 enum MHD_Result cr_http_command(struct cr_http_request *req);   /* http_api.c: POST /api/command */
 enum MHD_Result cr_http_events(struct cr_http_request *req);    /* http_events.c: GET /api/events */
+enum MHD_Result cr_http_record_start(struct cr_http_request *req); /* http_record.c: POST /api/record/start */
+enum MHD_Result cr_http_record_stop(struct cr_http_request *req);  /* http_record.c: POST /api/record/stop */
+enum MHD_Result cr_http_record(struct cr_http_request *req);       /* http_record.c: GET /api/record */
+
+/* A camera's recording state (http_record.c): the "recording" object of
+ * /status and the entries of GET /api/record. */
+json_t *cr_http_recording_json(struct cr_http_camera *hc);
+
+/* http_timelapse.c: POST /api/timelapse/{start,pause,resume,stop,abort,shot}
+ * and GET /api/timelapse. */
+enum MHD_Result cr_http_timelapse_action(struct cr_http_request *req);
+enum MHD_Result cr_http_timelapse(struct cr_http_request *req);
+
+/* A camera's timelapse state (http_timelapse.c): the "timelapse" object of
+ * /status, of the timelapse command's reply and of GET /api/timelapse. */
+json_t *cr_http_timelapse_json(struct cr_http_camera *hc);
 
 /* Queues json, pretty-printed, with status, and drops the reference to it. */
 enum MHD_Result cr_http_reply_json(struct cr_http_request *req, unsigned status, json_t *json);

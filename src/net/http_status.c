@@ -8,15 +8,36 @@
  *   fps: {requested, nominal, measured}, frames: {captured, dropped_pool,
  *   lost_upstream}, consumers: [{name, delivered, dropped, queued, depth}],
  *   jpeg: {quality, gray, width, height, workers, encoded, passed_through,
- *   errors, encode_ms}, clients, last_capture_unix. */
+ *   errors, encode_ms}, clients, last_capture_unix, reconnects,
+ *   recording: see http_record.c, timelapse: see http_timelapse.c,
+ *   upload: see cr_upload_status_json() in upload.h.
+ * and, when ntfy is on, ntfy: see cr_ntfy_status_json() in ntfy.h. */
 #include "net/http.h"
+
+#include "net/lsl.h"
+#include "net/tcpstream.h"
 
 #include "base/time.h"
 #include "camrig-version.h"
+#include "net/ntfy.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The LSL outlet's counters, or null when there is none. */
+static json_t *lsl_json(struct cr_lsl_outlet *outlet)
+{
+	struct cr_lsl_stats s;
+
+	if (!outlet || cr_lsl_outlet_stats(outlet, &s) < 0)
+		return json_null();
+	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "uid", s.uid, "data_port",
+			 (int)s.data_port, "service_port", (int)s.service_port, "inlets", (int)s.inlets, "streaming",
+			 (int)s.streaming, "samples_pushed", (json_int_t)s.samples_pushed, "samples_sent",
+			 (json_int_t)s.samples_sent, "samples_skipped", (json_int_t)s.samples_skipped, "inlets_dropped",
+			 (json_int_t)s.inlets_dropped, "queries_answered", (json_int_t)s.queries_answered);
+}
 
 static json_t *camera_json(struct cr_http_context *ctx, struct cr_http_camera *hc)
 {
@@ -25,7 +46,7 @@ static json_t *camera_json(struct cr_http_context *ctx, struct cr_http_camera *h
 	struct cr_camera_stats st;
 	struct cr_jpeg_stage_stats js;
 	struct cr_jpeg_params jp = cr_jpeg_stage_params(hc->jpeg, NULL);
-	json_t *consumers = json_array();
+	json_t *consumers = json_array(), *camera;
 	int n;
 
 	cr_camera_stats(hc->camera, &st);
@@ -35,10 +56,10 @@ static json_t *camera_json(struct cr_http_context *ctx, struct cr_http_camera *h
 		json_array_append_new(consumers, json_pack("{s:s, s:I, s:I, s:i, s:i, s:b}", "name", subs[i].name,
 			"delivered", (json_int_t)subs[i].delivered, "dropped", (json_int_t)subs[i].dropped,
 			"queued", (int)subs[i].length, "depth", (int)subs[i].depth, "active", subs[i].active));
-	return json_pack(
+	camera = json_pack(
 		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i,"
 		" s:{s:f, s:f, s:f}, s:{s:I, s:I, s:I, s:i, s:i}, s:o,"
-		" s:{s:i, s:b, s:i, s:i, s:i, s:I, s:I, s:I, s:f}, s:i, s:f, s:I}",
+		" s:{s:i, s:b, s:i, s:i, s:i, s:I, s:I, s:I, s:f}, s:i, s:f, s:I, s:o, s:o, s:o}",
 		"name", cfg->name, "source", cfg->source, "device", st.format.device, "driver", st.format.driver,
 		"state", cr_camera_state_name(st.state), "error", st.error, "format", cr_fourcc_name(st.format.fourcc),
 		"width", st.format.width, "height", st.format.height,
@@ -53,7 +74,11 @@ static json_t *camera_json(struct cr_http_context *ctx, struct cr_http_camera *h
 		js.encode_ms,
 		"clients", (int)atomic_load(&hc->stream_clients),
 		"last_capture_unix", st.last_mono_ns ? (double)cr_time_mono_to_utc_us(st.last_mono_ns) / 1e6 : 0.0,
-		"reconnects", (json_int_t)st.reconnects);
+		"reconnects", (json_int_t)st.reconnects, "recording", cr_http_recording_json(hc),
+		"timelapse", cr_http_timelapse_json(hc), "upload", cr_upload_status_json(hc->upload));
+	json_object_set_new(camera, "lsl", lsl_json(hc->lsl));
+	json_object_set_new(camera, "tcp_stream", cr_tcpstream_status_json(hc->tcp));
+	return camera;
 }
 
 json_t *cr_http_status_json(struct cr_http_context *ctx)
@@ -62,17 +87,21 @@ json_t *cr_http_status_json(struct cr_http_context *ctx)
 	unsigned stream_clients = 0;
 	json_t *cameras = json_array();
 	char iso[40];
+	json_t *status;
 
 	for (unsigned i = 0; i < ctx->ncameras; i++) {
 		json_array_append_new(cameras, camera_json(ctx, &ctx->cameras[i]));
 		stream_clients += atomic_load(&ctx->cameras[i].stream_clients);
 	}
-	return json_pack("{s:s, s:s, s:f, s:s, s:f, s:{s:i, s:i}, s:O, s:o}",
+	status = json_pack("{s:s, s:s, s:f, s:s, s:f, s:{s:i, s:i}, s:O, s:o}",
 		"name", cr_camera_config(ctx->cameras[0].camera)->name, "version", CAMRIG_VERSION,
 		"uptime", (double)(cr_time_mono_ns() - ctx->start_mono_ns) / 1e9,
 		"time", cr_time_iso8601(now_us, iso, sizeof(iso)), "time_unix", (double)now_us / 1e6,
 		"clients", "http", (int)atomic_load(&ctx->connections), "stream", (int)stream_clients,
 		"camera", json_array_get(cameras, 0), "cameras", cameras);
+	if (ctx->ntfy)
+		json_object_set_new(status, "ntfy", cr_ntfy_status_json(ctx->ntfy));
+	return status;
 }
 
 enum MHD_Result cr_http_status(struct cr_http_request *req)

@@ -22,7 +22,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define REOPEN_INTERVAL_NS (1 * CR_NS_PER_SEC)
+#define REOPEN_FIRST_NS (1 * CR_NS_PER_SEC)  /* first retry after a loss */
+#define REOPEN_MAX_NS (30 * CR_NS_PER_SEC)   /* retries back off up to this */
 
 struct cr_camera {
 	const struct cr_camera_config *config;
@@ -128,12 +129,16 @@ static void account(struct cr_camera *cam, const struct cr_frame *f, bool droppe
 	pthread_mutex_unlock(&cam->lock);
 }
 
-/* Reopens a lost source once a second until it works or the camera stops.
- * Returns 0 when reopened, -EAGAIN when stopping. */
+/* Reopens a lost source until it works or the camera stops, 1 s after the
+ * loss, then backing off to every 30 s (each failed open logs its reason, so
+ * a camera unplugged for a day does not fill the journal). Returns 0 when
+ * reopened, -EAGAIN when stopping. */
 static int reopen(struct cr_camera *cam)
 {
-	for (;;) {
-		int ret = cr_source_sleep_until(cam->source, cr_time_mono_ns() + REOPEN_INTERVAL_NS);
+	int64_t wait_ns = REOPEN_FIRST_NS;
+
+	for (;; wait_ns = wait_ns * 2 < REOPEN_MAX_NS ? wait_ns * 2 : REOPEN_MAX_NS) {
+		int ret = cr_source_sleep_until(cam->source, cr_time_mono_ns() + wait_ns);
 
 		if (ret < 0)
 			return ret;
@@ -197,7 +202,7 @@ static void *camera_thread(void *arg)
 			break;
 		}
 		cr_err("%s: %s: %s", cam->config->name, cam->source->format.device,
-		       ret == CR_ELOST ? "device lost, reopening every second" : cr_strerror(ret));
+		       ret == CR_ELOST ? "device lost, reopening it (every 1 s, backing off to 30 s)" : cr_strerror(ret));
 		set_state(cam, ret == CR_ELOST ? CR_CAMERA_LOST : CR_CAMERA_FAILED, ret);
 		if (ret != CR_ELOST || reopen(cam) < 0)
 			break;

@@ -5,7 +5,8 @@
  * (or, when the pool is exhausted, discards the driver's buffer and counts a
  * drop), lets the source fill it, stamps index and UTC time, publishes it to
  * the fan-out and drops its own reference. A lost device is closed and
- * reopened once a second until it comes back. */
+ * reopened after 1 s, then with retries backing off to every 30 s, until it
+ * comes back. */
 #ifndef CR_SOURCE_CAMERA_H
 #define CR_SOURCE_CAMERA_H
 

@@ -96,7 +96,7 @@ with Daemon("--source", "test", "--size", "640x480", "--fps", "25", "--name", "b
     c.check((cam["width"], cam["height"], cam["format"]) == (640, 480, "YUYV"), "/status has size and format",
             f"{cam['width']}x{cam['height']} {cam['format']}")
     c.check(cam["fps"]["requested"] == 25 and cam["fps"]["nominal"] == 25, "/status has the requested fps")
-    c.check(abs(cam["fps"]["measured"] - 25) < 2, "/status measures about 25 fps", str(cam["fps"]["measured"]))
+    c.check(abs(cam["fps"]["measured"] - 25) < 3, "/status measures about 25 fps", str(cam["fps"]["measured"]))
     c.check(cam["frames"]["captured"] > 50 and cam["state"] == "running", "/status counts captured frames")
     c.check(any(x["name"] == "jpeg" and "dropped" in x for x in cam["consumers"]),
             "/status lists consumers with their drops")

@@ -119,12 +119,64 @@ static void test_inactive_and_unsubscribe(void **state)
 	cr_frame_pool_free(&pool);
 }
 
+struct tap_seen {
+	uint64_t last_index;
+	int calls;
+	int refs_during_call;
+};
+
+static void tap(void *ctx, const struct cr_frame *frame)
+{
+	struct tap_seen *seen = ctx;
+
+	seen->last_index = frame->index;
+	seen->calls++;
+	seen->refs_during_call = atomic_load(&frame->refs);
+}
+
+static void test_taps(void **state)
+{
+	struct cr_frame_pool *pool = cr_frame_pool_new(4, 16);
+	struct cr_fanout *fo = cr_fanout_new();
+	struct tap_seen a = { 0 }, b = { 0 };
+	struct cr_subscriber_stats st[4];
+	struct cr_frame *f;
+
+	assert_int_equal(cr_fanout_add_tap(fo, "a", tap, &a), 0);
+	assert_int_equal(cr_fanout_add_tap(fo, "b", tap, &b), 0);
+	for (uint64_t i = 0; i < 3; i++) {
+		f = frame_n(pool, i);
+		cr_fanout_publish(fo, f);
+		cr_frame_unref(&f);
+	}
+	assert_int_equal(a.calls, 3);
+	assert_int_equal(a.last_index, 2);
+	assert_int_equal(a.refs_during_call, 1); /* inline: the publisher's own reference */
+	assert_int_equal(cr_fanout_stats(fo, st, 4), 2);
+	assert_string_equal(st[0].name, "a");
+	assert_int_equal(st[0].delivered, 3);
+	assert_int_equal(st[0].dropped, 0);
+	cr_fanout_remove_tap(fo, &a);
+	f = frame_n(pool, 3);
+	cr_fanout_publish(fo, f);
+	cr_frame_unref(&f);
+	assert_int_equal(a.calls, 3);
+	assert_int_equal(b.calls, 4);
+	assert_int_equal(cr_fanout_add_tap(fo, "c", tap, &a), 0);
+	assert_int_equal(cr_fanout_add_tap(fo, "d", tap, &a), 0);
+	assert_int_equal(cr_fanout_add_tap(fo, "e", tap, &a), 0);
+	assert_int_equal(cr_fanout_add_tap(fo, "f", tap, &a), -ENOSPC);
+	cr_fanout_free(&fo);
+	cr_frame_pool_free(&pool);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_subscribers_one_slow),
 		cmocka_unit_test(test_latest_wins),
 		cmocka_unit_test(test_inactive_and_unsubscribe),
+		cmocka_unit_test(test_taps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

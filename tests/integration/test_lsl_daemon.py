@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""The LSL outlet inside the real daemon (doc/lsl-protocol.md), read with the
+minimal inlet in lsl_inlet.py over loopback: the stream resolves by name,
+fullinfo describes the camera, one sample per frame with consecutive frame
+numbers, timestamps equal to the capture times in the recording's sidecar,
+an HTTP trigger on the first sample after it, a time-correction exchange,
+and an inlet that stops reading stalls neither the camera nor another inlet."""
+import csv
+import glob
+import json
+import os
+import socket
+import time
+
+import lsl_inlet as L
+from camrig_test import Checks, Daemon, log
+
+c = Checks()
+NAME = "camrig-daemon-%d" % os.getpid()
+
+
+def read_samples(feed, n):
+    return [feed.read_sample() for _ in range(n)]
+
+
+with Daemon("--source", "test", "--size", "320x240", "--fps", "50", "--name", "labcam",
+            "-o", "camera.lsl.enabled=true", "-o", f"camera.lsl.name={NAME}",
+            "-o", "camera.recording.pre_trigger=0", "-o", "camera.recording.codec=mjpeg") as d:
+    found = []
+    for _ in range(5):
+        found = L.resolve(L.query_for(name=NAME), targets=L.known_peer_targets() + [("127.0.0.1", 16571)])
+        if found:
+            break
+    c.check(len(found) == 1, "the stream resolves by name over UDP", str(len(found)))
+    if not found:
+        c.done()
+    info = L.fullinfo(found[0])
+    c.check(info["name"] == NAME and info["type"] == "VideoEvents" and info["channel_count"] == "3"
+            and info["channel_format"] == "double64", "fullinfo: name, type, 3 double64 channels",
+            str({k: info[k] for k in ("name", "type", "channel_count", "channel_format")}))
+    c.check(float(info["nominal_srate"]) == 50, "fullinfo: nominal rate is the camera's fps", info["nominal_srate"])
+    desc = L.ET.tostring(info["xml"].find("desc"), encoding="unicode")
+    c.check("labcam" in desc and "320" in desc and "YUYV" in desc and "frame_number" in desc,
+            "fullinfo <desc> has channel labels and the camera's name, size and format")
+    c.check(info["source_id"].endswith("labcam"), "source_id is stable: derived from host and camera",
+            info["source_id"])
+
+    feed = L.Feed(found[0])
+    stalled = L.Feed(found[0], rcvbuf=4096)  # opens, then never reads again
+    first = read_samples(feed, 50)
+    numbers = [int(v[0]) for _, v in first]
+    c.check(all(b - a == 1 for a, b in zip(numbers, numbers[1:])), "frame numbers are consecutive",
+            str(numbers[:8]))
+    c.check(all(v[1] == 0 and v[2] == 0 for _, v in first), "no trigger before any trigger")
+
+    t_trigger = time.time()
+    st, _, body = d.request("POST", "/api/command", body=b"start_recording")
+    reply = json.loads(body)
+    c.check(st == 200 and reply["ok"], "start_recording over HTTP", body.decode()[:200])
+    during = read_samples(feed, 100)
+    st, _, body = d.request("POST", "/api/command", body=b"stop_recording")
+    triggered = [(ts, v) for ts, v in during if v[2] == 3]
+    c.check(triggered and abs(triggered[0][1][1] - t_trigger) < 1.0,
+            "samples after the HTTP trigger carry trigger_type 3 and its UTC time",
+            str(triggered[:1]))
+    # Timestamps are the capture times: compare with the recording's sidecar.
+    time.sleep(0.5)
+    sidecars = glob.glob(os.path.join(d.cwd, "recordings", "*", "video", "*.csv"))
+    c.check(len(sidecars) == 1, "the recording left one sidecar", str(sidecars))
+    if sidecars:
+        with open(sidecars[0]) as f:
+            rows = [r for r in csv.DictReader(l for l in f if not l.startswith("#")) if r["mono_ns"]]
+        capture = {int(r["index"]): int(r["mono_ns"]) for r in rows}
+        lsl = {int(v[0]): ts for ts, v in during}
+        common = sorted(set(capture) & set(lsl))
+        mismatches = [i for i in common if abs(lsl[i] - capture[i] / 1e9) > 1e-9]
+        c.check(len(common) >= 50 and not mismatches,
+                "LSL timestamps equal the sidecar's capture times, frame by frame",
+                f"{len(common)} common frames, mismatches {mismatches[:5]}")
+        first_triggered = min(int(v[0]) for _, v in triggered) if triggered else None
+        trig_mono = None
+        with open(sidecars[0]) as f:
+            for line in f:
+                if line.startswith("# trigger_mono_ns:"):
+                    trig_mono = int(line.split(":")[1])
+        before = [i for i in capture if capture[i] < trig_mono] if trig_mono else []
+        after = [i for i in lsl if trig_mono and i in capture and capture[i] >= trig_mono]
+        c.check(first_triggered is not None and after and first_triggered == min(after),
+                "the trigger shows on the sample of the first frame captured after it",
+                f"first triggered {first_triggered}, first after {min(after) if after else None}")
+
+    offset, rtt = L.time_correction(found[0])
+    c.check(abs(offset) < 0.005 and rtt < 0.05, "time correction: offset below 5 ms on one host",
+            f"offset {offset}, rtt {rtt}")
+
+    # The stalled inlet blocks nobody.
+    later = read_samples(feed, 100)
+    numbers = [int(v[0]) for _, v in later]
+    c.check(all(b - a == 1 for a, b in zip(numbers, numbers[1:])),
+            "with a stalled inlet connected, the other still gets every frame")
+    s = d.status()
+    cam = s["camera"]
+    c.check(abs(cam["fps"]["measured"] - 50) < 3 and cam["frames"]["dropped_pool"] == 0,
+            "and the camera keeps its rate", str(cam["fps"]))
+    c.check(cam["lsl"] and cam["lsl"]["streaming"] >= 1 and cam["lsl"]["samples_pushed"] > 0,
+            "/status shows the outlet's counters", json.dumps(cam["lsl"]))
+    stalled.close()
+    feed.close()
+
+c.done()
