@@ -10,8 +10,9 @@ vm=1
 [ "${1:-}" = "--no-vm" ] && vm=0
 scripts/install-deps.sh test
 
-meson setup build-test --werror --buildtype=debugoptimized --wipe >/dev/null
-meson setup build-asan --werror --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false --wipe >/dev/null
+rm -rf build-test build-asan
+meson setup build-test --werror --buildtype=debugoptimized >/dev/null
+meson setup build-asan --werror --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 ninja -C build-test
 ninja -C build-asan
 
