@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 
 from camrig_test import Checks, Daemon, log, need, skip
 
@@ -30,6 +31,11 @@ def chromium(url, *args):
 
 
 with Daemon("--source", "test", "--size", "640x480", "--fps", "20", "--name", "lab-cam") as d:
+    # The measured rate exists after the camera's first second.
+    for _ in range(50):
+        if d.status()["camera"]["fps"]["measured"] > 0:
+            break
+        time.sleep(0.1)
     dom = chromium(d.url("/"), "--dump-dom").stdout
     field = lambda name: (re.search(rf'id="{name}"[^>]*>([^<]*)<', dom) or [None, None])[1]
     c.check(field("name") == "lab-cam", "the page shows the camera name", str(field("name")))
