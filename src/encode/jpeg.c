@@ -32,6 +32,7 @@
 #define MAX_VARIANTS 16
 #define MAX_WORKERS 8
 #define POP_TIMEOUT_NS (500 * CR_NS_PER_MS)
+#define TAKE_SLICE_NS (200 * CR_NS_PER_MS)   /* how often cr_jpeg_stage_take looks at cancel */
 
 struct cr_jpeg_variant {
 	struct cr_jpeg_params params;
@@ -486,6 +487,30 @@ int cr_jpeg_variant_wait(struct cr_jpeg_stage *stage, struct cr_jpeg_variant *v,
 	if (ret == 0)
 		*out = cr_jpeg_ref(v->latest);
 	pthread_mutex_unlock(&stage->lock);
+	return ret;
+}
+
+int cr_jpeg_stage_take(struct cr_jpeg_stage *stage, const struct cr_jpeg_params *params, uint64_t min_index,
+		       int64_t timeout_ns, const atomic_bool *cancel, struct cr_jpeg **out)
+{
+	int64_t deadline = cr_time_mono_ns() + timeout_ns;
+	struct cr_jpeg_variant *variant = cr_jpeg_stage_acquire(stage, params);
+	int ret;
+
+	if (!variant)
+		return -EBUSY;
+	for (;;) {
+		int64_t left = deadline - cr_time_mono_ns();
+
+		ret = cr_jpeg_variant_wait(stage, variant, min_index, left < TAKE_SLICE_NS ? left : TAKE_SLICE_NS, out);
+		if (ret != -ETIMEDOUT || cr_time_mono_ns() >= deadline)
+			break;
+		if (cancel && atomic_load(cancel)) {
+			ret = -ECANCELED;
+			break;
+		}
+	}
+	cr_jpeg_stage_release(stage, &variant);
 	return ret;
 }
 

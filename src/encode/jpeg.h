@@ -87,6 +87,15 @@ void cr_jpeg_stage_release(struct cr_jpeg_stage *stage, struct cr_jpeg_variant *
 int cr_jpeg_variant_wait(struct cr_jpeg_stage *stage, struct cr_jpeg_variant *variant, uint64_t min_index,
 			 int64_t timeout_ns, struct cr_jpeg **out);
 
+/* Takes one image of params (after cr_jpeg_stage_params) of a frame whose
+ * index is >= min_index — pass cr_camera_frames_published() for "a frame
+ * captured from now on" — acquiring the variant for just this long. Waits up
+ * to timeout_ns in slices of at most 0.2 s, giving up early when *cancel (may
+ * be NULL) becomes true. Returns 0 with a reference in *out, -EBUSY (too many
+ * variants in use), -ETIMEDOUT, -ECANCELED, or -EPIPE after shutdown. */
+int cr_jpeg_stage_take(struct cr_jpeg_stage *stage, const struct cr_jpeg_params *params, uint64_t min_index,
+		       int64_t timeout_ns, const atomic_bool *cancel, struct cr_jpeg **out);
+
 void cr_jpeg_stage_stats(struct cr_jpeg_stage *stage, struct cr_jpeg_stage_stats *stats);
 
 #endif

@@ -122,6 +122,18 @@ enum MHD_Result cr_http_timelapse(struct cr_http_request *req);
  * /status, of the timelapse command's reply and of GET /api/timelapse. */
 json_t *cr_http_timelapse_json(struct cr_http_camera *hc);
 
+/* Runs one command line on the control thread (trigger http) and queues its
+ * JSON reply with the status code the reply asks for (http_api.c). */
+enum MHD_Result cr_http_run_command(struct cr_http_request *req, const char *line);
+
+/* A request argument for a command line, from the query string or else from
+ * the JSON object body (may be NULL): a string's text or a number printed,
+ * into buf. Returns NULL when absent. Sets *bad when present but empty, not a
+ * string or number, or not one word (a space or '=' would change the command
+ * line). */
+const char *cr_http_arg(struct cr_http_request *req, json_t *body, const char *name, char *buf, size_t len,
+			bool *bad);
+
 /* Queues json, pretty-printed, with status, and drops the reference to it. */
 enum MHD_Result cr_http_reply_json(struct cr_http_request *req, unsigned status, json_t *json);
 

@@ -8,6 +8,7 @@
 
 #include "base/mem.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,11 +26,42 @@ enum MHD_Result cr_http_reply_json(struct cr_http_request *req, unsigned status,
 	return ret;
 }
 
+enum MHD_Result cr_http_run_command(struct cr_http_request *req, const char *line)
+{
+	json_t *reply = cr_control_run(req->ctx->control, line, CR_TRIGGER_HTTP);
+	json_t *status = json_object_get(reply, "status");
+
+	return cr_http_reply_json(req, json_is_integer(status) ? (unsigned)json_integer_value(status) : MHD_HTTP_OK,
+				  reply);
+}
+
+const char *cr_http_arg(struct cr_http_request *req, json_t *body, const char *name, char *buf, size_t len,
+			bool *bad)
+{
+	const char *q = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+	json_t *v = body ? json_object_get(body, name) : NULL;
+
+	if (q)
+		snprintf(buf, len, "%s", q);
+	else if (json_is_string(v))
+		snprintf(buf, len, "%s", json_string_value(v));
+	else if (json_is_number(v))
+		snprintf(buf, len, "%.17g", json_number_value(v));
+	else if (v && !json_is_null(v))
+		*bad = true;
+	else
+		return NULL;
+	if (!*buf || strcspn(buf, " \t\r\n=") != strlen(buf))
+		*bad = true;
+	return buf;
+}
+
 enum MHD_Result cr_http_command(struct cr_http_request *req)
 {
 	const char *line = req->body;
-	json_t *parsed = NULL, *reply, *status;
+	json_t *parsed = NULL;
 	json_error_t error;
+	enum MHD_Result ret;
 
 	if (strlen(req->body) != req->body_len)
 		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s: the body contains a NUL byte", req->path);
@@ -42,9 +74,7 @@ enum MHD_Result cr_http_command(struct cr_http_request *req)
 					     "{\"command\": \"...\"}", req->path);
 		}
 	}
-	reply = cr_control_run(req->ctx->control, line, CR_TRIGGER_HTTP);
+	ret = cr_http_run_command(req, line);
 	json_decref(parsed);
-	status = json_object_get(reply, "status");
-	return cr_http_reply_json(req, json_is_integer(status) ? (unsigned)json_integer_value(status) : MHD_HTTP_OK,
-				  reply);
+	return ret;
 }

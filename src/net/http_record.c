@@ -54,37 +54,14 @@ json_t *cr_http_recording_json(struct cr_http_camera *hc)
 		"errors", (json_int_t)es.errors, "encode_ms", es.encode_ms, "bitrate_kbps", es.bitrate_kbps);
 }
 
-/* A request parameter from the query or the JSON body: the text of a string,
- * or a number printed. Returns NULL when absent; -1 in *bad when malformed. */
-static const char *param(struct cr_http_request *req, json_t *body, const char *name, char *buf, size_t len,
-			 int *bad)
-{
-	const char *q = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
-	json_t *v = body ? json_object_get(body, name) : NULL;
-
-	if (q)
-		snprintf(buf, len, "%s", q);
-	else if (json_is_string(v))
-		snprintf(buf, len, "%s", json_string_value(v));
-	else if (json_is_number(v))
-		snprintf(buf, len, "%.17g", json_number_value(v));
-	else if (v && !json_is_null(v))
-		*bad = -1;
-	else
-		return NULL;
-	if (!*buf || strcspn(buf, " \t\r\n=") != strlen(buf))
-		*bad = -1;
-	return buf;
-}
-
 static enum MHD_Result run(struct cr_http_request *req, bool start)
 {
 	static const char *const allowed[] = { "duration", "camera", NULL };
 	char duration[64], camera[CR_COMMAND_TEXT_MAX + 1], line[256];
 	const char *d = NULL, *cam, *unknown = cr_http_unknown_param(req, allowed);
-	json_t *body = NULL, *reply, *status;
+	json_t *body = NULL;
 	json_error_t error;
-	int bad = 0;
+	bool bad = false;
 
 	if (unknown)
 		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s: unknown parameter \"%s\" (expected %s)", req->path,
@@ -98,20 +75,17 @@ static enum MHD_Result run(struct cr_http_request *req, bool start)
 		}
 	}
 	if (start)
-		d = param(req, body, "duration", duration, sizeof(duration), &bad);
+		d = cr_http_arg(req, body, "duration", duration, sizeof(duration), &bad);
 	else if (body && json_object_get(body, "duration"))
-		bad = -1;
-	cam = param(req, body, "camera", camera, sizeof(camera), &bad);
+		bad = true;
+	cam = cr_http_arg(req, body, "camera", camera, sizeof(camera), &bad);
 	json_decref(body);
 	if (bad)
 		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s: bad parameter (expected %s)", req->path,
 				     start ? "duration in seconds and camera NAME" : "camera NAME");
 	snprintf(line, sizeof(line), "%s%s%s%s%s", start ? "start_recording" : "stop_recording",
 		 d ? " duration=" : "", d ? d : "", cam ? " camera=" : "", cam ? cam : "");
-	reply = cr_control_run(req->ctx->control, line, CR_TRIGGER_HTTP);
-	status = json_object_get(reply, "status");
-	return cr_http_reply_json(req, json_is_integer(status) ? (unsigned)json_integer_value(status) : MHD_HTTP_OK,
-				  reply);
+	return cr_http_run_command(req, line);
 }
 
 enum MHD_Result cr_http_record_start(struct cr_http_request *req)

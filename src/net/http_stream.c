@@ -75,12 +75,10 @@ enum MHD_Result cr_http_snapshot(struct cr_http_request *req)
 {
 	enum MHD_Result result = MHD_NO;
 	struct cr_http_camera *hc = cr_http_pick_camera(req, &result);
-	struct cr_jpeg_variant *variant;
 	struct cr_jpeg_params p;
 	struct cr_jpeg *jpeg = NULL;
 	struct MHD_Response *resp;
 	const char *problem;
-	uint64_t after;
 	int ret;
 
 	if (!hc)
@@ -89,14 +87,12 @@ enum MHD_Result cr_http_snapshot(struct cr_http_request *req)
 	if (problem)
 		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s: %s", req->path, problem);
 	p = cr_jpeg_stage_params(hc->jpeg, &p);
-	variant = cr_jpeg_stage_acquire(hc->jpeg, &p);
-	if (!variant)
-		return cr_http_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "too many different image sizes in use");
 	/* A frame captured after the request arrived: every frame published so
 	 * far is too old. */
-	after = cr_camera_frames_published(hc->camera);
-	ret = cr_jpeg_variant_wait(hc->jpeg, variant, after, SNAPSHOT_TIMEOUT_NS, &jpeg);
-	cr_jpeg_stage_release(hc->jpeg, &variant);
+	ret = cr_jpeg_stage_take(hc->jpeg, &p, cr_camera_frames_published(hc->camera), SNAPSHOT_TIMEOUT_NS,
+				 &req->ctx->stopping, &jpeg);
+	if (ret == -EBUSY)
+		return cr_http_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "too many different image sizes in use");
 	if (ret < 0)
 		return cr_http_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "no frame from the camera within %d s (%s)",
 				     (int)(SNAPSHOT_TIMEOUT_NS / CR_NS_PER_SEC), cr_strerror(ret));

@@ -42,29 +42,6 @@ json_t *cr_http_timelapse_json(struct cr_http_camera *hc)
 		"errors", (json_int_t)st.errors);
 }
 
-/* A parameter from the query or the JSON body, as one word; NULL when
- * absent. Sets *bad when it is malformed. */
-static const char *param(struct cr_http_request *req, json_t *body, const char *name, char *buf, size_t len,
-			 bool *bad)
-{
-	const char *q = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
-	json_t *v = json_object_get(body, name);
-
-	if (q)
-		snprintf(buf, len, "%s", q);
-	else if (json_is_string(v))
-		snprintf(buf, len, "%s", json_string_value(v));
-	else if (json_is_number(v))
-		snprintf(buf, len, "%.17g", json_number_value(v));
-	else if (v && !json_is_null(v))
-		*bad = true;
-	else
-		return NULL;
-	if (!*buf || strcspn(buf, " \t\r\n=") != strlen(buf))
-		*bad = true;
-	return buf;
-}
-
 enum MHD_Result cr_http_timelapse_action(struct cr_http_request *req)
 {
 	static const char *const allowed[] = { "interval", "camera", NULL };
@@ -72,7 +49,7 @@ enum MHD_Result cr_http_timelapse_action(struct cr_http_request *req)
 	bool start = strcmp(action, "start") == 0, bad = false;
 	char interval[64], camera[CR_COMMAND_TEXT_MAX + 1], line[256];
 	const char *i = NULL, *cam;
-	json_t *body = NULL, *reply, *status;
+	json_t *body = NULL;
 
 	if (unknown)
 		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s: unknown parameter \"%s\" (expected %s)", req->path,
@@ -85,20 +62,17 @@ enum MHD_Result cr_http_timelapse_action(struct cr_http_request *req)
 		}
 	}
 	if (start)
-		i = param(req, body, "interval", interval, sizeof(interval), &bad);
+		i = cr_http_arg(req, body, "interval", interval, sizeof(interval), &bad);
 	else if (MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "interval"))
 		bad = true;
-	cam = param(req, body, "camera", camera, sizeof(camera), &bad);
+	cam = cr_http_arg(req, body, "camera", camera, sizeof(camera), &bad);
 	json_decref(body);
 	if (bad)
 		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s: bad parameter (expected %s)", req->path,
 				     start ? "interval in seconds and camera NAME" : "camera NAME");
 	snprintf(line, sizeof(line), "timelapse %s%s%s%s%s", action, i ? " " : "", i ? i : "", cam ? " camera=" : "",
 		 cam ? cam : "");
-	reply = cr_control_run(req->ctx->control, line, CR_TRIGGER_HTTP);
-	status = json_object_get(reply, "status");
-	return cr_http_reply_json(req, json_is_integer(status) ? (unsigned)json_integer_value(status) : MHD_HTTP_OK,
-				  reply);
+	return cr_http_run_command(req, line);
 }
 
 enum MHD_Result cr_http_timelapse(struct cr_http_request *req)

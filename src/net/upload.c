@@ -35,7 +35,7 @@
 #include <time.h>
 
 #define QUEUE_MAX 64                           /* upload.queue's maximum */
-#define WAIT_SLICE_NS (250 * CR_NS_PER_MS)     /* re-check the stop flag this often while waiting */
+#define WAIT_MIN_NS (250 * CR_NS_PER_MS)       /* the shortest wait for a frame */
 #define FRAME_WAIT_MAX_NS (2 * CR_NS_PER_SEC)  /* longest wait for a frame per tick */
 #define IDLE_WAIT_NS (10 * CR_NS_PER_SEC)      /* longest sleep without a deadline */
 #define BACKOFF_FIRST_NS (500 * CR_NS_PER_MS)
@@ -120,26 +120,16 @@ static void ring_unpop(struct cr_upload *up, struct cr_jpeg *jpeg)
 /* A JPEG of a frame captured from now on, waiting at most max_ns. */
 static int take(struct cr_upload *up, int64_t max_ns, struct cr_jpeg **out)
 {
-	int64_t deadline = cr_time_mono_ns() + max_ns;
-	uint64_t min = cr_camera_frames_published(up->camera);
 	struct cr_jpeg_params p = cr_jpeg_stage_params(up->jpeg, NULL);
-	struct cr_jpeg_variant *variant = cr_jpeg_stage_acquire(up->jpeg, &p);
-	int ret;
 
-	if (!variant)
-		return -EBUSY;
-	do
-		ret = cr_jpeg_variant_wait(up->jpeg, variant, min, WAIT_SLICE_NS, out);
-	while (ret == -ETIMEDOUT && !atomic_load(&up->stopping) && cr_time_mono_ns() < deadline);
-	cr_jpeg_stage_release(up->jpeg, &variant);
-	return ret;
+	return cr_jpeg_stage_take(up->jpeg, &p, cr_camera_frames_published(up->camera), max_ns, &up->stopping, out);
 }
 
 static void *producer_thread(void *arg)
 {
 	struct cr_upload *up = arg;
 	int64_t interval = (int64_t)up->config->interval_ms * CR_NS_PER_MS;
-	int64_t wait_max = interval < FRAME_WAIT_MAX_NS ? (interval > WAIT_SLICE_NS ? interval : WAIT_SLICE_NS)
+	int64_t wait_max = interval < FRAME_WAIT_MAX_NS ? (interval > WAIT_MIN_NS ? interval : WAIT_MIN_NS)
 							 : FRAME_WAIT_MAX_NS;
 	int64_t next = cr_time_mono_ns();
 	char name[16];

@@ -29,6 +29,7 @@
 #include "record/recorder.h"
 
 #include "base/error.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/time.h"
@@ -198,26 +199,6 @@ static void sink(void *ctx, struct cr_packet *pkt)
 
 /* ---- files ------------------------------------------------------------------ */
 
-/* mkdir -p. Returns 0 or a negative errno. */
-static int make_dirs(const char *path)
-{
-	char buf[CR_RECORDER_PATH_MAX];
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static bool exists(const char *path)
 {
 	return access(path, F_OK) == 0;
@@ -236,7 +217,7 @@ static int make_base(struct cr_recorder *rec, int64_t utc_us, char *base, size_t
 	strftime(stamp, sizeof(stamp), "%Y_%m_%d_%H_%M_%S", &tm);
 	if (snprintf(dir, sizeof(dir), "%s/%.10s/video", rec->config->root, stamp) >= (int)sizeof(dir))
 		return -ENAMETOOLONG;
-	ret = make_dirs(dir);
+	ret = cr_fs_make_dirs(dir);
 	if (ret < 0)
 		return ret;
 	for (int n = 0; n < 1000; n++) {

@@ -27,6 +27,7 @@
 #include "record/timelapse.h"
 
 #include "base/error.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/time.h"
@@ -54,7 +55,6 @@
 #define JOBS_MAX 8                            /* stopped sessions waiting for the assembler */
 #define SCAN_MAX 100000                       /* entries of PHOTOS_ROOT looked at on start-up */
 #define SHOT_TIMEOUT_NS (5 * CR_NS_PER_SEC)   /* a still's frame must come within this */
-#define WAIT_SLICE_NS (250 * CR_NS_PER_MS)    /* re-check the stop flag this often while waiting */
 #define IDLE_WAIT_NS (60 * CR_NS_PER_SEC)     /* longest sleep without a deadline */
 #define NAME_LEN 128
 #define ASSEMBLE_NICE 10
@@ -129,68 +129,6 @@ static void text(char *dst, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* mkdir -p. Returns 0 or a negative errno. */
-static int make_dirs(const char *path)
-{
-	char buf[CR_TIMELAPSE_PATH_MAX];
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-/* mkdir -p of the directory path is in. */
-static int make_parent(const char *path)
-{
-	char parent[CR_TIMELAPSE_PATH_MAX];
-	char *slash;
-
-	if (snprintf(parent, sizeof(parent), "%s", path) >= (int)sizeof(parent))
-		return -ENAMETOOLONG;
-	slash = strrchr(parent, '/');
-	if (!slash || slash == parent)
-		return 0;
-	*slash = '\0';
-	return make_dirs(parent);
-}
-
-/* Writes data to path (created or truncated), fsync'ed when sync. */
-static int write_file(const char *path, const void *data, size_t size, bool sync)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), ret = 0;
-	const char *p = data;
-
-	if (fd < 0)
-		return -errno;
-	while (size > 0) {
-		ssize_t n = write(fd, p, size);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			ret = n < 0 ? -errno : -EIO;
-			break;
-		}
-		p += n;
-		size -= (size_t)n;
-	}
-	if (ret == 0 && sync && fsync(fd) < 0)
-		ret = -errno;
-	if (close(fd) < 0 && ret == 0)
-		ret = -errno;
-	return ret;
-}
-
 static int append_line(const char *path, const char *line)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644), ret = 0;
@@ -217,7 +155,7 @@ static int json_write(const char *dir, json_t *json, bool sync)
 		return -ENOMEM;
 	text = cr_realloc(text, strlen(text) + 2);
 	strcat(text, "\n");
-	ret = write_file(tmp, text, strlen(text), sync);
+	ret = cr_fs_write_file(tmp, text, strlen(text), sync);
 	free(text);
 	if (ret == 0 && rename(tmp, path) < 0)
 		ret = -errno;
@@ -310,7 +248,7 @@ static int session_create(struct cr_timelapse *tl, double interval_s, struct ses
 	memset(s, 0, sizeof(*s));
 	gmtime_r(&secs, &tm);
 	strftime(stamp, sizeof(stamp), "%Y_%m_%d_%H_%M_%S", &tm);
-	ret = make_dirs(c->photos_root);
+	ret = cr_fs_make_dirs(c->photos_root);
 	if (ret < 0) {
 		snprintf(msg, len, "cannot make %s: %s", c->photos_root, cr_strerror(ret));
 		return -EIO;
@@ -542,23 +480,17 @@ static int shoot(struct cr_timelapse *tl, struct shot *shot, struct cr_jpeg **ou
 {
 	const struct cr_source_format *f = cr_camera_format(tl->camera);
 	struct cr_jpeg_params p = { .width = f->width, .height = f->height, .quality = shot->quality };
-	int64_t deadline = cr_time_mono_ns() + SHOT_TIMEOUT_NS;
-	struct cr_jpeg_variant *variant;
 	uint64_t min = cr_camera_frames_published(tl->camera);
 	int ret;
 
 	if (shot->min_index > min)
 		min = shot->min_index;
 	p = cr_jpeg_stage_params(tl->jpeg, &p);
-	variant = cr_jpeg_stage_acquire(tl->jpeg, &p);
-	if (!variant) {
+	ret = cr_jpeg_stage_take(tl->jpeg, &p, min, SHOT_TIMEOUT_NS, &tl->cancel, out);
+	if (ret == -EBUSY) {
 		snprintf(why, len, "the JPEG stage has too many image sizes in use");
-		return -EBUSY;
+		return ret;
 	}
-	do
-		ret = cr_jpeg_variant_wait(tl->jpeg, variant, min, WAIT_SLICE_NS, out);
-	while (ret == -ETIMEDOUT && !atomic_load(&tl->cancel) && cr_time_mono_ns() < deadline);
-	cr_jpeg_stage_release(tl->jpeg, &variant);
 	if (ret < 0) {
 		snprintf(why, len, "no frame from the camera within %d s (%s)", (int)(SHOT_TIMEOUT_NS / CR_NS_PER_SEC),
 			 cr_strerror(ret));
@@ -566,7 +498,7 @@ static int shoot(struct cr_timelapse *tl, struct shot *shot, struct cr_jpeg **ou
 	}
 	snprintf(shot->file, sizeof(shot->file), "%s/%s_%06u.jpg", shot->dir, tl->name, shot->number);
 	snprintf(shot->tmp, sizeof(shot->tmp), "%s/.%s_%06u.jpg.tmp", shot->dir, tl->name, shot->number);
-	ret = write_file(shot->tmp, (*out)->data, (*out)->size, true);
+	ret = cr_fs_write_file(shot->tmp, (*out)->data, (*out)->size, true);
 	if (ret < 0) {
 		snprintf(why, len, "cannot write %s: %s", shot->tmp, cr_strerror(ret));
 		unlink(shot->tmp);
@@ -691,7 +623,7 @@ static int assemble_job(struct cr_timelapse *tl, const struct job *job, struct c
 {
 	const struct cr_timelapse_config *c = tl->config;
 	struct cr_assemble_params params = { .fps = job->fps, .crf = c->crf, .preset = c->preset, .cancel = &tl->cancel };
-	int ret = make_parent(job->video);
+	int ret = cr_fs_make_parent(job->video);
 
 	if (ret < 0) {
 		snprintf(why, len, "cannot make the directory of %s: %s", job->video, cr_strerror(ret));
@@ -985,7 +917,7 @@ int cr_timelapse_assemble_dir(const char *dir, double fps, const char *output, c
 	if (video && video[0]) {
 		snprintf(path, path_len, "%s", video);
 		/* The daemon's videos root may not exist here: then beside DIR. */
-		if (make_parent(path) < 0 && !output)
+		if (cr_fs_make_parent(path) < 0 && !output)
 			path[0] = '\0';
 	}
 	if (!path[0])

@@ -1,4 +1,4 @@
-"""The recording device test, run inside the vivid guest by tests/vm/record.sh.
+"""The recording device test, run inside the vivid guest by tests/vm/guest.sh.
 
 Records 640x480 YUYV at 25 fps from /dev/video0 (the kernel's vivid driver)
 for 20 s and checks that the sidecar has no gap rows (no frame lost before or

@@ -1,4 +1,4 @@
-"""The V4L2 device test, run inside the vivid guest by tests/vm/v4l2.sh.
+"""The V4L2 device test, run inside the vivid guest by tests/vm/guest.sh.
 
 Starts the real `camrig run` on /dev/video0 (the kernel's vivid driver) at
 640x480 25 fps in YUYV and in GREY, decodes the MJPEG stream with ffmpeg,
