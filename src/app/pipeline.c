@@ -29,10 +29,12 @@
 #include "net/ntfy.h"
 #include "net/upload.h"
 #include "record/recorder.h"
+#include "record/snapshot.h"
 #include "record/timelapse.h"
 #include "source/camera.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,6 +215,34 @@ static int on_timelapse(void *ctx, const struct cr_command *cmd, json_t *reply)
 	return 0;
 }
 
+/* snapshot: a JPEG of each addressed camera saved beside its recordings. */
+static int on_snapshot(void *ctx, const struct cr_command *cmd, json_t *reply)
+{
+	struct cr_pipeline *p = ctx;
+	struct cr_http_camera *cams[CR_CONFIG_MAX_CAMERAS];
+	int n = addressed_cameras(p, cmd, reply, cams);
+	json_t *files = json_array();
+	char path[PATH_MAX];
+
+	for (int i = 0; i < n; i++) {
+		const struct cr_camera_config *cc = cr_camera_config(cams[i]->camera);
+		int ret = cr_snapshot_save(cams[i]->camera, cams[i]->jpeg, cc->recording.root, path, sizeof(path));
+
+		if (ret < 0) {
+			json_object_set_new(reply, "error", json_sprintf("snapshot: %s: %s", cc->name, path));
+			json_decref(files);
+			return ret == -ETIMEDOUT ? -EAGAIN : -EIO;
+		}
+		json_array_append_new(files, json_string(path));
+		cr_events_publish(p->events, "snapshot", json_pack("{s:s, s:s, s:s}", "camera", cc->name, "file", path,
+				  "trigger", cr_trigger_name(cmd->trigger)));
+	}
+	if (n > 0)
+		cr_control_note_trigger(p->control, cmd);
+	json_object_set_new(reply, "files", files);
+	return n < 0 ? n : 0;
+}
+
 /* The LSL outlet's sample of every frame, pushed inline from the camera
  * thread (cr_lsl_outlet_push_frame never blocks). */
 static void lsl_tap(void *ctx, const struct cr_frame *frame)
@@ -311,6 +341,7 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 		cr_control_on(p->control, CR_VERB_START_RECORDING, on_start_recording, p);
 		cr_control_on(p->control, CR_VERB_STOP_RECORDING, on_stop_recording, p);
 		cr_control_on(p->control, CR_VERB_TIMELAPSE, on_timelapse, p);
+		cr_control_on(p->control, CR_VERB_SNAPSHOT, on_snapshot, p);
 		cr_control_on_trigger(p->control, lsl_trigger, p);
 		ret = cr_control_start(p->control);
 	}

@@ -25,6 +25,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The controls set so far: {"NAME": "VALUE", ...}. */
+static json_t *controls_json(struct cr_camera *cam)
+{
+	struct cr_camera_control controls[CR_CAMERA_MAX_CONTROLS];
+	int n = cr_camera_controls(cam, controls, CR_CAMERA_MAX_CONTROLS);
+	json_t *obj = json_object();
+
+	for (int i = 0; i < n; i++)
+		json_object_set_new(obj, controls[i].name, json_string(controls[i].value));
+	return obj;
+}
+
 /* The LSL outlet's counters, or null when there is none. */
 static json_t *lsl_json(struct cr_lsl_outlet *outlet)
 {
@@ -77,6 +89,7 @@ static json_t *camera_json(struct cr_http_context *ctx, struct cr_http_camera *h
 		"reconnects", (json_int_t)st.reconnects, "recording", cr_http_recording_json(hc),
 		"timelapse", cr_http_timelapse_json(hc), "upload", cr_upload_status_json(hc->upload));
 	json_object_set_new(camera, "lsl", lsl_json(hc->lsl));
+	json_object_set_new(camera, "controls", controls_json(hc->camera));
 	json_object_set_new(camera, "tcp_stream", cr_tcpstream_status_json(hc->tcp));
 	return camera;
 }

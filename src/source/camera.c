@@ -44,7 +44,24 @@ struct cr_camera {
 	uint64_t window_frames;
 	bool have_sequence;
 	uint32_t last_sequence;
+	struct cr_camera_control controls[CR_CAMERA_MAX_CONTROLS]; /* set so far, under lock */
+	unsigned ncontrols;
 };
+
+/* Remembers name = value as set. Under cam->lock. */
+static void note_control(struct cr_camera *cam, const char *name, const char *value)
+{
+	unsigned i;
+
+	for (i = 0; i < cam->ncontrols && strcmp(cam->controls[i].name, name) != 0; i++)
+		;
+	if (i == CR_CAMERA_MAX_CONTROLS)
+		return;
+	if (i == cam->ncontrols)
+		cam->ncontrols++;
+	snprintf(cam->controls[i].name, sizeof(cam->controls[i].name), "%s", name);
+	snprintf(cam->controls[i].value, sizeof(cam->controls[i].value), "%s", value);
+}
 
 const char *cr_camera_state_name(enum cr_camera_state state)
 {
@@ -222,6 +239,8 @@ int cr_camera_start(struct cr_camera *cam, unsigned pool_frames)
 	pthread_mutex_lock(&cam->lock);
 	cam->stats.format = cam->source->format;
 	cam->stats.state = CR_CAMERA_RUNNING;
+	for (unsigned i = 0; i < cam->config->ncontrols; i++)
+		note_control(cam, cam->config->controls[i].name, cam->config->controls[i].value);
 	pthread_mutex_unlock(&cam->lock);
 	cam->pool = cr_frame_pool_new(pool_frames, cam->source->format.frame_bytes);
 	cam->pool_frame_bytes = cam->source->format.frame_bytes;
@@ -299,7 +318,26 @@ void cr_camera_stats(struct cr_camera *cam, struct cr_camera_stats *stats)
 
 int cr_camera_set_control(struct cr_camera *cam, const char *name, const char *value)
 {
+	int ret;
+
 	if (!cam->source->ops->set_control)
 		return -ENOTSUP;
-	return cam->source->ops->set_control(cam->source, name, value);
+	ret = cam->source->ops->set_control(cam->source, name, value);
+	if (ret == 0) {
+		pthread_mutex_lock(&cam->lock);
+		note_control(cam, name, value);
+		pthread_mutex_unlock(&cam->lock);
+	}
+	return ret;
+}
+
+int cr_camera_controls(struct cr_camera *cam, struct cr_camera_control *out, int max)
+{
+	int n;
+
+	pthread_mutex_lock(&cam->lock);
+	for (n = 0; n < (int)cam->ncontrols && n < max; n++)
+		out[n] = cam->controls[n];
+	pthread_mutex_unlock(&cam->lock);
+	return n;
 }

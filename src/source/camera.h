@@ -76,4 +76,15 @@ const char *cr_camera_state_name(enum cr_camera_state state);
  * unknown control, -EINVAL bad value), logged by the source. */
 int cr_camera_set_control(struct cr_camera *cam, const char *name, const char *value);
 
+#define CR_CAMERA_MAX_CONTROLS 64
+
+struct cr_camera_control {
+	char name[64];
+	char value[64];
+};
+
+/* The controls set so far, from the configuration and by set_control, with
+ * the value each was last set to. Fills up to max; returns how many. */
+int cr_camera_controls(struct cr_camera *cam, struct cr_camera_control *out, int max);
+
 #endif

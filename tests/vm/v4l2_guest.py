@@ -96,6 +96,18 @@ def check_controls(c):
         c.check("brightness: 200" in out and "horizontal_flip: 1" in out and "test_pattern: 4" in out,
                 "controls from the configuration (int, bool, menu name) are set on the device", out)
         c.check("brightness = 200" in d.log(), "setting a control is logged", d.log())
+        # Live, through the command grammar, and shown in /status.
+        st, _, body = d.request("POST", "/api/command", body=b"set_control brightness 100")
+        out = v4l2_ctl("-C", "brightness")
+        c.check(st == 200 and "brightness: 100" in out, "set_control changes a control while capturing",
+                f"{st} {body[:200]!r} {out}")
+        controls = d.status()["camera"]["controls"]
+        c.check(controls.get("brightness") == "100" and controls.get("horizontal_flip") == "true",
+                "/status shows the controls as set", str(controls))
+        st, _, body = d.request("POST", "/api/command", body=b"set_control no_such_control 1")
+        c.check(st == 404, "set_control of an unknown control is a 404", f"{st} {body[:200]!r}")
+        st, _, body = d.request("POST", "/api/command", body=b"set_control brightness 999")
+        c.check(st == 400, "set_control out of range is a 400", f"{st} {body[:200]!r}")
 
 
 def wait_status(d, cond, timeout):
