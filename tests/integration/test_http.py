@@ -3,6 +3,8 @@
 MJPEG stream decoded by ffmpeg, snapshots and /frame variants checked with
 ffprobe, /status fields, every pixel format of the test source, bad requests,
 and 20 concurrent stream clients plus one that never reads."""
+import json
+import os
 import socket
 import threading
 import time
@@ -88,6 +90,18 @@ with Daemon("--source", "test", "--size", "640x480", "--fps", "25", "--name", "b
     st2, _, big = d.get("/frame?quality=95")
     c.check(st == 200 and st2 == 200 and len(small) < len(big) / 2, "/frame?quality= changes the encoding",
             f"{len(small)} vs {len(big)} bytes")
+
+    # The snapshot command saves a JPEG of a frame captured after it.
+    t_cmd = time.time()
+    st, _, body = d.request("POST", "/api/command", body=b"snapshot")
+    reply = json.loads(body)
+    files = reply.get("files", [])
+    path = os.path.join(d.cwd, files[0]) if files else ""
+    c.check(st == 200 and reply["ok"] and os.path.isfile(path) and "/snapshots/bench-cam_" in path,
+            "the snapshot command saves a JPEG under recordings/DATE/snapshots/", body.decode()[:300])
+    if os.path.isfile(path):
+        with open(path, "rb") as f:
+            c.check(ffprobe_image(f.read())[:3] == ("mjpeg", 640, 480), "and it is a 640x480 JPEG")
 
     # /status reports what was asked.
     s = d.status()
