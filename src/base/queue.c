@@ -23,15 +23,11 @@ struct cr_queue {
 struct cr_queue *cr_queue_new(unsigned capacity, enum cr_queue_policy policy)
 {
 	struct cr_queue *q = CR_NEW(q);
-	pthread_condattr_t attr;
 
 	if (capacity == 0)
 		capacity = 1;
 	pthread_mutex_init(&q->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&q->nonempty, &attr);
-	pthread_condattr_destroy(&attr);
+	cr_time_cond_init(&q->nonempty);
 	q->items = cr_calloc(capacity, sizeof(*q->items));
 	q->capacity = capacity;
 	q->policy = policy;

@@ -4,6 +4,7 @@
 #ifndef CR_BASE_TIME_H
 #define CR_BASE_TIME_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -21,6 +22,11 @@ int64_t cr_time_utc_us(void);
  * offset between the clocks as last sampled (refreshed here when it is older
  * than one second, so clock steps by NTP show up within a second). */
 int64_t cr_time_mono_to_utc_us(int64_t mono_ns);
+
+/* Initializes a condition variable whose pthread_cond_timedwait() deadlines
+ * are CLOCK_MONOTONIC (as cr_time_ts() of a cr_time_mono_ns() value), so a
+ * wall-clock step cannot stretch or cut a wait. */
+void cr_time_cond_init(pthread_cond_t *cond);
 
 /* Converts ns to a struct timespec, and back. */
 struct timespec cr_time_ts(int64_t ns);

@@ -52,16 +52,12 @@ struct cr_control {
 static struct request *request_new(const struct cr_command *cmd, bool log_result)
 {
 	struct request *r = CR_NEW(r);
-	pthread_condattr_t attr;
 
 	atomic_store(&r->refs, 2); /* submitter + control thread */
 	r->cmd = *cmd;
 	r->log_result = log_result;
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&r->done_cond, &attr);
-	pthread_condattr_destroy(&attr);
+	cr_time_cond_init(&r->done_cond);
 	return r;
 }
 

@@ -333,7 +333,6 @@ int cr_jpeg_stage_new(struct cr_camera *cam, const struct cr_jpeg_config *config
 	const struct cr_source_format *fmt = cr_camera_format(cam);
 	struct cr_jpeg_stage *stage = CR_NEW(stage);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	pthread_condattr_t attr;
 	int ret = 0;
 
 	stage->camera = cam;
@@ -350,10 +349,7 @@ int cr_jpeg_stage_new(struct cr_camera *cam, const struct cr_jpeg_config *config
 		stage->nworkers = MAX_WORKERS;
 	stage->stats.workers = stage->nworkers;
 	pthread_mutex_init(&stage->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&stage->published, &attr);
-	pthread_condattr_destroy(&attr);
+	cr_time_cond_init(&stage->published);
 	stage->sub = cr_fanout_subscribe(cr_camera_fanout(cam), "jpeg", stage->nworkers, CR_QUEUE_DROP_OLDEST);
 	cr_subscriber_set_active(stage->sub, false);
 	for (unsigned i = 0; i < stage->nworkers; i++) {

@@ -340,7 +340,6 @@ int cr_upload_new(struct cr_camera *cam, struct cr_jpeg_stage *jpeg, const struc
 		  struct cr_upload **out)
 {
 	struct cr_upload *up = CR_NEW(up);
-	pthread_condattr_t attr;
 	int ret = 0;
 
 	up->camera = cam;
@@ -349,11 +348,8 @@ int cr_upload_new(struct cr_camera *cam, struct cr_jpeg_stage *jpeg, const struc
 	up->name = cr_camera_config(cam)->name;
 	up->capacity = config->queue < 1 ? 1 : config->queue > QUEUE_MAX ? QUEUE_MAX : (unsigned)config->queue;
 	pthread_mutex_init(&up->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&up->producer_wake, &attr);
-	pthread_cond_init(&up->sender_wake, &attr);
-	pthread_condattr_destroy(&attr);
+	cr_time_cond_init(&up->producer_wake);
+	cr_time_cond_init(&up->sender_wake);
 	if (!config->url || config->interval_ms <= 0)
 		ret = -EINVAL;
 	else

@@ -625,7 +625,6 @@ int cr_recorder_new(struct cr_camera *cam, struct cr_video_encoder *enc, const s
 		    struct cr_events *events, struct cr_recorder **out)
 {
 	struct cr_recorder *rec = CR_NEW(rec);
-	pthread_condattr_t attr;
 	int ret;
 
 	rec->camera = cam;
@@ -634,10 +633,7 @@ int cr_recorder_new(struct cr_camera *cam, struct cr_video_encoder *enc, const s
 	rec->name = cr_camera_config(cam)->name;
 	rec->events = events;
 	pthread_mutex_init(&rec->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&rec->wake, &attr);
-	pthread_condattr_destroy(&attr);
+	cr_time_cond_init(&rec->wake);
 	rec->capacity = QUEUE_PACKETS + QUEUE_CONTROL;
 	rec->items = cr_calloc(rec->capacity, sizeof(*rec->items));
 	rec->tmp = av_packet_alloc();

@@ -813,7 +813,6 @@ int cr_timelapse_new(struct cr_camera *cam, struct cr_jpeg_stage *jpeg, const st
 		     struct cr_events *events, struct cr_timelapse **out)
 {
 	struct cr_timelapse *tl = CR_NEW(tl);
-	pthread_condattr_t attr;
 	int ret;
 
 	tl->camera = cam;
@@ -822,11 +821,8 @@ int cr_timelapse_new(struct cr_camera *cam, struct cr_jpeg_stage *jpeg, const st
 	tl->events = events;
 	tl->name = cr_camera_config(cam)->name;
 	pthread_mutex_init(&tl->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&tl->shooter_wake, &attr);
-	pthread_cond_init(&tl->assembler_wake, &attr);
-	pthread_condattr_destroy(&attr);
+	cr_time_cond_init(&tl->shooter_wake);
+	cr_time_cond_init(&tl->assembler_wake);
 	if (config->resume) {
 		pthread_mutex_lock(&tl->lock);
 		sessions_recover(tl);
