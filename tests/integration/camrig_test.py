@@ -35,6 +35,18 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_until(cond, timeout, step=0.1):
+    """Calls cond every step seconds until it returns something true (which
+    is returned) or timeout seconds pass (then cond's last answer)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(step)
+    return cond()
+
+
 def need(*programs):
     for p in programs:
         if not shutil.which(p):

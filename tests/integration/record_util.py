@@ -5,7 +5,7 @@ import os
 import subprocess
 import time
 
-from camrig_test import CAMRIG
+from camrig_test import CAMRIG, wait_until  # noqa: F401 (used by importers too)
 
 
 def probe(path):
@@ -52,16 +52,6 @@ def verify(path):
 
 def recording(d, camera=0):
     return d.status()["cameras"][camera]["recording"]
-
-
-def wait_until(cond, timeout, step=0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    return cond()
 
 
 def wait_idle(d, camera=0, timeout=10):

@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 
-from camrig_test import CAMRIG, Checks, Daemon, log, need
+from camrig_test import CAMRIG, Checks, Daemon, log, need, wait_until
 
 need("ffprobe")
 c = Checks()
@@ -35,14 +35,9 @@ def tl_state(d):
     return d.status()["camera"]["timelapse"]
 
 
-def wait_for(what, cond, timeout=15, step=0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    return None
+def wait_for(what, cond, timeout=15):
+    """wait_until, for a condition named what (read in the failures)."""
+    return wait_until(cond, timeout, step=0.05)
 
 
 def post(d, path, body=None):
