@@ -1,5 +1,6 @@
 /* ntfy client: commands from a topic, replies and notifications to one (see
- * ntfy.h for what is published and the protocol).
+ * ntfy.h for what is published and the protocol; ntfy_message.c writes the
+ * texts).
  *
  * Design. Two threads, each driving its transfers through its own libcurl
  * multi handle and waiting in curl_multi_poll(), which cr_ntfy_stop() wakes
@@ -38,143 +39,9 @@
  * the n->sub pointer (/status reads its drop count); everything else belongs
  * to one thread. Curl callbacks run on the thread that drives their multi
  * handle, without the lock. */
-#include "net/ntfy.h"
+#include "net/ntfy_priv.h"
 
-#include "base/error.h"
-#include "base/log.h"
-#include "base/mem.h"
-#include "base/time.h"
-#include "camrig-version.h"
-
-#include <ctype.h>
-#include <curl/curl.h>
-#include <errno.h>
-#include <pthread.h>
-#include <stdarg.h>
-#include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-
-#define STREAM_LINE_MAX (64 * 1024)              /* bytes of one stream line */
-#define RESPONSE_MAX 4096                 /* bytes of a POST answer kept */
-#define ERROR_BODY_MAX 256                /* bytes of an HTTP error body kept for the log */
-#define REPLY_MAX 3900                    /* bytes of a reply text (ntfy turns > 4096 into an attachment) */
-#define REPLIES_QUEUED 16                 /* replies waiting to be sent */
-#define REPLIES_IN_FLIGHT 2               /* reply POSTs at once */
-#define EVENT_DEPTH 32                    /* events queued for ntfy-pub */
-#define RUN_IDS 64                        /* ids of messages run, remembered */
-#define OWN_IDS 64                        /* ids of camrig's own messages, remembered */
-#define ID_MAX 64                         /* bytes of a message id (ntfy's are 12) */
-#define TOKEN_FILE_MAX 1024               /* bytes of a token file */
-#define CONNECT_TIMEOUT_S 10L
-#define PUBLISH_TIMEOUT_S 30L
-#define STALL_NS (150 * CR_NS_PER_SEC)    /* silence that ends a stream */
-#define BACKOFF_MIN_NS (1 * CR_NS_PER_SEC)
-#define BACKOFF_MAX_NS (60 * CR_NS_PER_SEC)
-#define TAG "camrig"                      /* on everything camrig publishes */
-
-/* One message to publish. */
-struct job {
-	char *topic;
-	char *title;      /* ASCII, no control characters */
-	char *tags;       /* comma-separated, always starting with TAG */
-	int priority;     /* 1..5 */
-	char *body;
-};
-
-/* A POST in flight. */
-struct post {
-	CURL *easy;
-	struct curl_slist *headers;
-	struct job *job;
-	char response[RESPONSE_MAX];
-	size_t len;       /* bytes in response */
-};
-
-/* The subscription stream (ntfy-sub only). */
-struct stream {
-	CURL *easy;
-	struct curl_slist *headers;
-	char *line;               /* STREAM_LINE_MAX + 1 bytes */
-	size_t len;               /* bytes in line */
-	bool overlong;            /* dropping the rest of a too-long line */
-	bool opened;              /* the "open" event came */
-	int64_t last_data_ns;     /* last byte received, CLOCK_MONOTONIC ns */
-	char error_body[ERROR_BODY_MAX];  /* a non-200 answer's first bytes */
-	size_t error_len;
-};
-
-struct cr_ntfy {
-	const struct cr_ntfy_config *config;
-	struct cr_control *control;
-	struct cr_events *events;
-	char *token;              /* NULL: none; never logged */
-	char *reply_topic;
-	char *user_agent;
-	atomic_bool stop;
-	struct cr_event_sub *sub;
-
-	/* ntfy-sub */
-	pthread_t sub_thread;
-	bool sub_started;
-	CURLM *sub_multi;
-	struct stream stream;
-	int64_t first_since_s;    /* Unix s: the first stream's since= */
-	char last_id[ID_MAX];     /* the last message seen; "" before any */
-	char run_ids[RUN_IDS][ID_MAX];
-	unsigned run_next;
-	struct job *replies[REPLIES_QUEUED];
-	unsigned nreplies;
-	struct post *in_flight[REPLIES_IN_FLIGHT];
-	unsigned failures;        /* stream failures in a row, for the log */
-
-	/* ntfy-pub */
-	pthread_t pub_thread;
-	bool pub_started;
-	CURLM *pub_multi;
-
-	pthread_mutex_t lock;     /* guards the two below */
-	struct cr_ntfy_stats stats;
-	char own_ids[OWN_IDS][ID_MAX];
-	unsigned own_next;
-};
-
-/* ---- text helpers -------------------------------------------------------- */
-
-struct text {
-	char *buf;
-	size_t size, len;         /* bytes: capacity (with the NUL), used */
-};
-
-static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Appends, cutting at the capacity. */
-static void text_add(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (t->len + 1 >= t->size)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(t->buf + t->len, t->size - t->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		t->len = (size_t)n >= t->size - t->len ? t->size - 1 : t->len + (size_t)n;
-}
-
-/* A copy of s fit for an HTTP header value: control characters become spaces. */
-static char *header_safe(const char *s)
-{
-	char *copy = cr_strdup(s);
-
-	for (char *p = copy; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
-	return copy;
-}
+/* ---- message ids ---------------------------------------------------------- */
 
 static bool id_ok(const char *id)
 {
@@ -200,229 +67,6 @@ static void ids_add(char ids[][ID_MAX], unsigned n, unsigned *next, const char *
 {
 	snprintf(ids[*next % n], ID_MAX, "%s", id);
 	*next = (*next + 1) % n;
-}
-
-/* Whether the comma-separated list has name. */
-static bool list_has(const char *list, const char *name)
-{
-	size_t len = strlen(name);
-
-	for (const char *p = list; p && *p;) {
-		size_t n = strcspn(p, ",");
-
-		if (n == len && strncmp(p, name, len) == 0)
-			return true;
-		p += n;
-		if (*p == ',')
-			p++;
-	}
-	return false;
-}
-
-static void job_free(struct job **pjob)
-{
-	struct job *job = *pjob;
-
-	if (!job)
-		return;
-	*pjob = NULL;
-	free(job->topic);
-	free(job->title);
-	free(job->tags);
-	free(job->body);
-	free(job);
-}
-
-static struct job *job_new(struct cr_ntfy *n, const char *title, int priority, const char *tags, const char *body)
-{
-	struct job *job = CR_NEW(job);
-
-	job->topic = cr_strdup(n->reply_topic);
-	job->title = header_safe(title);
-	job->tags = cr_asprintf(TAG "%s%s", tags && *tags ? "," : "", tags ? tags : "");
-	job->priority = priority;
-	job->body = cr_strdup(body);
-	return job;
-}
-
-/* ---- replies ------------------------------------------------------------- */
-
-static const char *str(json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-
-	return s ? s : "";
-}
-
-/* A number member, or def when absent. */
-static double num(json_t *obj, const char *key, double def)
-{
-	json_t *v = json_object_get(obj, key);
-
-	return json_is_number(v) ? json_number_value(v) : def;
-}
-
-/* One line per camera of a get_stats or status reply. */
-static void add_cameras(struct text *t, json_t *cameras)
-{
-	size_t i;
-	json_t *cam;
-
-	json_array_foreach(cameras, i, cam) {
-		json_t *fps = json_object_get(cam, "fps"), *frames = json_object_get(cam, "frames");
-		json_t *rec = json_object_get(cam, "recording");
-		double rate = json_is_object(fps) ? num(fps, "measured", 0) : num(cam, "fps", 0);
-		double captured = json_is_object(frames) ? num(frames, "captured", 0) : num(cam, "frames_captured", 0);
-		double dropped = json_is_object(frames) ? num(frames, "dropped_pool", 0) : num(cam, "frames_dropped", 0);
-
-		text_add(t, "\n%s: %s, %.1f fps, %.0f frames, %.0f dropped", str(cam, "name"), str(cam, "state"), rate,
-			 captured, dropped);
-		if (json_is_object(rec) && *str(rec, "state"))
-			text_add(t, ", recording: %s", str(rec, "state"));
-	}
-}
-
-void cr_ntfy_reply_text(const char *line, json_t *reply, char *buf, size_t max_bytes)
-{
-	struct text t = { .buf = buf, .size = max_bytes };
-	struct cr_command cmd;
-	char *error = NULL;
-	json_t *file;
-	size_t i;
-
-	if (max_bytes == 0)
-		return;
-	buf[0] = '\0';
-	if (!json_is_true(json_object_get(reply, "ok"))) {
-		text_add(&t, "error: %s", *str(reply, "error") ? str(reply, "error") : "failed");
-		return;
-	}
-	if (cr_command_parse(line, CR_TRIGGER_NTFY, &cmd, &error) < 0) {
-		/* cannot happen: the control parsed it too */
-		text_add(&t, "ok");
-		free(error);
-		return;
-	}
-	switch (cmd.verb) {
-	case CR_VERB_START_RECORDING:
-		if (cmd.duration_s > 0)
-			text_add(&t, "ok: recording started (%g s)", cmd.duration_s);
-		else
-			text_add(&t, "ok: recording started (until stopped)");
-		break;
-	case CR_VERB_STOP_RECORDING:
-		if (json_integer_value(json_object_get(reply, "stopped")) == 0 && json_object_get(reply, "stopped"))
-			text_add(&t, "ok: nothing was recording");
-		else
-			text_add(&t, "ok: recording stopped%s", cmd.discard ? ", file discarded" : "");
-		break;
-	case CR_VERB_TIMELAPSE:
-		text_add(&t, "ok: timelapse %s", cr_timelapse_action_name(cmd.timelapse));
-		break;
-	case CR_VERB_SET_CONTROL:
-		text_add(&t, "ok: %s = %s", cmd.name, cmd.value);
-		break;
-	case CR_VERB_QUIT:
-		text_add(&t, "ok: camrig is stopping");
-		break;
-	case CR_VERB_STATUS:
-		text_add(&t, "ok: status");
-		add_cameras(&t, json_object_get(json_object_get(reply, "status"), "cameras"));
-		break;
-	case CR_VERB_GET_STATS:
-		text_add(&t, "ok: get_stats");
-		add_cameras(&t, json_object_get(reply, "cameras"));
-		break;
-	default:
-		text_add(&t, "ok: %s", cr_verb_name(cmd.verb));
-		break;
-	}
-	if (cmd.camera[0] && cmd.verb != CR_VERB_STATUS && cmd.verb != CR_VERB_GET_STATS)
-		text_add(&t, " [%s]", cmd.camera);
-	for (const char *const *k = (const char *const[]){ "file", "path", "url", NULL }; *k; k++)
-		if (*str(reply, *k))
-			text_add(&t, "\n%s", str(reply, *k));
-	json_array_foreach(json_object_get(reply, "files"), i, file)
-		if (json_is_string(file))
-			text_add(&t, "\n%s", json_string_value(file));
-}
-
-/* The reply job for a message run as line. */
-static struct job *reply_job(struct cr_ntfy *n, const char *line, json_t *reply)
-{
-	bool ok = json_is_true(json_object_get(reply, "ok"));
-	const char *verb = str(reply, "command");
-	char body[REPLY_MAX + 1], *title;
-	struct job *job;
-
-	cr_ntfy_reply_text(line, reply, body, sizeof(body));
-	title = cr_asprintf("camrig: %s", *verb ? verb : "error");
-	job = job_new(n, title, n->config->priority, ok ? "reply" : "reply,warning", body);
-	free(title);
-	return job;
-}
-
-/* ---- notifications ------------------------------------------------------- */
-
-/* The notification for event, or NULL when it is not one to send. */
-static struct job *event_job(struct cr_ntfy *n, json_t *event)
-{
-	const char *type = str(event, "type"), *camera = str(event, "camera"), *error = str(event, "error");
-	const char *device = str(event, "device");
-	int prio = n->config->priority, alert = n->config->alert_priority;
-	char body[1024];
-	struct text t = { .buf = body, .size = sizeof(body) };
-	struct job *job = NULL;
-
-	if (!list_has(n->config->events, type))
-		return NULL;
-	body[0] = '\0';
-	if (strcmp(type, "ready") == 0) {
-		text_add(&t, "camrig %s is running", CAMRIG_VERSION);
-		if (*str(event, "listen"))
-			text_add(&t, "; HTTP on %s", str(event, "listen"));
-		job = job_new(n, "camrig ready", prio, "white_check_mark", body);
-	} else if (strcmp(type, "recording_started") == 0) {
-		double duration = num(event, "duration", num(event, "duration_s", 0));
-
-		text_add(&t, "%s: recording", *camera ? camera : "camrig");
-		if (duration > 0)
-			text_add(&t, " for %g s", duration);
-		else
-			text_add(&t, " until stopped");
-		if (*str(event, "trigger"))
-			text_add(&t, " (from %s)", str(event, "trigger"));
-		if (*str(event, "file"))
-			text_add(&t, "\n%s", str(event, "file"));
-		job = job_new(n, "Recording started", prio, "red_circle", body);
-	} else if (strcmp(type, "recording_finished") == 0) {
-		/* recorder.c: camera, file, sidecar, frames, dropped, lost, bytes, reason */
-		text_add(&t, "%s: %s\n%.0f frames, %.0f dropped", *camera ? camera : "camrig",
-			 *str(event, "file") ? str(event, "file") : "(no file)", num(event, "frames", 0),
-			 num(event, "dropped", num(event, "drops", 0)));
-		if (num(event, "lost", 0) > 0)
-			text_add(&t, ", %.0f lost upstream", num(event, "lost", 0));
-		if (num(event, "bytes", 0) > 0)
-			text_add(&t, ", %.1f MB", num(event, "bytes", 0) / 1e6);
-		if (*str(event, "reason"))
-			text_add(&t, " (%s)", str(event, "reason"));
-		if (*error)
-			text_add(&t, "\nerror: %s", error);
-		job = job_new(n, "Recording finished", *error ? alert : prio, *error ? "floppy_disk,warning" : "floppy_disk",
-			      body);
-	} else if (strcmp(type, "error") == 0) {
-		text_add(&t, "%s%s%s", camera, *camera ? ": " : "", *error ? error : str(event, "message"));
-		job = job_new(n, "camrig error", alert, "warning", body);
-	} else if (strcmp(type, "camera_lost") == 0) {
-		text_add(&t, "%s%s%s%s%s", camera, *device ? " (" : "", device, *device ? ")" : "", " is gone");
-		if (*error)
-			text_add(&t, ": %s", error);
-		job = job_new(n, "Camera lost", alert, "rotating_light", body);
-	} else if (strcmp(type, "camera_found") == 0) {
-		text_add(&t, "%s%s%s%s is capturing", camera, *device ? " (" : "", device, *device ? ")" : "");
-		job = job_new(n, "Camera found", prio, "camera", body);
-	}
-	return job;
 }
 
 /* ---- POST ---------------------------------------------------------------- */
@@ -469,7 +113,7 @@ static void post_free(struct post **pp)
 	*pp = NULL;
 	curl_easy_cleanup(p->easy);
 	curl_slist_free_all(p->headers);
-	job_free(&p->job);
+	cr_ntfy_job_free(&p->job);
 	free(p);
 }
 
@@ -574,10 +218,10 @@ static void on_message(struct cr_ntfy *n, json_t *msg)
 		ids_add(n->run_ids, RUN_IDS, &n->run_next, id);
 	cr_info("ntfy: running \"%.200s\"", line);
 	reply = cr_control_run(n->control, line, CR_TRIGGER_NTFY);
-	job = reply_job(n, line, reply);
+	job = cr_ntfy_reply_job(n, line, reply);
 	json_decref(reply);
 	if (n->nreplies == REPLIES_QUEUED) {
-		job_free(&n->replies[0]);
+		cr_ntfy_job_free(&n->replies[0]);
 		memmove(n->replies, n->replies + 1, (REPLIES_QUEUED - 1) * sizeof(*n->replies));
 		n->nreplies--;
 		pthread_mutex_lock(&n->lock);
@@ -845,7 +489,7 @@ static void *pub_main(void *arg)
 
 	pthread_setname_np(pthread_self(), "ntfy-pub");
 	while (!atomic_load(&n->stop) && cr_event_sub_pop(n->sub, &event, -1) == 0) {
-		struct job *job = event_job(n, event);
+		struct job *job = cr_ntfy_event_job(n, event);
 
 		json_decref(event);
 		if (job)
@@ -993,7 +637,7 @@ void cr_ntfy_free(struct cr_ntfy **pn)
 	*pn = NULL;
 	cr_ntfy_stop(n);
 	for (unsigned i = 0; i < n->nreplies; i++)
-		job_free(&n->replies[i]);
+		cr_ntfy_job_free(&n->replies[i]);
 	if (n->sub_multi)
 		curl_multi_cleanup(n->sub_multi);
 	if (n->pub_multi)

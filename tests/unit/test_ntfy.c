@@ -4,6 +4,7 @@
  * camrig's own or a repeat, the last id kept for since=). Includes ntfy.c to
  * reach its statics. */
 #include "../../src/net/ntfy.c"
+#include "../../src/net/ntfy_message.c"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -37,7 +38,7 @@ static struct job *event(struct cr_ntfy *n, const char *json)
 	struct job *job;
 
 	assert_non_null(ev);
-	job = event_job(n, ev);
+	job = cr_ntfy_event_job(n, ev);
 	json_decref(ev);
 	return job;
 }
@@ -50,7 +51,7 @@ static void expect(struct job *job, const char *title, int priority, const char 
 	assert_int_equal(job->priority, priority);
 	assert_string_equal(job->tags, tags);
 	assert_string_equal(job->body, body);
-	job_free(&job);
+	cr_ntfy_job_free(&job);
 	assert_null(job);
 }
 
@@ -89,7 +90,7 @@ static void test_events(void **state)
 		struct job *job = event(n, "{\"type\": \"camera_lost\", \"camera\": \"c\"}");
 
 		assert_non_null(job);
-		job_free(&job);
+		cr_ntfy_job_free(&job);
 	}
 	config.events = "none";
 	assert_null(event(n, "{\"type\": \"camera_lost\", \"camera\": \"c\"}"));
