@@ -143,6 +143,24 @@ class Daemon:
         with urllib.request.urlopen(self.url("/status"), timeout=5) as r:
             return json.loads(r.read())
 
+    def post_json(self, path, body=None):
+        """POSTs body; returns (status, the JSON reply, or {"raw": text})."""
+        st, _, data = self.request("POST", path, body=body)
+        try:
+            return st, json.loads(data)
+        except ValueError:
+            return st, {"raw": data.decode(errors="replace")}
+
+    def wait_camera(self, cond, seconds, step=0.2, camera=0):
+        """Polls /status until cond(camera object) holds or seconds pass;
+        returns the last camera object."""
+        deadline = time.monotonic() + seconds
+        while True:
+            cam = self.status()["cameras"][camera]
+            if cond(cam) or time.monotonic() > deadline:
+                return cam
+            time.sleep(step)
+
 
 def ffprobe_image(data):
     """Returns (codec, width, height, pix_fmt) of an image given as bytes."""

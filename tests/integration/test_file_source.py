@@ -29,14 +29,6 @@ def make_clip(name, *codec):
     return path
 
 
-def wait_for(d, cond, seconds):
-    """Polls /status until cond(camera) holds; returns the last camera object."""
-    deadline = time.monotonic() + seconds
-    while True:
-        cam = d.status()["camera"]
-        if cond(cam) or time.monotonic() > deadline:
-            return cam
-        time.sleep(0.2)
 
 
 def captured_rate(d, seconds=3.0):
@@ -119,7 +111,7 @@ try:
 
     # No looping: the camera ends after exactly the clip's frames.
     with Daemon("--source", f"file:{mp4}", "-o", "camera.loop=false") as d:
-        cam = wait_for(d, lambda cam: cam["state"] != "running", 10)
+        cam = d.wait_camera(lambda cam: cam["state"] != "running", 10)
         c.check(cam["state"] == "ended", "with camera.loop=false the camera reports the end", cam["state"])
         c.check(cam["frames"]["captured"] == CLIP_FRAMES, f"all {CLIP_FRAMES} frames were delivered "
                 "(the decoder is drained at the end)", str(cam["frames"]))
@@ -173,10 +165,10 @@ try:
             c.check(20 <= rate <= 30, "a live stream arrives at its own rate", f"{rate:.1f} fps")
             server.terminate()
             server.wait()
-            cam = wait_for(d, lambda cam: cam["state"] == "lost", 15)
+            cam = d.wait_camera(lambda cam: cam["state"] == "lost", 15)
             c.check(cam["state"] == "lost", "the camera reports a lost stream when the server goes", cam["state"])
             server = subprocess.Popen(serve, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            cam = wait_for(d, lambda cam: cam["state"] == "running" and cam["reconnects"] >= 1, 15)
+            cam = d.wait_camera(lambda cam: cam["state"] == "running" and cam["reconnects"] >= 1, 15)
             c.check(cam["state"] == "running" and cam["reconnects"] >= 1, "it reconnects when the server is back",
                     f"{cam['state']}, {cam['reconnects']} reconnects")
             n, err = ffmpeg_count_frames(d.url("/stream.mjpg"), 20)

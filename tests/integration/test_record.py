@@ -42,12 +42,6 @@ def check_file(path, codec, size, what):
     return header, rows
 
 
-def post(d, path, body=None):
-    st, _, data = d.request("POST", path, body=body)
-    try:
-        return st, json.loads(data)
-    except ValueError:
-        return st, {"raw": data.decode(errors="replace")}
 
 
 # ---- h264 in Matroska with a pre-trigger, timed; HTTP, CLI and signals ----
@@ -60,9 +54,9 @@ with Daemon("--source", "test", "--size", "640x480", "--fps", str(FPS),
     c.check(full and r["pre_trigger"]["bytes"] > 0 and r["pre_trigger"]["seconds"] < 3.2,
             "/status reports the pre-trigger seconds and bytes", str(r["pre_trigger"]))
 
-    st, reply = post(d, "/api/record/start?duration=2")
+    st, reply = d.post_json("/api/record/start?duration=2")
     c.check(st == 200 and reply.get("ok") and len(reply.get("files", [])) == 1, "POST /api/record/start", str(reply))
-    st2, reply2 = post(d, "/api/record/start")
+    st2, reply2 = d.post_json("/api/record/start")
     c.check(st2 == 409, "a second start while recording is refused with 409", str(reply2))
     st3, rec_state = d.get("/api/record")[0], json.loads(d.get("/api/record")[2])
     c.check(st3 == 200 and rec_state["recording"] and rec_state["cameras"][0]["state"] == "recording",
@@ -130,9 +124,9 @@ with Daemon("--source", "test", "--size", "640x480", "--fps", str(FPS),
                        timeout=30)
     c.check(p.returncode != 0 and "camrig run" in p.stderr, "camrig record fails clearly without a daemon",
             p.stderr)
-    st, reply = post(d, "/api/record/stop")
+    st, reply = d.post_json("/api/record/stop")
     c.check(st == 200 and reply.get("stopped") == 0, "stop while idle is harmless", str(reply))
-    st, reply = post(d, "/api/record/start?duration=abc")
+    st, reply = d.post_json("/api/record/start?duration=abc")
     c.check(st == 400, "a bad duration is a 400", str(reply))
 
     # Signals.
@@ -147,9 +141,9 @@ with Daemon("--source", "test", "--size", "640x480", "--fps", str(FPS),
         c.check(header["trigger"] == "none", "signals are trigger type none", header["trigger"])
 
     # stop_recording discard keeps nothing.
-    st, reply = post(d, "/api/record/start")
+    st, reply = d.post_json("/api/record/start")
     time.sleep(1.0)
-    st, reply = post(d, "/api/command", body=b"stop_recording discard")
+    st, reply = d.post_json("/api/command", body=b"stop_recording discard")
     c.check(st == 200 and reply.get("discarded") is True, "stop_recording discard", str(reply))
     c.check(wait_idle(d) and len(files_of(d)) == 3, "a discarded recording leaves no file", str(files_of(d)))
 
@@ -157,7 +151,7 @@ with Daemon("--source", "test", "--size", "640x480", "--fps", str(FPS),
 with Daemon("--source", "test", "--size", "320x240", "--fps", str(FPS), "-o", "camera.recording.codec=mjpeg",
             "-o", "camera.recording.format=mp4", "-o", "camera.recording.pre_trigger=1.5") as d:
     wait_until(lambda: recording(d)["pre_trigger"]["seconds"] >= 1.5, 6)
-    st, reply = post(d, "/api/record/start", body=b'{"duration": 1}')
+    st, reply = d.post_json("/api/record/start", body=b'{"duration": 1}')
     c.check(st == 200, "start with a JSON body", str(reply))
     c.check(wait_idle(d), "mjpeg recording ends")
     files = files_of(d)
@@ -176,7 +170,7 @@ with Daemon("--source", "test", "--size", "320x240", "--fps", str(FPS), "--forma
     r = recording(d)
     c.check(not r["encoder"]["active"] and r["pre_trigger"]["packets"] == 0,
             "with pre_trigger 0 nothing is encoded while idle", str(r["encoder"]))
-    st, reply = post(d, "/api/record/start?duration=2.5")
+    st, reply = d.post_json("/api/record/start?duration=2.5")
     c.check(wait_idle(d), "ffv1 recording ends")
     files = files_of(d)
     c.check(len(files) >= 2, "segment=1 cuts a 2.5 s recording into several files", str(files))
@@ -208,14 +202,14 @@ supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lsan.supp")
 lsan = os.environ.get("LSAN_OPTIONS", "")
 with Daemon(config=config, env={"LSAN_OPTIONS": f"{lsan}:suppressions={supp}".lstrip(":")}) as d:
     time.sleep(1.2)
-    st, reply = post(d, "/api/command", body=b"start_recording 1.5")
+    st, reply = d.post_json("/api/command", body=b"start_recording 1.5")
     c.check(st == 200 and len(reply.get("files", [])) == 2, "start_recording records every camera", str(reply))
     c.check(wait_idle(d, 0) and wait_idle(d, 1), "both stop")
-    st, reply = post(d, "/api/record/start?camera=cam-b&duration=0.5")
+    st, reply = d.post_json("/api/record/start?camera=cam-b&duration=0.5")
     c.check(st == 200 and len(reply.get("files", [])) == 1 and "cam-b" in reply["files"][0],
             "camera=NAME records one camera", str(reply))
     c.check(wait_idle(d, 1), "cam-b stops")
-    st, reply = post(d, "/api/record/start?camera=nope")
+    st, reply = d.post_json("/api/record/start?camera=nope")
     c.check(st == 404, "an unknown camera is a 404", str(reply))
     files = files_of(d)
     a = [f for f in files if "/cam-a_" in f]
@@ -233,7 +227,7 @@ subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=352x
                 "-pix_fmt", "yuv420p", "-c:v", "mpeg4", clip], check=True)
 try:
     with Daemon("--source", f"file:{clip}", "-o", "camera.recording.pre_trigger=0") as d:
-        st, reply = post(d, "/api/record/start?duration=2")
+        st, reply = d.post_json("/api/record/start?duration=2")
         c.check(st == 200 and wait_idle(d), "recording a file source")
         files = files_of(d)
         if c.check(len(files) == 1, "one file", str(files)):

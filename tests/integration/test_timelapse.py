@@ -40,12 +40,6 @@ def wait_for(what, cond, timeout=15):
     return wait_until(cond, timeout, step=0.05)
 
 
-def post(d, path, body=None):
-    st, _, b = d.request("POST", path, body=body)
-    try:
-        return st, json.loads(b)
-    except ValueError:
-        return st, {"raw": b.decode(errors="replace")}
 
 
 def frames_of(path):
@@ -96,7 +90,7 @@ class Events(threading.Thread):
 with Daemon(*ARGS, "-o", "camera.timelapse.interval=0") as d:
     ev = Events(d)
     time.sleep(0.3)
-    st, r = post(d, "/api/timelapse/start?interval=0.2")
+    st, r = d.post_json("/api/timelapse/start?interval=0.2")
     c.check(st == 200 and r.get("ok"), "POST /api/timelapse/start?interval=0.2 starts a session", r)
     t = tl_state(d)
     session, sdir = t["session"], os.path.join(d.tmp, t["dir"])
@@ -104,7 +98,7 @@ with Daemon(*ARGS, "-o", "camera.timelapse.interval=0") as d:
             "status: running, interval 0.2, session tl_YYYY_MM_DD_HH_MM_SS", t)
     c.check(os.path.isdir(sdir) and t["dir"].startswith("Photos/"), "stills go to Photos/<session>/", t["dir"])
 
-    st, r = post(d, "/api/timelapse/start")
+    st, r = d.post_json("/api/timelapse/start")
     c.check(st == 409, "a second start while running is refused (409)", r)
 
     t0 = time.monotonic()
@@ -113,10 +107,10 @@ with Daemon(*ARGS, "-o", "camera.timelapse.interval=0") as d:
     c.check(ok, "5 stills within 10 s")
     c.check(elapsed > 0.6, "stills come at the interval, not faster", f"5 stills in {elapsed:.2f} s")
 
-    st, r = post(d, "/api/timelapse/pause")
+    st, r = d.post_json("/api/timelapse/pause")
     c.check(st == 200 and r["cameras"][0]["state"] == "paused", "pause", r)
     paused_shots = tl_state(d)["shots"]
-    st, r = post(d, "/api/timelapse/shot")
+    st, r = d.post_json("/api/timelapse/shot")
     c.check(st == 409, "a shot while paused is refused (409)", r)
     time.sleep(1.2)
     t = tl_state(d)
@@ -125,12 +119,12 @@ with Daemon(*ARGS, "-o", "camera.timelapse.interval=0") as d:
     with open(os.path.join(sdir, "session.json")) as f:
         c.check(json.load(f)["state"] == "paused", "session.json says paused")
 
-    st, r = post(d, "/api/timelapse/resume")
+    st, r = d.post_json("/api/timelapse/resume")
     c.check(st == 200 and r["cameras"][0]["state"] == "running", "resume", r)
     c.check(wait_for("3 more", lambda: tl_state(d)["shots"] >= paused_shots + 3, timeout=10),
             "stills again after resume")
 
-    st, r = post(d, "/api/timelapse/stop")
+    st, r = d.post_json("/api/timelapse/stop")
     stopped_shots = r["cameras"][0]["shots"] if st == 200 else -1
     c.check(st == 200 and r["cameras"][0]["state"] == "idle", "stop answers at once (assembly follows)", r)
     t = wait_for("video", lambda: (lambda s: s if s["last_video"] else None)(tl_state(d)), timeout=30)
@@ -159,11 +153,11 @@ with Daemon(*ARGS, "-o", "camera.timelapse.interval=0") as d:
     c.check(not [f for f in os.listdir(sdir) if f.endswith(".tmp")], "no temporary files are left")
 
     # Abort: no video.
-    st, r = post(d, "/api/command", body=b"timelapse start 0.2")
+    st, r = d.post_json("/api/command", body=b"timelapse start 0.2")
     c.check(st == 200 and r.get("ok"), "the command `timelapse start 0.2` starts a second session", r)
     s2 = r["cameras"][0]["session"] if st == 200 else ""
     wait_for("2 stills", lambda: tl_state(d)["shots"] >= 2, timeout=10)
-    st, r = post(d, "/api/timelapse/abort")
+    st, r = d.post_json("/api/timelapse/abort")
     c.check(st == 200 and r["cameras"][0]["state"] == "idle", "abort", r)
     time.sleep(1.5)
     c.check(sorted(os.listdir(os.path.join(d.tmp, "Timelapses"))) == [session + ".mp4"], "abort writes no video",
@@ -172,34 +166,34 @@ with Daemon(*ARGS, "-o", "camera.timelapse.interval=0") as d:
         c.check(json.load(f)["state"] == "aborted", "session.json says aborted")
 
     # Triggered shots only (configured interval 0).
-    st, r = post(d, "/api/timelapse/start")
+    st, r = d.post_json("/api/timelapse/start")
     c.check(st == 200 and r["cameras"][0]["interval"] == 0, "start without interval uses the configured 0", r)
     s3dir = os.path.join(d.tmp, r["cameras"][0]["dir"]) if st == 200 else d.tmp
     time.sleep(1.0)
     c.check(tl_state(d)["shots"] == 0, "interval 0: no still without a trigger")
-    st, r = post(d, "/api/timelapse/shot")
+    st, r = d.post_json("/api/timelapse/shot")
     c.check(st == 200 and r.get("ok"), "POST /api/timelapse/shot", r)
     c.check(wait_for("1 still", lambda: tl_state(d)["shots"] == 1, timeout=5), "the shot makes a still")
     time.sleep(0.8)
     c.check(tl_state(d)["shots"] == 1 and len(stills(s3dir)) == 1, "POST /api/timelapse/shot adds exactly one still",
             f"{tl_state(d)['shots']} shots, {stills(s3dir)}")
-    st, r = post(d, "/api/command", body=b"timelapse shot camera=tl")
+    st, r = d.post_json("/api/command", body=b"timelapse shot camera=tl")
     c.check(st == 200, "the command `timelapse shot camera=tl`", r)
     c.check(wait_for("2 stills", lambda: tl_state(d)["shots"] == 2, timeout=5), "... adds the second still")
     with open(os.path.join(s3dir, "stills.csv")) as f:
         rows = f.read().splitlines()
     c.check(len(rows) == 3 and rows[1].endswith(",http") and rows[2].endswith(",http"),
             "stills.csv names the trigger", rows)
-    post(d, "/api/timelapse/abort")
+    d.post_json("/api/timelapse/abort")
 
     # Bad requests.
-    st, _ = post(d, "/api/timelapse/start?interval=0.01")
+    st, _ = d.post_json("/api/timelapse/start?interval=0.01")
     c.check(st == 400, "an interval below 0.05 s is refused (400)")
-    st, _ = post(d, "/api/timelapse/shot?bogus=1")
+    st, _ = d.post_json("/api/timelapse/shot?bogus=1")
     c.check(st == 400, "an unknown parameter is refused (400)")
-    st, _ = post(d, "/api/timelapse/shot?camera=nope")
+    st, _ = d.post_json("/api/timelapse/shot?camera=nope")
     c.check(st == 404, "an unknown camera is a 404")
-    st, _ = post(d, "/api/timelapse/stop")
+    st, _ = d.post_json("/api/timelapse/stop")
     c.check(st == 409, "stop without a session is a 409")
     st, _, body = d.get("/api/timelapse")
     c.check(st == 200 and json.loads(body)["cameras"][0]["camera"] == "tl", "GET /api/timelapse")
@@ -217,7 +211,7 @@ with Daemon(*ARGS, "-o", "camera.timelapse.interval=0") as d:
 # ---- SIGKILL mid-session, then `camrig timelapse assemble DIR` -----------------------------------
 d = Daemon(*ARGS, check_exit=False)
 with d:
-    st, r = post(d, "/api/timelapse/start?interval=0.2")
+    st, r = d.post_json("/api/timelapse/start?interval=0.2")
     sdir = os.path.join(d.tmp, r["cameras"][0]["dir"])
     wait_for("6 stills", lambda: tl_state(d)["shots"] >= 6, timeout=10)
     kill_dir = tempfile.mkdtemp(prefix="camrig-tl-kill-")
@@ -260,7 +254,7 @@ shutil.rmtree(kill_dir, ignore_errors=True)
 # ---- a restart resumes the session ---------------------------------------------------------------
 work = tempfile.mkdtemp(prefix="camrig-tl-restart-")
 with Daemon(*ARGS, cwd=work) as d:
-    st, r = post(d, "/api/timelapse/start?interval=0.2")
+    st, r = d.post_json("/api/timelapse/start?interval=0.2")
     session = r["cameras"][0]["session"]
     sdir = os.path.join(work, r["cameras"][0]["dir"])
     wait_for("4 stills", lambda: tl_state(d)["shots"] >= 4, timeout=10)
@@ -272,7 +266,7 @@ with Daemon(*ARGS, cwd=work) as d:
     c.check(t["state"] == "running" and t["session"] == session and t["shots"] >= before,
             "a restart resumes the running session", t)
     c.check(wait_for("more", lambda: tl_state(d)["shots"] >= before + 3, timeout=10), "and takes stills again")
-    st, r = post(d, "/api/timelapse/stop")
+    st, r = d.post_json("/api/timelapse/stop")
     t = wait_for("video", lambda: (lambda s: s if s["last_video"] else None)(tl_state(d)), timeout=30)
     files = stills(sdir)
     nums = [int(STILL.match(f).group(1)) for f in files]
@@ -283,24 +277,24 @@ with Daemon(*ARGS, cwd=work) as d:
             f"{info} vs {len(files)}")
 # A paused session stays paused across a restart; resume: false leaves it alone.
 with Daemon(*ARGS, cwd=work) as d:
-    post(d, "/api/timelapse/start?interval=0.2")
+    d.post_json("/api/timelapse/start?interval=0.2")
     wait_for("2 stills", lambda: tl_state(d)["shots"] >= 2, timeout=10)
-    post(d, "/api/timelapse/pause")
+    d.post_json("/api/timelapse/pause")
 with Daemon(*ARGS, "-o", "camera.timelapse.resume=false", cwd=work) as d:
     c.check(tl_state(d)["state"] == "idle", "timelapse.resume: false does not resume")
 with Daemon(*ARGS, cwd=work) as d:
     t = tl_state(d)
     c.check(t["state"] == "paused" and t["shots"] >= 2, "a paused session comes back paused", t)
-    post(d, "/api/timelapse/abort")
+    d.post_json("/api/timelapse/abort")
 shutil.rmtree(work, ignore_errors=True)
 
 # ---- a stop whose assembly a SIGTERM cuts short is assembled at the next start ----------------------
 work = tempfile.mkdtemp(prefix="camrig-tl-asm-")
 BIG = ["--source", "test", "--size", "1280x720", "--fps", "25", "--name", "tl", "-o", "camera.recording.pre_trigger=0"]
 with Daemon(*BIG, cwd=work) as d:
-    post(d, "/api/timelapse/start?interval=0.05")
+    d.post_json("/api/timelapse/start?interval=0.05")
     wait_for("60 stills", lambda: tl_state(d)["shots"] >= 60, timeout=20)
-    st, r = post(d, "/api/timelapse/stop")
+    st, r = d.post_json("/api/timelapse/stop")
     n, session = r["cameras"][0]["shots"], r["cameras"][0]["session"]
     d.stop()
 with open(os.path.join(work, "Photos", session, "session.json")) as f:

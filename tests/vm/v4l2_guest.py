@@ -110,13 +110,6 @@ def check_controls(c):
         c.check(st == 400, "set_control out of range is a 400", f"{st} {body[:200]!r}")
 
 
-def wait_status(d, cond, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        cam = d.status()["camera"]
-        if cond(cam) or time.monotonic() > deadline:
-            return cam
-        time.sleep(0.5)
 
 
 def check_driver_faults(c):
@@ -125,17 +118,19 @@ def check_driver_faults(c):
     lost and camrig reopens it)."""
     with Daemon("--source", f"v4l2:{DEV}", "--size", "320x180", "--fps", "25", "--format", "YUYV", *QUIET,
                 "-o", "camera.controls.percentage_of_dropped_buffers=30") as d:
-        cam = wait_status(d, lambda cam: cam["frames"]["lost_upstream"] > 0 and cam["frames"]["captured"] >= 20, 20)
+        cam = d.wait_camera(lambda cam: cam["frames"]["lost_upstream"] > 0 and cam["frames"]["captured"] >= 20,
+                            20, step=0.5)
         c.check(cam["frames"]["lost_upstream"] > 0, "buffers the driver drops show as gaps in the sequence numbers",
                 str(cam["frames"]))
         v4l2_ctl("--set-ctrl", "percentage_of_dropped_buffers=0")
         v4l2_ctl("--set-ctrl", "inject_v4l2_buf_flag_error=1")
-        cam = wait_status(d, lambda cam: "skipped a bad buffer" in d.log(), 10)
+        cam = d.wait_camera(lambda cam: "skipped a bad buffer" in d.log(), 10, step=0.5)
         c.check("skipped a bad buffer" in d.log() and cam["state"] == "running",
                 "a buffer flagged as an error is skipped and capture goes on", d.log())
         before = cam["frames"]["captured"]
         v4l2_ctl("--set-ctrl", "inject_fatal_streaming_error=1")
-        cam = wait_status(d, lambda cam: cam["reconnects"] >= 1 and cam["frames"]["captured"] > before + 10, 30)
+        cam = d.wait_camera(lambda cam: cam["reconnects"] >= 1 and cam["frames"]["captured"] > before + 10,
+                            30, step=0.5)
         c.check(cam["reconnects"] >= 1 and cam["state"] == "running" and cam["frames"]["captured"] > before + 10,
                 "a fatal streaming error loses the device and camrig reopens it",
                 f"reconnects {cam['reconnects']}, state {cam['state']}, frames {cam['frames']}\n{d.log()}")
