@@ -15,6 +15,7 @@
  * while the rest shuts down. */
 #include "app/pipeline.h"
 
+#include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/time.h"
@@ -66,7 +67,7 @@ static int addressed_cameras(struct cr_pipeline *p, const struct cr_command *cmd
 		if (!cmd->camera[0] || strcmp(p->config->cameras[i].name, cmd->camera) == 0)
 			out[n++] = &p->cameras[i];
 	if (n == 0) {
-		json_object_set_new(reply, "error", json_sprintf("%s: no camera named \"%s\"", cr_verb_name(cmd->verb),
+		json_object_set_new(reply, "error", cr_json_sprintf("%s: no camera named \"%s\"", cr_verb_name(cmd->verb),
 								 cmd->camera));
 		return -ENOENT;
 	}
@@ -90,8 +91,8 @@ static int on_get_stats(void *ctx, const struct cr_command *cmd, json_t *reply)
 		struct cr_camera_stats st;
 
 		cr_camera_stats(p->cameras[i].camera, &st);
-		json_array_append_new(cameras, json_pack("{s:s, s:s, s:f, s:I, s:I, s:I, s:i}",
-			"name", p->config->cameras[i].name, "state", cr_camera_state_name(st.state),
+		json_array_append_new(cameras, json_pack("{s:o, s:s, s:f, s:I, s:I, s:I, s:i}",
+			"name", cr_json_str(p->config->cameras[i].name), "state", cr_camera_state_name(st.state),
 			"fps", st.fps_measured, "frames_captured", (json_int_t)st.frames_captured,
 			"frames_dropped", (json_int_t)st.frames_pool_dropped,
 			"frames_lost_upstream", (json_int_t)st.frames_lost_upstream,
@@ -114,7 +115,7 @@ static int on_set_control(void *ctx, const struct cr_command *cmd, json_t *reply
 			const char *why = ret == -ENOTSUP ? "this source has no controls"
 					: ret == -ENOENT ? "no such control" : "bad value";
 
-			json_object_set_new(reply, "error", json_sprintf("set_control %s %s: %s: %s", cmd->name,
+			json_object_set_new(reply, "error", cr_json_sprintf("set_control %s %s: %s: %s", cmd->name,
 					    cmd->value, cr_camera_config(cams[i]->camera)->name, why));
 			return ret == -ENOTSUP ? -EINVAL : ret;
 		}
@@ -135,14 +136,14 @@ static int on_start_recording(void *ctx, const struct cr_command *cmd, json_t *r
 		int ret = cr_recorder_start(cams[i]->recorder, cmd, msg, sizeof(msg));
 
 		if (ret < 0) {
-			json_object_set_new(reply, "error", json_sprintf("start_recording: %s: %s",
+			json_object_set_new(reply, "error", cr_json_sprintf("start_recording: %s: %s",
 					    cr_camera_config(cams[i]->camera)->name, msg));
 			json_object_set_new(reply, "files", files);
 			return ret;
 		}
-		json_array_append_new(files, json_string(msg));
-		cr_events_publish(p->events, "recording_started", json_pack("{s:s, s:s, s:s, s:f}", "camera",
-				  cr_camera_config(cams[i]->camera)->name, "file", msg, "trigger",
+		json_array_append_new(files, cr_json_str(msg));
+		cr_events_publish(p->events, "recording_started", json_pack("{s:o, s:o, s:s, s:f}", "camera",
+				  cr_json_str(cr_camera_config(cams[i]->camera)->name), "file", cr_json_str(msg), "trigger",
 				  cr_trigger_name(cmd->trigger), "duration", cmd->duration_s));
 	}
 	if (n > 0)
@@ -164,7 +165,7 @@ static int on_stop_recording(void *ctx, const struct cr_command *cmd, json_t *re
 	snprintf(reason, sizeof(reason), "%s (%s)", cmd->discard ? "discarded" : "stopped", cr_trigger_name(cmd->trigger));
 	for (int i = 0; i < n; i++) {
 		if (cr_recorder_stop(cams[i]->recorder, cmd->mono_ns, reason, cmd->discard, msg, sizeof(msg)) > 0) {
-			json_array_append_new(files, json_string(msg));
+			json_array_append_new(files, cr_json_str(msg));
 			stopped++;
 		}
 	}
@@ -194,15 +195,15 @@ static int on_timelapse(void *ctx, const struct cr_command *cmd, json_t *reply)
 		int ret = cr_timelapse_control(cams[i]->timelapse, cmd, msg, sizeof(msg));
 		json_t *t = cr_http_timelapse_json(cams[i]);
 
-		json_object_set_new(t, "camera", json_string(name));
-		json_object_set_new(t, "message", json_string(msg));
+		json_object_set_new(t, "camera", cr_json_str(name));
+		json_object_set_new(t, "message", cr_json_str(msg));
 		json_array_append_new(cameras, t);
 		if (ret >= 0) {
 			if (!done++)
-				json_object_set_new(reply, "message", json_string(msg));
+				json_object_set_new(reply, "message", cr_json_str(msg));
 		} else if (!err) {
 			err = ret;
-			json_object_set_new(reply, "error", json_sprintf("timelapse %s: %s: %s",
+			json_object_set_new(reply, "error", cr_json_sprintf("timelapse %s: %s: %s",
 					    cr_timelapse_action_name(cmd->timelapse), name, msg));
 		}
 	}
@@ -229,12 +230,12 @@ static int on_snapshot(void *ctx, const struct cr_command *cmd, json_t *reply)
 		int ret = cr_snapshot_save(cams[i]->camera, cams[i]->jpeg, cc->recording.root, path, sizeof(path));
 
 		if (ret < 0) {
-			json_object_set_new(reply, "error", json_sprintf("snapshot: %s: %s", cc->name, path));
+			json_object_set_new(reply, "error", cr_json_sprintf("snapshot: %s: %s", cc->name, path));
 			json_decref(files);
 			return ret == -ETIMEDOUT ? -EAGAIN : -EIO;
 		}
-		json_array_append_new(files, json_string(path));
-		cr_events_publish(p->events, "snapshot", json_pack("{s:s, s:s, s:s}", "camera", cc->name, "file", path,
+		json_array_append_new(files, cr_json_str(path));
+		cr_events_publish(p->events, "snapshot", json_pack("{s:o, s:o, s:s}", "camera", cr_json_str(cc->name), "file", cr_json_str(path),
 				  "trigger", cr_trigger_name(cmd->trigger)));
 	}
 	if (n > 0)
@@ -372,7 +373,7 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 		cr_pipeline_stop(&p);
 		return ret;
 	}
-	cr_events_publish(p->events, "ready", json_pack("{s:s}", "listen", config->http.listen));
+	cr_events_publish(p->events, "ready", json_pack("{s:o}", "listen", cr_json_str(config->http.listen)));
 	*out = p;
 	return 0;
 }

@@ -6,6 +6,7 @@
  * trigger; each request's own lock guards its reply. */
 #include "control/control.h"
 
+#include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/queue.h"
@@ -86,7 +87,7 @@ static int status_of(int err)
 
 static json_t *error_reply(int err, const char *message)
 {
-	return json_pack("{s:b, s:s, s:i}", "ok", 0, "error", message, "status", status_of(err));
+	return json_pack("{s:b, s:o, s:i}", "ok", 0, "error", cr_json_str(message), "status", status_of(err));
 }
 
 static void execute(struct cr_control *ctl, struct request *r)
@@ -110,8 +111,9 @@ static void execute(struct cr_control *ctl, struct request *r)
 			json_object_set_new(reply, "error", json_sprintf("%s failed", cr_verb_name(cmd->verb)));
 	}
 	if (ret == 0 && ctl->events && cmd->verb != CR_VERB_STATUS && cmd->verb != CR_VERB_GET_STATS)
-		cr_events_publish(ctl->events, "command", json_pack("{s:s, s:s, s:s}", "command",
-				  cr_verb_name(cmd->verb), "trigger", cr_trigger_name(cmd->trigger), "camera", cmd->camera));
+		cr_events_publish(ctl->events, "command", json_pack("{s:s, s:s, s:o}", "command",
+				  cr_verb_name(cmd->verb), "trigger", cr_trigger_name(cmd->trigger), "camera",
+				  cr_json_str(cmd->camera)));
 	if (r->log_result) {
 		if (ret < 0)
 			cr_warn("%s (from %s): %s", cr_verb_name(cmd->verb), cr_trigger_name(cmd->trigger),

@@ -13,6 +13,7 @@
 #include "net/http_tls.h"
 
 #include "base/error.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/net.h"
@@ -91,20 +92,23 @@ enum MHD_Result cr_http_reply(struct cr_http_request *req, unsigned status, cons
 
 enum MHD_Result cr_http_error(struct cr_http_request *req, unsigned status, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[512], *text;
+	enum MHD_Result ret;
 	va_list ap;
-	int n;
+	size_t n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg) - 1, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if (n > (int)sizeof(msg) - 2)
-		n = (int)sizeof(msg) - 2;
-	msg[n++] = '\n';
-	cr_debug("http: %s %s: %u %.*s", req->method, req->path, status, n - 1, msg);
-	return cr_http_reply(req, status, "text/plain; charset=utf-8", msg, (size_t)n);
+	/* Reasons echo what the client sent: keep the text UTF-8 as labelled. */
+	text = cr_utf8_escape(msg);
+	n = strlen(text);
+	text = cr_realloc(text, n + 2);
+	text[n++] = '\n';
+	cr_debug("http: %s %s: %u %.*s", req->method, req->path, status, (int)n - 1, text);
+	ret = cr_http_reply(req, status, "text/plain; charset=utf-8", text, n);
+	free(text);
+	return ret;
 }
 
 struct param_check {

@@ -6,6 +6,8 @@
  * does not fit the current state a 409; the reply says why in "error". */
 #include "net/http.h"
 
+#include "base/json.h"
+#include "base/log.h"
 #include "base/mem.h"
 
 #include <stdio.h>
@@ -14,10 +16,19 @@
 
 enum MHD_Result cr_http_reply_json(struct cr_http_request *req, unsigned status, json_t *json)
 {
-	char *text = json_dumps(json, JSON_INDENT(2));
-	size_t len = strlen(text);
+	char *text = json_dumps(json, JSON_INDENT(2)); /* NULL for a NULL json too */
 	enum MHD_Result ret;
+	size_t len;
 
+	/* Text reaches JSON through base/json.h, so this is a bug, never a
+	 * client's doing: answer it, do not crash on it. */
+	if (!text) {
+		json_decref(json);
+		cr_err("http: %s %s: the reply could not be encoded as JSON", req->method, req->path);
+		return cr_http_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s: internal error: the reply could not "
+				     "be encoded as JSON", req->path);
+	}
+	len = strlen(text);
 	text = cr_realloc(text, len + 2);
 	text[len++] = '\n';
 	ret = cr_http_reply(req, status, "application/json", text, len);

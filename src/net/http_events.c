@@ -42,6 +42,11 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 		if (ret == 0) {
 			char *data = json_dumps(event, JSON_COMPACT);
 
+			/* An event that cannot be encoded is a bug; it is left out. */
+			if (!data) {
+				json_decref(event);
+				continue;
+			}
 			s->pending = cr_asprintf("id: %" JSON_INTEGER_FORMAT "\nevent: %s\ndata: %s\n\n",
 						 json_integer_value(json_object_get(event, "id")),
 						 json_string_value(json_object_get(event, "type")), data);

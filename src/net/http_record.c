@@ -12,6 +12,7 @@
  * every path starts and stops recordings the same way. */
 #include "net/http.h"
 
+#include "base/json.h"
 #include "base/mem.h"
 #include "base/time.h"
 
@@ -33,12 +34,13 @@ json_t *cr_http_recording_json(struct cr_http_camera *hc)
 	cr_video_encoder_stats(hc->encoder, &es);
 	if (rs.trigger_utc_us)
 		cr_time_iso8601(rs.trigger_utc_us, iso, sizeof(iso));
-	return json_pack("{s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:f,"
+	return json_pack("{s:s, s:b, s:o, s:o, s:o, s:s, s:s, s:f, s:f, s:f,"
 			 " s:{s:I, s:I, s:I}, s:I, s:f, s:i, s:I, s:i, s:I,"
 			 " s:{s:f, s:f, s:I, s:i},"
-			 " s:{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:f, s:f}}",
+			 " s:{s:s, s:s, s:o, s:b, s:I, s:I, s:I, s:I, s:f, s:f}}",
 		"state", rs.recording ? "recording" : rs.stopping ? "stopping" : "idle", "recording", rs.recording,
-		"reason", rs.reason, "file", rs.file, "sidecar", rs.sidecar, "trigger", rs.trigger,
+		"reason", cr_json_str(rs.reason), "file", cr_json_str(rs.file), "sidecar", cr_json_str(rs.sidecar),
+		"trigger", rs.trigger,
 		"trigger_time", iso, "trigger_unix", (double)rs.trigger_utc_us / 1e6, "duration", rs.duration_s,
 		"seconds", rs.file_seconds,
 		"frames", "written", (json_int_t)rs.frames_written, "dropped", (json_int_t)rs.frames_dropped,
@@ -49,7 +51,7 @@ json_t *cr_http_recording_json(struct cr_http_camera *hc)
 		"queue_dropped", (json_int_t)rs.queue_dropped,
 		"pre_trigger", "target_seconds", rs.pre_trigger_s, "seconds", rs.prebuffer.seconds,
 		"bytes", (json_int_t)rs.prebuffer.bytes, "packets", (int)rs.prebuffer.packets,
-		"encoder", "codec", es.codec, "encoder", es.encoder, "error", es.error, "active", es.active,
+		"encoder", "codec", es.codec, "encoder", es.encoder, "error", cr_json_str(es.error), "active", es.active,
 		"frames", (json_int_t)es.frames, "packets", (json_int_t)es.packets, "dropped", (json_int_t)es.dropped,
 		"errors", (json_int_t)es.errors, "encode_ms", es.encode_ms, "bitrate_kbps", es.bitrate_kbps);
 }
@@ -109,7 +111,7 @@ enum MHD_Result cr_http_record(struct cr_http_request *req)
 		json_t *r = cr_http_recording_json(&req->ctx->cameras[i]);
 
 		any = any || json_is_true(json_object_get(r, "recording"));
-		json_object_set_new(r, "camera", json_string(cr_camera_config(req->ctx->cameras[i].camera)->name));
+		json_object_set_new(r, "camera", cr_json_str(cr_camera_config(req->ctx->cameras[i].camera)->name));
 		json_array_append_new(cameras, r);
 	}
 	return cr_http_reply_json(req, MHD_HTTP_OK, json_pack("{s:b, s:o}", "recording", any, "cameras", cameras));

@@ -17,6 +17,7 @@
 #include "net/lsl.h"
 #include "net/tcpstream.h"
 
+#include "base/json.h"
 #include "base/time.h"
 #include "camrig-version.h"
 #include "net/ntfy.h"
@@ -32,8 +33,12 @@ static json_t *controls_json(struct cr_camera *cam)
 	int n = cr_camera_controls(cam, controls, CR_CAMERA_MAX_CONTROLS);
 	json_t *obj = json_object();
 
-	for (int i = 0; i < n; i++)
-		json_object_set_new(obj, controls[i].name, json_string(controls[i].value));
+	for (int i = 0; i < n; i++) {
+		char *name = cr_utf8_escape(controls[i].name);
+
+		json_object_set_new(obj, name, cr_json_str(controls[i].value));
+		free(name);
+	}
 	return obj;
 }
 
@@ -44,7 +49,7 @@ static json_t *lsl_json(struct cr_lsl_outlet *outlet)
 
 	if (!outlet || cr_lsl_outlet_stats(outlet, &s) < 0)
 		return json_null();
-	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "uid", s.uid, "data_port",
+	return json_pack("{s:o, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "uid", cr_json_str(s.uid), "data_port",
 			 (int)s.data_port, "service_port", (int)s.service_port, "inlets", (int)s.inlets, "streaming",
 			 (int)s.streaming, "samples_pushed", (json_int_t)s.samples_pushed, "samples_sent",
 			 (json_int_t)s.samples_sent, "samples_skipped", (json_int_t)s.samples_skipped, "inlets_dropped",
@@ -65,15 +70,16 @@ static json_t *camera_json(struct cr_http_context *ctx, struct cr_http_camera *h
 	cr_jpeg_stage_stats(hc->jpeg, &js);
 	n = cr_fanout_stats(cr_camera_fanout(hc->camera), subs, 16);
 	for (int i = 0; i < n && i < 16; i++)
-		json_array_append_new(consumers, json_pack("{s:s, s:I, s:I, s:i, s:i, s:b}", "name", subs[i].name,
+		json_array_append_new(consumers, json_pack("{s:o, s:I, s:I, s:i, s:i, s:b}", "name", cr_json_str(subs[i].name),
 			"delivered", (json_int_t)subs[i].delivered, "dropped", (json_int_t)subs[i].dropped,
 			"queued", (int)subs[i].length, "depth", (int)subs[i].depth, "active", subs[i].active));
 	camera = json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i,"
+		"{s:o, s:o, s:o, s:o, s:s, s:o, s:s, s:i, s:i,"
 		" s:{s:f, s:f, s:f}, s:{s:I, s:I, s:I, s:i, s:i}, s:o,"
 		" s:{s:i, s:b, s:i, s:i, s:i, s:I, s:I, s:I, s:f}, s:i, s:f, s:I, s:o, s:o, s:o}",
-		"name", cfg->name, "source", cfg->source, "device", st.format.device, "driver", st.format.driver,
-		"state", cr_camera_state_name(st.state), "error", st.error, "format", cr_fourcc_name(st.format.fourcc),
+		"name", cr_json_str(cfg->name), "source", cr_json_str(cfg->source), "device", cr_json_str(st.format.device),
+		"driver", cr_json_str(st.format.driver), "state", cr_camera_state_name(st.state), "error",
+		cr_json_str(st.error), "format", cr_fourcc_name(st.format.fourcc),
 		"width", st.format.width, "height", st.format.height,
 		"fps", "requested", st.fps_requested, "nominal", st.format.fps, "measured", st.fps_measured,
 		"frames", "captured", (json_int_t)st.frames_captured, "dropped_pool", (json_int_t)st.frames_pool_dropped,
@@ -106,8 +112,8 @@ json_t *cr_http_status_json(struct cr_http_context *ctx)
 		json_array_append_new(cameras, camera_json(ctx, &ctx->cameras[i]));
 		stream_clients += atomic_load(&ctx->cameras[i].stream_clients);
 	}
-	status = json_pack("{s:s, s:s, s:f, s:s, s:f, s:{s:i, s:i}, s:O, s:o}",
-		"name", cr_camera_config(ctx->cameras[0].camera)->name, "version", CAMRIG_VERSION,
+	status = json_pack("{s:o, s:s, s:f, s:s, s:f, s:{s:i, s:i}, s:O, s:o}",
+		"name", cr_json_str(cr_camera_config(ctx->cameras[0].camera)->name), "version", CAMRIG_VERSION,
 		"uptime", (double)(cr_time_mono_ns() - ctx->start_mono_ns) / 1e9,
 		"time", cr_time_iso8601(now_us, iso, sizeof(iso)), "time_unix", (double)now_us / 1e6,
 		"clients", "http", (int)atomic_load(&ctx->connections), "stream", (int)stream_clients,

@@ -15,6 +15,7 @@
  * their own payloads); unknown query parameters are refused. */
 #include "net/http.h"
 
+#include "base/json.h"
 #include "base/time.h"
 
 #include <jansson.h>
@@ -33,12 +34,14 @@ json_t *cr_http_timelapse_json(struct cr_http_camera *hc)
 	cr_timelapse_stats(hc->timelapse, &st);
 	if (st.last_still_utc_us)
 		cr_time_iso8601(st.last_still_utc_us, iso, sizeof(iso));
-	return json_pack("{s:s, s:s, s:s, s:i, s:f, s:f, s:i, s:i, s:s, s:s, s:f, s:b, s:i, s:s, s:i, s:s, s:I}",
-		"state", cr_timelapse_state_name(st.state), "session", st.session, "dir", st.dir, "shots", (int)st.shots,
+	return json_pack("{s:s, s:o, s:o, s:i, s:f, s:f, s:i, s:i, s:o, s:s, s:f, s:b, s:i, s:o, s:i, s:o, s:I}",
+		"state", cr_timelapse_state_name(st.state), "session", cr_json_str(st.session), "dir", cr_json_str(st.dir),
+		"shots", (int)st.shots,
 		"interval", st.interval_s, "fps", st.fps, "quality", st.quality, "pending_shots", (int)st.pending_shots,
-		"last_still", st.last_still, "last_still_time", iso, "last_still_unix", (double)st.last_still_utc_us / 1e6,
-		"assembling", st.assembling, "assembly_queue", (int)st.assembly_queue, "last_video", st.last_video,
-		"last_video_frames", (int)st.last_video_frames, "last_error", st.last_error,
+		"last_still", cr_json_str(st.last_still), "last_still_time", iso, "last_still_unix", (double)st.last_still_utc_us / 1e6,
+		"assembling", st.assembling, "assembly_queue", (int)st.assembly_queue, "last_video",
+		cr_json_str(st.last_video), "last_video_frames", (int)st.last_video_frames, "last_error",
+		cr_json_str(st.last_error),
 		"errors", (json_int_t)st.errors);
 }
 
@@ -88,7 +91,7 @@ enum MHD_Result cr_http_timelapse(struct cr_http_request *req)
 			json_decref(t);
 			t = json_object();
 		}
-		json_object_set_new(t, "camera", json_string(cr_camera_config(req->ctx->cameras[i].camera)->name));
+		json_object_set_new(t, "camera", cr_json_str(cr_camera_config(req->ctx->cameras[i].camera)->name));
 		json_array_append_new(cameras, t);
 	}
 	return cr_http_reply_json(req, MHD_HTTP_OK, json_pack("{s:o}", "cameras", cameras));

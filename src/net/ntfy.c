@@ -41,6 +41,8 @@
  * handle, without the lock. */
 #include "net/ntfy_priv.h"
 
+#include "base/json.h"
+
 /* ---- message ids ---------------------------------------------------------- */
 
 static bool id_ok(const char *id)
@@ -670,7 +672,7 @@ json_t *cr_ntfy_status_json(struct cr_ntfy *n)
 	if (!n)
 		return NULL;
 	cr_ntfy_stats(n, &st);
-	return json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "server", n->config->server,
+	return json_pack("{s:o, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "server", cr_json_str(n->config->server),
 			 "connected", st.connected, "connects", (json_int_t)st.connects,
 			 "messages_run", (json_int_t)st.messages_run, "messages_skipped", (json_int_t)st.messages_skipped,
 			 "published", (json_int_t)st.published, "publish_errors", (json_int_t)st.publish_errors,

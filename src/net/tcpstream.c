@@ -26,6 +26,7 @@
  * holds it across its non-blocking writes, which cannot wait. */
 #include "net/tcpstream.h"
 
+#include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/net.h"
@@ -448,8 +449,8 @@ json_t *cr_tcpstream_status_json(struct cr_tcpstream *ts)
 	if (!ts)
 		return json_null();
 	pthread_mutex_lock(&ts->lock);
-	j = json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:b, s:s}", "listen",
-		      ts->config->listen ? ts->config->listen : "127.0.0.1:10001", "clients", (int)ts->nclients,
+	j = json_pack("{s:o, s:i, s:I, s:I, s:I, s:I, s:b, s:s}", "listen",
+		      cr_json_str(ts->config->listen ? ts->config->listen : "127.0.0.1:10001"), "clients", (int)ts->nclients,
 		      "clients_total", (json_int_t)ts->clients_total, "bytes_sent", (json_int_t)ts->bytes_sent,
 		      "skips", (json_int_t)ts->skips, "dropped", (json_int_t)ts->dropped, "shared_encoder",
 		      ts->own_encoder == NULL, "error", ts->not_h264 ? "the encoder does not produce H.264" : "");

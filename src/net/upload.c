@@ -19,6 +19,7 @@
 #include "net/upload.h"
 
 #include "base/error.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/time.h"
@@ -420,10 +421,10 @@ json_t *cr_upload_status_json(struct cr_upload *up)
 	if (!up)
 		return json_pack("{s:b}", "enabled", 0);
 	cr_upload_stats(up, &st);
-	return json_pack("{s:b, s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:s, s:f, s:f, s:f}",
-		"enabled", 1, "url", up->url_shown, "interval_ms", up->config->interval_ms, "queue", (int)up->capacity,
+	return json_pack("{s:b, s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:o, s:f, s:f, s:f}",
+		"enabled", 1, "url", cr_json_str(up->url_shown), "interval_ms", up->config->interval_ms, "queue", (int)up->capacity,
 		"taken", (json_int_t)st.taken, "missed", (json_int_t)st.missed, "sent", (json_int_t)st.sent,
 		"failed", (json_int_t)st.failed, "dropped", (json_int_t)st.dropped, "bytes", (json_int_t)st.bytes,
-		"queued", (int)st.queued, "last_status", (int)st.last_status, "last_error", st.last_error,
+		"queued", (int)st.queued, "last_status", (int)st.last_status, "last_error", cr_json_str(st.last_error),
 		"last_sent_unix", (double)st.last_sent_utc_us / 1e6, "backoff_s", st.backoff_s, "post_ms", st.post_ms);
 }

@@ -30,6 +30,7 @@
 
 #include "base/error.h"
 #include "base/fs.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/time.h"
@@ -272,10 +273,10 @@ static void close_file(struct cr_recorder *rec, const char *reason)
 			(double)o->bytes / 1e6, reason);
 		if (rec->events)
 			cr_events_publish(rec->events, "recording_finished", json_pack(
-				"{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "camera", rec->name, "file", o->path,
-				"sidecar", o->sidecar_path, "frames", (json_int_t)o->frames,
-				"dropped", (json_int_t)c.dropped, "lost", (json_int_t)c.lost,
-				"bytes", (json_int_t)o->bytes, "reason", reason));
+				"{s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o}", "camera", cr_json_str(rec->name),
+				"file", cr_json_str(o->path), "sidecar", cr_json_str(o->sidecar_path),
+				"frames", (json_int_t)o->frames, "dropped", (json_int_t)c.dropped, "lost", (json_int_t)c.lost,
+				"bytes", (json_int_t)o->bytes, "reason", cr_json_str(reason)));
 	}
 	ret2 = cr_sidecar_close(&o->sidecar, reason);
 	if (ret2 < 0)

@@ -28,6 +28,7 @@
 
 #include "base/error.h"
 #include "base/fs.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/time.h"
@@ -195,12 +196,12 @@ static const char *disk_state(enum cr_timelapse_state state)
 static int session_write(struct cr_timelapse *tl, const struct session *s, const char *state, bool sync)
 {
 	char created[40], updated[40];
-	json_t *json = json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:i, s:i, s:s, s:f, s:s, s:s}",
-		"format", SESSION_FORMAT, "camera", tl->name, "session", s->name, "state", state,
+	json_t *json = json_pack("{s:s, s:o, s:o, s:s, s:f, s:f, s:i, s:i, s:s, s:f, s:s, s:o}",
+		"format", SESSION_FORMAT, "camera", cr_json_str(tl->name), "session", cr_json_str(s->name), "state", state,
 		"interval", s->interval_s, "fps", s->fps, "quality", s->quality, "shots", (int)s->shots,
 		"created", cr_time_iso8601(s->created_utc_us, created, sizeof(created)),
 		"created_unix", (double)s->created_utc_us / 1e6,
-		"updated", cr_time_iso8601(cr_time_utc_us(), updated, sizeof(updated)), "video", s->video);
+		"updated", cr_time_iso8601(cr_time_utc_us(), updated, sizeof(updated)), "video", cr_json_str(s->video));
 	int ret = json_write(s->dir, json, sync);
 
 	json_decref(json);
@@ -225,8 +226,8 @@ static void publish(struct cr_timelapse *tl, const char *type, const struct sess
 {
 	if (!data)
 		data = json_object();
-	json_object_set_new(data, "camera", json_string(tl->name));
-	json_object_set_new(data, "session", json_string(s->name));
+	json_object_set_new(data, "camera", cr_json_str(tl->name));
+	json_object_set_new(data, "session", cr_json_str(s->name));
 	if (tl->events)
 		cr_events_publish(tl->events, type, data);
 	else
@@ -353,7 +354,7 @@ static int do_start(struct cr_timelapse *tl, const struct cr_command *cmd, char 
 	else
 		snprintf(msg, len, "session %s started in %s: a still on each `timelapse shot`", s.name, s.dir);
 	cr_info("timelapse: %s: %s", tl->name, msg);
-	publish(tl, "timelapse_started", &s, json_pack("{s:s, s:f, s:f, s:b, s:s}", "dir", s.dir, "interval",
+	publish(tl, "timelapse_started", &s, json_pack("{s:o, s:f, s:f, s:b, s:s}", "dir", cr_json_str(s.dir), "interval",
 		interval, "fps", s.fps, "resumed", 0, "trigger", cr_trigger_name(cmd->trigger)));
 	return 0;
 }
@@ -375,18 +376,18 @@ static int do_stop(struct cr_timelapse *tl, bool assemble, char *msg, size_t len
 		session_write(tl, s, "aborted", true);
 		snprintf(msg, len, "session %s aborted after %u stills (no video; the stills stay in %s)", s->name,
 			 s->shots, s->dir);
-		publish(tl, "timelapse_aborted", s, json_pack("{s:s, s:i}", "dir", s->dir, "shots", (int)s->shots));
+		publish(tl, "timelapse_aborted", s, json_pack("{s:o, s:i}", "dir", cr_json_str(s->dir), "shots", (int)s->shots));
 	} else if (s->shots == 0) {
 		session_write(tl, s, "failed", true);
 		json_update(s->dir, json_pack("{s:s}", "error", "no stills"));
 		snprintf(msg, len, "session %s stopped without stills: no video", s->name);
-		publish(tl, "timelapse_stopped", s, json_pack("{s:s, s:i}", "dir", s->dir, "shots", 0));
+		publish(tl, "timelapse_stopped", s, json_pack("{s:o, s:i}", "dir", cr_json_str(s->dir), "shots", 0));
 		publish(tl, "timelapse_finished", s, json_pack("{s:b, s:n, s:i, s:s}", "ok", 0, "video", "frames", 0,
 			"error", "no stills"));
 	} else {
 		session_write(tl, s, "stopped", true);
-		publish(tl, "timelapse_stopped", s, json_pack("{s:s, s:i, s:s}", "dir", s->dir, "shots", (int)s->shots,
-			"video", s->video));
+		publish(tl, "timelapse_stopped", s, json_pack("{s:o, s:i, s:o}", "dir", cr_json_str(s->dir), "shots", (int)s->shots,
+			"video", cr_json_str(s->video)));
 		ret = job_push(tl, s);
 		if (ret < 0) {
 			/* It stays "stopped" on disk: the next start assembles it. */
@@ -543,8 +544,8 @@ static void commit(struct cr_timelapse *tl, struct shot *shot, const struct cr_j
 	if (tl->failing)
 		cr_info("timelapse: %s: stills are taken again", tl->name);
 	tl->failing = false;
-	publish(tl, "timelapse_shot", s, json_pack("{s:i, s:s, s:s, s:s}", "shot", (int)shot->number, "file",
-		shot->file, "capture_time", iso, "trigger", cr_trigger_name(shot->trigger)));
+	publish(tl, "timelapse_shot", s, json_pack("{s:i, s:o, s:s, s:s}", "shot", (int)shot->number, "file",
+		cr_json_str(shot->file), "capture_time", iso, "trigger", cr_trigger_name(shot->trigger)));
 }
 
 static void *shooter_thread(void *arg)
@@ -667,12 +668,12 @@ static void *assembler_thread(void *arg)
 				job.name);
 		} else if (ret < 0) {
 			cr_warn("timelapse: %s: cannot assemble %s: %s", tl->name, job.name, why);
-			json_update(job.dir, json_pack("{s:s, s:s}", "state", "failed", "error", why));
+			json_update(job.dir, json_pack("{s:s, s:o}", "state", "failed", "error", cr_json_str(why)));
 		} else {
 			cr_info("timelapse: %s: wrote %s: %u frames of %dx%d at %g fps in %.1f s%s", tl->name, job.video,
 				res.frames, res.width, res.height, job.fps, res.seconds,
 				res.skipped ? " (some stills did not decode)" : "");
-			json_update(job.dir, json_pack("{s:s, s:s, s:i, s:i}", "state", "finished", "video", job.video,
+			json_update(job.dir, json_pack("{s:s, s:o, s:i, s:i}", "state", "finished", "video", cr_json_str(job.video),
 						       "frames", (int)res.frames, "skipped", (int)res.skipped));
 		}
 
@@ -682,14 +683,14 @@ static void *assembler_thread(void *arg)
 		if (ret == 0) {
 			snprintf(tl->stats.last_video, sizeof(tl->stats.last_video), "%s", job.video);
 			tl->stats.last_video_frames = res.frames;
-			publish(tl, "timelapse_finished", &done, json_pack("{s:b, s:s, s:i, s:i, s:f, s:s}", "ok", 1,
-				"video", job.video, "frames", (int)res.frames, "skipped", (int)res.skipped, "seconds",
-				res.seconds, "dir", job.dir));
+			publish(tl, "timelapse_finished", &done, json_pack("{s:b, s:o, s:i, s:i, s:f, s:o}", "ok", 1,
+				"video", cr_json_str(job.video), "frames", (int)res.frames, "skipped", (int)res.skipped,
+				"seconds", res.seconds, "dir", cr_json_str(job.dir)));
 		} else if (ret != -ECANCELED) {
 			tl->stats.errors++;
 			text(tl->stats.last_error, sizeof(tl->stats.last_error), "%s", why);
-			publish(tl, "timelapse_finished", &done, json_pack("{s:b, s:n, s:i, s:s, s:s}", "ok", 0, "video",
-				"frames", 0, "error", why, "dir", job.dir));
+			publish(tl, "timelapse_finished", &done, json_pack("{s:b, s:n, s:i, s:o, s:o}", "ok", 0, "video",
+				"frames", 0, "error", cr_json_str(why), "dir", cr_json_str(job.dir)));
 		}
 	}
 	pthread_mutex_unlock(&tl->lock);
@@ -723,18 +724,19 @@ static int session_load(struct cr_timelapse *tl, const char *dir, const char *na
 
 	snprintf(path, sizeof(path), "%s/" SESSION_FILE, dir);
 	json = json_load_file(path, 0, NULL);
-	if (!json_is_object(json) || !json_str(json, "camera") || strcmp(json_str(json, "camera"), tl->name) != 0 ||
+	if (!json_is_object(json) || !cr_json_str_is(json_object_get(json, "camera"), tl->name) ||
 	    !json_str(json, "state"))
 		goto end;
 	memset(s, 0, sizeof(*s));
 	snprintf(state, state_len, "%s", json_str(json, "state"));
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
+	/* The video's own path unless session.json holds it escaped. */
 	v = json_str(json, "video");
-	if (v && v[0])
-		snprintf(s->video, sizeof(s->video), "%s", v);
-	else if (absolute(tl->config->videos_root, videos, sizeof(videos)) == 0)
+	if (absolute(tl->config->videos_root, videos, sizeof(videos)) == 0)
 		text(s->video, sizeof(s->video), "%s/%s.mp4", videos, name);
+	if (v && v[0] && !cr_json_str_is(json_object_get(json, "video"), s->video))
+		snprintf(s->video, sizeof(s->video), "%s", v);
 	s->interval_s = json_num(json, "interval", tl->config->interval);
 	s->fps = json_num(json, "fps", tl->config->fps);
 	if (!(s->fps > 0))
@@ -800,7 +802,7 @@ static void sessions_recover(struct cr_timelapse *tl)
 	session_write(tl, &tl->cur, disk_state(tl->cur.state), true);
 	cr_info("timelapse: %s: resumed session %s (%s, %u stills so far, next %06u)", tl->name, best.name,
 		cr_timelapse_state_name(tl->cur.state), best.shots, best.next_number);
-	publish(tl, "timelapse_started", &tl->cur, json_pack("{s:s, s:f, s:f, s:b, s:s, s:i}", "dir", best.dir,
+	publish(tl, "timelapse_started", &tl->cur, json_pack("{s:o, s:f, s:f, s:b, s:s, s:i}", "dir", cr_json_str(best.dir),
 		"interval", best.interval_s, "fps", best.fps, "resumed", 1, "state",
 		cr_timelapse_state_name(tl->cur.state), "shots", (int)best.shots));
 	if (tl->cur.state == CR_TIMELAPSE_PAUSED)
@@ -921,10 +923,10 @@ int cr_timelapse_assemble_dir(const char *dir, double fps, const char *output, c
 	json_decref(json);
 	ret = cr_assemble(clean, path, &params, &res, why, why_len);
 	if (ret == 0)
-		json_update(clean, json_pack("{s:s, s:s, s:i, s:i}", "state", "finished", "video", path, "frames",
+		json_update(clean, json_pack("{s:s, s:o, s:i, s:i}", "state", "finished", "video", cr_json_str(path), "frames",
 					     (int)res.frames, "skipped", (int)res.skipped));
 	else if (ret != -ECANCELED)
-		json_update(clean, json_pack("{s:s, s:s}", "state", "failed", "error", why));
+		json_update(clean, json_pack("{s:s, s:o}", "state", "failed", "error", cr_json_str(why)));
 	if (result)
 		*result = res;
 	return ret;

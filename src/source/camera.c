@@ -9,6 +9,7 @@
 #include "source/camera.h"
 
 #include "base/error.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/time.h"
@@ -115,8 +116,8 @@ static void set_state(struct cr_camera *cam, enum cr_camera_state state, int err
 	pthread_mutex_unlock(&cam->lock);
 	if (cam->events && event_types[state])
 		cr_events_publish(cam->events, event_types[state],
-				  json_pack("{s:s, s:s, s:s}", "camera", cam->config->name, "device",
-					    cam->source->format.device, "error", err < 0 ? cr_strerror(err) : ""));
+				  json_pack("{s:o, s:o, s:s}", "camera", cr_json_str(cam->config->name), "device",
+					    cr_json_str(cam->source->format.device), "error", err < 0 ? cr_strerror(err) : ""));
 }
 
 static void account(struct cr_camera *cam, const struct cr_frame *f, bool dropped)
