@@ -421,7 +421,7 @@ json_t *cr_upload_status_json(struct cr_upload *up)
 	if (!up)
 		return json_pack("{s:b}", "enabled", 0);
 	cr_upload_stats(up, &st);
-	return json_pack("{s:b, s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:o, s:f, s:f, s:f}",
+	return json_pack("{s:b, s:o, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:o, s:f, s:f, s:f}",
 		"enabled", 1, "url", cr_json_str(up->url_shown), "interval_ms", up->config->interval_ms, "queue", (int)up->capacity,
 		"taken", (json_int_t)st.taken, "missed", (json_int_t)st.missed, "sent", (json_int_t)st.sent,
 		"failed", (json_int_t)st.failed, "dropped", (json_int_t)st.dropped, "bytes", (json_int_t)st.bytes,
