@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "camrig-version.h"
+#include "net/http_origin.h"
 #include "record/timelapse.h"
 #include "record/verify.h"
 #include "source/source.h"
@@ -63,7 +64,8 @@ static const char usage[] =
 	"HTTP endpoints: / (page), /stream.mjpg, /snapshot.jpg, /frame?width=&height=&quality=&gray=1,\n"
 	"/status, /api/command, /api/record (GET), /api/record/start?duration=S, /api/record/stop (POST),\n"
 	"/api/timelapse (GET), /api/timelapse/start?interval=S, .../pause, resume, stop, abort, shot (POST),\n"
-	"/api/events (Server-Sent Events).\n"
+	"/api/events (Server-Sent Events). A POST needs the header X-Camrig: 1 or a JSON body\n"
+	"(curl -H 'X-Camrig: 1' -d get_stats http://127.0.0.1:8080/api/command), which web pages cannot send.\n"
 	"\n"
 	"Set in the config (or with -o): recording (codec, pre_trigger, ...), timelapse, upload,\n"
 	"lsl (Lab Streaming Layer outlet), tcp_stream (raw H.264 on TCP), ntfy, gpio, http auth/TLS.\n"
@@ -390,6 +392,7 @@ static int cmd_record(int argc, char **argv)
 		return 1;
 	}
 	headers = curl_slist_append(headers, "Content-Type: text/plain");
+	headers = curl_slist_append(headers, CR_HTTP_REQUEST_HEADER ": 1"); /* not a web page */
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, line);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);

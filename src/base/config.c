@@ -171,6 +171,10 @@ static const struct key http_keys[] = {
 	  .expected = "a PEM file path" },
 	{ .name = "tls_key", .parse = cr_config_parse_path, .offset = TOP(http.tls_key),
 	  .expected = "a PEM file path" },
+	{ .name = "hostnames", .parse = cr_config_parse_hostnames, .offset = TOP(http.hostnames), .list = true,
+	  .expected = "a list of host names, e.g. [camrig.example.org, \"*.lab.example.org\"]" },
+	{ .name = "cors_origins", .parse = cr_config_parse_origins, .offset = TOP(http.cors_origins), .list = true,
+	  .expected = "a list of origins SCHEME://HOST[:PORT], e.g. [https://dashboard.example.org]" },
 	{ 0 },
 };
 
@@ -719,6 +723,8 @@ void cr_config_free(struct cr_config **pconfig)
 	free(config->http.token_file);
 	free(config->http.tls_cert);
 	free(config->http.tls_key);
+	free(config->http.hostnames);
+	free(config->http.cors_origins);
 	free(config->ntfy.server);
 	free(config->ntfy.topic);
 	free(config->ntfy.reply_topic);

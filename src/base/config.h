@@ -125,6 +125,10 @@ struct cr_http_config {
 	char *token_file;     /* bearer token (one line); NULL: none */
 	char *tls_cert;       /* PEM certificate chain; with tls_key: HTTPS; NULL: plain HTTP */
 	char *tls_key;        /* PEM private key */
+	char *hostnames;      /* host names the Host header may name besides addresses, localhost
+				 and this machine's name: "a,b", lowercase; "*.x" for any under x; "" none */
+	char *cors_origins;   /* origins other pages may use the API from: "https://a,http://b:8000";
+				 "" (default): none */
 };
 
 /* ntfy remote control and notifications (src/net/ntfy.c); documented in

@@ -45,6 +45,8 @@ struct key {
 	long min, max;           /* numeric keys: accepted range */
 	const char *expected;    /* what a good value looks like; NULL: "min..max" */
 	const struct key *sub;   /* KEY_MAPPING, KEY_CAMERAS */
+	bool list;               /* KEY_VALUE: the file gives a list of values, which parse
+				    gets joined with ","; the command line gives that text */
 };
 
 /* The document's keys; cameras.N's keys. */
@@ -85,7 +87,7 @@ parse_fn cr_config_parse_int, cr_config_parse_uint, cr_config_parse_fps, cr_conf
 	cr_config_parse_source, cr_config_parse_listen, cr_config_parse_log_level, cr_config_parse_word,
 	cr_config_parse_container, cr_config_parse_path, cr_config_parse_auth, cr_config_parse_url,
 	cr_config_parse_topic, cr_config_parse_token, cr_config_parse_event_list, cr_config_parse_bias,
-	cr_config_parse_post_url;
+	cr_config_parse_post_url, cr_config_parse_hostnames, cr_config_parse_origins;
 
 /* Replaces *field with a copy of text. */
 void cr_config_set_string(char **field, const char *text);

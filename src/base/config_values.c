@@ -442,3 +442,87 @@ int cr_config_parse_size(const char *text, int *width, int *height)
 	*height = (int)side[1];
 	return 0;
 }
+
+/* Each item of a comma-separated list through check (which lowercases it in
+ * place and returns false for a bad one); the list stored lowercase and
+ * comma-separated, "" for none. */
+static int parse_list(const struct key *key, const char *text, void *base, char **why,
+		      bool (*check)(char *item), const char *what)
+{
+	char *list = cr_strdup(""), *copy = cr_strdup(text), *save = NULL, *tok;
+
+	for (tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		char *next;
+
+		if (!check(tok)) {
+			*why = cr_asprintf("\"%s\" is not %s", tok, what);
+			free(list);
+			free(copy);
+			return -EINVAL;
+		}
+		next = cr_asprintf("%s%s%s", list, *list ? "," : "", tok);
+		free(list);
+		list = next;
+	}
+	free(copy);
+	free(*FIELD(base, key->offset, char *));
+	*FIELD(base, key->offset, char *) = list;
+	return 0;
+}
+
+/* A DNS name (RFC 1123 labels of letters, digits and '-'), optionally
+ * "*." before it for any name under it; lowercased. */
+static bool check_hostname(char *name)
+{
+	char *p = name;
+
+	if (cr_config_has_prefix(p, "*."))
+		p += 2;
+	if (!*p || strlen(p) > 253 || *p == '.' || *p == '-' || p[strlen(p) - 1] == '.')
+		return false;
+	for (char *c = p; *c; c++) {
+		*c = (char)tolower((unsigned char)*c);
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.')
+			return false;
+		if (*c == '.' && c[1] == '.')
+			return false;
+	}
+	return true;
+}
+
+int cr_config_parse_hostnames(const struct key *key, const char *text, void *base, char **why)
+{
+	return parse_list(key, text, base, why, check_hostname, "a host name");
+}
+
+/* A web origin as browsers send it (RFC 6454 section 6.1):
+ * SCHEME://HOST[:PORT] with scheme http or https, no path; lowercased. */
+static bool check_origin(char *origin)
+{
+	size_t scheme = cr_config_has_prefix(origin, "https://") ? 8 : cr_config_has_prefix(origin, "http://") ? 7 : 0;
+	char *host = origin + scheme, *port;
+
+	for (char *c = origin; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	if (!scheme || !*host || strlen(origin) > 255)
+		return false;
+	if (*host == '[') {                   /* an IPv6 literal */
+		char *end = strchr(host, ']');
+
+		if (!end || strspn(host + 1, "0123456789abcdef:.") != (size_t)(end - host - 1))
+			return false;
+		port = end + 1;
+	} else {
+		port = host + strspn(host, "abcdefghijklmnopqrstuvwxyz0123456789-.");
+		if (port == host)
+			return false;
+	}
+	if (*port == ':')
+		return port[1] && strspn(port + 1, "0123456789") == strlen(port + 1) && strlen(port + 1) <= 5;
+	return *port == '\0';
+}
+
+int cr_config_parse_origins(const struct key *key, const char *text, void *base, char **why)
+{
+	return parse_list(key, text, base, why, check_origin, "an origin SCHEME://HOST[:PORT]");
+}

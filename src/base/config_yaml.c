@@ -32,8 +32,17 @@
 /* ---- libcyaml: schema from the table, raw strings, its errors ------------ */
 
 struct raw {                 /* one key as libcyaml loads it */
-	void *value;         /* char *; struct raw[] of key->sub; KEY_CAMERAS: count x struct raw[] */
-	unsigned count;      /* KEY_CAMERAS: entries */
+	void *value;         /* char *; list keys: count x char *; struct raw[] of key->sub;
+				KEY_CAMERAS: count x struct raw[] */
+	unsigned count;      /* KEY_CAMERAS, list keys: entries */
+};
+
+/* The entry of a list key: a string. */
+static const cyaml_schema_value_t list_entry = {
+	.type = CYAML_STRING,
+	.flags = CYAML_FLAG_POINTER,
+	.data_size = sizeof(char),
+	.string.max = CYAML_UNLIMITED,
 };
 
 static void schema_free(const struct key *keys, cyaml_schema_field_t *fields)
@@ -68,6 +77,15 @@ static cyaml_schema_field_t *schema_fields(const struct key *keys)
 		f->value.flags = CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER;
 		switch (keys[i].type) {
 		case KEY_VALUE:
+			if (keys[i].list) {
+				f->count_offset = (uint32_t)(i * sizeof(struct raw) + offsetof(struct raw, count));
+				f->count_size = sizeof(unsigned);
+				f->value.type = CYAML_SEQUENCE;
+				f->value.data_size = sizeof(char *);
+				f->value.sequence.entry = &list_entry;
+				f->value.sequence.max = CYAML_UNLIMITED;
+				break;
+			}
 			f->value.type = CYAML_STRING;
 			f->value.data_size = sizeof(char *);
 			f->value.string.max = CYAML_UNLIMITED;
@@ -214,6 +232,24 @@ static int apply_value(struct load *ld, const struct key *key, const char *path,
 static int apply_keys(struct load *ld, const struct key *keys, const struct raw *raw, void *base,
 		      struct cr_config *config, const char *path);
 
+/* A list key: its entries joined with "," for the key's parse function. */
+static int apply_list(struct load *ld, const struct key *key, const char *path, const struct raw *raw, void *base)
+{
+	char *const *items = raw->value;
+	char *text = cr_strdup("");
+	int ret;
+
+	for (unsigned i = 0; i < raw->count; i++) {
+		char *next = cr_asprintf("%s%s%s", text, i ? "," : "", items[i]);
+
+		free(text);
+		text = next;
+	}
+	ret = apply_value(ld, key, path, text, base);
+	free(text);
+	return ret;
+}
+
 /* The entries the outline found in the free-form mapping at path. */
 static int apply_map(struct load *ld, const struct key *key, const char *path, void *base)
 {
@@ -307,7 +343,9 @@ static int apply_keys(struct load *ld, const struct key *keys, const struct raw 
 		const struct key *key = &keys[i];
 		char *key_path = cr_config_join(path, key->name);
 
-		if (key->type == KEY_VALUE && raw[i].value)
+		if (key->type == KEY_VALUE && key->list && cr_config_place_find(ld->outline, key_path))
+			ret = apply_list(ld, key, key_path, &raw[i], base);
+		else if (key->type == KEY_VALUE && raw[i].value)
 			ret = apply_value(ld, key, key_path, raw[i].value, base);
 		else if (key->type == KEY_MAPPING && raw[i].value)
 			ret = apply_keys(ld, key->sub, raw[i].value, base, config, key_path);

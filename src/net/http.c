@@ -10,6 +10,7 @@
 #include "net/http.h"
 
 #include "net/http_auth.h"
+#include "net/http_origin.h"
 #include "net/http_tls.h"
 
 #include "base/error.h"
@@ -37,6 +38,7 @@ struct cr_http_server {
 	struct MHD_Daemon *daemon;
 	struct cr_http_auth *auth;
 	struct cr_http_tls *tls;       /* NULL: plain HTTP */
+	struct cr_http_origin *origin; /* Host, cross-site and CORS policy */
 };
 
 static const struct {
@@ -78,13 +80,21 @@ enum MHD_Result cr_http_reply(struct cr_http_request *req, unsigned status, cons
 			      const void *body, size_t size)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer(size, (void *)body, MHD_RESPMEM_MUST_COPY);
+
+	if (resp) {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	}
+	return cr_http_queue(req, status, resp);
+}
+
+enum MHD_Result cr_http_queue(struct cr_http_request *req, unsigned status, struct MHD_Response *resp)
+{
 	enum MHD_Result ret;
 
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+	cr_http_origin_headers(resp, req->cors_origin);
 	ret = MHD_queue_response(req->conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -169,15 +179,28 @@ static enum MHD_Result unauthorized(struct cr_http_request *req)
 	static const char msg[] = "authentication required (HTTP Basic or a bearer token)\n";
 	struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg,
 								     MHD_RESPMEM_PERSISTENT);
-	enum MHD_Result ret;
 
-	if (!resp)
-		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"camrig\", charset=\"UTF-8\"");
-	ret = MHD_queue_response(req->conn, MHD_HTTP_UNAUTHORIZED, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	if (resp) {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					"Basic realm=\"camrig\", charset=\"UTF-8\"");
+	}
+	return cr_http_queue(req, MHD_HTTP_UNAUTHORIZED, resp);
+}
+
+/* A CORS preflight (OPTIONS) from an origin of http.cors_origins; from any
+ * other a 403, so the browser never sends the request itself. */
+static enum MHD_Result preflight(struct cr_http_request *req)
+{
+	struct MHD_Response *resp;
+
+	if (!req->cors_origin)
+		return cr_http_error(req, MHD_HTTP_FORBIDDEN, "OPTIONS %s: cross-origin use refused (add the origin "
+				     "to http.cors_origins to allow it)", req->path);
+	resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (resp)
+		cr_http_origin_preflight_headers(resp);
+	return cr_http_queue(req, MHD_HTTP_NO_CONTENT, resp);
 }
 
 static bool method_matches(const char *route_method, const char *method)
@@ -210,6 +233,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct cr_http_server *server = cls;
 	struct cr_http_request req = { .ctx = server->ctx, .conn = conn, .path = url, .method = method };
 	struct body *body = *con_cls;
+	char why[512];
+	unsigned refused;
 
 	/* libmicrohttpd calls once with the headers, then with pieces of the
 	 * body, then once more with none: we answer on that last call. */
@@ -230,8 +255,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (body->too_large)
 		return cr_http_error(&req, MHD_HTTP_CONTENT_TOO_LARGE, "%s: request body too large (expected at most "
 				     "%d bytes)", url, CR_HTTP_BODY_MAX);
+	/* Where the request comes from before who sends it: a preflight has
+	 * no credentials, and a foreign page's request must not even learn
+	 * whether credentials are needed. */
+	refused = cr_http_origin_check(server->origin, conn, method, version, server->tls != NULL, &req.cors_origin,
+				       why, sizeof(why));
+	if (refused)
+		return cr_http_error(&req, refused, "%s", why);
+	if (strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0)
+		return preflight(&req);
 	if (!cr_http_auth_allowed(server->auth, conn))
 		return unauthorized(&req);
+	refused = cr_http_origin_check_preflighted(conn, method, why, sizeof(why));
+	if (refused)
+		return cr_http_error(&req, refused, "%s", why);
 	body->data[body->len] = '\0';
 	req.body = body->data;
 	req.body_len = body->len;
@@ -274,6 +311,7 @@ int cr_http_server_new(struct cr_http_context *ctx, struct cr_http_server **out)
 	int fd = -1, ret;
 
 	server->ctx = ctx;
+	server->origin = cr_http_origin_new(cfg);
 	ctx->server = server;
 	if (!cfg->tls_cert != !cfg->tls_key) {
 		ret = cr_log_ret(-EINVAL, CR_LOG_ERROR, "http.tls_cert and http.tls_key go together (HTTPS needs both)");
@@ -323,6 +361,7 @@ end:
 		close(fd);
 	cr_http_auth_free(&server->auth);
 	cr_http_tls_free(&server->tls);
+	cr_http_origin_free(&server->origin);
 	ctx->server = NULL;
 	free(server);
 	return ret;
@@ -358,6 +397,7 @@ void cr_http_server_free(struct cr_http_server **pserver)
 	MHD_stop_daemon(server->daemon); /* also closes the listening socket */
 	cr_http_auth_free(&server->auth);
 	cr_http_tls_free(&server->tls);
+	cr_http_origin_free(&server->origin);
 	server->ctx->server = NULL;
 	free(server);
 }

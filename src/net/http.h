@@ -72,10 +72,16 @@ struct cr_http_request {
 	const char *method;
 	const char *body;             /* NUL-terminated; "" when there is none */
 	size_t body_len;              /* bytes */
+	const char *cors_origin;      /* the Origin to allow in the reply (http.cors_origins); NULL: none */
 };
 
 /* An endpoint: answers req by queuing a response on req->conn. */
 typedef enum MHD_Result (*cr_http_handler)(struct cr_http_request *req);
+
+/* Queues resp with status after adding the headers every reply carries
+ * (CORS for an allowed origin), and drops the reference to resp. resp NULL
+ * (out of memory in libmicrohttpd): MHD_NO, which closes the connection. */
+enum MHD_Result cr_http_queue(struct cr_http_request *req, unsigned status, struct MHD_Response *resp);
 
 /* Queues a plain-text error "reason\n" with status (4xx/5xx). */
 enum MHD_Result cr_http_error(struct cr_http_request *req, unsigned status, const char *fmt, ...)

@@ -83,7 +83,6 @@ static void sse_free(void *cls)
 enum MHD_Result cr_http_events(struct cr_http_request *req)
 {
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
 	struct sse *s;
 
 	if (cr_http_unknown_param(req, (const char *const[]){ NULL }))
@@ -103,8 +102,5 @@ enum MHD_Result cr_http_events(struct cr_http_request *req)
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
-	ret = MHD_queue_response(req->conn, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return cr_http_queue(req, MHD_HTTP_OK, resp);
 }

@@ -9,16 +9,12 @@
 enum MHD_Result cr_http_page(struct cr_http_request *req)
 {
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
 
 	if (strcmp(req->path, "/") == 0) {
 		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-		if (!resp)
-			return MHD_NO;
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, "/index.html");
-		ret = MHD_queue_response(req->conn, MHD_HTTP_FOUND, resp);
-		MHD_destroy_response(resp);
-		return ret;
+		if (resp)
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, "/index.html");
+		return cr_http_queue(req, MHD_HTTP_FOUND, resp);
 	}
 	return cr_http_reply(req, MHD_HTTP_OK, "text/html; charset=utf-8", cr_embedded_index_html,
 			     cr_embedded_index_html_size);

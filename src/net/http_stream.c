@@ -100,10 +100,8 @@ enum MHD_Result cr_http_snapshot(struct cr_http_request *req)
 	if (resp) {
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "image/jpeg");
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
 		add_frame_headers(resp, jpeg);
-		result = MHD_queue_response(req->conn, MHD_HTTP_OK, resp);
-		MHD_destroy_response(resp);
+		result = cr_http_queue(req, MHD_HTTP_OK, resp);
 	}
 	cr_jpeg_unref(&jpeg);
 	return result;
@@ -217,8 +215,5 @@ enum MHD_Result cr_http_stream(struct cr_http_request *req)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 				"no-store, no-cache, must-revalidate, pre-check=0, post-check=0, max-age=0");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_PRAGMA, "no-cache");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
-	result = MHD_queue_response(req->conn, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return result;
+	return cr_http_queue(req, MHD_HTTP_OK, resp);
 }

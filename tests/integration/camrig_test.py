@@ -132,7 +132,11 @@ class Daemon:
             return e.code, e.headers, e.read()
 
     def request(self, method, path, body=None, headers=None, timeout=10):
-        req = urllib.request.Request(self.url(path), data=body, method=method, headers=headers or {})
+        """Returns (status, headers, body); a POST carries X-Camrig: 1, as
+        every program that is not a web page may (README, Security)."""
+        if headers is None:
+            headers = {"X-Camrig": "1"} if method not in ("GET", "HEAD") else {}
+        req = urllib.request.Request(self.url(path), data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
                 return r.status, r.headers, r.read()

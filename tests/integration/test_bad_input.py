@@ -23,6 +23,7 @@ def raw(d, method, path, body=None, headers=None):
     conn.putrequest(method, path, skip_accept_encoding=True)
     for k, v in (headers or {}).items():
         conn.putheader(k, v)
+    conn.putheader("X-Camrig", "1")
     conn.putheader("Content-Length", str(len(body or b"")))
     conn.endheaders(body or b"")
     r = conn.getresponse()

@@ -19,7 +19,7 @@ def read_parts(url_host, port, path, seconds, stop_after=None):
     """Reads a multipart MJPEG stream for `seconds`; returns the list of part
     headers (dicts) and the JPEG sizes."""
     s = socket.create_connection((url_host, port), timeout=10)
-    s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: {url_host}:{port}\r\n\r\n".encode())
     f = s.makefile("rb")
     status = f.readline()
     assert b"200" in status, status
@@ -137,7 +137,7 @@ with Daemon("--source", "test", "--size", "640x480", "--fps", "25", "--name", "b
     # 20 concurrent readers plus one client that never reads.
     stalled = socket.create_connection(("127.0.0.1", d.port))
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    stalled.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: x\r\n\r\n")
+    stalled.sendall(f"GET /stream.mjpg HTTP/1.1\r\nHost: 127.0.0.1:{d.port}\r\n\r\n".encode())
     time.sleep(1)
     results = [None] * 20
 

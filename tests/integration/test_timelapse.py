@@ -57,7 +57,7 @@ class Events(threading.Thread):
     def __init__(self, d):
         super().__init__(daemon=True)
         self.sock = socket.create_connection(("127.0.0.1", d.port), timeout=30)
-        self.sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.sock.sendall(f"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:{d.port}\r\n\r\n".encode())
         self.events = []
         self.start()
 

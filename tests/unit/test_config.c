@@ -266,7 +266,17 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:4: cameras.1.colour: unknown key (expected one of: name, source, size, fps, format, loop, "
 	  "buffers, crop, controls, jpeg, lsl, recording, timelapse, upload, tcp_stream)" },
 	{ "http: {listen: 127.0.0.1:80,\n  port: 80}\n",
-	  "x.yaml:2: http.port: unknown key (expected one of: listen, max_clients, auth, password_file, token_file, tls_cert, tls_key)" },
+	  "x.yaml:2: http.port: unknown key (expected one of: listen, max_clients, auth, password_file, token_file, tls_cert, tls_key, hostnames, cors_origins)" },
+	/* list keys: a list of valid items */
+	{ "http:\n  hostnames: cam.example.org\n",
+	  "x.yaml:2: http.hostnames: wrong type: got a value (expected a list of host names, e.g. "
+	  "[camrig.example.org, \"*.lab.example.org\"])" },
+	{ "http:\n  hostnames: [ok.example.org, bad_name]\n",
+	  "x.yaml:2: http.hostnames: \"bad_name\" is not a host name (expected a list of host names, e.g. "
+	  "[camrig.example.org, \"*.lab.example.org\"])" },
+	{ "http:\n  cors_origins:\n    - https://dash.example.org/app\n",
+	  "x.yaml:2: http.cors_origins: \"https://dash.example.org/app\" is not an origin SCHEME://HOST[:PORT] "
+	  "(expected a list of origins SCHEME://HOST[:PORT], e.g. [https://dashboard.example.org])" },
 	/* found by libcyaml: wrong types */
 	{ "cameras:\n  - name: a\n    jpeg:\n      quality: [5]\n",
 	  "x.yaml:4: cameras.0.jpeg.quality: wrong type: got a list (expected 1..100)" },
@@ -349,6 +359,22 @@ static void test_bad_files(void **state)
 		print_message("%s\n", bad_files[i].error);
 		load_fails(bad_files[i].text, bad_files[i].error);
 	}
+}
+
+static void test_lists(void **state)
+{
+	struct cr_config *config = load_ok("http:\n  hostnames: [Cam.Example.ORG, \"*.lab.example.org\"]\n"
+					   "  cors_origins:\n    - https://Dash.example.org\n    - http://[::1]:8000\n");
+
+	assert_string_equal(config->http.hostnames, "cam.example.org,*.lab.example.org");
+	assert_string_equal(config->http.cors_origins, "https://dash.example.org,http://[::1]:8000");
+	cr_config_free(&config);
+	config = load_ok("log_level: info\n");
+	assert_string_equal(config->http.hostnames, "");
+	assert_string_equal(config->http.cors_origins, "");
+	set_ok(config, "http.hostnames", "a.example, b.example");
+	assert_string_equal(config->http.hostnames, "a.example,b.example");
+	cr_config_free(&config);
 }
 
 static void test_missing_file(void **state)
@@ -437,7 +463,8 @@ static void test_set_errors(void **state)
 		  "camera.colour: unknown key (expected one of: name, source, size, fps, format, loop, buffers, crop, "
 		  "controls, jpeg, lsl, recording, timelapse, upload, tcp_stream)");
 	set_fails(config, "colour", "red", "colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio)");
-	set_fails(config, "http.port", "80", "http.port: unknown key (expected one of: listen, max_clients, auth, password_file, token_file, tls_cert, tls_key)");
+	set_fails(config, "http.port", "80", "http.port: unknown key (expected one of: listen, max_clients, auth, password_file, token_file, tls_cert, "
+		  "tls_key, hostnames, cors_origins)");
 	set_fails(config, "camera.size", "640", "camera.size: \"640\" is not a size (expected WIDTHxHEIGHT in pixels, e.g. 640x480)");
 	set_fails(config, "camera.format", "H264",
 		  "camera.format: \"H264\" is not a supported format (expected one of: MJPEG, YUYV, NV12, YU12, GREY, "
@@ -541,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_overlay),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_set),
 		cmocka_unit_test(test_set_errors),
