@@ -18,7 +18,7 @@
  *
  *   lsl_latency [--seconds 60] [--fps 100] [--inlets 1] [--baseline] */
 #include "base/time.h"
-#include "net/lsl.h"
+#include "lsl/lsl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

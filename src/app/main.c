@@ -5,11 +5,11 @@
  * polled together with the keyboard (stdin, when it is the terminal's
  * foreground) in raw mode, restored on exit. */
 #include "app/pipeline.h"
-#include "base/config.h"
+#include "config/config.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "camrig-version.h"
-#include "net/http_origin.h"
+#include "http/origin.h"
 #include "record/timelapse.h"
 #include "record/verify.h"
 #include "source/source.h"

@@ -4,7 +4,7 @@
 #ifndef CR_APP_PIPELINE_H
 #define CR_APP_PIPELINE_H
 
-#include "base/config.h"
+#include "config/config.h"
 #include "control/command.h"
 
 struct cr_pipeline;

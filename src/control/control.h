@@ -11,7 +11,7 @@
 #define CR_CONTROL_CONTROL_H
 
 #include "control/command.h"
-#include "control/events.h"
+#include "base/events.h"
 
 #include <jansson.h>
 #include <stdint.h>

@@ -32,9 +32,9 @@
 #ifndef CR_CONTROL_GPIO_H
 #define CR_CONTROL_GPIO_H
 
-#include "base/config.h"
+#include "config/config.h"
 #include "control/control.h"
-#include "control/events.h"
+#include "base/events.h"
 
 #include <stdbool.h>
 #include <stdint.h>

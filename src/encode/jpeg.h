@@ -14,7 +14,7 @@
 #ifndef CR_ENCODE_JPEG_H
 #define CR_ENCODE_JPEG_H
 
-#include "base/config.h"
+#include "config/config.h"
 #include "base/frame.h"
 #include "source/camera.h"
 

@@ -24,7 +24,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/time.h"
-#include "encode/convert.h"
+#include "base/image.h"
 
 #include <errno.h>
 #include <libavutil/imgutils.h>

@@ -17,8 +17,8 @@
 #ifndef CR_ENCODE_VIDEO_H
 #define CR_ENCODE_VIDEO_H
 
-#include "base/config.h"
-#include "encode/packet.h"
+#include "config/config.h"
+#include "base/packet.h"
 #include "source/camera.h"
 
 #include <libavcodec/avcodec.h>

@@ -11,7 +11,7 @@
 #ifndef CR_RECORD_PREBUFFER_H
 #define CR_RECORD_PREBUFFER_H
 
-#include "encode/packet.h"
+#include "base/packet.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -16,9 +16,9 @@
 #ifndef CR_RECORD_RECORDER_H
 #define CR_RECORD_RECORDER_H
 
-#include "base/config.h"
+#include "config/config.h"
 #include "control/command.h"
-#include "control/events.h"
+#include "base/events.h"
 #include "encode/video.h"
 #include "record/prebuffer.h"
 #include "source/camera.h"

@@ -18,7 +18,7 @@
 #ifndef CR_RECORD_SIDECAR_H
 #define CR_RECORD_SIDECAR_H
 
-#include "encode/packet.h"
+#include "base/packet.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -35,9 +35,9 @@
 #ifndef CR_RECORD_TIMELAPSE_H
 #define CR_RECORD_TIMELAPSE_H
 
-#include "base/config.h"
+#include "config/config.h"
 #include "control/command.h"
-#include "control/events.h"
+#include "base/events.h"
 #include "encode/jpeg.h"
 #include "record/assemble.h"
 #include "source/camera.h"

@@ -10,9 +10,9 @@
 #ifndef CR_SOURCE_CAMERA_H
 #define CR_SOURCE_CAMERA_H
 
-#include "base/config.h"
+#include "config/config.h"
 #include "base/fanout.h"
-#include "control/events.h"
+#include "base/events.h"
 #include "source/source.h"
 
 #include <stdbool.h>

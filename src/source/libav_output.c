@@ -10,7 +10,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
-#include "encode/convert.h"
+#include "base/image.h"
 
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>

@@ -11,7 +11,7 @@
 #ifndef CR_SOURCE_SOURCE_H
 #define CR_SOURCE_SOURCE_H
 
-#include "base/config.h"
+#include "config/config.h"
 #include "base/frame.h"
 
 #include <stddef.h>

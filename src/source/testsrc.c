@@ -12,7 +12,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/time.h"
-#include "encode/convert.h"
+#include "base/image.h"
 
 #include <errno.h>
 #include <stdlib.h>

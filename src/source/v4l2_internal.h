@@ -5,7 +5,7 @@
 #ifndef CR_SOURCE_V4L2_INTERNAL_H
 #define CR_SOURCE_V4L2_INTERNAL_H
 
-#include "base/config.h"
+#include "config/config.h"
 
 #include <linux/videodev2.h>
 #include <stddef.h>

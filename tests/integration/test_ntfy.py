@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""ntfy remote control (src/net/ntfy.c) against the real daemon and a small
+"""ntfy remote control (src/control/ntfy.c) against the real daemon and a small
 ntfy-compatible server on loopback (ntfy_server.py): the "ready"
 notification and replies carry the documented title, priority and tags and
 the access token; commands published before camrig started are never run;

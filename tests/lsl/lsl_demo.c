@@ -12,7 +12,7 @@
  * longest push() call at exit. It runs for --seconds (0: until SIGTERM or
  * SIGINT). */
 #include "base/time.h"
-#include "net/lsl.h"
+#include "lsl/lsl.h"
 
 #include <errno.h>
 #include <getopt.h>

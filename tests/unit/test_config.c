@@ -2,7 +2,7 @@
  * (file, line, key, expectation) for each kind of mistake, the command-line
  * setter sharing those checks, and the cross-field checks. Files are written
  * as x.yaml into a temporary directory the test runs in. */
-#include "base/config.h"
+#include "config/config.h"
 #include "base/fourcc.h"
 
 #include <errno.h>

@@ -3,8 +3,8 @@
  * the subscriber's handling of stream lines (what runs, what is skipped as
  * camrig's own or a repeat, the last id kept for since=). Includes ntfy.c to
  * reach its statics. */
-#include "../../src/net/ntfy.c"
-#include "../../src/net/ntfy_message.c"
+#include "../../src/control/ntfy.c"
+#include "../../src/control/ntfy_message.c"
 
 #include <fcntl.h>
 #include <unistd.h>

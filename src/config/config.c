@@ -1,0 +1,739 @@
+/* Configuration: the grammar of data/camrig.yaml, loaded with libcyaml, and
+ * every key also settable from the command line.
+ *
+ * One table (cr_config_top_keys and the tables below it) describes every key:
+ * its YAML name, the parse function that turns text into a field of struct
+ * cr_config, and what a good value looks like. The rest is derived from it:
+ *
+ * - the libcyaml schema, built per load (yaml.c). Every value is
+ *   loaded as a string, so libcyaml checks the shape (unknown keys, a list
+ *   where a value belongs) and the table's parse functions (values.c)
+ *   check the values: the same functions cr_config_set() calls, so the file
+ *   and the command line share one grammar;
+ * - the "expected one of: ..." lists in messages.
+ *
+ * This file holds the table and what walks it, the cameras and their
+ * controls, the command line, the cross-field checks and cr_config_free().
+ *
+ * Defaults live only in data/camrig.yaml, which is embedded in the binary: a
+ * load starts from the embedded file and lays the user's file over it, and
+ * each camera of a file starts as a copy of the embedded camera. */
+#include "config/internal.h"
+
+#include "base/fourcc.h"
+#include "base/mem.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONTROL_NAME_MAX 63           /* V4L2 control name, bytes */
+#define CONTROL_VALUE_MAX 63          /* control value, bytes (menu names are < 32) */
+#define CONTROL_NAME_EXPECTED "letters, digits and '_', as v4l2-ctl --list-ctrls prints them"
+
+/* ---- the key table ---------------------------------------------------- */
+
+#define TOP(f) offsetof(struct cr_config, f)
+#define CAM(f) offsetof(struct cr_camera_config, f)
+#define BOOL_EXPECTED "true or false"
+#define SIZE_EXPECTED "WIDTHxHEIGHT in pixels, e.g. 640x480"
+
+static const struct key crop_keys[] = {
+	{ .name = "left", .parse = cr_config_parse_int, .offset = CAM(crop.left), .max = PIXELS_MAX },
+	{ .name = "top", .parse = cr_config_parse_int, .offset = CAM(crop.top), .max = PIXELS_MAX },
+	{ .name = "width", .parse = cr_config_parse_int, .offset = CAM(crop.width), .max = PIXELS_MAX },
+	{ .name = "height", .parse = cr_config_parse_int, .offset = CAM(crop.height), .max = PIXELS_MAX },
+	{ 0 },
+};
+
+static const struct key jpeg_keys[] = {
+	{ .name = "quality", .parse = cr_config_parse_int, .offset = CAM(jpeg.quality), .min = 1, .max = 100 },
+	{ .name = "gray", .parse = cr_config_parse_bool, .offset = CAM(jpeg.gray), .expected = BOOL_EXPECTED },
+	{ .name = "size", .parse = cr_config_parse_size_key, .offset = CAM(jpeg.width), .offset2 = CAM(jpeg.height),
+	  .expected = SIZE_EXPECTED },
+	{ .name = "workers", .parse = cr_config_parse_int, .offset = CAM(jpeg.workers), .max = 64 },
+	{ 0 },
+};
+
+static const struct key lsl_keys[] = {
+	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = CAM(lsl.enabled), .expected = BOOL_EXPECTED },
+	{ .name = "name", .parse = cr_config_parse_text, .offset = CAM(lsl.name),
+	  .expected = "1 to 255 printable characters" },
+	{ .name = "type", .parse = cr_config_parse_text, .offset = CAM(lsl.type),
+	  .expected = "1 to 255 printable characters" },
+	{ 0 },
+};
+
+#define WORD_EXPECTED "1 to 63 letters, digits, '_' or '-'"
+
+static const struct key recording_keys[] = {
+	{ .name = "codec", .parse = cr_config_parse_word, .offset = CAM(recording.codec),
+	  .expected = "copy, mjpeg, h264, h265, ffv1 or a libavcodec encoder name, e.g. h264_v4l2m2m" },
+	{ .name = "format", .parse = cr_config_parse_container, .offset = CAM(recording.format),
+	  .expected = "one of: mkv, mp4" },
+	{ .name = "root", .parse = cr_config_parse_path, .offset = CAM(recording.root),
+	  .expected = "a directory path" },
+	{ .name = "pre_trigger", .parse = cr_config_parse_fps, .offset = CAM(recording.pre_trigger), .max = 3600 },
+	{ .name = "segment", .parse = cr_config_parse_int, .offset = CAM(recording.segment), .max = 86400 },
+	{ .name = "min_free_mb", .parse = cr_config_parse_int, .offset = CAM(recording.min_free_mb), .max = 1048576 },
+	{ .name = "preset", .parse = cr_config_parse_word, .offset = CAM(recording.preset), .expected = WORD_EXPECTED },
+	{ .name = "crf", .parse = cr_config_parse_int, .offset = CAM(recording.crf), .min = -1, .max = 63 },
+	{ .name = "qp", .parse = cr_config_parse_int, .offset = CAM(recording.qp), .min = -1, .max = 69 },
+	{ .name = "bitrate", .parse = cr_config_parse_int, .offset = CAM(recording.bitrate), .max = 1000000 },
+	{ .name = "gop", .parse = cr_config_parse_fps, .offset = CAM(recording.gop), .max = 60 },
+	{ .name = "gray", .parse = cr_config_parse_bool, .offset = CAM(recording.gray), .expected = BOOL_EXPECTED },
+	{ .name = "zerolatency", .parse = cr_config_parse_bool, .offset = CAM(recording.zerolatency),
+	  .expected = BOOL_EXPECTED },
+	{ .name = "queue_depth", .parse = cr_config_parse_int, .offset = CAM(recording.queue_depth), .min = 1,
+	  .max = 1024 },
+	{ .name = "pre_trigger_max_mb", .parse = cr_config_parse_int, .offset = CAM(recording.pre_trigger_max_mb),
+	  .min = 1, .max = 65536 },
+	{ 0 },
+};
+
+static const struct key timelapse_keys[] = {
+	{ .name = "interval", .parse = cr_config_parse_fps, .offset = CAM(timelapse.interval), .max = 86400 },
+	{ .name = "fps", .parse = cr_config_parse_fps, .offset = CAM(timelapse.fps), .min = 1, .max = 240 },
+	{ .name = "quality", .parse = cr_config_parse_int, .offset = CAM(timelapse.quality), .min = 1, .max = 100 },
+	{ .name = "photos_root", .parse = cr_config_parse_path, .offset = CAM(timelapse.photos_root),
+	  .expected = "a directory path" },
+	{ .name = "videos_root", .parse = cr_config_parse_path, .offset = CAM(timelapse.videos_root),
+	  .expected = "a directory path" },
+	{ .name = "resume", .parse = cr_config_parse_bool, .offset = CAM(timelapse.resume), .expected = BOOL_EXPECTED },
+	{ .name = "preset", .parse = cr_config_parse_word, .offset = CAM(timelapse.preset), .expected = WORD_EXPECTED },
+	{ .name = "crf", .parse = cr_config_parse_int, .offset = CAM(timelapse.crf), .max = 51 },
+	{ 0 },
+};
+
+static const struct key tcp_stream_keys[] = {
+	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = CAM(tcp_stream.enabled),
+	  .expected = BOOL_EXPECTED },
+	{ .name = "listen", .parse = cr_config_parse_listen, .offset = CAM(tcp_stream.listen),
+	  .expected = "HOST:PORT with PORT 0..65535, e.g. 127.0.0.1:10001 or [::1]:10001" },
+	{ .name = "max_clients", .parse = cr_config_parse_uint, .offset = CAM(tcp_stream.max_clients), .min = 1,
+	  .max = 256 },
+	{ 0 },
+};
+
+static const struct key upload_keys[] = {
+	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = CAM(upload.enabled), .expected = BOOL_EXPECTED },
+	{ .name = "url", .parse = cr_config_parse_post_url, .offset = CAM(upload.url),
+	  .expected = "an http:// or https:// URL, e.g. https://example.com/upload" },
+	{ .name = "interval_ms", .parse = cr_config_parse_int, .offset = CAM(upload.interval_ms), .min = 50,
+	  .max = 86400000 },
+	{ .name = "field", .parse = cr_config_parse_word, .offset = CAM(upload.field), .expected = WORD_EXPECTED },
+	{ .name = "fields", .type = KEY_MAP, .offset = CAM(upload.fields), .offset2 = CAM(upload.nfields),
+	  .expected = "a mapping of form field names to values" },
+	{ .name = "headers", .type = KEY_MAP, .offset = CAM(upload.headers), .offset2 = CAM(upload.nheaders),
+	  .expected = "a mapping of header names to values, e.g. Authorization: Bearer TOKEN" },
+	{ .name = "timeout_ms", .parse = cr_config_parse_int, .offset = CAM(upload.timeout_ms), .min = 100,
+	  .max = 600000 },
+	{ .name = "queue", .parse = cr_config_parse_int, .offset = CAM(upload.queue), .min = 1, .max = 64 },
+	{ 0 },
+};
+
+const struct key cr_config_camera_keys[] = {
+	{ .name = "name", .parse = cr_config_parse_name, .offset = CAM(name),
+	  .expected = "1 to 64 letters, digits, '-', '_' or '.'" },
+	{ .name = "source", .parse = cr_config_parse_source, .offset = CAM(source),
+	  .expected = "auto, test, v4l2:/dev/videoN, file:PATH or url:URL" },
+	{ .name = "size", .parse = cr_config_parse_size_key, .offset = CAM(width), .offset2 = CAM(height),
+	  .expected = SIZE_EXPECTED },
+	{ .name = "fps", .parse = cr_config_parse_fps, .offset = CAM(fps), .max = 1000 },
+	{ .name = "format", .parse = cr_config_parse_format, .offset = CAM(format) },
+	{ .name = "loop", .parse = cr_config_parse_bool, .offset = CAM(loop), .expected = BOOL_EXPECTED },
+	{ .name = "buffers", .parse = cr_config_parse_uint, .offset = CAM(buffers), .min = 2, .max = 32 },
+	{ .name = "crop", .type = KEY_MAPPING, .sub = crop_keys },
+	{ .name = "controls", .type = KEY_CONTROLS },
+	{ .name = "jpeg", .type = KEY_MAPPING, .sub = jpeg_keys },
+	{ .name = "lsl", .type = KEY_MAPPING, .sub = lsl_keys },
+	{ .name = "recording", .type = KEY_MAPPING, .sub = recording_keys },
+	{ .name = "timelapse", .type = KEY_MAPPING, .sub = timelapse_keys },
+	{ .name = "upload", .type = KEY_MAPPING, .sub = upload_keys },
+	{ .name = "tcp_stream", .type = KEY_MAPPING, .sub = tcp_stream_keys },
+	{ 0 },
+};
+
+static const struct key http_keys[] = {
+	{ .name = "listen", .parse = cr_config_parse_listen, .offset = TOP(http.listen),
+	  .expected = "HOST:PORT with PORT 0..65535, e.g. 127.0.0.1:8080 or [::1]:8080" },
+	{ .name = "max_clients", .parse = cr_config_parse_uint, .offset = TOP(http.max_clients), .min = 1,
+	  .max = 4096 },
+	{ .name = "auth", .parse = cr_config_parse_auth, .offset = TOP(http.auth), .expected = "one of: auto, none" },
+	{ .name = "password_file", .parse = cr_config_parse_path, .offset = TOP(http.password_file),
+	  .expected = "a file path" },
+	{ .name = "token_file", .parse = cr_config_parse_path, .offset = TOP(http.token_file),
+	  .expected = "a file path" },
+	{ .name = "tls_cert", .parse = cr_config_parse_path, .offset = TOP(http.tls_cert),
+	  .expected = "a PEM file path" },
+	{ .name = "tls_key", .parse = cr_config_parse_path, .offset = TOP(http.tls_key),
+	  .expected = "a PEM file path" },
+	{ .name = "hostnames", .parse = cr_config_parse_hostnames, .offset = TOP(http.hostnames), .list = true,
+	  .expected = "a list of host names, e.g. [camrig.example.org, \"*.lab.example.org\"]" },
+	{ .name = "cors_origins", .parse = cr_config_parse_origins, .offset = TOP(http.cors_origins), .list = true,
+	  .expected = "a list of origins SCHEME://HOST[:PORT], e.g. [https://dashboard.example.org]" },
+	{ 0 },
+};
+
+#define TOPIC_EXPECTED "1 to 64 letters, digits, '_' or '-'"
+#define NTFY_EVENTS "ready, recording_started, recording_finished, error, camera_lost, camera_found"
+
+static const struct key ntfy_keys[] = {
+	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = TOP(ntfy.enabled), .expected = BOOL_EXPECTED },
+	{ .name = "server", .parse = cr_config_parse_url, .offset = TOP(ntfy.server),
+	  .expected = "an http:// or https:// URL, e.g. https://ntfy.sh" },
+	{ .name = "topic", .parse = cr_config_parse_topic, .offset = TOP(ntfy.topic), .expected = TOPIC_EXPECTED },
+	{ .name = "reply_topic", .parse = cr_config_parse_topic, .offset = TOP(ntfy.reply_topic),
+	  .expected = TOPIC_EXPECTED },
+	{ .name = "token", .parse = cr_config_parse_token, .offset = TOP(ntfy.token),
+	  .expected = "1 to 512 printable characters without spaces" },
+	{ .name = "token_file", .parse = cr_config_parse_path, .offset = TOP(ntfy.token_file),
+	  .expected = "a file path" },
+	{ .name = "priority", .parse = cr_config_parse_int, .offset = TOP(ntfy.priority), .min = 1, .max = 5 },
+	{ .name = "alert_priority", .parse = cr_config_parse_int, .offset = TOP(ntfy.alert_priority), .min = 1,
+	  .max = 5 },
+	{ .name = "events", .parse = cr_config_parse_event_list, .offset = TOP(ntfy.events),
+	  .expected = "none, or a comma-separated list of: " NTFY_EVENTS },
+	{ 0 },
+};
+
+static const struct key gpio_led_keys[] = {
+	{ .name = "idle", .parse = cr_config_parse_int, .offset = TOP(gpio.led_idle), .min = -1, .max = 4095 },
+	{ .name = "recording", .parse = cr_config_parse_int, .offset = TOP(gpio.led_recording), .min = -1,
+	  .max = 4095 },
+	{ .name = "paused", .parse = cr_config_parse_int, .offset = TOP(gpio.led_paused), .min = -1, .max = 4095 },
+	{ 0 },
+};
+
+static const struct key gpio_keys[] = {
+	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = TOP(gpio.enabled), .expected = BOOL_EXPECTED },
+	{ .name = "chip", .parse = cr_config_parse_path, .offset = TOP(gpio.chip),
+	  .expected = "a GPIO chip name, path, label or number, e.g. gpiochip0" },
+	{ .name = "button", .parse = cr_config_parse_int, .offset = TOP(gpio.button), .min = -1, .max = 4095 },
+	{ .name = "active_low", .parse = cr_config_parse_bool, .offset = TOP(gpio.active_low),
+	  .expected = BOOL_EXPECTED },
+	{ .name = "bias", .parse = cr_config_parse_bias, .offset = TOP(gpio.bias),
+	  .expected = "one of: as-is, pull-up, pull-down, disable" },
+	{ .name = "debounce_ms", .parse = cr_config_parse_int, .offset = TOP(gpio.debounce_ms), .min = 1, .max = 1000 },
+	{ .name = "click_gap_ms", .parse = cr_config_parse_int, .offset = TOP(gpio.click_gap_ms), .min = 100,
+	  .max = 5000 },
+	{ .name = "leds", .type = KEY_MAPPING, .sub = gpio_led_keys },
+	{ 0 },
+};
+
+const struct key cr_config_top_keys[] = {
+	{ .name = "log_level", .parse = cr_config_parse_log_level, .offset = TOP(log_level),
+	  .expected = "one of: error, warn, info, debug" },
+	{ .name = "http", .type = KEY_MAPPING, .sub = http_keys },
+	{ .name = "cameras", .type = KEY_CAMERAS, .sub = cr_config_camera_keys },
+	{ .name = "ntfy", .type = KEY_MAPPING, .sub = ntfy_keys },
+	{ .name = "gpio", .type = KEY_MAPPING, .sub = gpio_keys },
+	{ 0 },
+};
+
+size_t cr_config_key_count(const struct key *keys)
+{
+	size_t n = 0;
+
+	while (keys[n].name)
+		n++;
+	return n;
+}
+
+static const struct key *key_find(const struct key *keys, const char *name, size_t len)
+{
+	for (; keys->name; keys++)
+		if (strlen(keys->name) == len && memcmp(keys->name, name, len) == 0)
+			return keys;
+	return NULL;
+}
+
+char *cr_config_key_names(const struct key *keys)
+{
+	char *list = cr_strdup("");
+
+	for (; keys->name; keys++) {
+		char *next = cr_asprintf("%s%s%s", list, *list ? ", " : "", keys->name);
+
+		free(list);
+		list = next;
+	}
+	return list;
+}
+
+static char *format_names(void)
+{
+	char *list = cr_strdup("one of:");
+
+	for (int i = 0; cr_fourcc_supported[i]; i++) {
+		char *next = cr_asprintf("%s%s %s", list, i ? "," : "", cr_fourcc_name(cr_fourcc_supported[i]));
+
+		free(list);
+		list = next;
+	}
+	return list;
+}
+
+char *cr_config_describe(const struct key *key, const struct key *level)
+{
+	char *names, *text;
+
+	if (key && key->type == KEY_VALUE) {
+		if (key->expected)
+			return cr_strdup(key->expected);
+		if (key->parse == cr_config_parse_format)
+			return format_names();
+		return cr_asprintf("%ld..%ld", key->min, key->max);
+	}
+	if (key && key->type == KEY_CAMERAS)
+		return cr_strdup("a list of cameras, each a mapping");
+	if (key && key->type == KEY_CONTROLS)
+		return cr_strdup("a mapping of V4L2 control names to values");
+	if (key && key->type == KEY_MAP)
+		return cr_strdup(key->expected ? key->expected : "a mapping of names to values");
+	names = cr_config_key_names(key ? key->sub : level);
+	text = cr_asprintf("a mapping of: %s", names);
+	free(names);
+	return text;
+}
+
+int cr_config_spot_find(const char *path, struct spot *spot)
+{
+	const struct key *level = cr_config_top_keys;
+	bool index = false;
+
+	spot->key = NULL;
+	spot->level = cr_config_top_keys;
+	while (*path) {
+		size_t len = strcspn(path, ".");
+
+		if (index) {
+			level = spot->key->sub;
+			spot->key = NULL;
+			index = false;
+		} else {
+			spot->key = level ? key_find(level, path, len) : NULL;
+			if (!spot->key)
+				return -ENOENT;
+			index = spot->key->type == KEY_CAMERAS;
+			level = spot->key->type == KEY_MAPPING ? spot->key->sub : NULL;
+		}
+		path += len;
+		if (*path == '.')
+			path++;
+	}
+	spot->level = level;
+	return 0;
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+char *cr_config_message(const char *file, int line, const char *key, const char *what, const char *expected)
+{
+	char *where = file ? cr_asprintf("%s:%d: ", file, line) : cr_strdup("");
+	char *text = cr_asprintf("%s%s%s%s%s%s%s", where, key && *key ? key : "", key && *key ? ": " : "", what,
+				 expected ? " (expected " : "", expected ? expected : "", expected ? ")" : "");
+
+	free(where);
+	return text;
+}
+
+char *cr_config_join(const char *path, const char *name)
+{
+	return *path ? cr_asprintf("%s.%s", path, name) : cr_strdup(name);
+}
+
+/* ---- cameras and controls ------------------------------------------------ */
+
+static void pairs_free(struct cr_config_pair *pairs, unsigned count)
+{
+	for (unsigned i = 0; i < count; i++) {
+		free(pairs[i].name);
+		free(pairs[i].value);
+	}
+	free(pairs);
+}
+
+static struct cr_config_pair *pairs_copy(const struct cr_config_pair *pairs, unsigned count)
+{
+	struct cr_config_pair *copy = count ? cr_calloc(count, sizeof(*copy)) : NULL;
+
+	for (unsigned i = 0; i < count; i++) {
+		copy[i].name = cr_strdup(pairs[i].name);
+		copy[i].value = cr_strdup(pairs[i].value);
+	}
+	return copy;
+}
+
+void cr_config_camera_clear(struct cr_camera_config *cam)
+{
+	for (unsigned i = 0; i < cam->ncontrols; i++) {
+		free(cam->controls[i].name);
+		free(cam->controls[i].value);
+	}
+	free(cam->controls);
+	free(cam->name);
+	free(cam->source);
+	free(cam->lsl.name);
+	free(cam->lsl.type);
+	free(cam->recording.codec);
+	free(cam->recording.format);
+	free(cam->recording.root);
+	free(cam->recording.preset);
+	free(cam->timelapse.photos_root);
+	free(cam->timelapse.videos_root);
+	free(cam->timelapse.preset);
+	free(cam->upload.url);
+	free(cam->tcp_stream.listen);
+	free(cam->upload.field);
+	pairs_free(cam->upload.fields, cam->upload.nfields);
+	pairs_free(cam->upload.headers, cam->upload.nheaders);
+	memset(cam, 0, sizeof(*cam));
+}
+
+static char *strdup_or_null(const char *s)
+{
+	return s ? cr_strdup(s) : NULL;
+}
+
+void cr_config_camera_copy(struct cr_camera_config *dst, const struct cr_camera_config *src)
+{
+	*dst = *src;
+	dst->name = strdup_or_null(src->name);
+	dst->source = strdup_or_null(src->source);
+	dst->lsl.name = strdup_or_null(src->lsl.name);
+	dst->lsl.type = strdup_or_null(src->lsl.type);
+	dst->recording.codec = strdup_or_null(src->recording.codec);
+	dst->recording.format = strdup_or_null(src->recording.format);
+	dst->recording.root = strdup_or_null(src->recording.root);
+	dst->recording.preset = strdup_or_null(src->recording.preset);
+	dst->timelapse.photos_root = strdup_or_null(src->timelapse.photos_root);
+	dst->timelapse.videos_root = strdup_or_null(src->timelapse.videos_root);
+	dst->timelapse.preset = strdup_or_null(src->timelapse.preset);
+	dst->upload.url = strdup_or_null(src->upload.url);
+	dst->tcp_stream.listen = strdup_or_null(src->tcp_stream.listen);
+	dst->upload.field = strdup_or_null(src->upload.field);
+	dst->upload.fields = pairs_copy(src->upload.fields, src->upload.nfields);
+	dst->upload.headers = pairs_copy(src->upload.headers, src->upload.nheaders);
+	dst->controls = src->ncontrols ? cr_calloc(src->ncontrols, sizeof(*dst->controls)) : NULL;
+	for (unsigned i = 0; i < src->ncontrols; i++) {
+		dst->controls[i] = src->controls[i];
+		dst->controls[i].name = cr_strdup(src->controls[i].name);
+		dst->controls[i].value = cr_strdup(src->controls[i].value);
+	}
+}
+
+int cr_config_control_set(struct cr_camera_config *cam, const char *name, const char *value, int line,
+			  char **why, const char **expected)
+{
+	size_t len = strlen(name);
+	unsigned i;
+
+	if (len == 0 || len > CONTROL_NAME_MAX ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != len) {
+		*why = cr_asprintf("\"%s\" is not a control name", name);
+		*expected = CONTROL_NAME_EXPECTED;
+		return -EINVAL;
+	}
+	if (!*value || strlen(value) > CONTROL_VALUE_MAX || !cr_config_printable(value)) {
+		*why = cr_asprintf("\"%s\" is not a control value", value);
+		*expected = CONTROL_VALUE_EXPECTED;
+		return -EINVAL;
+	}
+	for (i = 0; i < cam->ncontrols && strcmp(cam->controls[i].name, name) != 0; i++)
+		;
+	if (i == cam->ncontrols) {
+		if (cam->ncontrols == CR_CONFIG_MAX_CONTROLS) {
+			*why = cr_strdup("one control too many");
+			*expected = "at most " STR(CR_CONFIG_MAX_CONTROLS) " per camera";
+			return -E2BIG;
+		}
+		cam->controls = cr_realloc(cam->controls, (cam->ncontrols + 1) * sizeof(*cam->controls));
+		cam->controls[i].name = cr_strdup(name);
+		cam->controls[i].value = NULL;
+		cam->ncontrols++;
+	}
+	cr_config_set_string(&cam->controls[i].value, value);
+	cam->controls[i].line = line;
+	return 0;
+}
+
+#define PAIR_NAME_MAX 64
+#define PAIR_VALUE_MAX 4096
+
+int cr_config_map_set(const struct key *key, void *base, const char *name, const char *value,
+		      char **why, const char **expected)
+{
+	struct cr_config_pair **pairs = FIELD(base, key->offset, struct cr_config_pair *);
+	unsigned *count = FIELD(base, key->offset2, unsigned);
+	size_t len = strlen(name);
+	unsigned i;
+
+	if (len == 0 || len > PAIR_NAME_MAX ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != len) {
+		*why = cr_asprintf("\"%s\" is not a valid name", name);
+		*expected = "1 to " STR(PAIR_NAME_MAX) " letters, digits, '_', '-' or '.'";
+		return -EINVAL;
+	}
+	if (strlen(value) > PAIR_VALUE_MAX || !cr_config_printable(value)) {
+		*why = cr_asprintf("the value of %s is not valid", name);
+		*expected = "at most " STR(PAIR_VALUE_MAX) " printable characters";
+		return -EINVAL;
+	}
+	for (i = 0; i < *count && strcmp((*pairs)[i].name, name) != 0; i++)
+		;
+	if (i == *count) {
+		if (*count == CR_CONFIG_MAX_PAIRS) {
+			*why = cr_strdup("one entry too many");
+			*expected = "at most " STR(CR_CONFIG_MAX_PAIRS) " entries";
+			return -E2BIG;
+		}
+		*pairs = cr_realloc(*pairs, (*count + 1) * sizeof(**pairs));
+		(*pairs)[i].name = cr_strdup(name);
+		(*pairs)[i].value = NULL;
+		(*count)++;
+	}
+	cr_config_set_string(&(*pairs)[i].value, value);
+	return 0;
+}
+
+/* ---- the command line ---------------------------------------------------- */
+
+/* The embedded file's camera, for cameras.N with N == ncameras. */
+static int default_camera(struct cr_camera_config *cam, char **error)
+{
+	struct cr_config *def = cr_config_load(NULL, error);
+
+	if (!def)
+		return -EINVAL;
+	*cam = def->cameras[0];
+	memset(&def->cameras[0], 0, sizeof(def->cameras[0]));
+	cr_config_free(&def);
+	return 0;
+}
+
+int cr_config_set(struct cr_config *config, const char *key, const char *value, char **error)
+{
+	const struct key *keys = cr_config_top_keys, *k;
+	char *canon, *why = NULL, *expected = NULL, *names;
+	const char *p, *control_expected;
+	void *base = config;
+	bool appended = false;
+	int ret = 0;
+
+	assert(config && key && value && error);
+	*error = NULL;
+	canon = cr_config_has_prefix(key, "camera.") ? cr_asprintf("cameras.0.%s", key + strlen("camera."))
+						     : cr_strdup(key);
+	for (p = canon;;) {
+		size_t len = strcspn(p, ".");
+
+		k = key_find(keys, p, len);
+		if (!k) {
+			names = cr_config_key_names(keys);
+			expected = cr_asprintf("one of: %s", names);
+			free(names);
+			why = cr_strdup("unknown key");
+			break;
+		}
+		p += len;
+		if (k->type == KEY_VALUE) {
+			if (*p) {
+				why = cr_strdup("unknown key");
+				expected = cr_asprintf("%.*s", (int)(strlen(key) - strlen(p)), key);
+			} else if (k->parse(k, value, base, &why) < 0) {
+				expected = cr_config_describe(k, NULL);
+			}
+			break;
+		}
+		if (!*p) {
+			why = cr_strdup("not a value");
+			names = k->type == KEY_MAPPING ? cr_config_key_names(k->sub) : NULL;
+			expected = names ? cr_asprintf("one of: %s", names)
+					 : cr_asprintf("%s.%s", key, k->type == KEY_CAMERAS ? "N.KEY" : "NAME");
+			free(names);
+			break;
+		}
+		p++;
+		if (k->type == KEY_MAPPING) {
+			keys = k->sub;
+		} else if (k->type == KEY_CONTROLS) {
+			if (cr_config_control_set(base, p, value, 0, &why, &control_expected) < 0)
+				expected = cr_strdup(control_expected);
+			break;
+		} else if (k->type == KEY_MAP) {
+			if (cr_config_map_set(k, base, p, value, &why, &control_expected) < 0)
+				expected = cr_strdup(control_expected);
+			break;
+		} else {
+			unsigned long n;
+			char *end;
+
+			len = strcspn(p, ".");
+			n = strtoul(p, &end, 10);
+			if (len == 0 || len > 3 || end != p + len || !isdigit((unsigned char)*p) || n > config->ncameras ||
+			    n >= CR_CONFIG_MAX_CAMERAS) {
+				unsigned last = config->ncameras < CR_CONFIG_MAX_CAMERAS ? config->ncameras
+											: CR_CONFIG_MAX_CAMERAS - 1;
+
+				why = cr_asprintf("no camera %.*s", (int)len, p);
+				expected = cr_asprintf("a camera index 0..%u", last);
+				break;
+			}
+			if (n == config->ncameras) {
+				struct cr_camera_config cam;
+
+				ret = default_camera(&cam, error);
+				if (ret < 0)
+					break;
+				config->cameras = cr_realloc(config->cameras,
+							     (config->ncameras + 1) * sizeof(*config->cameras));
+				config->cameras[config->ncameras++] = cam;
+				appended = true;
+			}
+			base = &config->cameras[n];
+			keys = k->sub;
+			p += len;
+			if (!*p) {
+				why = cr_strdup("not a value");
+				names = cr_config_key_names(keys);
+				expected = cr_asprintf("one of: %s", names);
+				free(names);
+				break;
+			}
+			p++;
+		}
+	}
+	if (why) {
+		*error = cr_config_message(NULL, 0, key, why, expected);
+		ret = -EINVAL;
+	}
+	if (ret < 0 && appended)
+		cr_config_camera_clear(&config->cameras[--config->ncameras]);
+	free(canon);
+	free(why);
+	free(expected);
+	return ret;
+}
+
+/* ---- cross-field checks -------------------------------------------------- */
+
+static char *check_camera(const struct cr_config *config, unsigned i)
+{
+	const struct cr_camera_config *cam = &config->cameras[i];
+	const struct cr_crop_config *crop = &cam->crop;
+
+	if (!cam->name || !cam->source)
+		return cr_asprintf("cameras.%u: no %s (expected a value)", i, cam->name ? "source" : "name");
+	for (unsigned j = 0; j < i; j++)
+		if (strcmp(config->cameras[j].name, cam->name) == 0)
+			return cr_asprintf("cameras.%u.name: \"%s\" is also the name of cameras.%u (expected a name "
+					   "unique among cameras)", i, cam->name, j);
+	if ((cam->width == 0) != (cam->height == 0))
+		return cr_asprintf("cameras.%u.size: %dx%d (expected both width and height, or neither)", i,
+				   cam->width, cam->height);
+	if ((cam->jpeg.width == 0) != (cam->jpeg.height == 0))
+		return cr_asprintf("cameras.%u.jpeg.size: %dx%d (expected both width and height, or neither)", i,
+				   cam->jpeg.width, cam->jpeg.height);
+	if ((crop->width == 0) != (crop->height == 0) || (!crop->width && (crop->left || crop->top)))
+		return cr_asprintf("cameras.%u.crop: %dx%d at %d,%d is not a rectangle (expected width and height "
+				   "both above 0, or all 0 for no crop)", i, crop->width, crop->height, crop->left, crop->top);
+	if (crop->width && cam->width &&
+	    (crop->left + crop->width > cam->width || crop->top + crop->height > cam->height))
+		return cr_asprintf("cameras.%u.crop: %dx%d at %d,%d reaches outside the %dx%d frame (expected "
+				   "left + width <= %d and top + height <= %d)", i, crop->width, crop->height,
+				   crop->left, crop->top, cam->width, cam->height, cam->width, cam->height);
+	if (cam->upload.enabled && !cam->upload.url)
+		return cr_asprintf("cameras.%u.upload.url: missing (expected an http:// or https:// URL when "
+				   "upload.enabled is true)", i);
+	for (unsigned j = 0; cam->lsl.enabled && j < i; j++) {
+		const struct cr_camera_config *other = &config->cameras[j];
+		const char *a = cam->lsl.name ? cam->lsl.name : cam->name;
+		const char *b = other->lsl.name ? other->lsl.name : other->name;
+
+		if (other->lsl.enabled && strcmp(a, b) == 0)
+			return cr_asprintf("cameras.%u.lsl.name: \"%s\" is also the LSL stream of cameras.%u "
+					   "(expected a name unique among outlets)", i, a, j);
+	}
+	return NULL;
+}
+
+/* ntfy and gpio: what must go together. */
+static char *check_remote(const struct cr_config *config)
+{
+	const struct cr_ntfy_config *n = &config->ntfy;
+	const struct cr_gpio_config *g = &config->gpio;
+
+	if (n->enabled && !n->topic)
+		return cr_strdup("ntfy.topic: missing (expected " TOPIC_EXPECTED " when ntfy.enabled is true)");
+	if (n->token && n->token_file)
+		return cr_strdup("ntfy.token_file: set as well as ntfy.token (expected one of them)");
+	if (g->enabled && g->button < 0 && g->led_idle < 0 && g->led_recording < 0 && g->led_paused < 0)
+		return cr_strdup("gpio.button: -1 and no LED either (expected a button line offset or "
+				 "gpio.leds lines when gpio.enabled is true)");
+	if (g->enabled) {
+		const int lines[] = { g->button, g->led_idle, g->led_recording, g->led_paused };
+		const char *const names[] = { "button", "leds.idle", "leds.recording", "leds.paused" };
+
+		for (int i = 1; i < 4; i++)
+			for (int j = 0; j < i; j++)
+				if (lines[i] >= 0 && lines[i] == lines[j])
+					return cr_asprintf("gpio.%s: line %d is also gpio.%s (expected a line "
+							   "of its own)", names[i], lines[i], names[j]);
+	}
+	return NULL;
+}
+
+int cr_config_check(const struct cr_config *config, char **error)
+{
+	assert(config && error);
+	*error = NULL;
+	if (config->ncameras == 0 || config->ncameras > CR_CONFIG_MAX_CAMERAS) {
+		*error = cr_asprintf("cameras: %u cameras (expected 1 to %d cameras)", config->ncameras,
+				     CR_CONFIG_MAX_CAMERAS);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < config->ncameras; i++) {
+		*error = check_camera(config, i);
+		if (*error)
+			return -EINVAL;
+	}
+	*error = check_remote(config);
+	if (*error)
+		return -EINVAL;
+	return 0;
+}
+
+void cr_config_free(struct cr_config **pconfig)
+{
+	struct cr_config *config = pconfig ? *pconfig : NULL;
+
+	if (!config)
+		return;
+	*pconfig = NULL;
+	for (unsigned i = 0; i < config->ncameras; i++)
+		cr_config_camera_clear(&config->cameras[i]);
+	free(config->cameras);
+	free(config->http.listen);
+	free(config->http.auth);
+	free(config->http.password_file);
+	free(config->http.token_file);
+	free(config->http.tls_cert);
+	free(config->http.tls_key);
+	free(config->http.hostnames);
+	free(config->http.cors_origins);
+	free(config->ntfy.server);
+	free(config->ntfy.topic);
+	free(config->ntfy.reply_topic);
+	free(config->ntfy.token);
+	free(config->ntfy.token_file);
+	free(config->ntfy.events);
+	free(config->gpio.chip);
+	free(config->gpio.bias);
+	free(config->log_level);
+	free(config->path);
+	free(config);
+}

@@ -1,0 +1,203 @@
+/* camrig's configuration: one YAML file (libcyaml), every key also settable
+ * from the command line.
+ *
+ * The YAML file is documented key by key in data/camrig.yaml, which is also
+ * the single place that states each default. A bad file is refused with
+ * "FILE:LINE: KEY: what is wrong (expected ...)". */
+#ifndef CR_CONFIG_CONFIG_H
+#define CR_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CR_CONFIG_MAX_CAMERAS 16   /* cameras in one configuration */
+#define CR_CONFIG_MAX_CONTROLS 64  /* controls per camera */
+
+struct cr_control_setting {
+	char *name;   /* V4L2 control name as v4l2-ctl prints it, e.g. "exposure_time_absolute" */
+	char *value;  /* integer, boolean (true/false) or menu item name */
+	int line;     /* line in the config file, 0 when set from the command line */
+};
+
+struct cr_jpeg_config {
+	int quality;          /* 1..100, default 80 */
+	bool gray;            /* encode luma only */
+	int width, height;    /* output size in pixels; 0x0: the camera's size */
+	int workers;          /* encoder threads; 0: min(cores, 4) */
+};
+
+struct cr_crop_config {
+	int left, top;        /* pixels */
+	int width, height;    /* pixels; 0x0: no crop */
+};
+
+struct cr_lsl_config {
+	bool enabled;         /* publish an LSL outlet for this camera (default false) */
+	char *name;           /* stream name; NULL: the camera's name */
+	char *type;           /* stream type, default "VideoEvents" */
+};
+
+/* Recording (src/record/, src/encode/video.c); documented in data/camrig.yaml. */
+struct cr_tcp_stream_config {
+	bool enabled;         /* serve the raw H.264 stream (default false) */
+	char *listen;         /* "HOST:PORT", default "127.0.0.1:10001" */
+	unsigned max_clients; /* connections at once, default 8 */
+};
+
+struct cr_recording_config {
+	char *codec;          /* copy, mjpeg, h264, h265, ffv1 or any libavcodec encoder name; default h264 */
+	char *format;         /* container: "mkv" (default) or "mp4" (fragmented) */
+	char *root;           /* directory the recordings/ tree goes under, default "recordings" */
+	double pre_trigger;   /* seconds kept before a trigger, default 15; 0: off */
+	int segment;          /* seconds per file, 0 (default): one file per recording */
+	int min_free_mb;      /* MiB that must stay free under root, default 200 */
+	char *preset;         /* encoder preset (libx264, libx265, nvenc), default "veryfast" */
+	int crf;              /* constant rate factor, default 23; -1: the encoder's default */
+	int qp;               /* constant quantizer; -1 (default): off */
+	int bitrate;          /* kbit/s; 0 (default): off (crf or qp rule) */
+	double gop;           /* seconds between keyframes, default 1; 0: every frame */
+	bool gray;            /* encode luma only */
+	bool zerolatency;     /* libx264/libx265 tune=zerolatency (no lookahead, no B-frames) */
+	int queue_depth;      /* frames queued between the camera and the encoder, default 32 */
+	int pre_trigger_max_mb; /* MiB the pre-trigger ring may hold at most, default 512 */
+};
+
+/* One entry of a free-form mapping in the file (upload.fields,
+ * upload.headers): a name the program does not know in advance. */
+struct cr_config_pair {
+	char *name;           /* 1..64 letters, digits, '_', '-' or '.' */
+	char *value;          /* 0..4096 printable bytes */
+};
+
+#define CR_CONFIG_MAX_PAIRS 32     /* entries of one free-form mapping */
+
+/* Timelapse sessions (src/record/timelapse.c); documented in data/camrig.yaml. */
+struct cr_timelapse_config {
+	double interval;      /* seconds between stills, default 10; 0: triggered shots only */
+	double fps;           /* frame rate of the assembled video, default 25 */
+	int quality;          /* JPEG quality of the stills, 1..100, default 95 */
+	char *photos_root;    /* stills go to PHOTOS_ROOT/SESSION/, default "Photos" */
+	char *videos_root;    /* videos go to VIDEOS_ROOT/SESSION.mp4, default "Timelapses" */
+	bool resume;          /* continue an interrupted session at start-up, default true */
+	char *preset;         /* libx264 preset of the video, default "medium" */
+	int crf;              /* libx264 constant rate factor, 0..51, default 23 */
+};
+
+/* Periodic upload of the current JPEG (src/publish/upload.c); documented in
+ * data/camrig.yaml. */
+struct cr_upload_config {
+	bool enabled;         /* default false */
+	char *url;            /* http:// or https:// URL to POST to; NULL: none (required when enabled) */
+	int interval_ms;      /* ms between images, default 500 */
+	char *field;          /* form field of the image, default "image" */
+	struct cr_config_pair *fields; /* extra form fields */
+	unsigned nfields;
+	struct cr_config_pair *headers; /* extra request headers; values never logged */
+	unsigned nheaders;
+	int timeout_ms;       /* ms one POST may take in all, default 5000 */
+	int queue;            /* images waiting to be sent, default 4; the oldest goes first */
+};
+
+struct cr_camera_config {
+	char *name;           /* shown in /status and the page; default "camera" */
+	char *source;         /* "auto", "test", "v4l2:/dev/videoN", "file:PATH", "url:URL" */
+	int width, height;    /* requested size in pixels; 0x0: the source's default */
+	double fps;           /* requested frame rate; 0: the source's default */
+	uint32_t format;      /* requested FourCC; 0: the source's choice */
+	bool loop;            /* file sources: start again at the end (default true) */
+	unsigned buffers;     /* V4L2 mmap buffers (default 4) */
+	struct cr_crop_config crop;
+	struct cr_control_setting *controls;
+	unsigned ncontrols;
+	struct cr_jpeg_config jpeg;
+	struct cr_lsl_config lsl;
+	struct cr_recording_config recording;
+	struct cr_timelapse_config timelapse;
+	struct cr_upload_config upload;
+	struct cr_tcp_stream_config tcp_stream;
+};
+
+struct cr_http_config {
+	char *listen;         /* "HOST:PORT", default "127.0.0.1:8080"; IPv6 as "[::1]:8080" */
+	unsigned max_clients; /* concurrent HTTP connections, default 64 */
+	char *auth;           /* "auto" (default: credentials required beyond loopback) or "none" */
+	char *password_file;  /* HTTP Basic: lines "user:crypt(3) hash"; NULL: none */
+	char *token_file;     /* bearer token (one line); NULL: none */
+	char *tls_cert;       /* PEM certificate chain; with tls_key: HTTPS; NULL: plain HTTP */
+	char *tls_key;        /* PEM private key */
+	char *hostnames;      /* host names the Host header may name besides addresses, localhost
+				 and this machine's name: "a,b", lowercase; "*.x" for any under x; "" none */
+	char *cors_origins;   /* origins other pages may use the API from: "https://a,http://b:8000";
+				 "" (default): none */
+};
+
+/* ntfy remote control and notifications (src/control/ntfy.c); documented in
+ * data/camrig.yaml. */
+struct cr_ntfy_config {
+	bool enabled;         /* subscribe and publish (default false) */
+	char *server;         /* base URL, http:// or https://, default "https://ntfy.sh" */
+	char *topic;          /* the topic commands come from; NULL: none (required when enabled) */
+	char *reply_topic;    /* where replies and notifications go; NULL: topic */
+	char *token;          /* access token (Authorization: Bearer); NULL: none */
+	char *token_file;     /* a file holding the token; NULL: none */
+	int priority;         /* 1..5: replies and ordinary notifications, default 3 */
+	int alert_priority;   /* 1..5: error and camera_lost, default 4 */
+	char *events;         /* event types to notify, comma-separated, or "none" */
+};
+
+/* GPIO push button and status LEDs (src/control/gpio.c); documented in
+ * data/camrig.yaml. */
+struct cr_gpio_config {
+	bool enabled;         /* default false */
+	char *chip;           /* GPIO chip: name, /dev path, label or number; default "gpiochip0" */
+	int button;           /* line offset of the push button; -1 (default): none */
+	bool active_low;      /* pressed = line low (button to ground), default true */
+	char *bias;           /* button line bias: "as-is" (default), "pull-up", "pull-down", "disable" */
+	int debounce_ms;      /* ms a level must hold to count, default 30 */
+	int click_gap_ms;     /* ms without a press that ends a click pattern, default 600 */
+	int led_idle;         /* LED line offsets; -1 (default): none */
+	int led_recording;
+	int led_paused;
+};
+
+struct cr_config {
+	char *path;           /* the file it was loaded from, NULL for the embedded default */
+	char *log_level;      /* "error", "warn", "info" (default) or "debug" */
+	struct cr_http_config http;
+	struct cr_camera_config *cameras;
+	unsigned ncameras;    /* >= 1 after a successful load */
+	struct cr_ntfy_config ntfy;
+	struct cr_gpio_config gpio;
+};
+
+/* Loads path (NULL: the built-in default: one camera, source auto). On
+ * failure returns NULL and sets *error to an allocated one-line message
+ * "FILE:LINE: KEY: problem (expected ...)" that the caller frees.
+ *
+ * The built-in default is data/camrig.yaml, embedded; a file is laid over it:
+ * keys the file leaves out keep their defaults, and a `cameras` list in the
+ * file replaces the default camera, each entry starting from the default
+ * camera's values. Does not run cr_config_check(): the caller does, after
+ * any cr_config_set() from the command line. */
+struct cr_config *cr_config_load(const char *path, char **error);
+
+/* Sets one key from the command line, with the same checks as the file.
+ * key is a dotted path: "http.listen", "cameras.1.jpeg.quality", and
+ * "camera.X" as a shorthand for "cameras.0.X". "cameras.N.controls.NAME"
+ * adds or replaces a control (line 0). cameras.N with N == ncameras appends a
+ * default camera (up to CR_CONFIG_MAX_CAMERAS). Returns 0, or -EINVAL with
+ * *error set as above (without FILE:LINE); config is unchanged on failure. */
+int cr_config_set(struct cr_config *config, const char *key, const char *value, char **error);
+
+/* Checks what no single key can (e.g. camera names unique). Returns 0 or
+ * -EINVAL with *error set to an allocated "KEY: problem (expected ...)". */
+int cr_config_check(const struct cr_config *config, char **error);
+
+/* NULL-safe; sets *config to NULL. */
+void cr_config_free(struct cr_config **config);
+
+/* Parses "WxH" (e.g. "640x480"; 'X' too) into pixels, each side 1..32768.
+ * Returns 0 or -EINVAL (then *width and *height are untouched). */
+int cr_config_parse_size(const char *text, int *width, int *height);
+
+#endif

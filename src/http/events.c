@@ -1,0 +1,106 @@
+/* GET /api/events: Server-Sent Events (the WHATWG HTML "server-sent events"
+ * format), one message per event on the bus:
+ *     id: N\nevent: TYPE\ndata: {JSON}\n\n
+ * with a comment line every 15 s to keep proxies from closing an idle stream.
+ * Like the MJPEG stream, the reader blocks in the connection's own thread;
+ * a client that falls behind loses its oldest events, never anyone else's. */
+#include "http/internal.h"
+
+#include "base/mem.h"
+#include "base/time.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QUEUE_DEPTH 256
+#define KEEPALIVE_NS (15 * CR_NS_PER_SEC)
+#define WAIT_SLICE_NS (1 * CR_NS_PER_SEC)
+
+struct sse {
+	struct cr_http_context *ctx;
+	struct cr_event_sub *sub;
+	char *pending;               /* message being sent */
+	size_t len, sent;            /* bytes */
+	int64_t last_send_ns;
+};
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct sse *s = cls;
+	size_t n;
+
+	while (!s->pending) {
+		json_t *event = NULL;
+		int ret;
+
+		/* Events still queued at shutdown (the "stopping" one) go out first. */
+		ret = cr_event_sub_pop(s->sub, &event, atomic_load(&s->ctx->stopping) ? 0 : WAIT_SLICE_NS);
+		if (ret == -EPIPE || (ret < 0 && atomic_load(&s->ctx->stopping)))
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		if (ret == 0) {
+			char *data = json_dumps(event, JSON_COMPACT);
+
+			/* An event that cannot be encoded is a bug; it is left out. */
+			if (!data) {
+				json_decref(event);
+				continue;
+			}
+			s->pending = cr_asprintf("id: %" JSON_INTEGER_FORMAT "\nevent: %s\ndata: %s\n\n",
+						 json_integer_value(json_object_get(event, "id")),
+						 json_string_value(json_object_get(event, "type")), data);
+			free(data);
+			json_decref(event);
+		} else if (cr_time_mono_ns() - s->last_send_ns >= KEEPALIVE_NS) {
+			s->pending = cr_strdup(": keep-alive\n\n");
+		}
+		if (s->pending) {
+			s->len = strlen(s->pending);
+			s->sent = 0;
+		}
+	}
+	n = s->len - s->sent < max ? s->len - s->sent : max;
+	memcpy(buf, s->pending + s->sent, n);
+	s->sent += n;
+	if (s->sent == s->len) {
+		free(s->pending);
+		s->pending = NULL;
+	}
+	s->last_send_ns = cr_time_mono_ns();
+	return (ssize_t)n;
+}
+
+static void sse_free(void *cls)
+{
+	struct sse *s = cls;
+
+	cr_events_unsubscribe(s->ctx->events, &s->sub);
+	free(s->pending);
+	free(s);
+}
+
+enum MHD_Result cr_http_events(struct cr_http_request *req)
+{
+	struct MHD_Response *resp;
+	struct sse *s;
+
+	if (cr_http_unknown_param(req, (const char *const[]){ NULL }))
+		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s takes no parameters", req->path);
+	s = CR_NEW(s);
+	s->ctx = req->ctx;
+	s->sub = cr_events_subscribe(req->ctx->events, QUEUE_DEPTH);
+	/* A first comment gets the headers out at once, so clients see the
+	 * stream open before the first event. */
+	s->pending = cr_strdup(": camrig events\n\n");
+	s->len = strlen(s->pending);
+	s->last_send_ns = cr_time_mono_ns();
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, s, sse_free);
+	if (!resp) {
+		sse_free(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	return cr_http_queue(req, MHD_HTTP_OK, resp);
+}

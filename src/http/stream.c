@@ -1,0 +1,219 @@
+/* Live-view endpoints: /stream.mjpg (also /stream), /snapshot.jpg (also
+ * /current.jpg) and /frame.
+ *
+ * Design: a stream response is a libmicrohttpd callback response. Its reader
+ * runs in the connection's own thread and blocks on the JPEG stage until an
+ * image newer than the last one it sent exists, then sends that one whole:
+ * a client that reads slowly simply skips images (latest wins) and never
+ * queues anything. Each part carries the frame's index, driver sequence and
+ * capture time in headers.
+ *
+ * Query parameters (all optional): width & height (pixels, together),
+ * quality (1..100), gray (0/1), camera (name). */
+#include "http/internal.h"
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/time.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BOUNDARY "camrigframe"
+#define WAIT_SLICE_NS (1 * CR_NS_PER_SEC)
+#define SNAPSHOT_TIMEOUT_NS (10 * CR_NS_PER_SEC)
+#define STREAM_BLOCK_SIZE (64 * 1024)
+
+static const char *const image_params[] = { "width", "height", "quality", "gray", "camera", NULL };
+
+/* Reads the image parameters of req into *p. Returns NULL, or the reason. */
+static const char *parse_params(struct cr_http_request *req, struct cr_jpeg_params *p)
+{
+	const char *unknown = cr_http_unknown_param(req, image_params);
+	int width = 0, height = 0, gray = 0, w, h;
+
+	if (unknown)
+		return "unknown parameter (expected width, height, quality, gray, camera)";
+	memset(p, 0, sizeof(*p));
+	w = cr_http_int_param(req, "width", 16, 8192, &width);
+	h = cr_http_int_param(req, "height", 16, 8192, &height);
+	if (w < 0)
+		return "width: expected an integer from 16 to 8192";
+	if (h < 0)
+		return "height: expected an integer from 16 to 8192";
+	if ((w > 0) != (h > 0))
+		return "width and height go together";
+	if (cr_http_int_param(req, "quality", 1, 100, &p->quality) < 0)
+		return "quality: expected an integer from 1 to 100";
+	if (cr_http_int_param(req, "gray", 0, 1, &gray) < 0)
+		return "gray: expected 0 or 1";
+	p->width = width;
+	p->height = height;
+	p->gray = gray;
+	return NULL;
+}
+
+static void add_frame_headers(struct MHD_Response *resp, const struct cr_jpeg *jpeg)
+{
+	char v[64];
+
+	snprintf(v, sizeof(v), "%" PRIu64, jpeg->index);
+	MHD_add_response_header(resp, "X-Frame-Index", v);
+	snprintf(v, sizeof(v), "%" PRIu32, jpeg->sequence);
+	MHD_add_response_header(resp, "X-Frame-Sequence", v);
+	snprintf(v, sizeof(v), "%" PRId64 ".%06" PRId64, jpeg->utc_us / CR_US_PER_SEC, jpeg->utc_us % CR_US_PER_SEC);
+	MHD_add_response_header(resp, "X-Timestamp", v);
+	snprintf(v, sizeof(v), "%" PRId64, jpeg->mono_ns);
+	MHD_add_response_header(resp, "X-Capture-Monotonic-Ns", v);
+}
+
+enum MHD_Result cr_http_snapshot(struct cr_http_request *req)
+{
+	enum MHD_Result result = MHD_NO;
+	struct cr_http_camera *hc = cr_http_pick_camera(req, &result);
+	struct cr_jpeg_params p;
+	struct cr_jpeg *jpeg = NULL;
+	struct MHD_Response *resp;
+	const char *problem;
+	int ret;
+
+	if (!hc)
+		return result;
+	problem = parse_params(req, &p);
+	if (problem)
+		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s: %s", req->path, problem);
+	p = cr_jpeg_stage_params(hc->jpeg, &p);
+	/* A frame captured after the request arrived: every frame published so
+	 * far is too old. */
+	ret = cr_jpeg_stage_take(hc->jpeg, &p, cr_camera_frames_published(hc->camera), SNAPSHOT_TIMEOUT_NS,
+				 &req->ctx->stopping, &jpeg);
+	if (ret == -EBUSY)
+		return cr_http_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "too many different image sizes in use");
+	if (ret < 0)
+		return cr_http_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "no frame from the camera within %d s (%s)",
+				     (int)(SNAPSHOT_TIMEOUT_NS / CR_NS_PER_SEC), cr_strerror(ret));
+	resp = MHD_create_response_from_buffer(jpeg->size, (void *)jpeg->data, MHD_RESPMEM_MUST_COPY);
+	if (resp) {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "image/jpeg");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+		add_frame_headers(resp, jpeg);
+		result = cr_http_queue(req, MHD_HTTP_OK, resp);
+	}
+	cr_jpeg_unref(&jpeg);
+	return result;
+}
+
+/* One open stream: the image being sent and how far. */
+struct stream {
+	struct cr_http_context *ctx;
+	struct cr_http_camera *hc;
+	struct cr_jpeg_variant *variant;
+	struct cr_jpeg *jpeg;        /* image being sent, NULL between images */
+	char head[512];              /* boundary and part headers */
+	size_t head_len;
+	size_t sent;                 /* bytes of head + image + "\r\n" sent */
+	uint64_t next_index;         /* the next image must be of a frame at least this new */
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *s = cls;
+	size_t total, n = 0;
+
+	if (!s->jpeg) {
+		for (;;) {
+			int ret;
+
+			if (atomic_load(&s->ctx->stopping))
+				return MHD_CONTENT_READER_END_OF_STREAM;
+			ret = cr_jpeg_variant_wait(s->hc->jpeg, s->variant, s->next_index, WAIT_SLICE_NS, &s->jpeg);
+			if (ret == 0)
+				break;
+			if (ret == -EPIPE)
+				return MHD_CONTENT_READER_END_OF_STREAM;
+		}
+		s->next_index = s->jpeg->index + 1;
+		s->head_len = (size_t)snprintf(s->head, sizeof(s->head),
+			"--" BOUNDARY "\r\nContent-Type: image/jpeg\r\nContent-Length: %zu\r\n"
+			"X-Frame-Index: %" PRIu64 "\r\nX-Frame-Sequence: %" PRIu32 "\r\n"
+			"X-Timestamp: %" PRId64 ".%06" PRId64 "\r\nX-Capture-Monotonic-Ns: %" PRId64 "\r\n\r\n",
+			s->jpeg->size, s->jpeg->index, s->jpeg->sequence, s->jpeg->utc_us / CR_US_PER_SEC,
+			s->jpeg->utc_us % CR_US_PER_SEC, s->jpeg->mono_ns);
+		s->sent = 0;
+	}
+	total = s->head_len + s->jpeg->size + 2;
+	while (n < max && s->sent < total) {
+		size_t chunk;
+		const uint8_t *from;
+
+		if (s->sent < s->head_len) {
+			from = (const uint8_t *)s->head + s->sent;
+			chunk = s->head_len - s->sent;
+		} else if (s->sent < s->head_len + s->jpeg->size) {
+			from = s->jpeg->data + (s->sent - s->head_len);
+			chunk = s->head_len + s->jpeg->size - s->sent;
+		} else {
+			from = (const uint8_t *)"\r\n" + (s->sent - s->head_len - s->jpeg->size);
+			chunk = total - s->sent;
+		}
+		if (chunk > max - n)
+			chunk = max - n;
+		memcpy(buf + n, from, chunk);
+		n += chunk;
+		s->sent += chunk;
+	}
+	if (s->sent == total)
+		cr_jpeg_unref(&s->jpeg);
+	return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+	struct stream *s = cls;
+
+	cr_jpeg_unref(&s->jpeg);
+	cr_jpeg_stage_release(s->hc->jpeg, &s->variant);
+	atomic_fetch_sub(&s->hc->stream_clients, 1);
+	free(s);
+}
+
+enum MHD_Result cr_http_stream(struct cr_http_request *req)
+{
+	enum MHD_Result result = MHD_NO;
+	struct cr_http_camera *hc = cr_http_pick_camera(req, &result);
+	struct MHD_Response *resp;
+	struct cr_jpeg_params p;
+	const char *problem;
+	struct stream *s;
+
+	if (!hc)
+		return result;
+	problem = parse_params(req, &p);
+	if (problem)
+		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s: %s", req->path, problem);
+	p = cr_jpeg_stage_params(hc->jpeg, &p);
+	s = CR_NEW(s);
+	s->ctx = req->ctx;
+	s->hc = hc;
+	s->next_index = cr_camera_frames_published(hc->camera); /* no stale first image */
+	s->variant = cr_jpeg_stage_acquire(hc->jpeg, &p);
+	if (!s->variant) {
+		free(s);
+		return cr_http_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "too many different image sizes in use");
+	}
+	atomic_fetch_add(&hc->stream_clients, 1);
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK_SIZE, stream_read, s, stream_free);
+	if (!resp) {
+		stream_free(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "multipart/x-mixed-replace;boundary=" BOUNDARY);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+				"no-store, no-cache, must-revalidate, pre-check=0, post-check=0, max-age=0");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_PRAGMA, "no-cache");
+	return cr_http_queue(req, MHD_HTTP_OK, resp);
+}

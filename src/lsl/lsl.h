@@ -1,0 +1,108 @@
+/* Lab Streaming Layer (LSL) outlet, speaking LSL's network protocol 1.10
+ * without liblsl.
+ *
+ * One outlet per camera publishes one sample per captured frame: three
+ * double64 channels (frame_number, trigger_time, trigger_type), timestamped
+ * with the frame's capture time on LSL's clock (CLOCK_MONOTONIC seconds).
+ * Unmodified liblsl inlets (pylsl, LabRecorder, liblsl >= 1.10) discover it
+ * over UDP and read it over TCP. doc/lsl-protocol.md describes exactly what is
+ * implemented, the byte layouts, and what is refused; it is the specification
+ * the code and the tests follow. The protocol itself is liblsl's (sccn/liblsl:
+ * src/udp_server.cpp, src/tcp_server.cpp, src/sample.cpp,
+ * src/stream_info_impl.cpp, src/api_config.cpp).
+ *
+ * Threads: each outlet runs two named threads with all signals blocked:
+ * "lsl-udp" answers discovery and time queries, "lsl-tcp" serves every inlet
+ * from one epoll loop with non-blocking sockets and a bounded buffer per inlet.
+ * Pushing never blocks: it appends to a bounded ring under a short lock and
+ * wakes the TCP thread through an eventfd. */
+#ifndef CR_LSL_LSL_H
+#define CR_LSL_LSL_H
+
+#include <stdint.h>
+
+#define CR_LSL_MULTICAST_PORT 16571 /* discovery port (liblsl ports.MulticastPort) */
+#define CR_LSL_BASE_PORT 16572      /* first TCP data / UDP service port (ports.BasePort) */
+#define CR_LSL_PORT_RANGE 32        /* ports tried from the base port (ports.PortRange) */
+#define CR_LSL_MAX_INLETS 32        /* TCP connections served at once, per outlet */
+#define CR_LSL_CHANNELS 3           /* frame_number, trigger_time, trigger_type */
+
+struct cr_lsl_outlet;
+
+/* What the outlet publishes. Strings are copied; NULL picks the default. */
+struct cr_lsl_stream_info {
+	const char *name;         /* stream name, required (the camera's name by default) */
+	const char *type;         /* stream type; NULL: "VideoEvents" */
+	const char *source_id;    /* NULL: "camrig:<hostname>:<camera_name>", stable across restarts */
+	const char *session_id;   /* NULL: "default" (liblsl lab.SessionID) */
+	const char *hostname;     /* NULL: gethostname() */
+	double nominal_rate;      /* samples per second (the camera's fps); 0: irregular */
+	const char *camera_name;  /* shown in <desc>; NULL: name */
+	int width, height;        /* frame size in pixels, shown in <desc>; 0: unknown */
+	const char *format;       /* pixel format name, e.g. "YUYV", shown in <desc>; NULL: unknown */
+	/* Tuning, for tests and benchmarks; 0 picks the default. */
+	uint16_t multicast_port;  /* UDP discovery port; default 16571 */
+	uint16_t base_port;       /* first port tried for the TCP data and UDP service ports; default 16572 */
+	int stall_timeout_ms;     /* drop an inlet whose socket takes no byte this long while data waits;
+				     default 10000 */
+};
+
+/* Counters of one outlet, for /status and tests. */
+struct cr_lsl_stats {
+	char uid[37];              /* this run's stream uid (random, new at every start) */
+	uint16_t data_port;        /* TCP port of the data server */
+	uint16_t service_port;     /* UDP port of the time/query service */
+	unsigned inlets;           /* TCP connections open now (any request) */
+	unsigned streaming;        /* of which receive samples now */
+	uint64_t inlets_total;     /* streamfeed connections accepted since start */
+	uint64_t inlets_dropped;   /* inlets camrig disconnected because they took no data (stalled) */
+	uint64_t requests_refused; /* TCP requests answered 404/505 or closed as malformed */
+	uint64_t queries_answered; /* shortinfo queries answered (UDP and TCP) */
+	uint64_t timedata_answered;/* LSL:timedata probes answered */
+	uint64_t samples_pushed;   /* samples given to cr_lsl_outlet_push*() */
+	uint64_t samples_sent;     /* samples fully handed to inlet sockets, summed over inlets */
+	uint64_t samples_skipped;  /* samples an inlet missed because its buffer was full */
+};
+
+/* Creates an outlet: binds the TCP data port and UDP service port (first free
+ * port from base_port, else a random one), the UDP discovery socket on
+ * multicast_port (joined to LSL's IPv4 groups on every interface), and starts
+ * the two threads. A discovery port that cannot be bound is a warning only:
+ * inlets that know the host still find the stream through the service port.
+ * Returns 0 and sets *out, or a negative errno (logged): -EINVAL for a missing
+ * name or over-long strings, a socket error otherwise. */
+int cr_lsl_outlet_new(const struct cr_lsl_stream_info *info, struct cr_lsl_outlet **out);
+
+/* Stops the threads, closes every inlet and frees the outlet. NULL-safe; sets
+ * *outlet to NULL. */
+void cr_lsl_outlet_free(struct cr_lsl_outlet **outlet);
+
+/* Publishes one sample with explicit values. timestamp is the capture time in
+ * seconds on LSL's clock (CLOCK_MONOTONIC, see cr_lsl_clock()); trigger_time is
+ * UTC seconds since the epoch (0 before any trigger), trigger_type the code of
+ * who triggered (0 none, 1 keyboard, 2 ntfy, 3 http, 4 gpio, 5 schedule,
+ * 6 motion, 7 mcp). Never blocks: with no inlet connected it only counts; when
+ * the TCP thread lags it drops the oldest queued sample. Safe from any thread. */
+void cr_lsl_outlet_push(struct cr_lsl_outlet *outlet, double frame_number, double trigger_time,
+			double trigger_type, double timestamp);
+
+/* Records a trigger that happened at mono_ns (CLOCK_MONOTONIC ns) = utc_us
+ * (µs since the UTC epoch), by type (codes as above). Samples pushed with
+ * cr_lsl_outlet_push_frame() for frames captured at or after mono_ns carry it
+ * until a later trigger; frames captured before it keep the previous one, even
+ * when pushed afterwards. Safe from any thread. */
+void cr_lsl_outlet_trigger(struct cr_lsl_outlet *outlet, int type, int64_t mono_ns, int64_t utc_us);
+
+/* Publishes the sample of one captured frame: frame_number, the latest trigger
+ * recorded at or before the capture time, and the capture time mono_ns
+ * (CLOCK_MONOTONIC ns, the driver's timestamp) as the LSL timestamp. Never
+ * blocks, as cr_lsl_outlet_push(). */
+void cr_lsl_outlet_push_frame(struct cr_lsl_outlet *outlet, uint64_t frame_number, int64_t mono_ns);
+
+/* Copies the outlet's counters into *stats. Returns 0, or -EINVAL for NULL. */
+int cr_lsl_outlet_stats(struct cr_lsl_outlet *outlet, struct cr_lsl_stats *stats);
+
+/* LSL's clock, liblsl's lsl_local_clock(): CLOCK_MONOTONIC in seconds. */
+double cr_lsl_clock(void);
+
+#endif
