@@ -194,7 +194,7 @@ int main(int argc, char **argv)
 		st.data_port = ntohs(sa.sin_port);
 		snprintf(st.uid, sizeof(st.uid), "baseline");
 	} else {
-		if (cr_lsl_outlet_new(&info, &outlet) < 0)
+		if (cr_lsl_outlet_new(&info, &outlet) < 0 || cr_lsl_outlet_start(outlet) < 0)
 			return 1;
 		cr_lsl_outlet_stats(outlet, &st);
 	}

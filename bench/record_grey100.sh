@@ -26,7 +26,7 @@ enc_ticks() {
 }
 
 for codec in h264 mjpeg; do
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	"$camrig" run --source test --size 900x600 --fps 100 --format GREY --listen 127.0.0.1:$port --log-level warn \
 		-o camera.recording.codec=$codec -o camera.recording.preset=ultrafast -o camera.recording.gray=true \
 		-o camera.recording.pre_trigger=0 -o camera.recording.root="$work/$codec" \
@@ -44,7 +44,7 @@ for codec in h264 mjpeg; do
 	csv=${file%.mkv}.csv
 	n=$(grep -c ',recorded,' "$csv")
 	missing=$(grep -c ',dropped,\|,lost,' "$csv" || true)
-	pool=$(echo "$status" | python3 -c 'import json,sys; s=json.load(sys.stdin)["cameras"][0]; print(s["frames"]["dropped_pool"], s["recording"]["encoder"]["dropped"], round(s["recording"]["encoder"]["encode_ms"], 2))')
+	pool=$(echo "$status" | /usr/bin/python3 -c 'import json,sys; s=json.load(sys.stdin)["cameras"][0]; print(s["frames"]["dropped_pool"], s["recording"]["encoder"]["dropped"], round(s["recording"]["encoder"]["encode_ms"], 2))')
 	cpu=$(echo "($b - $a) / $tck / ($t1 - $t0) * 100" | bc -l)
 	enc=$(echo "($eb - $ea) / $tck / ($t1 - $t0) * 100" | bc -l)
 	size=$(stat -c %s "$file")

@@ -42,7 +42,7 @@ median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 : > "$work/camrig.ms"
 : > "$work/ffmpeg.ms"
 for round in $(seq "$rounds"); do
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	"$camrig" run --source "file:$work/in.mkv" --listen 127.0.0.1:$port --log-level warn \
 		-o camera.recording.pre_trigger=0 -o camera.recording.codec=h264 -o camera.recording.preset=$preset \
 		-o camera.recording.crf=$crf -o camera.recording.gop=1 -o camera.recording.gray=true \

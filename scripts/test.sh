@@ -24,5 +24,5 @@ meson test -C build-test --print-errorlogs $suites || status=1
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	meson test -C build-asan --print-errorlogs --suite unit --suite integration --timeout-multiplier 3 || status=1
 
-python3 scripts/test-summary.py build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json
+/usr/bin/python3 scripts/test-summary.py build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json
 exit $status

@@ -6,10 +6,11 @@
  * foreground) in raw mode, restored on exit. */
 #include "app/pipeline.h"
 #include "config/config.h"
+#include "config/sources.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "camrig-version.h"
-#include "http/origin.h"
+#include "http/http.h"
 #include "record/timelapse.h"
 #include "record/verify.h"
 #include "source/source.h"
@@ -48,8 +49,7 @@ static const char usage[] =
 	"\n"
 	"Options of run (each sets the config key in brackets; the command line wins over the file):\n"
 	"  -c, --config FILE       YAML configuration (default: built in; see data/camrig.yaml)\n"
-	"  -s, --source SPEC       auto | test | v4l2:/dev/videoN | file:PATH | url:URL   [camera.source]\n"
-	"                          (default auto: the first V4L2 capture device, else the test pattern)\n"
+	"  -s, --source SPEC       where frames come from (Sources below; default auto)   [camera.source]\n"
 	"      --size WxH          frame size in pixels, e.g. 640x480                   [camera.size]\n"
 	"      --fps N             frame rate                                           [camera.fps]\n"
 	"      --format FOURCC     MJPEG, YUYV, NV12, YU12, GREY, RGB24 or BGR24         [camera.format]\n"
@@ -71,7 +71,17 @@ static const char usage[] =
 	"lsl (Lab Streaming Layer outlet), tcp_stream (raw H.264 on TCP), ntfy, gpio, http auth/TLS.\n"
 	"\n"
 	"While running: SIGUSR1 starts recording, SIGUSR2 stops it; in a terminal the keys r (start),\n"
-	"s (stop) and q (quit) do the same. Stop with Ctrl-C or SIGTERM (open files are finalized).\n";
+	"s (stop) and q (quit) do the same. Stop with Ctrl-C or SIGTERM (open files are finalized).\n"
+	"\n"
+	"Sources:\n";
+
+/* The usage text, and the sources from config/sources.h's table. */
+static void print_usage(FILE *out)
+{
+	fputs(usage, out);
+	for (int i = 0; i < CR_SOURCE_KINDS; i++)
+		fprintf(out, "  %-22s  %s\n", cr_source_schemes[i].form, cr_source_schemes[i].about);
+}
 
 enum { OPT_SIZE = 256, OPT_FPS, OPT_FORMAT, OPT_LOG_LEVEL };
 
@@ -264,7 +274,7 @@ static int cmd_run(int argc, char **argv)
 		if (opt == 'c')
 			config_path = optarg;
 		else if (opt == 'h')
-			return fputs(usage, stdout), 0;
+			return print_usage(stdout), 0;
 		else if (opt == '?')
 			return fprintf(stderr, "camrig: see 'camrig --help'\n"), 2;
 	}
@@ -319,7 +329,10 @@ static int cmd_list(int argc, char **argv)
 		return 2;
 	}
 	if (cr_v4l2_list(stdout) == 0)
-		printf("no V4L2 capture devices found (the test pattern is always available: --source test)\n");
+		printf("no V4L2 capture devices found\n");
+	printf("\nSources (--source SPEC):\n");
+	for (int i = 0; i < CR_SOURCE_KINDS; i++)
+		printf("  %-22s  %s\n", cr_source_schemes[i].form, cr_source_schemes[i].about);
 	return 0;
 }
 
@@ -378,12 +391,11 @@ static int cmd_record(int argc, char **argv)
 		fprintf(stderr, "camrig: record: expected start [--duration S] or stop\n%s", record_usage);
 		return 2;
 	}
-	if ((duration && strcspn(duration, " \t=") != strlen(duration)) || (camera && strcspn(camera, " \t=") != strlen(camera))) {
+	snprintf(url, sizeof(url), "%s_recording", action);
+	if (cr_command_line(line, sizeof(line), url, "duration", duration, "camera", camera, NULL) < 0) {
 		fprintf(stderr, "camrig: record: --duration and --camera take one word\n");
 		return 2;
 	}
-	snprintf(line, sizeof(line), "%s_recording%s%s%s%s", action, duration ? " duration=" : "",
-		 duration ? duration : "", camera ? " camera=" : "", camera ? camera : "");
 	snprintf(url, sizeof(url), "%s%s/api/command", strstr(listen, "://") ? "" : "http://", listen);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	curl = curl_easy_init();
@@ -509,11 +521,11 @@ static int cmd_timelapse(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fputs(usage, stderr);
+		print_usage(stderr);
 		return 2;
 	}
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)
-		return fputs(usage, stdout), 0;
+		return print_usage(stdout), 0;
 	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0)
 		return printf("camrig %s\n", CAMRIG_VERSION), 0;
 	if (strcmp(argv[1], "run") == 0)

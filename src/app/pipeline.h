@@ -7,6 +7,10 @@
 #include "config/config.h"
 #include "control/command.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cr_pipeline;
 
 /* Starts everything config describes. A part that cannot start (no such
@@ -26,5 +30,9 @@ int cr_pipeline_post(struct cr_pipeline *pipeline, const char *line, enum cr_tri
 /* Stops every part in reverse order of start and frees. NULL-safe; sets
  * *pipeline to NULL. */
 void cr_pipeline_stop(struct cr_pipeline **pipeline);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -7,6 +7,10 @@
 #ifndef CR_BASE_ERROR_H
 #define CR_BASE_ERROR_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum {
 	CR_ERR_FIRST = -4095,
 	CR_EEOF = CR_ERR_FIRST, /* a source reached its end */
@@ -19,5 +23,9 @@ enum {
 
 /* A static, human-readable string for any camrig, errno or libav error code. */
 const char *cr_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -12,6 +12,10 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cr_events;
 struct cr_event_sub;
 
@@ -40,5 +44,9 @@ void cr_event_sub_close(struct cr_event_sub *sub);
 
 /* Events this subscriber lost to a full queue. */
 uint64_t cr_event_sub_dropped(struct cr_event_sub *sub);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

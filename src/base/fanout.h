@@ -17,6 +17,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define CR_SUBSCRIBER_NAME_MAX 32
 
 struct cr_fanout;
@@ -78,5 +82,9 @@ unsigned cr_fanout_publish(struct cr_fanout *fanout, struct cr_frame *frame);
 
 /* Fills up to max entries of stats; returns the number of subscribers. */
 int cr_fanout_stats(struct cr_fanout *fanout, struct cr_subscriber_stats *stats, int max);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define CR_FOURCC(a, b, c, d) \
 	((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
 
@@ -54,5 +58,9 @@ int cr_fourcc_layout(uint32_t fourcc, int width, int height, int stride, struct 
 
 /* The supported formats, in the order camrig prefers them, 0-terminated. */
 extern const uint32_t cr_fourcc_supported[];
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

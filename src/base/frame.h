@@ -17,6 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cr_frame_pool;
 
 struct cr_frame {
@@ -66,5 +70,9 @@ struct cr_frame *cr_frame_ref(struct cr_frame *frame);
 /* Drops a reference; the last one returns the frame to its pool. NULL-safe;
  * sets *frame to NULL. */
 void cr_frame_unref(struct cr_frame **frame);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

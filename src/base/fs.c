@@ -1,10 +1,14 @@
-/* Filesystem helpers: mkdir -p, whole-file writes. */
+/* Filesystem helpers: mkdir -p, whole-file writes, unique names, secret
+ * files. */
 #include "base/fs.h"
+
+#include "base/mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -81,4 +85,64 @@ int cr_fs_write_atomic(const char *path, const void *data, size_t size)
 	if (ret < 0)
 		unlink(tmp);
 	return ret;
+}
+
+int cr_fs_claim_unique(const char *base, char *out, size_t len, int (*claim)(void *ctx, const char *path),
+		       void *ctx)
+{
+	int ret = -EEXIST;
+
+	for (int n = 0; n < CR_FS_UNIQUE_MAX && ret == -EEXIST; n++) {
+		if ((n ? snprintf(out, len, "%s_%d", base, n) : snprintf(out, len, "%s", base)) >= (int)len)
+			return -ENAMETOOLONG;
+		ret = claim(ctx, out);
+	}
+	return ret;
+}
+
+int cr_fs_read_secret(const char *what, const char *path, size_t max, char **text, char *why, size_t why_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	size_t got = 0;
+	int ret;
+
+	*text = NULL;
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(why, why_len, "%s %s: cannot open: %s", what, path, strerror(-ret));
+		return ret;
+	}
+	/* fstat of the file opened: no window for a swap after the check. */
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		snprintf(why, why_len, "%s %s: %s", what, path, strerror(-ret));
+		close(fd);
+		return ret;
+	}
+	if (st.st_mode & (S_IROTH | S_IWOTH)) {
+		snprintf(why, why_len, "%s %s is readable by others (mode %03o); refusing to use it (run: chmod o-rwx %s)",
+			 what, path, (unsigned)(st.st_mode & 0777), path);
+		close(fd);
+		return -EPERM;
+	}
+	buf = cr_malloc(max + 2);
+	while ((n = read(fd, buf + got, max + 1 - got)) > 0 && got + (size_t)n <= max)
+		got += (size_t)n;
+	ret = n < 0 ? -errno : n > 0 ? -EFBIG : 0;
+	close(fd);
+	if (ret < 0) {
+		if (ret == -EFBIG)
+			snprintf(why, why_len, "%s %s: too long (expected at most %zu bytes)", what, path, max);
+		else
+			snprintf(why, why_len, "%s %s: cannot read: %s", what, path, strerror(-ret));
+		explicit_bzero(buf, max + 2);
+		free(buf);
+		return ret;
+	}
+	buf[got] = '\0';
+	*text = buf;
+	return 0;
 }

@@ -1,12 +1,19 @@
-/* Conversion between raw pixel formats with libswscale (sws_getCachedContext
- * keeps the context while formats and sizes stay the same). */
+/* Conversion between pixel formats with libswscale (see image.h).
+ *
+ * Design: the context is built with sws_alloc_context() and its options,
+ * ranges included, before sws_init_context(): set afterwards, libswscale keeps
+ * the plain-copy path it chose for equal formats and sizes and ignores them.
+ * The matrix is set after init with sws_setColorspaceDetails(), which
+ * libswscale requires there. */
 #include "base/image.h"
 
 #include "base/error.h"
 #include "base/mem.h"
 
+#include <libavutil/opt.h>
 #include <libswscale/swscale.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const struct {
 	uint32_t fourcc;
@@ -18,7 +25,7 @@ static const struct {
 	{ CR_FMT_YUV422P, AV_PIX_FMT_YUV422P },
 };
 
-enum AVPixelFormat cr_convert_av_format(uint32_t fourcc)
+enum AVPixelFormat cr_image_av_format(uint32_t fourcc)
 {
 	for (size_t i = 0; i < CR_ARRAY_SIZE(formats); i++)
 		if (formats[i].fourcc == fourcc)
@@ -26,13 +33,102 @@ enum AVPixelFormat cr_convert_av_format(uint32_t fourcc)
 	return AV_PIX_FMT_NONE;
 }
 
-uint32_t cr_convert_fourcc(enum AVPixelFormat format)
+uint32_t cr_image_fourcc(enum AVPixelFormat format)
 {
 	if (format == AV_PIX_FMT_YUVJ420P)
 		return CR_FMT_YU12;
 	for (size_t i = 0; i < CR_ARRAY_SIZE(formats); i++)
 		if (formats[i].format == format)
 			return formats[i].fourcc;
+	return 0;
+}
+
+/* What a context was built for. */
+struct side {
+	enum AVPixelFormat format;
+	int width, height;
+	bool full_range;
+	int matrix;
+};
+
+struct cr_scaler {
+	struct SwsContext *sws;
+	struct side src, dst;        /* valid while sws is set */
+	int resize_flags;
+};
+
+struct cr_scaler *cr_scaler_new(int resize_flags)
+{
+	struct cr_scaler *s = CR_NEW(s);
+
+	s->resize_flags = resize_flags ? resize_flags : SWS_BILINEAR;
+	return s;
+}
+
+void cr_scaler_free(struct cr_scaler **ps)
+{
+	struct cr_scaler *s = *ps;
+
+	if (!s)
+		return;
+	*ps = NULL;
+	sws_freeContext(s->sws);
+	free(s);
+}
+
+static struct side side_of(const struct cr_picture *p)
+{
+	return (struct side){ .format = p->format, .width = p->width, .height = p->height,
+			      .full_range = p->full_range, .matrix = p->matrix ? p->matrix : SWS_CS_DEFAULT };
+}
+
+static bool same_side(const struct side *a, const struct side *b)
+{
+	return a->format == b->format && a->width == b->width && a->height == b->height &&
+	       a->full_range == b->full_range && a->matrix == b->matrix;
+}
+
+static int build(struct cr_scaler *s, const struct side *src, const struct side *dst)
+{
+	bool same_size = src->width == dst->width && src->height == dst->height;
+	struct SwsContext *sws;
+
+	sws_freeContext(s->sws);
+	s->sws = sws = sws_alloc_context();
+	if (!sws)
+		return AVERROR(ENOMEM);
+	av_opt_set_int(sws, "srcw", src->width, 0);
+	av_opt_set_int(sws, "srch", src->height, 0);
+	av_opt_set_int(sws, "src_format", src->format, 0);
+	av_opt_set_int(sws, "dstw", dst->width, 0);
+	av_opt_set_int(sws, "dsth", dst->height, 0);
+	av_opt_set_int(sws, "dst_format", dst->format, 0);
+	av_opt_set_int(sws, "sws_flags", same_size ? SWS_POINT : s->resize_flags, 0);
+	av_opt_set_int(sws, "src_range", src->full_range, 0);
+	av_opt_set_int(sws, "dst_range", dst->full_range, 0);
+	if (sws_init_context(sws, NULL, NULL) < 0) {
+		sws_freeContext(sws);
+		s->sws = NULL;
+		return AVERROR(EINVAL);
+	}
+	sws_setColorspaceDetails(sws, sws_getCoefficients(src->matrix), src->full_range, sws_getCoefficients(dst->matrix),
+				 dst->full_range, 0, 1 << 16, 1 << 16);
+	s->src = *src;
+	s->dst = *dst;
+	return 0;
+}
+
+int cr_scaler_run(struct cr_scaler *s, const struct cr_picture *src, const struct cr_picture *dst)
+{
+	struct side a = side_of(src), b = side_of(dst);
+
+	if (!s->sws || !same_side(&s->src, &a) || !same_side(&s->dst, &b)) {
+		int ret = build(s, &a, &b);
+
+		if (ret < 0)
+			return ret;
+	}
+	sws_scale(s->sws, (const uint8_t *const *)src->plane, src->stride, 0, src->height, dst->plane, dst->stride);
 	return 0;
 }
 
@@ -47,43 +143,20 @@ struct cr_image cr_image_of_frame(const struct cr_frame *f)
 	return img;
 }
 
-struct cr_convert {
-	struct SwsContext *sws;
-};
-
-struct cr_convert *cr_convert_new(void)
+static struct cr_picture picture_of(const struct cr_image *img)
 {
-	struct cr_convert *conv = CR_NEW(conv);
+	struct cr_picture p = { .format = cr_image_av_format(img->fourcc), .width = img->width, .height = img->height };
 
-	return conv;
+	memcpy(p.plane, img->plane, sizeof(img->plane));
+	memcpy(p.stride, img->stride, sizeof(img->stride));
+	return p;
 }
 
-void cr_convert_free(struct cr_convert **pconv)
+int cr_image_convert(struct cr_scaler *s, const struct cr_image *src, const struct cr_image *dst)
 {
-	struct cr_convert *conv = *pconv;
+	struct cr_picture a = picture_of(src), b = picture_of(dst);
 
-	if (!conv)
-		return;
-	*pconv = NULL;
-	sws_freeContext(conv->sws);
-	free(conv);
-}
-
-int cr_convert_image(struct cr_convert *conv, const struct cr_image *src, const struct cr_image *dst)
-{
-	enum AVPixelFormat sf = cr_convert_av_format(src->fourcc), df = cr_convert_av_format(dst->fourcc);
-	const uint8_t *sp[4] = { src->plane[0], src->plane[1], src->plane[2], NULL };
-	int ss[4] = { src->stride[0], src->stride[1], src->stride[2], 0 };
-	uint8_t *dp[4] = { dst->plane[0], dst->plane[1], dst->plane[2], NULL };
-	int ds[4] = { dst->stride[0], dst->stride[1], dst->stride[2], 0 };
-	int flags = (src->width == dst->width && src->height == dst->height) ? SWS_POINT : SWS_BILINEAR;
-
-	if (sf == AV_PIX_FMT_NONE || df == AV_PIX_FMT_NONE)
+	if (a.format == AV_PIX_FMT_NONE || b.format == AV_PIX_FMT_NONE)
 		return CR_EFORMAT;
-	conv->sws = sws_getCachedContext(conv->sws, src->width, src->height, sf, dst->width, dst->height, df,
-					 flags, NULL, NULL, NULL);
-	if (!conv->sws)
-		return AVERROR(EINVAL);
-	sws_scale(conv->sws, sp, ss, 0, src->height, dp, ds);
-	return 0;
+	return cr_scaler_run(s, &a, &b);
 }

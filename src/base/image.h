@@ -1,20 +1,55 @@
-/* Pixel format conversion and scaling between camrig's FourCCs, through
- * libswscale. */
+/* Pixel format conversion and scaling, through libswscale: the one place
+ * camrig sets up a scaler.
+ *
+ * cr_scaler converts a picture described by its libav pixel format, size,
+ * planes, range and matrix (struct cr_picture); it keeps one libswscale
+ * context and rebuilds it only when either side changes. cr_image_convert()
+ * is the same for camrig's raw FourCC frames. */
 #ifndef CR_BASE_IMAGE_H
 #define CR_BASE_IMAGE_H
 
 #include "base/frame.h"
 
 #include <libavutil/pixfmt.h>
+#include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The libav pixel format of a raw FourCC, or AV_PIX_FMT_NONE. */
-enum AVPixelFormat cr_convert_av_format(uint32_t fourcc);
+enum AVPixelFormat cr_image_av_format(uint32_t fourcc);
 
 /* The FourCC of a libav pixel format, or 0 if camrig has none for it. */
-uint32_t cr_convert_fourcc(enum AVPixelFormat format);
+uint32_t cr_image_fourcc(enum AVPixelFormat format);
 
-/* A planar image: plane pointers and strides (bytes), format and size (pixels). */
+/* One side of a conversion. */
+struct cr_picture {
+	enum AVPixelFormat format;
+	int width, height;          /* pixels */
+	uint8_t *plane[4];          /* the source's are only read */
+	int stride[4];              /* bytes per row */
+	bool full_range;            /* YUV levels 0..255 (JPEG) rather than 16..235 (video) */
+	int matrix;                 /* YUV<->RGB coefficients, SWS_CS_* (libswscale/swscale.h);
+				       0: BT.601 (SWS_CS_DEFAULT) */
+};
+
+struct cr_scaler;
+
+/* A scaler; resize_flags are the SWS_* algorithm flags used when the sizes
+ * differ (0: SWS_BILINEAR); equal sizes use SWS_POINT. */
+struct cr_scaler *cr_scaler_new(int resize_flags);
+
+/* NULL-safe; sets *scaler to NULL. */
+void cr_scaler_free(struct cr_scaler **scaler);
+
+/* Converts and scales src into dst (whose planes are allocated for its
+ * format and size). Not thread-safe: one scaler per thread. Returns 0, or
+ * AVERROR(EINVAL) when libswscale cannot convert between the two. */
+int cr_scaler_run(struct cr_scaler *scaler, const struct cr_picture *src, const struct cr_picture *dst);
+
+/* A raw image: plane pointers and strides (bytes), FourCC and size (pixels). */
 struct cr_image {
 	uint32_t fourcc;
 	int width, height;
@@ -25,17 +60,13 @@ struct cr_image {
 /* The image view of a raw frame. */
 struct cr_image cr_image_of_frame(const struct cr_frame *frame);
 
-struct cr_convert;
+/* Converts and scales the raw image src into dst (both limited range, BT.601)
+ * with scaler. Returns 0, CR_EFORMAT for a format libav does not have, or a
+ * libav error. */
+int cr_image_convert(struct cr_scaler *scaler, const struct cr_image *src, const struct cr_image *dst);
 
-struct cr_convert *cr_convert_new(void);
-
-/* NULL-safe; sets *conv to NULL. */
-void cr_convert_free(struct cr_convert **conv);
-
-/* Converts and scales src into dst (both raw formats; dst's planes must be
- * allocated for dst's size). Keeps one libswscale context and rebuilds it only
- * when formats or sizes change. Not thread-safe: one per thread. Returns 0,
- * CR_EFORMAT for an unsupported format, or a libav error. */
-int cr_convert_image(struct cr_convert *conv, const struct cr_image *src, const struct cr_image *dst);
+#ifdef __cplusplus
+}
+#endif
 
 #endif

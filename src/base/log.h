@@ -7,6 +7,10 @@
 #ifndef CR_BASE_LOG_H
 #define CR_BASE_LOG_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum cr_log_level { CR_LOG_ERROR, CR_LOG_WARN, CR_LOG_INFO, CR_LOG_DEBUG };
 
 void cr_log_set_level(enum cr_log_level level);
@@ -22,5 +26,9 @@ void cr_log(enum cr_log_level level, const char *fmt, ...) __attribute__((format
 #define cr_warn(...) cr_log(CR_LOG_WARN, __VA_ARGS__)
 #define cr_info(...) cr_log(CR_LOG_INFO, __VA_ARGS__)
 #define cr_debug(...) cr_log(CR_LOG_DEBUG, __VA_ARGS__)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

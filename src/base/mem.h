@@ -5,6 +5,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 void *cr_malloc(size_t size);
 void *cr_calloc(size_t count, size_t size);
 void *cr_realloc(void *ptr, size_t size);
@@ -14,5 +18,9 @@ char *cr_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Zeroed allocation of one object of the pointer's type: p = CR_NEW(p); */
 #define CR_NEW(p) cr_calloc(1, sizeof(*(p)))
 #define CR_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

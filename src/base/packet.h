@@ -14,6 +14,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cr_packet {
 	AVPacket *av;         /* data, size, keyframe flag; pts/dts in µs of CLOCK_MONOTONIC */
 	bool keyframe;        /* decoding can start here (IDR / intra frame) */
@@ -39,5 +43,9 @@ static inline size_t cr_packet_size(const struct cr_packet *pkt)
 {
 	return (size_t)pkt->av->size;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

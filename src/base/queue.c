@@ -1,8 +1,9 @@
-/* Bounded pointer queue: a ring buffer under a mutex, one condition variable
- * for consumers. Producers never wait on the condition. */
+/* Bounded pointer queue: a ring of pointers (base/ring.h) under a mutex, one
+ * condition variable for consumers. Producers never wait on the condition. */
 #include "base/queue.h"
 
 #include "base/mem.h"
+#include "base/ring.h"
 #include "base/time.h"
 
 #include <errno.h>
@@ -13,9 +14,7 @@
 struct cr_queue {
 	pthread_mutex_t lock;
 	pthread_cond_t nonempty;
-	void **items;
-	unsigned capacity, head, length;
-	enum cr_queue_policy policy;
+	struct cr_ring ring;          /* of void * */
 	bool closed;
 	uint64_t dropped;
 };
@@ -24,13 +23,10 @@ struct cr_queue *cr_queue_new(unsigned capacity, enum cr_queue_policy policy)
 {
 	struct cr_queue *q = CR_NEW(q);
 
-	if (capacity == 0)
-		capacity = 1;
 	pthread_mutex_init(&q->lock, NULL);
 	cr_time_cond_init(&q->nonempty);
-	q->items = cr_calloc(capacity, sizeof(*q->items));
-	q->capacity = capacity;
-	q->policy = policy;
+	cr_ring_init(&q->ring, capacity, sizeof(void *),
+		     policy == CR_QUEUE_DROP_NEWEST ? CR_RING_DROP_NEWEST : CR_RING_DROP_OLDEST);
 	return q;
 }
 
@@ -41,12 +37,12 @@ void cr_queue_free(struct cr_queue **pq, void (*drop)(void *item))
 	if (!q)
 		return;
 	*pq = NULL;
-	for (unsigned i = 0; i < q->length; i++)
+	for (void *item; cr_ring_pop(&q->ring, &item);)
 		if (drop)
-			drop(q->items[(q->head + i) % q->capacity]);
+			drop(item);
 	pthread_cond_destroy(&q->nonempty);
 	pthread_mutex_destroy(&q->lock);
-	free(q->items);
+	cr_ring_fini(&q->ring);
 	free(q);
 }
 
@@ -57,20 +53,12 @@ int cr_queue_push(struct cr_queue *q, void *item, void **evicted)
 	pthread_mutex_lock(&q->lock);
 	if (q->closed) {
 		ret = -EPIPE;
-	} else if (q->length == q->capacity) {
-		q->dropped++;
-		if (q->policy == CR_QUEUE_DROP_NEWEST) {
-			ret = -EAGAIN;
-		} else {
-			*evicted = q->items[q->head];
-			q->items[q->head] = item;
-			q->head = (q->head + 1) % q->capacity;
-			ret = 1;
-		}
 	} else {
-		q->items[(q->head + q->length) % q->capacity] = item;
-		q->length++;
-		pthread_cond_signal(&q->nonempty);
+		ret = cr_ring_push(&q->ring, &item, evicted);
+		if (ret == 0)
+			pthread_cond_signal(&q->nonempty);
+		else
+			q->dropped++;
 	}
 	pthread_mutex_unlock(&q->lock);
 	return ret;
@@ -82,20 +70,16 @@ int cr_queue_pop(struct cr_queue *q, void **item, int64_t timeout_ns)
 	int ret = 0;
 
 	pthread_mutex_lock(&q->lock);
-	while (q->length == 0 && !q->closed && ret == 0) {
+	while (cr_ring_length(&q->ring) == 0 && !q->closed && ret == 0) {
 		if (timeout_ns < 0)
 			pthread_cond_wait(&q->nonempty, &q->lock);
 		else
 			ret = -pthread_cond_timedwait(&q->nonempty, &q->lock, &deadline);
 	}
-	if (q->length > 0) {
-		*item = q->items[q->head];
-		q->head = (q->head + 1) % q->capacity;
-		q->length--;
+	if (cr_ring_pop(&q->ring, item))
 		ret = 0;
-	} else if (q->closed) {
+	else if (q->closed)
 		ret = -EPIPE;
-	}
 	pthread_mutex_unlock(&q->lock);
 	return ret;
 }
@@ -113,14 +97,14 @@ unsigned cr_queue_length(struct cr_queue *q)
 	unsigned n;
 
 	pthread_mutex_lock(&q->lock);
-	n = q->length;
+	n = cr_ring_length(&q->ring);
 	pthread_mutex_unlock(&q->lock);
 	return n;
 }
 
 unsigned cr_queue_capacity(struct cr_queue *q)
 {
-	return q->capacity;
+	return q->ring.capacity;
 }
 
 uint64_t cr_queue_dropped(struct cr_queue *q)

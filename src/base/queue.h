@@ -11,6 +11,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum cr_queue_policy { CR_QUEUE_DROP_NEWEST, CR_QUEUE_DROP_OLDEST };
 
 struct cr_queue;
@@ -40,5 +44,9 @@ unsigned cr_queue_capacity(struct cr_queue *queue);
 
 /* Items dropped by push on a full queue since creation. */
 uint64_t cr_queue_dropped(struct cr_queue *queue);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

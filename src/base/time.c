@@ -80,3 +80,16 @@ void cr_time_cond_init(pthread_cond_t *cond)
 	pthread_cond_init(cond, &attr);
 	pthread_condattr_destroy(&attr);
 }
+
+char *cr_time_stamp(int64_t utc_us, bool millis, char *buf, size_t len)
+{
+	time_t secs = (time_t)(utc_us / CR_US_PER_SEC);
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&secs, &tm);
+	n = strftime(buf, len, "%Y_%m_%d_%H_%M_%S", &tm);
+	if (millis && n > 0)
+		snprintf(buf + n, len - n, "_%03d", (int)(utc_us % CR_US_PER_SEC / 1000));
+	return buf;
+}

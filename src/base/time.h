@@ -5,8 +5,14 @@
 #define CR_BASE_TIME_H
 
 #include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define CR_NS_PER_SEC INT64_C(1000000000)
 #define CR_NS_PER_MS INT64_C(1000000)
@@ -32,7 +38,16 @@ void cr_time_cond_init(pthread_cond_t *cond);
 struct timespec cr_time_ts(int64_t ns);
 int64_t cr_time_from_ts(const struct timespec *ts);
 
+/* Formats UTC µs as the stamp in camrig's file names, "2026_11_21_19_15_37",
+ * with "_123" (milliseconds) appended when millis, into buf (>= 32 bytes).
+ * Its first 10 characters name the day ("2026_11_21"). Returns buf. */
+char *cr_time_stamp(int64_t utc_us, bool millis, char *buf, size_t len);
+
 /* Formats UTC µs as ISO 8601 "2026-11-21T19:15:37.123456Z" into buf (>= 32 bytes). */
 char *cr_time_iso8601(int64_t utc_us, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -21,6 +21,7 @@
 #include "config/internal.h"
 
 #include "base/fourcc.h"
+#include "config/sources.h"
 #include "base/mem.h"
 
 #include <assert.h>
@@ -72,8 +73,8 @@ static const struct key lsl_keys[] = {
 static const struct key recording_keys[] = {
 	{ .name = "codec", .parse = cr_config_parse_word, .offset = CAM(recording.codec),
 	  .expected = "copy, mjpeg, h264, h265, ffv1 or a libavcodec encoder name, e.g. h264_v4l2m2m" },
-	{ .name = "format", .parse = cr_config_parse_container, .offset = CAM(recording.format),
-	  .expected = "one of: mkv, mp4" },
+	{ .name = "format", .parse = cr_config_parse_choice, .offset = CAM(recording.format),
+	  .choices = (const char *const[]){ "mkv", "mp4", NULL }, .what = "a container format" },
 	{ .name = "root", .parse = cr_config_parse_path, .offset = CAM(recording.root),
 	  .expected = "a directory path" },
 	{ .name = "pre_trigger", .parse = cr_config_parse_fps, .offset = CAM(recording.pre_trigger), .max = 3600 },
@@ -138,8 +139,7 @@ static const struct key upload_keys[] = {
 const struct key cr_config_camera_keys[] = {
 	{ .name = "name", .parse = cr_config_parse_name, .offset = CAM(name),
 	  .expected = "1 to 64 letters, digits, '-', '_' or '.'" },
-	{ .name = "source", .parse = cr_config_parse_source, .offset = CAM(source),
-	  .expected = "auto, test, v4l2:/dev/videoN, file:PATH or url:URL" },
+	{ .name = "source", .parse = cr_config_parse_source, .offset = CAM(source) },
 	{ .name = "size", .parse = cr_config_parse_size_key, .offset = CAM(width), .offset2 = CAM(height),
 	  .expected = SIZE_EXPECTED },
 	{ .name = "fps", .parse = cr_config_parse_fps, .offset = CAM(fps), .max = 1000 },
@@ -162,7 +162,8 @@ static const struct key http_keys[] = {
 	  .expected = "HOST:PORT with PORT 0..65535, e.g. 127.0.0.1:8080 or [::1]:8080" },
 	{ .name = "max_clients", .parse = cr_config_parse_uint, .offset = TOP(http.max_clients), .min = 1,
 	  .max = 4096 },
-	{ .name = "auth", .parse = cr_config_parse_auth, .offset = TOP(http.auth), .expected = "one of: auto, none" },
+	{ .name = "auth", .parse = cr_config_parse_choice, .offset = TOP(http.auth),
+	  .choices = (const char *const[]){ "auto", "none", NULL }, .what = "an authentication mode" },
 	{ .name = "password_file", .parse = cr_config_parse_path, .offset = TOP(http.password_file),
 	  .expected = "a file path" },
 	{ .name = "token_file", .parse = cr_config_parse_path, .offset = TOP(http.token_file),
@@ -215,8 +216,8 @@ static const struct key gpio_keys[] = {
 	{ .name = "button", .parse = cr_config_parse_int, .offset = TOP(gpio.button), .min = -1, .max = 4095 },
 	{ .name = "active_low", .parse = cr_config_parse_bool, .offset = TOP(gpio.active_low),
 	  .expected = BOOL_EXPECTED },
-	{ .name = "bias", .parse = cr_config_parse_bias, .offset = TOP(gpio.bias),
-	  .expected = "one of: as-is, pull-up, pull-down, disable" },
+	{ .name = "bias", .parse = cr_config_parse_choice, .offset = TOP(gpio.bias),
+	  .choices = (const char *const[]){ "as-is", "pull-up", "pull-down", "disable", NULL }, .what = "a bias" },
 	{ .name = "debounce_ms", .parse = cr_config_parse_int, .offset = TOP(gpio.debounce_ms), .min = 1, .max = 1000 },
 	{ .name = "click_gap_ms", .parse = cr_config_parse_int, .offset = TOP(gpio.click_gap_ms), .min = 100,
 	  .max = 5000 },
@@ -286,6 +287,22 @@ char *cr_config_describe(const struct key *key, const struct key *level)
 			return cr_strdup(key->expected);
 		if (key->parse == cr_config_parse_format)
 			return format_names();
+		if (key->choices) {
+			char *next;
+
+			text = cr_strdup("one of: ");
+			for (const char *const *c = key->choices; *c; c++) {
+				next = cr_asprintf("%s%s%s", text, c == key->choices ? "" : ", ", *c);
+				free(text);
+				text = next;
+			}
+			return text;
+		}
+		if (key->parse == cr_config_parse_source) {
+			char buf[256];
+
+			return cr_strdup(cr_source_schemes_expected(buf, sizeof(buf)));
+		}
 		return cr_asprintf("%ld..%ld", key->min, key->max);
 	}
 	if (key && key->type == KEY_CAMERAS)

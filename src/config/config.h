@@ -10,6 +10,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define CR_CONFIG_MAX_CAMERAS 16   /* cameras in one configuration */
 #define CR_CONFIG_MAX_CONTROLS 64  /* controls per camera */
 
@@ -199,5 +203,9 @@ void cr_config_free(struct cr_config **config);
 /* Parses "WxH" (e.g. "640x480"; 'X' too) into pixels, each side 1..32768.
  * Returns 0 or -EINVAL (then *width and *height are untouched). */
 int cr_config_parse_size(const char *text, int *width, int *height);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

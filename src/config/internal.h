@@ -47,6 +47,8 @@ struct key {
 	const struct key *sub;   /* KEY_MAPPING, KEY_CAMERAS */
 	bool list;               /* KEY_VALUE: the file gives a list of values, which parse
 				    gets joined with ","; the command line gives that text */
+	const char *const *choices; /* cr_config_parse_choice: the values, NULL-terminated */
+	const char *what;        /* cr_config_parse_choice: what a value is ("a container format") */
 };
 
 /* The document's keys; cameras.N's keys. */
@@ -85,8 +87,8 @@ char *cr_config_join(const char *path, const char *name);
 parse_fn cr_config_parse_int, cr_config_parse_uint, cr_config_parse_fps, cr_config_parse_bool,
 	cr_config_parse_size_key, cr_config_parse_format, cr_config_parse_name, cr_config_parse_text,
 	cr_config_parse_source, cr_config_parse_listen, cr_config_parse_log_level, cr_config_parse_word,
-	cr_config_parse_container, cr_config_parse_path, cr_config_parse_auth, cr_config_parse_url,
-	cr_config_parse_topic, cr_config_parse_token, cr_config_parse_event_list, cr_config_parse_bias,
+	cr_config_parse_choice, cr_config_parse_path, cr_config_parse_url,
+	cr_config_parse_topic, cr_config_parse_token, cr_config_parse_event_list,
 	cr_config_parse_post_url, cr_config_parse_hostnames, cr_config_parse_origins;
 
 /* Replaces *field with a copy of text. */

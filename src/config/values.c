@@ -6,6 +6,7 @@
 #include "config/internal.h"
 
 #include "base/fourcc.h"
+#include "config/sources.h"
 #include "base/log.h"
 #include "base/mem.h"
 
@@ -164,12 +165,9 @@ bool cr_config_has_prefix(const char *text, const char *prefix)
 
 int cr_config_parse_source(const struct key *key, const char *text, void *base, char **why)
 {
-	bool ok = strcmp(text, "auto") == 0 || strcmp(text, "test") == 0 ||
-		  (cr_config_has_prefix(text, "v4l2:/") && text[6]) ||
-		  (cr_config_has_prefix(text, "file:") && text[5]) ||
-		  (cr_config_has_prefix(text, "url:") && strstr(text + 4, "://") > text + 4);
+	const char *location;
 
-	if (!ok || strlen(text) > SOURCE_MAX_LEN || !cr_config_printable(text)) {
+	if (!cr_source_scheme_of(text, &location) || strlen(text) > SOURCE_MAX_LEN || !cr_config_printable(text)) {
 		*why = cr_asprintf("\"%s\" is not a source", text);
 		return -EINVAL;
 	}
@@ -256,14 +254,16 @@ int cr_config_parse_word(const struct key *key, const char *text, void *base, ch
 	return 0;
 }
 
-int cr_config_parse_container(const struct key *key, const char *text, void *base, char **why)
+int cr_config_parse_choice(const struct key *key, const char *text, void *base, char **why)
 {
-	if (strcmp(text, "mkv") != 0 && strcmp(text, "mp4") != 0) {
-		*why = cr_asprintf("\"%s\" is not a container format", text);
-		return -EINVAL;
+	for (const char *const *c = key->choices; *c; c++) {
+		if (strcmp(text, *c) == 0) {
+			cr_config_set_string(FIELD(base, key->offset, char *), text);
+			return 0;
+		}
 	}
-	cr_config_set_string(FIELD(base, key->offset, char *), text);
-	return 0;
+	*why = cr_asprintf("\"%s\" is not %s", text, key->what);
+	return -EINVAL;
 }
 
 int cr_config_parse_path(const struct key *key, const char *text, void *base, char **why)
@@ -272,16 +272,6 @@ int cr_config_parse_path(const struct key *key, const char *text, void *base, ch
 
 	if (len == 0 || len > 1024 || !cr_config_printable(text)) {
 		*why = cr_asprintf("\"%s\" is not a path", text);
-		return -EINVAL;
-	}
-	cr_config_set_string(FIELD(base, key->offset, char *), text);
-	return 0;
-}
-
-int cr_config_parse_auth(const struct key *key, const char *text, void *base, char **why)
-{
-	if (strcmp(text, "auto") != 0 && strcmp(text, "none") != 0) {
-		*why = cr_asprintf("\"%s\" is not an authentication mode", text);
 		return -EINVAL;
 	}
 	cr_config_set_string(FIELD(base, key->offset, char *), text);
@@ -379,17 +369,6 @@ int cr_config_parse_event_list(const struct key *key, const char *text, void *ba
 	}
 	free(*FIELD(base, key->offset, char *));
 	*FIELD(base, key->offset, char *) = list;
-	return 0;
-}
-
-int cr_config_parse_bias(const struct key *key, const char *text, void *base, char **why)
-{
-	if (strcmp(text, "as-is") != 0 && strcmp(text, "pull-up") != 0 && strcmp(text, "pull-down") != 0 &&
-	    strcmp(text, "disable") != 0) {
-		*why = cr_asprintf("\"%s\" is not a bias", text);
-		return -EINVAL;
-	}
-	cr_config_set_string(FIELD(base, key->offset, char *), text);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,6 +38,31 @@ static const struct {
 static const char *const trigger_names[] = {
 	"none", "keyboard", "ntfy", "http", "gpio", "schedule", "motion", "mcp",
 };
+
+int cr_command_line(char *buf, size_t len, const char *head, ...)
+{
+	size_t n = (size_t)snprintf(buf, len, "%s", head);
+	const char *name, *value;
+	int ret = 0;
+	va_list ap;
+
+	va_start(ap, head);
+	while ((name = va_arg(ap, const char *))) {
+		value = va_arg(ap, const char *);
+		if (!value)
+			continue;
+		if (!*value || strcspn(value, " \t\r\n=") != strlen(value)) {
+			ret = -EINVAL;
+			break;
+		}
+		n += (size_t)snprintf(buf + (n < len ? n : len), n < len ? len - n : 0, " %s%s%s", name, *name ? "=" : "",
+				      value);
+	}
+	va_end(ap);
+	if (ret == 0 && n >= len)
+		ret = -ENAMETOOLONG;
+	return ret;
+}
 
 const char *cr_verb_name(enum cr_verb verb)
 {

@@ -16,7 +16,12 @@
 #ifndef CR_CONTROL_COMMAND_H
 #define CR_CONTROL_COMMAND_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Who sent a command; the numbers are those of the LSL trigger_type channel. */
 enum cr_trigger {
@@ -73,6 +78,16 @@ struct cr_command {
  * commands). */
 int cr_command_parse(const char *line, enum cr_trigger trigger, struct cr_command *cmd, char **error);
 
+/* Writes into buf (len bytes) the command line of head (a verb, or a verb
+ * and its action: "timelapse shot") and its arguments, given as pairs of a
+ * name and a value, ended by a NULL name: "start_recording duration=5
+ * camera=left". A NULL value leaves its pair out; an empty name writes the
+ * value alone (a positional argument). The one builder of command lines for
+ * paths that receive their arguments separately (HTTP, the CLI). Returns 0,
+ * -EINVAL when a value is empty or not one word (a space or '=' would change
+ * the line), -ENAMETOOLONG when the line does not fit. */
+int cr_command_line(char *buf, size_t len, const char *head, ...) __attribute__((sentinel));
+
 /* The verb's name as written in the grammar ("start_recording"). */
 const char *cr_verb_name(enum cr_verb verb);
 
@@ -84,5 +99,9 @@ const char *cr_trigger_name(enum cr_trigger trigger);
 
 /* The valid commands with their arguments, one per line, for help texts. */
 const char *cr_command_help(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

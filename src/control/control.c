@@ -177,6 +177,14 @@ static void drop_request(void *item)
 	request_unref(r);
 }
 
+void cr_control_stop(struct cr_control *ctl)
+{
+	cr_queue_close(ctl->queue);
+	if (ctl->started)
+		pthread_join(ctl->thread, NULL);
+	ctl->started = false;
+}
+
 void cr_control_free(struct cr_control **pctl)
 {
 	struct cr_control *ctl = *pctl;
@@ -184,9 +192,7 @@ void cr_control_free(struct cr_control **pctl)
 	if (!ctl)
 		return;
 	*pctl = NULL;
-	cr_queue_close(ctl->queue);
-	if (ctl->started)
-		pthread_join(ctl->thread, NULL);
+	cr_control_stop(ctl);
 	cr_queue_free(&ctl->queue, drop_request);
 	pthread_mutex_destroy(&ctl->lock);
 	free(ctl);

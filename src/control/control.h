@@ -16,6 +16,10 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cr_control;
 
 /* Runs on the control thread. Adds its results to reply (a JSON object that
@@ -29,14 +33,19 @@ typedef int (*cr_control_handler)(void *ctx, const struct cr_command *cmd, json_
  * (may be NULL) as a "command" event. */
 struct cr_control *cr_control_new(struct cr_events *events);
 
-/* Stops the thread (commands still queued are answered with an error) and
- * frees. NULL-safe; sets *ctl to NULL. */
+/* Refuses new commands, runs the queued ones and joins the thread.
+ * Idempotent. */
+void cr_control_stop(struct cr_control *ctl);
+
+/* Stops and frees; commands still queued are answered with an error.
+ * NULL-safe; sets *ctl to NULL. */
 void cr_control_free(struct cr_control **ctl);
 
 /* Sets the handler of verb; call before cr_control_start(). A verb without
  * one answers "not available". */
 void cr_control_on(struct cr_control *ctl, enum cr_verb verb, cr_control_handler handler, void *ctx);
 
+/* Starts the control thread. Returns 0 or a negative errno. */
 int cr_control_start(struct cr_control *ctl);
 
 /* Parses line, runs it on the control thread and waits up to 10 s for the
@@ -61,5 +70,9 @@ void cr_control_note_trigger(struct cr_control *ctl, const struct cr_command *cm
  * trigger channels). Set before cr_control_start(). */
 typedef void (*cr_control_trigger_hook)(void *ctx, const struct cr_command *cmd);
 void cr_control_on_trigger(struct cr_control *ctl, cr_control_trigger_hook hook, void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -510,6 +510,26 @@ int cr_gpio_start(struct cr_gpio *g)
 #endif
 }
 
+void cr_gpio_stop(struct cr_gpio *g)
+{
+	if (g->button_started) {
+		uint64_t one = 1;
+
+		if (write(g->stop_fd, &one, sizeof(one)) < 0)
+			cr_err("gpio: cannot stop the button thread: %s", strerror(errno));
+		pthread_join(g->button_thread, NULL);
+		g->button_started = false;
+	}
+	if (g->sub)
+		cr_event_sub_close(g->sub);
+	if (g->led_started)
+		pthread_join(g->led_thread, NULL);
+	g->led_started = false;
+	cr_events_unsubscribe(g->events, &g->sub);
+	for (int i = 0; i < LED_COUNT; i++)
+		set_led(g, (enum led)i, false);
+}
+
 void cr_gpio_free(struct cr_gpio **pg)
 {
 	struct cr_gpio *g = *pg;
@@ -517,20 +537,7 @@ void cr_gpio_free(struct cr_gpio **pg)
 	if (!g)
 		return;
 	*pg = NULL;
-	if (g->button_started) {
-		uint64_t one = 1;
-
-		if (write(g->stop_fd, &one, sizeof(one)) < 0)
-			cr_err("gpio: cannot stop the button thread: %s", strerror(errno));
-		pthread_join(g->button_thread, NULL);
-	}
-	if (g->sub)
-		cr_event_sub_close(g->sub);
-	if (g->led_started)
-		pthread_join(g->led_thread, NULL);
-	cr_events_unsubscribe(g->events, &g->sub);
-	for (int i = 0; i < LED_COUNT; i++)
-		set_led(g, (enum led)i, false);
+	cr_gpio_stop(g);
 #ifdef CAMRIG_HAVE_GPIOD
 	for (int i = 0; i < LED_COUNT; i++)
 		if (g->leds[i])

@@ -39,6 +39,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define CR_CLICKS_LONG_MS 1000   /* a press this long (ms) or longer cancels the pattern */
 
 /* Click-pattern recognition, pure logic: fed with edges and the time, it
@@ -91,8 +95,14 @@ int cr_gpio_new(const struct cr_gpio_config *config, struct cr_control *control,
  * libgpiod). */
 int cr_gpio_start(struct cr_gpio *gpio);
 
-/* Stops the threads, turns the LEDs off, releases the lines and frees.
- * NULL-safe; sets *gpio to NULL. */
+/* Stops the threads and turns the LEDs off. Idempotent. */
+void cr_gpio_stop(struct cr_gpio *gpio);
+
+/* Stops, releases the lines and frees. NULL-safe; sets *gpio to NULL. */
 void cr_gpio_free(struct cr_gpio **gpio);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

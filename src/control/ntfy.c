@@ -506,27 +506,13 @@ static void *pub_main(void *arg)
  * of camrig's, it must not be readable by others. */
 static int read_token(const char *path, char **token)
 {
-	char buf[TOKEN_FILE_MAX + 1];
-	FILE *f = fopen(path, "r");
-	struct stat st;
+	char why[PATH_MAX + 128], *buf;
+	int ret = cr_fs_read_secret("ntfy.token_file", path, TOKEN_FILE_MAX, &buf, why, sizeof(why));
 	size_t len;
-	int ret;
 
-	if (!f) {
-		ret = -errno;
-		return cr_log_ret(ret, CR_LOG_ERROR, "ntfy.token_file: %s: cannot open: %s", path, cr_strerror(ret));
-	}
-	if (fstat(fileno(f), &st) == 0 && st.st_mode & (S_IROTH | S_IWOTH)) {
-		fclose(f);
-		return cr_log_ret(-EPERM, CR_LOG_ERROR, "ntfy.token_file: %s is readable by others (mode %03o); refusing "
-				  "to use it (run: chmod o-rwx %s)", path, (unsigned)(st.st_mode & 0777), path);
-	}
-	len = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	if (len > TOKEN_FILE_MAX)
-		return cr_log_ret(-EINVAL, CR_LOG_ERROR, "ntfy.token_file: %s: too long (expected one line of at "
-				  "most 512 characters)", path);
-	buf[len] = '\0';
+	if (ret < 0)
+		return cr_log_ret(ret == -EFBIG ? -EINVAL : ret, CR_LOG_ERROR, "%s", why);
+	len = strlen(buf);
 	while (len && isspace((unsigned char)buf[len - 1]))
 		buf[--len] = '\0';
 	for (size_t i = 0; i < len; i++) {
@@ -534,12 +520,12 @@ static int read_token(const char *path, char **token)
 			len = 0;
 	}
 	if (len == 0 || len > 512) {
-		explicit_bzero(buf, sizeof(buf));
-		return cr_log_ret(-EINVAL, CR_LOG_ERROR, "ntfy.token_file: %s: not a token (expected one line of 1 "
+		explicit_bzero(buf, TOKEN_FILE_MAX);
+		free(buf);
+		return cr_log_ret(-EINVAL, CR_LOG_ERROR, "ntfy.token_file %s: not a token (expected one line of 1 "
 				  "to 512 printable characters without spaces)", path);
 	}
-	*token = cr_strdup(buf);
-	explicit_bzero(buf, sizeof(buf));
+	*token = buf;
 	return 0;
 }
 
@@ -663,18 +649,4 @@ void cr_ntfy_stats(struct cr_ntfy *n, struct cr_ntfy_stats *stats)
 	if (n->sub)
 		stats->dropped += cr_event_sub_dropped(n->sub);
 	pthread_mutex_unlock(&n->lock);
-}
-
-json_t *cr_ntfy_status_json(struct cr_ntfy *n)
-{
-	struct cr_ntfy_stats st;
-
-	if (!n)
-		return NULL;
-	cr_ntfy_stats(n, &st);
-	return json_pack("{s:o, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "server", cr_json_str(n->config->server),
-			 "connected", st.connected, "connects", (json_int_t)st.connects,
-			 "messages_run", (json_int_t)st.messages_run, "messages_skipped", (json_int_t)st.messages_skipped,
-			 "published", (json_int_t)st.published, "publish_errors", (json_int_t)st.publish_errors,
-			 "dropped", (json_int_t)st.dropped, "errors", (json_int_t)st.errors);
 }

@@ -43,6 +43,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cr_ntfy;
 
 struct cr_ntfy_stats {
@@ -70,7 +74,7 @@ int cr_ntfy_new(const struct cr_ntfy_config *config, struct cr_control *control,
 int cr_ntfy_start(struct cr_ntfy *ntfy);
 
 /* Stops both threads at once (transfers in flight are abandoned); the
- * counters stay readable. NULL-safe; a second call does nothing. */
+ * counters stay readable. Idempotent. */
 void cr_ntfy_stop(struct cr_ntfy *ntfy);
 
 /* Stops (if not yet) and frees. NULL-safe; sets *ntfy to NULL. */
@@ -79,14 +83,13 @@ void cr_ntfy_free(struct cr_ntfy **ntfy);
 /* A copy of the counters; thread-safe. */
 void cr_ntfy_stats(struct cr_ntfy *ntfy, struct cr_ntfy_stats *stats);
 
-/* The counters as the "ntfy" object of /status: {server, topic, connected,
- * connects, messages_run, messages_skipped, published, publish_errors,
- * dropped, errors}. NULL when ntfy is NULL. */
-json_t *cr_ntfy_status_json(struct cr_ntfy *ntfy);
-
 /* The reply text for a command line and its JSON reply from
  * cr_control_run(): "ok: VERB ..." or "error: REASON", at most max_bytes - 1
  * bytes (UTF-8 may be cut), into buf. For tests and the subscriber. */
 void cr_ntfy_reply_text(const char *line, json_t *reply, char *buf, size_t max_bytes);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -6,6 +6,7 @@
 #include "control/ntfy.h"
 
 #include "base/error.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/time.h"
@@ -14,13 +15,13 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define STREAM_LINE_MAX (64 * 1024)              /* bytes of one stream line */
 #define RESPONSE_MAX 4096                 /* bytes of a POST answer kept */

@@ -45,8 +45,9 @@ struct cr_jpeg_variant {
 struct worker {
 	struct cr_jpeg_stage *stage;
 	pthread_t thread;
+	bool started;                /* thread is running */
 	tjhandle compress, decompress;
-	struct cr_convert *conv;
+	struct cr_scaler *conv;
 	uint8_t *scratch;            /* converted or decoded pixels */
 	size_t scratch_size;
 	uint8_t *decoded;            /* an MJPEG frame decoded to RGB */
@@ -207,7 +208,7 @@ static int encode_raw(struct worker *w, const struct cr_image *src, const struct
 	}
 	if (img.fourcc != target || !same_size) {
 		img = scratch_image(w, target, p->width, p->height);
-		ret = cr_convert_image(w->conv, src, &img);
+		ret = cr_image_convert(w->conv, src, &img);
 		if (ret < 0)
 			return ret;
 	}
@@ -314,6 +315,12 @@ struct cr_jpeg_params cr_jpeg_stage_params(struct cr_jpeg_stage *stage, const st
 {
 	struct cr_jpeg_params p = stage->defaults;
 
+	if (p.width == 0) { /* the camera's size, as it is now */
+		const struct cr_source_format *fmt = cr_camera_format(stage->camera);
+
+		p.width = fmt->width;
+		p.height = fmt->height;
+	}
 	if (params && params->width > 0 && params->height > 0) {
 		p.width = params->width;
 		p.height = params->height;
@@ -330,15 +337,14 @@ struct cr_jpeg_params cr_jpeg_stage_params(struct cr_jpeg_stage *stage, const st
 
 int cr_jpeg_stage_new(struct cr_camera *cam, const struct cr_jpeg_config *config, struct cr_jpeg_stage **out)
 {
-	const struct cr_source_format *fmt = cr_camera_format(cam);
 	struct cr_jpeg_stage *stage = CR_NEW(stage);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	int ret = 0;
 
 	stage->camera = cam;
 	stage->defaults = (struct cr_jpeg_params){
-		.width = config->width > 0 ? config->width : fmt->width,
-		.height = config->height > 0 ? config->height : fmt->height,
+		.width = config->width > 0 ? config->width : 0,
+		.height = config->width > 0 ? config->height : 0,
 		.quality = config->quality > 0 ? config->quality : 80,
 		.gray = config->gray,
 	};
@@ -358,16 +364,11 @@ int cr_jpeg_stage_new(struct cr_camera *cam, const struct cr_jpeg_config *config
 		w->stage = stage;
 		w->compress = tjInitCompress();
 		w->decompress = tjInitDecompress();
-		w->conv = cr_convert_new();
+		w->conv = cr_scaler_new(0);
 		if (!w->compress || !w->decompress) {
 			ret = -ENOMEM;
 			break;
 		}
-	}
-	for (unsigned i = 0; i < stage->nworkers && ret == 0; i++) {
-		ret = -pthread_create(&stage->workers[i].thread, NULL, worker_thread, &stage->workers[i]);
-		if (ret < 0)
-			stage->nworkers = i;
 	}
 	if (ret < 0) {
 		cr_jpeg_stage_free(&stage);
@@ -375,6 +376,37 @@ int cr_jpeg_stage_new(struct cr_camera *cam, const struct cr_jpeg_config *config
 	}
 	*out = stage;
 	return 0;
+}
+
+int cr_jpeg_stage_start(struct cr_jpeg_stage *stage)
+{
+	for (unsigned i = 0; i < stage->nworkers; i++) {
+		int ret = -pthread_create(&stage->workers[i].thread, NULL, worker_thread, &stage->workers[i]);
+
+		if (ret < 0)
+			return cr_log_ret(ret, CR_LOG_ERROR, "jpeg: cannot start a worker: %s", cr_strerror(ret));
+		stage->workers[i].started = true;
+	}
+	return 0;
+}
+
+void cr_jpeg_stage_stop(struct cr_jpeg_stage *stage)
+{
+	cr_jpeg_stage_shutdown(stage);
+	atomic_store(&stage->stopping, true);
+	if (stage->sub)
+		cr_subscriber_close(stage->sub);
+	for (unsigned i = 0; i < stage->nworkers; i++) {
+		if (stage->workers[i].started)
+			pthread_join(stage->workers[i].thread, NULL);
+		stage->workers[i].started = false;
+	}
+	cr_fanout_unsubscribe(cr_camera_fanout(stage->camera), &stage->sub);
+}
+
+uint64_t cr_jpeg_stage_next_index(struct cr_jpeg_stage *stage)
+{
+	return cr_camera_frames_published(stage->camera);
 }
 
 void cr_jpeg_stage_shutdown(struct cr_jpeg_stage *stage)
@@ -392,25 +424,19 @@ void cr_jpeg_stage_free(struct cr_jpeg_stage **pstage)
 	if (!stage)
 		return;
 	*pstage = NULL;
-	cr_jpeg_stage_shutdown(stage);
-	atomic_store(&stage->stopping, true);
-	if (stage->sub)
-		cr_subscriber_close(stage->sub);
+	cr_jpeg_stage_stop(stage);
 	for (unsigned i = 0; i < MAX_WORKERS; i++) {
 		struct worker *w = &stage->workers[i];
 
-		if (i < stage->nworkers)
-			pthread_join(w->thread, NULL);
 		if (w->compress)
 			tjDestroy(w->compress);
 		if (w->decompress)
 			tjDestroy(w->decompress);
-		cr_convert_free(&w->conv);
+		cr_scaler_free(&w->conv);
 		free(w->scratch);
 		free(w->decoded);
 		free(w->out);
 	}
-	cr_fanout_unsubscribe(cr_camera_fanout(stage->camera), &stage->sub);
 	for (unsigned i = 0; i < MAX_VARIANTS; i++)
 		cr_jpeg_unref(&stage->variants[i].latest);
 	pthread_cond_destroy(&stage->published);

@@ -22,6 +22,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* An encoded image; immutable once published; refcounted. */
 struct cr_jpeg {
 	const uint8_t *data;
@@ -59,13 +63,26 @@ struct cr_jpeg_stage_stats {
 struct cr_jpeg_stage;
 struct cr_jpeg_variant;
 
-/* Creates the stage for cam with the defaults in config (quality, gray, output
- * size, workers) and starts its workers. Returns 0 or a negative error. */
+/* Creates the stage for cam with the defaults in config (quality, gray,
+ * output size, else the camera's, workers), subscribed to cam's frames but
+ * inactive; no thread runs before cr_jpeg_stage_start().
+ * Returns 0 or a negative error (logged). */
 int cr_jpeg_stage_new(struct cr_camera *cam, const struct cr_jpeg_config *config, struct cr_jpeg_stage **out);
 
-/* Stops the workers, wakes every waiter and frees. Every variant must have been
- * released. NULL-safe; sets *stage to NULL. */
+/* Starts the worker threads. Returns 0 or a negative errno (logged). */
+int cr_jpeg_stage_start(struct cr_jpeg_stage *stage);
+
+/* Wakes every waiter for good, joins the workers and leaves the camera's
+ * fan-out. Idempotent. */
+void cr_jpeg_stage_stop(struct cr_jpeg_stage *stage);
+
+/* Stops and frees. Every variant must have been released. NULL-safe; sets
+ * *stage to NULL. */
 void cr_jpeg_stage_free(struct cr_jpeg_stage **stage);
+
+/* The index the camera's next frame gets: pass it as min_index for "an image
+ * of a frame captured from now on". */
+uint64_t cr_jpeg_stage_next_index(struct cr_jpeg_stage *stage);
 
 /* Wakes every waiter for good (shutdown): waits return -EPIPE from now on. */
 void cr_jpeg_stage_shutdown(struct cr_jpeg_stage *stage);
@@ -97,5 +114,9 @@ int cr_jpeg_stage_take(struct cr_jpeg_stage *stage, const struct cr_jpeg_params 
 		       int64_t timeout_ns, const atomic_bool *cancel, struct cr_jpeg **out);
 
 void cr_jpeg_stage_stats(struct cr_jpeg_stage *stage, struct cr_jpeg_stage_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -21,15 +21,15 @@
 #include "encode/video.h"
 
 #include "base/error.h"
+#include "base/image.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/ring.h"
 #include "base/time.h"
-#include "base/image.h"
 
 #include <errno.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
-#include <libswscale/swscale.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -60,7 +60,7 @@ struct cr_video_encoder {
 	} sinks[MAX_SINKS];
 	unsigned nsinks;
 	pthread_t thread;
-	bool started, joined;
+	bool started;                 /* the thread runs */
 	atomic_bool want_keyframe;
 
 	/* Encoder thread only. */
@@ -71,10 +71,9 @@ struct cr_video_encoder {
 	AVCodecContext *dec;         /* MJPEG camera -> raw */
 	AVFrame *decoded, *scratch, *pic;
 	AVPacket *out;
-	struct SwsContext *sws;
+	struct cr_scaler *scaler;             /* frames -> the encoder's format and size */
 	AVBufferRef *gray_chroma;    /* constant 128s for gray pictures with chroma planes */
-	struct meta meta[META_MAX];
-	unsigned meta_head, meta_len;
+	struct cr_ring meta;                  /* of struct meta, META_MAX, drop-oldest */
 	int64_t last_pts;            /* µs */
 
 	pthread_mutex_t lock;        /* guards what follows */
@@ -138,7 +137,7 @@ static enum AVPixelFormat pick_format(const AVCodec *codec, uint32_t fourcc, boo
 {
 	static const enum AVPixelFormat color[] = { AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_NV12,
 						    AV_PIX_FMT_YUV422P, AV_PIX_FMT_YUVJ422P };
-	enum AVPixelFormat own = cr_convert_av_format(fourcc);
+	enum AVPixelFormat own = cr_image_av_format(fourcc);
 
 	if (gray && supports(codec, AV_PIX_FMT_GRAY8))
 		return AV_PIX_FMT_GRAY8;
@@ -349,15 +348,14 @@ static void deliver(struct cr_video_encoder *enc, struct cr_packet *pkt)
 /* Takes the metadata of the frame with this PTS out of the FIFO. */
 static bool meta_take(struct cr_video_encoder *enc, int64_t pts, struct meta *out)
 {
-	for (unsigned i = 0; i < enc->meta_len; i++) {
-		struct meta *m = &enc->meta[(enc->meta_head + i) % META_MAX];
+	for (unsigned i = 0; i < cr_ring_length(&enc->meta); i++) {
+		struct meta *m = cr_ring_at(&enc->meta, i);
 
 		if (m->pts != pts)
 			continue;
 		*out = *m;
 		/* Entries before it will never come out (an encoder dropped them). */
-		enc->meta_head = (enc->meta_head + i + 1) % META_MAX;
-		enc->meta_len -= i + 1;
+		cr_ring_drop(&enc->meta, i + 1);
 		return true;
 	}
 	return false;
@@ -432,14 +430,18 @@ static int convert(struct cr_video_encoder *enc, enum AVPixelFormat src_fmt, uin
 	ret = av_frame_make_writable(enc->scratch);
 	if (ret < 0)
 		return ret;
-	enc->sws = sws_getCachedContext(enc->sws, width, height, src_fmt, enc->ctx->width, enc->ctx->height, dst_fmt,
-					width == enc->ctx->width && height == enc->ctx->height ? SWS_POINT : SWS_BILINEAR,
-					NULL, NULL, NULL);
-	if (!enc->sws)
-		return CR_EFORMAT;
-	sws_scale(enc->sws, (const uint8_t *const *)src, src_stride, 0, height, enc->scratch->data,
-		  enc->scratch->linesize);
-	return 0;
+	{
+		struct cr_picture in = { .format = src_fmt, .width = width, .height = height };
+		struct cr_picture out = { .format = dst_fmt, .width = enc->ctx->width, .height = enc->ctx->height };
+
+		memcpy(in.plane, src, sizeof(in.plane));
+		memcpy(in.stride, src_stride, sizeof(in.stride));
+		memcpy(out.plane, enc->scratch->data, sizeof(out.plane));
+		memcpy(out.stride, enc->scratch->linesize, sizeof(out.stride));
+		if (!enc->scaler)
+			enc->scaler = cr_scaler_new(0);
+		return cr_scaler_run(enc->scaler, &in, &out) < 0 ? CR_EFORMAT : 0;
+	}
 }
 
 /* Decodes an MJPEG frame into enc->decoded. */
@@ -502,7 +504,7 @@ static void gray_chroma(struct cr_video_encoder *enc)
 /* Fills enc->pic with frame f in the encoder's input format. */
 static int make_picture(struct cr_video_encoder *enc, struct cr_frame *f)
 {
-	enum AVPixelFormat want = enc->ctx->pix_fmt, own = cr_convert_av_format(f->fourcc);
+	enum AVPixelFormat want = enc->ctx->pix_fmt, own = cr_image_av_format(f->fourcc);
 	bool gray = enc->config->gray, same_size = f->width == enc->ctx->width && f->height == enc->ctx->height;
 	uint8_t *planes[4] = { 0 };
 	int strides[4] = { 0 };
@@ -587,7 +589,7 @@ static void copy_frame(struct cr_video_encoder *enc, const struct cr_frame *f, i
 static void encode_frame(struct cr_video_encoder *enc, struct cr_frame *f)
 {
 	int64_t t0 = cr_time_mono_ns(), pts = f->mono_ns / 1000;
-	struct meta *m;
+	struct meta m;
 	int ret;
 
 	pthread_mutex_lock(&enc->lock);
@@ -615,17 +617,13 @@ static void encode_frame(struct cr_video_encoder *enc, struct cr_frame *f)
 	}
 	enc->pic->pts = pts;
 	enc->pic->pict_type = atomic_exchange(&enc->want_keyframe, false) ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
-	if (enc->meta_len == META_MAX) {
-		enc->meta_head = (enc->meta_head + 1) % META_MAX;
-		enc->meta_len--;
-	}
-	m = &enc->meta[(enc->meta_head + enc->meta_len++) % META_MAX];
-	*m = (struct meta){ .pts = pts, .index = f->index, .sequence = f->sequence, .mono_ns = f->mono_ns,
-			    .utc_us = f->utc_us };
+	m = (struct meta){ .pts = pts, .index = f->index, .sequence = f->sequence, .mono_ns = f->mono_ns,
+			   .utc_us = f->utc_us };
+	cr_ring_push(&enc->meta, &m, NULL);
 	ret = avcodec_send_frame(enc->ctx, enc->pic);
 	av_frame_unref(enc->pic);
 	if (ret < 0) {
-		enc->meta_len--;
+		cr_ring_pop_back(&enc->meta, NULL);
 		cr_debug("%s: frame %" PRIu64 " does not encode: %s", cr_camera_config(enc->camera)->name, f->index,
 			 cr_strerror(ret));
 		return count_error(enc);
@@ -682,6 +680,7 @@ int cr_video_encoder_new(struct cr_camera *cam, const struct cr_recording_config
 	if (!enc->pic || !enc->out)
 		abort();
 	enc->last_pts = INT64_MIN;
+	cr_ring_init(&enc->meta, META_MAX, sizeof(struct meta), CR_RING_DROP_OLDEST);
 	enc->sub = cr_fanout_subscribe(cr_camera_fanout(cam), SUBSCRIBER_NAME,
 				       config->queue_depth > 0 ? (unsigned)config->queue_depth : 32, CR_QUEUE_DROP_NEWEST);
 	cr_subscriber_set_active(enc->sub, false);
@@ -724,15 +723,24 @@ void cr_video_encoder_demand(struct cr_video_encoder *enc, bool add)
 	pthread_mutex_unlock(&enc->lock);
 }
 
-void cr_video_encoder_close(struct cr_video_encoder *enc)
+void cr_video_encoder_stop(struct cr_video_encoder *enc)
 {
+	struct cr_video_encoder_stats last;
+
 	pthread_mutex_lock(&enc->lock);
 	enc->closed = true;
 	pthread_mutex_unlock(&enc->lock);
+	if (!enc->sub)
+		return;
 	cr_subscriber_close(enc->sub);
-	if (enc->started && !enc->joined)
+	if (enc->started)
 		pthread_join(enc->thread, NULL);
-	enc->joined = true;
+	enc->started = false;
+	cr_video_encoder_stats(enc, &last); /* the queue's drops, before the queue goes */
+	pthread_mutex_lock(&enc->lock);
+	enc->stats.dropped = last.dropped;
+	pthread_mutex_unlock(&enc->lock);
+	cr_fanout_unsubscribe(cr_camera_fanout(enc->camera), &enc->sub);
 }
 
 void cr_video_encoder_free(struct cr_video_encoder **penc)
@@ -742,8 +750,7 @@ void cr_video_encoder_free(struct cr_video_encoder **penc)
 	if (!enc)
 		return;
 	*penc = NULL;
-	cr_video_encoder_close(enc);
-	cr_fanout_unsubscribe(cr_camera_fanout(enc->camera), &enc->sub);
+	cr_video_encoder_stop(enc);
 	avcodec_free_context(&enc->ctx);
 	avcodec_free_context(&enc->dec);
 	av_frame_free(&enc->decoded);
@@ -751,8 +758,9 @@ void cr_video_encoder_free(struct cr_video_encoder **penc)
 	av_frame_free(&enc->pic);
 	av_packet_free(&enc->out);
 	av_buffer_unref(&enc->gray_chroma);
-	sws_freeContext(enc->sws);
+	cr_scaler_free(&enc->scaler);
 	avcodec_parameters_free(&enc->par);
+	cr_ring_fini(&enc->meta);
 	pthread_mutex_destroy(&enc->lock);
 	free(enc);
 }
@@ -786,7 +794,7 @@ void cr_video_encoder_stats(struct cr_video_encoder *enc, struct cr_video_encode
 	pthread_mutex_lock(&enc->lock);
 	*stats = enc->stats;
 	pthread_mutex_unlock(&enc->lock);
-	for (int i = 0; i < n && i < 16; i++)
+	for (int i = 0; enc->sub && i < n && i < 16; i++)
 		if (strcmp(subs[i].name, SUBSCRIBER_NAME) == 0)
 			stats->dropped = subs[i].dropped;
 }

@@ -25,6 +25,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cr_video_encoder;
 
 /* Called on the encoder thread for every packet, in order. pkt is borrowed:
@@ -60,15 +64,15 @@ int cr_video_encoder_start(struct cr_video_encoder *enc);
 
 /* Adds (add = true) or removes one unit of demand. Going from 0 to 1 starts
  * taking frames, and the first one is encoded as a keyframe. Safe from any
- * thread; a no-op after cr_video_encoder_close(). */
+ * thread; a no-op after cr_video_encoder_stop(). */
 void cr_video_encoder_demand(struct cr_video_encoder *enc, bool add);
 
-/* Encodes what is still queued, drains the encoder into the sinks and joins
- * the thread. The camera should be stopped first. The object stays valid for
- * demand and stats calls until freed. */
-void cr_video_encoder_close(struct cr_video_encoder *enc);
+/* Encodes what is still queued, drains the encoder into the sinks, joins the
+ * thread and leaves the camera's fan-out. Stop the camera first. The object
+ * stays valid for demand and stats calls until freed. Idempotent. */
+void cr_video_encoder_stop(struct cr_video_encoder *enc);
 
-/* Closes if needed and frees. NULL-safe; sets *enc to NULL. */
+/* Stops if needed and frees. NULL-safe; sets *enc to NULL. */
 void cr_video_encoder_free(struct cr_video_encoder **enc);
 
 /* Copies the stream parameters (codec, size, pixel format, extradata) into
@@ -79,5 +83,9 @@ int cr_video_encoder_parameters(struct cr_video_encoder *enc, AVCodecParameters 
 bool cr_video_encoder_intra_only(struct cr_video_encoder *enc);
 
 void cr_video_encoder_stats(struct cr_video_encoder *enc, struct cr_video_encoder_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

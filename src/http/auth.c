@@ -8,17 +8,18 @@
  * read from them is ever logged. */
 #include "http/auth.h"
 
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
 
 #include <crypt.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #define MAX_USERS 64
 #define MAX_LINE 512
@@ -37,18 +38,6 @@ struct cr_http_auth {
 	char *token;
 };
 
-int cr_http_check_private_file(const char *path, const char *what)
-{
-	struct stat st;
-
-	if (stat(path, &st) < 0)
-		return cr_log_ret(-errno, CR_LOG_ERROR, "%s %s: %s", what, path, strerror(errno));
-	if (st.st_mode & (S_IROTH | S_IWOTH))
-		return cr_log_ret(-EPERM, CR_LOG_ERROR, "%s %s is readable by others (mode %03o); refusing to use it "
-				  "(run: chmod o-rwx %s)", what, path, (unsigned)(st.st_mode & 0777), path);
-	return 0;
-}
-
 static void clear(struct cr_http_auth *auth)
 {
 	for (unsigned i = 0; i < auth->nusers; i++) {
@@ -64,62 +53,61 @@ static void clear(struct cr_http_auth *auth)
 	}
 }
 
+static void wipe(char *text)
+{
+	if (text) {
+		explicit_bzero(text, strlen(text));
+		free(text);
+	}
+}
+
 static int load_users(const char *path, struct user *users, unsigned *n)
 {
-	char line[MAX_LINE];
+	char why[PATH_MAX + 128], *text, *line, *next;
 	unsigned lineno = 0;
-	FILE *f;
-	int ret;
+	int ret = cr_fs_read_secret("http.password_file", path, MAX_USERS * MAX_LINE, &text, why, sizeof(why));
 
-	ret = cr_http_check_private_file(path, "http.password_file");
 	if (ret < 0)
-		return ret;
-	f = fopen(path, "re");
-	if (!f)
-		return cr_log_ret(-errno, CR_LOG_ERROR, "http.password_file %s: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), f)) {
+		return cr_log_ret(ret, CR_LOG_ERROR, "%s", why);
+	for (line = text; line && ret == 0; line = next) {
 		char *colon;
 
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
 		lineno++;
-		line[strcspn(line, "\r\n")] = '\0';
+		line[strcspn(line, "\r")] = '\0';
 		if (!line[0] || line[0] == '#')
 			continue;
 		colon = strchr(line, ':');
 		if (!colon || colon == line || colon[1] != '$' || *n == MAX_USERS) {
-			fclose(f);
-			return cr_log_ret(-EINVAL, CR_LOG_ERROR, "%s:%u: expected \"user:HASH\" with a crypt(3) hash "
-					  "such as `openssl passwd -6` prints (at most %d users)", path, lineno, MAX_USERS);
+			ret = cr_log_ret(-EINVAL, CR_LOG_ERROR, "%s:%u: expected \"user:HASH\" with a crypt(3) hash such "
+					 "as `openssl passwd -6` prints (at most %d users)", path, lineno, MAX_USERS);
+			break;
 		}
 		*colon = '\0';
 		users[*n].name = cr_strdup(line);
 		users[*n].hash = cr_strdup(colon + 1);
 		(*n)++;
 	}
-	fclose(f);
-	return 0;
+	wipe(text);
+	return ret;
 }
 
 static int load_token(const char *path, char **token)
 {
-	char line[MAX_LINE];
-	FILE *f;
-	int ret;
+	char why[PATH_MAX + 128], *text;
+	int ret = cr_fs_read_secret("http.token_file", path, MAX_LINE, &text, why, sizeof(why));
 
-	ret = cr_http_check_private_file(path, "http.token_file");
 	if (ret < 0)
-		return ret;
-	f = fopen(path, "re");
-	if (!f)
-		return cr_log_ret(-errno, CR_LOG_ERROR, "http.token_file %s: %s", path, strerror(errno));
-	if (!fgets(line, sizeof(line), f))
-		line[0] = '\0';
-	fclose(f);
-	line[strcspn(line, "\r\n")] = '\0';
-	if (strlen(line) < 16)
+		return cr_log_ret(ret, CR_LOG_ERROR, "%s", why);
+	text[strcspn(text, "\r\n")] = '\0'; /* the first line */
+	if (strlen(text) < 16) {
+		wipe(text);
 		return cr_log_ret(-EINVAL, CR_LOG_ERROR, "http.token_file %s: the token is shorter than 16 characters",
 				  path);
-	*token = cr_strdup(line);
-	explicit_bzero(line, sizeof(line));
+	}
+	*token = text;
 	return 0;
 }
 

@@ -7,6 +7,10 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cr_http_auth;
 
 /* Loads the credential files of cfg and decides whether credentials are
@@ -28,8 +32,8 @@ bool cr_http_auth_allowed(struct cr_http_auth *auth, struct MHD_Connection *conn
 
 bool cr_http_auth_required(const struct cr_http_auth *auth);
 
-/* Refuses (-EPERM, logged) a secret file that others can read or write;
- * what names it in the message ("http.tls_key"). */
-int cr_http_check_private_file(const char *path, const char *what);
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -62,8 +62,6 @@ const char *cr_http_arg(struct cr_http_request *req, json_t *body, const char *n
 		*bad = true;
 	else
 		return NULL;
-	if (!*buf || strcspn(buf, " \t\r\n=") != strlen(buf))
-		*bad = true;
 	return buf;
 }
 

@@ -19,7 +19,7 @@
 #define WAIT_SLICE_NS (1 * CR_NS_PER_SEC)
 
 struct sse {
-	struct cr_http_context *ctx;
+	struct cr_http_server *server;
 	struct cr_event_sub *sub;
 	char *pending;               /* message being sent */
 	size_t len, sent;            /* bytes */
@@ -36,8 +36,8 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 		int ret;
 
 		/* Events still queued at shutdown (the "stopping" one) go out first. */
-		ret = cr_event_sub_pop(s->sub, &event, atomic_load(&s->ctx->stopping) ? 0 : WAIT_SLICE_NS);
-		if (ret == -EPIPE || (ret < 0 && atomic_load(&s->ctx->stopping)))
+		ret = cr_event_sub_pop(s->sub, &event, atomic_load(&s->server->stopping) ? 0 : WAIT_SLICE_NS);
+		if (ret == -EPIPE || (ret < 0 && atomic_load(&s->server->stopping)))
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		if (ret == 0) {
 			char *data = json_dumps(event, JSON_COMPACT);
@@ -75,7 +75,7 @@ static void sse_free(void *cls)
 {
 	struct sse *s = cls;
 
-	cr_events_unsubscribe(s->ctx->events, &s->sub);
+	cr_events_unsubscribe(s->server->ctx->events, &s->sub);
 	free(s->pending);
 	free(s);
 }
@@ -88,7 +88,7 @@ enum MHD_Result cr_http_events(struct cr_http_request *req)
 	if (cr_http_unknown_param(req, (const char *const[]){ NULL }))
 		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s takes no parameters", req->path);
 	s = CR_NEW(s);
-	s->ctx = req->ctx;
+	s->server = req->server;
 	s->sub = cr_events_subscribe(req->ctx->events, QUEUE_DEPTH);
 	/* A first comment gets the headers out at once, so clients see the
 	 * stream open before the first event. */

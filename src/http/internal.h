@@ -1,72 +1,41 @@
-/* The HTTP server (libmicrohttpd): routing, errors and the shared context of
- * the endpoint files (stream.c, status.c, page.c).
- *
- * One thread per connection (MHD_USE_THREAD_PER_CONNECTION): a live-view
- * handler may block waiting for the next image without holding up anyone
- * else, and a client that stops reading only ties up its own thread. The
- * number of connections is capped by http.max_clients. */
+/* What the endpoint files of the HTTP server share (server.c holds the
+ * design): the server's state, a request as handlers see it, and the
+ * helpers every endpoint uses. Nothing outside src/http/ includes this. */
 #ifndef CR_HTTP_INTERNAL_H
 #define CR_HTTP_INTERNAL_H
 
-#include "config/config.h"
-#include "control/control.h"
-#include "encode/jpeg.h"
-#include "encode/video.h"
-#include "publish/upload.h"
-#include "record/recorder.h"
-#include "record/timelapse.h"
-#include "source/camera.h"
+#include "app/status.h"
+#include "http/http.h"
 
+#include <jansson.h>
 #include <microhttpd.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
-/* What the server serves for one camera. */
-struct cr_http_camera {
-	struct cr_camera *camera;
-	struct cr_jpeg_stage *jpeg;
-	struct cr_video_encoder *encoder;
-	struct cr_recorder *recorder;
-	struct cr_timelapse *timelapse;
-	struct cr_upload *upload;     /* NULL: upload off */
-	struct cr_lsl_outlet *lsl;    /* NULL: no LSL outlet */
-	struct cr_tcpstream *tcp;     /* NULL: no raw H.264 stream */
-	atomic_uint stream_clients;   /* /stream.mjpg responses open now */
+struct cr_http_auth;
+struct cr_http_tls;
+struct cr_http_origin;
+
+struct cr_http_server {
+	const struct cr_http_context *ctx;
+	struct MHD_Daemon *daemon;     /* NULL until started */
+	int listen_fd;                 /* bound by new; the daemon owns it once started */
+	bool loopback;                 /* listen_fd is on a loopback address */
+	struct cr_http_auth *auth;
+	struct cr_http_tls *tls;       /* NULL: plain HTTP */
+	struct cr_http_origin *origin; /* Host, cross-site and CORS policy */
+	atomic_uint connections;       /* HTTP connections open now */
+	atomic_bool stopping;          /* set at shutdown: live views end */
 };
-
-struct cr_http_server;
-
-struct cr_http_context {
-	const struct cr_config *config;
-	struct cr_http_camera *cameras;
-	unsigned ncameras;
-	struct cr_control *control;   /* runs /api/command */
-	struct cr_events *events;     /* /api/events */
-	struct cr_ntfy *ntfy;         /* "ntfy" in /status; NULL: off */
-	int64_t start_mono_ns;        /* when camrig started, CLOCK_MONOTONIC ns */
-	atomic_uint connections;      /* HTTP connections open now */
-	atomic_bool stopping;         /* set at shutdown: live views end */
-	struct cr_http_server *server; /* set while serving */
-};
-
-/* Binds config->http.listen ("HOST:PORT") and starts serving ctx. Returns 0,
- * or a negative errno after logging "cannot listen on HOST:PORT: reason". */
-int cr_http_server_new(struct cr_http_context *ctx, struct cr_http_server **out);
-
-/* Reloads the credential files and the TLS certificate (SIGHUP). On failure
- * what was loaded before stays in force. Returns 0 or a negative errno. */
-int cr_http_server_reload(struct cr_http_server *server);
-
-/* Stops accepting, ends live views and joins the connection threads.
- * NULL-safe; sets *server to NULL. */
-void cr_http_server_free(struct cr_http_server **server);
 
 /* Largest request body accepted, bytes; more gets a 413. */
 #define CR_HTTP_BODY_MAX 4096
 
 /* A request as the endpoint handlers see it. */
 struct cr_http_request {
-	struct cr_http_context *ctx;
+	struct cr_http_server *server;
+	const struct cr_http_context *ctx;
 	struct MHD_Connection *conn;
 	const char *path;
 	const char *method;
@@ -115,18 +84,10 @@ enum MHD_Result cr_http_record_start(struct cr_http_request *req); /* record.c: 
 enum MHD_Result cr_http_record_stop(struct cr_http_request *req);  /* record.c: POST /api/record/stop */
 enum MHD_Result cr_http_record(struct cr_http_request *req);       /* record.c: GET /api/record */
 
-/* A camera's recording state (record.c): the "recording" object of
- * /status and the entries of GET /api/record. */
-json_t *cr_http_recording_json(struct cr_http_camera *hc);
-
 /* timelapse.c: POST /api/timelapse/{start,pause,resume,stop,abort,shot}
  * and GET /api/timelapse. */
 enum MHD_Result cr_http_timelapse_action(struct cr_http_request *req);
 enum MHD_Result cr_http_timelapse(struct cr_http_request *req);
-
-/* A camera's timelapse state (timelapse.c): the "timelapse" object of
- * /status, of the timelapse command's reply and of GET /api/timelapse. */
-json_t *cr_http_timelapse_json(struct cr_http_camera *hc);
 
 /* Runs one command line on the control thread (trigger http) and queues its
  * JSON reply with the status code the reply asks for (command.c). */
@@ -134,17 +95,16 @@ enum MHD_Result cr_http_run_command(struct cr_http_request *req, const char *lin
 
 /* A request argument for a command line, from the query string or else from
  * the JSON object body (may be NULL): a string's text or a number printed,
- * into buf. Returns NULL when absent. Sets *bad when present but empty, not a
- * string or number, or not one word (a space or '=' would change the command
- * line). */
+ * into buf. Returns NULL when absent. Sets *bad when present but neither a
+ * string nor a number; cr_command_line() checks the text. */
 const char *cr_http_arg(struct cr_http_request *req, json_t *body, const char *name, char *buf, size_t len,
 			bool *bad);
 
+/* Answers a GET of a state view (status.c): refuses query parameters, takes
+ * a snapshot of the status model and queues render's JSON of it. */
+enum MHD_Result cr_http_reply_status(struct cr_http_request *req, json_t *(*render)(const struct cr_status *status));
+
 /* Queues json, pretty-printed, with status, and drops the reference to it. */
 enum MHD_Result cr_http_reply_json(struct cr_http_request *req, unsigned status, json_t *json);
-
-/* The whole status as JSON (status.c): what /status serves, and what the
- * "status" command answers. */
-json_t *cr_http_status_json(struct cr_http_context *ctx);
 
 #endif

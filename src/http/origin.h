@@ -4,10 +4,15 @@
 #define CR_HTTP_ORIGIN_H
 
 #include "config/config.h"
+#include "http/http.h"
 
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct cr_http_origin;
 
@@ -17,11 +22,6 @@ struct cr_http_origin *cr_http_origin_new(const struct cr_http_config *cfg);
 
 /* NULL-safe; sets *origin to NULL. */
 void cr_http_origin_free(struct cr_http_origin **origin);
-
-/* The header a state-changing request may carry instead of a non-simple
- * content type; any value ("X-Camrig: 1"). Browsers cannot send it to
- * another site without a CORS preflight, which camrig refuses. */
-#define CR_HTTP_REQUEST_HEADER "X-Camrig"
 
 /* Decides whether the request on conn may go on, by its Host, Origin and
  * Sec-Fetch-Site headers. Returns 0 when it may, else the status to answer
@@ -49,5 +49,9 @@ void cr_http_origin_headers(struct MHD_Response *resp, const char *cors_origin);
 /* Adds what a preflight's reply says besides: the methods and headers
  * allowed, and for how long (Fetch standard, "CORS protocol"). */
 void cr_http_origin_preflight_headers(struct MHD_Response *resp);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -33,14 +33,6 @@
 #define THREAD_STACK_SIZE (256 * 1024)
 #define IDLE_TIMEOUT_S 60
 
-struct cr_http_server {
-	struct cr_http_context *ctx;
-	struct MHD_Daemon *daemon;
-	struct cr_http_auth *auth;
-	struct cr_http_tls *tls;       /* NULL: plain HTTP */
-	struct cr_http_origin *origin; /* Host, cross-site and CORS policy */
-};
-
 static const struct {
 	const char *method;      /* "GET" also answers HEAD */
 	const char *path;
@@ -168,7 +160,7 @@ struct cr_http_camera *cr_http_pick_camera(struct cr_http_request *req, enum MHD
 	if (!name)
 		return &req->ctx->cameras[0];
 	for (unsigned i = 0; i < req->ctx->ncameras; i++)
-		if (strcmp(cr_camera_config(req->ctx->cameras[i].camera)->name, name) == 0)
+		if (strcmp(req->ctx->cameras[i].name, name) == 0)
 			return &req->ctx->cameras[i];
 	*result = cr_http_error(req, MHD_HTTP_NOT_FOUND, "camera \"%s\": no such camera", name);
 	return NULL;
@@ -231,7 +223,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  void **con_cls)
 {
 	struct cr_http_server *server = cls;
-	struct cr_http_request req = { .ctx = server->ctx, .conn = conn, .path = url, .method = method };
+	struct cr_http_request req = { .server = server, .ctx = server->ctx, .conn = conn, .path = url,
+				       .method = method };
 	struct body *body = *con_cls;
 	char why[512];
 	unsigned refused;
@@ -285,12 +278,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
-	struct cr_http_context *ctx = cls;
+	struct cr_http_server *server = cls;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED)
-		atomic_fetch_add(&ctx->connections, 1);
+		atomic_fetch_add(&server->connections, 1);
 	else
-		atomic_fetch_sub(&ctx->connections, 1);
+		atomic_fetch_sub(&server->connections, 1);
 }
 
 static void on_mhd_error(void *cls, const char *fmt, va_list ap)
@@ -302,69 +295,63 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 	cr_debug("http: %s", msg);
 }
 
-int cr_http_server_new(struct cr_http_context *ctx, struct cr_http_server **out)
+int cr_http_server_new(const struct cr_http_context *ctx, struct cr_http_server **out)
 {
-	const struct cr_http_config *cfg = &ctx->config->http;
+	const struct cr_http_config *cfg = ctx->config;
 	struct cr_http_server *server = CR_NEW(server);
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-	bool loopback = false;
-	int fd = -1, ret;
+	int ret;
 
 	server->ctx = ctx;
+	server->listen_fd = -1;
 	server->origin = cr_http_origin_new(cfg);
-	ctx->server = server;
 	if (!cfg->tls_cert != !cfg->tls_key) {
 		ret = cr_log_ret(-EINVAL, CR_LOG_ERROR, "http.tls_cert and http.tls_key go together (HTTPS needs both)");
-		goto end;
+		goto fail;
 	}
-	ret = cr_net_listen(cfg->listen, &fd, &loopback);
+	ret = cr_net_listen(cfg->listen, &server->listen_fd, &server->loopback);
 	if (ret < 0) {
 		cr_err("cannot listen on %s: %s", cfg->listen, cr_strerror(ret));
-		goto end;
+		goto fail;
 	}
-	ret = cr_http_auth_new(cfg, loopback, &server->auth);
-	if (ret == 0 && cfg->tls_cert) {
+	ret = cr_http_auth_new(cfg, server->loopback, &server->auth);
+	if (ret == 0 && cfg->tls_cert)
 		ret = cr_http_tls_new(cfg->tls_cert, cfg->tls_key, &server->tls);
-		flags |= MHD_USE_TLS;
-	}
 	if (ret < 0)
-		goto end;
-	{
-		struct MHD_OptionItem options[] = {
-			{ MHD_OPTION_LISTEN_SOCKET, fd, NULL },
-			{ MHD_OPTION_CONNECTION_LIMIT, cfg->max_clients ? cfg->max_clients : 64, NULL },
-			{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_LIMIT, NULL },
-			{ MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, NULL },
-			{ MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK_SIZE, NULL },
-			{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, ctx },
-			{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL },
-			{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_error, NULL },
-			{ server->tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END, 0,
-			  server->tls ? (void *)cr_http_tls_callback() : NULL },
-			{ MHD_OPTION_END, 0, NULL },
-		};
-
-		server->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, server, MHD_OPTION_ARRAY, options,
-						  MHD_OPTION_END);
-	}
-	if (!server->daemon) {
-		ret = cr_log_ret(-EIO, CR_LOG_ERROR, "cannot start the HTTP server on %s", cfg->listen);
-		goto end;
-	}
-	fd = -1; /* the daemon owns it now */
-	cr_info("serving %s://%s/%s", server->tls ? "https" : "http", cfg->listen,
-		cr_http_auth_required(server->auth) ? " (authentication required)" : "");
+		goto fail;
 	*out = server;
 	return 0;
-end:
-	if (fd >= 0)
-		close(fd);
-	cr_http_auth_free(&server->auth);
-	cr_http_tls_free(&server->tls);
-	cr_http_origin_free(&server->origin);
-	ctx->server = NULL;
-	free(server);
+fail:
+	cr_http_server_free(&server);
 	return ret;
+}
+
+int cr_http_server_start(struct cr_http_server *server)
+{
+	const struct cr_http_config *cfg = server->ctx->config;
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+			 (server->tls ? MHD_USE_TLS : 0);
+	struct MHD_OptionItem options[] = {
+		{ MHD_OPTION_LISTEN_SOCKET, server->listen_fd, NULL },
+		{ MHD_OPTION_CONNECTION_LIMIT, cfg->max_clients ? cfg->max_clients : 64, NULL },
+		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_LIMIT, NULL },
+		{ MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, NULL },
+		{ MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK_SIZE, NULL },
+		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, server },
+		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL },
+		{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_error, NULL },
+		{ server->tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END, 0,
+		  server->tls ? (void *)cr_http_tls_callback() : NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+
+	server->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, server, MHD_OPTION_ARRAY, options,
+					  MHD_OPTION_END);
+	if (!server->daemon)
+		return cr_log_ret(-EIO, CR_LOG_ERROR, "cannot start the HTTP server on %s", cfg->listen);
+	server->listen_fd = -1; /* the daemon owns it now */
+	cr_info("serving %s://%s/%s", server->tls ? "https" : "http", cfg->listen,
+		cr_http_auth_required(server->auth) ? " (authentication required)" : "");
+	return 0;
 }
 
 int cr_http_server_reload(struct cr_http_server *server)
@@ -384,6 +371,21 @@ int cr_http_server_reload(struct cr_http_server *server)
 	return ret;
 }
 
+unsigned cr_http_server_connections(struct cr_http_server *server)
+{
+	return atomic_load(&server->connections);
+}
+
+void cr_http_server_stop(struct cr_http_server *server)
+{
+	atomic_store(&server->stopping, true);
+	for (unsigned i = 0; i < server->ctx->ncameras; i++)
+		cr_jpeg_stage_shutdown(server->ctx->cameras[i].jpeg);
+	if (server->daemon)
+		MHD_stop_daemon(server->daemon); /* also closes the listening socket */
+	server->daemon = NULL;
+}
+
 void cr_http_server_free(struct cr_http_server **pserver)
 {
 	struct cr_http_server *server = *pserver;
@@ -391,13 +393,11 @@ void cr_http_server_free(struct cr_http_server **pserver)
 	if (!server)
 		return;
 	*pserver = NULL;
-	atomic_store(&server->ctx->stopping, true);
-	for (unsigned i = 0; i < server->ctx->ncameras; i++)
-		cr_jpeg_stage_shutdown(server->ctx->cameras[i].jpeg);
-	MHD_stop_daemon(server->daemon); /* also closes the listening socket */
+	cr_http_server_stop(server);
+	if (server->listen_fd >= 0)
+		close(server->listen_fd);
 	cr_http_auth_free(&server->auth);
 	cr_http_tls_free(&server->tls);
 	cr_http_origin_free(&server->origin);
-	server->ctx->server = NULL;
 	free(server);
 }

@@ -57,6 +57,25 @@ static const char *parse_params(struct cr_http_request *req, struct cr_jpeg_para
 	return NULL;
 }
 
+/* The camera and image parameters an image request names, or NULL after
+ * queuing the 404 or 400 into *result. */
+static struct cr_http_camera *image_request(struct cr_http_request *req, struct cr_jpeg_params *p,
+					    enum MHD_Result *result)
+{
+	struct cr_http_camera *hc = cr_http_pick_camera(req, result);
+	const char *problem;
+
+	if (!hc)
+		return NULL;
+	problem = parse_params(req, p);
+	if (problem) {
+		*result = cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s: %s", req->path, problem);
+		return NULL;
+	}
+	*p = cr_jpeg_stage_params(hc->jpeg, p);
+	return hc;
+}
+
 static void add_frame_headers(struct MHD_Response *resp, const struct cr_jpeg *jpeg)
 {
 	char v[64];
@@ -74,23 +93,18 @@ static void add_frame_headers(struct MHD_Response *resp, const struct cr_jpeg *j
 enum MHD_Result cr_http_snapshot(struct cr_http_request *req)
 {
 	enum MHD_Result result = MHD_NO;
-	struct cr_http_camera *hc = cr_http_pick_camera(req, &result);
 	struct cr_jpeg_params p;
+	struct cr_http_camera *hc = image_request(req, &p, &result);
 	struct cr_jpeg *jpeg = NULL;
 	struct MHD_Response *resp;
-	const char *problem;
 	int ret;
 
 	if (!hc)
 		return result;
-	problem = parse_params(req, &p);
-	if (problem)
-		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s: %s", req->path, problem);
-	p = cr_jpeg_stage_params(hc->jpeg, &p);
 	/* A frame captured after the request arrived: every frame published so
 	 * far is too old. */
-	ret = cr_jpeg_stage_take(hc->jpeg, &p, cr_camera_frames_published(hc->camera), SNAPSHOT_TIMEOUT_NS,
-				 &req->ctx->stopping, &jpeg);
+	ret = cr_jpeg_stage_take(hc->jpeg, &p, cr_jpeg_stage_next_index(hc->jpeg), SNAPSHOT_TIMEOUT_NS,
+				 &req->server->stopping, &jpeg);
 	if (ret == -EBUSY)
 		return cr_http_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "too many different image sizes in use");
 	if (ret < 0)
@@ -109,7 +123,7 @@ enum MHD_Result cr_http_snapshot(struct cr_http_request *req)
 
 /* One open stream: the image being sent and how far. */
 struct stream {
-	struct cr_http_context *ctx;
+	struct cr_http_server *server;
 	struct cr_http_camera *hc;
 	struct cr_jpeg_variant *variant;
 	struct cr_jpeg *jpeg;        /* image being sent, NULL between images */
@@ -128,7 +142,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		for (;;) {
 			int ret;
 
-			if (atomic_load(&s->ctx->stopping))
+			if (atomic_load(&s->server->stopping))
 				return MHD_CONTENT_READER_END_OF_STREAM;
 			ret = cr_jpeg_variant_wait(s->hc->jpeg, s->variant, s->next_index, WAIT_SLICE_NS, &s->jpeg);
 			if (ret == 0)
@@ -184,22 +198,17 @@ static void stream_free(void *cls)
 enum MHD_Result cr_http_stream(struct cr_http_request *req)
 {
 	enum MHD_Result result = MHD_NO;
-	struct cr_http_camera *hc = cr_http_pick_camera(req, &result);
-	struct MHD_Response *resp;
 	struct cr_jpeg_params p;
-	const char *problem;
+	struct cr_http_camera *hc = image_request(req, &p, &result);
+	struct MHD_Response *resp;
 	struct stream *s;
 
 	if (!hc)
 		return result;
-	problem = parse_params(req, &p);
-	if (problem)
-		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s: %s", req->path, problem);
-	p = cr_jpeg_stage_params(hc->jpeg, &p);
 	s = CR_NEW(s);
-	s->ctx = req->ctx;
+	s->server = req->server;
 	s->hc = hc;
-	s->next_index = cr_camera_frames_published(hc->camera); /* no stale first image */
+	s->next_index = cr_jpeg_stage_next_index(hc->jpeg); /* no stale first image */
 	s->variant = cr_jpeg_stage_acquire(hc->jpeg, &p);
 	if (!s->variant) {
 		free(s);

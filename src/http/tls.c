@@ -7,16 +7,19 @@
  * still point at it (renewals are rare, so this stays small). */
 #include "http/tls.h"
 
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "http/auth.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_CHAIN 8
+#define KEY_FILE_MAX (64 * 1024)     /* bytes of a PEM private key file */
 
 struct pair {
 	struct pair *older;
@@ -66,17 +69,17 @@ static int load(struct cr_http_tls *tls, struct pair **out)
 {
 	gnutls_datum_t cert = { 0 }, key = { 0 };
 	struct pair *p = CR_NEW(p);
+	char why[PATH_MAX + 128], *key_text = NULL;
 	int ret;
 
-	ret = cr_http_check_private_file(tls->key_path, "http.tls_key");
-	if (ret < 0)
-		goto end;
-	if (gnutls_load_file(tls->cert_path, &cert) < 0) {
-		ret = cr_log_ret(-ENOENT, CR_LOG_ERROR, "http.tls_cert %s: cannot read it", tls->cert_path);
+	ret = cr_fs_read_secret("http.tls_key", tls->key_path, KEY_FILE_MAX, &key_text, why, sizeof(why));
+	if (ret < 0) {
+		cr_err("%s", why);
 		goto end;
 	}
-	if (gnutls_load_file(tls->key_path, &key) < 0) {
-		ret = cr_log_ret(-ENOENT, CR_LOG_ERROR, "http.tls_key %s: cannot read it", tls->key_path);
+	key = (gnutls_datum_t){ .data = (unsigned char *)key_text, .size = (unsigned)strlen(key_text) };
+	if (gnutls_load_file(tls->cert_path, &cert) < 0) {
+		ret = cr_log_ret(-ENOENT, CR_LOG_ERROR, "http.tls_cert %s: cannot read it", tls->cert_path);
 		goto end;
 	}
 	p->chain_length = MAX_CHAIN;
@@ -99,9 +102,9 @@ static int load(struct cr_http_tls *tls, struct pair **out)
 	p = NULL;
 	ret = 0;
 end:
-	if (key.data) {
-		explicit_bzero(key.data, key.size);
-		gnutls_free(key.data);
+	if (key_text) {
+		explicit_bzero(key_text, key.size);
+		free(key_text);
 	}
 	gnutls_free(cert.data);
 	if (p)

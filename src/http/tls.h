@@ -6,6 +6,10 @@
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cr_http_tls;
 
 /* Loads a PEM certificate chain and its PEM private key (which must not be
@@ -23,5 +27,9 @@ void cr_http_tls_free(struct cr_http_tls **tls);
 
 /* The certificate callback to give libmicrohttpd (MHD_OPTION_HTTPS_CERT_CALLBACK). */
 gnutls_certificate_retrieve_function2 *cr_http_tls_callback(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -72,8 +72,7 @@ struct inlet {
 	const char *pre;              /* bytes to send before any sample: a reply or the feed header */
 	size_t pre_len, pre_off;      /* bytes */
 	char head[HEAD_MAX];          /* the feed header, pre points here in STREAM */
-	uint8_t *ring;                /* STREAM: ring_cap encoded samples */
-	unsigned ring_cap, ring_head, ring_count;
+	struct cr_ring ring;          /* STREAM: encoded samples of LSL_SAMPLE_BYTES, oldest first */
 	unsigned head_off;            /* bytes of the head sample already sent */
 	uint64_t sent, skipped;       /* samples */
 };
@@ -135,9 +134,8 @@ static void inlet_release(struct cr_lsl_outlet *o, struct inlet *in)
 	atomic_fetch_sub(&o->inlets, 1);
 	close(in->fd); /* also leaves the epoll set */
 	free(in->req);
-	free(in->ring);
+	cr_ring_fini(&in->ring);
 	in->req = NULL;
-	in->ring = NULL;
 	in->fd = -1;
 	in->state = IN_FREE;
 	in->gen++;
@@ -238,7 +236,7 @@ static void accept_all(struct cr_lsl_outlet *o, struct lsl_feed *f, int64_t now)
 		in->req_len = 0;
 		in->pre = NULL;
 		in->pre_len = in->pre_off = 0;
-		in->ring_cap = in->ring_head = in->ring_count = in->head_off = 0;
+		in->head_off = 0;
 		in->sent = in->skipped = 0;
 		inet_ntop(AF_INET, &sa.sin_addr, in->peer, INET_ADDRSTRLEN);
 		snprintf(in->peer + strlen(in->peer), sizeof(in->peer) - strlen(in->peer), ":%u", ntohs(sa.sin_port));
@@ -255,7 +253,7 @@ static void accept_all(struct cr_lsl_outlet *o, struct lsl_feed *f, int64_t now)
 
 static bool inlet_pending(const struct inlet *in)
 {
-	return in->pre_off < in->pre_len || in->ring_count > 0;
+	return in->pre_off < in->pre_len || cr_ring_length(&in->ring) > 0;
 }
 
 /* Writes as much as the socket takes. Returns false when the inlet was closed. */
@@ -269,14 +267,14 @@ static bool inlet_flush(struct cr_lsl_outlet *o, struct lsl_feed *f, struct inle
 
 	if (in->pre_off < in->pre_len)
 		iov[n++] = (struct iovec){ (void *)(in->pre + in->pre_off), in->pre_len - in->pre_off };
-	if (in->ring_count > 0) {
-		unsigned end = in->ring_head + in->ring_count;
-		unsigned first_end = end < in->ring_cap ? end : in->ring_cap;
+	if (cr_ring_length(&in->ring) > 0) {
+		unsigned first_n, second_n;
+		void *first, *second;
 
-		iov[n++] = (struct iovec){ in->ring + (size_t)in->ring_head * LSL_SAMPLE_BYTES + in->head_off,
-					   (size_t)(first_end - in->ring_head) * LSL_SAMPLE_BYTES - in->head_off };
-		if (end > in->ring_cap)
-			iov[n++] = (struct iovec){ in->ring, (size_t)(end - in->ring_cap) * LSL_SAMPLE_BYTES };
+		cr_ring_spans(&in->ring, &first, &first_n, &second, &second_n);
+		iov[n++] = (struct iovec){ (uint8_t *)first + in->head_off, (size_t)first_n * LSL_SAMPLE_BYTES - in->head_off };
+		if (second_n > 0)
+			iov[n++] = (struct iovec){ second, (size_t)second_n * LSL_SAMPLE_BYTES };
 	}
 	if (n > 0) {
 		msg.msg_iovlen = (size_t)n;
@@ -301,8 +299,7 @@ static bool inlet_flush(struct cr_lsl_outlet *o, struct lsl_feed *f, struct inle
 			}
 			sent -= (ssize_t)k;
 			in->head_off = 0;
-			in->ring_head = (in->ring_head + 1) % in->ring_cap;
-			in->ring_count--;
+			cr_ring_drop(&in->ring, 1);
 			in->sent++;
 			atomic_fetch_add_explicit(&o->samples_sent, 1, memory_order_relaxed);
 		}
@@ -330,25 +327,16 @@ static void inlet_append(struct cr_lsl_outlet *o, struct inlet *in, const uint8_
 {
 	if (!inlet_pending(in))
 		in->progress_ns = now; /* the stall clock runs while data waits */
-	if (in->ring_count == in->ring_cap) {
-		if (in->head_off > 0) {
-			/* The head is half sent: keep it, drop the one behind it by
-			 * moving the head's bytes one slot on. ring_cap >= 2. */
-			unsigned next = (in->ring_head + 1) % in->ring_cap;
-
-			memcpy(in->ring + (size_t)next * LSL_SAMPLE_BYTES,
-			       in->ring + (size_t)in->ring_head * LSL_SAMPLE_BYTES, LSL_SAMPLE_BYTES);
-			in->ring_head = next;
-		} else {
-			in->ring_head = (in->ring_head + 1) % in->ring_cap;
-		}
-		in->ring_count--;
+	if (cr_ring_full(&in->ring)) {
+		/* The head is half sent: keep it, drop the one behind it by
+		 * moving the head's bytes one slot on (capacity >= 2). */
+		if (in->head_off > 0)
+			memcpy(cr_ring_at(&in->ring, 1), cr_ring_at(&in->ring, 0), LSL_SAMPLE_BYTES);
+		cr_ring_drop(&in->ring, 1);
 		in->skipped++;
 		atomic_fetch_add_explicit(&o->samples_skipped, 1, memory_order_relaxed);
 	}
-	memcpy(in->ring + (size_t)((in->ring_head + in->ring_count) % in->ring_cap) * LSL_SAMPLE_BYTES, sample,
-	       LSL_SAMPLE_BYTES);
-	in->ring_count++;
+	cr_ring_push(&in->ring, sample, NULL);
 }
 
 /* Moves every pushed sample to every streaming inlet and writes them out. */
@@ -538,14 +526,14 @@ static void handle_streamfeed(struct cr_lsl_outlet *o, struct lsl_feed *f, struc
 		inlet_flush(o, f, in, now);
 		return;
 	}
-	in->ring_cap = max_buffered < 2 ? 2 : max_buffered > RING_MAX ? RING_MAX : (unsigned)max_buffered;
-	in->ring = cr_malloc((size_t)in->ring_cap * LSL_SAMPLE_BYTES);
+	cr_ring_init(&in->ring, max_buffered < 2 ? 2 : max_buffered > RING_MAX ? RING_MAX : (unsigned)max_buffered,
+		     LSL_SAMPLE_BYTES, CR_RING_DROP_NEWEST);
 	in->state = IN_STREAM;
 	in->progress_ns = now;
 	atomic_fetch_add(&o->streaming, 1);
 	atomic_fetch_add_explicit(&o->inlets_total, 1, memory_order_relaxed);
 	cr_info("lsl: %s: inlet %s streaming (protocol 1.10, buffer %u samples)", o->field[LSL_F_NAME], in->peer,
-		in->ring_cap);
+		in->ring.capacity);
 	inlet_flush(o, f, in, now);
 }
 

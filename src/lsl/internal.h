@@ -6,6 +6,8 @@
 
 #include "lsl/lsl.h"
 
+#include "base/ring.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -66,8 +68,7 @@ struct cr_lsl_outlet {
 
 	/* Guarded by lock (held for a few copies only, never across a syscall). */
 	pthread_mutex_t lock;
-	struct lsl_sample ring[LSL_PUSH_RING];
-	unsigned ring_head, ring_count;
+	struct cr_ring ring;              /* of struct lsl_sample, LSL_PUSH_RING, drop-oldest */
 	struct lsl_trigger trigger[LSL_TRIGGERS]; /* oldest first */
 	unsigned ntriggers;
 

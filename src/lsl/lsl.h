@@ -19,7 +19,13 @@
 #ifndef CR_LSL_LSL_H
 #define CR_LSL_LSL_H
 
+#include "base/frame.h"
+
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define CR_LSL_MULTICAST_PORT 16571 /* discovery port (liblsl ports.MulticastPort) */
 #define CR_LSL_BASE_PORT 16572      /* first TCP data / UDP service port (ports.BasePort) */
@@ -65,17 +71,27 @@ struct cr_lsl_stats {
 };
 
 /* Creates an outlet: binds the TCP data port and UDP service port (first free
- * port from base_port, else a random one), the UDP discovery socket on
- * multicast_port (joined to LSL's IPv4 groups on every interface), and starts
- * the two threads. A discovery port that cannot be bound is a warning only:
- * inlets that know the host still find the stream through the service port.
- * Returns 0 and sets *out, or a negative errno (logged): -EINVAL for a missing
- * name or over-long strings, a socket error otherwise. */
+ * port from base_port, else a random one) and the UDP discovery socket on
+ * multicast_port (joined to LSL's IPv4 groups on every interface); no thread
+ * runs before cr_lsl_outlet_start(). A discovery port that cannot be bound is
+ * a warning only: inlets that know the host still find the stream through
+ * the service port. Returns 0 and sets *out, or a negative errno (logged):
+ * -EINVAL for a missing name or over-long strings, a socket error otherwise. */
 int cr_lsl_outlet_new(const struct cr_lsl_stream_info *info, struct cr_lsl_outlet **out);
 
-/* Stops the threads, closes every inlet and frees the outlet. NULL-safe; sets
- * *outlet to NULL. */
+/* Starts the two threads. Returns 0 or a negative errno (logged). */
+int cr_lsl_outlet_start(struct cr_lsl_outlet *outlet);
+
+/* Stops and joins the threads; pushes go on being counted. Idempotent. */
+void cr_lsl_outlet_stop(struct cr_lsl_outlet *outlet);
+
+/* Stops, closes every inlet and frees the outlet. NULL-safe; sets *outlet to
+ * NULL. */
 void cr_lsl_outlet_free(struct cr_lsl_outlet **outlet);
+
+/* A fan-out tap (base/fanout.h) that pushes the sample of every frame:
+ * cr_lsl_outlet_push_frame(outlet, frame->index, frame->mono_ns). */
+void cr_lsl_outlet_tap(void *outlet, const struct cr_frame *frame);
 
 /* Publishes one sample with explicit values. timestamp is the capture time in
  * seconds on LSL's clock (CLOCK_MONOTONIC, see cr_lsl_clock()); trigger_time is
@@ -104,5 +120,9 @@ int cr_lsl_outlet_stats(struct cr_lsl_outlet *outlet, struct cr_lsl_stats *stats
 
 /* LSL's clock, liblsl's lsl_local_clock(): CLOCK_MONOTONIC in seconds. */
 double cr_lsl_clock(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

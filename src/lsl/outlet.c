@@ -338,7 +338,7 @@ void cr_lsl_sample_encode(uint8_t *buf, double timestamp, const double value[CR_
 void cr_lsl_outlet_push(struct cr_lsl_outlet *o, double frame_number, double trigger_time,
 			double trigger_type, double timestamp)
 {
-	struct lsl_sample *s;
+	struct lsl_sample s = { .timestamp = timestamp, .value = { frame_number, trigger_time, trigger_type } };
 	unsigned streaming;
 	uint64_t one = 1;
 	bool wake;
@@ -350,21 +350,13 @@ void cr_lsl_outlet_push(struct cr_lsl_outlet *o, double frame_number, double tri
 	if (streaming == 0)
 		return;
 	pthread_mutex_lock(&o->lock);
-	if (o->ring_count == LSL_PUSH_RING) {
-		/* The TCP thread fell behind by a whole ring: every streaming inlet
-		 * misses the oldest sample. */
-		o->ring_head = (o->ring_head + 1) % LSL_PUSH_RING;
-		o->ring_count--;
-		atomic_fetch_add_explicit(&o->samples_skipped, streaming, memory_order_relaxed);
-	}
-	s = &o->ring[(o->ring_head + o->ring_count) % LSL_PUSH_RING];
-	s->timestamp = timestamp;
-	s->value[0] = frame_number;
-	s->value[1] = trigger_time;
-	s->value[2] = trigger_type;
 	/* Samples still queued mean a wake is pending and the TCP thread has
 	 * not taken them yet: it takes this one in the same drain. */
-	wake = o->ring_count++ == 0;
+	wake = cr_ring_length(&o->ring) == 0;
+	/* A full ring: the TCP thread fell behind by a whole ring, and every
+	 * streaming inlet misses the oldest sample. */
+	if (cr_ring_push(&o->ring, &s, NULL) == 1)
+		atomic_fetch_add_explicit(&o->samples_skipped, streaming, memory_order_relaxed);
 	pthread_mutex_unlock(&o->lock);
 	/* An eventfd write only blocks at a counter of 2^64-2; it is non-blocking anyway. */
 	if (wake)
@@ -373,14 +365,11 @@ void cr_lsl_outlet_push(struct cr_lsl_outlet *o, double frame_number, double tri
 
 unsigned cr_lsl_outlet_take(struct cr_lsl_outlet *o, struct lsl_sample *out, unsigned max)
 {
-	unsigned n;
+	unsigned n = 0;
 
 	pthread_mutex_lock(&o->lock);
-	n = o->ring_count < max ? o->ring_count : max;
-	for (unsigned i = 0; i < n; i++)
-		out[i] = o->ring[(o->ring_head + i) % LSL_PUSH_RING];
-	o->ring_head = (o->ring_head + n) % LSL_PUSH_RING;
-	o->ring_count -= n;
+	while (n < max && cr_ring_pop(&o->ring, &out[n]))
+		n++;
 	pthread_mutex_unlock(&o->lock);
 	return n;
 }
@@ -422,6 +411,11 @@ void cr_lsl_outlet_push_frame(struct cr_lsl_outlet *o, uint64_t frame_number, in
 	}
 	pthread_mutex_unlock(&o->lock);
 	cr_lsl_outlet_push(o, (double)frame_number, trigger_time, trigger_type, (double)mono_ns / 1e9);
+}
+
+void cr_lsl_outlet_tap(void *outlet, const struct cr_frame *frame)
+{
+	cr_lsl_outlet_push_frame(outlet, frame->index, frame->mono_ns);
 }
 
 int cr_lsl_outlet_stats(struct cr_lsl_outlet *o, struct cr_lsl_stats *stats)
@@ -551,6 +545,7 @@ int cr_lsl_outlet_new(const struct cr_lsl_stream_info *info, struct cr_lsl_outle
 	o = CR_NEW(o);
 	o->stop_fd = o->wake_fd = -1;
 	pthread_mutex_init(&o->lock, NULL);
+	cr_ring_init(&o->ring, LSL_PUSH_RING, sizeof(struct lsl_sample), CR_RING_DROP_OLDEST);
 	o->multicast_port = info->multicast_port ? info->multicast_port : CR_LSL_MULTICAST_PORT;
 	o->base_port = info->base_port ? info->base_port : CR_LSL_BASE_PORT;
 	o->stall_timeout_ns = (info->stall_timeout_ms > 0 ? info->stall_timeout_ms : 10000) * CR_NS_PER_MS;
@@ -594,22 +589,6 @@ int cr_lsl_outlet_new(const struct cr_lsl_stream_info *info, struct cr_lsl_outle
 	o->shortinfo = render_info(o, false, &o->shortinfo_len);
 	o->fullinfo = render_info(o, true, &o->fullinfo_len);
 	cr_lsl_discovery_join(o);
-
-	ret = cr_lsl_thread_start(&o->tcp_thread, "lsl-tcp", cr_lsl_feed_thread, o);
-	if (ret < 0) {
-		cr_err("lsl: stream \"%s\": cannot start the TCP thread: %s", info->name, strerror(-ret));
-		goto fail;
-	}
-	o->tcp_started = true;
-	ret = cr_lsl_thread_start(&o->udp_thread, "lsl-udp", cr_lsl_discovery_thread, o);
-	if (ret < 0) {
-		cr_err("lsl: stream \"%s\": cannot start the UDP thread: %s", info->name, strerror(-ret));
-		goto fail;
-	}
-	o->udp_started = true;
-	cr_info("lsl: outlet \"%s\" (type %s, source_id %s, uid %s): data on TCP port %u, service on UDP "
-		"port %u, discovery on UDP port %u", o->field[LSL_F_NAME], o->field[LSL_F_TYPE],
-		o->field[LSL_F_SOURCE_ID], uid, o->data_port, o->service_port, o->multicast_port);
 	*out = o;
 	return 0;
 
@@ -618,19 +597,45 @@ fail:
 	return ret;
 }
 
-void cr_lsl_outlet_free(struct cr_lsl_outlet **outlet)
+int cr_lsl_outlet_start(struct cr_lsl_outlet *o)
 {
-	struct cr_lsl_outlet *o = outlet ? *outlet : NULL;
+	int ret = cr_lsl_thread_start(&o->tcp_thread, "lsl-tcp", cr_lsl_feed_thread, o);
+
+	if (ret < 0)
+		return cr_log_ret(ret, CR_LOG_ERROR, "lsl: stream \"%s\": cannot start the TCP thread: %s",
+				  o->field[LSL_F_NAME], strerror(-ret));
+	o->tcp_started = true;
+	ret = cr_lsl_thread_start(&o->udp_thread, "lsl-udp", cr_lsl_discovery_thread, o);
+	if (ret < 0)
+		return cr_log_ret(ret, CR_LOG_ERROR, "lsl: stream \"%s\": cannot start the UDP thread: %s",
+				  o->field[LSL_F_NAME], strerror(-ret));
+	o->udp_started = true;
+	cr_info("lsl: outlet \"%s\" (type %s, source_id %s, uid %s): data on TCP port %u, service on UDP "
+		"port %u, discovery on UDP port %u", o->field[LSL_F_NAME], o->field[LSL_F_TYPE],
+		o->field[LSL_F_SOURCE_ID], o->field[LSL_F_UID], o->data_port, o->service_port, o->multicast_port);
+	return 0;
+}
+
+void cr_lsl_outlet_stop(struct cr_lsl_outlet *o)
+{
 	uint64_t one = 1;
 
-	if (!o)
-		return;
 	if (o->stop_fd >= 0)
 		(void)!write(o->stop_fd, &one, sizeof(one));
 	if (o->tcp_started)
 		pthread_join(o->tcp_thread, NULL);
 	if (o->udp_started)
 		pthread_join(o->udp_thread, NULL);
+	o->tcp_started = o->udp_started = false;
+}
+
+void cr_lsl_outlet_free(struct cr_lsl_outlet **outlet)
+{
+	struct cr_lsl_outlet *o = outlet ? *outlet : NULL;
+
+	if (!o)
+		return;
+	cr_lsl_outlet_stop(o);
 	cr_lsl_feed_close(o);
 	cr_lsl_discovery_close(o);
 	if (o->stop_fd >= 0)
@@ -643,6 +648,7 @@ void cr_lsl_outlet_free(struct cr_lsl_outlet **outlet)
 	free(o->format);
 	free(o->shortinfo);
 	free(o->fullinfo);
+	cr_ring_fini(&o->ring);
 	pthread_mutex_destroy(&o->lock);
 	free(o);
 	*outlet = NULL;

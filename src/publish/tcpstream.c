@@ -30,6 +30,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/net.h"
+#include "base/ring.h"
 #include "base/time.h"
 
 #include <arpa/inet.h>
@@ -49,6 +50,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#define DEFAULT_LISTEN "127.0.0.1:10001"
 #define MAX_CLIENTS 256
 #define CLIENT_QUEUE 256                         /* packets */
 #define CLIENT_QUEUE_BYTES (8 * 1024 * 1024)     /* bytes */
@@ -58,20 +60,19 @@
 struct client {
 	int fd;
 	char peer[64];
-	struct cr_packet *queue[CLIENT_QUEUE];   /* ring */
-	unsigned head, count;
+	struct cr_ring queue;                    /* of struct cr_packet *, CLIENT_QUEUE */
 	size_t queued_bytes;
-	size_t offset;                           /* bytes of queue[head] sent */
+	size_t offset;                           /* bytes of the oldest queued packet sent */
 	size_t header_sent;                      /* bytes of the SPS/PPS sent; header_len: done */
-	size_t header_len;                       /* SPS/PPS to send before queue[head] */
+	size_t header_len;                       /* SPS/PPS to send before the oldest packet */
 	bool waiting_keyframe;
 	int64_t last_progress_ns;
 };
 
 struct cr_tcpstream {
 	const struct cr_tcp_stream_config *config;
+	struct cr_camera *camera;                /* its nominal rate sets the SPS timing */
 	const char *camera_name;
-	double fps;                              /* the camera's nominal rate, for the SPS timing */
 	struct cr_video_encoder *encoder;
 	struct cr_video_encoder *own_encoder;    /* NULL when sharing */
 	struct cr_recording_config own_config;   /* settings of own_encoder */
@@ -89,13 +90,16 @@ struct cr_tcpstream {
 	uint64_t clients_total, bytes_sent, skips, dropped;
 };
 
+/* The oldest packet queued for c (there is one). */
+static struct cr_packet *oldest(const struct client *c)
+{
+	return *(struct cr_packet **)cr_ring_at(&c->queue, 0);
+}
+
 static void client_clear_queue(struct client *c)
 {
-	while (c->count) {
-		cr_packet_unref(&c->queue[c->head]);
-		c->head = (c->head + 1) % CLIENT_QUEUE;
-		c->count--;
-	}
+	for (struct cr_packet *pkt; cr_ring_pop(&c->queue, &pkt);)
+		cr_packet_unref(&pkt);
 	c->queued_bytes = 0;
 	c->offset = 0;
 }
@@ -106,12 +110,11 @@ static void client_skip(struct cr_tcpstream *ts, struct client *c)
 {
 	struct cr_packet *partial = NULL;
 
-	if (c->count && (c->offset > 0 || c->header_sent < c->header_len))
-		partial = cr_packet_ref(c->queue[c->head]);
+	if (cr_ring_length(&c->queue) && (c->offset > 0 || c->header_sent < c->header_len))
+		partial = cr_packet_ref(oldest(c));
 	client_clear_queue(c);
 	if (partial) {
-		c->queue[c->head] = partial;
-		c->count = 1;
+		cr_ring_push(&c->queue, &partial, NULL);
 		c->queued_bytes = cr_packet_size(partial);
 	} else {
 		c->header_len = c->header_sent = 0;
@@ -128,16 +131,17 @@ static void client_skip(struct cr_tcpstream *ts, struct client *c)
 static void set_sps_frame_rate(struct cr_tcpstream *ts, AVCodecParameters *par)
 {
 	const AVBitStreamFilter *filter = av_bsf_get_by_name("h264_metadata");
+	double fps = cr_camera_format(ts->camera)->fps;
 	AVBSFContext *bsf = NULL;
 	int ret;
 
-	if (!filter || ts->fps <= 0)
+	if (!filter || fps <= 0)
 		return;
 	ret = av_bsf_alloc(filter, &bsf);
 	if (ret == 0)
 		ret = avcodec_parameters_copy(bsf->par_in, par);
 	if (ret == 0)
-		ret = av_opt_set_q(bsf, "tick_rate", av_d2q(2 * ts->fps, 1000000), AV_OPT_SEARCH_CHILDREN);
+		ret = av_opt_set_q(bsf, "tick_rate", av_d2q(2 * fps, 1000000), AV_OPT_SEARCH_CHILDREN);
 	if (ret == 0)
 		ret = av_bsf_init(bsf);
 	if (ret == 0 && bsf->par_out->extradata_size > 0)
@@ -185,22 +189,23 @@ static void on_packet(void *ctx, struct cr_packet *pkt)
 	}
 	for (unsigned i = 0; i < ts->nclients; i++) {
 		struct client *c = ts->clients[i];
+		struct cr_packet *ref;
 
 		if (c->waiting_keyframe) {
 			if (!pkt->keyframe || !ts->header)
 				continue;
 			c->waiting_keyframe = false;
-			if (c->count == 0) {
+			if (cr_ring_length(&c->queue) == 0) {
 				c->header_len = ts->header_len;
 				c->header_sent = 0;
 			}
 		}
-		if (c->count == CLIENT_QUEUE || c->queued_bytes + cr_packet_size(pkt) > CLIENT_QUEUE_BYTES) {
+		if (cr_ring_full(&c->queue) || c->queued_bytes + cr_packet_size(pkt) > CLIENT_QUEUE_BYTES) {
 			client_skip(ts, c);
 			continue;
 		}
-		c->queue[(c->head + c->count) % CLIENT_QUEUE] = cr_packet_ref(pkt);
-		c->count++;
+		ref = cr_packet_ref(pkt);
+		cr_ring_push(&c->queue, &ref, NULL);
 		c->queued_bytes += cr_packet_size(pkt);
 	}
 	pthread_mutex_unlock(&ts->lock);
@@ -211,11 +216,11 @@ static void on_packet(void *ctx, struct cr_packet *pkt)
  * when the client is gone. Under ts->lock. */
 static int client_send(struct cr_tcpstream *ts, struct client *c)
 {
-	while (c->count) {
+	while (cr_ring_length(&c->queue)) {
+		struct cr_packet *pkt = oldest(c);
 		struct iovec iov[2];
 		int n = 0;
 		ssize_t sent;
-		struct cr_packet *pkt = c->queue[c->head];
 
 		if (c->header_sent < c->header_len)
 			iov[n++] = (struct iovec){ ts->header + c->header_sent, c->header_len - c->header_sent };
@@ -236,9 +241,8 @@ static int client_send(struct cr_tcpstream *ts, struct client *c)
 		if (c->offset < cr_packet_size(pkt))
 			return 0;
 		c->queued_bytes -= cr_packet_size(pkt);
-		cr_packet_unref(&c->queue[c->head]);
-		c->head = (c->head + 1) % CLIENT_QUEUE;
-		c->count--;
+		cr_ring_pop(&c->queue, NULL);
+		cr_packet_unref(&pkt);
 		c->offset = 0;
 		c->header_len = c->header_sent = 0;
 	}
@@ -252,6 +256,7 @@ static void client_remove(struct cr_tcpstream *ts, unsigned i, const char *why)
 
 	cr_info("%s: tcp_stream: %s %s", ts->camera_name, c->peer, why);
 	client_clear_queue(c);
+	cr_ring_fini(&c->queue);
 	close(c->fd);
 	free(c);
 	ts->clients[i] = ts->clients[--ts->nclients];
@@ -280,6 +285,7 @@ static void accept_client(struct cr_tcpstream *ts)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&addr)->sin6_addr, host, sizeof(host));
 	c = CR_NEW(c);
 	c->fd = fd;
+	cr_ring_init(&c->queue, CLIENT_QUEUE, sizeof(struct cr_packet *), CR_RING_DROP_NEWEST);
 	snprintf(c->peer, sizeof(c->peer), "%s:%u", host,
 		 ntohs(addr.ss_family == AF_INET ? ((struct sockaddr_in *)&addr)->sin_port
 						 : ((struct sockaddr_in6 *)&addr)->sin6_port));
@@ -307,9 +313,12 @@ static void *tcpstream_thread(void *arg)
 		pthread_mutex_lock(&ts->lock);
 		pfds[0] = (struct pollfd){ .fd = ts->wake_fd, .events = POLLIN };
 		pfds[1] = (struct pollfd){ .fd = ts->listen_fd, .events = POLLIN };
-		for (n = 0; n < ts->nclients; n++)
-			pfds[2 + n] = (struct pollfd){ .fd = ts->clients[n]->fd,
-						       .events = POLLIN | (ts->clients[n]->count ? POLLOUT : 0) };
+		for (n = 0; n < ts->nclients; n++) {
+			struct client *c = ts->clients[n];
+
+			pfds[2 + n] = (struct pollfd){ .fd = c->fd,
+						       .events = POLLIN | (cr_ring_length(&c->queue) ? POLLOUT : 0) };
+		}
 		pthread_mutex_unlock(&ts->lock);
 		if (poll(pfds, 2 + n, TICK_MS) < 0 && errno != EINTR)
 			break;
@@ -334,7 +343,7 @@ static void *tcpstream_thread(void *arg)
 			}
 			if (client_send(ts, c) < 0) {
 				client_remove(ts, i, "disconnected");
-			} else if (c->count && now - c->last_progress_ns > STALL_NS) {
+			} else if (cr_ring_length(&c->queue) && now - c->last_progress_ns > STALL_NS) {
 				ts->dropped++;
 				client_remove(ts, i, "took nothing for 10 s; disconnected");
 			}
@@ -351,13 +360,13 @@ int cr_tcpstream_new(struct cr_camera *cam, struct cr_video_encoder *shared,
 		     struct cr_tcpstream **out)
 {
 	struct cr_tcpstream *ts = CR_NEW(ts);
-	const char *listen = config->listen ? config->listen : "127.0.0.1:10001";
+	const char *listen = config->listen ? config->listen : DEFAULT_LISTEN;
 	bool loopback;
 	int ret;
 
 	ts->config = config;
+	ts->camera = cam;
 	ts->camera_name = cr_camera_config(cam)->name;
-	ts->fps = cr_camera_format(cam)->fps;
 	ts->listen_fd = ts->wake_fd = -1;
 	pthread_mutex_init(&ts->lock, NULL);
 	ret = cr_net_listen(listen, &ts->listen_fd, &loopback);
@@ -413,25 +422,32 @@ int cr_tcpstream_start(struct cr_tcpstream *ts)
 	return ret;
 }
 
-void cr_tcpstream_free(struct cr_tcpstream **pts)
+void cr_tcpstream_stop(struct cr_tcpstream *ts)
 {
-	struct cr_tcpstream *ts = *pts;
 	uint64_t one = 1;
 
-	if (!ts)
-		return;
-	*pts = NULL;
 	atomic_store(&ts->stopping, true);
 	if (ts->started) {
 		(void)!write(ts->wake_fd, &one, sizeof(one));
 		pthread_join(ts->thread, NULL);
+		ts->started = false;
 	}
 	if (ts->own_encoder)
-		cr_video_encoder_close(ts->own_encoder);
+		cr_video_encoder_stop(ts->own_encoder);
 	pthread_mutex_lock(&ts->lock);
 	while (ts->nclients)
 		client_remove(ts, ts->nclients - 1, "disconnected: camrig is stopping");
 	pthread_mutex_unlock(&ts->lock);
+}
+
+void cr_tcpstream_free(struct cr_tcpstream **pts)
+{
+	struct cr_tcpstream *ts = *pts;
+
+	if (!ts)
+		return;
+	*pts = NULL;
+	cr_tcpstream_stop(ts);
 	cr_video_encoder_free(&ts->own_encoder);
 	if (ts->listen_fd >= 0)
 		close(ts->listen_fd);
@@ -442,18 +458,16 @@ void cr_tcpstream_free(struct cr_tcpstream **pts)
 	free(ts);
 }
 
-json_t *cr_tcpstream_status_json(struct cr_tcpstream *ts)
+void cr_tcpstream_stats(struct cr_tcpstream *ts, struct cr_tcpstream_stats *stats)
 {
-	json_t *j;
-
-	if (!ts)
-		return json_null();
 	pthread_mutex_lock(&ts->lock);
-	j = json_pack("{s:o, s:i, s:I, s:I, s:I, s:I, s:b, s:s}", "listen",
-		      cr_json_str(ts->config->listen ? ts->config->listen : "127.0.0.1:10001"), "clients", (int)ts->nclients,
-		      "clients_total", (json_int_t)ts->clients_total, "bytes_sent", (json_int_t)ts->bytes_sent,
-		      "skips", (json_int_t)ts->skips, "dropped", (json_int_t)ts->dropped, "shared_encoder",
-		      ts->own_encoder == NULL, "error", ts->not_h264 ? "the encoder does not produce H.264" : "");
+	snprintf(stats->listen, sizeof(stats->listen), "%s", ts->config->listen ? ts->config->listen : DEFAULT_LISTEN);
+	stats->clients = ts->nclients;
+	stats->clients_total = ts->clients_total;
+	stats->bytes_sent = ts->bytes_sent;
+	stats->skips = ts->skips;
+	stats->dropped = ts->dropped;
+	stats->shared_encoder = ts->own_encoder == NULL;
+	stats->not_h264 = ts->not_h264;
 	pthread_mutex_unlock(&ts->lock);
-	return j;
 }

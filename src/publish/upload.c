@@ -22,6 +22,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/ring.h"
 #include "base/time.h"
 #include "camrig-version.h"
 
@@ -58,8 +59,7 @@ struct cr_upload {
 	pthread_mutex_t lock;
 	pthread_cond_t producer_wake;          /* stop */
 	pthread_cond_t sender_wake;            /* an image, stop */
-	struct cr_jpeg *ring[QUEUE_MAX];       /* oldest at head */
-	unsigned head, count, capacity;
+	struct cr_ring ring;                   /* of struct cr_jpeg *, drop-oldest */
 	struct cr_upload_stats stats;
 };
 
@@ -84,36 +84,30 @@ static void url_shown(const char *url, char *out, size_t len)
 /* Appends jpeg (taken), evicting the oldest image when full. */
 static void ring_push(struct cr_upload *up, struct cr_jpeg *jpeg)
 {
-	if (up->count == up->capacity) {
-		cr_jpeg_unref(&up->ring[up->head]);
-		up->head = (up->head + 1) % up->capacity;
-		up->count--;
+	struct cr_jpeg *evicted = NULL;
+
+	if (cr_ring_push(&up->ring, &jpeg, &evicted) == 1) {
+		cr_jpeg_unref(&evicted);
 		up->stats.dropped++;
 	}
-	up->ring[(up->head + up->count++) % up->capacity] = jpeg;
 }
 
+/* The oldest image (the caller owns it), or NULL. */
 static struct cr_jpeg *ring_pop(struct cr_upload *up)
 {
-	struct cr_jpeg *jpeg = up->ring[up->head];
+	struct cr_jpeg *jpeg = NULL;
 
-	up->ring[up->head] = NULL;
-	up->head = (up->head + 1) % up->capacity;
-	up->count--;
+	cr_ring_pop(&up->ring, &jpeg);
 	return jpeg;
 }
 
 /* Puts jpeg (taken) back as the oldest image, or drops it when full. */
 static void ring_unpop(struct cr_upload *up, struct cr_jpeg *jpeg)
 {
-	if (up->count == up->capacity) {
+	if (cr_ring_push_front(&up->ring, &jpeg) < 0) {
 		cr_jpeg_unref(&jpeg);
 		up->stats.dropped++;
-		return;
 	}
-	up->head = (up->head + up->capacity - 1) % up->capacity;
-	up->ring[up->head] = jpeg;
-	up->count++;
 }
 
 /* ---- the producer ------------------------------------------------------------------- */
@@ -187,13 +181,9 @@ static size_t on_answer(char *data, size_t size, size_t n, void *ctx)
 /* CAMERA_YYYY_MM_DD_HH_MM_SS_mmm.jpg of a capture time (UTC µs). */
 static void file_name(const char *camera, int64_t utc_us, char *out, size_t len)
 {
-	time_t secs = (time_t)(utc_us / CR_US_PER_SEC);
 	char stamp[32];
-	struct tm tm;
 
-	gmtime_r(&secs, &tm);
-	strftime(stamp, sizeof(stamp), "%Y_%m_%d_%H_%M_%S", &tm);
-	snprintf(out, len, "%s_%s_%03d.jpg", camera, stamp, (int)(utc_us % CR_US_PER_SEC / 1000));
+	snprintf(out, len, "%s_%s.jpg", camera, cr_time_stamp(utc_us, true, stamp, sizeof(stamp)));
 }
 
 /* POSTs jpeg. Returns 0 on a 2xx answer, else -EIO with why set. */
@@ -286,14 +276,14 @@ static void *sender_thread(void *arg)
 		long status = 0;
 		int ret;
 
-		if (up->count == 0 || now < retry_at) {
-			struct timespec until = cr_time_ts(up->count == 0 ? now + IDLE_WAIT_NS : retry_at);
+		if (cr_ring_length(&up->ring) == 0 || now < retry_at) {
+			struct timespec until = cr_time_ts(cr_ring_length(&up->ring) == 0 ? now + IDLE_WAIT_NS : retry_at);
 
 			pthread_cond_timedwait(&up->sender_wake, &up->lock, &until);
 			continue;
 		}
 		jpeg = ring_pop(up);
-		up->stats.queued = up->count;
+		up->stats.queued = cr_ring_length(&up->ring);
 		pthread_mutex_unlock(&up->lock);
 
 		t0 = cr_time_mono_ns();
@@ -327,7 +317,7 @@ static void *sender_thread(void *arg)
 			ring_unpop(up, jpeg);
 		}
 		up->stats.backoff_s = (double)backoff / 1e9;
-		up->stats.queued = up->count;
+		up->stats.queued = cr_ring_length(&up->ring);
 	}
 	pthread_mutex_unlock(&up->lock);
 	curl_slist_free_all(headers);
@@ -347,7 +337,8 @@ int cr_upload_new(struct cr_camera *cam, struct cr_jpeg_stage *jpeg, const struc
 	up->jpeg = jpeg;
 	up->config = config;
 	up->name = cr_camera_config(cam)->name;
-	up->capacity = config->queue < 1 ? 1 : config->queue > QUEUE_MAX ? QUEUE_MAX : (unsigned)config->queue;
+	cr_ring_init(&up->ring, config->queue < 1 ? 1 : config->queue > QUEUE_MAX ? QUEUE_MAX : (unsigned)config->queue,
+		     sizeof(struct cr_jpeg *), CR_RING_DROP_OLDEST);
 	pthread_mutex_init(&up->lock, NULL);
 	cr_time_cond_init(&up->producer_wake);
 	cr_time_cond_init(&up->sender_wake);
@@ -358,32 +349,34 @@ int cr_upload_new(struct cr_camera *cam, struct cr_jpeg_stage *jpeg, const struc
 	if (ret == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		ret = -ENOMEM;
 	up->curl_ready = ret == 0;
-	if (ret == 0) {
-		ret = -pthread_create(&up->sender, NULL, sender_thread, up);
-		up->sender_started = ret == 0;
-	}
-	if (ret == 0) {
-		ret = -pthread_create(&up->producer, NULL, producer_thread, up);
-		up->producer_started = ret == 0;
-	}
 	if (ret < 0) {
 		cr_upload_free(&up);
 		return cr_log_ret(ret, CR_LOG_ERROR, "upload: %s: cannot start: %s", cr_camera_config(cam)->name,
 				  cr_strerror(ret));
 	}
-	cr_info("upload: %s: POST %s every %d ms (field %s, %u extra fields, %u headers)", up->name, up->url_shown,
-		config->interval_ms, config->field ? config->field : "image", config->nfields, config->nheaders);
 	*out = up;
 	return 0;
 }
 
-void cr_upload_free(struct cr_upload **pup)
+int cr_upload_start(struct cr_upload *up)
 {
-	struct cr_upload *up = *pup;
+	int ret = -pthread_create(&up->sender, NULL, sender_thread, up);
 
-	if (!up)
-		return;
-	*pup = NULL;
+	up->sender_started = ret == 0;
+	if (ret == 0) {
+		ret = -pthread_create(&up->producer, NULL, producer_thread, up);
+		up->producer_started = ret == 0;
+	}
+	if (ret < 0)
+		return cr_log_ret(ret, CR_LOG_ERROR, "upload: %s: cannot start: %s", up->name, cr_strerror(ret));
+	cr_info("upload: %s: POST %s every %d ms (field %s, %u extra fields, %u headers)", up->name, up->url_shown,
+		up->config->interval_ms, up->config->field ? up->config->field : "image", up->config->nfields,
+		up->config->nheaders);
+	return 0;
+}
+
+void cr_upload_stop(struct cr_upload *up)
+{
 	pthread_mutex_lock(&up->lock);
 	atomic_store(&up->stopping, true);
 	pthread_cond_broadcast(&up->producer_wake);
@@ -393,11 +386,20 @@ void cr_upload_free(struct cr_upload **pup)
 		pthread_join(up->producer, NULL);
 	if (up->sender_started)
 		pthread_join(up->sender, NULL);
-	while (up->count > 0) {
-		struct cr_jpeg *jpeg = ring_pop(up);
+	up->producer_started = up->sender_started = false;
+}
 
+void cr_upload_free(struct cr_upload **pup)
+{
+	struct cr_upload *up = *pup;
+
+	if (!up)
+		return;
+	*pup = NULL;
+	cr_upload_stop(up);
+	for (struct cr_jpeg *jpeg; (jpeg = ring_pop(up));)
 		cr_jpeg_unref(&jpeg);
-	}
+	cr_ring_fini(&up->ring);
 	if (up->curl_ready)
 		curl_global_cleanup();
 	pthread_cond_destroy(&up->producer_wake);
@@ -410,21 +412,9 @@ void cr_upload_stats(struct cr_upload *up, struct cr_upload_stats *stats)
 {
 	pthread_mutex_lock(&up->lock);
 	*stats = up->stats;
-	stats->queued = up->count;
+	stats->queued = cr_ring_length(&up->ring);
 	pthread_mutex_unlock(&up->lock);
-}
-
-json_t *cr_upload_status_json(struct cr_upload *up)
-{
-	struct cr_upload_stats st;
-
-	if (!up)
-		return json_pack("{s:b}", "enabled", 0);
-	cr_upload_stats(up, &st);
-	return json_pack("{s:b, s:o, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:o, s:f, s:f, s:f}",
-		"enabled", 1, "url", cr_json_str(up->url_shown), "interval_ms", up->config->interval_ms, "queue", (int)up->capacity,
-		"taken", (json_int_t)st.taken, "missed", (json_int_t)st.missed, "sent", (json_int_t)st.sent,
-		"failed", (json_int_t)st.failed, "dropped", (json_int_t)st.dropped, "bytes", (json_int_t)st.bytes,
-		"queued", (int)st.queued, "last_status", (int)st.last_status, "last_error", cr_json_str(st.last_error),
-		"last_sent_unix", (double)st.last_sent_utc_us / 1e6, "backoff_s", st.backoff_s, "post_ms", st.post_ms);
+	snprintf(stats->url, sizeof(stats->url), "%s", up->url_shown);
+	stats->interval_ms = up->config->interval_ms;
+	stats->capacity = up->ring.capacity;
 }

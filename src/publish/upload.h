@@ -27,10 +27,16 @@
 #include "encode/jpeg.h"
 #include "source/camera.h"
 
-#include <jansson.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cr_upload_stats {
+	char url[512];               /* the URL without credentials or query */
+	int interval_ms;             /* ms between images */
+	unsigned capacity;           /* images the queue holds at most */
 	uint64_t taken;              /* images taken from the JPEG stage */
 	uint64_t missed;             /* ticks without a frame within the wait (camera stalled) */
 	uint64_t sent;               /* POSTs answered 2xx */
@@ -47,22 +53,26 @@ struct cr_upload_stats {
 
 struct cr_upload;
 
-/* Starts uploading cam's JPEGs from jpeg with config (not copied: it must
- * outlive the upload; url must be set). Returns 0 or a negative errno
- * (logged). */
+/* Creates the upload of cam's JPEGs from jpeg with config (not copied: it
+ * must outlive the upload; url must be set); nothing runs before
+ * cr_upload_start(). Returns 0 or a negative errno (logged). */
 int cr_upload_new(struct cr_camera *cam, struct cr_jpeg_stage *jpeg, const struct cr_upload_config *config,
 		  struct cr_upload **out);
 
-/* Stops both threads (aborting a POST under way) and frees the queue.
- * NULL-safe; sets *up to NULL. */
+/* Starts the producer and sender threads. Returns 0 or a negative errno
+ * (logged). */
+int cr_upload_start(struct cr_upload *up);
+
+/* Stops both threads, aborting a POST under way. Idempotent. */
+void cr_upload_stop(struct cr_upload *up);
+
+/* Stops and frees the queue. NULL-safe; sets *up to NULL. */
 void cr_upload_free(struct cr_upload **up);
 
 void cr_upload_stats(struct cr_upload *up, struct cr_upload_stats *stats);
 
-/* The "upload" object of /status: {"enabled": false} for NULL, else
- * enabled, url (without credentials or query), interval_ms, queue, and the
- * stats above as taken, missed, sent, failed, dropped, bytes, queued,
- * last_status, last_error, last_sent_unix (s), backoff_s, post_ms. */
-json_t *cr_upload_status_json(struct cr_upload *up);
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -13,6 +13,7 @@
  * CR_ASSEMBLE_MAX_STILLS stills. */
 #include "record/assemble.h"
 
+#include "base/image.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/time.h"
@@ -211,7 +212,7 @@ struct encoder {
 	AVStream *st;
 	AVFrame *frame;
 	AVPacket *pkt;
-	struct SwsContext *sws;
+	struct cr_scaler *scaler;    /* stills -> yuv420p */
 	int64_t pts;
 	bool header_written;
 };
@@ -330,22 +331,27 @@ static int encoder_send(struct encoder *e, AVFrame *frame, char *why, size_t len
 /* Converts dec's still into the next frame and encodes it. */
 static int encoder_add(struct encoder *e, const struct decoder *dec, char *why, size_t len)
 {
+	/* JPEG levels are full range, the video's limited (BT.601 both). */
+	struct cr_picture in = { .format = dec->format, .width = dec->width, .height = dec->height, .full_range = true };
+	struct cr_picture out = { .format = AV_PIX_FMT_YUV420P, .width = e->cc->width, .height = e->cc->height };
 	int ret;
 
-	e->sws = sws_getCachedContext(e->sws, dec->width, dec->height, dec->format, e->cc->width, e->cc->height,
-				      AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL, NULL);
-	if (!e->sws) {
+	for (int i = 0; i < 3; i++) {
+		in.plane[i] = (uint8_t *)dec->plane[i];
+		in.stride[i] = dec->stride[i];
+	}
+	ret = av_frame_make_writable(e->frame);
+	if (ret < 0)
+		abort();
+	memcpy(out.plane, e->frame->data, sizeof(out.plane));
+	memcpy(out.stride, e->frame->linesize, sizeof(out.stride));
+	if (!e->scaler)
+		e->scaler = cr_scaler_new(SWS_BICUBIC);
+	if (cr_scaler_run(e->scaler, &in, &out) < 0) {
 		why_set(why, len, "cannot convert %dx%d %s to yuv420p", dec->width, dec->height,
 			av_get_pix_fmt_name(dec->format));
 		return AVERROR(EINVAL);
 	}
-	/* JPEG levels are full range, the video's limited (BT.601 both). */
-	sws_setColorspaceDetails(e->sws, sws_getCoefficients(SWS_CS_ITU601), 1, sws_getCoefficients(SWS_CS_ITU601),
-				 0, 0, 1 << 16, 1 << 16);
-	ret = av_frame_make_writable(e->frame);
-	if (ret < 0)
-		abort();
-	sws_scale(e->sws, dec->plane, dec->stride, 0, dec->height, e->frame->data, e->frame->linesize);
 	e->frame->pts = e->pts++;
 	return encoder_send(e, e->frame, why, len);
 }
@@ -360,7 +366,7 @@ static void encoder_close(struct encoder *e)
 	avcodec_free_context(&e->cc);
 	av_frame_free(&e->frame);
 	av_packet_free(&e->pkt);
-	sws_freeContext(e->sws);
+	cr_scaler_free(&e->scaler);
 	memset(e, 0, sizeof(*e));
 }
 

@@ -17,6 +17,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define CR_ASSEMBLE_MAX_STILLS 999999   /* stills in one session (6-digit numbers) */
 #define CR_ASSEMBLE_PATH_MAX 1024       /* bytes of a path */
 
@@ -58,5 +62,9 @@ void cr_assemble_stills_free(struct cr_assemble_stills *stills);
  * Takes seconds to minutes: call it off the control thread. */
 int cr_assemble(const char *dir, const char *output, const struct cr_assemble_params *params,
 		struct cr_assemble_result *result, char *why, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

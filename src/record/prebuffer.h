@@ -16,6 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cr_prebuffer;
 
 struct cr_prebuffer_stats {
@@ -43,5 +47,9 @@ void cr_prebuffer_push(struct cr_prebuffer *pb, struct cr_packet *pkt);
 unsigned cr_prebuffer_snapshot(struct cr_prebuffer *pb, int64_t trigger_ns, struct cr_packet ***out);
 
 void cr_prebuffer_stats(const struct cr_prebuffer *pb, struct cr_prebuffer_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -33,6 +33,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/ring.h"
 #include "base/time.h"
 #include "record/sidecar.h"
 
@@ -103,15 +104,16 @@ struct cr_recorder {
 	const char *name;                    /* the camera's */
 	struct cr_events *events;            /* may be NULL */
 	pthread_t thread;
-	bool started;
+	bool started;                        /* the thread runs */
+	bool ring_demand;                    /* the pre-trigger ring holds a unit of encoder demand */
 	AVPacket *tmp;                       /* thread: the packet handed to the muxer */
 	struct output out;                   /* thread only */
 	int64_t next_check_ns;               /* thread only */
 
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	struct item *items;                  /* circular, QUEUE_PACKETS + QUEUE_CONTROL */
-	unsigned capacity, head, length, npackets, ncontrol;
+	struct cr_ring queue;                /* of struct item, QUEUE_PACKETS + QUEUE_CONTROL */
+	unsigned npackets, ncontrol;         /* of each kind in the queue */
 	bool closing;
 	bool recording;                      /* packets go onto the queue */
 	bool stop_pending;                   /* stopped; the thread writes what was captured before */
@@ -134,7 +136,7 @@ static bool queue_push(struct cr_recorder *rec, const struct item *item)
 {
 	if (item->kind == ITEM_PACKET ? rec->npackets >= QUEUE_PACKETS : rec->ncontrol >= QUEUE_CONTROL)
 		return false;
-	rec->items[(rec->head + rec->length++) % rec->capacity] = *item;
+	cr_ring_push(&rec->queue, item, NULL);
 	if (item->kind == ITEM_PACKET)
 		rec->npackets++;
 	else
@@ -145,11 +147,8 @@ static bool queue_push(struct cr_recorder *rec, const struct item *item)
 
 static bool queue_pop(struct cr_recorder *rec, struct item *item)
 {
-	if (rec->length == 0)
+	if (!cr_ring_pop(&rec->queue, item))
 		return false;
-	*item = rec->items[rec->head];
-	rec->head = (rec->head + 1) % rec->capacity;
-	rec->length--;
 	if (item->kind == ITEM_PACKET)
 		rec->npackets--;
 	else
@@ -205,37 +204,36 @@ static bool exists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
+/* A base path is free when neither its video nor its sidecar exists, and
+ * it is not the one the last recording took (whose files may not exist yet). */
+static int claim_base(void *ctx, const char *base)
+{
+	struct cr_recorder *rec = ctx;
+	char video[CR_RECORDER_PATH_MAX + 8], csv[CR_RECORDER_PATH_MAX + 8];
+
+	snprintf(video, sizeof(video), "%s.%s", base, extension(rec));
+	snprintf(csv, sizeof(csv), "%s.csv", base);
+	if (exists(video) || exists(csv) || strcmp(base, rec->last_base) == 0)
+		return -EEXIST;
+	snprintf(rec->last_base, sizeof(rec->last_base), "%s", base);
+	return 0;
+}
+
 /* Makes ROOT/YYYY_MM_DD/video and writes the base path of a new file for a
  * recording at utc_us into base (unique: "_N" appended while taken). */
 static int make_base(struct cr_recorder *rec, int64_t utc_us, char *base, size_t len)
 {
-	time_t secs = (time_t)(utc_us / CR_US_PER_SEC);
-	char dir[CR_RECORDER_PATH_MAX], stamp[32], video[CR_RECORDER_PATH_MAX + 8], csv[CR_RECORDER_PATH_MAX + 8];
-	struct tm tm;
+	char dir[CR_RECORDER_PATH_MAX], stamp[32], first[CR_RECORDER_PATH_MAX];
 	int ret;
 
-	gmtime_r(&secs, &tm);
-	strftime(stamp, sizeof(stamp), "%Y_%m_%d_%H_%M_%S", &tm);
-	if (snprintf(dir, sizeof(dir), "%s/%.10s/video", rec->config->root, stamp) >= (int)sizeof(dir))
+	cr_time_stamp(utc_us, false, stamp, sizeof(stamp));
+	if (snprintf(dir, sizeof(dir), "%s/%.10s/video", rec->config->root, stamp) >= (int)sizeof(dir) ||
+	    snprintf(first, sizeof(first), "%s/%s_%s", dir, rec->name, stamp) >= (int)sizeof(first))
 		return -ENAMETOOLONG;
 	ret = cr_fs_make_dirs(dir);
 	if (ret < 0)
 		return ret;
-	for (int n = 0; n < 1000; n++) {
-		char suffix[16] = "";
-
-		if (n)
-			snprintf(suffix, sizeof(suffix), "_%d", n);
-		if (snprintf(base, len, "%s/%s_%s%s", dir, rec->name, stamp, suffix) >= (int)len)
-			return -ENAMETOOLONG;
-		snprintf(video, sizeof(video), "%s.%s", base, extension(rec));
-		snprintf(csv, sizeof(csv), "%s.csv", base);
-		if (!exists(video) && !exists(csv) && strcmp(base, rec->last_base) != 0) {
-			snprintf(rec->last_base, sizeof(rec->last_base), "%s", base);
-			return 0;
-		}
-	}
-	return -EEXIST;
+	return cr_fs_claim_unique(first, base, len, claim_base, rec);
 }
 
 /* MiB free under the root for unprivileged users, or a negative errno. */
@@ -575,7 +573,7 @@ static void *recorder_thread(void *arg)
 		bool have;
 
 		pthread_mutex_lock(&rec->lock);
-		while (rec->length == 0 && !rec->closing) {
+		while (cr_ring_length(&rec->queue) == 0 && !rec->closing) {
 			if (rec->out.active) {
 				struct timespec deadline = cr_time_ts(rec->next_check_ns);
 
@@ -635,8 +633,7 @@ int cr_recorder_new(struct cr_camera *cam, struct cr_video_encoder *enc, const s
 	rec->events = events;
 	pthread_mutex_init(&rec->lock, NULL);
 	cr_time_cond_init(&rec->wake);
-	rec->capacity = QUEUE_PACKETS + QUEUE_CONTROL;
-	rec->items = cr_calloc(rec->capacity, sizeof(*rec->items));
+	cr_ring_init(&rec->queue, QUEUE_PACKETS + QUEUE_CONTROL, sizeof(struct item), CR_RING_DROP_NEWEST);
 	rec->tmp = av_packet_alloc();
 	if (!rec->tmp)
 		abort();
@@ -645,21 +642,51 @@ int cr_recorder_new(struct cr_camera *cam, struct cr_video_encoder *enc, const s
 		rec->ring = cr_prebuffer_new((int64_t)(config->pre_trigger * 1e9),
 					     (size_t)config->pre_trigger_max_mb * 1024 * 1024);
 	ret = cr_video_encoder_add_sink(enc, sink, rec);
-	if (ret == 0)
-		ret = -pthread_create(&rec->thread, NULL, recorder_thread, rec);
 	if (ret < 0) {
 		cr_recorder_free(&rec);
-		return cr_log_ret(ret, CR_LOG_ERROR, "%s: cannot start the recorder: %s", cr_camera_config(cam)->name,
+		return cr_log_ret(ret, CR_LOG_ERROR, "%s: cannot attach the recorder to the encoder: %s", rec->name,
 				  cr_strerror(ret));
 	}
-	rec->started = true;
-	if (rec->ring)
-		cr_video_encoder_demand(enc, true);
 	*out = rec;
 	return 0;
 }
 
-int cr_recorder_start(struct cr_recorder *rec, const struct cr_command *cmd, char *msg, size_t len)
+int cr_recorder_start(struct cr_recorder *rec)
+{
+	int ret = -pthread_create(&rec->thread, NULL, recorder_thread, rec);
+
+	if (ret < 0)
+		return cr_log_ret(ret, CR_LOG_ERROR, "%s: cannot start the recorder: %s", rec->name, cr_strerror(ret));
+	rec->started = true;
+	if (rec->ring) {
+		cr_video_encoder_demand(rec->encoder, true);
+		rec->ring_demand = true;
+	}
+	return 0;
+}
+
+void cr_recorder_stop(struct cr_recorder *rec)
+{
+	struct item item;
+
+	pthread_mutex_lock(&rec->lock);
+	rec->closing = true;
+	pthread_cond_broadcast(&rec->wake);
+	pthread_mutex_unlock(&rec->lock);
+	if (rec->started)
+		pthread_join(rec->thread, NULL);
+	rec->started = false;
+	while (queue_pop(rec, &item))
+		item_clear(&item);
+	if (rec->demand_held)
+		cr_video_encoder_demand(rec->encoder, false);
+	rec->demand_held = false;
+	if (rec->ring_demand)
+		cr_video_encoder_demand(rec->encoder, false);
+	rec->ring_demand = false;
+}
+
+int cr_recorder_start_recording(struct cr_recorder *rec, const struct cr_command *cmd, char *msg, size_t len)
 {
 	struct start *s = NULL;
 	struct item item = { .kind = ITEM_START };
@@ -737,8 +764,8 @@ end:
 	return ret;
 }
 
-int cr_recorder_stop(struct cr_recorder *rec, int64_t at_ns, const char *reason, bool discard, char *msg,
-		      size_t len)
+int cr_recorder_stop_recording(struct cr_recorder *rec, int64_t at_ns, const char *reason, bool discard, char *msg,
+			       size_t len)
 {
 	struct item item = { .kind = ITEM_STOP, .stop_at_ns = at_ns, .discard = discard };
 	int ret = 0;
@@ -767,26 +794,14 @@ int cr_recorder_stop(struct cr_recorder *rec, int64_t at_ns, const char *reason,
 void cr_recorder_free(struct cr_recorder **prec)
 {
 	struct cr_recorder *rec = *prec;
-	struct item item;
 
 	if (!rec)
 		return;
 	*prec = NULL;
-	pthread_mutex_lock(&rec->lock);
-	rec->closing = true;
-	pthread_cond_broadcast(&rec->wake);
-	pthread_mutex_unlock(&rec->lock);
-	if (rec->started)
-		pthread_join(rec->thread, NULL);
-	while (queue_pop(rec, &item))
-		item_clear(&item);
-	if (rec->demand_held)
-		cr_video_encoder_demand(rec->encoder, false);
-	if (rec->ring)
-		cr_video_encoder_demand(rec->encoder, false);
+	cr_recorder_stop(rec);
 	cr_prebuffer_free(&rec->ring);
 	av_packet_free(&rec->tmp);
-	free(rec->items);
+	cr_ring_fini(&rec->queue);
 	pthread_cond_destroy(&rec->wake);
 	pthread_mutex_destroy(&rec->lock);
 	free(rec);

@@ -27,6 +27,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define CR_RECORDER_PATH_MAX 1024
 
 struct cr_recorder;
@@ -54,12 +58,20 @@ struct cr_recorder_stats {
 };
 
 /* Creates the recorder for cam, fed by enc (registered as a sink: call
- * before cr_video_encoder_start()), with config (not copied). Starts its
- * thread and, when the pre-trigger is on, asks enc for packets for good.
- * A finished file is published on events ("recording_finished"; may be
- * NULL). Returns 0 or a negative errno (logged). */
+ * before cr_video_encoder_start()), with config (not copied). A finished file
+ * is published on events ("recording_finished"; may be NULL). No thread runs
+ * before cr_recorder_start(). Returns 0 or a negative errno (logged). */
 int cr_recorder_new(struct cr_camera *cam, struct cr_video_encoder *enc, const struct cr_recording_config *config,
 		    struct cr_events *events, struct cr_recorder **out);
+
+/* Starts the recorder thread and, when the pre-trigger is on, asks the
+ * encoder for packets for good. Returns 0 or a negative errno (logged). */
+int cr_recorder_start(struct cr_recorder *rec);
+
+/* Finalizes what is being written, joins the thread and gives the encoder
+ * its demand back. Stop the encoder first, so its last packets reach the
+ * file. Idempotent. */
+void cr_recorder_stop(struct cr_recorder *rec);
 
 /* Starts a recording triggered by cmd (its trigger type, arrival time, and
  * duration_s: seconds after the trigger, 0 until stopped). The file begins
@@ -67,7 +79,7 @@ int cr_recorder_new(struct cr_camera *cam, struct cr_video_encoder *enc, const s
  * on failure a one-line reason, and returns -EBUSY (already recording),
  * -ENOSPC (below recording.min_free_mb), -EIO (the directory cannot be
  * made), -EAGAIN (stopping). Runs on the control thread. */
-int cr_recorder_start(struct cr_recorder *rec, const struct cr_command *cmd, char *msg, size_t len);
+int cr_recorder_start_recording(struct cr_recorder *rec, const struct cr_command *cmd, char *msg, size_t len);
 
 /* Stops the recording with reason (one line) as the state's reason: frames
  * captured up to at_ns (CLOCK_MONOTONIC ns, normally the command's arrival)
@@ -75,13 +87,16 @@ int cr_recorder_start(struct cr_recorder *rec, const struct cr_command *cmd, cha
  * finalizes the file (discard: deletes it and its sidecar instead; earlier
  * segments stay). A new start may follow at once. Writes the file's path into
  * msg. Returns 1 when a recording was stopped, 0 when there was none. */
-int cr_recorder_stop(struct cr_recorder *rec, int64_t at_ns, const char *reason, bool discard, char *msg,
-		     size_t len);
+int cr_recorder_stop_recording(struct cr_recorder *rec, int64_t at_ns, const char *reason, bool discard, char *msg,
+			       size_t len);
 
-/* Finalizes what is being written and frees. Close the encoder first so its
- * last packets reach the file. NULL-safe; sets *rec to NULL. */
+/* Stops and frees. NULL-safe; sets *rec to NULL. */
 void cr_recorder_free(struct cr_recorder **rec);
 
 void cr_recorder_stats(struct cr_recorder *rec, struct cr_recorder_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

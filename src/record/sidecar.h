@@ -23,6 +23,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cr_sidecar;
 
 /* What the header records. */
@@ -58,5 +62,9 @@ void cr_sidecar_counts(const struct cr_sidecar *sc, struct cr_sidecar_counts *co
 /* Writes the end line with reason (one line of text) and closes. Returns 0
  * or a negative errno. NULL-safe; sets *sc to NULL. */
 int cr_sidecar_close(struct cr_sidecar **sc, const char *reason);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -18,9 +18,7 @@ int cr_snapshot_save(struct cr_camera *cam, struct cr_jpeg_stage *jpeg, const ch
 {
 	struct cr_jpeg_params params = cr_jpeg_stage_params(jpeg, NULL);
 	struct cr_jpeg *image = NULL;
-	char dir[PATH_MAX];
-	time_t secs;
-	struct tm tm;
+	char dir[PATH_MAX], stamp[32];
 	int ret;
 
 	ret = cr_jpeg_stage_take(jpeg, &params, cr_camera_frames_published(cam), TIMEOUT_NS, NULL, &image);
@@ -29,13 +27,9 @@ int cr_snapshot_save(struct cr_camera *cam, struct cr_jpeg_stage *jpeg, const ch
 			 cr_strerror(ret));
 		return ret;
 	}
-	secs = (time_t)(image->utc_us / CR_US_PER_SEC);
-	gmtime_r(&secs, &tm);
-	if (snprintf(dir, sizeof(dir), "%s/%04d_%02d_%02d/snapshots", root, tm.tm_year + 1900, tm.tm_mon + 1,
-		     tm.tm_mday) >= (int)sizeof(dir) ||
-	    snprintf(path, len, "%s/%s_%04d_%02d_%02d_%02d_%02d_%02d_%03d.jpg", dir, cr_camera_config(cam)->name,
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		     (int)(image->utc_us % CR_US_PER_SEC / 1000)) >= (int)len) {
+	cr_time_stamp(image->utc_us, true, stamp, sizeof(stamp));
+	if (snprintf(dir, sizeof(dir), "%s/%.10s/snapshots", root, stamp) >= (int)sizeof(dir) ||
+	    snprintf(path, len, "%s/%s_%s.jpg", dir, cr_camera_config(cam)->name, stamp) >= (int)len) {
 		snprintf(path, len, "%s: path too long", root);
 		cr_jpeg_unref(&image);
 		return -ENAMETOOLONG;

@@ -31,6 +31,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/ring.h"
 #include "base/time.h"
 
 #include <dirent.h>
@@ -98,12 +99,10 @@ struct cr_timelapse {
 	struct session cur;
 	uint64_t gen;                         /* bumped when a session starts or ends */
 	int64_t next_due_ns;                  /* the next interval still, CLOCK_MONOTONIC ns */
-	enum cr_trigger pending[PENDING_MAX]; /* triggered shots, oldest first from pending_head */
-	unsigned pending_head, npending;
+	struct cr_ring pending;               /* of enum cr_trigger: triggered shots, PENDING_MAX */
 	uint64_t min_index;                   /* the next still must be of a frame at least this new */
 	bool failing;                         /* the last still failed (log once per streak) */
-	struct job jobs[JOBS_MAX];
-	unsigned njobs;
+	struct cr_ring jobs;                  /* of struct job: stopped sessions, JOBS_MAX */
 	struct cr_timelapse_stats stats;      /* last still, last video, errors, assembling */
 };
 
@@ -236,19 +235,21 @@ static void publish(struct cr_timelapse *tl, const char *type, const struct sess
 
 /* ---- sessions (under tl->lock) ------------------------------------------------------ */
 
+static int claim_dir(void *ctx, const char *path)
+{
+	return mkdir(path, 0755) == 0 ? 0 : -errno;
+}
+
 /* Makes the directory of a new session started now. */
 static int session_create(struct cr_timelapse *tl, double interval_s, struct session *s, char *msg, size_t len)
 {
 	const struct cr_timelapse_config *c = tl->config;
 	int64_t utc_us = cr_time_utc_us();
-	time_t secs = (time_t)(utc_us / CR_US_PER_SEC);
-	char stamp[32], videos[CR_TIMELAPSE_PATH_MAX], csv[CR_TIMELAPSE_PATH_MAX + 16];
-	struct tm tm;
+	char stamp[32], first[CR_TIMELAPSE_PATH_MAX], videos[CR_TIMELAPSE_PATH_MAX], csv[CR_TIMELAPSE_PATH_MAX + 16];
 	int ret;
 
 	memset(s, 0, sizeof(*s));
-	gmtime_r(&secs, &tm);
-	strftime(stamp, sizeof(stamp), "%Y_%m_%d_%H_%M_%S", &tm);
+	cr_time_stamp(utc_us, false, stamp, sizeof(stamp));
 	ret = cr_fs_make_dirs(c->photos_root);
 	if (ret < 0) {
 		snprintf(msg, len, "cannot make %s: %s", c->photos_root, cr_strerror(ret));
@@ -259,29 +260,18 @@ static int session_create(struct cr_timelapse *tl, double interval_s, struct ses
 		snprintf(msg, len, "%s: %s", c->videos_root, cr_strerror(ret));
 		return -EIO;
 	}
-	for (int n = 0;; n++) {
-		char suffix[16] = "";  /* "_N", N < 100 */
-
-		if (n == 100) {
-			snprintf(msg, len, "cannot make a session directory under %s: %s", c->photos_root,
-				 cr_strerror(ret));
-			return -EIO;
-		}
-		if (n)
-			snprintf(suffix, sizeof(suffix), "_%d", n);
-		snprintf(s->name, sizeof(s->name), "%s_%s%s", tl->name, stamp, suffix);
-		if (snprintf(s->dir, sizeof(s->dir), "%s/%s", c->photos_root, s->name) >= (int)sizeof(s->dir) ||
-		    snprintf(s->video, sizeof(s->video), "%s/%s.mp4", videos, s->name) >= (int)sizeof(s->video)) {
-			snprintf(msg, len, "%s: path too long", c->photos_root);
-			return -EIO;
-		}
-		if (mkdir(s->dir, 0755) == 0)
-			break;
-		ret = -errno;
-		if (ret != -EEXIST) {
-			snprintf(msg, len, "cannot make %s: %s", s->dir, cr_strerror(ret));
-			return -EIO;
-		}
+	if (snprintf(first, sizeof(first), "%s/%s_%s", c->photos_root, tl->name, stamp) >= (int)sizeof(first))
+		ret = -ENAMETOOLONG;
+	else
+		ret = cr_fs_claim_unique(first, s->dir, sizeof(s->dir), claim_dir, NULL);
+	if (ret == 0) {
+		snprintf(s->name, sizeof(s->name), "%s", strrchr(s->dir, '/') + 1);
+		if (snprintf(s->video, sizeof(s->video), "%s/%s.mp4", videos, s->name) >= (int)sizeof(s->video))
+			ret = -ENAMETOOLONG;
+	}
+	if (ret < 0) {
+		snprintf(msg, len, "cannot make a session directory under %s: %s", c->photos_root, cr_strerror(ret));
+		return -EIO;
 	}
 	s->state = CR_TIMELAPSE_RUNNING;
 	s->interval_s = interval_s;
@@ -303,15 +293,13 @@ static int session_create(struct cr_timelapse *tl, double interval_s, struct ses
 /* Queues s for the assembler. Returns 0 or -EAGAIN when the queue is full. */
 static int job_push(struct cr_timelapse *tl, const struct session *s)
 {
-	struct job *j;
+	struct job j = { .fps = s->fps };
 
-	if (tl->njobs == JOBS_MAX)
+	snprintf(j.name, sizeof(j.name), "%s", s->name);
+	snprintf(j.dir, sizeof(j.dir), "%s", s->dir);
+	snprintf(j.video, sizeof(j.video), "%s", s->video);
+	if (cr_ring_push(&tl->jobs, &j, NULL) < 0)
 		return -EAGAIN;
-	j = &tl->jobs[tl->njobs++];
-	snprintf(j->name, sizeof(j->name), "%s", s->name);
-	snprintf(j->dir, sizeof(j->dir), "%s", s->dir);
-	snprintf(j->video, sizeof(j->video), "%s", s->video);
-	j->fps = s->fps;
 	pthread_cond_signal(&tl->assembler_wake);
 	return 0;
 }
@@ -346,7 +334,7 @@ static int do_start(struct cr_timelapse *tl, const struct cr_command *cmd, char 
 		return ret;
 	tl->cur = s;
 	tl->gen++;
-	tl->npending = 0;
+	cr_ring_drop(&tl->pending, cr_ring_length(&tl->pending));
 	tl->min_index = 0;
 	session_run(tl);
 	if (interval > 0)
@@ -370,7 +358,7 @@ static int do_stop(struct cr_timelapse *tl, bool assemble, char *msg, size_t len
 	}
 	s->state = CR_TIMELAPSE_IDLE;
 	tl->gen++;
-	tl->npending = 0;
+	cr_ring_drop(&tl->pending, cr_ring_length(&tl->pending));
 	pthread_cond_signal(&tl->shooter_wake);
 	if (!assemble) {
 		session_write(tl, s, "aborted", true);
@@ -420,7 +408,7 @@ int cr_timelapse_control(struct cr_timelapse *tl, const struct cr_command *cmd, 
 			break;
 		}
 		s->state = CR_TIMELAPSE_PAUSED;
-		tl->npending = 0;
+		cr_ring_drop(&tl->pending, cr_ring_length(&tl->pending));
 		session_write(tl, s, "paused", true);
 		snprintf(msg, len, "session %s paused after %u stills", s->name, s->shots);
 		cr_info("timelapse: %s: %s", tl->name, msg);
@@ -448,11 +436,13 @@ int cr_timelapse_control(struct cr_timelapse *tl, const struct cr_command *cmd, 
 			snprintf(msg, len, s->state == CR_TIMELAPSE_IDLE ? "no timelapse session (start one first)"
 				 : "session %s is paused (resume it first)", s->name);
 			ret = -EBUSY;
-		} else if (tl->npending == PENDING_MAX || s->next_number + tl->npending > CR_ASSEMBLE_MAX_STILLS) {
-			snprintf(msg, len, "session %s: %u shots are waiting already", s->name, tl->npending);
+		} else if (cr_ring_full(&tl->pending) ||
+			   s->next_number + cr_ring_length(&tl->pending) > CR_ASSEMBLE_MAX_STILLS) {
+			snprintf(msg, len, "session %s: %u shots are waiting already", s->name,
+				 cr_ring_length(&tl->pending));
 			ret = -EAGAIN;
 		} else {
-			tl->pending[(tl->pending_head + tl->npending++) % PENDING_MAX] = cmd->trigger;
+			cr_ring_push(&tl->pending, &cmd->trigger, NULL);
 			pthread_cond_signal(&tl->shooter_wake);
 			snprintf(msg, len, "session %s: still queued (%u taken so far)", s->name, s->shots);
 		}
@@ -566,7 +556,7 @@ static void *shooter_thread(void *arg)
 		struct timespec until;
 		int ret;
 
-		if (s->state != CR_TIMELAPSE_RUNNING || (!interval_due && tl->npending == 0)) {
+		if (s->state != CR_TIMELAPSE_RUNNING || (!interval_due && cr_ring_length(&tl->pending) == 0)) {
 			until = cr_time_ts(s->state == CR_TIMELAPSE_RUNNING && s->interval_s > 0 ? tl->next_due_ns
 											: now + IDLE_WAIT_NS);
 			pthread_cond_timedwait(&tl->shooter_wake, &tl->lock, &until);
@@ -574,18 +564,14 @@ static void *shooter_thread(void *arg)
 		}
 		if (s->next_number > CR_ASSEMBLE_MAX_STILLS) {
 			/* Numbers have 6 digits: the session is full. */
-			tl->npending = 0;
+			cr_ring_drop(&tl->pending, cr_ring_length(&tl->pending));
 			tl->next_due_ns = now + IDLE_WAIT_NS;
 			cr_warn("timelapse: %s: session %s has %u stills, the most one session takes: stop it", tl->name,
 				s->name, s->shots);
 			continue;
 		}
 		memset(&shot, 0, sizeof(shot));
-		if (tl->npending > 0) {
-			shot.trigger = tl->pending[tl->pending_head];
-			tl->pending_head = (tl->pending_head + 1) % PENDING_MAX;
-			tl->npending--;
-		} else {
+		if (!cr_ring_pop(&tl->pending, &shot.trigger)) { /* a triggered shot first, else the interval's */
 			shot.trigger = CR_TRIGGER_SCHEDULE;
 			tl->next_due_ns += (int64_t)(s->interval_s * 1e9);
 			if (tl->next_due_ns <= now)
@@ -651,13 +637,13 @@ static void *assembler_thread(void *arg)
 		struct job job;
 		int ret;
 
-		if (tl->njobs == 0) {
+		if (cr_ring_length(&tl->jobs) == 0) {
 			struct timespec until = cr_time_ts(cr_time_mono_ns() + IDLE_WAIT_NS);
 
 			pthread_cond_timedwait(&tl->assembler_wake, &tl->lock, &until);
 			continue;
 		}
-		job = tl->jobs[0];
+		job = *(struct job *)cr_ring_at(&tl->jobs, 0);
 		tl->stats.assembling = true;
 		pthread_mutex_unlock(&tl->lock);
 
@@ -678,7 +664,7 @@ static void *assembler_thread(void *arg)
 		}
 
 		pthread_mutex_lock(&tl->lock);
-		memmove(&tl->jobs[0], &tl->jobs[1], (--tl->njobs) * sizeof(tl->jobs[0]));
+		cr_ring_drop(&tl->jobs, 1);
 		tl->stats.assembling = false;
 		if (ret == 0) {
 			snprintf(tl->stats.last_video, sizeof(tl->stats.last_video), "%s", job.video);
@@ -815,7 +801,6 @@ int cr_timelapse_new(struct cr_camera *cam, struct cr_jpeg_stage *jpeg, const st
 		     struct cr_events *events, struct cr_timelapse **out)
 {
 	struct cr_timelapse *tl = CR_NEW(tl);
-	int ret;
 
 	tl->camera = cam;
 	tl->jpeg = jpeg;
@@ -823,6 +808,8 @@ int cr_timelapse_new(struct cr_camera *cam, struct cr_jpeg_stage *jpeg, const st
 	tl->events = events;
 	tl->name = cr_camera_config(cam)->name;
 	pthread_mutex_init(&tl->lock, NULL);
+	cr_ring_init(&tl->pending, PENDING_MAX, sizeof(enum cr_trigger), CR_RING_DROP_NEWEST);
+	cr_ring_init(&tl->jobs, JOBS_MAX, sizeof(struct job), CR_RING_DROP_NEWEST);
 	cr_time_cond_init(&tl->shooter_wake);
 	cr_time_cond_init(&tl->assembler_wake);
 	if (config->resume) {
@@ -830,28 +817,26 @@ int cr_timelapse_new(struct cr_camera *cam, struct cr_jpeg_stage *jpeg, const st
 		sessions_recover(tl);
 		pthread_mutex_unlock(&tl->lock);
 	}
-	ret = -pthread_create(&tl->assembler, NULL, assembler_thread, tl);
+	*out = tl;
+	return 0;
+}
+
+int cr_timelapse_start(struct cr_timelapse *tl)
+{
+	int ret = -pthread_create(&tl->assembler, NULL, assembler_thread, tl);
+
 	tl->assembler_started = ret == 0;
 	if (ret == 0) {
 		ret = -pthread_create(&tl->shooter, NULL, shooter_thread, tl);
 		tl->shooter_started = ret == 0;
 	}
-	if (ret < 0) {
-		cr_timelapse_free(&tl);
-		return cr_log_ret(ret, CR_LOG_ERROR, "timelapse: %s: cannot start: %s", cr_camera_config(cam)->name,
-				  cr_strerror(ret));
-	}
-	*out = tl;
+	if (ret < 0)
+		return cr_log_ret(ret, CR_LOG_ERROR, "timelapse: %s: cannot start: %s", tl->name, cr_strerror(ret));
 	return 0;
 }
 
-void cr_timelapse_free(struct cr_timelapse **ptl)
+void cr_timelapse_stop(struct cr_timelapse *tl)
 {
-	struct cr_timelapse *tl = *ptl;
-
-	if (!tl)
-		return;
-	*ptl = NULL;
 	atomic_store(&tl->cancel, true);
 	pthread_mutex_lock(&tl->lock);
 	tl->stopping = true;
@@ -862,9 +847,22 @@ void cr_timelapse_free(struct cr_timelapse **ptl)
 		pthread_join(tl->shooter, NULL);
 	if (tl->assembler_started)
 		pthread_join(tl->assembler, NULL);
+	tl->shooter_started = tl->assembler_started = false;
+}
+
+void cr_timelapse_free(struct cr_timelapse **ptl)
+{
+	struct cr_timelapse *tl = *ptl;
+
+	if (!tl)
+		return;
+	*ptl = NULL;
+	cr_timelapse_stop(tl);
 	pthread_cond_destroy(&tl->shooter_wake);
 	pthread_cond_destroy(&tl->assembler_wake);
 	pthread_mutex_destroy(&tl->lock);
+	cr_ring_fini(&tl->pending);
+	cr_ring_fini(&tl->jobs);
 	free(tl);
 }
 
@@ -879,8 +877,8 @@ void cr_timelapse_stats(struct cr_timelapse *tl, struct cr_timelapse_stats *stat
 	stats->interval_s = tl->cur.interval_s;
 	stats->fps = tl->cur.fps;
 	stats->quality = tl->cur.quality;
-	stats->pending_shots = tl->npending;
-	stats->assembly_queue = tl->njobs;
+	stats->pending_shots = cr_ring_length(&tl->pending);
+	stats->assembly_queue = cr_ring_length(&tl->jobs);
 	pthread_mutex_unlock(&tl->lock);
 }
 

@@ -46,6 +46,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define CR_TIMELAPSE_PATH_MAX 1024
 #define CR_TIMELAPSE_MIN_INTERVAL 0.05   /* s */
 
@@ -77,15 +81,22 @@ struct cr_timelapse_stats {
 struct cr_timelapse;
 
 /* Creates the timelapse of cam, taking stills from jpeg, with config (not
- * copied: it must outlive the timelapse), and starts its threads. Resumes an
- * interrupted session when config->resume says so (see above). Publishes to
- * events (may be NULL). Returns 0 or a negative errno (logged). */
+ * copied: it must outlive the timelapse). Resumes an interrupted session when
+ * config->resume says so (see above); its stills wait for
+ * cr_timelapse_start(). Publishes to events (may be NULL). Returns 0. */
 int cr_timelapse_new(struct cr_camera *cam, struct cr_jpeg_stage *jpeg, const struct cr_timelapse_config *config,
 		     struct cr_events *events, struct cr_timelapse **out);
 
-/* Stops the threads (an assembly under way is abandoned: its session stays
- * "stopped" and is assembled at the next start, or offline) and frees. A
- * running session stays "running" on disk. NULL-safe; sets *tl to NULL. */
+/* Starts the shooter and assembler threads. Returns 0 or a negative errno
+ * (logged). */
+int cr_timelapse_start(struct cr_timelapse *tl);
+
+/* Stops the threads: an assembly under way is abandoned (its session stays
+ * "stopped" and is assembled at the next start, or offline); a running
+ * session stays "running" on disk. Idempotent. */
+void cr_timelapse_stop(struct cr_timelapse *tl);
+
+/* Stops and frees. NULL-safe; sets *tl to NULL. */
 void cr_timelapse_free(struct cr_timelapse **tl);
 
 /* Carries out cmd (verb timelapse; its action, duration_s as the interval of
@@ -116,5 +127,9 @@ const char *cr_timelapse_state_name(enum cr_timelapse_state state);
  * why on failure. Returns 0 or a negative errno / AVERROR. */
 int cr_timelapse_assemble_dir(const char *dir, double fps, const char *output, char *path, size_t path_len,
 			      struct cr_assemble_result *result, char *why, size_t why_len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

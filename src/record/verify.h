@@ -4,6 +4,10 @@
 
 #include <stdio.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Checks the video file at path against its sidecar (the same path with the
  * extension .csv; format in doc/sidecar.md):
  *   - the sidecar is complete (its "# end:" line is there and its counts
@@ -20,5 +24,9 @@
  * matches), or a negative errno / libav error when a file cannot be read
  * (reported too). */
 int cr_verify_file(const char *path, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

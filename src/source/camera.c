@@ -33,6 +33,7 @@ struct cr_camera {
 	int wake_fd;                 /* eventfd: stop request */
 	struct cr_source *source;
 	struct cr_frame_pool *pool;  /* replaced only by the camera thread, under lock */
+	unsigned pool_frames;        /* frames in the pool */
 	size_t pool_frame_bytes;     /* capacity of each pooled frame */
 	struct cr_fanout *fanout;
 	pthread_t thread;
@@ -74,13 +75,15 @@ const char *cr_camera_state_name(enum cr_camera_state state)
 	return names[state];
 }
 
-int cr_camera_new(const struct cr_camera_config *config, int id, struct cr_events *events, struct cr_camera **out)
+int cr_camera_new(const struct cr_camera_config *config, int id, unsigned pool_frames, struct cr_events *events,
+		  struct cr_camera **out)
 {
 	struct cr_camera *cam = CR_NEW(cam);
 	int ret;
 
 	cam->config = config;
 	cam->id = id;
+	cam->pool_frames = pool_frames;
 	cam->events = events;
 	pthread_mutex_init(&cam->lock, NULL);
 	cam->fanout = cr_fanout_new();
@@ -228,7 +231,7 @@ static void *camera_thread(void *arg)
 	return NULL;
 }
 
-int cr_camera_start(struct cr_camera *cam, unsigned pool_frames)
+int cr_camera_start(struct cr_camera *cam)
 {
 	int ret;
 
@@ -243,7 +246,8 @@ int cr_camera_start(struct cr_camera *cam, unsigned pool_frames)
 	for (unsigned i = 0; i < cam->config->ncontrols; i++)
 		note_control(cam, cam->config->controls[i].name, cam->config->controls[i].value);
 	pthread_mutex_unlock(&cam->lock);
-	cam->pool = cr_frame_pool_new(pool_frames, cam->source->format.frame_bytes);
+	cr_frame_pool_free(&cam->pool); /* a restart gets a pool of the format's size */
+	cam->pool = cr_frame_pool_new(cam->pool_frames, cam->source->format.frame_bytes);
 	cam->pool_frame_bytes = cam->source->format.frame_bytes;
 	ret = -pthread_create(&cam->thread, NULL, camera_thread, cam);
 	if (ret < 0) {

@@ -18,6 +18,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum cr_camera_state {
 	CR_CAMERA_STOPPED,   /* not started, or stopped */
 	CR_CAMERA_RUNNING,   /* delivering frames */
@@ -43,16 +47,19 @@ struct cr_camera_stats {
 struct cr_camera;
 
 /* Creates a camera for config (not copied: it must outlive the camera); id is
- * its index in the configuration. State changes (lost, found, ended) are
- * published to events (may be NULL). Returns 0 or a negative error (logged). */
-int cr_camera_new(const struct cr_camera_config *config, int id, struct cr_events *events, struct cr_camera **out);
+ * its index in the configuration, pool_frames how many frames its pool
+ * holds. State changes (lost, found, ended) are published to events (may be
+ * NULL). Nothing is opened before cr_camera_start(). Returns 0 or a negative
+ * error (logged). */
+int cr_camera_new(const struct cr_camera_config *config, int id, unsigned pool_frames, struct cr_events *events,
+		  struct cr_camera **out);
 
 /* Opens the source (so a missing device or bad format fails here, with a
- * logged reason) and starts the camera thread. pool_frames is how many frames
- * the pool holds. Returns 0 or a negative error. */
-int cr_camera_start(struct cr_camera *cam, unsigned pool_frames);
+ * logged reason) and starts the camera thread. Returns 0 or a negative
+ * error. */
+int cr_camera_start(struct cr_camera *cam);
 
-/* Stops the thread and closes the source. Safe if not started. */
+/* Stops the thread and closes the source. Idempotent; safe if not started. */
 void cr_camera_stop(struct cr_camera *cam);
 
 /* Stops if needed and frees. NULL-safe; sets *cam to NULL. */
@@ -86,5 +93,9 @@ struct cr_camera_control {
 /* The controls set so far, from the configuration and by set_control, with
  * the value each was last set to. Fills up to max; returns how many. */
 int cr_camera_controls(struct cr_camera *cam, struct cr_camera_control *out, int max);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

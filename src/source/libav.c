@@ -156,8 +156,7 @@ static void close_media(struct cr_libav *p)
 {
 	avcodec_free_context(&p->dec);
 	avformat_close_input(&p->fmt);
-	sws_freeContext(p->sws);
-	p->sws = NULL;
+	cr_scaler_free(&p->scaler);
 	av_packet_free(&p->pkt);
 	av_frame_free(&p->picture);
 	if (p->net)
@@ -183,8 +182,6 @@ static int libav_open(struct cr_source *src)
 	p->url = src->ops == &cr_source_url_ops;
 	display_name(p->url ? "url" : "file", src->location, p->name, sizeof(p->name));
 	p->pending = p->woken = false;
-	p->sws_w = p->sws_h = 0;
-	p->sws_fmt = AV_PIX_FMT_NONE;
 	p->anchor_ns = p->pass_ns = p->last_ns = p->media_ns = 0;
 	p->first_pts = AV_NOPTS_VALUE;
 	p->delivered = p->pass_frames = 0;
@@ -507,7 +504,6 @@ static void libav_free_priv(struct cr_source *src)
 }
 
 const struct cr_source_ops cr_source_file_ops = {
-	.scheme = "file",
 	.open = libav_open,
 	.read = libav_read,
 	.close = libav_close,
@@ -515,7 +511,6 @@ const struct cr_source_ops cr_source_file_ops = {
 };
 
 const struct cr_source_ops cr_source_url_ops = {
-	.scheme = "url",
 	.open = libav_open,
 	.read = libav_read,
 	.close = libav_close,

@@ -5,11 +5,11 @@
 #define CR_SOURCE_LIBAV_INTERNAL_H
 
 #include "base/frame.h"
+#include "base/image.h"
 #include "source/source.h"
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
-#include <libswscale/swscale.h>
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,7 +20,7 @@ struct cr_libav {
 	char name[200];              /* "file:PATH" / "url:URL" (password hidden), for messages */
 	AVFormatContext *fmt;
 	AVCodecContext *dec;         /* NULL when passing MJPEG through */
-	struct SwsContext *sws;
+	struct cr_scaler *scaler;    /* decoder pictures -> output frames */
 	AVPacket *pkt;
 	AVFrame *picture;
 	int stream;                  /* index of the video stream in fmt */
@@ -37,7 +37,6 @@ struct cr_libav {
 	uint32_t fourcc;             /* output format */
 	enum AVPixelFormat out_fmt;  /* the same as libav names it; NONE when passing through */
 	int width, height;           /* output size, pixels */
-	int sws_w, sws_h, sws_fmt;   /* input (pixels, AVPixelFormat) sws was made for */
 
 	int64_t anchor_ns;           /* CLOCK_MONOTONIC time of media time 0; 0: not yet */
 	int64_t first_pts;           /* first PTS of this pass (time_base), AV_NOPTS_VALUE before it */

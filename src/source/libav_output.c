@@ -12,7 +12,6 @@
 #include "base/log.h"
 #include "base/image.h"
 
-#include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 
 #include <errno.h>
@@ -22,7 +21,7 @@
  * where camrig has it, else YU12. */
 static uint32_t natural_fourcc(enum AVPixelFormat pix_fmt)
 {
-	uint32_t fourcc = cr_convert_fourcc(pix_fmt);
+	uint32_t fourcc = cr_image_fourcc(pix_fmt);
 
 	return fourcc && cr_fourcc_is_supported(fourcc) ? fourcc : CR_FMT_YU12;
 }
@@ -85,43 +84,12 @@ int cr_libav_choose_output(struct cr_source *src)
 		p->out_fmt = AV_PIX_FMT_NONE;
 		return 0;
 	}
-	if (want && (!cr_fourcc_is_supported(want) || cr_convert_av_format(want) == AV_PIX_FMT_NONE))
+	if (want && (!cr_fourcc_is_supported(want) || cr_image_av_format(want) == AV_PIX_FMT_NONE))
 		return cr_log_ret(CR_EFORMAT, CR_LOG_ERROR,
 				  "%s: cannot deliver format %s (expected one of: GREY, YUYV, NV12, "
 				  "YU12, RGB24, BGR24, MJPEG)", p->name, cr_fourcc_name(want));
 	p->fourcc = want ? want : natural_fourcc(par->format);
-	p->out_fmt = cr_convert_av_format(p->fourcc);
-	return 0;
-}
-
-/* Makes the scaler from the decoder's pictures to the output. The ranges are
- * set before sws_init_context(): set later, libswscale keeps its plain-copy
- * path for equal formats and sizes and ignores them. */
-static int make_sws(struct cr_libav *p, int w, int h, enum AVPixelFormat in, int full, enum AVColorSpace cs)
-{
-	struct SwsContext *sws;
-	int ret;
-
-	sws_freeContext(p->sws);
-	p->sws = sws = sws_alloc_context();
-	if (!sws)
-		return AVERROR(ENOMEM);
-	av_opt_set_int(sws, "srcw", w, 0);
-	av_opt_set_int(sws, "srch", h, 0);
-	av_opt_set_int(sws, "src_format", in, 0);
-	av_opt_set_int(sws, "dstw", p->width, 0);
-	av_opt_set_int(sws, "dsth", p->height, 0);
-	av_opt_set_int(sws, "dst_format", p->out_fmt, 0);
-	av_opt_set_int(sws, "sws_flags", SWS_BILINEAR, 0);
-	av_opt_set_int(sws, "src_range", full, 0);
-	av_opt_set_int(sws, "dst_range", 1, 0);
-	ret = sws_init_context(sws, NULL, NULL);
-	if (ret < 0)
-		return ret;
-	/* The matrix matters between YUV and RGB: the stream's for its YUV,
-	 * BT.601 (JPEG's) for ours. */
-	sws_setColorspaceDetails(sws, sws_getCoefficients(cs), full, sws_getCoefficients(SWS_CS_DEFAULT), 1,
-				 0, 1 << 16, 1 << 16);
+	p->out_fmt = cr_image_av_format(p->fourcc);
 	return 0;
 }
 
@@ -129,32 +97,29 @@ int cr_libav_convert(struct cr_source *src, struct cr_frame *frame)
 {
 	struct cr_libav *p = src->priv;
 	const AVFrame *pic = p->picture;
-	uint8_t *dst[4] = { NULL };
-	int dst_stride[4] = { 0 };
+	struct cr_picture in = { .width = pic->width, .height = pic->height, .matrix = pic->colorspace };
+	/* Ours: full range, BT.601 (JPEG's), as turbojpeg takes it. */
+	struct cr_picture out = { .format = p->out_fmt, .width = p->width, .height = p->height, .full_range = true };
 	int full, ret;
-	enum AVPixelFormat in = unjpeg(pic->format, &full);
 
-	if (pic->color_range == AVCOL_RANGE_JPEG)
-		full = 1;
-	if (!p->sws || pic->width != p->sws_w || pic->height != p->sws_h || pic->format != p->sws_fmt) {
-		ret = make_sws(p, pic->width, pic->height, in, full, pic->colorspace);
-		if (ret < 0)
-			return cr_log_ret(CR_EFORMAT, CR_LOG_ERROR, "%s: cannot convert %s %dx%d to %s %dx%d",
-					  p->name, av_get_pix_fmt_name(pic->format), pic->width, pic->height,
-					  cr_fourcc_name(p->fourcc), p->width, p->height);
-		p->sws_w = pic->width;
-		p->sws_h = pic->height;
-		p->sws_fmt = pic->format;
-	}
+	in.format = unjpeg(pic->format, &full);
+	in.full_range = full || pic->color_range == AVCOL_RANGE_JPEG;
+	memcpy(in.plane, pic->data, sizeof(in.plane));
+	memcpy(in.stride, pic->linesize, sizeof(in.stride));
 	ret = cr_frame_set_format(frame, p->fourcc, p->width, p->height, 0);
 	if (ret < 0)
 		return cr_log_ret(ret, CR_LOG_ERROR, "%s: frame does not hold %s %dx%d: %s", p->name,
 				  cr_fourcc_name(p->fourcc), p->width, p->height, cr_strerror(ret));
 	for (int i = 0; i < frame->nplanes; i++) {
-		dst[i] = frame->plane[i];
-		dst_stride[i] = frame->stride[i];
+		out.plane[i] = frame->plane[i];
+		out.stride[i] = frame->stride[i];
 	}
-	sws_scale(p->sws, (const uint8_t *const *)pic->data, pic->linesize, 0, pic->height, dst, dst_stride);
+	if (!p->scaler)
+		p->scaler = cr_scaler_new(0);
+	if (cr_scaler_run(p->scaler, &in, &out) < 0)
+		return cr_log_ret(CR_EFORMAT, CR_LOG_ERROR, "%s: cannot convert %s %dx%d to %s %dx%d", p->name,
+				  av_get_pix_fmt_name(pic->format), pic->width, pic->height, cr_fourcc_name(p->fourcc),
+				  p->width, p->height);
 	return 0;
 }
 

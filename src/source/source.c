@@ -12,19 +12,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct cr_source_ops *const all_ops[] = {
-	&cr_source_test_ops, &cr_source_v4l2_ops, &cr_source_file_ops, &cr_source_url_ops,
+/* The ops of each kind of source in config/sources.h's table. */
+static const struct cr_source_ops *const ops_of[CR_SOURCE_KINDS] = {
+	[CR_SOURCE_TEST] = &cr_source_test_ops,
+	[CR_SOURCE_V4L2] = &cr_source_v4l2_ops,
+	[CR_SOURCE_FILE] = &cr_source_file_ops,
+	[CR_SOURCE_URL] = &cr_source_url_ops,
 };
 
 int cr_source_new(const struct cr_camera_config *config, int wake_fd, struct cr_source **out)
 {
-	const char *spec = config->source ? config->source : "auto";
+	const char *spec = config->source ? config->source : "auto", *location = "";
+	const struct cr_source_scheme *scheme = cr_source_scheme_of(spec, &location);
 	const struct cr_source_ops *ops = NULL;
 	struct cr_source *src;
-	char device[256];
-	const char *location = "";
+	char device[256], expected[256];
 
-	if (strcmp(spec, "auto") == 0) {
+	if (!scheme)
+		return cr_log_ret(-EINVAL, CR_LOG_ERROR, "%s: source \"%s\": not a source (expected %s)", config->name,
+				  spec, cr_source_schemes_expected(expected, sizeof(expected)));
+	if (scheme->kind == CR_SOURCE_AUTO) {
 		if (cr_v4l2_find_capture_device(device, sizeof(device)) == 0) {
 			cr_info("%s: source auto: using V4L2 device %s", config->name, device);
 			ops = &cr_source_v4l2_ops;
@@ -34,20 +41,7 @@ int cr_source_new(const struct cr_camera_config *config, int wake_fd, struct cr_
 			ops = &cr_source_test_ops;
 		}
 	} else {
-		const char *colon = strchr(spec, ':');
-		size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
-
-		for (size_t i = 0; i < CR_ARRAY_SIZE(all_ops); i++)
-			if (strlen(all_ops[i]->scheme) == n && strncmp(spec, all_ops[i]->scheme, n) == 0)
-				ops = all_ops[i];
-		if (!ops)
-			return cr_log_ret(-EINVAL, CR_LOG_ERROR,
-					  "%s: source \"%s\": unknown kind (expected auto, test, v4l2:/dev/videoN, "
-					  "file:PATH or url:URL)", config->name, spec);
-		location = colon ? colon + 1 : "";
-		if (ops != &cr_source_test_ops && !*location)
-			return cr_log_ret(-EINVAL, CR_LOG_ERROR, "%s: source \"%s\": missing %s after \"%s:\"",
-					  config->name, spec, ops == &cr_source_url_ops ? "URL" : "path", ops->scheme);
+		ops = ops_of[scheme->kind];
 	}
 	src = CR_NEW(src);
 	src->ops = ops;

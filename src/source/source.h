@@ -12,11 +12,16 @@
 #define CR_SOURCE_SOURCE_H
 
 #include "config/config.h"
+#include "config/sources.h"
 #include "base/frame.h"
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct cr_source_format {
 	uint32_t fourcc;        /* pixel format of the frames read() delivers */
@@ -30,8 +35,8 @@ struct cr_source_format {
 
 struct cr_source;
 
+/* What a kind of source does (its name and spec are in config/sources.h). */
 struct cr_source_ops {
-	const char *scheme;     /* "test", "v4l2", "file", "url" */
 
 	/* Opens the device and negotiates the format from src->config (size,
 	 * fps, format, controls, crop); fills src->format. Returns 0 or a negative
@@ -97,5 +102,9 @@ int cr_v4l2_find_capture_device(char *path, size_t len);
  * (the same information as v4l2-ctl --list-formats-ext) to out. Returns the
  * number of devices found. */
 int cr_v4l2_list(FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

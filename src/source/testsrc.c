@@ -33,7 +33,7 @@ struct testsrc {
 	struct cr_image i420;   /* the drawing surface */
 	uint8_t *i420_buf;
 	uint8_t *bars[3];       /* one row of each plane's bars, twice over for wrap-around */
-	struct cr_convert *conv;
+	struct cr_scaler *conv;
 	tjhandle tj;
 };
 
@@ -184,7 +184,7 @@ static int testsrc_open(struct cr_source *src)
 		for (int c = 0; c < pw * 2; c++)
 			t->bars[p][c] = bar_yuv[(c % pw) * 8 / pw][p];
 	}
-	t->conv = cr_convert_new();
+	t->conv = cr_scaler_new(0);
 	t->period_ns = (int64_t)((double)CR_NS_PER_SEC / fps);
 	t->last_period = -1;
 
@@ -236,7 +236,7 @@ static int deliver(struct testsrc *t, struct cr_frame *frame)
 		return 0;
 	}
 	dst = cr_image_of_frame(frame);
-	ret = cr_convert_image(t->conv, &t->i420, &dst);
+	ret = cr_image_convert(t->conv, &t->i420, &dst);
 	return ret;
 }
 
@@ -276,7 +276,7 @@ static void testsrc_close(struct cr_source *src)
 	src->priv = NULL;
 	if (t->tj)
 		tjDestroy(t->tj);
-	cr_convert_free(&t->conv);
+	cr_scaler_free(&t->conv);
 	for (int p = 0; p < 3; p++)
 		free(t->bars[p]);
 	free(t->i420_buf);
@@ -284,7 +284,6 @@ static void testsrc_close(struct cr_source *src)
 }
 
 const struct cr_source_ops cr_source_test_ops = {
-	.scheme = "test",
 	.open = testsrc_open,
 	.read = testsrc_read,
 	.close = testsrc_close,

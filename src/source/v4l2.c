@@ -604,7 +604,6 @@ static void v4l2_free_priv(struct cr_source *src)
 }
 
 const struct cr_source_ops cr_source_v4l2_ops = {
-	.scheme = "v4l2",
 	.open = v4l2_open,
 	.read = v4l2_read,
 	.close = v4l2_close,

@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 		}
 		setvbuf(sidecar, NULL, _IOLBF, 0);
 	}
-	if (cr_lsl_outlet_new(&info, &outlet) < 0)
+	if (cr_lsl_outlet_new(&info, &outlet) < 0 || cr_lsl_outlet_start(outlet) < 0)
 		return 1;
 	cr_lsl_outlet_stats(outlet, &st);
 	printf("{\"event\":\"ready\",\"uid\":\"%s\",\"data_port\":%u,\"service_port\":%u}\n", st.uid, st.data_port,

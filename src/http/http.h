@@ -1,0 +1,77 @@
+/* The HTTP server (libmicrohttpd): the live view, snapshots, the status and
+ * the control API (see server.c for the design, one file per endpoint
+ * group). What app/ needs to run it.
+ *
+ * HTTP knows the rest of camrig through its context only: each camera's
+ * name and JPEG stage (the live images), the control thread (commands), the
+ * event bus (/api/events) and the status model (app/status.h), which renders
+ * every state view. It includes no part beyond those. */
+#ifndef CR_HTTP_HTTP_H
+#define CR_HTTP_HTTP_H
+
+#include "base/events.h"
+#include "config/config.h"
+#include "control/control.h"
+#include "encode/jpeg.h"
+
+#include <stdatomic.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct cr_status_source;
+
+/* The header a state-changing request may carry instead of a non-simple
+ * content type; any value ("X-Camrig: 1"). Browsers cannot send it to
+ * another site without a CORS preflight, which camrig refuses
+ * (origin.c). Programs such as `camrig record` send it. */
+#define CR_HTTP_REQUEST_HEADER "X-Camrig"
+
+/* What the server serves of one camera. */
+struct cr_http_camera {
+	const char *name;              /* ?camera=NAME */
+	struct cr_jpeg_stage *jpeg;    /* its live images */
+	atomic_uint stream_clients;    /* /stream.mjpg responses open now */
+};
+
+/* Everything the server uses; the app owns it, and it outlives the server. */
+struct cr_http_context {
+	const struct cr_http_config *config;
+	struct cr_http_camera *cameras;     /* ncameras, >= 1; the first is the default */
+	unsigned ncameras;
+	struct cr_control *control;         /* runs /api/command and the POST APIs */
+	struct cr_events *events;           /* /api/events */
+	const struct cr_status_source *status; /* /status, GET /api/record, GET /api/timelapse */
+};
+
+struct cr_http_server;
+
+/* Checks the TLS and credential settings, binds config->listen ("HOST:PORT")
+ * and loads the credential files and certificate; nothing is served before
+ * cr_http_server_start(). Returns 0, or a negative errno after logging what
+ * is wrong ("cannot listen on HOST:PORT: reason"). */
+int cr_http_server_new(const struct cr_http_context *ctx, struct cr_http_server **out);
+
+/* Starts serving. Returns 0 or a negative errno (logged). */
+int cr_http_server_start(struct cr_http_server *server);
+
+/* Stops accepting, ends live views and event streams, and joins the
+ * connection threads. Idempotent. */
+void cr_http_server_stop(struct cr_http_server *server);
+
+/* Stops and frees. NULL-safe; sets *server to NULL. */
+void cr_http_server_free(struct cr_http_server **server);
+
+/* Reloads the credential files and the TLS certificate (SIGHUP). On failure
+ * what was loaded before stays in force. Returns 0 or a negative errno. */
+int cr_http_server_reload(struct cr_http_server *server);
+
+/* HTTP connections open now. */
+unsigned cr_http_server_connections(struct cr_http_server *server);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
