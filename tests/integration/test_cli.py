@@ -4,7 +4,6 @@ that exit non-zero with one clear line (bad source, port taken, bad config),
 clean exit 0 on SIGINT and SIGTERM, `camrig list`, and `camrig run` with no
 arguments serving the test pattern on 127.0.0.1:8080 when there is no camera."""
 import glob
-import os
 import signal
 import socket
 import subprocess

@@ -12,8 +12,7 @@ import sys
 import tempfile
 import time
 
-from camrig_test import (CAMRIG, Checks, Daemon, ffmpeg_count_frames, ffprobe_image, free_port, log,
-                         need)
+from camrig_test import CAMRIG, Checks, Daemon, ffmpeg_count_frames, ffprobe_image, free_port, need
 
 need("ffmpeg", "ffprobe")
 c = Checks()

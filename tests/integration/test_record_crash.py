@@ -12,7 +12,7 @@ import tempfile
 import time
 
 from camrig_test import Checks, Daemon, log, need
-from record_util import files_of, probe, recorded, recording, sidecar, verify, wait_idle, wait_until
+from record_util import files_of, probe, recorded, recording, sidecar, verify, wait_until
 
 need("ffprobe")
 c = Checks()

@@ -10,7 +10,7 @@ import subprocess
 import threading
 import time
 
-from camrig_test import Checks, Daemon, ffmpeg_count_frames, free_port, log, need
+from camrig_test import Checks, Daemon, ffmpeg_count_frames, free_port, need
 
 need("ffmpeg", "ffprobe")
 c = Checks()
