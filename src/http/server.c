@@ -166,18 +166,29 @@ struct cr_http_camera *cr_http_pick_camera(struct cr_http_request *req, enum MHD
 	return NULL;
 }
 
-static enum MHD_Result unauthorized(struct cr_http_request *req)
+/* A 401 asking for credentials, or a 429 while the client address is
+ * throttled for failing too often (auth.c). */
+static enum MHD_Result unauthorized(struct cr_http_request *req, enum cr_http_auth_result why, unsigned retry_s)
 {
 	static const char msg[] = "authentication required (HTTP Basic or a bearer token)\n";
-	struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg,
+	static const char slow[] = "too many failed authentication attempts from this address; try again later\n";
+	bool throttled = why == CR_HTTP_AUTH_THROTTLED;
+	struct MHD_Response *resp = MHD_create_response_from_buffer(throttled ? sizeof(slow) - 1 : sizeof(msg) - 1,
+								     (void *)(throttled ? slow : msg),
 								     MHD_RESPMEM_PERSISTENT);
+	char seconds[16];
 
 	if (resp) {
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-					"Basic realm=\"camrig\", charset=\"UTF-8\"");
+		if (throttled) {
+			snprintf(seconds, sizeof(seconds), "%u", retry_s);
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+		} else {
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+						"Basic realm=\"camrig\", charset=\"UTF-8\"");
+		}
 	}
-	return cr_http_queue(req, MHD_HTTP_UNAUTHORIZED, resp);
+	return cr_http_queue(req, throttled ? MHD_HTTP_TOO_MANY_REQUESTS : MHD_HTTP_UNAUTHORIZED, resp);
 }
 
 /* A CORS preflight (OPTIONS) from an origin of http.cors_origins; from any
@@ -226,8 +237,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct cr_http_request req = { .server = server, .ctx = server->ctx, .conn = conn, .path = url,
 				       .method = method };
 	struct body *body = *con_cls;
+	enum cr_http_auth_result auth;
+	unsigned refused, retry_s = 0;
 	char why[512];
-	unsigned refused;
 
 	/* libmicrohttpd calls once with the headers, then with pieces of the
 	 * body, then once more with none: we answer on that last call. */
@@ -257,8 +269,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return cr_http_error(&req, refused, "%s", why);
 	if (strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0)
 		return preflight(&req);
-	if (!cr_http_auth_allowed(server->auth, conn))
-		return unauthorized(&req);
+	auth = cr_http_auth_check(server->auth, conn, &retry_s);
+	if (auth != CR_HTTP_AUTH_OK)
+		return unauthorized(&req, auth, retry_s);
 	refused = cr_http_origin_check_preflighted(conn, method, why, sizeof(why));
 	if (refused)
 		return cr_http_error(&req, refused, "%s", why);
