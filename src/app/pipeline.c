@@ -231,6 +231,7 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 			.width = f->width,
 			.height = f->height,
 			.format = cr_fourcc_name(f->fourcc),
+			.interfaces = cc->lsl.interfaces,
 		};
 
 		ret = ADD(p, lsl_outlet, rig->lsl, cr_lsl_outlet_new(&info, &rig->lsl));

@@ -194,11 +194,12 @@ static json_t *lsl_json(const struct camera_status *c)
 
 	if (!c->has_lsl)
 		return json_null();
-	return json_pack("{s:o, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "uid", cr_json_str(s->uid), "data_port",
+	return json_pack("{s:o, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "uid", cr_json_str(s->uid), "data_port",
 			 (int)s->data_port, "service_port", (int)s->service_port, "inlets", (int)s->inlets, "streaming",
 			 (int)s->streaming, "samples_pushed", (json_int_t)s->samples_pushed, "samples_sent",
 			 (json_int_t)s->samples_sent, "samples_skipped", (json_int_t)s->samples_skipped, "inlets_dropped",
-			 (json_int_t)s->inlets_dropped, "queries_answered", (json_int_t)s->queries_answered);
+			 (json_int_t)s->inlets_dropped, "queries_answered", (json_int_t)s->queries_answered,
+			 "queries_limited", (json_int_t)s->queries_limited);
 }
 
 static json_t *tcp_json(const struct camera_status *c)

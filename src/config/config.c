@@ -65,6 +65,8 @@ static const struct key lsl_keys[] = {
 	  .expected = "1 to 255 printable characters" },
 	{ .name = "type", .parse = cr_config_parse_text, .offset = CAM(lsl.type),
 	  .expected = "1 to 255 printable characters" },
+	{ .name = "interfaces", .parse = cr_config_parse_interfaces, .offset = CAM(lsl.interfaces), .list = true,
+	  .expected = "a list of network interface names, e.g. [lo] or [lo, eth0]" },
 	{ 0 },
 };
 
@@ -396,6 +398,7 @@ void cr_config_camera_clear(struct cr_camera_config *cam)
 	free(cam->source);
 	free(cam->lsl.name);
 	free(cam->lsl.type);
+	free(cam->lsl.interfaces);
 	free(cam->recording.codec);
 	free(cam->recording.format);
 	free(cam->recording.root);
@@ -423,6 +426,7 @@ void cr_config_camera_copy(struct cr_camera_config *dst, const struct cr_camera_
 	dst->source = strdup_or_null(src->source);
 	dst->lsl.name = strdup_or_null(src->lsl.name);
 	dst->lsl.type = strdup_or_null(src->lsl.type);
+	dst->lsl.interfaces = strdup_or_null(src->lsl.interfaces);
 	dst->recording.codec = strdup_or_null(src->recording.codec);
 	dst->recording.format = strdup_or_null(src->recording.format);
 	dst->recording.root = strdup_or_null(src->recording.root);

@@ -39,6 +39,7 @@ struct cr_lsl_config {
 	bool enabled;         /* publish an LSL outlet for this camera (default false) */
 	char *name;           /* stream name; NULL: the camera's name */
 	char *type;           /* stream type, default "VideoEvents" */
+	char *interfaces;     /* network interfaces inlets may use, "lo,eth0"; "" (default): every one */
 };
 
 /* Recording (src/record/, src/encode/video.c); documented in data/camrig.yaml. */

@@ -55,6 +55,7 @@
 #define CLIENT_QUEUE 256                         /* packets */
 #define CLIENT_QUEUE_BYTES (8 * 1024 * 1024)     /* bytes */
 #define STALL_NS (10 * CR_NS_PER_SEC)
+#define SEND_BUFFER (128 * 1024)                 /* SO_SNDBUF per client, bytes */
 #define TICK_MS 1000                             /* stall checks */
 
 struct client {
@@ -279,6 +280,10 @@ static void accept_client(struct cr_tcpstream *ts)
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* A small kernel buffer: a client that stops reading stops taking bytes
+	 * within a second or so, and the stall clock sees it (an autotuned one
+	 * would absorb minutes of video first). */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){ SEND_BUFFER }, sizeof(int));
 	if (addr.ss_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&addr)->sin_addr, host, sizeof(host));
 	else if (addr.ss_family == AF_INET6)
