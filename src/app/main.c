@@ -46,7 +46,8 @@ static const char usage[] =
 	"  record start [--duration S] [--camera NAME] [--listen HOST:PORT] [--credentials FILE]\n"
 	"  record stop [--camera NAME] [--listen HOST:PORT] [--credentials FILE]\n"
 	"                      start or stop recording in the running daemon (POST /api/command)\n"
-	"  verify FILE...      check recordings against their timestamp sidecars (exit 1 on a mismatch)\n"
+	"  verify FILE...      check recordings against their timestamp sidecars (exit 1 on a mismatch,\n"
+	"                      3 when a crash cut one short and every frame it holds matches)\n"
 	"  timelapse assemble DIR [--fps N] [--output FILE]\n"
 	"                      make the MP4 of a timelapse session's stills (e.g. after a crash)\n"
 	"\n"
@@ -489,21 +490,25 @@ static int cmd_record(int argc, char **argv)
  * mismatch, 2 when a file cannot be read. */
 static int cmd_verify(int argc, char **argv)
 {
+	/* Exit status by result, and which wins over which across files. */
+	static const int exit_of[] = { [CR_VERIFY_OK] = 0, [CR_VERIFY_MISMATCH] = 1, [CR_VERIFY_TRUNCATED] = 3 };
+	static const int rank_of_exit[] = { 0, 2, 3, 1 }; /* exit 0 < 3 < 1 < 2 */
 	int worst = 0;
 
 	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		fputs("Usage: camrig verify FILE...\n\nChecks each recording against its timestamp sidecar (FILE with "
 		      "the extension .csv):\nframe count, monotonic PTS matching the capture times, and that every gap "
-		      "is accounted for.\nExit status: 0 all match, 1 a mismatch, 2 a file cannot be read.\n",
+		      "is accounted for.\nExit status: 0 all match, 1 a mismatch, 2 a file cannot be read, 3 a recording\n"
+		      "was cut short (a crash: no end line) and every frame it holds matches.\n",
 		      argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
 	av_log_set_level(AV_LOG_ERROR);
 	for (int i = 1; i < argc; i++) {
 		int ret = cr_verify_file(argv[i], stdout);
-		int rc = ret < 0 ? 2 : ret > 0 ? 1 : 0;
+		int rc = ret < 0 ? 2 : exit_of[ret];
 
-		if (rc > worst)
+		if (rank_of_exit[rc] > rank_of_exit[worst])
 			worst = rc;
 		if (i + 1 < argc)
 			putchar('\n');

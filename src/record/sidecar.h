@@ -57,6 +57,14 @@ int cr_sidecar_frame(struct cr_sidecar *sc, uint64_t frame, const struct cr_pack
  * not be decoded after an earlier drop), with the gap rows before it. */
 int cr_sidecar_skip(struct cr_sidecar *sc, const struct cr_packet *pkt);
 
+/* Takes back the rows of frames frames, frames + 1, ... (the video turned
+ * out to hold only its first frames frames: a write error lost what the
+ * muxer had buffered): they become "dropped" rows with their capture data,
+ * so the sidecar counts exactly the frames the video has. Works for the
+ * newest 4096 frames. Returns 0, -ERANGE when frames is older than that
+ * (nothing changed), or a write error. */
+int cr_sidecar_rewind(struct cr_sidecar *sc, uint64_t frames);
+
 void cr_sidecar_counts(const struct cr_sidecar *sc, struct cr_sidecar_counts *counts);
 
 /* Writes the end line with reason (one line of text) and closes. Returns 0
