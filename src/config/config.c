@@ -81,6 +81,7 @@ static const struct key recording_keys[] = {
 	  .expected = "a directory path" },
 	{ .name = "pre_trigger", .parse = cr_config_parse_fps, .offset = CAM(recording.pre_trigger), .max = 3600 },
 	{ .name = "segment", .parse = cr_config_parse_int, .offset = CAM(recording.segment), .max = 86400 },
+	{ .name = "resume", .parse = cr_config_parse_bool, .offset = CAM(recording.resume), .expected = BOOL_EXPECTED },
 	{ .name = "min_free_mb", .parse = cr_config_parse_int, .offset = CAM(recording.min_free_mb), .max = 1048576 },
 	{ .name = "preset", .parse = cr_config_parse_word, .offset = CAM(recording.preset), .expected = WORD_EXPECTED },
 	{ .name = "crf", .parse = cr_config_parse_int, .offset = CAM(recording.crf), .min = -1, .max = 63 },

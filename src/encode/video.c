@@ -65,6 +65,8 @@ struct cr_video_encoder {
 
 	/* Encoder thread only. */
 	bool opened;                 /* tried to open (ctx or copy set, or failed) */
+	int in_width, in_height;     /* the frames it was opened for, pixels */
+	bool in_compressed;          /* ... and whether they were MJPEG */
 	bool copy;                   /* passing MJPEG through */
 	bool failed;                 /* no encoder could open: frames are counted as errors */
 	AVCodecContext *ctx;
@@ -80,6 +82,7 @@ struct cr_video_encoder {
 	unsigned demand;
 	bool closed;
 	AVCodecParameters *par;      /* NULL until the encoder opened */
+	unsigned params;             /* bumped at every reopen: packets carry it */
 	bool intra_only;
 	struct cr_video_encoder_stats stats;
 	int64_t rate_start_ns;       /* bitrate window */
@@ -261,6 +264,7 @@ static void publish_parameters(struct cr_video_encoder *enc, const struct cr_fra
 	}
 	d = avcodec_descriptor_get(par->codec_id);
 	pthread_mutex_lock(&enc->lock);
+	avcodec_parameters_free(&enc->par);
 	enc->par = par;
 	enc->intra_only = enc->copy || (d && (d->props & AV_CODEC_PROP_INTRA_ONLY)) ||
 			  (enc->ctx && enc->ctx->gop_size <= 1);
@@ -277,6 +281,9 @@ static void open_for(struct cr_video_encoder *enc, const struct cr_frame *f)
 	int ret;
 
 	enc->opened = true;
+	enc->in_width = f->width;
+	enc->in_height = f->height;
+	enc->in_compressed = cr_fourcc_is_compressed(f->fourcc);
 	if (strcmp(name, "copy") == 0) {
 		if (f->fourcc == CR_FMT_MJPEG || f->fourcc == CR_FMT_JPEG) {
 			enc->copy = true;
@@ -330,6 +337,7 @@ static void deliver(struct cr_video_encoder *enc, struct cr_packet *pkt)
 {
 	int64_t now = cr_time_mono_ns();
 
+	pkt->params = enc->params;
 	for (unsigned i = 0; i < enc->nsinks; i++)
 		enc->sinks[i].fn(enc->sinks[i].ctx, pkt);
 	pthread_mutex_lock(&enc->lock);
@@ -586,6 +594,27 @@ static void copy_frame(struct cr_video_encoder *enc, const struct cr_frame *f, i
 	cr_packet_unref(&pkt);
 }
 
+/* The camera came back with frames of another size or kind: the encoder
+ * hands out what it holds, closes, and opens again for the new frames, and
+ * its packets carry new parameters (the recorder starts a new file). */
+static void reopen_for(struct cr_video_encoder *enc, const struct cr_frame *f)
+{
+	cr_warn("%s: the camera's frames changed from %dx%d to %dx%d %s: recording at the new size",
+		cr_camera_config(enc->camera)->name, enc->in_width, enc->in_height, f->width, f->height,
+		cr_fourcc_name(f->fourcc));
+	if (enc->ctx && avcodec_send_frame(enc->ctx, NULL) >= 0)
+		receive_packets(enc);
+	avcodec_free_context(&enc->ctx);
+	avcodec_free_context(&enc->dec);
+	av_frame_free(&enc->decoded);
+	av_frame_free(&enc->scratch);
+	av_buffer_unref(&enc->gray_chroma);
+	cr_ring_drop(&enc->meta, cr_ring_length(&enc->meta));
+	enc->opened = enc->copy = enc->failed = false;
+	enc->params++;
+	atomic_store(&enc->want_keyframe, true);
+}
+
 static void encode_frame(struct cr_video_encoder *enc, struct cr_frame *f)
 {
 	int64_t t0 = cr_time_mono_ns(), pts = f->mono_ns / 1000;
@@ -595,6 +624,9 @@ static void encode_frame(struct cr_video_encoder *enc, struct cr_frame *f)
 	pthread_mutex_lock(&enc->lock);
 	enc->stats.frames++;
 	pthread_mutex_unlock(&enc->lock);
+	if (enc->opened && (f->width != enc->in_width || f->height != enc->in_height ||
+			    cr_fourcc_is_compressed(f->fourcc) != enc->in_compressed))
+		reopen_for(enc, f);
 	if (!enc->opened)
 		open_for(enc, f);
 	if (enc->failed)
@@ -721,6 +753,11 @@ void cr_video_encoder_demand(struct cr_video_encoder *enc, bool add)
 		enc->stats.active = enc->demand > 0;
 	}
 	pthread_mutex_unlock(&enc->lock);
+}
+
+void cr_video_encoder_keyframe(struct cr_video_encoder *enc)
+{
+	atomic_store(&enc->want_keyframe, true);
 }
 
 void cr_video_encoder_stop(struct cr_video_encoder *enc)

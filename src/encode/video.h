@@ -67,6 +67,10 @@ int cr_video_encoder_start(struct cr_video_encoder *enc);
  * thread; a no-op after cr_video_encoder_stop(). */
 void cr_video_encoder_demand(struct cr_video_encoder *enc, bool add);
 
+/* Makes the next frame encoded a keyframe (the first after a gap). Safe
+ * from any thread. */
+void cr_video_encoder_keyframe(struct cr_video_encoder *enc);
+
 /* Encodes what is still queued, drains the encoder into the sinks, joins the
  * thread and leaves the camera's fan-out. Stop the camera first. The object
  * stays valid for demand and stats calls until freed. Idempotent. */

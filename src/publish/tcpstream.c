@@ -86,6 +86,7 @@ struct cr_tcpstream {
 	struct client *clients[MAX_CLIENTS];
 	unsigned nclients;
 	uint8_t *header;                         /* Annex-B SPS/PPS, from the first keyframe on */
+	unsigned header_params;                  /* the encoder parameters it is of */
 	size_t header_len;
 	bool not_h264;                           /* the encoder turned out not to be H.264 */
 	uint64_t clients_total, bytes_sent, skips, dropped;
@@ -154,12 +155,21 @@ static void set_sps_frame_rate(struct cr_tcpstream *ts, AVCodecParameters *par)
 }
 
 /* Reads the encoder's SPS/PPS once; false when the stream cannot be H.264. */
-static bool have_header(struct cr_tcpstream *ts)
+static bool have_header(struct cr_tcpstream *ts, unsigned params)
 {
 	AVCodecParameters *par;
 
+	if (ts->header && ts->header_params != params) {
+		/* The encoder reopened (the camera changed size): new SPS/PPS, and
+		 * every client starts again at this keyframe. */
+		free(ts->header);
+		ts->header = NULL;
+		for (unsigned i = 0; i < ts->nclients; i++)
+			client_skip(ts, ts->clients[i]);
+	}
 	if (ts->header || ts->not_h264)
 		return ts->header != NULL;
+	ts->header_params = params;
 	par = avcodec_parameters_alloc();
 	if (par && cr_video_encoder_parameters(ts->encoder, par) == 0) {
 		if (par->codec_id != AV_CODEC_ID_H264) {
@@ -184,7 +194,7 @@ static void on_packet(void *ctx, struct cr_packet *pkt)
 	uint64_t one = 1;
 
 	pthread_mutex_lock(&ts->lock);
-	if (ts->nclients == 0 || (pkt->keyframe && !have_header(ts)) || ts->not_h264) {
+	if (ts->nclients == 0 || (pkt->keyframe && !have_header(ts, pkt->params)) || ts->not_h264) {
 		pthread_mutex_unlock(&ts->lock);
 		return;
 	}

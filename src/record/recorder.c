@@ -102,6 +102,10 @@ struct output {
 	char stop_reason[128];
 	bool discard;                        /* delete the current file and its sidecar when it ends */
 	bool write_failed;                   /* the video hit a write error: it may hold fewer frames */
+	unsigned params;                     /* the encoder parameters of the open file */
+	bool suspended;                      /* the camera was lost: the next file continues the recording */
+	char prev_sidecar[CR_RECORDER_PATH_MAX]; /* the file before the loss, to link to the next */
+	char prev_video[CR_RECORDER_PATH_MAX];   /* its name, without the directory */
 };
 
 struct cr_recorder {
@@ -415,12 +419,22 @@ static int open_file(struct cr_recorder *rec, const struct cr_packet *pkt, char 
 		.trigger = cr_trigger_name(o->start.trigger), .trigger_mono_ns = o->start.trigger_mono_ns,
 		.trigger_utc_us = o->start.trigger_utc_us, .pre_trigger_s = rec->config->pre_trigger,
 		.segment = o->segment,
+		.continues = o->suspended && o->prev_video[0] ? o->prev_video : NULL,
 	};
 	ret = cr_sidecar_open(o->sidecar_path, &info, &o->sidecar);
 	if (ret < 0) {
 		snprintf(why, len, "cannot create %s: %s", o->sidecar_path, cr_strerror(ret));
 		goto end;
 	}
+	if (o->suspended) {
+		/* The camera is back: this file continues the one before the loss. */
+		ret = o->prev_sidecar[0] ? cr_sidecar_link(o->prev_sidecar, slash ? slash + 1 : o->path) : 0;
+		if (ret < 0)
+			cr_warn("%s: %s: cannot link it to %s: %s", rec->name, o->prev_sidecar, o->path, cr_strerror(ret));
+		cr_info("%s: the camera is back: the recording goes on in %s", rec->name, o->path);
+		o->suspended = false;
+	}
+	o->params = pkt->params;
 	o->first_us = pkt->av->pts;
 	o->first_mono_ns = pkt->mono_ns;
 	o->last_dts = INT64_MIN;
@@ -495,6 +509,11 @@ static void write_packet(struct cr_recorder *rec, struct cr_packet *pkt, bool af
 		close_file(rec, "segment complete");
 		o->segment++;
 	}
+	if (o->fmt && pkt->params != o->params) {
+		/* The camera came back at another size: the encoder reopened. */
+		close_file(rec, "the camera's frame size changed; the recording goes on in the next file");
+		o->segment++;
+	}
 	if (!o->fmt) {
 		if (!pkt->keyframe)
 			return; /* before the file's first keyframe: not part of the file */
@@ -560,6 +579,34 @@ static void begin_recording(struct cr_recorder *rec, struct start *s)
 		write_packet(rec, s->pre[i], false);
 }
 
+/* The camera is lost and recording.resume is on: the file is finalized,
+ * the recording stays on, and the first keyframe after the camera returns
+ * opens the next file, linked to this one. */
+static void suspend(struct cr_recorder *rec, const struct cr_camera_stats *cs)
+{
+	struct output *o = &rec->out;
+	char why[sizeof(rec->stats.reason)];
+	const char *slash;
+
+	snprintf(why, sizeof(why), "camera lost%s%s; the recording goes on in a new file when it returns",
+		 cs->error[0] ? ": " : "", cs->error);
+	o->suspended = true;
+	o->prev_sidecar[0] = o->prev_video[0] = '\0';
+	if (o->fmt) {
+		slash = strrchr(o->path, '/');
+		snprintf(o->prev_sidecar, sizeof(o->prev_sidecar), "%s", o->sidecar_path);
+		snprintf(o->prev_video, sizeof(o->prev_video), "%s", slash ? slash + 1 : o->path);
+		close_file(rec, why);
+		o->segment++;
+	}
+	/* The first frame after the return starts a file: make it a keyframe. */
+	cr_video_encoder_keyframe(rec->encoder);
+	pthread_mutex_lock(&rec->lock);
+	snprintf(rec->stats.reason, sizeof(rec->stats.reason), "%s", why);
+	pthread_mutex_unlock(&rec->lock);
+	cr_warn("%s: %s", rec->name, why);
+}
+
 /* The checks a writing recorder makes once a second. */
 static void periodic_checks(struct cr_recorder *rec)
 {
@@ -581,7 +628,10 @@ static void periodic_checks(struct cr_recorder *rec)
 		return;
 	}
 	cr_camera_stats(rec->camera, &cs);
-	if (cs.state == CR_CAMERA_LOST || cs.state == CR_CAMERA_FAILED || cs.state == CR_CAMERA_ENDED) {
+	if (cs.state == CR_CAMERA_LOST && rec->config->resume) {
+		if (!o->suspended)
+			suspend(rec, &cs);
+	} else if (cs.state == CR_CAMERA_LOST || cs.state == CR_CAMERA_FAILED || cs.state == CR_CAMERA_ENDED) {
 		snprintf(why, sizeof(why), "camera %s%s%s", cs.state == CR_CAMERA_ENDED ? "input ended" : "lost",
 			 cs.error[0] ? ": " : "", cs.error);
 		end_recording(rec, why, true);

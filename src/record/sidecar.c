@@ -65,10 +65,12 @@ int cr_sidecar_open(const char *path, const struct cr_sidecar_info *info, struct
 	setvbuf(f, NULL, _IOLBF, 0);
 	snprintf(sc->trigger, sizeof(sc->trigger), "%s", info->trigger);
 	fprintf(f, "# camrig sidecar 1\n# video: %s\n# camera: %s\n# codec: %s\n# trigger: %s\n"
-		"# trigger_mono_ns: %lld\n# trigger_utc: %s\n# pre_trigger_s: %g\n# segment: %u\n"
-		"frame,index,sequence,mono_ns,utc_us,status,trigger\n",
+		"# trigger_mono_ns: %lld\n# trigger_utc: %s\n# pre_trigger_s: %g\n# segment: %u\n",
 		info->video, info->camera, info->codec, info->trigger, (long long)info->trigger_mono_ns,
 		cr_time_iso8601(info->trigger_utc_us, iso, sizeof(iso)), info->pre_trigger_s, info->segment);
+	if (info->continues)
+		fprintf(f, "# continues: %s\n", info->continues);
+	fprintf(f, "frame,index,sequence,mono_ns,utc_us,status,trigger\n");
 	if (ferror(f)) {
 		fclose(f);
 		free(sc);
@@ -176,6 +178,20 @@ int cr_sidecar_rewind(struct cr_sidecar *sc, uint64_t frames)
 void cr_sidecar_counts(const struct cr_sidecar *sc, struct cr_sidecar_counts *counts)
 {
 	*counts = sc->counts;
+}
+
+int cr_sidecar_link(const char *path, const char *video)
+{
+	FILE *f = fopen(path, "a");
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	if (fprintf(f, "# continued_in: %s\n", video) < 0)
+		ret = -EIO;
+	if (fclose(f) != 0 && ret == 0)
+		ret = -errno;
+	return ret;
 }
 
 int cr_sidecar_close(struct cr_sidecar **psc, const char *reason)

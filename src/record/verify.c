@@ -110,7 +110,7 @@ static int read_sidecar(const char *path, struct sidecar *sc, struct check *c)
 		struct row r;
 
 		lineno++;
-		if (sc->ended && line[0] != '\n')
+		if (sc->ended && line[0] != '\n' && strncmp(line, "# continued_in: ", 16) != 0)
 			problem(c, "%s:%u: a line after the end line", path, lineno);
 		if (line[0] == '#') {
 			if (sscanf(line, "# end: recorded=%llu dropped=%llu lost=%llu", &sc->end_recorded,
