@@ -84,15 +84,20 @@ static int on_start_recording(void *ctx, const struct cr_command *cmd, json_t *r
 	struct cr_commands *c = ctx;
 	struct cr_rig *rigs[CR_CONFIG_MAX_CAMERAS];
 	int n = addressed(c, cmd, reply, rigs);
-	json_t *files = json_array();
+	json_t *files;
 	char msg[CR_RECORDER_PATH_MAX + 64];
 
+	if (n < 0)
+		return n;
+	files = json_array();
 	for (int i = 0; i < n; i++) {
 		int ret = cr_recorder_start_recording(rigs[i]->recorder, cmd, msg, sizeof(msg));
 
 		if (ret < 0) {
 			json_object_set_new(reply, "error", cr_json_sprintf("start_recording: %s: %s",
 					    rigs[i]->config->name, msg));
+			/* The cameras before it did start: say so, and which files. */
+			json_object_set_new(reply, "recording", json_boolean(i > 0));
 			json_object_set_new(reply, "files", files);
 			return ret;
 		}
@@ -101,12 +106,11 @@ static int on_start_recording(void *ctx, const struct cr_command *cmd, json_t *r
 				  cr_json_str(rigs[i]->config->name), "file", cr_json_str(msg), "trigger",
 				  cr_trigger_name(cmd->trigger), "duration", cmd->duration_s));
 	}
-	if (n > 0)
-		cr_control_note_trigger(c->control, cmd);
+	cr_control_note_trigger(c->control, cmd);
 	json_object_set_new(reply, "recording", json_true());
 	json_object_set_new(reply, "duration", json_real(cmd->duration_s));
 	json_object_set_new(reply, "files", files);
-	return n < 0 ? n : 0;
+	return 0;
 }
 
 static int on_stop_recording(void *ctx, const struct cr_command *cmd, json_t *reply)

@@ -299,7 +299,7 @@ static int cmd_run(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (cr_config_check(config, &error) < 0) {
+	if (cr_config_check(config, &error) < 0 || cr_pipeline_check(config, &error) < 0) {
 		fprintf(stderr, "camrig: %s\n", error);
 		free(error);
 		cr_config_free(&config);

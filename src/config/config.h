@@ -167,8 +167,12 @@ struct cr_gpio_config {
 	int led_paused;
 };
 
+struct cr_config_outline;
+
 struct cr_config {
 	char *path;           /* the file it was loaded from, NULL for the embedded default */
+	struct cr_config_outline *outline; /* where each key of that file stands (for FILE:LINE); NULL: none */
+	char *set_keys;       /* "\nKEY\nKEY\n": the keys cr_config_set() set; NULL: none */
 	char *log_level;      /* "error", "warn", "info" (default) or "debug" */
 	struct cr_http_config http;
 	struct cr_camera_config *cameras;
@@ -197,8 +201,17 @@ struct cr_config *cr_config_load(const char *path, char **error);
 int cr_config_set(struct cr_config *config, const char *key, const char *value, char **error);
 
 /* Checks what no single key can (e.g. camera names unique). Returns 0 or
- * -EINVAL with *error set to an allocated "KEY: problem (expected ...)". */
+ * -EINVAL with *error set to an allocated "FILE:LINE: KEY: problem (expected
+ * ...)", the line that of the key or its nearest ancestor in the file (no
+ * "FILE:LINE: " for a key set from the command line, or without a file). */
 int cr_config_check(const struct cr_config *config, char **error);
+
+/* The message "KEY: TEXT" (fmt and its arguments) as cr_config_check()
+ * words its own: with "FILE:LINE: " in front where key stands in the file.
+ * For checks made outside config/ (an encoder name libavcodec does not
+ * know). Allocated; the caller frees it. */
+char *cr_config_error(const struct cr_config *config, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* NULL-safe; sets *config to NULL. */
 void cr_config_free(struct cr_config **config);

@@ -692,16 +692,20 @@ static void *encoder_thread(void *arg)
 
 /* ---- public --------------------------------------------------------------- */
 
+bool cr_video_codec_known(const char *name)
+{
+	return strcmp(name, "copy") == 0 || first_choice(name) != NULL;
+}
+
 int cr_video_encoder_new(struct cr_camera *cam, const struct cr_recording_config *config,
 			 struct cr_video_encoder **out)
 {
 	const char *name = cr_camera_config(cam)->name;
 	struct cr_video_encoder *enc;
 
-	if (!config->codec || (strcmp(config->codec, "copy") != 0 && !first_choice(config->codec)))
+	if (!config->codec || !cr_video_codec_known(config->codec))
 		return cr_log_ret(-EINVAL, CR_LOG_ERROR, "%s: recording.codec: unknown encoder \"%s\" (expected one of: "
-				  "copy, mjpeg, h264, h265, ffv1, or a video encoder `ffmpeg -encoders` lists)", name,
-				  config->codec ? config->codec : "");
+				  CR_VIDEO_CODECS_EXPECTED ")", name, config->codec ? config->codec : "");
 	enc = CR_NEW(enc);
 	enc->camera = cam;
 	enc->config = config;

@@ -48,6 +48,13 @@ struct cr_video_encoder_stats {
 	double bitrate_kbps;          /* output over the last second or so, kbit/s */
 };
 
+/* Whether recording.codec name means an encoder this libavcodec has (copy,
+ * mjpeg, h264, h265, ffv1, or any video encoder by name). */
+bool cr_video_codec_known(const char *name);
+
+/* What a good recording.codec is, for messages. */
+#define CR_VIDEO_CODECS_EXPECTED "copy, mjpeg, h264, h265, ffv1, or a video encoder `ffmpeg -encoders` lists"
+
 /* Creates the encoder for cam with the recording settings of config (not
  * copied; must outlive it). Checks the codec name; the encoder itself opens
  * on the first frame, when the frame format is known. Inactive until

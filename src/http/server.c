@@ -137,17 +137,34 @@ const char *cr_http_unknown_param(struct cr_http_request *req, const char *const
 	return pc.unknown;
 }
 
+int cr_http_query(struct cr_http_request *req, const char *name, const char **value)
+{
+	size_t len = 0;
+
+	*value = NULL;
+	if (MHD_lookup_connection_value_n(req->conn, MHD_GET_ARGUMENT_KIND, name, strlen(name), value, &len) != MHD_YES ||
+	    !*value)
+		return 0;
+	/* "%00" decodes to a NUL: "320%00x" must not read as "320". */
+	return strlen(*value) == len ? 1 : -EINVAL;
+}
+
 int cr_http_int_param(struct cr_http_request *req, const char *name, int min, int max, int *value)
 {
-	const char *text = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+	const char *text, *digits;
+	int ret = cr_http_query(req, name, &text);
 	char *end;
 	long v;
 
-	if (!text)
-		return 0;
+	if (ret <= 0)
+		return ret;
+	/* Digits, with a '-' in front at most: no spaces, no '+', no hex. */
+	digits = text + (text[0] == '-');
+	if (!*digits || strspn(digits, "0123456789") != strlen(digits))
+		return -EINVAL;
 	errno = 0;
 	v = strtol(text, &end, 10);
-	if (errno || end == text || *end || v < min || v > max)
+	if (errno || *end || v < min || v > max)
 		return -EINVAL;
 	*value = (int)v;
 	return 1;
@@ -155,8 +172,12 @@ int cr_http_int_param(struct cr_http_request *req, const char *name, int min, in
 
 struct cr_http_camera *cr_http_pick_camera(struct cr_http_request *req, enum MHD_Result *result)
 {
-	const char *name = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "camera");
+	const char *name;
 
+	if (cr_http_query(req, "camera", &name) < 0) {
+		*result = cr_http_error(req, MHD_HTTP_BAD_REQUEST, "camera: contains a NUL byte");
+		return NULL;
+	}
 	if (!name)
 		return &req->ctx->cameras[0];
 	for (unsigned i = 0; i < req->ctx->ncameras; i++)

@@ -64,6 +64,24 @@ with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
     rc, out, err = run("run", "--config", f.name)
     c.check(rc != 0 and f"{f.name}:5:" in err and "colour" in err, "an unknown config key is refused with FILE:LINE",
             err)
+# Errors found after parsing (names, encoders, what must go together) still
+# point at the line that holds the key.
+SEMANTIC = [
+    ("http:\n  listen: 127.0.0.1:0\ncameras:\n  - name: a\n    source: test\n"
+     "  - name: a\n    source: test\n", 6, ["cameras.1.name", "unique"], "a duplicate camera name"),
+    ("http:\n  listen: 127.0.0.1:0\ncameras:\n  - name: a\n    source: test\n"
+     "    recording:\n      codec: h265_nosuch\n", 7, ["h265_nosuch", "expected"], "an unknown encoder"),
+    ("http:\n  listen: 127.0.0.1:0\ncameras:\n  - name: a\n    source: test\n"
+     "ntfy:\n  enabled: true\n", 6, ["ntfy.topic", "missing"], "ntfy without a topic"),
+]
+for text, line, words, what in SEMANTIC:
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+        f.write(text)
+        f.flush()
+        rc, out, err = run("run", "--config", f.name)
+        last = err.strip().splitlines()[-1] if err.strip() else ""
+        c.check(rc != 0 and f"{f.name}:{line}:" in last and all(w in last for w in words),
+                f"{what} is refused with FILE:LINE", err)
 rc, out, err = run("run", "--config", "/nonexistent.yaml")
 c.check(rc != 0 and "/nonexistent.yaml" in err, "a missing config file is refused, naming it", err)
 

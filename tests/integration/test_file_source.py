@@ -116,6 +116,17 @@ try:
                 "(the decoder is drained at the end)", str(cam["frames"]))
         c.check("end of input" in d.log(), "the end is logged", d.log())
 
+    # A clip cut short (a copy that stopped): the frames it has play, and the
+    # log says the file ends before its header's duration.
+    cut = os.path.join(tmp, "cut.mkv")
+    shutil.copy(mkv, cut)
+    os.truncate(cut, os.path.getsize(cut) // 2)
+    with Daemon("--source", f"file:{cut}", "-o", "camera.loop=false") as d:
+        cam = d.wait_camera(lambda cam: cam["state"] != "running", 10)
+        c.check(cam["state"] == "ended" and 0 < cam["frames"]["captured"] < CLIP_FRAMES,
+                "a clip cut short plays the frames it has", str(cam["frames"]))
+        c.check("cut short?" in d.log() and cut in d.log(), "and the log says it was cut short", d.log())
+
     # Refusals: one error line that names the input.
     start_fails(["--source", f"file:{tmp}/missing.mp4"], [f"file:{tmp}/missing.mp4", "No such file"],
                 "a missing file exits non-zero with one line naming it", only_line=True)

@@ -79,7 +79,7 @@ try:
             c.check(want in r["reason"], f"{what}: /status says why", r["reason"])
             st, _, body = d.request("POST", "/api/record/start")
             if min_free:
-                c.check(st >= 400 and b"MiB free" in body,
+                c.check(st == 409 and b"MiB free" in body,
                         f"{what}: a new start is refused while the disk is full", f"{st} {body.decode()}")
             files = [f for f in files_of(d)] or [os.path.join(root, n) for root, _, ns in os.walk(mnt) for n in ns
                                                  if n.endswith(".mkv")]

@@ -513,7 +513,8 @@ static void test_check(void **state)
 {
 	struct cr_config *config = load_ok("cameras:\n  - name: a\n  - name: a\n");
 
-	check_fails(config, "cameras.1.name: \"a\" is also the name of cameras.0 (expected a name unique among cameras)");
+	check_fails(config, "x.yaml:3: cameras.1.name: \"a\" is also the name of cameras.0 (expected a name unique "
+			    "among cameras)");
 	set_ok(config, "cameras.1.name", "b");
 	assert_int_equal(cr_config_check(config, &(char *){ NULL }), 0);
 
@@ -529,7 +530,7 @@ static void test_check(void **state)
 	assert_int_equal(cr_config_check(config, &(char *){ NULL }), 0);
 
 	config->cameras[0].jpeg.width = 320;
-	check_fails(config, "cameras.0.jpeg.size: 320x0 (expected both width and height, or neither)");
+	check_fails(config, "x.yaml:2: cameras.0.jpeg.size: 320x0 (expected both width and height, or neither)");
 	config->cameras[0].jpeg.width = 0;
 
 	set_ok(config, "cameras.0.lsl.enabled", "true");
