@@ -53,12 +53,12 @@ struct cr_recording_config {
 	char *codec;          /* copy, mjpeg, h264, h265, ffv1 or any libavcodec encoder name; default h264 */
 	char *format;         /* container: "mkv" (default) or "mp4" (fragmented) */
 	char *root;           /* directory the recordings/ tree goes under, default "recordings" */
-	double pre_trigger;   /* seconds kept before a trigger, default 15; 0: off */
+	double pre_trigger;   /* seconds kept before a trigger, default 0: off */
 	int segment;          /* seconds per file, 0 (default): one file per recording */
 	bool resume;          /* a recording whose camera is lost goes on in a new file when it returns,
 				 default true */
 	int min_free_mb;      /* MiB that must stay free under root, default 200 */
-	char *preset;         /* encoder preset (libx264, libx265, nvenc), default "veryfast" */
+	char *preset;         /* encoder preset (libx264, libx265), default "veryfast" */
 	int crf;              /* constant rate factor, default 23; -1: the encoder's default */
 	int qp;               /* constant quantizer; -1 (default): off */
 	int bitrate;          /* kbit/s; 0 (default): off (crf or qp rule) */

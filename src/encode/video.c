@@ -98,10 +98,16 @@ static const AVCodec *video_encoder_by_name(const char *name)
 	return c && c->type == AVMEDIA_TYPE_VIDEO ? c : NULL;
 }
 
+/* The hardware H.264 encoder "auto" tries first: the Raspberry Pi's (and
+ * other SoCs') V4L2 memory-to-memory encoder. */
+#define AUTO_HARDWARE "h264_v4l2m2m"
+
 /* The encoder a codec name in the configuration means first. */
 static const AVCodec *first_choice(const char *name)
 {
-	if (strcmp(name, "h264") == 0)
+	if (strcmp(name, "auto") == 0 && video_encoder_by_name(AUTO_HARDWARE))
+		return video_encoder_by_name(AUTO_HARDWARE);
+	if (strcmp(name, "h264") == 0 || strcmp(name, "auto") == 0)
 		return video_encoder_by_name("libx264") ? video_encoder_by_name("libx264")
 							: avcodec_find_encoder(AV_CODEC_ID_H264);
 	if (strcmp(name, "h265") == 0 || strcmp(name, "hevc") == 0)
@@ -279,6 +285,8 @@ static void open_for(struct cr_video_encoder *enc, const struct cr_frame *f)
 	const AVCodec *tried[4] = { 0 };
 	unsigned ntried = 0;
 	int ret;
+	/* auto: a hardware encoder that does not open is no surprise. */
+	bool automatic = strcmp(name, "auto") == 0;
 
 	enc->opened = true;
 	enc->in_width = f->width;
@@ -302,7 +310,7 @@ static void open_for(struct cr_video_encoder *enc, const struct cr_frame *f)
 
 		ret = open_codec(enc, c, f->width, f->height, f->fourcc);
 		if (ret == 0) {
-			if (ntried > 1)
+			if (ntried > 1 && !(automatic && ntried == 2))
 				set_error(enc, "%s did not open; using %s", tried[0]->name, c->name);
 			cr_info("%s: recording encoder %s, %dx%d %s, GOP %d frames", cr_camera_config(enc->camera)->name,
 				c->name, enc->ctx->width, enc->ctx->height, av_get_pix_fmt_name(enc->ctx->pix_fmt),
@@ -310,8 +318,9 @@ static void open_for(struct cr_video_encoder *enc, const struct cr_frame *f)
 			publish_parameters(enc, f, c->name);
 			return;
 		}
-		cr_warn("%s: encoder %s does not open for %dx%d %s: %s", cr_camera_config(enc->camera)->name, c->name,
-			f->width, f->height, cr_fourcc_name(f->fourcc), cr_strerror(ret));
+		cr_log(automatic && ntried == 1 ? CR_LOG_INFO : CR_LOG_WARN, "%s: encoder %s does not open for %dx%d %s: %s",
+		       cr_camera_config(enc->camera)->name, c->name, f->width, f->height, cr_fourcc_name(f->fourcc),
+		       cr_strerror(ret));
 		if (ntried < CR_ARRAY_SIZE(tried)) {
 			const AVCodec *next = software_fallback(c);
 
@@ -322,7 +331,8 @@ static void open_for(struct cr_video_encoder *enc, const struct cr_frame *f)
 					next = c->id == AV_CODEC_ID_MJPEG ? NULL : avcodec_find_encoder(AV_CODEC_ID_MJPEG);
 			tried[ntried] = next;
 			if (next)
-				cr_warn("%s: falling back to %s", cr_camera_config(enc->camera)->name, next->name);
+				cr_log(automatic && ntried == 1 ? CR_LOG_INFO : CR_LOG_WARN, "%s: falling back to %s",
+				       cr_camera_config(enc->camera)->name, next->name);
 		}
 	}
 	enc->failed = true;
@@ -694,7 +704,7 @@ static void *encoder_thread(void *arg)
 
 bool cr_video_codec_known(const char *name)
 {
-	return strcmp(name, "copy") == 0 || first_choice(name) != NULL;
+	return strcmp(name, "copy") == 0 || strcmp(name, "auto") == 0 || first_choice(name) != NULL;
 }
 
 int cr_video_encoder_new(struct cr_camera *cam, const struct cr_recording_config *config,
