@@ -64,15 +64,13 @@ static int on_set_control(void *ctx, const struct cr_command *cmd, json_t *reply
 	int n = addressed(ctx, cmd, reply, rigs);
 
 	for (int i = 0; i < n; i++) {
-		int ret = cr_camera_set_control(rigs[i]->camera, cmd->name, cmd->value);
+		char why[1024] = "";
+		int ret = cr_camera_set_control(rigs[i]->camera, cmd->name, cmd->value, why, sizeof(why));
 
 		if (ret < 0) {
-			const char *why = ret == -ENOTSUP ? "this source has no controls"
-					: ret == -ENOENT ? "no such control" : "bad value";
-
 			json_object_set_new(reply, "error", cr_json_sprintf("set_control %s %s: %s: %s", cmd->name,
 					    cmd->value, rigs[i]->config->name, why));
-			return ret == -ENOTSUP ? -EINVAL : ret;
+			return ret == -ENOTSUP ? -EINVAL : ret == -ENODEV ? -EBUSY : ret;
 		}
 	}
 	return n < 0 ? n : 0;

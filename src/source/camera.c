@@ -311,6 +311,12 @@ int cr_camera_start(struct cr_camera *cam)
 	int ret;
 
 	ret = cam->source->ops->open(cam->source);
+	/* Controls asked of a source that has none would be silently lost. */
+	if (ret == 0 && cam->config->ncontrols > 0 && !cam->source->ops->set_control) {
+		cr_err("%s: controls: its source %s (%s) has no controls (expected no controls: key, or a V4L2 "
+		       "camera)", cam->config->name, cam->config->source, cam->source->format.driver);
+		ret = -EINVAL;
+	}
 	if (ret < 0) {
 		cam->source->ops->close(cam->source);
 		return ret;
@@ -396,13 +402,16 @@ void cr_camera_stats(struct cr_camera *cam, struct cr_camera_stats *stats)
 	pthread_mutex_unlock(&cam->lock);
 }
 
-int cr_camera_set_control(struct cr_camera *cam, const char *name, const char *value)
+int cr_camera_set_control(struct cr_camera *cam, const char *name, const char *value, char *why, size_t len)
 {
 	int ret;
 
-	if (!cam->source->ops->set_control)
+	if (!cam->source->ops->set_control) {
+		snprintf(why, len, "its source %s (%s) has no controls", cam->config->source,
+			 cam->source->format.driver[0] ? cam->source->format.driver : "not open");
 		return -ENOTSUP;
-	ret = cam->source->ops->set_control(cam->source, name, value);
+	}
+	ret = cam->source->ops->set_control(cam->source, name, value, why, len);
 	if (ret == 0) {
 		pthread_mutex_lock(&cam->lock);
 		note_control(cam, name, value);

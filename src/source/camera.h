@@ -82,8 +82,9 @@ const char *cr_camera_state_name(enum cr_camera_state state);
 
 /* Sets a source control by name while capturing (V4L2 controls). Returns 0,
  * -ENOTSUP when the source has no controls, or the source's error (-ENOENT
- * unknown control, -EINVAL bad value), logged by the source. */
-int cr_camera_set_control(struct cr_camera *cam, const char *name, const char *value);
+ * unknown control, -EINVAL bad value, -ENODEV device gone), with why (len
+ * bytes) the one-line reason: the controls there are, the values expected. */
+int cr_camera_set_control(struct cr_camera *cam, const char *name, const char *value, char *why, size_t len);
 
 #define CR_CAMERA_MAX_CONTROLS 64
 
