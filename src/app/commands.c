@@ -55,7 +55,15 @@ static int on_status(void *ctx, const struct cr_command *cmd, json_t *reply)
 
 static int on_get_stats(void *ctx, const struct cr_command *cmd, json_t *reply)
 {
-	return reply_status(ctx, reply, "cameras", cr_status_stats_json);
+	struct cr_commands *c = ctx;
+	struct cr_status *st = cr_status_take(c->status);
+	json_t *stats = cr_status_stats_json(st);
+
+	/* Its members go at the top of the reply: {"ok", ..., "cameras", ...}. */
+	json_object_update(reply, stats);
+	json_decref(stats);
+	cr_status_free(&st);
+	return 0;
 }
 
 static int on_set_control(void *ctx, const struct cr_command *cmd, json_t *reply)

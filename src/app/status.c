@@ -302,19 +302,12 @@ json_t *cr_status_json(const struct cr_status *st)
 
 json_t *cr_status_stats_json(const struct cr_status *st)
 {
-	json_t *cameras = json_array();
+	json_t *stats = cr_status_json(st);
 
-	for (unsigned i = 0; i < st->ncameras; i++) {
-		const struct camera_status *c = &st->cameras[i];
-
-		json_array_append_new(cameras, json_pack("{s:o, s:s, s:f, s:I, s:I, s:I, s:i}",
-			"name", cr_json_str(c->config->name), "state", cr_camera_state_name(c->camera.state),
-			"fps", c->camera.fps_measured, "frames_captured", (json_int_t)c->camera.frames_captured,
-			"frames_dropped", (json_int_t)c->camera.frames_pool_dropped,
-			"frames_lost_upstream", (json_int_t)c->camera.frames_lost_upstream,
-			"stream_clients", (int)c->stream_clients));
-	}
-	return cameras;
+	json_object_del(stats, "camera");
+	json_object_del(stats, "name");
+	json_object_del(stats, "version");
+	return stats;
 }
 
 json_t *cr_status_recordings_json(const struct cr_status *st)
