@@ -133,6 +133,7 @@ struct cr_recorder {
 	uint64_t gen;                        /* recordings started */
 	char last_base[CR_RECORDER_PATH_MAX];
 	struct cr_prebuffer *ring;           /* NULL when the pre-trigger is off */
+	int64_t last_written_ns;             /* the thread's: capture time of the last frame any file got; 0: none */
 	struct cr_recorder_stats stats;
 };
 
@@ -553,6 +554,7 @@ static void write_packet(struct cr_recorder *rec, struct cr_packet *pkt, bool af
 		return;
 	}
 	o->bytes += cr_packet_size(pkt);
+	rec->last_written_ns = pkt->mono_ns;
 	ret = cr_sidecar_frame(o->sidecar, o->frames++, pkt);
 written:
 	if (ret < 0) {
@@ -575,8 +577,11 @@ static void begin_recording(struct cr_recorder *rec, struct start *s)
 	o->start = *s;
 	o->start.pre = NULL;
 	o->start.npre = 0;
+	/* A recording right after another: its pre-trigger starts after the
+	 * last frame that one wrote (at the next keyframe), never repeating it. */
 	for (unsigned i = 0; i < s->npre && o->active; i++)
-		write_packet(rec, s->pre[i], false);
+		if (s->pre[i]->mono_ns > rec->last_written_ns)
+			write_packet(rec, s->pre[i], false);
 }
 
 /* The camera is lost and recording.resume is on: the file is finalized,

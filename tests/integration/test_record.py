@@ -187,6 +187,21 @@ with Daemon("--config", LAB, "--source", "test", "--size", "320x240", "--fps", s
     if files:
         check_file(files[0], "h264", (320, 240), "codec auto")
 
+# ---- back to back: the second pre-trigger starts after the first file's last frame ----
+with Daemon("--source", "test", "--size", "160x120", "--fps", str(FPS), "-o", "camera.recording.codec=mjpeg",
+            "-o", "camera.recording.pre_trigger=2") as d:
+    wait_until(lambda: recording(d)["pre_trigger"]["seconds"] >= 1.9, 15)
+    d.post_json("/api/record/start?duration=0.5")
+    c.check(wait_idle(d), "the first of two recordings ends")
+    st, _ = d.post_json("/api/record/start?duration=0.5")
+    c.check(st == 200 and wait_idle(d), "the second, started right after, ends")
+    files = files_of(d)
+    indices = [{int(r["index"]) for r in recorded(sidecar(f)[1])} for f in files]
+    c.check(len(files) == 2 and all(indices) and not indices[0] & indices[1]
+            and min(indices[1]) > max(indices[0]),
+            "back-to-back recordings share no frame: the second's pre-trigger starts after the first's end",
+            f"{[(min(i), max(i)) for i in indices if i]} overlap {sorted(indices[0] & indices[1])[:5] if len(indices) == 2 else ''}")
+
 # ---- lossless gray FFV1, no pre-trigger, segments of 1 s ----
 with Daemon("--source", "test", "--size", "320x240", "--fps", str(FPS), "--format", "GREY",
             "-o", "camera.recording.codec=ffv1", "-o", "camera.recording.gray=true",
