@@ -305,7 +305,11 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:2: YAML syntax error: found character that cannot start any token (while scanning for the next "
 	  "token that starts at line 2) (expected spaces, not tabs, to indent)" },
 	{ "log_level: info\nhttp:\n  listen: a: b\n",
-	  "x.yaml:3: YAML syntax error: mapping values are not allowed in this context" },
+	  "x.yaml:3: YAML syntax error: mapping values are not allowed in this context (expected quotes around a "
+	  "value that holds \": \", e.g. \"a: b\")" },
+	{ "gpio:\n  clicks:\n    3: timelapse start; while timelapse: timelapse stop\n",
+	  "x.yaml:3: YAML syntax error: mapping values are not allowed in this context (expected quotes around a "
+	  "value that holds \": \", e.g. \"a: b\")" },
 	{ "log_level: info\nlog_level: debug\n", "x.yaml:2: log_level: duplicate key, first at line 1 (expected each key once)" },
 	{ "base: &b 1\nlog_level: *b\n", "x.yaml:2: log_level: aliases (*name) are not supported (expected plain values)" },
 	{ "log_level: info\n---\nlog_level: debug\n", "x.yaml:2: a second YAML document (expected one document)" },
