@@ -251,6 +251,8 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 
 int cr_pipeline_check(const struct cr_config *config, char **error)
 {
+	char *gpio_key, *why;
+
 	for (unsigned i = 0; i < config->ncameras; i++) {
 		const char *codec = config->cameras[i].recording.codec;
 		char key[64];
@@ -261,6 +263,13 @@ int cr_pipeline_check(const struct cr_config *config, char **error)
 						 CR_VIDEO_CODECS_EXPECTED ")", codec);
 			return -EINVAL;
 		}
+	}
+	/* the click map, whether or not gpio.enabled: a bad rule is a bad file */
+	if (cr_gpio_check(&config->gpio, &gpio_key, &why) < 0) {
+		*error = cr_config_error(config, gpio_key, "%s", why);
+		free(gpio_key);
+		free(why);
+		return -EINVAL;
 	}
 	return 0;
 }
