@@ -59,7 +59,7 @@ struct camera_status {
 struct cr_status {
 	int64_t utc_us;                      /* when it was taken, µs since the UTC epoch */
 	double uptime_s;                     /* s since camrig started */
-	unsigned http_connections;           /* HTTP connections open */
+	struct cr_http_stats http;           /* zero when not serving */
 	const char *ntfy_server;             /* NULL: ntfy off */
 	struct cr_ntfy_stats ntfy;
 	unsigned ncameras;
@@ -103,7 +103,8 @@ struct cr_status *cr_status_take(const struct cr_status_source *src)
 
 	st->utc_us = cr_time_utc_us();
 	st->uptime_s = (double)(cr_time_mono_ns() - src->start_mono_ns) / 1e9;
-	st->http_connections = src->http ? cr_http_server_connections(src->http) : 0;
+	if (src->http)
+		cr_http_server_stats(src->http, &st->http);
 	st->ncameras = n;
 	for (unsigned i = 0; i < n; i++)
 		take_camera(&src->rigs[i], src->http_cameras ? &src->http_cameras[i] : NULL, &st->cameras[i]);
@@ -281,11 +282,14 @@ json_t *cr_status_json(const struct cr_status *st)
 		json_array_append_new(cameras, camera_json(&st->cameras[i]));
 		stream_clients += st->cameras[i].stream_clients;
 	}
-	status = json_pack("{s:o, s:s, s:f, s:s, s:f, s:{s:i, s:i}, s:O, s:o}",
+	status = json_pack("{s:o, s:s, s:f, s:s, s:f, s:{s:i, s:i}, s:{s:i, s:i, s:i, s:I, s:I, s:I}, s:O, s:o}",
 		"name", cr_json_str(st->cameras[0].config->name), "version", CAMRIG_VERSION,
 		"uptime", st->uptime_s, "time", cr_time_iso8601(st->utc_us, iso, sizeof(iso)),
 		"time_unix", (double)st->utc_us / 1e6,
-		"clients", "http", (int)st->http_connections, "stream", (int)stream_clients,
+		"clients", "http", (int)st->http.connections, "stream", (int)stream_clients,
+		"http", "connections", (int)st->http.connections, "live_views", (int)st->http.live_views,
+		"pending", (int)st->http.pending, "refused", (json_int_t)st->http.refused,
+		"evicted", (json_int_t)st->http.evicted, "timed_out", (json_int_t)st->http.timed_out,
 		"camera", json_array_get(cameras, 0), "cameras", cameras);
 	if (st->ntfy_server) {
 		const struct cr_ntfy_stats *n = &st->ntfy;

@@ -160,8 +160,16 @@ const struct key cr_config_camera_keys[] = {
 static const struct key http_keys[] = {
 	{ .name = "listen", .parse = cr_config_parse_listen, .offset = TOP(http.listen),
 	  .expected = "HOST:PORT with PORT 0..65535, e.g. 127.0.0.1:8080 or [::1]:8080" },
-	{ .name = "max_clients", .parse = cr_config_parse_uint, .offset = TOP(http.max_clients), .min = 1,
-	  .max = 4096 },
+	{ .name = "header_timeout", .parse = cr_config_parse_uint, .offset = TOP(http.header_timeout), .min = 1,
+	  .max = 300 },
+	{ .name = "max_pending", .parse = cr_config_parse_uint, .offset = TOP(http.max_pending), .min = 1,
+	  .max = 65536 },
+	{ .name = "max_stream_clients", .parse = cr_config_parse_uint, .offset = TOP(http.max_stream_clients),
+	  .min = 1, .max = 16384 },
+	{ .name = "max_api_clients", .parse = cr_config_parse_uint, .offset = TOP(http.max_api_clients), .min = 1,
+	  .max = 16384 },
+	{ .name = "max_clients_per_ip", .parse = cr_config_parse_uint, .offset = TOP(http.max_clients_per_ip),
+	  .min = 1, .max = 16384 },
 	{ .name = "auth", .parse = cr_config_parse_choice, .offset = TOP(http.auth),
 	  .choices = (const char *const[]){ "auto", "none", NULL }, .what = "an authentication mode" },
 	{ .name = "password_file", .parse = cr_config_parse_path, .offset = TOP(http.password_file),
@@ -234,6 +242,24 @@ const struct key cr_config_top_keys[] = {
 	{ .name = "gpio", .type = KEY_MAPPING, .sub = gpio_keys },
 	{ 0 },
 };
+
+/* Keys camrig had and no longer has, with what took their place: a file
+ * written for an older camrig fails with that, not with "unknown key". */
+static const struct {
+	const char *path;
+	const char *instead;
+} removed_keys[] = {
+	{ "http.max_clients", "http.max_stream_clients and http.max_api_clients instead: live views and other "
+			      "requests have limits of their own" },
+};
+
+const char *cr_config_removed_key(const char *path)
+{
+	for (size_t i = 0; i < CR_ARRAY_SIZE(removed_keys); i++)
+		if (strcmp(removed_keys[i].path, path) == 0)
+			return removed_keys[i].instead;
+	return NULL;
+}
 
 size_t cr_config_key_count(const struct key *keys)
 {
@@ -550,10 +576,14 @@ int cr_config_set(struct cr_config *config, const char *key, const char *value, 
 
 		k = key_find(keys, p, len);
 		if (!k) {
+			char *path = cr_asprintf("%.*s", (int)(p - canon + (ptrdiff_t)len), canon);
+			const char *instead = cr_config_removed_key(path);
+
+			free(path);
 			names = cr_config_key_names(keys);
-			expected = cr_asprintf("one of: %s", names);
+			expected = instead ? cr_strdup(instead) : cr_asprintf("one of: %s", names);
 			free(names);
-			why = cr_strdup("unknown key");
+			why = cr_strdup(instead ? "no longer a key" : "unknown key");
 			break;
 		}
 		p += len;

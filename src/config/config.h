@@ -123,7 +123,14 @@ struct cr_camera_config {
 
 struct cr_http_config {
 	char *listen;         /* "HOST:PORT", default "127.0.0.1:8080"; IPv6 as "[::1]:8080" */
-	unsigned max_clients; /* concurrent HTTP connections, default 64 */
+	unsigned header_timeout;     /* s from connecting to the whole request (headers and body), default 5 */
+	unsigned max_pending;        /* connections still sending their request; the oldest goes when
+					full, default 1024 */
+	unsigned max_stream_clients; /* live views open at once (/stream.mjpg, /stream, /api/events),
+					default 256 */
+	unsigned max_api_clients;    /* other requests served at once, default 64 */
+	unsigned max_clients_per_ip; /* per client address beyond loopback (IPv6: per /64), in each of
+					pending, live views and other requests; default 32 */
 	char *auth;           /* "auto" (default: credentials required beyond loopback) or "none" */
 	char *password_file;  /* HTTP Basic: lines "user:crypt(3) hash"; NULL: none */
 	char *token_file;     /* bearer token (one line); NULL: none */

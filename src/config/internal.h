@@ -55,6 +55,10 @@ struct key {
 extern const struct key cr_config_top_keys[];
 extern const struct key cr_config_camera_keys[];
 
+/* What replaces path ("http.max_clients"), a key camrig no longer has, as
+ * the text of "(expected ...)"; NULL when camrig never had it. */
+const char *cr_config_removed_key(const char *path);
+
 /* Entries in a table. */
 size_t cr_config_key_count(const struct key *keys);
 

@@ -192,6 +192,7 @@ static void stream_free(void *cls)
 	cr_jpeg_unref(&s->jpeg);
 	cr_jpeg_stage_release(s->hc->jpeg, &s->variant);
 	atomic_fetch_sub(&s->hc->stream_clients, 1);
+	cr_http_live_view_end(s->server);
 	free(s);
 }
 
@@ -203,7 +204,7 @@ enum MHD_Result cr_http_stream(struct cr_http_request *req)
 	struct MHD_Response *resp;
 	struct stream *s;
 
-	if (!hc)
+	if (!hc || !cr_http_live_view_begin(req, &result))
 		return result;
 	s = CR_NEW(s);
 	s->server = req->server;
@@ -212,6 +213,7 @@ enum MHD_Result cr_http_stream(struct cr_http_request *req)
 	s->variant = cr_jpeg_stage_acquire(hc->jpeg, &p);
 	if (!s->variant) {
 		free(s);
+		cr_http_live_view_end(req->server);
 		return cr_http_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "too many different image sizes in use");
 	}
 	atomic_fetch_add(&hc->stream_clients, 1);

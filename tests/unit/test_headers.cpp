@@ -28,6 +28,7 @@
 #include "control/ntfy.h"
 #include "encode/jpeg.h"
 #include "encode/video.h"
+#include "http/acceptor.h"
 #include "http/auth.h"
 #include "http/http.h"
 #include "http/origin.h"
