@@ -18,7 +18,8 @@
  *
  * Both pools share on_request(), so auth, routing and the context are one.
  * What the headers alone decide is answered as soon as they are in, before
- * any body is read: where the request comes from (origin.c), credentials (a
+ * any body is read: framing (one Content-Length, or chunked alone; RFC 9112
+ * section 6), where the request comes from (origin.c), credentials (a
  * request without valid ones gets its 401 at once, so it never takes a live
  * view). Every reply carries "Connection: close": one request per
  * connection, so each request passes the acceptor, its deadline and its
@@ -52,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -291,6 +293,57 @@ static enum MHD_Result route(struct cr_http_request *req)
 			     "/frame, /status, /api/command)", req->path);
 }
 
+/* The request's framing headers (RFC 9112 section 6): at most one
+ * Content-Length, or Transfer-Encoding: chunked alone. */
+struct framing {
+	unsigned content_lengths, transfer_encodings;
+	const char *content_length, *transfer_encoding;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct framing *f = cls;
+
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		f->content_lengths++;
+		f->content_length = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->transfer_encodings++;
+		f->transfer_encoding = value;
+	}
+	return MHD_YES;
+}
+
+/* Two Content-Lengths (equal or not), or one with a Transfer-Encoding, are
+ * how request smuggling starts: each reader of the stream may frame the body
+ * differently (RFC 9112 sections 6.3 and 11.2). libmicrohttpd would take the
+ * first, so camrig refuses them. Returns 0, or the status to answer with the
+ * reason in why (len bytes). */
+static unsigned check_framing(struct MHD_Connection *conn, char *why, size_t len)
+{
+	struct framing f = { 0 };
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+	if (f.content_lengths > 1) {
+		snprintf(why, len, "%u Content-Length headers (expected at most one)", f.content_lengths);
+		return MHD_HTTP_BAD_REQUEST;
+	}
+	if (f.content_lengths && f.transfer_encodings) {
+		snprintf(why, len, "both Transfer-Encoding and Content-Length (expected one of them)");
+		return MHD_HTTP_BAD_REQUEST;
+	}
+	if (f.transfer_encodings > 1 || (f.transfer_encoding && strcasecmp(f.transfer_encoding, "chunked") != 0)) {
+		snprintf(why, len, "Transfer-Encoding \"%s\" is not supported (expected chunked)", f.transfer_encoding);
+		return MHD_HTTP_NOT_IMPLEMENTED;
+	}
+	if (f.content_length && strtoull(f.content_length, NULL, 10) > CR_HTTP_BODY_MAX) {
+		snprintf(why, len, "a request body of %s bytes is too large (expected at most %d bytes)",
+			 f.content_length, CR_HTTP_BODY_MAX);
+		return MHD_HTTP_CONTENT_TOO_LARGE;
+	}
+	return 0;
+}
+
 /* What the headers decide, on the first call: MHD_YES to go on to the body,
  * or the result of the reply queued (libmicrohttpd then reads no body and
  * closes the connection). */
@@ -301,6 +354,9 @@ static enum MHD_Result check_headers(struct cr_http_request *req, const char *ve
 	char why[512];
 	unsigned refused;
 
+	refused = check_framing(conn, why, sizeof(why));
+	if (refused)
+		return cr_http_error(req, refused, "%s", why);
 	/* Only with TLS can a pool hold more than its limit (acceptor.h). */
 	if (atomic_load(&pool->connections) > pool->limit) {
 		snprintf(why, sizeof(why), "too many %s open (%s: %u); try again later", pool->what, pool->limit_key,
