@@ -48,8 +48,10 @@ struct cr_http_context {
 
 struct cr_http_server;
 
-/* Checks the TLS and credential settings, binds config->listen ("HOST:PORT")
- * and loads the credential files and certificate; nothing is served before
+/* Checks the TLS and credential settings, binds config->listen ("HOST:PORT"),
+ * loads the credential files and certificate, and raises the soft
+ * RLIMIT_NOFILE to what the connection limits may need (warning when it
+ * cannot); no thread runs and nothing is served before
  * cr_http_server_start(). Returns 0, or a negative errno after logging what
  * is wrong ("cannot listen on HOST:PORT: reason"). */
 int cr_http_server_new(const struct cr_http_context *ctx, struct cr_http_server **out);
