@@ -55,7 +55,15 @@ static int on_status(void *ctx, const struct cr_command *cmd, json_t *reply)
 
 static int on_get_stats(void *ctx, const struct cr_command *cmd, json_t *reply)
 {
-	return reply_status(ctx, reply, "cameras", cr_status_stats_json);
+	struct cr_commands *c = ctx;
+	struct cr_status *st = cr_status_take(c->status);
+	json_t *stats = cr_status_stats_json(st);
+
+	/* Its members go at the top of the reply: {"ok", ..., "cameras", ...}. */
+	json_object_update(reply, stats);
+	json_decref(stats);
+	cr_status_free(&st);
+	return 0;
 }
 
 static int on_set_control(void *ctx, const struct cr_command *cmd, json_t *reply)
@@ -64,15 +72,13 @@ static int on_set_control(void *ctx, const struct cr_command *cmd, json_t *reply
 	int n = addressed(ctx, cmd, reply, rigs);
 
 	for (int i = 0; i < n; i++) {
-		int ret = cr_camera_set_control(rigs[i]->camera, cmd->name, cmd->value);
+		char why[1024] = "";
+		int ret = cr_camera_set_control(rigs[i]->camera, cmd->name, cmd->value, why, sizeof(why));
 
 		if (ret < 0) {
-			const char *why = ret == -ENOTSUP ? "this source has no controls"
-					: ret == -ENOENT ? "no such control" : "bad value";
-
 			json_object_set_new(reply, "error", cr_json_sprintf("set_control %s %s: %s: %s", cmd->name,
 					    cmd->value, rigs[i]->config->name, why));
-			return ret == -ENOTSUP ? -EINVAL : ret;
+			return ret == -ENOTSUP ? -EINVAL : ret == -ENODEV ? -EBUSY : ret;
 		}
 	}
 	return n < 0 ? n : 0;
@@ -84,15 +90,20 @@ static int on_start_recording(void *ctx, const struct cr_command *cmd, json_t *r
 	struct cr_commands *c = ctx;
 	struct cr_rig *rigs[CR_CONFIG_MAX_CAMERAS];
 	int n = addressed(c, cmd, reply, rigs);
-	json_t *files = json_array();
+	json_t *files;
 	char msg[CR_RECORDER_PATH_MAX + 64];
 
+	if (n < 0)
+		return n;
+	files = json_array();
 	for (int i = 0; i < n; i++) {
 		int ret = cr_recorder_start_recording(rigs[i]->recorder, cmd, msg, sizeof(msg));
 
 		if (ret < 0) {
 			json_object_set_new(reply, "error", cr_json_sprintf("start_recording: %s: %s",
 					    rigs[i]->config->name, msg));
+			/* The cameras before it did start: say so, and which files. */
+			json_object_set_new(reply, "recording", json_boolean(i > 0));
 			json_object_set_new(reply, "files", files);
 			return ret;
 		}
@@ -101,12 +112,11 @@ static int on_start_recording(void *ctx, const struct cr_command *cmd, json_t *r
 				  cr_json_str(rigs[i]->config->name), "file", cr_json_str(msg), "trigger",
 				  cr_trigger_name(cmd->trigger), "duration", cmd->duration_s));
 	}
-	if (n > 0)
-		cr_control_note_trigger(c->control, cmd);
+	cr_control_note_trigger(c->control, cmd);
 	json_object_set_new(reply, "recording", json_true());
 	json_object_set_new(reply, "duration", json_real(cmd->duration_s));
 	json_object_set_new(reply, "files", files);
-	return n < 0 ? n : 0;
+	return 0;
 }
 
 static int on_stop_recording(void *ctx, const struct cr_command *cmd, json_t *reply)

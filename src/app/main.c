@@ -8,7 +8,9 @@
 #include "config/config.h"
 #include "config/sources.h"
 #include "base/error.h"
+#include "base/fs.h"
 #include "base/log.h"
+#include "base/mem.h"
 #include "camrig-version.h"
 #include "http/http.h"
 #include "record/timelapse.h"
@@ -24,6 +26,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <libavutil/log.h>
 #include <pthread.h>
 #include <signal.h>
@@ -40,10 +43,11 @@ static const char usage[] =
 	"Commands:\n"
 	"  run                 capture and serve the live view, snapshots and status over HTTP\n"
 	"  list                list V4L2 capture devices with their formats, sizes and frame rates\n"
-	"  record start [--duration S] [--camera NAME] [--listen HOST:PORT] [--user USER:PASSWORD]\n"
-	"  record stop [--camera NAME] [--listen HOST:PORT] [--user USER:PASSWORD]\n"
+	"  record start [--duration S] [--camera NAME] [--listen HOST:PORT] [--credentials FILE]\n"
+	"  record stop [--camera NAME] [--listen HOST:PORT] [--credentials FILE]\n"
 	"                      start or stop recording in the running daemon (POST /api/command)\n"
-	"  verify FILE...      check recordings against their timestamp sidecars (exit 1 on a mismatch)\n"
+	"  verify FILE...      check recordings against their timestamp sidecars (exit 1 on a mismatch,\n"
+	"                      3 when a crash cut one short and every frame it holds matches)\n"
 	"  timelapse assemble DIR [--fps N] [--output FILE]\n"
 	"                      make the MP4 of a timelapse session's stills (e.g. after a crash)\n"
 	"\n"
@@ -300,7 +304,7 @@ static int cmd_run(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (cr_config_check(config, &error) < 0) {
+	if (cr_config_check(config, &error) < 0 || cr_pipeline_check(config, &error) < 0) {
 		fprintf(stderr, "camrig: %s\n", error);
 		free(error);
 		cr_config_free(&config);
@@ -358,20 +362,49 @@ static size_t collect_reply(char *data, size_t size, size_t n, void *ctx)
 
 /* `camrig record start|stop`: POSTs the command to the running daemon's
  * /api/command, prints the reply, exits 0 if it says "ok". */
+/* The credentials a client of the daemon sends, "USER:PASSWORD" (HTTP
+ * Basic) or "Bearer TOKEN", into *out (allocated; the caller wipes and frees
+ * it; NULL: none): the first line of file (a secret file: not readable by
+ * others), else user from the command line, else $CAMRIG_CREDENTIALS.
+ * Returns 0, or 1 after printing why the file cannot be used. */
+static int client_credentials(const char *file, const char *user, char **out)
+{
+	const char *env = getenv("CAMRIG_CREDENTIALS");
+	char why[PATH_MAX + 128];
+
+	*out = NULL;
+	if (file) {
+		if (cr_fs_read_secret("--credentials", file, 4096, out, why, sizeof(why)) < 0)
+			return fprintf(stderr, "camrig: %s\n", why), 1;
+		(*out)[strcspn(*out, "\r\n")] = '\0';
+	} else if (user) {
+		fprintf(stderr, "camrig: warning: --user puts the password where `ps` shows it to every user; "
+			"use --credentials FILE or $CAMRIG_CREDENTIALS\n");
+		*out = strdup(user);
+	} else if (env && *env) {
+		*out = strdup(env);
+	}
+	return 0;
+}
+
 static int cmd_record(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "duration", required_argument, NULL, 'd' }, { "camera", required_argument, NULL, 'C' },
 		{ "listen", required_argument, NULL, 'l' },   { "user", required_argument, NULL, 'u' },
-		{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+		{ "credentials", required_argument, NULL, 'k' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	static const char record_usage[] =
-		"Usage: camrig record start [--duration SECONDS] [--camera NAME] [--listen HOST:PORT] [--user U:P]\n"
-		"       camrig record stop [--camera NAME] [--listen HOST:PORT] [--user U:P]\n\n"
+		"Usage: camrig record start [--duration SECONDS] [--camera NAME] [--listen HOST:PORT] [--credentials FILE]\n"
+		"       camrig record stop [--camera NAME] [--listen HOST:PORT] [--credentials FILE]\n\n"
 		"Starts or stops recording in the camrig daemon listening on HOST:PORT (default 127.0.0.1:8080;\n"
-		"also a URL, http://HOST:PORT or https://...). Prints the daemon's reply.\n";
-	const char *duration = NULL, *camera = NULL, *listen = "127.0.0.1:8080", *user = NULL, *action;
-	char line[256], url[512], *reply = NULL;
+		"also a URL, http://HOST:PORT or https://...). Prints the daemon's reply.\n"
+		"Credentials, where the daemon asks for them: the first line of FILE (not readable by others),\n"
+		"else $CAMRIG_CREDENTIALS: USER:PASSWORD for HTTP Basic, or \"Bearer TOKEN\".\n"
+		"(--user USER:PASSWORD works too, but shows the password to `ps`.)\n";
+	const char *duration = NULL, *camera = NULL, *listen = "127.0.0.1:8080", *user = NULL, *file = NULL, *action;
+	char line[256], url[512], *reply = NULL, *credentials = NULL, *bearer = NULL;
 	struct curl_slist *headers = NULL;
 	json_t *parsed;
 	long status = 0;
@@ -386,6 +419,7 @@ static int cmd_record(int argc, char **argv)
 		case 'C': camera = optarg; break;
 		case 'l': listen = optarg; break;
 		case 'u': user = optarg; break;
+		case 'k': file = optarg; break;
 		case 'h': return fputs(record_usage, stdout), 0;
 		default: return fputs(record_usage, stderr), 2;
 		}
@@ -401,6 +435,8 @@ static int cmd_record(int argc, char **argv)
 		fprintf(stderr, "camrig: record: --duration and --camera take one word\n");
 		return 2;
 	}
+	if (client_credentials(file, user, &credentials))
+		return 1;
 	snprintf(url, sizeof(url), "%s%s/api/command", strstr(listen, "://") ? "" : "http://", listen);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	curl = curl_easy_init();
@@ -417,12 +453,23 @@ static int cmd_record(int argc, char **argv)
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 15L);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	if (user) {
-		curl_easy_setopt(curl, CURLOPT_USERPWD, user);
+	if (credentials && strncmp(credentials, "Bearer ", 7) == 0) {
+		bearer = cr_asprintf("Authorization: %s", credentials);
+		headers = curl_slist_append(headers, bearer);
+	} else if (credentials) {
+		curl_easy_setopt(curl, CURLOPT_USERPWD, credentials);
 		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 	}
 	res = curl_easy_perform(curl);
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	if (credentials) {
+		explicit_bzero(credentials, strlen(credentials));
+		free(credentials);
+	}
+	if (bearer) {
+		explicit_bzero(bearer, strlen(bearer));
+		free(bearer);
+	}
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(curl);
 	curl_global_cleanup();
@@ -448,21 +495,25 @@ static int cmd_record(int argc, char **argv)
  * mismatch, 2 when a file cannot be read. */
 static int cmd_verify(int argc, char **argv)
 {
+	/* Exit status by result, and which wins over which across files. */
+	static const int exit_of[] = { [CR_VERIFY_OK] = 0, [CR_VERIFY_MISMATCH] = 1, [CR_VERIFY_TRUNCATED] = 3 };
+	static const int rank_of_exit[] = { 0, 2, 3, 1 }; /* exit 0 < 3 < 1 < 2 */
 	int worst = 0;
 
 	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		fputs("Usage: camrig verify FILE...\n\nChecks each recording against its timestamp sidecar (FILE with "
 		      "the extension .csv):\nframe count, monotonic PTS matching the capture times, and that every gap "
-		      "is accounted for.\nExit status: 0 all match, 1 a mismatch, 2 a file cannot be read.\n",
+		      "is accounted for.\nExit status: 0 all match, 1 a mismatch, 2 a file cannot be read, 3 a recording\n"
+		      "was cut short (a crash: no end line) and every frame it holds matches.\n",
 		      argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
 	av_log_set_level(AV_LOG_ERROR);
 	for (int i = 1; i < argc; i++) {
 		int ret = cr_verify_file(argv[i], stdout);
-		int rc = ret < 0 ? 2 : ret > 0 ? 1 : 0;
+		int rc = ret < 0 ? 2 : exit_of[ret];
 
-		if (rc > worst)
+		if (rank_of_exit[rc] > rank_of_exit[worst])
 			worst = rc;
 		if (i + 1 < argc)
 			putchar('\n');

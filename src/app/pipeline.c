@@ -231,6 +231,7 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 			.width = f->width,
 			.height = f->height,
 			.format = cr_fourcc_name(f->fourcc),
+			.interfaces = cc->lsl.interfaces,
 		};
 
 		ret = ADD(p, lsl_outlet, rig->lsl, cr_lsl_outlet_new(&info, &rig->lsl));
@@ -246,6 +247,22 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 	p->http_cameras[i].name = cc->name;
 	p->http_cameras[i].jpeg = rig->jpeg;
 	return ret;
+}
+
+int cr_pipeline_check(const struct cr_config *config, char **error)
+{
+	for (unsigned i = 0; i < config->ncameras; i++) {
+		const char *codec = config->cameras[i].recording.codec;
+		char key[64];
+
+		if (codec && !cr_video_codec_known(codec)) {
+			snprintf(key, sizeof(key), "cameras.%u.recording.codec", i);
+			*error = cr_config_error(config, key, "unknown encoder \"%s\" (expected one of: "
+						 CR_VIDEO_CODECS_EXPECTED ")", codec);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)

@@ -13,6 +13,11 @@ extern "C" {
 
 struct cr_pipeline;
 
+/* Checks what only the parts know of config (encoder names libavcodec
+ * has). Returns 0, or -EINVAL with *error an allocated "FILE:LINE: KEY:
+ * problem (expected ...)". */
+int cr_pipeline_check(const struct cr_config *config, char **error);
+
 /* Starts everything config describes. A part that cannot start (no such
  * device, port taken) is logged with its reason, everything already started
  * is stopped again, and a negative error returned. config must outlive the

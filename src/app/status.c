@@ -195,11 +195,12 @@ static json_t *lsl_json(const struct camera_status *c)
 
 	if (!c->has_lsl)
 		return json_null();
-	return json_pack("{s:o, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "uid", cr_json_str(s->uid), "data_port",
+	return json_pack("{s:o, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "uid", cr_json_str(s->uid), "data_port",
 			 (int)s->data_port, "service_port", (int)s->service_port, "inlets", (int)s->inlets, "streaming",
 			 (int)s->streaming, "samples_pushed", (json_int_t)s->samples_pushed, "samples_sent",
 			 (json_int_t)s->samples_sent, "samples_skipped", (json_int_t)s->samples_skipped, "inlets_dropped",
-			 (json_int_t)s->inlets_dropped, "queries_answered", (json_int_t)s->queries_answered);
+			 (json_int_t)s->inlets_dropped, "queries_answered", (json_int_t)s->queries_answered,
+			 "queries_limited", (json_int_t)s->queries_limited);
 }
 
 static json_t *tcp_json(const struct camera_status *c)
@@ -305,19 +306,12 @@ json_t *cr_status_json(const struct cr_status *st)
 
 json_t *cr_status_stats_json(const struct cr_status *st)
 {
-	json_t *cameras = json_array();
+	json_t *stats = cr_status_json(st);
 
-	for (unsigned i = 0; i < st->ncameras; i++) {
-		const struct camera_status *c = &st->cameras[i];
-
-		json_array_append_new(cameras, json_pack("{s:o, s:s, s:f, s:I, s:I, s:I, s:i}",
-			"name", cr_json_str(c->config->name), "state", cr_camera_state_name(c->camera.state),
-			"fps", c->camera.fps_measured, "frames_captured", (json_int_t)c->camera.frames_captured,
-			"frames_dropped", (json_int_t)c->camera.frames_pool_dropped,
-			"frames_lost_upstream", (json_int_t)c->camera.frames_lost_upstream,
-			"stream_clients", (int)c->stream_clients));
-	}
-	return cameras;
+	json_object_del(stats, "camera");
+	json_object_del(stats, "name");
+	json_object_del(stats, "version");
+	return stats;
 }
 
 json_t *cr_status_recordings_json(const struct cr_status *st)

@@ -61,8 +61,11 @@ void cr_status_free(struct cr_status **status);
  * documents each field for users. */
 json_t *cr_status_json(const struct cr_status *status);
 
-/* The get_stats reply's cameras: [{name, state, fps, frames_captured,
- * frames_dropped, frames_lost_upstream, stream_clients}]. */
+/* The get_stats reply: everything /status has but the "camera" shortcut
+ * and the daemon's name and version: {uptime, time, time_unix, clients,
+ * cameras: [each camera's full object: frames, consumers, jpeg, recording
+ * (with pre_trigger and encoder), timelapse, upload, lsl, tcp_stream, ...],
+ * ntfy when on}. */
 json_t *cr_status_stats_json(const struct cr_status *status);
 
 /* GET /api/record: {recording: any camera records, cameras: [each camera's

@@ -27,7 +27,9 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +67,8 @@ static const struct key lsl_keys[] = {
 	  .expected = "1 to 255 printable characters" },
 	{ .name = "type", .parse = cr_config_parse_text, .offset = CAM(lsl.type),
 	  .expected = "1 to 255 printable characters" },
+	{ .name = "interfaces", .parse = cr_config_parse_interfaces, .offset = CAM(lsl.interfaces), .list = true,
+	  .expected = "a list of network interface names, e.g. [lo] or [lo, eth0]" },
 	{ 0 },
 };
 
@@ -79,6 +83,7 @@ static const struct key recording_keys[] = {
 	  .expected = "a directory path" },
 	{ .name = "pre_trigger", .parse = cr_config_parse_fps, .offset = CAM(recording.pre_trigger), .max = 3600 },
 	{ .name = "segment", .parse = cr_config_parse_int, .offset = CAM(recording.segment), .max = 86400 },
+	{ .name = "resume", .parse = cr_config_parse_bool, .offset = CAM(recording.resume), .expected = BOOL_EXPECTED },
 	{ .name = "min_free_mb", .parse = cr_config_parse_int, .offset = CAM(recording.min_free_mb), .max = 1048576 },
 	{ .name = "preset", .parse = cr_config_parse_word, .offset = CAM(recording.preset), .expected = WORD_EXPECTED },
 	{ .name = "crf", .parse = cr_config_parse_int, .offset = CAM(recording.crf), .min = -1, .max = 63 },
@@ -422,6 +427,7 @@ void cr_config_camera_clear(struct cr_camera_config *cam)
 	free(cam->source);
 	free(cam->lsl.name);
 	free(cam->lsl.type);
+	free(cam->lsl.interfaces);
 	free(cam->recording.codec);
 	free(cam->recording.format);
 	free(cam->recording.root);
@@ -449,6 +455,7 @@ void cr_config_camera_copy(struct cr_camera_config *dst, const struct cr_camera_
 	dst->source = strdup_or_null(src->source);
 	dst->lsl.name = strdup_or_null(src->lsl.name);
 	dst->lsl.type = strdup_or_null(src->lsl.type);
+	dst->lsl.interfaces = strdup_or_null(src->lsl.interfaces);
 	dst->recording.codec = strdup_or_null(src->recording.codec);
 	dst->recording.format = strdup_or_null(src->recording.format);
 	dst->recording.root = strdup_or_null(src->recording.root);
@@ -660,6 +667,12 @@ int cr_config_set(struct cr_config *config, const char *key, const char *value, 
 	}
 	if (ret < 0 && appended)
 		cr_config_camera_clear(&config->cameras[--config->ncameras]);
+	if (ret >= 0) {
+		char *set = cr_asprintf("%s%s\n", config->set_keys ? config->set_keys : "\n", canon);
+
+		free(config->set_keys);
+		config->set_keys = set;
+	}
 	free(canon);
 	free(why);
 	free(expected);
@@ -734,24 +747,62 @@ static char *check_remote(const struct cr_config *config)
 	return NULL;
 }
 
+/* "FILE:LINE: " + text, LINE where key (or its nearest ancestor) stands in
+ * the file (1 when it has nothing of it), or text alone when key was set
+ * from the command line or there is no file. Takes text. */
+static char *located(const struct cr_config *config, const char *key, char *text)
+{
+	char *item = cr_asprintf("\n%s\n", key), *below = cr_asprintf("\n%s.", key), *full;
+	/* The key, or a key under it, came from the command line. */
+	bool set = config->set_keys && (strstr(config->set_keys, item) || strstr(config->set_keys, below));
+	int line = config->outline && !set ? cr_config_place_line(config->outline, key) : 0;
+
+	free(item);
+	free(below);
+	if (line <= 0 || !config->path)
+		return text;
+	full = cr_asprintf("%s:%d: %s", config->path, line, text);
+	free(text);
+	return full;
+}
+
+char *cr_config_error(const struct cr_config *config, const char *key, const char *fmt, ...)
+{
+	char *text, *full;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	full = cr_asprintf("%s: %s", key, text);
+	free(text);
+	return located(config, key, full);
+}
+
 int cr_config_check(const struct cr_config *config, char **error)
 {
+	char *text = NULL;
+
 	assert(config && error);
 	*error = NULL;
-	if (config->ncameras == 0 || config->ncameras > CR_CONFIG_MAX_CAMERAS) {
-		*error = cr_asprintf("cameras: %u cameras (expected 1 to %d cameras)", config->ncameras,
-				     CR_CONFIG_MAX_CAMERAS);
-		return -EINVAL;
+	if (config->ncameras == 0 || config->ncameras > CR_CONFIG_MAX_CAMERAS)
+		text = cr_asprintf("cameras: %u cameras (expected 1 to %d cameras)", config->ncameras,
+				   CR_CONFIG_MAX_CAMERAS);
+	for (unsigned i = 0; !text && i < config->ncameras; i++)
+		text = check_camera(config, i);
+	if (!text)
+		text = check_remote(config);
+	if (!text)
+		return 0;
+	/* Every check's text starts with the key it is about. */
+	{
+		char *key = cr_asprintf("%.*s", (int)strcspn(text, ":"), text);
+
+		*error = located(config, key, text);
+		free(key);
 	}
-	for (unsigned i = 0; i < config->ncameras; i++) {
-		*error = check_camera(config, i);
-		if (*error)
-			return -EINVAL;
-	}
-	*error = check_remote(config);
-	if (*error)
-		return -EINVAL;
-	return 0;
+	return -EINVAL;
 }
 
 void cr_config_free(struct cr_config **pconfig)
@@ -781,6 +832,10 @@ void cr_config_free(struct cr_config **pconfig)
 	free(config->gpio.chip);
 	free(config->gpio.bias);
 	free(config->log_level);
+	if (config->outline)
+		cr_config_outline_free(config->outline);
+	free(config->outline);
+	free(config->set_keys);
 	free(config->path);
 	free(config);
 }

@@ -39,6 +39,7 @@ struct cr_lsl_config {
 	bool enabled;         /* publish an LSL outlet for this camera (default false) */
 	char *name;           /* stream name; NULL: the camera's name */
 	char *type;           /* stream type, default "VideoEvents" */
+	char *interfaces;     /* network interfaces inlets may use, "lo,eth0"; "" (default): every one */
 };
 
 /* Recording (src/record/, src/encode/video.c); documented in data/camrig.yaml. */
@@ -52,10 +53,12 @@ struct cr_recording_config {
 	char *codec;          /* copy, mjpeg, h264, h265, ffv1 or any libavcodec encoder name; default h264 */
 	char *format;         /* container: "mkv" (default) or "mp4" (fragmented) */
 	char *root;           /* directory the recordings/ tree goes under, default "recordings" */
-	double pre_trigger;   /* seconds kept before a trigger, default 15; 0: off */
+	double pre_trigger;   /* seconds kept before a trigger, default 0: off */
 	int segment;          /* seconds per file, 0 (default): one file per recording */
+	bool resume;          /* a recording whose camera is lost goes on in a new file when it returns,
+				 default true */
 	int min_free_mb;      /* MiB that must stay free under root, default 200 */
-	char *preset;         /* encoder preset (libx264, libx265, nvenc), default "veryfast" */
+	char *preset;         /* encoder preset (libx264, libx265), default "veryfast" */
 	int crf;              /* constant rate factor, default 23; -1: the encoder's default */
 	int qp;               /* constant quantizer; -1 (default): off */
 	int bitrate;          /* kbit/s; 0 (default): off (crf or qp rule) */
@@ -171,8 +174,12 @@ struct cr_gpio_config {
 	int led_paused;
 };
 
+struct cr_config_outline;
+
 struct cr_config {
 	char *path;           /* the file it was loaded from, NULL for the embedded default */
+	struct cr_config_outline *outline; /* where each key of that file stands (for FILE:LINE); NULL: none */
+	char *set_keys;       /* "\nKEY\nKEY\n": the keys cr_config_set() set; NULL: none */
 	char *log_level;      /* "error", "warn", "info" (default) or "debug" */
 	struct cr_http_config http;
 	struct cr_camera_config *cameras;
@@ -201,8 +208,17 @@ struct cr_config *cr_config_load(const char *path, char **error);
 int cr_config_set(struct cr_config *config, const char *key, const char *value, char **error);
 
 /* Checks what no single key can (e.g. camera names unique). Returns 0 or
- * -EINVAL with *error set to an allocated "KEY: problem (expected ...)". */
+ * -EINVAL with *error set to an allocated "FILE:LINE: KEY: problem (expected
+ * ...)", the line that of the key or its nearest ancestor in the file (no
+ * "FILE:LINE: " for a key set from the command line, or without a file). */
 int cr_config_check(const struct cr_config *config, char **error);
+
+/* The message "KEY: TEXT" (fmt and its arguments) as cr_config_check()
+ * words its own: with "FILE:LINE: " in front where key stands in the file.
+ * For checks made outside config/ (an encoder name libavcodec does not
+ * know). Allocated; the caller frees it. */
+char *cr_config_error(const struct cr_config *config, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* NULL-safe; sets *config to NULL. */
 void cr_config_free(struct cr_config **config);

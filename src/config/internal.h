@@ -93,7 +93,7 @@ parse_fn cr_config_parse_int, cr_config_parse_uint, cr_config_parse_fps, cr_conf
 	cr_config_parse_source, cr_config_parse_listen, cr_config_parse_log_level, cr_config_parse_word,
 	cr_config_parse_choice, cr_config_parse_path, cr_config_parse_url,
 	cr_config_parse_topic, cr_config_parse_token, cr_config_parse_event_list,
-	cr_config_parse_post_url, cr_config_parse_hostnames, cr_config_parse_origins;
+	cr_config_parse_post_url, cr_config_parse_hostnames, cr_config_parse_origins, cr_config_parse_interfaces;
 
 /* Replaces *field with a copy of text. */
 void cr_config_set_string(char **field, const char *text);
@@ -144,7 +144,7 @@ struct found_pair {          /* one entry of a free-form mapping (KEY_MAP) */
 	int line;
 };
 
-struct outline {
+struct cr_config_outline {
 	const char *file;
 	struct place *places;
 	size_t nplaces;
@@ -157,16 +157,16 @@ struct outline {
 /* Reads text with libyaml: fills o, or returns -EINVAL with *error for a
  * syntax error, a duplicate key, an alias, a second document, a malformed
  * controls map. */
-int cr_config_outline_build(struct outline *o, const char *text, size_t len, char **error);
+int cr_config_outline_build(struct cr_config_outline *o, const char *text, size_t len, char **error);
 
 /* Frees what o holds (not o itself). */
-void cr_config_outline_free(struct outline *o);
+void cr_config_outline_free(struct cr_config_outline *o);
 
 /* The place of path, or NULL when the file does not have it. */
-const struct place *cr_config_place_find(const struct outline *o, const char *path);
+const struct place *cr_config_place_find(const struct cr_config_outline *o, const char *path);
 
 /* The line of path, or of its nearest ancestor in the file; 1 if none. */
-int cr_config_place_line(const struct outline *o, const char *path);
+int cr_config_place_line(const struct cr_config_outline *o, const char *path);
 
 /* "a value", "an empty value", "a list" or "a mapping". */
 const char *cr_config_kind_name(enum node_kind kind);

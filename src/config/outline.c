@@ -30,7 +30,7 @@ struct frame {               /* an open mapping or list during the pass */
 	bool map;            /* this mapping is the value of a KEY_MAP key */
 };
 
-void cr_config_outline_free(struct outline *o)
+void cr_config_outline_free(struct cr_config_outline *o)
 {
 	for (size_t i = 0; i < o->nplaces; i++)
 		free(o->places[i].path);
@@ -48,7 +48,7 @@ void cr_config_outline_free(struct outline *o)
 	free(o->pairs);
 }
 
-const struct place *cr_config_place_find(const struct outline *o, const char *path)
+const struct place *cr_config_place_find(const struct cr_config_outline *o, const char *path)
 {
 	for (size_t i = 0; i < o->nplaces; i++)
 		if (strcmp(o->places[i].path, path) == 0)
@@ -56,7 +56,7 @@ const struct place *cr_config_place_find(const struct outline *o, const char *pa
 	return NULL;
 }
 
-int cr_config_place_line(const struct outline *o, const char *path)
+int cr_config_place_line(const struct cr_config_outline *o, const char *path)
 {
 	char *p = cr_strdup(path);
 	int line = 1;
@@ -81,7 +81,7 @@ int cr_config_place_line(const struct outline *o, const char *path)
 	return line;
 }
 
-static size_t place_add(struct outline *o, char *path, int line, enum node_kind kind)
+static size_t place_add(struct cr_config_outline *o, char *path, int line, enum node_kind kind)
 {
 	o->places = cr_realloc(o->places, (o->nplaces + 1) * sizeof(*o->places));
 	o->places[o->nplaces] = (struct place){ .path = path, .line = line, .kind = kind };
@@ -114,7 +114,7 @@ static enum node_kind event_kind(const yaml_event_t *ev)
 }
 
 /* A node event: a key, or the value of the pending key or list entry. */
-static int outline_node(struct outline *o, struct frame *stack, int *depth, const yaml_event_t *ev, char **error)
+static int outline_node(struct cr_config_outline *o, struct frame *stack, int *depth, const yaml_event_t *ev, char **error)
 {
 	int line = (int)ev->start_mark.line + 1;
 	enum node_kind kind = event_kind(ev);
@@ -240,7 +240,7 @@ end:
 	return ret;
 }
 
-int cr_config_outline_build(struct outline *o, const char *text, size_t len, char **error)
+int cr_config_outline_build(struct cr_config_outline *o, const char *text, size_t len, char **error)
 {
 	struct frame stack[DEPTH_MAX];
 	int depth = 0, documents = 0, ret = 0;

@@ -505,3 +505,18 @@ int cr_config_parse_origins(const struct key *key, const char *text, void *base,
 {
 	return parse_list(key, text, base, why, check_origin, "an origin SCHEME://HOST[:PORT]");
 }
+
+/* A network interface name as the kernel takes them (IFNAMSIZ - 1 bytes, no
+ * '/', no white space); kept as written. */
+static bool check_interface(char *name)
+{
+	size_t len = strlen(name);
+
+	return len > 0 && len < 16 &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:@") == len;
+}
+
+int cr_config_parse_interfaces(const struct key *key, const char *text, void *base, char **why)
+{
+	return parse_list(key, text, base, why, check_interface, "a network interface name");
+}

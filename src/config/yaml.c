@@ -145,7 +145,7 @@ static void cyaml_log_collect(cyaml_log_t level, void *ctx, const char *fmt, va_
  *       in sequence entry '1' (line: 3, column: 5)
  *       in mapping field 'cameras' (line: 3, column: 3)
  * innermost first, sequence entries counted from 1. */
-static char *cyaml_message(const struct outline *o, const char *log, cyaml_err_t err)
+static char *cyaml_message(const struct cr_config_outline *o, const char *log, cyaml_err_t err)
 {
 	char *problem = NULL, *path = cr_strdup(""), *full = NULL, *what = NULL, *expected = NULL, *text;
 	const char *p = log ? log : "";
@@ -205,7 +205,7 @@ static char *cyaml_message(const struct outline *o, const char *log, cyaml_err_t
 /* ---- applying loaded values -------------------------------------------- */
 
 struct load {
-	const struct outline *outline;
+	const struct cr_config_outline *outline;
 	char **error;
 };
 
@@ -360,8 +360,10 @@ static int apply_keys(struct load *ld, const struct key *keys, const struct raw 
 	return ret;
 }
 
-/* Lays the YAML text over config; file names the text in messages. */
-static int load_text(struct cr_config *config, const char *text, size_t len, const char *file, char **error)
+/* Lays the YAML text over config; file names the text in messages. keep:
+ * the outline stays in config->outline, for later messages. */
+static int load_text(struct cr_config *config, const char *text, size_t len, const char *file, bool keep,
+		     char **error)
 {
 	struct cyaml_log_text log = { 0 };
 	const cyaml_config_t cyaml_config = {
@@ -376,7 +378,7 @@ static int load_text(struct cr_config *config, const char *text, size_t len, con
 		.flags = CYAML_FLAG_POINTER,
 		.data_size = (uint32_t)(cr_config_key_count(cr_config_top_keys) * sizeof(struct raw)),
 	};
-	struct outline outline = { .file = file };
+	struct cr_config_outline outline = { .file = file };
 	struct load ld = { .outline = &outline, .error = error };
 	struct raw *raw = NULL;
 	cyaml_err_t err;
@@ -398,7 +400,12 @@ end:
 	if (raw)
 		cyaml_free(&cyaml_config, &schema, raw, 0);
 	schema_free(cr_config_top_keys, (cyaml_schema_field_t *)schema.mapping.fields);
-	cr_config_outline_free(&outline);
+	if (keep && ret >= 0) {
+		config->outline = cr_malloc(sizeof(*config->outline));
+		*config->outline = outline;
+	} else {
+		cr_config_outline_free(&outline);
+	}
 	free(log.text);
 	return ret;
 }
@@ -441,7 +448,7 @@ struct cr_config *cr_config_load(const char *path, char **error)
 	assert(error);
 	*error = NULL;
 	ret = load_text(config, (const char *)cr_embedded_camrig_yaml, cr_embedded_camrig_yaml_size,
-			EMBEDDED_NAME, error);
+			EMBEDDED_NAME, false, error);
 	if (ret >= 0 && config->ncameras == 0) {
 		*error = cr_strdup(EMBEDDED_NAME ": no camera (expected one default camera)");
 		ret = -EINVAL;
@@ -450,7 +457,7 @@ struct cr_config *cr_config_load(const char *path, char **error)
 		config->path = cr_strdup(path);
 		ret = read_file(path, &text, &len, error);
 		if (ret >= 0)
-			ret = load_text(config, text, len, path, error);
+			ret = load_text(config, text, len, config->path, true, error);
 		free(text);
 	}
 	if (ret < 0)

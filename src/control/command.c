@@ -115,7 +115,7 @@ static int parse_seconds(const char *verb, const char *what, const char *text, d
 
 	if (end == text || *end || !isfinite(d) || d < 0 || d > MAX_DURATION_S)
 		return FAIL(error, "%s: %s \"%s\" is not a number of seconds (expected 0..%.0f; 0 = %s)", verb, what,
-			    text, MAX_DURATION_S, strcmp(verb, "timelapse") == 0 ? "the configured interval"
+			    text, MAX_DURATION_S, strcmp(verb, "timelapse") == 0 ? "shots on trigger only"
 										 : "until stopped");
 	*out = d;
 	return 0;
@@ -145,6 +145,7 @@ static int parse_timelapse(const char *const *positional, unsigned npos, struct 
 	if (npos == 2 && action != CR_TIMELAPSE_START)
 		return FAIL(error, "timelapse %s: takes no value (usage: %s)", positional[0],
 			    verbs[CR_VERB_TIMELAPSE].usage);
+	cmd->duration_s = -1; /* not given: timelapse.interval */
 	return npos == 2 ? parse_seconds("timelapse", "interval", positional[1], &cmd->duration_s, error) : 0;
 }
 

@@ -65,7 +65,8 @@ struct cr_command {
 	int64_t utc_us;                    /* the same, µs since the UTC epoch */
 	char camera[CR_COMMAND_TEXT_MAX];  /* "" = every camera */
 	double duration_s;                 /* start_recording: seconds, 0 = until stopped;
-					      timelapse start: interval in seconds, 0 = configured */
+					      timelapse start: interval in seconds, 0 = shots on
+					      trigger only, -1 = not given (timelapse.interval) */
 	int discard;                       /* stop_recording discard: delete instead of keeping */
 	enum cr_timelapse_action timelapse; /* timelapse: the action */
 	char name[CR_COMMAND_TEXT_MAX];    /* set_control: the control */

@@ -77,7 +77,8 @@ static int status_of(int err)
 	switch (err) {
 	case -EINVAL: return 400;
 	case -ENOENT: return 404;
-	case -EBUSY: return 409;
+	case -EBUSY:
+	case -ENOSPC: return 409; /* not possible now: busy, or the disk is below recording.min_free_mb */
 	case -ENOTSUP: return 501;
 	case -ETIMEDOUT:
 	case -EAGAIN: return 503;

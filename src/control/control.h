@@ -25,8 +25,8 @@ struct cr_control;
 /* Runs on the control thread. Adds its results to reply (a JSON object that
  * already has "command" and "trigger"). Returns 0, or a negative errno after
  * setting reply's "error" to a one-line reason: -ENOENT (no such camera or
- * control), -EINVAL (bad value), -EBUSY (not possible in this state), others
- * for failures. */
+ * control), -EINVAL (bad value), -EBUSY (not possible in this state), -ENOSPC
+ * (not enough disk space), others for failures. */
 typedef int (*cr_control_handler)(void *ctx, const struct cr_command *cmd, json_t *reply);
 
 /* Creates the control; every command that succeeds is published to events

@@ -98,23 +98,38 @@ static double num(json_t *obj, const char *key, double def)
 	return json_is_number(v) ? json_number_value(v) : def;
 }
 
-/* One line per camera of a get_stats or status reply. */
-static void add_cameras(struct text *t, json_t *cameras)
+/* One line per camera of a status reply (its /status cameras); detailed
+ * (get_stats) adds the pre-trigger, encoder, clients, LSL and upload. */
+static void add_cameras(struct text *t, json_t *cameras, bool detailed)
 {
 	size_t i;
 	json_t *cam;
 
 	json_array_foreach(cameras, i, cam) {
-		json_t *fps = json_object_get(cam, "fps"), *frames = json_object_get(cam, "frames");
-		json_t *rec = json_object_get(cam, "recording");
-		double rate = json_is_object(fps) ? num(fps, "measured", 0) : num(cam, "fps", 0);
-		double captured = json_is_object(frames) ? num(frames, "captured", 0) : num(cam, "frames_captured", 0);
-		double dropped = json_is_object(frames) ? num(frames, "dropped_pool", 0) : num(cam, "frames_dropped", 0);
+		json_t *frames = json_object_get(cam, "frames"), *rec = json_object_get(cam, "recording");
+		json_t *pre = json_object_get(rec, "pre_trigger"), *enc = json_object_get(rec, "encoder");
+		json_t *lsl = json_object_get(cam, "lsl"), *up = json_object_get(cam, "upload");
 
-		text_add(t, "\n%s: %s, %.1f fps, %.0f frames, %.0f dropped", str(cam, "name"), str(cam, "state"), rate,
-			 captured, dropped);
-		if (json_is_object(rec) && *str(rec, "state"))
+		text_add(t, "\n%s: %s, %.1f fps, %.0f frames, %.0f dropped", str(cam, "name"), str(cam, "state"),
+			 num(json_object_get(cam, "fps"), "measured", 0), num(frames, "captured", 0),
+			 num(frames, "dropped_pool", 0) + num(frames, "lost_upstream", 0));
+		if (json_is_object(rec))
 			text_add(t, ", recording: %s", str(rec, "state"));
+		if (!detailed)
+			continue;
+		if (json_is_true(json_object_get(rec, "recording")))
+			text_add(t, " (%.0f s, %.0f frames dropped)", num(rec, "seconds", 0),
+				 num(json_object_get(rec, "frames"), "dropped", 0));
+		if (json_is_object(pre) && num(pre, "target_seconds", 0) > 0)
+			text_add(t, ", pre-trigger %.1f/%.1f s", num(pre, "seconds", 0), num(pre, "target_seconds", 0));
+		if (json_is_object(enc) && json_is_true(json_object_get(enc, "active")))
+			text_add(t, ", encoder %s %.0f kbit/s, %.0f dropped", str(enc, "encoder"), num(enc, "bitrate_kbps", 0),
+				 num(enc, "dropped", 0));
+		text_add(t, ", %.0f clients", num(cam, "clients", 0));
+		if (json_is_object(lsl))
+			text_add(t, ", LSL %.0f inlets", num(lsl, "streaming", 0));
+		if (json_is_true(json_object_get(up, "enabled")))
+			text_add(t, ", upload %.0f sent, %.0f failed", num(up, "sent", 0), num(up, "failed", 0));
 	}
 }
 
@@ -163,11 +178,14 @@ void cr_ntfy_reply_text(const char *line, json_t *reply, char *buf, size_t max_b
 		break;
 	case CR_VERB_STATUS:
 		text_add(&t, "ok: status");
-		add_cameras(&t, json_object_get(json_object_get(reply, "status"), "cameras"));
+		add_cameras(&t, json_object_get(json_object_get(reply, "status"), "cameras"), false);
 		break;
 	case CR_VERB_GET_STATS:
 		text_add(&t, "ok: get_stats");
-		add_cameras(&t, json_object_get(reply, "cameras"));
+		add_cameras(&t, json_object_get(reply, "cameras"), true);
+		if (json_is_object(json_object_get(reply, "ntfy")))
+			text_add(&t, "\nntfy: %.0f published, %.0f errors", num(json_object_get(reply, "ntfy"), "published", 0),
+				 num(json_object_get(reply, "ntfy"), "publish_errors", 0));
 		break;
 	default:
 		text_add(&t, "ok: %s", cr_verb_name(cmd.verb));

@@ -65,6 +65,8 @@ struct cr_video_encoder {
 
 	/* Encoder thread only. */
 	bool opened;                 /* tried to open (ctx or copy set, or failed) */
+	int in_width, in_height;     /* the frames it was opened for, pixels */
+	bool in_compressed;          /* ... and whether they were MJPEG */
 	bool copy;                   /* passing MJPEG through */
 	bool failed;                 /* no encoder could open: frames are counted as errors */
 	AVCodecContext *ctx;
@@ -80,6 +82,7 @@ struct cr_video_encoder {
 	unsigned demand;
 	bool closed;
 	AVCodecParameters *par;      /* NULL until the encoder opened */
+	unsigned params;             /* bumped at every reopen: packets carry it */
 	bool intra_only;
 	struct cr_video_encoder_stats stats;
 	int64_t rate_start_ns;       /* bitrate window */
@@ -95,10 +98,16 @@ static const AVCodec *video_encoder_by_name(const char *name)
 	return c && c->type == AVMEDIA_TYPE_VIDEO ? c : NULL;
 }
 
+/* The hardware H.264 encoder "auto" tries first: the Raspberry Pi's (and
+ * other SoCs') V4L2 memory-to-memory encoder. */
+#define AUTO_HARDWARE "h264_v4l2m2m"
+
 /* The encoder a codec name in the configuration means first. */
 static const AVCodec *first_choice(const char *name)
 {
-	if (strcmp(name, "h264") == 0)
+	if (strcmp(name, "auto") == 0 && video_encoder_by_name(AUTO_HARDWARE))
+		return video_encoder_by_name(AUTO_HARDWARE);
+	if (strcmp(name, "h264") == 0 || strcmp(name, "auto") == 0)
 		return video_encoder_by_name("libx264") ? video_encoder_by_name("libx264")
 							: avcodec_find_encoder(AV_CODEC_ID_H264);
 	if (strcmp(name, "h265") == 0 || strcmp(name, "hevc") == 0)
@@ -261,6 +270,7 @@ static void publish_parameters(struct cr_video_encoder *enc, const struct cr_fra
 	}
 	d = avcodec_descriptor_get(par->codec_id);
 	pthread_mutex_lock(&enc->lock);
+	avcodec_parameters_free(&enc->par);
 	enc->par = par;
 	enc->intra_only = enc->copy || (d && (d->props & AV_CODEC_PROP_INTRA_ONLY)) ||
 			  (enc->ctx && enc->ctx->gop_size <= 1);
@@ -275,8 +285,13 @@ static void open_for(struct cr_video_encoder *enc, const struct cr_frame *f)
 	const AVCodec *tried[4] = { 0 };
 	unsigned ntried = 0;
 	int ret;
+	/* auto: a hardware encoder that does not open is no surprise. */
+	bool automatic = strcmp(name, "auto") == 0;
 
 	enc->opened = true;
+	enc->in_width = f->width;
+	enc->in_height = f->height;
+	enc->in_compressed = cr_fourcc_is_compressed(f->fourcc);
 	if (strcmp(name, "copy") == 0) {
 		if (f->fourcc == CR_FMT_MJPEG || f->fourcc == CR_FMT_JPEG) {
 			enc->copy = true;
@@ -295,7 +310,7 @@ static void open_for(struct cr_video_encoder *enc, const struct cr_frame *f)
 
 		ret = open_codec(enc, c, f->width, f->height, f->fourcc);
 		if (ret == 0) {
-			if (ntried > 1)
+			if (ntried > 1 && !(automatic && ntried == 2))
 				set_error(enc, "%s did not open; using %s", tried[0]->name, c->name);
 			cr_info("%s: recording encoder %s, %dx%d %s, GOP %d frames", cr_camera_config(enc->camera)->name,
 				c->name, enc->ctx->width, enc->ctx->height, av_get_pix_fmt_name(enc->ctx->pix_fmt),
@@ -303,8 +318,9 @@ static void open_for(struct cr_video_encoder *enc, const struct cr_frame *f)
 			publish_parameters(enc, f, c->name);
 			return;
 		}
-		cr_warn("%s: encoder %s does not open for %dx%d %s: %s", cr_camera_config(enc->camera)->name, c->name,
-			f->width, f->height, cr_fourcc_name(f->fourcc), cr_strerror(ret));
+		cr_log(automatic && ntried == 1 ? CR_LOG_INFO : CR_LOG_WARN, "%s: encoder %s does not open for %dx%d %s: %s",
+		       cr_camera_config(enc->camera)->name, c->name, f->width, f->height, cr_fourcc_name(f->fourcc),
+		       cr_strerror(ret));
 		if (ntried < CR_ARRAY_SIZE(tried)) {
 			const AVCodec *next = software_fallback(c);
 
@@ -315,7 +331,8 @@ static void open_for(struct cr_video_encoder *enc, const struct cr_frame *f)
 					next = c->id == AV_CODEC_ID_MJPEG ? NULL : avcodec_find_encoder(AV_CODEC_ID_MJPEG);
 			tried[ntried] = next;
 			if (next)
-				cr_warn("%s: falling back to %s", cr_camera_config(enc->camera)->name, next->name);
+				cr_log(automatic && ntried == 1 ? CR_LOG_INFO : CR_LOG_WARN, "%s: falling back to %s",
+				       cr_camera_config(enc->camera)->name, next->name);
 		}
 	}
 	enc->failed = true;
@@ -330,6 +347,7 @@ static void deliver(struct cr_video_encoder *enc, struct cr_packet *pkt)
 {
 	int64_t now = cr_time_mono_ns();
 
+	pkt->params = enc->params;
 	for (unsigned i = 0; i < enc->nsinks; i++)
 		enc->sinks[i].fn(enc->sinks[i].ctx, pkt);
 	pthread_mutex_lock(&enc->lock);
@@ -586,6 +604,27 @@ static void copy_frame(struct cr_video_encoder *enc, const struct cr_frame *f, i
 	cr_packet_unref(&pkt);
 }
 
+/* The camera came back with frames of another size or kind: the encoder
+ * hands out what it holds, closes, and opens again for the new frames, and
+ * its packets carry new parameters (the recorder starts a new file). */
+static void reopen_for(struct cr_video_encoder *enc, const struct cr_frame *f)
+{
+	cr_warn("%s: the camera's frames changed from %dx%d to %dx%d %s: recording at the new size",
+		cr_camera_config(enc->camera)->name, enc->in_width, enc->in_height, f->width, f->height,
+		cr_fourcc_name(f->fourcc));
+	if (enc->ctx && avcodec_send_frame(enc->ctx, NULL) >= 0)
+		receive_packets(enc);
+	avcodec_free_context(&enc->ctx);
+	avcodec_free_context(&enc->dec);
+	av_frame_free(&enc->decoded);
+	av_frame_free(&enc->scratch);
+	av_buffer_unref(&enc->gray_chroma);
+	cr_ring_drop(&enc->meta, cr_ring_length(&enc->meta));
+	enc->opened = enc->copy = enc->failed = false;
+	enc->params++;
+	atomic_store(&enc->want_keyframe, true);
+}
+
 static void encode_frame(struct cr_video_encoder *enc, struct cr_frame *f)
 {
 	int64_t t0 = cr_time_mono_ns(), pts = f->mono_ns / 1000;
@@ -595,6 +634,9 @@ static void encode_frame(struct cr_video_encoder *enc, struct cr_frame *f)
 	pthread_mutex_lock(&enc->lock);
 	enc->stats.frames++;
 	pthread_mutex_unlock(&enc->lock);
+	if (enc->opened && (f->width != enc->in_width || f->height != enc->in_height ||
+			    cr_fourcc_is_compressed(f->fourcc) != enc->in_compressed))
+		reopen_for(enc, f);
 	if (!enc->opened)
 		open_for(enc, f);
 	if (enc->failed)
@@ -660,16 +702,20 @@ static void *encoder_thread(void *arg)
 
 /* ---- public --------------------------------------------------------------- */
 
+bool cr_video_codec_known(const char *name)
+{
+	return strcmp(name, "copy") == 0 || strcmp(name, "auto") == 0 || first_choice(name) != NULL;
+}
+
 int cr_video_encoder_new(struct cr_camera *cam, const struct cr_recording_config *config,
 			 struct cr_video_encoder **out)
 {
 	const char *name = cr_camera_config(cam)->name;
 	struct cr_video_encoder *enc;
 
-	if (!config->codec || (strcmp(config->codec, "copy") != 0 && !first_choice(config->codec)))
+	if (!config->codec || !cr_video_codec_known(config->codec))
 		return cr_log_ret(-EINVAL, CR_LOG_ERROR, "%s: recording.codec: unknown encoder \"%s\" (expected one of: "
-				  "copy, mjpeg, h264, h265, ffv1, or a video encoder `ffmpeg -encoders` lists)", name,
-				  config->codec ? config->codec : "");
+				  CR_VIDEO_CODECS_EXPECTED ")", name, config->codec ? config->codec : "");
 	enc = CR_NEW(enc);
 	enc->camera = cam;
 	enc->config = config;
@@ -721,6 +767,11 @@ void cr_video_encoder_demand(struct cr_video_encoder *enc, bool add)
 		enc->stats.active = enc->demand > 0;
 	}
 	pthread_mutex_unlock(&enc->lock);
+}
+
+void cr_video_encoder_keyframe(struct cr_video_encoder *enc)
+{
+	atomic_store(&enc->want_keyframe, true);
 }
 
 void cr_video_encoder_stop(struct cr_video_encoder *enc)

@@ -9,8 +9,9 @@
  *
  * Codecs: "copy" passes the camera's MJPEG frames through untouched (a raw
  * camera gets "mjpeg" instead, with a warning); "mjpeg", "h264" (libx264),
- * "h265" (libx265), "ffv1", or any libavcodec encoder by name. An encoder
- * that fails to open falls back to the software encoder of its codec, then to
+ * "h265" (libx265), "ffv1", "auto" (h264_v4l2m2m where it opens, quietly
+ * libx264 where not), or any libavcodec encoder by name. An encoder that
+ * fails to open falls back to the software encoder of its codec, then to
  * mjpeg, with a warning. No B-frames, so packets come out in capture order.
  * A packet's PTS and DTS are its frame's capture time in µs of
  * CLOCK_MONOTONIC (time base 1/1000000). */
@@ -48,6 +49,14 @@ struct cr_video_encoder_stats {
 	double bitrate_kbps;          /* output over the last second or so, kbit/s */
 };
 
+/* Whether recording.codec name means an encoder this libavcodec has (auto,
+ * copy, mjpeg, h264, h265, ffv1, or any video encoder by name). */
+bool cr_video_codec_known(const char *name);
+
+/* What a good recording.codec is, for messages. */
+#define CR_VIDEO_CODECS_EXPECTED \
+	"auto, copy, mjpeg, h264, h265, ffv1, or a video encoder `ffmpeg -encoders` lists"
+
 /* Creates the encoder for cam with the recording settings of config (not
  * copied; must outlive it). Checks the codec name; the encoder itself opens
  * on the first frame, when the frame format is known. Inactive until
@@ -66,6 +75,10 @@ int cr_video_encoder_start(struct cr_video_encoder *enc);
  * taking frames, and the first one is encoded as a keyframe. Safe from any
  * thread; a no-op after cr_video_encoder_stop(). */
 void cr_video_encoder_demand(struct cr_video_encoder *enc, bool add);
+
+/* Makes the next frame encoded a keyframe (the first after a gap). Safe
+ * from any thread. */
+void cr_video_encoder_keyframe(struct cr_video_encoder *enc);
 
 /* Encodes what is still queued, drains the encoder into the sinks, joins the
  * thread and leaves the camera's fan-out. Stop the camera first. The object

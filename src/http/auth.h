@@ -26,9 +26,18 @@ void cr_http_auth_free(struct cr_http_auth **auth);
  * in force. Returns 0 or a negative errno (logged). */
 int cr_http_auth_reload(struct cr_http_auth *auth);
 
-/* True when the request may proceed: no credentials required, or a valid
- * "Authorization: Basic" or "Authorization: Bearer" header. */
-bool cr_http_auth_allowed(struct cr_http_auth *auth, struct MHD_Connection *conn);
+enum cr_http_auth_result {
+	CR_HTTP_AUTH_OK,         /* no credentials required, or valid ones */
+	CR_HTTP_AUTH_DENIED,     /* none or wrong: answer 401 */
+	CR_HTTP_AUTH_THROTTLED,  /* too many failures from this address: answer 429, not checked */
+};
+
+/* Whether the request on conn may proceed: no credentials required, or a
+ * valid "Authorization: Basic" (RFC 7617) or "Authorization: Bearer" (RFC
+ * 6750) header. A client address that failed too often is throttled; then
+ * *retry_after_s says for how many seconds (see auth.c). Thread-safe. */
+enum cr_http_auth_result cr_http_auth_check(struct cr_http_auth *auth, struct MHD_Connection *conn,
+					    unsigned *retry_after_s);
 
 bool cr_http_auth_required(const struct cr_http_auth *auth);
 

@@ -49,9 +49,13 @@ enum MHD_Result cr_http_run_command(struct cr_http_request *req, const char *lin
 const char *cr_http_arg(struct cr_http_request *req, json_t *body, const char *name, char *buf, size_t len,
 			bool *bad)
 {
-	const char *q = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+	const char *q;
 	json_t *v = body ? json_object_get(body, name) : NULL;
 
+	if (cr_http_query(req, name, &q) < 0) {
+		*bad = true;
+		return NULL;
+	}
 	if (q)
 		snprintf(buf, len, "%s", q);
 	else if (json_is_string(v))

@@ -92,7 +92,12 @@ enum MHD_Result cr_http_reply(struct cr_http_request *req, unsigned status, cons
  * Returns NULL if so, else the first unknown name. */
 const char *cr_http_unknown_param(struct cr_http_request *req, const char *const *allowed);
 
-/* The query parameter name parsed as an integer in [min, max]. Returns 0 and
+/* The query parameter name into *value. Returns 1 when it is there, 0 when
+ * absent (*value NULL), -EINVAL when its decoded text holds a NUL byte. */
+int cr_http_query(struct cr_http_request *req, const char *name, const char **value);
+
+/* The query parameter name parsed as an integer in [min, max] (decimal
+ * digits, a leading '-' at most). Returns 0 and
  * leaves *value as is when absent, 1 when set, -EINVAL when malformed or out
  * of range. */
 int cr_http_int_param(struct cr_http_request *req, const char *name, int min, int max, int *value);

@@ -185,17 +185,34 @@ const char *cr_http_unknown_param(struct cr_http_request *req, const char *const
 	return pc.unknown;
 }
 
+int cr_http_query(struct cr_http_request *req, const char *name, const char **value)
+{
+	size_t len = 0;
+
+	*value = NULL;
+	if (MHD_lookup_connection_value_n(req->conn, MHD_GET_ARGUMENT_KIND, name, strlen(name), value, &len) != MHD_YES ||
+	    !*value)
+		return 0;
+	/* "%00" decodes to a NUL: "320%00x" must not read as "320". */
+	return strlen(*value) == len ? 1 : -EINVAL;
+}
+
 int cr_http_int_param(struct cr_http_request *req, const char *name, int min, int max, int *value)
 {
-	const char *text = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+	const char *text, *digits;
+	int ret = cr_http_query(req, name, &text);
 	char *end;
 	long v;
 
-	if (!text)
-		return 0;
+	if (ret <= 0)
+		return ret;
+	/* Digits, with a '-' in front at most: no spaces, no '+', no hex. */
+	digits = text + (text[0] == '-');
+	if (!*digits || strspn(digits, "0123456789") != strlen(digits))
+		return -EINVAL;
 	errno = 0;
 	v = strtol(text, &end, 10);
-	if (errno || end == text || *end || v < min || v > max)
+	if (errno || *end || v < min || v > max)
 		return -EINVAL;
 	*value = (int)v;
 	return 1;
@@ -203,8 +220,12 @@ int cr_http_int_param(struct cr_http_request *req, const char *name, int min, in
 
 struct cr_http_camera *cr_http_pick_camera(struct cr_http_request *req, enum MHD_Result *result)
 {
-	const char *name = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "camera");
+	const char *name;
 
+	if (cr_http_query(req, "camera", &name) < 0) {
+		*result = cr_http_error(req, MHD_HTTP_BAD_REQUEST, "camera: contains a NUL byte");
+		return NULL;
+	}
 	if (!name)
 		return &req->ctx->cameras[0];
 	for (unsigned i = 0; i < req->ctx->ncameras; i++)
@@ -235,18 +256,29 @@ void cr_http_live_view_end(struct cr_http_server *server)
 	atomic_fetch_sub(&server->live_views, 1);
 }
 
-static enum MHD_Result unauthorized(struct cr_http_request *req)
+/* A 401 asking for credentials, or a 429 while the client address is
+ * throttled for failing too often (auth.c). */
+static enum MHD_Result unauthorized(struct cr_http_request *req, enum cr_http_auth_result why, unsigned retry_s)
 {
 	static const char msg[] = "authentication required (HTTP Basic or a bearer token)\n";
-	struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg,
+	static const char slow[] = "too many failed authentication attempts from this address; try again later\n";
+	bool throttled = why == CR_HTTP_AUTH_THROTTLED;
+	struct MHD_Response *resp = MHD_create_response_from_buffer(throttled ? sizeof(slow) - 1 : sizeof(msg) - 1,
+								     (void *)(throttled ? slow : msg),
 								     MHD_RESPMEM_PERSISTENT);
+	char seconds[16];
 
 	if (resp) {
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-					"Basic realm=\"camrig\", charset=\"UTF-8\"");
+		if (throttled) {
+			snprintf(seconds, sizeof(seconds), "%u", retry_s);
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+		} else {
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+						"Basic realm=\"camrig\", charset=\"UTF-8\"");
+		}
 	}
-	return cr_http_queue(req, MHD_HTTP_UNAUTHORIZED, resp);
+	return cr_http_queue(req, throttled ? MHD_HTTP_TOO_MANY_REQUESTS : MHD_HTTP_UNAUTHORIZED, resp);
 }
 
 /* A CORS preflight (OPTIONS) from an origin of http.cors_origins; from any
@@ -351,8 +383,9 @@ static enum MHD_Result check_headers(struct cr_http_request *req, const char *ve
 {
 	struct cr_http_pool *pool = req->pool;
 	struct MHD_Connection *conn = req->conn;
+	enum cr_http_auth_result auth;
+	unsigned refused, retry_s = 0;
 	char why[512];
-	unsigned refused;
 
 	refused = check_framing(conn, why, sizeof(why));
 	if (refused)
@@ -375,8 +408,9 @@ static enum MHD_Result check_headers(struct cr_http_request *req, const char *ve
 	body->cors_origin = req->cors_origin;
 	if (strcmp(req->method, MHD_HTTP_METHOD_OPTIONS) == 0)
 		return preflight(req);
-	if (!cr_http_auth_allowed(req->server->auth, conn))
-		return unauthorized(req);
+	auth = cr_http_auth_check(req->server->auth, conn, &retry_s);
+	if (auth != CR_HTTP_AUTH_OK)
+		return unauthorized(req, auth, retry_s);
 	refused = cr_http_origin_check_preflighted(conn, req->method, why, sizeof(why));
 	if (refused)
 		return cr_http_error(req, refused, "%s", why);

@@ -1,5 +1,6 @@
 /* The timelapse API:
- *   POST /api/timelapse/start    optional interval (s; 0: the configured one)
+ *   POST /api/timelapse/start    optional interval (s; 0: shots on trigger only;
+ *                                absent: timelapse.interval)
  *                                and camera, as query parameters or a JSON
  *                                body {"interval": 10, "camera": "NAME"}
  *   POST /api/timelapse/shot     one still now (e.g. from a 3D printer's

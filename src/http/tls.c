@@ -4,7 +4,13 @@
  * retrieve callback (MHD_OPTION_HTTPS_CERT_CALLBACK), which answers with the
  * pair loaded most recently. SIGHUP loads the files again. Pairs are kept
  * until the server stops, because sessions that began with an older pair
- * still point at it (renewals are rare, so this stays small). */
+ * still point at it (renewals are rare, so this stays small).
+ *
+ * A pair is used only when the key belongs to the certificate: the SHA-256
+ * key ids (RFC 5280 section 4.2.1.2's method, over the SubjectPublicKeyInfo)
+ * of the leaf certificate's public key and of the public half of the private
+ * key must match. A mismatch refuses to start, and on SIGHUP keeps the pair
+ * in use: either way no handshake can fail for it. */
 #include "http/tls.h"
 
 #include "base/fs.h"
@@ -65,6 +71,23 @@ static void pair_free(struct pair *p)
 	free(p);
 }
 
+/* Whether key is the private key of the leaf certificate of p's chain. */
+static bool key_matches(const struct pair *p)
+{
+	unsigned char cert_id[64], key_id[64];
+	size_t cert_len = sizeof(cert_id), key_len = sizeof(key_id);
+	gnutls_pubkey_t pub = NULL;
+	bool same = false;
+
+	if (gnutls_pubkey_init(&pub) == 0 && gnutls_pubkey_import_privkey(pub, p->key, 0, 0) == 0 &&
+	    gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA256, key_id, &key_len) == 0 &&
+	    gnutls_pubkey_get_key_id(p->chain[0].pubkey, GNUTLS_KEYID_USE_SHA256, cert_id, &cert_len) == 0)
+		same = cert_len == key_len && memcmp(cert_id, key_id, key_len) == 0;
+	if (pub)
+		gnutls_pubkey_deinit(pub);
+	return same;
+}
+
 static int load(struct cr_http_tls *tls, struct pair **out)
 {
 	gnutls_datum_t cert = { 0 }, key = { 0 };
@@ -96,6 +119,12 @@ static int load(struct cr_http_tls *tls, struct pair **out)
 	if (ret < 0) {
 		ret = cr_log_ret(-EINVAL, CR_LOG_ERROR, "http.tls_key %s: not a PEM private key (%s)", tls->key_path,
 				 gnutls_strerror(ret));
+		goto end;
+	}
+	if (!key_matches(p)) {
+		ret = cr_log_ret(-EINVAL, CR_LOG_ERROR, "http.tls_key %s is not the key of the certificate in "
+				 "http.tls_cert %s (expected the pair a CA issued, or that `openssl req -x509` wrote)",
+				 tls->key_path, tls->cert_path);
 		goto end;
 	}
 	*out = p;

@@ -19,7 +19,16 @@
  * Relayed copies arrive as multicast and are never relayed again.
  * Requests are parsed as liblsl's udp_server.cpp does; anything malformed,
  * oversized or not matching gets no reply. Replies go out with MSG_DONTWAIT:
- * a full socket buffer drops a reply, the thread never waits. */
+ * a full socket buffer drops a reply, the thread never waits.
+ *
+ * A shortinfo reply (~625 bytes) is 24 times the query that asks for it and
+ * goes to whatever address and port the query names, so a spoofed query
+ * would make camrig an amplifier. Each sender address beyond loopback gets
+ * at most REPLY_BURST replies at once and REPLY_RATE a second after that
+ * (a token bucket per address in a table of REPLY_SLOTS; liblsl's resolver
+ * asks a few times a second). With lsl.interfaces set, datagrams that
+ * arrive on another interface are ignored and groups are joined on the
+ * listed ones only. */
 #include "lsl/internal.h"
 
 #include "base/log.h"
@@ -49,6 +58,16 @@
 static const char *const groups[] = { "224.0.0.1", "224.0.0.183", "239.255.172.215" };
 
 #define QUERY_ID_MAX 64         /* bytes of a query id (liblsl sends a size_t hash in decimal) */
+#define REPLY_SLOTS 64          /* sender addresses whose shortinfo replies are counted */
+#define REPLY_BURST 20.0        /* replies a sender gets at once */
+#define REPLY_RATE 5.0          /* and then per second */
+
+/* The token bucket of one sender address. */
+struct reply_budget {
+	struct in_addr addr;        /* 0.0.0.0: free */
+	double tokens;
+	double last_s;              /* LSL clock of the last refill */
+};
 #define DATAGRAMS_PER_WAKE 64   /* read at most this many datagrams per socket before polling again */
 
 struct lsl_discovery {
@@ -56,6 +75,7 @@ struct lsl_discovery {
 	int discovery_fd;   /* UDP, INADDR_ANY:multicast_port; -1 when the port was unavailable */
 	int netlink_fd;     /* address/link change notifications; -1 when unavailable */
 	unsigned joined;    /* group memberships held (interface x group) */
+	struct reply_budget budget[REPLY_SLOTS]; /* the UDP thread's only */
 	uint8_t buf[LSL_DATAGRAM_MAX + 1];
 };
 
@@ -70,6 +90,7 @@ int cr_lsl_discovery_open(struct cr_lsl_outlet *o)
 	if (d->service_fd < 0)
 		return cr_log_ret(-errno, CR_LOG_ERROR, "lsl: %s: UDP socket: %s", o->field[LSL_F_NAME],
 				  strerror(errno));
+	setsockopt(d->service_fd, IPPROTO_IP, IP_PKTINFO, &(int){ 1 }, sizeof(int));
 	ret = cr_lsl_bind_port(d->service_fd, o->base_port, &o->service_port);
 	if (ret < 0)
 		return cr_log_ret(ret, CR_LOG_ERROR, "lsl: %s: cannot bind a UDP service port from %u: %s",
@@ -93,7 +114,8 @@ static void join_groups(struct cr_lsl_outlet *o, struct lsl_discovery *d)
 	for (ifa = ifs; ifa; ifa = ifa->ifa_next) {
 		struct ip_mreqn mreq = { 0 };
 
-		if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != AF_INET || !(ifa->ifa_flags & IFF_UP))
+		if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != AF_INET || !(ifa->ifa_flags & IFF_UP) ||
+		    !cr_lsl_interface_allowed(o, ifa->ifa_name))
 			continue;
 		mreq.imr_address = ((struct sockaddr_in *)ifa->ifa_addr)->sin_addr;
 		mreq.imr_ifindex = (int)if_nametoindex(ifa->ifa_name);
@@ -223,10 +245,39 @@ static void send_reply(int fd, const struct iovec *iov, int n, const struct sock
 			 ntohs(to->sin_port), strerror(errno));
 }
 
+/* Whether from may have another shortinfo reply now (see the top). */
+static bool reply_allowed(const struct cr_lsl_outlet *o, struct lsl_discovery *d, const struct sockaddr_in *from)
+{
+	struct reply_budget *b = NULL, *oldest = &d->budget[0];
+	double now = cr_lsl_clock();
+
+	/* The kernel drops loopback sources arriving from outside: no spoofing. */
+	if ((ntohl(from->sin_addr.s_addr) >> 24) == 127 && !o->limit_loopback)
+		return true;
+	for (unsigned i = 0; i < REPLY_SLOTS && !b; i++) {
+		if (d->budget[i].addr.s_addr == from->sin_addr.s_addr)
+			b = &d->budget[i];
+		else if (d->budget[i].last_s < oldest->last_s)
+			oldest = &d->budget[i];
+	}
+	if (!b) {
+		b = oldest;
+		*b = (struct reply_budget){ .addr = from->sin_addr, .tokens = REPLY_BURST, .last_s = now };
+	}
+	b->tokens += (now - b->last_s) * REPLY_RATE;
+	if (b->tokens > REPLY_BURST)
+		b->tokens = REPLY_BURST;
+	b->last_s = now;
+	if (b->tokens < 1)
+		return false;
+	b->tokens -= 1;
+	return true;
+}
+
 /* "LSL:shortinfo\r\n<query>\r\n<return port> <query id>\r\n" -> to the
  * sender's address at the return port: "<query id>\r\n<shortinfo XML>". */
-static void answer_shortinfo(struct cr_lsl_outlet *o, int fd, const char *p, const char *end,
-			     const struct sockaddr_in *from)
+static void answer_shortinfo(struct cr_lsl_outlet *o, struct lsl_discovery *d, int fd, const char *p,
+			     const char *end, const struct sockaddr_in *from)
 {
 	char port_text[8], id[QUERY_ID_MAX + 1], *port_end;
 	const char *query;
@@ -246,6 +297,10 @@ static void answer_shortinfo(struct cr_lsl_outlet *o, int fd, const char *p, con
 			return;
 	if (!cr_lsl_query_match(o, query, query_len))
 		return;
+	if (!reply_allowed(o, d, from)) {
+		atomic_fetch_add_explicit(&o->queries_limited, 1, memory_order_relaxed);
+		return;
+	}
 	to.sin_port = htons((uint16_t)port);
 	iov[0] = (struct iovec){ id, strlen(id) };
 	iov[1] = (struct iovec){ "\r\n", 2 };
@@ -311,6 +366,7 @@ static void read_datagrams(struct cr_lsl_outlet *o, struct lsl_discovery *d, int
 		const char *p = (const char *)d->buf, *end, *method;
 		size_t method_len;
 		struct in_addr dest = { 0 };
+		char ifname[IF_NAMESIZE] = "";
 
 		if (n < 0)
 			return; /* EAGAIN, or an ICMP error from an earlier reply */
@@ -318,12 +374,19 @@ static void read_datagrams(struct cr_lsl_outlet *o, struct lsl_discovery *d, int
 		    from.sin_family != AF_INET || from.sin_port == 0)
 			continue; /* oversized (truncated) or from nowhere */
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
-				dest = ((struct in_pktinfo *)(void *)CMSG_DATA(c))->ipi_addr;
+			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+				const struct in_pktinfo *info = (const struct in_pktinfo *)(const void *)CMSG_DATA(c);
+
+				dest = info->ipi_addr;
+				if (!if_indextoname((unsigned)info->ipi_ifindex, ifname))
+					ifname[0] = '\0';
+			}
+		if (o->interfaces && !cr_lsl_interface_allowed(o, ifname))
+			continue; /* arrived on an interface inlets may not use */
 		end = p + n;
 		next_line(&p, end, &method, &method_len);
 		if (line_is(method, method_len, "LSL:shortinfo")) {
-			answer_shortinfo(o, fd, p, end, &from);
+			answer_shortinfo(o, d, fd, p, end, &from);
 			if (!service && is_loopback(dest) && is_loopback(from.sin_addr))
 				relay_query(o, d, (size_t)n);
 		}

@@ -194,6 +194,38 @@ static void inlet_refuse(struct cr_lsl_outlet *o, struct inlet *in, const char *
 	inlet_close(o, in, why);
 }
 
+/* Whether the connection on fd came to an address of an allowed interface. */
+static bool accept_allowed(struct cr_lsl_outlet *o, int fd)
+{
+	struct sockaddr_in local;
+	socklen_t len = sizeof(local);
+
+	if (!o->interfaces)
+		return true;
+	return getsockname(fd, (struct sockaddr *)&local, &len) == 0 && local.sin_family == AF_INET &&
+	       cr_lsl_address_allowed(o, local.sin_addr);
+}
+
+/* A free inlet slot; when every slot is taken, the one that has waited
+ * longest for a request is closed for it, so idle connections cannot lock
+ * inlets out. NULL when every slot streams or answers. */
+static struct inlet *free_slot(struct cr_lsl_outlet *o, struct lsl_feed *f)
+{
+	struct inlet *idle = NULL;
+
+	for (int i = 0; i < CR_LSL_MAX_INLETS; i++) {
+		struct inlet *in = &f->inlet[i];
+
+		if (in->state == IN_FREE)
+			return in;
+		if (in->state == IN_REQUEST && (!idle || in->deadline_ns < idle->deadline_ns))
+			idle = in;
+	}
+	if (idle)
+		inlet_refuse(o, idle, "closed: every connection was taken and it had sent no request");
+	return idle;
+}
+
 static void accept_all(struct cr_lsl_outlet *o, struct lsl_feed *f, int64_t now)
 {
 	for (;;) {
@@ -214,9 +246,12 @@ static void accept_all(struct cr_lsl_outlet *o, struct lsl_feed *f, int64_t now)
 			}
 			return; /* EAGAIN, or a connection that died in the backlog */
 		}
-		for (int i = 0; i < CR_LSL_MAX_INLETS && !in; i++)
-			if (f->inlet[i].state == IN_FREE)
-				in = &f->inlet[i];
+		if (!accept_allowed(o, fd)) {
+			atomic_fetch_add_explicit(&o->requests_refused, 1, memory_order_relaxed);
+			close(fd);
+			continue;
+		}
+		in = free_slot(o, f);
 		if (!in) {
 			cr_debug("lsl: %s: %d connections open, refusing another", o->field[LSL_F_NAME],
 				 CR_LSL_MAX_INLETS);

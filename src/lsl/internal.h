@@ -8,6 +8,7 @@
 
 #include "base/ring.h"
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -58,6 +59,8 @@ struct cr_lsl_outlet {
 	size_t fullinfo_len;              /* bytes */
 	uint16_t multicast_port, base_port, data_port, service_port;
 	int64_t stall_timeout_ns;         /* see cr_lsl_stream_info.stall_timeout_ms */
+	char *interfaces;                 /* ",lo,eth0," (commas around each name); NULL: every interface */
+	bool limit_loopback;              /* see cr_lsl_stream_info */
 
 	int stop_fd;                      /* eventfd, readable once the threads must end */
 	int wake_fd;                      /* eventfd, written by push to wake the TCP thread */
@@ -75,7 +78,7 @@ struct cr_lsl_outlet {
 	/* Counters (see struct cr_lsl_stats); written by one thread, read by any. */
 	atomic_uint inlets, streaming;
 	atomic_uint_fast64_t inlets_total, inlets_dropped, requests_refused;
-	atomic_uint_fast64_t queries_answered, timedata_answered;
+	atomic_uint_fast64_t queries_answered, queries_limited, timedata_answered;
 	atomic_uint_fast64_t samples_pushed, samples_sent, samples_skipped;
 };
 
@@ -90,6 +93,11 @@ unsigned cr_lsl_outlet_take(struct cr_lsl_outlet *o, struct lsl_sample *out, uns
 /* Encodes one sample in the protocol-1.10 layout (tag 2, timestamp, values,
  * host byte order) into LSL_SAMPLE_BYTES bytes at buf. */
 void cr_lsl_sample_encode(uint8_t *buf, double timestamp, const double value[CR_LSL_CHANNELS]);
+
+/* Whether inlets may reach the outlet through the interface named ifname,
+ * or through the interface that holds the local address addr. */
+bool cr_lsl_interface_allowed(const struct cr_lsl_outlet *o, const char *ifname);
+bool cr_lsl_address_allowed(const struct cr_lsl_outlet *o, struct in_addr addr);
 
 /* Binds fd (a fresh AF_INET socket, SOCK_STREAM or SOCK_DGRAM) to INADDR_ANY at
  * the first free port in [base, base + CR_LSL_PORT_RANGE), else at a port the

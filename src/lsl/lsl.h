@@ -21,6 +21,7 @@
 
 #include "base/frame.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -46,11 +47,16 @@ struct cr_lsl_stream_info {
 	const char *camera_name;  /* shown in <desc>; NULL: name */
 	int width, height;        /* frame size in pixels, shown in <desc>; 0: unknown */
 	const char *format;       /* pixel format name, e.g. "YUYV", shown in <desc>; NULL: unknown */
+	const char *interfaces;   /* network interfaces inlets may use, "lo,eth0"; NULL or "": every one.
+				     Queries that arrive on another interface get no answer, connections to
+				     an address of another are closed, and multicast groups are joined on
+				     these only. */
 	/* Tuning, for tests and benchmarks; 0 picks the default. */
 	uint16_t multicast_port;  /* UDP discovery port; default 16571 */
 	uint16_t base_port;       /* first port tried for the TCP data and UDP service ports; default 16572 */
 	int stall_timeout_ms;     /* drop an inlet whose socket takes no byte this long while data waits;
 				     default 10000 */
+	bool limit_loopback;      /* limit discovery replies to loopback senders too (tests) */
 };
 
 /* Counters of one outlet, for /status and tests. */
@@ -64,6 +70,8 @@ struct cr_lsl_stats {
 	uint64_t inlets_dropped;   /* inlets camrig disconnected because they took no data (stalled) */
 	uint64_t requests_refused; /* TCP requests answered 404/505 or closed as malformed */
 	uint64_t queries_answered; /* shortinfo queries answered (UDP and TCP) */
+	uint64_t queries_limited;  /* shortinfo queries from beyond loopback not answered: their address asked
+				      too often (a reply is 20x a query: no amplifier for spoofed senders) */
 	uint64_t timedata_answered;/* LSL:timedata probes answered */
 	uint64_t samples_pushed;   /* samples given to cr_lsl_outlet_push*() */
 	uint64_t samples_sent;     /* samples fully handed to inlet sockets, summed over inlets */

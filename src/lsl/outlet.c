@@ -23,7 +23,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <math.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -427,6 +429,7 @@ int cr_lsl_outlet_stats(struct cr_lsl_outlet *o, struct cr_lsl_stats *stats)
 	stats->data_port = o->data_port;
 	stats->service_port = o->service_port;
 	stats->inlets = atomic_load(&o->inlets);
+	stats->queries_limited = atomic_load(&o->queries_limited);
 	stats->streaming = atomic_load(&o->streaming);
 	stats->inlets_total = atomic_load(&o->inlets_total);
 	stats->inlets_dropped = atomic_load(&o->inlets_dropped);
@@ -549,6 +552,9 @@ int cr_lsl_outlet_new(const struct cr_lsl_stream_info *info, struct cr_lsl_outle
 	o->multicast_port = info->multicast_port ? info->multicast_port : CR_LSL_MULTICAST_PORT;
 	o->base_port = info->base_port ? info->base_port : CR_LSL_BASE_PORT;
 	o->stall_timeout_ns = (info->stall_timeout_ms > 0 ? info->stall_timeout_ms : 10000) * CR_NS_PER_MS;
+	o->limit_loopback = info->limit_loopback;
+	if (info->interfaces && info->interfaces[0])
+		o->interfaces = cr_asprintf(",%s,", info->interfaces);
 	o->camera_name = cr_strdup(camera);
 	o->format = cr_strdup(info->format ? info->format : "");
 	o->width = info->width;
@@ -644,6 +650,7 @@ void cr_lsl_outlet_free(struct cr_lsl_outlet **outlet)
 		close(o->wake_fd);
 	for (int f = 0; f < LSL_F_COUNT; f++)
 		free(o->field[f]);
+	free(o->interfaces);
 	free(o->camera_name);
 	free(o->format);
 	free(o->shortinfo);
@@ -652,4 +659,31 @@ void cr_lsl_outlet_free(struct cr_lsl_outlet **outlet)
 	pthread_mutex_destroy(&o->lock);
 	free(o);
 	*outlet = NULL;
+}
+
+bool cr_lsl_interface_allowed(const struct cr_lsl_outlet *o, const char *ifname)
+{
+	char item[IF_NAMESIZE + 3];
+
+	if (!o->interfaces)
+		return true;
+	snprintf(item, sizeof(item), ",%s,", ifname);
+	return strstr(o->interfaces, item) != NULL;
+}
+
+bool cr_lsl_address_allowed(const struct cr_lsl_outlet *o, struct in_addr addr)
+{
+	struct ifaddrs *ifs, *ifa;
+	bool allowed = false;
+
+	if (!o->interfaces)
+		return true;
+	if (getifaddrs(&ifs) < 0)
+		return false;
+	for (ifa = ifs; ifa && !allowed; ifa = ifa->ifa_next)
+		allowed = ifa->ifa_addr && ifa->ifa_addr->sa_family == AF_INET &&
+			  ((struct sockaddr_in *)ifa->ifa_addr)->sin_addr.s_addr == addr.s_addr &&
+			  cr_lsl_interface_allowed(o, ifa->ifa_name);
+	freeifaddrs(ifs);
+	return allowed;
 }

@@ -55,6 +55,7 @@
 #define CLIENT_QUEUE 256                         /* packets */
 #define CLIENT_QUEUE_BYTES (8 * 1024 * 1024)     /* bytes */
 #define STALL_NS (10 * CR_NS_PER_SEC)
+#define SEND_BUFFER (128 * 1024)                 /* SO_SNDBUF per client, bytes */
 #define TICK_MS 1000                             /* stall checks */
 
 struct client {
@@ -85,6 +86,7 @@ struct cr_tcpstream {
 	struct client *clients[MAX_CLIENTS];
 	unsigned nclients;
 	uint8_t *header;                         /* Annex-B SPS/PPS, from the first keyframe on */
+	unsigned header_params;                  /* the encoder parameters it is of */
 	size_t header_len;
 	bool not_h264;                           /* the encoder turned out not to be H.264 */
 	uint64_t clients_total, bytes_sent, skips, dropped;
@@ -153,12 +155,21 @@ static void set_sps_frame_rate(struct cr_tcpstream *ts, AVCodecParameters *par)
 }
 
 /* Reads the encoder's SPS/PPS once; false when the stream cannot be H.264. */
-static bool have_header(struct cr_tcpstream *ts)
+static bool have_header(struct cr_tcpstream *ts, unsigned params)
 {
 	AVCodecParameters *par;
 
+	if (ts->header && ts->header_params != params) {
+		/* The encoder reopened (the camera changed size): new SPS/PPS, and
+		 * every client starts again at this keyframe. */
+		free(ts->header);
+		ts->header = NULL;
+		for (unsigned i = 0; i < ts->nclients; i++)
+			client_skip(ts, ts->clients[i]);
+	}
 	if (ts->header || ts->not_h264)
 		return ts->header != NULL;
+	ts->header_params = params;
 	par = avcodec_parameters_alloc();
 	if (par && cr_video_encoder_parameters(ts->encoder, par) == 0) {
 		if (par->codec_id != AV_CODEC_ID_H264) {
@@ -183,7 +194,7 @@ static void on_packet(void *ctx, struct cr_packet *pkt)
 	uint64_t one = 1;
 
 	pthread_mutex_lock(&ts->lock);
-	if (ts->nclients == 0 || (pkt->keyframe && !have_header(ts)) || ts->not_h264) {
+	if (ts->nclients == 0 || (pkt->keyframe && !have_header(ts, pkt->params)) || ts->not_h264) {
 		pthread_mutex_unlock(&ts->lock);
 		return;
 	}
@@ -279,6 +290,10 @@ static void accept_client(struct cr_tcpstream *ts)
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* A small kernel buffer: a client that stops reading stops taking bytes
+	 * within a second or so, and the stall clock sees it (an autotuned one
+	 * would absorb minutes of video first). */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){ SEND_BUFFER }, sizeof(int));
 	if (addr.ss_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&addr)->sin_addr, host, sizeof(host));
 	else if (addr.ss_family == AF_INET6)

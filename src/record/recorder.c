@@ -13,10 +13,12 @@
  *   keyframe (the packets in between get "dropped" rows of their own).
  * - The muxer opens on the first keyframe of a file: its parameters
  *   (extradata) exist once the encoder has produced a packet. Crash safety:
- *   MP4 is fragmented (empty moov, a fragment per keyframe, or per second
- *   for intra-only codecs); Matroska clusters are at most a second long; and
- *   the muxer flushes after every packet, so a kill -9 loses at most about a
- *   second. The sidecar is line-buffered.
+ *   MP4 is fragmented (empty moov, a fragment at each keyframe and at least
+ *   every 0.5 s); Matroska clusters are at most 0.5 s long; and the muxer
+ *   flushes after every packet, so a kill -9 loses at most half a second
+ *   of what the sidecar lists. The sidecar is line-buffered: after a crash
+ *   it may list frames the video lacks, which `camrig verify` reports as
+ *   TRUNCATED.
  * - The thread wakes at least once a second while writing to check the
  *   free space (statvfs of the root), the camera's state and the duration.
  *   A stop it decides itself (duration, disk, camera lost, write error)
@@ -36,6 +38,7 @@
 #include "base/ring.h"
 #include "base/time.h"
 #include "record/sidecar.h"
+#include "record/verify.h"
 
 #include <errno.h>
 #include <libavformat/avformat.h>
@@ -53,8 +56,11 @@
 #define QUEUE_CONTROL 16             /* starts and stops waiting */
 #define CHECK_INTERVAL_NS CR_NS_PER_SEC
 #define DEADLINE_SLACK_NS CR_NS_PER_SEC  /* a timed recording without packets stops this late */
-#define MKV_CLUSTER_MS "1000"
-#define MP4_FRAGMENT_US "1000000"
+/* The muxers keep the open cluster or fragment in memory and write it when
+ * it ends: a kill -9 loses what they hold. Bounded in time, whatever the GOP,
+ * a crash loses at most this much (plus the frame being written). */
+#define MKV_CLUSTER_MS "500"
+#define MP4_FRAGMENT_US "500000"
 #define MIB (1024.0 * 1024.0)
 #define WHY_MAX (2 * CR_RECORDER_PATH_MAX + 256)  /* bytes of a reason */
 
@@ -95,6 +101,11 @@ struct output {
 	int64_t stop_at_ns;                  /* stopping: the last capture time that goes in; 0: not stopping */
 	char stop_reason[128];
 	bool discard;                        /* delete the current file and its sidecar when it ends */
+	bool write_failed;                   /* the video hit a write error: it may hold fewer frames */
+	unsigned params;                     /* the encoder parameters of the open file */
+	bool suspended;                      /* the camera was lost: the next file continues the recording */
+	char prev_sidecar[CR_RECORDER_PATH_MAX]; /* the file before the loss, to link to the next */
+	char prev_video[CR_RECORDER_PATH_MAX];   /* its name, without the directory */
 };
 
 struct cr_recorder {
@@ -122,6 +133,7 @@ struct cr_recorder {
 	uint64_t gen;                        /* recordings started */
 	char last_base[CR_RECORDER_PATH_MAX];
 	struct cr_prebuffer *ring;           /* NULL when the pre-trigger is off */
+	int64_t last_written_ns;             /* the thread's: capture time of the last frame any file got; 0: none */
 	struct cr_recorder_stats stats;
 };
 
@@ -248,6 +260,31 @@ static double free_mib(const char *root)
 
 /* ---- the recorder thread ----------------------------------------------------- */
 
+/* After a write error: the muxer's buffered frames may never have reached
+ * the disk. The sidecar is made to count exactly the frames the file holds;
+ * the others become dropped rows. */
+static void count_held_frames(struct cr_recorder *rec)
+{
+	struct output *o = &rec->out;
+	size_t held = 0;
+	int ret = cr_verify_count_frames(o->path, &held);
+
+	if (ret < 0 || held >= o->frames)
+		return;
+	ret = cr_sidecar_rewind(o->sidecar, held);
+	if (ret < 0) {
+		cr_warn("%s: %s: holds %zu of the %llu frames written, and the sidecar cannot say so: %s", rec->name,
+			o->path, held, (unsigned long long)o->frames, cr_strerror(ret));
+		return;
+	}
+	cr_warn("%s: %s: the disk took %zu of the %llu frames written; the sidecar lists the other %llu as dropped",
+		rec->name, o->path, held, (unsigned long long)o->frames, (unsigned long long)(o->frames - held));
+	o->frames = held;
+	pthread_mutex_lock(&rec->lock);
+	rec->stats.frames_written = held;
+	pthread_mutex_unlock(&rec->lock);
+}
+
 /* Closes the file and its sidecar (if open), with reason in the sidecar. */
 static void close_file(struct cr_recorder *rec, const char *reason)
 {
@@ -267,6 +304,8 @@ static void close_file(struct cr_recorder *rec, const char *reason)
 		if (ret < 0)
 			cr_warn("%s: %s: finalizing: %s (the file is readable up to the last second written)", rec->name,
 				o->path, cr_strerror(ret));
+		if (o->write_failed || ret < 0)
+			count_held_frames(rec);
 		cr_info("%s: %s: %llu frames, %.1f MB (%s)", rec->name, o->path, (unsigned long long)o->frames,
 			(double)o->bytes / 1e6, reason);
 		if (rec->events)
@@ -357,12 +396,13 @@ static int open_file(struct cr_recorder *rec, const struct cr_packet *pkt, char 
 		st->avg_frame_rate = st->r_frame_rate = av_d2q(f->fps, 100000);
 	o->fmt->flush_packets = 1;
 	if (mp4) {
-		if (cr_video_encoder_intra_only(rec->encoder)) {
-			av_dict_set(&opts, "movflags", "empty_moov+default_base_moof", 0);
-			av_dict_set(&opts, "frag_duration", MP4_FRAGMENT_US, 0);
-		} else {
-			av_dict_set(&opts, "movflags", "frag_keyframe+empty_moov+default_base_moof", 0);
-		}
+		/* A fragment starts at every keyframe and lasts at most
+		 * MP4_FRAGMENT_US; one within a GOP begins with inter frames,
+		 * which the fragment before it makes decodable. */
+		av_dict_set(&opts, "movflags", cr_video_encoder_intra_only(rec->encoder)
+						       ? "empty_moov+default_base_moof"
+						       : "frag_keyframe+empty_moov+default_base_moof", 0);
+		av_dict_set(&opts, "frag_duration", MP4_FRAGMENT_US, 0);
 	} else {
 		av_dict_set(&opts, "cluster_time_limit", MKV_CLUSTER_MS, 0);
 	}
@@ -380,12 +420,22 @@ static int open_file(struct cr_recorder *rec, const struct cr_packet *pkt, char 
 		.trigger = cr_trigger_name(o->start.trigger), .trigger_mono_ns = o->start.trigger_mono_ns,
 		.trigger_utc_us = o->start.trigger_utc_us, .pre_trigger_s = rec->config->pre_trigger,
 		.segment = o->segment,
+		.continues = o->suspended && o->prev_video[0] ? o->prev_video : NULL,
 	};
 	ret = cr_sidecar_open(o->sidecar_path, &info, &o->sidecar);
 	if (ret < 0) {
 		snprintf(why, len, "cannot create %s: %s", o->sidecar_path, cr_strerror(ret));
 		goto end;
 	}
+	if (o->suspended) {
+		/* The camera is back: this file continues the one before the loss. */
+		ret = o->prev_sidecar[0] ? cr_sidecar_link(o->prev_sidecar, slash ? slash + 1 : o->path) : 0;
+		if (ret < 0)
+			cr_warn("%s: %s: cannot link it to %s: %s", rec->name, o->prev_sidecar, o->path, cr_strerror(ret));
+		cr_info("%s: the camera is back: the recording goes on in %s", rec->name, o->path);
+		o->suspended = false;
+	}
+	o->params = pkt->params;
 	o->first_us = pkt->av->pts;
 	o->first_mono_ns = pkt->mono_ns;
 	o->last_dts = INT64_MIN;
@@ -460,6 +510,11 @@ static void write_packet(struct cr_recorder *rec, struct cr_packet *pkt, bool af
 		close_file(rec, "segment complete");
 		o->segment++;
 	}
+	if (o->fmt && pkt->params != o->params) {
+		/* The camera came back at another size: the encoder reopened. */
+		close_file(rec, "the camera's frame size changed; the recording goes on in the next file");
+		o->segment++;
+	}
 	if (!o->fmt) {
 		if (!pkt->keyframe)
 			return; /* before the file's first keyframe: not part of the file */
@@ -492,12 +547,14 @@ static void write_packet(struct cr_recorder *rec, struct cr_packet *pkt, bool af
 	ret = av_write_frame(o->fmt, rec->tmp);
 	av_packet_unref(rec->tmp);
 	if (ret < 0) {
+		o->write_failed = true;
 		snprintf(why, sizeof(why), "write error: %s: %s", o->path, cr_strerror(ret));
 		cr_err("%s: %s", rec->name, why);
 		end_recording(rec, why, true);
 		return;
 	}
 	o->bytes += cr_packet_size(pkt);
+	rec->last_written_ns = pkt->mono_ns;
 	ret = cr_sidecar_frame(o->sidecar, o->frames++, pkt);
 written:
 	if (ret < 0) {
@@ -520,8 +577,39 @@ static void begin_recording(struct cr_recorder *rec, struct start *s)
 	o->start = *s;
 	o->start.pre = NULL;
 	o->start.npre = 0;
+	/* A recording right after another: its pre-trigger starts after the
+	 * last frame that one wrote (at the next keyframe), never repeating it. */
 	for (unsigned i = 0; i < s->npre && o->active; i++)
-		write_packet(rec, s->pre[i], false);
+		if (s->pre[i]->mono_ns > rec->last_written_ns)
+			write_packet(rec, s->pre[i], false);
+}
+
+/* The camera is lost and recording.resume is on: the file is finalized,
+ * the recording stays on, and the first keyframe after the camera returns
+ * opens the next file, linked to this one. */
+static void suspend(struct cr_recorder *rec, const struct cr_camera_stats *cs)
+{
+	struct output *o = &rec->out;
+	char why[sizeof(rec->stats.reason)];
+	const char *slash;
+
+	snprintf(why, sizeof(why), "camera lost%s%s; the recording goes on in a new file when it returns",
+		 cs->error[0] ? ": " : "", cs->error);
+	o->suspended = true;
+	o->prev_sidecar[0] = o->prev_video[0] = '\0';
+	if (o->fmt) {
+		slash = strrchr(o->path, '/');
+		snprintf(o->prev_sidecar, sizeof(o->prev_sidecar), "%s", o->sidecar_path);
+		snprintf(o->prev_video, sizeof(o->prev_video), "%s", slash ? slash + 1 : o->path);
+		close_file(rec, why);
+		o->segment++;
+	}
+	/* The first frame after the return starts a file: make it a keyframe. */
+	cr_video_encoder_keyframe(rec->encoder);
+	pthread_mutex_lock(&rec->lock);
+	snprintf(rec->stats.reason, sizeof(rec->stats.reason), "%s", why);
+	pthread_mutex_unlock(&rec->lock);
+	cr_warn("%s: %s", rec->name, why);
 }
 
 /* The checks a writing recorder makes once a second. */
@@ -545,7 +633,10 @@ static void periodic_checks(struct cr_recorder *rec)
 		return;
 	}
 	cr_camera_stats(rec->camera, &cs);
-	if (cs.state == CR_CAMERA_LOST || cs.state == CR_CAMERA_FAILED || cs.state == CR_CAMERA_ENDED) {
+	if (cs.state == CR_CAMERA_LOST && rec->config->resume) {
+		if (!o->suspended)
+			suspend(rec, &cs);
+	} else if (cs.state == CR_CAMERA_LOST || cs.state == CR_CAMERA_FAILED || cs.state == CR_CAMERA_ENDED) {
 		snprintf(why, sizeof(why), "camera %s%s%s", cs.state == CR_CAMERA_ENDED ? "input ended" : "lost",
 			 cs.error[0] ? ": " : "", cs.error);
 		end_recording(rec, why, true);

@@ -39,6 +39,7 @@ struct cr_sidecar_info {
 	int64_t trigger_utc_us;     /* the same, µs since the UTC epoch */
 	double pre_trigger_s;       /* configured pre-trigger, s */
 	unsigned segment;           /* 0 for the first file of a recording, then 1, 2, ... */
+	const char *continues;      /* the file of the same recording before a camera loss; NULL: none */
 };
 
 struct cr_sidecar_counts {
@@ -57,7 +58,20 @@ int cr_sidecar_frame(struct cr_sidecar *sc, uint64_t frame, const struct cr_pack
  * not be decoded after an earlier drop), with the gap rows before it. */
 int cr_sidecar_skip(struct cr_sidecar *sc, const struct cr_packet *pkt);
 
+/* Takes back the rows of frames frames, frames + 1, ... (the video turned
+ * out to hold only its first frames frames: a write error lost what the
+ * muxer had buffered): they become "dropped" rows with their capture data,
+ * so the sidecar counts exactly the frames the video has. Works for the
+ * newest 4096 frames. Returns 0, -ERANGE when frames is older than that
+ * (nothing changed), or a write error. */
+int cr_sidecar_rewind(struct cr_sidecar *sc, uint64_t frames);
+
 void cr_sidecar_counts(const struct cr_sidecar *sc, struct cr_sidecar_counts *counts);
+
+/* Appends "# continued_in: VIDEO" to the finalized sidecar at path: its
+ * recording went on in the file VIDEO (name only) after the camera came
+ * back. Returns 0 or a negative errno. */
+int cr_sidecar_link(const char *path, const char *video);
 
 /* Writes the end line with reason (one line of text) and closes. Returns 0
  * or a negative errno. NULL-safe; sets *sc to NULL. */

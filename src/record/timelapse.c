@@ -315,7 +315,7 @@ static void session_run(struct cr_timelapse *tl)
 
 static int do_start(struct cr_timelapse *tl, const struct cr_command *cmd, char *msg, size_t len)
 {
-	double interval = cmd->duration_s > 0 ? cmd->duration_s : tl->config->interval;
+	double interval = cmd->duration_s >= 0 ? cmd->duration_s : tl->config->interval;
 	struct session s;
 	int ret;
 

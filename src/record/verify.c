@@ -110,7 +110,7 @@ static int read_sidecar(const char *path, struct sidecar *sc, struct check *c)
 		struct row r;
 
 		lineno++;
-		if (sc->ended && line[0] != '\n')
+		if (sc->ended && line[0] != '\n' && strncmp(line, "# continued_in: ", 16) != 0)
 			problem(c, "%s:%u: a line after the end line", path, lineno);
 		if (line[0] == '#') {
 			if (sscanf(line, "# end: recorded=%llu dropped=%llu lost=%llu", &sc->end_recorded,
@@ -190,8 +190,21 @@ end:
 	return ret;
 }
 
-/* Checks that the rows between two frames account for their gaps. */
-static void check_gaps(struct check *c, const struct sidecar *sc)
+int cr_verify_count_frames(const char *path, size_t *frames)
+{
+	char desc[160];
+	double tick_us;
+	int64_t *pts = NULL;
+	int ret = read_video(path, &pts, frames, &tick_us, desc, sizeof(desc));
+
+	free(pts);
+	return ret;
+}
+
+/* Checks that the rows between two frames account for their gaps; rows
+ * after the last frame are a problem unless the sidecar was cut short (a
+ * crash can fall between a gap row and the frame it precedes). */
+static void check_gaps(struct check *c, const struct sidecar *sc, bool cut_short)
 {
 	const struct row *last = NULL;
 	uint64_t dropped = 0, lost = 0;
@@ -227,7 +240,7 @@ static void check_gaps(struct check *c, const struct sidecar *sc)
 		last = r;
 		dropped = lost = 0;
 	}
-	if (dropped || lost)
+	if ((dropped || lost) && !cut_short)
 		problem(c, "%" PRIu64 " gap rows after the last frame", dropped + lost);
 }
 
@@ -239,7 +252,7 @@ int cr_verify_file(const char *path, FILE *out)
 	const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
 	int64_t *pts = NULL;
 	size_t npts = 0, k = 0;
-	const struct row *first = NULL, *lastrow = NULL;
+	const struct row *first = NULL, *lastrow = NULL, *first_missing = NULL, *last_present = NULL;
 	double tick_us = 1;
 	int ret;
 
@@ -261,12 +274,13 @@ int cr_verify_file(const char *path, FILE *out)
 	fprintf(out, "rows:     %zu recorded, %zu dropped, %zu lost (%zu frames accounted for)\n", sc.recorded,
 		sc.dropped, sc.lost, sc.nrows);
 
-	if (!sc.ended)
-		problem(&c, "the sidecar has no end line: the recording did not finish cleanly");
-	else if (sc.end_recorded != sc.recorded || sc.end_dropped != sc.dropped || sc.end_lost != sc.lost)
+	/* No end line: camrig stopped without finalizing (a crash, kill -9, a
+	 * power cut). The video may then end before the sidecar does: that is a
+	 * truncation, not a mismatch, as long as every frame it has matches. */
+	if (sc.ended && (sc.end_recorded != sc.recorded || sc.end_dropped != sc.dropped || sc.end_lost != sc.lost))
 		problem(&c, "the end line counts %llu recorded, %llu dropped, %llu lost; the rows say %zu, %zu, %zu",
 			sc.end_recorded, sc.end_dropped, sc.end_lost, sc.recorded, sc.dropped, sc.lost);
-	if (sc.recorded != npts)
+	if (sc.recorded != npts && (sc.ended || npts > sc.recorded))
 		problem(&c, "the video has %zu frames, the sidecar %zu recorded rows", npts, sc.recorded);
 	for (size_t i = 1; i < npts; i++) {
 		if (pts[i] == NONE || pts[i - 1] == NONE || pts[i] <= pts[i - 1]) {
@@ -283,6 +297,10 @@ int cr_verify_file(const char *path, FILE *out)
 			problem(&c, "row of frame %" PRId64 " where frame %zu belongs", r->frame, k);
 		if (!first)
 			first = r;
+		if (k == npts)
+			first_missing = r;
+		if (k + 1 == npts)
+			last_present = r;
 		lastrow = r;
 		if (k < npts && pts[k] != NONE && pts[0] != NONE) {
 			double want = (double)(r->mono_ns - first->mono_ns) / 1000.0, got = (double)(pts[k] - pts[0]);
@@ -293,7 +311,7 @@ int cr_verify_file(const char *path, FILE *out)
 		}
 		k++;
 	}
-	check_gaps(&c, &sc);
+	check_gaps(&c, &sc, !sc.ended);
 	if (first && lastrow) {
 		char iso[40];
 
@@ -305,11 +323,25 @@ int cr_verify_file(const char *path, FILE *out)
 	}
 	if (c.problems > MAX_SHOWN)
 		fprintf(out, "  ... and %u more problems\n", c.problems - MAX_SHOWN);
-	fprintf(out, "result:   %s", c.problems ? "MISMATCH" : "OK");
-	if (c.problems)
-		fprintf(out, " (%u problem%s)", c.problems, c.problems == 1 ? "" : "s");
-	fputc('\n', out);
-	ret = (int)c.problems;
+	if (c.problems) {
+		fprintf(out, "result:   MISMATCH (%u problem%s)\n", c.problems, c.problems == 1 ? "" : "s");
+		ret = CR_VERIFY_MISMATCH;
+	} else if (!sc.ended) {
+		size_t missing = sc.recorded - npts;
+
+		fprintf(out, "result:   TRUNCATED: the recording did not finish cleanly (no end line: a crash, kill -9 "
+			"or power cut); %zu trailing sidecar frame%s", missing, missing == 1 ? "" : "s");
+		if (missing && first_missing && lastrow)
+			fprintf(out, " (the last %.3f s of capture time) not in the video",
+				(double)(lastrow->mono_ns - (last_present ? last_present : first_missing)->mono_ns) / 1e9);
+		else
+			fprintf(out, " missing");
+		fprintf(out, ", all %zu frames before %s match\n", npts, missing == 1 ? "it" : "them");
+		ret = CR_VERIFY_TRUNCATED;
+	} else {
+		fprintf(out, "result:   OK\n");
+		ret = CR_VERIFY_OK;
+	}
 end:
 	free(pts);
 	free(sc.rows);

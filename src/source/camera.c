@@ -20,11 +20,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #define REOPEN_FIRST_NS (1 * CR_NS_PER_SEC)  /* first retry after a loss */
 #define REOPEN_MAX_NS (30 * CR_NS_PER_SEC)   /* retries back off up to this */
+#define URL_FIRST_NS (250 * CR_NS_PER_MS)    /* a network stream: first retry */
+#define URL_MAX_NS (2 * CR_NS_PER_SEC)       /* ... and at most this long between retries */
+#define DEVICE_MAX_NS (5 * CR_NS_PER_SEC)    /* a watched device node: retries besides the events */
 
 struct cr_camera {
 	const struct cr_camera_config *config;
@@ -150,19 +156,84 @@ static void account(struct cr_camera *cam, const struct cr_frame *f, bool droppe
 	pthread_mutex_unlock(&cam->lock);
 }
 
-/* Reopens a lost source until it works or the camera stops, 1 s after the
- * loss, then backing off to every 30 s (each failed open logs its reason, so
- * a camera unplugged for a day does not fill the journal). Returns 0 when
- * reopened, -EAGAIN when stopping. */
+/* Watches the directory of a device node ("/dev/video0",
+ * "/dev/v4l/by-id/...") for it to appear again or change (udev creates the
+ * node, then sets its mode). Returns an inotify fd, or -1 when location is
+ * not a device node or cannot be watched. */
+static int watch_device(const char *location)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(location, '/');
+	int fd;
+
+	if (strncmp(location, "/dev/", 5) != 0 || !slash || (size_t)(slash - location) >= sizeof(dir))
+		return -1;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - location), location);
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd >= 0 && inotify_add_watch(fd, dir, IN_CREATE | IN_ATTRIB | IN_MOVED_TO) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Waits up to wait_ns for the camera to stop (-EAGAIN) or, when watch is an
+ * inotify fd, for an event on the device's name (1); 0 at the timeout. */
+static int wait_for_return(struct cr_camera *cam, int watch, int64_t wait_ns)
+{
+	struct pollfd pfd[2] = { { .fd = cam->wake_fd, .events = POLLIN }, { .fd = watch, .events = POLLIN } };
+	const char *name = strrchr(cam->source->location, '/') + 1;
+	int64_t deadline = cr_time_mono_ns() + wait_ns;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	if (watch < 0)
+		return cr_source_sleep_until(cam->source, deadline);
+	for (;;) {
+		int64_t left = deadline - cr_time_mono_ns();
+		struct timespec ts = cr_time_ts(left > 0 ? left : 0);
+		ssize_t n;
+
+		if (ppoll(pfd, 2, &ts, NULL) < 0 && errno != EINTR)
+			return -errno;
+		if (pfd[0].revents)
+			return -EAGAIN;
+		if (!pfd[1].revents)
+			return 0;
+		while ((n = read(watch, buf, sizeof(buf))) > 0) {
+			for (char *p = buf; p < buf + n;) {
+				const struct inotify_event *ev = (const struct inotify_event *)(void *)p;
+
+				if (ev->len && strcmp(ev->name, name) == 0)
+					return 1;
+				p += sizeof(*ev) + ev->len;
+			}
+		}
+		if (cr_time_mono_ns() >= deadline)
+			return 0;
+	}
+}
+
+/* Reopens a lost source until it works or the camera stops. A device node
+ * is watched: its return is noticed at once (inotify on its directory), with
+ * a retry every 5 s besides. A network stream is retried after 0.25 s,
+ * backing off to every 2 s. Anything else 1 s after the loss, backing off to
+ * every 30 s. Each failed open logs its reason, so a camera unplugged for a
+ * day does not fill the journal. Returns 0 when reopened, -EAGAIN when
+ * stopping. */
 static int reopen(struct cr_camera *cam)
 {
-	int64_t wait_ns = REOPEN_FIRST_NS;
+	bool url = cam->source->ops == &cr_source_url_ops;
+	int watch = watch_device(cam->source->location), ret = 0;
+	int64_t max_ns = url ? URL_MAX_NS : watch >= 0 ? DEVICE_MAX_NS : REOPEN_MAX_NS;
+	int64_t wait_ns = url ? URL_FIRST_NS : REOPEN_FIRST_NS;
 
-	for (;; wait_ns = wait_ns * 2 < REOPEN_MAX_NS ? wait_ns * 2 : REOPEN_MAX_NS) {
-		int ret = cr_source_sleep_until(cam->source, cr_time_mono_ns() + wait_ns);
-
+	/* Let go of the device while it is away (a driver can then be
+	 * unloaded and loaded again). */
+	cam->source->ops->close(cam->source);
+	for (;; wait_ns = wait_ns * 2 < max_ns ? wait_ns * 2 : max_ns) {
+		ret = wait_for_return(cam, watch, wait_ns);
 		if (ret < 0)
-			return ret;
+			break;
 		cam->source->ops->close(cam->source);
 		ret = cam->source->ops->open(cam->source);
 		if (ret == 0) {
@@ -186,9 +257,13 @@ static int reopen(struct cr_camera *cam)
 			cam->have_sequence = false;
 			pthread_mutex_unlock(&cam->lock);
 			set_state(cam, CR_CAMERA_RUNNING, 0);
-			return 0;
+			break;
 		}
+		ret = 0;
 	}
+	if (watch >= 0)
+		close(watch);
+	return ret;
 }
 
 static void *camera_thread(void *arg)
@@ -223,7 +298,7 @@ static void *camera_thread(void *arg)
 			break;
 		}
 		cr_err("%s: %s: %s", cam->config->name, cam->source->format.device,
-		       ret == CR_ELOST ? "device lost, reopening it (every 1 s, backing off to 30 s)" : cr_strerror(ret));
+		       ret == CR_ELOST ? "device lost; reopening it when it returns" : cr_strerror(ret));
 		set_state(cam, ret == CR_ELOST ? CR_CAMERA_LOST : CR_CAMERA_FAILED, ret);
 		if (ret != CR_ELOST || reopen(cam) < 0)
 			break;
@@ -236,6 +311,12 @@ int cr_camera_start(struct cr_camera *cam)
 	int ret;
 
 	ret = cam->source->ops->open(cam->source);
+	/* Controls asked of a source that has none would be silently lost. */
+	if (ret == 0 && cam->config->ncontrols > 0 && !cam->source->ops->set_control) {
+		cr_err("%s: controls: its source %s (%s) has no controls (expected no controls: key, or a V4L2 "
+		       "camera)", cam->config->name, cam->config->source, cam->source->format.driver);
+		ret = -EINVAL;
+	}
 	if (ret < 0) {
 		cam->source->ops->close(cam->source);
 		return ret;
@@ -321,13 +402,16 @@ void cr_camera_stats(struct cr_camera *cam, struct cr_camera_stats *stats)
 	pthread_mutex_unlock(&cam->lock);
 }
 
-int cr_camera_set_control(struct cr_camera *cam, const char *name, const char *value)
+int cr_camera_set_control(struct cr_camera *cam, const char *name, const char *value, char *why, size_t len)
 {
 	int ret;
 
-	if (!cam->source->ops->set_control)
+	if (!cam->source->ops->set_control) {
+		snprintf(why, len, "its source %s (%s) has no controls", cam->config->source,
+			 cam->source->format.driver[0] ? cam->source->format.driver : "not open");
 		return -ENOTSUP;
-	ret = cam->source->ops->set_control(cam->source, name, value);
+	}
+	ret = cam->source->ops->set_control(cam->source, name, value, why, len);
 	if (ret == 0) {
 		pthread_mutex_lock(&cam->lock);
 		note_control(cam, name, value);

@@ -4,9 +4,11 @@
  * The camera thread never waits on a consumer: it takes a frame from the pool
  * (or, when the pool is exhausted, discards the driver's buffer and counts a
  * drop), lets the source fill it, stamps index and UTC time, publishes it to
- * the fan-out and drops its own reference. A lost device is closed and
- * reopened after 1 s, then with retries backing off to every 30 s, until it
- * comes back. */
+ * the fan-out and drops its own reference. A lost device is closed at once
+ * and reopened when it comes back: a device node the moment it appears
+ * again (inotify on its directory, with a retry every 5 s besides), a
+ * network stream after 0.25 s backing off to every 2 s, anything else after
+ * 1 s backing off to every 30 s. */
 #ifndef CR_SOURCE_CAMERA_H
 #define CR_SOURCE_CAMERA_H
 
@@ -80,8 +82,9 @@ const char *cr_camera_state_name(enum cr_camera_state state);
 
 /* Sets a source control by name while capturing (V4L2 controls). Returns 0,
  * -ENOTSUP when the source has no controls, or the source's error (-ENOENT
- * unknown control, -EINVAL bad value), logged by the source. */
-int cr_camera_set_control(struct cr_camera *cam, const char *name, const char *value);
+ * unknown control, -EINVAL bad value, -ENODEV device gone), with why (len
+ * bytes) the one-line reason: the controls there are, the values expected. */
+int cr_camera_set_control(struct cr_camera *cam, const char *name, const char *value, char *why, size_t len);
 
 #define CR_CAMERA_MAX_CONTROLS 64
 

@@ -361,6 +361,15 @@ static int rewind_input(struct cr_source *src)
 	if (p->pass_frames == 0)
 		return cr_log_ret(AVERROR_INVALIDDATA, CR_LOG_ERROR, "%s: no video frame in the %s",
 				  p->name, p->sequence ? "file after seeking to its start" : "input");
+	/* A file that ends well before the duration its header gives was cut
+	 * short (a copy that stopped, a recording that crashed): say so once. */
+	if (!p->url && !p->told_short && p->fmt->duration > 0 &&
+	    (double)(p->last_ns + p->frame_ns) < 0.9e3 * (double)p->fmt->duration) {
+		cr_warn("%s: the file ends after %.1f s of the %.1f s its header says (cut short?); %s", p->name,
+			(double)(p->last_ns + p->frame_ns) / 1e9, (double)p->fmt->duration / AV_TIME_BASE,
+			src->config->loop ? "looping what there is" : "ending there");
+		p->told_short = true;
+	}
 	if (!src->config->loop)
 		return CR_EEOF; /* the camera says so */
 	/* A URL opens again: over HTTP without ranges a seek can "succeed" and

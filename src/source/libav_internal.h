@@ -32,6 +32,7 @@ struct cr_libav {
 	bool passthrough;            /* deliver the MJPEG packets as they are */
 	bool pending;                /* picture (or pkt) holds a frame not yet delivered */
 	bool woken;                  /* the interrupt callback saw wake_fd readable */
+	bool told_short;             /* warned that the file ends before its header's duration */
 	int64_t io_deadline_ns;      /* CLOCK_MONOTONIC; 0: none */
 
 	uint32_t fourcc;             /* output format */

@@ -55,10 +55,11 @@ struct cr_source_ops {
 	/* Stops streaming and closes the device. Safe after a failed open. */
 	void (*close)(struct cr_source *src);
 
-	/* Optional: sets a control by name while streaming. Returns 0, -ENOENT
-	 * for an unknown name, -EINVAL for a bad value, -ENOTSUP if the source
-	 * has no controls. */
-	int (*set_control)(struct cr_source *src, const char *name, const char *value);
+	/* Optional (NULL: the source has no controls): sets a control by name
+	 * while streaming. Returns 0, -ENOENT for an unknown name (why then
+	 * lists the names there are), -EINVAL for a bad value (why: what was
+	 * expected); why is len bytes for that one line. */
+	int (*set_control)(struct cr_source *src, const char *name, const char *value, char *why, size_t len);
 
 	void (*free_priv)(struct cr_source *src);
 };

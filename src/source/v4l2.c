@@ -587,13 +587,15 @@ static int v4l2_read(struct cr_source *src, struct cr_frame *frame)
 	}
 }
 
-static int v4l2_set_control(struct cr_source *src, const char *name, const char *value)
+static int v4l2_set_control(struct cr_source *src, const char *name, const char *value, char *why, size_t len)
 {
 	struct v4l2_priv *p = src->priv;
 
-	if (!p || p->fd < 0)
-		return cr_log_ret(-ENODEV, CR_LOG_ERROR, "v4l2: cannot set %s: the device is not open", name);
-	return cr_v4l2_control_set(p->fd, p->device, name, value, 0);
+	if (!p || p->fd < 0) {
+		snprintf(why, len, "the device is not open (the camera is lost)");
+		return -ENODEV;
+	}
+	return cr_v4l2_control_set(p->fd, p->device, name, value, 0, why, len);
 }
 
 static void v4l2_free_priv(struct cr_source *src)

@@ -18,7 +18,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -244,7 +246,24 @@ static void format_where(char *buf, size_t len, const char *device, int line)
 		snprintf(buf, len, "%s: control", device);
 }
 
-int cr_v4l2_control_set(int fd, const char *device, const char *name, const char *value, int line)
+/* Logs the failure and keeps its text for the caller. */
+static int refuse(int ret, char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int refuse(int ret, char *out, size_t len, const char *fmt, ...)
+{
+	char text[LIST_MAX + 512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	cr_err("%s", text);
+	if (out)
+		snprintf(out, len, "%s", text);
+	return ret;
+}
+
+int cr_v4l2_control_set(int fd, const char *device, const char *name, const char *value, int line, char *out,
+			size_t out_len)
 {
 	struct v4l2_query_ext_ctrl qc;
 	struct v4l2_ext_control ctrl = { 0 };
@@ -258,17 +277,17 @@ int cr_v4l2_control_set(int fd, const char *device, const char *name, const char
 	cr_v4l2_control_key(name, key, sizeof(key));
 	ret = find_control(fd, key, &qc, names, sizeof(names));
 	if (ret < 0)
-		return cr_log_ret(ret, CR_LOG_ERROR, "%s \"%s\": cannot list the device's controls: %s", where,
+		return refuse(ret, out, out_len, "%s \"%s\": cannot list the device's controls: %s", where,
 				  name, cr_strerror(ret));
 	if (ret == 0) {
-		return cr_log_ret(-ENOENT, CR_LOG_ERROR, "%s \"%s\": no such control (the device has: %s)", where,
+		return refuse(-ENOENT, out, out_len, "%s \"%s\": no such control (the device has: %s)", where,
 				  name, names[0] ? names : "no controls");
 	}
 	if (qc.flags & V4L2_CTRL_FLAG_READ_ONLY)
-		return cr_log_ret(-EACCES, CR_LOG_ERROR, "%s \"%s\" is read-only", where, key);
+		return refuse(-EACCES, out, out_len, "%s \"%s\" is read-only", where, key);
 	ret = parse_value(fd, &qc, value, &v, why, sizeof(why));
 	if (ret < 0)
-		return cr_log_ret(ret, CR_LOG_ERROR, "%s \"%s\": bad value \"%s\" (%s)", where, key, value, why);
+		return refuse(ret, out, out_len, "%s \"%s\": bad value \"%s\" (%s)", where, key, value, why);
 	if (qc.flags & V4L2_CTRL_FLAG_INACTIVE)
 		cr_warn("%s \"%s\" is inactive now (an automatic mode may be on): the value %s may have no effect",
 			where, key, value);
@@ -290,7 +309,7 @@ int cr_v4l2_control_set(int fd, const char *device, const char *name, const char
 	ret = cr_v4l2_ioctl(fd, VIDIOC_S_EXT_CTRLS, &ctrls);
 	free(str);
 	if (ret < 0)
-		return cr_log_ret(ret, CR_LOG_ERROR, "%s \"%s\" = %s: the driver refused it: %s", where, key, value,
+		return refuse(ret, out, out_len, "%s \"%s\" = %s: the driver refused it: %s", where, key, value,
 				  cr_strerror(ret));
 	cr_info("%s: %s = %s", device, key, value);
 	return 0;
@@ -299,7 +318,7 @@ int cr_v4l2_control_set(int fd, const char *device, const char *name, const char
 int cr_v4l2_controls_apply(int fd, const char *device, const struct cr_control_setting *settings, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
-		int ret = cr_v4l2_control_set(fd, device, settings[i].name, settings[i].value, settings[i].line);
+		int ret = cr_v4l2_control_set(fd, device, settings[i].name, settings[i].value, settings[i].line, NULL, 0);
 
 		if (ret < 0)
 			return ret;

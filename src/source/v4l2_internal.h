@@ -43,10 +43,12 @@ void cr_v4l2_control_key(const char *name, char *out, size_t len);
  * normalizing both) to value (integer, boolean true/false/1/0/yes/no/on/off,
  * or a menu item's name or index) with VIDIOC_S_EXT_CTRLS. line is the
  * configuration line for messages (0: none). Logs what failed naming the
- * control, the device and the valid names, values or range. Returns 0,
- * -ENOENT for an unknown name, -EINVAL for a bad value, -EACCES for a
- * read-only control, or the driver's -errno. */
-int cr_v4l2_control_set(int fd, const char *device, const char *name, const char *value, int line);
+ * control, the device and the valid names, values or range, and writes the
+ * same line into why (len bytes; NULL: not wanted). Returns 0, -ENOENT for an
+ * unknown name, -EINVAL for a bad value, -EACCES for a read-only control, or
+ * the driver's -errno. */
+int cr_v4l2_control_set(int fd, const char *device, const char *name, const char *value, int line, char *why,
+			size_t len);
 
 /* Applies settings[0..n) in order (cr_v4l2_control_set each). Returns 0 or
  * the first error. */

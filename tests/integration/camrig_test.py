@@ -4,6 +4,7 @@ talk to it as clients do (urllib, curl, ffmpeg, ffprobe), and report results.
 Every test script is a plain Python 3 program (stdlib only) that exits 0 on
 success, 1 on failure and 77 when it must skip (meson's convention). The
 binary under test comes from $CAMRIG."""
+import ctypes
 import json
 import os
 import shutil
@@ -53,6 +54,13 @@ def need(*programs):
             skip(f"{p} is not installed")
 
 
+def _die_with_parent():
+    """In the child: SIGTERM when the test dies (a timeout's SIGKILL), so no
+    daemon outlives its test and loads the machine for the next."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class Daemon:
     """A `camrig run` process on a free loopback port; a context manager that
     stops it with SIGTERM and checks that it exited 0. With listen=False the
@@ -81,7 +89,7 @@ class Daemon:
         log("starting:", " ".join(self.args))
         self.stderr = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=self.stderr,
-                                     stderr=self.stderr, env=self.env, cwd=self.cwd)
+                                     stderr=self.stderr, env=self.env, cwd=self.cwd, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -3,7 +3,6 @@ sidecar, run `camrig verify`, wait for the recorder's state."""
 import json
 import os
 import subprocess
-import time
 
 from camrig_test import CAMRIG, wait_until  # noqa: F401 (used by importers too)
 

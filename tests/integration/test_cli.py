@@ -4,7 +4,6 @@ that exit non-zero with one clear line (bad source, port taken, bad config),
 clean exit 0 on SIGINT and SIGTERM, `camrig list`, and `camrig run` with no
 arguments serving the test pattern on 127.0.0.1:8080 when there is no camera."""
 import glob
-import os
 import signal
 import socket
 import subprocess
@@ -50,6 +49,8 @@ start_fails(["--source", "v4l2:/dev/video99"], ["/dev/video99"], "a missing V4L2
 start_fails(["--source", "file:/nonexistent/clip.mp4"], ["/nonexistent/clip.mp4"],
             "a missing file is refused, naming it")
 start_fails(["--size", "big"], ["size", "big"], "a bad --size is refused")
+start_fails(["--source", "test", "-o", "camera.controls.brightness=10"], ["camera", "controls", "test", "no controls"],
+            "controls on a source that has none are refused, naming the camera and source")
 
 with socket.socket() as taken:
     taken.bind(("127.0.0.1", 0))
@@ -65,6 +66,24 @@ with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
     rc, out, err = run("run", "--config", f.name)
     c.check(rc != 0 and f"{f.name}:5:" in err and "colour" in err, "an unknown config key is refused with FILE:LINE",
             err)
+# Errors found after parsing (names, encoders, what must go together) still
+# point at the line that holds the key.
+SEMANTIC = [
+    ("http:\n  listen: 127.0.0.1:0\ncameras:\n  - name: a\n    source: test\n"
+     "  - name: a\n    source: test\n", 6, ["cameras.1.name", "unique"], "a duplicate camera name"),
+    ("http:\n  listen: 127.0.0.1:0\ncameras:\n  - name: a\n    source: test\n"
+     "    recording:\n      codec: h265_nosuch\n", 7, ["h265_nosuch", "expected"], "an unknown encoder"),
+    ("http:\n  listen: 127.0.0.1:0\ncameras:\n  - name: a\n    source: test\n"
+     "ntfy:\n  enabled: true\n", 6, ["ntfy.topic", "missing"], "ntfy without a topic"),
+]
+for text, line, words, what in SEMANTIC:
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+        f.write(text)
+        f.flush()
+        rc, out, err = run("run", "--config", f.name)
+        last = err.strip().splitlines()[-1] if err.strip() else ""
+        c.check(rc != 0 and f"{f.name}:{line}:" in last and all(w in last for w in words),
+                f"{what} is refused with FILE:LINE", err)
 rc, out, err = run("run", "--config", "/nonexistent.yaml")
 c.check(rc != 0 and "/nonexistent.yaml" in err, "a missing config file is refused, naming it", err)
 

@@ -12,8 +12,7 @@ import sys
 import tempfile
 import time
 
-from camrig_test import (CAMRIG, Checks, Daemon, ffmpeg_count_frames, ffprobe_image, free_port, log,
-                         need)
+from camrig_test import CAMRIG, Checks, Daemon, ffmpeg_count_frames, ffprobe_image, free_port, need
 
 need("ffmpeg", "ffprobe")
 c = Checks()
@@ -116,6 +115,17 @@ try:
         c.check(cam["frames"]["captured"] == CLIP_FRAMES, f"all {CLIP_FRAMES} frames were delivered "
                 "(the decoder is drained at the end)", str(cam["frames"]))
         c.check("end of input" in d.log(), "the end is logged", d.log())
+
+    # A clip cut short (a copy that stopped): the frames it has play, and the
+    # log says the file ends before its header's duration.
+    cut = os.path.join(tmp, "cut.mkv")
+    shutil.copy(mkv, cut)
+    os.truncate(cut, os.path.getsize(cut) // 2)
+    with Daemon("--source", f"file:{cut}", "-o", "camera.loop=false") as d:
+        cam = d.wait_camera(lambda cam: cam["state"] != "running", 10)
+        c.check(cam["state"] == "ended" and 0 < cam["frames"]["captured"] < CLIP_FRAMES,
+                "a clip cut short plays the frames it has", str(cam["frames"]))
+        c.check("cut short?" in d.log() and cut in d.log(), "and the log says it was cut short", d.log())
 
     # Refusals: one error line that names the input.
     start_fails(["--source", f"file:{tmp}/missing.mp4"], [f"file:{tmp}/missing.mp4", "No such file"],

@@ -9,11 +9,10 @@ import csv
 import glob
 import json
 import os
-import socket
 import time
 
 import lsl_inlet as L
-from camrig_test import Checks, Daemon, log
+from camrig_test import Checks, Daemon
 
 c = Checks()
 NAME = "camrig-daemon-%d" % os.getpid()

@@ -83,7 +83,7 @@ with Daemon("--source", "test", "--set", "http.hostnames=cam.example.org,*.lab.e
         st, _, body = raw(d.port, "POST", "/api/command", hdrs, b"snapshot")
         c.check(st == 403, f"text/plain POST snapshot with {what} -> 403", f"{st} {body[:150]!r}")
         st, _, body = raw(d.port, "POST", "/api/command", {**hdrs, "X-Camrig": "1"}, b"snapshot")
-        c.check(st == 403, f"... even with X-Camrig", f"{st}")
+        c.check(st == 403, "... even with X-Camrig", f"{st}")
     st, _, body = raw(d.port, "POST", "/api/command", {"Host": host, "Content-Type": "text/plain"}, b"snapshot")
     c.check(st == 403 and b"X-Camrig" in body, "a simple POST without X-Camrig -> 403 naming the header",
             f"{st} {body[:200]!r}")

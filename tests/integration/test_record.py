@@ -162,6 +162,46 @@ with Daemon("--source", "test", "--size", "320x240", "--fps", str(FPS), "-o", "c
         c.check(abs(pre - 1.5) <= 1 / FPS, "the pre-trigger part starts 1.5 s +- 1 frame before the trigger",
                 f"{pre:.3f} s")
 
+# ---- the defaults: no pre-trigger, so an idle camrig encodes nothing ----
+with Daemon("--source", "test", "--size", "320x240", "--fps", str(FPS)) as d:
+    start = d.status()["camera"]["frames"]["captured"]
+    wait_until(lambda: d.status()["camera"]["frames"]["captured"] >= start + FPS, 30)
+    r = recording(d)
+    c.check(not r["encoder"]["active"] and r["pre_trigger"]["packets"] == 0 and r["encoder"]["frames"] == 0,
+            "by default an idle camera runs no encoder", str(r))
+
+# ---- data/lab.yaml: the pre-trigger on, codec auto (quietly libx264 without hardware) ----
+LAB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", "lab.yaml")
+with Daemon("--config", LAB, "--source", "test", "--size", "320x240", "--fps", str(FPS),
+            "-o", "camera.lsl.enabled=false") as d:
+    c.check(wait_until(lambda: recording(d)["pre_trigger"]["packets"] > 0, 15), "data/lab.yaml keeps a pre-trigger",
+            str(recording(d)))
+    enc = recording(d)["encoder"]
+    c.check(enc["codec"] == "auto" and enc["encoder"] in ("h264_v4l2m2m", "libx264") and not enc.get("error"),
+            "codec auto picks an H.264 encoder that opens, without an error", str(enc))
+    c.check(" warn: " not in d.log(), "and without a warning", d.log())
+    st, reply = d.post_json("/api/record/start?duration=1")
+    c.check(wait_idle(d), "the lab recording ends")
+    files = files_of(d)
+    c.check(len(files) == 1, "one file", str(files))
+    if files:
+        check_file(files[0], "h264", (320, 240), "codec auto")
+
+# ---- back to back: the second pre-trigger starts after the first file's last frame ----
+with Daemon("--source", "test", "--size", "160x120", "--fps", str(FPS), "-o", "camera.recording.codec=mjpeg",
+            "-o", "camera.recording.pre_trigger=2") as d:
+    wait_until(lambda: recording(d)["pre_trigger"]["seconds"] >= 1.9, 15)
+    d.post_json("/api/record/start?duration=0.5")
+    c.check(wait_idle(d), "the first of two recordings ends")
+    st, _ = d.post_json("/api/record/start?duration=0.5")
+    c.check(st == 200 and wait_idle(d), "the second, started right after, ends")
+    files = files_of(d)
+    indices = [{int(r["index"]) for r in recorded(sidecar(f)[1])} for f in files]
+    c.check(len(files) == 2 and all(indices) and not indices[0] & indices[1]
+            and min(indices[1]) > max(indices[0]),
+            "back-to-back recordings share no frame: the second's pre-trigger starts after the first's end",
+            f"{[(min(i), max(i)) for i in indices if i]} overlap {sorted(indices[0] & indices[1])[:5] if len(indices) == 2 else ''}")
+
 # ---- lossless gray FFV1, no pre-trigger, segments of 1 s ----
 with Daemon("--source", "test", "--size", "320x240", "--fps", str(FPS), "--format", "GREY",
             "-o", "camera.recording.codec=ffv1", "-o", "camera.recording.gray=true",

@@ -10,11 +10,10 @@ import signal
 import ssl
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 
-from camrig_test import CAMRIG, Checks, Daemon, free_port, log, need
+from camrig_test import CAMRIG, Checks, Daemon, free_port, need, wait_until
 
 need("openssl", "curl")
 c = Checks()
@@ -147,13 +146,24 @@ for src, dst in ((cert2, live_cert), (key2, live_key)):
     with open(src) as f, open(dst, "w") as g:
         g.write(f.read())
 d.proc.send_signal(signal.SIGHUP)
-time.sleep(1)
+wait_until(lambda: "reloaded" in d.log(), 20)
 c.check(same_cert(cert2), "after swapping the files and SIGHUP the new certificate is served, no restart")
 p = subprocess.run(["curl", "-s", "--cacert", cert2, f"https://127.0.0.1:{port}/status"], capture_output=True,
                    text=True)
 c.check('"version"' in p.stdout and d.proc.poll() is None, "and curl trusts it; same process", p.stderr)
+
+# A key that is not the certificate's: on SIGHUP the pair in use stays.
+with open(key1) as f, open(live_key, "w") as g:
+    g.write(f.read())
+d.proc.send_signal(signal.SIGHUP)
+wait_until(lambda: "reload failed" in d.log(), 20)
+c.check("is not the key of the certificate" in d.log(), "SIGHUP with a mismatched key is refused, with the reason",
+        d.log()[-300:])
+c.check(same_cert(cert2), "and the pair in use stays (handshakes still work)")
 rc = d.stop()
 c.check(rc == 0, "HTTPS daemon stops with exit 0", str(rc))
+start_fails(f"http: {{listen: 127.0.0.1:{free_port()}, tls_cert: {cert2}, tls_key: {key1}}}\n",
+            ["is not the key of the certificate", "tls_key"], "a key that is not the certificate's refuses to start")
 
 os.chmod(live_key, 0o644)
 start_fails(f"http: {{listen: 127.0.0.1:{free_port()}, tls_cert: {live_cert}, tls_key: {live_key}}}\n",

@@ -79,9 +79,16 @@ with Daemon("--source", "test", config=CONFIG) as d:
         entry = dict(cam)
         entry.pop("camera")
         agree(status["cameras"][i]["timelapse"], entry, f"GET /api/timelapse camera {i} and /status")
+    # get_stats is the detailed one: every camera as /status has it, with
+    # recording, pre-trigger, encoder, LSL, clients and upload counters.
     st, stats = d.post_json("/api/command", b"get_stats")
     names = [x["name"] for x in stats.get("cameras", [])]
-    c.check(names == ["left", "right"] and all(x["frames_captured"] >= status["cameras"][i]["frames"]["captured"]
-                                               for i, x in enumerate(stats["cameras"])),
-            "get_stats renders the same cameras from a later snapshot", str(stats)[:300])
+    c.check(names == ["left", "right"], "get_stats renders the same cameras", str(stats)[:300])
+    for i, cam in enumerate(stats.get("cameras", [])):
+        agree(status["cameras"][i], cam, f"get_stats camera {i} and /status (a later snapshot)")
+        c.check(all(k in cam for k in ("recording", "lsl", "clients", "upload", "consumers")) and
+                all(k in cam["recording"] for k in ("pre_trigger", "encoder")),
+                f"get_stats camera {i} has recording, pre-trigger, encoder, LSL, clients, upload", str(cam)[:300])
+    c.check(isinstance(stats.get("clients"), dict) and "uptime" in stats, "get_stats has the clients and uptime",
+            str(stats)[:200])
 c.done()

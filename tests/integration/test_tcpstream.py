@@ -10,7 +10,7 @@ import subprocess
 import threading
 import time
 
-from camrig_test import Checks, Daemon, ffmpeg_count_frames, free_port, log, need
+from camrig_test import Checks, Daemon, ffmpeg_count_frames, free_port, need
 
 need("ffmpeg", "ffprobe")
 c = Checks()
@@ -64,6 +64,13 @@ for codec, shared in (("h264", True), ("mjpeg", False)):
         c.check(n >= 50, "with a stalled client connected, another still decodes", f"{n}: {err[-200:]}")
         c.check(abs(cam["fps"]["measured"] - 25) < 3, "and the camera keeps its rate", str(cam["fps"]))
         c.check(cam["tcp_stream"]["clients_total"] >= 4, "/status counts the clients", json.dumps(cam["tcp_stream"]))
+        # ... and is dropped once it has taken nothing for 10 s (README). Its
+        # kernel buffers fill first (a second or so here); before the fix
+        # they absorbed 2 minutes. 40 s leaves room for a loaded machine.
+        cam = d.wait_camera(lambda x: x["tcp_stream"]["dropped"] >= 1, 40, step=0.5)
+        c.check(cam["tcp_stream"]["dropped"] >= 1, "a client that stops reading is dropped",
+                json.dumps(cam["tcp_stream"]))
+        c.check("took nothing for 10 s" in d.log(), "and the log says why")
         stalled.close()
 
 c.done()

@@ -86,6 +86,27 @@ class Events(threading.Thread):
         self.sock.close()
 
 
+# ---- an interval of 0 means shots on trigger only, on every path ---------------------------------
+with Daemon(*ARGS, "-o", "camera.timelapse.interval=0.2") as d:
+    for how, send in (("timelapse start 0", lambda: d.post_json("/api/command", body=b"timelapse start 0")),
+                      ("?interval=0", lambda: d.post_json("/api/timelapse/start?interval=0")),
+                      ('{"interval": 0}', lambda: d.post_json("/api/timelapse/start", body=b'{"interval": 0}'))):
+        st, r = send()
+        ok = st == 200 and r["cameras"][0]["interval"] == 0
+        # 25 frames at 25 fps: five configured intervals' worth, counted by the daemon.
+        start = d.status()["camera"]["frames"]["captured"]
+        wait_until(lambda: d.status()["camera"]["frames"]["captured"] >= start + 25, 30)
+        c.check(ok and tl_state(d)["shots"] == 0, f"{how}: interval 0, no still without a shot",
+                f"{st} {r} {tl_state(d)}")
+        d.post_json("/api/timelapse/shot")
+        c.check(wait_for("1 still", lambda: tl_state(d)["shots"] == 1, timeout=10), f"{how}: one still per shot",
+                tl_state(d))
+        d.post_json("/api/timelapse/abort")
+        wait_for("idle", lambda: tl_state(d)["state"] == "idle")
+    st, r = d.post_json("/api/timelapse/start")
+    c.check(st == 200 and abs(r["cameras"][0]["interval"] - 0.2) < 1e-9, "no interval: timelapse.interval", r)
+    d.post_json("/api/timelapse/abort")
+
 # ---- one daemon: interval session, pause/resume, stop, abort, triggered shots ----------------------
 with Daemon(*ARGS, "-o", "camera.timelapse.interval=0") as d:
     ev = Events(d)

@@ -11,7 +11,7 @@ import re
 import threading
 import time
 
-from camrig_test import Checks, Daemon, ffmpeg_count_frames, ffprobe_image, free_port, log, need
+from camrig_test import Checks, Daemon, ffmpeg_count_frames, ffprobe_image, free_port, need
 
 need("ffmpeg", "ffprobe")
 c = Checks()

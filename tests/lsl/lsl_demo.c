@@ -34,7 +34,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: lsl_demo [--name N] [--type T] [--fps F] [--seconds S] [--sidecar PATH]\n"
 			"                [--trigger-every FRAMES] [--lag-us US] [--base-port P]\n"
-			"                [--multicast-port P] [--stall-timeout-ms MS]\n");
+			"                [--multicast-port P] [--stall-timeout-ms MS] [--interfaces LIST]\n"
+			"                [--limit-loopback]\n");
 	exit(2);
 }
 
@@ -47,6 +48,7 @@ int main(int argc, char **argv)
 		{ "lag-us", required_argument, NULL, 'l' },   { "base-port", required_argument, NULL, 'b' },
 		{ "multicast-port", required_argument, NULL, 'm' },
 		{ "stall-timeout-ms", required_argument, NULL, 'T' },
+		{ "interfaces", required_argument, NULL, 'i' }, { "limit-loopback", no_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cr_lsl_stream_info info = {
@@ -75,6 +77,8 @@ int main(int argc, char **argv)
 		case 'b': info.base_port = (uint16_t)atoi(optarg); break;
 		case 'm': info.multicast_port = (uint16_t)atoi(optarg); break;
 		case 'T': info.stall_timeout_ms = atoi(optarg); break;
+		case 'i': info.interfaces = optarg; break;
+		case 'L': info.limit_loopback = true; break;
 		default: usage();
 		}
 	}
@@ -131,11 +135,12 @@ int main(int argc, char **argv)
 	cr_lsl_outlet_stats(outlet, &st);
 	printf("{\"event\":\"stats\",\"frames\":%llu,\"max_push_us\":%.1f,\"inlets\":%u,\"streaming\":%u,"
 	       "\"inlets_total\":%llu,\"inlets_dropped\":%llu,\"requests_refused\":%llu,"
-	       "\"queries_answered\":%llu,\"timedata_answered\":%llu,\"samples_pushed\":%llu,"
+	       "\"queries_answered\":%llu,\"queries_limited\":%llu,\"timedata_answered\":%llu,\"samples_pushed\":%llu,"
 	       "\"samples_sent\":%llu,\"samples_skipped\":%llu}\n",
 	       (unsigned long long)frame, (double)max_push / 1e3, st.inlets, st.streaming,
 	       (unsigned long long)st.inlets_total, (unsigned long long)st.inlets_dropped,
 	       (unsigned long long)st.requests_refused, (unsigned long long)st.queries_answered,
+	       (unsigned long long)st.queries_limited,
 	       (unsigned long long)st.timedata_answered, (unsigned long long)st.samples_pushed,
 	       (unsigned long long)st.samples_sent, (unsigned long long)st.samples_skipped);
 	fflush(stdout);

@@ -60,6 +60,9 @@ static void test_verbs(void **state)
 	assert_int_equal(c.timelapse, CR_TIMELAPSE_START);
 	assert_true(c.duration_s == 5);
 	assert_string_equal(c.camera, "printer");
+	/* 0 is "shots on trigger only", not "not given". */
+	assert_true(parse_ok("timelapse start 0").duration_s == 0);
+	assert_true(parse_ok("timelapse start").duration_s == -1);
 	assert_int_equal(parse_ok("timelapse shot").timelapse, CR_TIMELAPSE_SHOT);
 	assert_int_equal(parse_ok("TIMELAPSE Resume").timelapse, CR_TIMELAPSE_RESUME);
 	assert_int_equal(parse_ok("timelapse abort").timelapse, CR_TIMELAPSE_ABORT);

@@ -303,7 +303,7 @@ static const struct bad_file bad_files[] = {
 	{ "\n\nhello\n",
 	  "x.yaml:3: wrong type: got a value (expected a mapping of: log_level, http, cameras, ntfy, gpio)" },
 	{ "cameras:\n  - name: a\n    lsl:\n",
-	  "x.yaml:3: cameras.0.lsl: wrong type: got an empty value (expected a mapping of: enabled, name, type)" },
+	  "x.yaml:3: cameras.0.lsl: wrong type: got an empty value (expected a mapping of: enabled, name, type, interfaces)" },
 	/* found by libyaml: syntax */
 	{ "cameras:\n  - name: a\n    jpeg: {quality: 3\n  - name: b\n",
 	  "x.yaml:4: YAML syntax error: did not find expected ',' or '}' (while parsing a flow mapping that starts "
@@ -531,7 +531,8 @@ static void test_check(void **state)
 {
 	struct cr_config *config = load_ok("cameras:\n  - name: a\n  - name: a\n");
 
-	check_fails(config, "cameras.1.name: \"a\" is also the name of cameras.0 (expected a name unique among cameras)");
+	check_fails(config, "x.yaml:3: cameras.1.name: \"a\" is also the name of cameras.0 (expected a name unique "
+			    "among cameras)");
 	set_ok(config, "cameras.1.name", "b");
 	assert_int_equal(cr_config_check(config, &(char *){ NULL }), 0);
 
@@ -547,7 +548,7 @@ static void test_check(void **state)
 	assert_int_equal(cr_config_check(config, &(char *){ NULL }), 0);
 
 	config->cameras[0].jpeg.width = 320;
-	check_fails(config, "cameras.0.jpeg.size: 320x0 (expected both width and height, or neither)");
+	check_fails(config, "x.yaml:2: cameras.0.jpeg.size: 320x0 (expected both width and height, or neither)");
 	config->cameras[0].jpeg.width = 0;
 
 	set_ok(config, "cameras.0.lsl.enabled", "true");

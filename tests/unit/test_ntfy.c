@@ -102,7 +102,7 @@ static void test_events(void **state)
 static void reply_is(const char *line, const char *json, const char *want)
 {
 	json_t *reply = json_loads(json, 0, NULL);
-	char buf[256];
+	char buf[512];
 
 	assert_non_null(reply);
 	cr_ntfy_reply_text(line, reply, buf, sizeof(buf));
@@ -126,8 +126,15 @@ static void test_reply_text(void **state)
 	reply_is("snapshot", "{\"ok\": true, \"command\": \"snapshot\", \"file\": \"s.jpg\"}", "ok: snapshot\ns.jpg");
 	reply_is("set_control gain 5", "{\"ok\": true, \"command\": \"set_control\"}", "ok: gain = 5");
 	reply_is("get_stats", "{\"ok\": true, \"command\": \"get_stats\", \"cameras\": [{\"name\": \"c1\", \"state\": "
-		 "\"running\", \"fps\": 25.0, \"frames_captured\": 100, \"frames_dropped\": 1}]}",
-		 "ok: get_stats\nc1: running, 25.0 fps, 100 frames, 1 dropped");
+		 "\"running\", \"fps\": {\"measured\": 25.0}, \"frames\": {\"captured\": 100, \"dropped_pool\": 1}, "
+		 "\"clients\": 2, \"recording\": {\"state\": \"recording\", \"recording\": true, \"seconds\": 4, "
+		 "\"frames\": {\"dropped\": 0}, \"pre_trigger\": {\"target_seconds\": 10, \"seconds\": 9.5}, "
+		 "\"encoder\": {\"active\": true, \"encoder\": \"libx264\", \"bitrate_kbps\": 800, \"dropped\": 0}}, "
+		 "\"lsl\": {\"streaming\": 1}, \"upload\": {\"enabled\": true, \"sent\": 3, \"failed\": 1}}], "
+		 "\"ntfy\": {\"published\": 5, \"publish_errors\": 0}}",
+		 "ok: get_stats\nc1: running, 25.0 fps, 100 frames, 1 dropped, recording: recording (4 s, 0 frames "
+		 "dropped), pre-trigger 9.5/10.0 s, encoder libx264 800 kbit/s, 0 dropped, 2 clients, LSL 1 inlets, "
+		 "upload 3 sent, 1 failed\nntfy: 5 published, 0 errors");
 	reply_is("status", "{\"ok\": true, \"command\": \"status\", \"status\": {\"cameras\": [{\"name\": \"c1\", "
 		 "\"state\": \"running\", \"fps\": {\"measured\": 9.96}, \"frames\": {\"captured\": 7, \"dropped_pool\": 0}, "
 		 "\"recording\": {\"state\": \"idle\"}}]}}",
