@@ -88,6 +88,7 @@ static const struct key recording_keys[] = {
 	{ .name = "preset", .parse = cr_config_parse_word, .offset = CAM(recording.preset), .expected = WORD_EXPECTED },
 	{ .name = "crf", .parse = cr_config_parse_int, .offset = CAM(recording.crf), .min = -1, .max = 63 },
 	{ .name = "qp", .parse = cr_config_parse_int, .offset = CAM(recording.qp), .min = -1, .max = 69 },
+	{ .name = "quality", .parse = cr_config_parse_int, .offset = CAM(recording.quality), .min = 1, .max = 100 },
 	{ .name = "bitrate", .parse = cr_config_parse_int, .offset = CAM(recording.bitrate), .max = 1000000 },
 	{ .name = "gop", .parse = cr_config_parse_fps, .offset = CAM(recording.gop), .max = 60 },
 	{ .name = "gray", .parse = cr_config_parse_bool, .offset = CAM(recording.gray), .expected = BOOL_EXPECTED },

@@ -61,6 +61,7 @@ struct cr_recording_config {
 	char *preset;         /* encoder preset (libx264, libx265), default "veryfast" */
 	int crf;              /* constant rate factor, default 23; -1: the encoder's default */
 	int qp;               /* constant quantizer; -1 (default): off */
+	int quality;          /* mjpeg: JPEG quality 1..100 as the JPEG stage's, default 80 */
 	int bitrate;          /* kbit/s; 0 (default): off (crf or qp rule) */
 	double gop;           /* seconds between keyframes, default 1; 0: every frame */
 	bool gray;            /* encode luma only */
