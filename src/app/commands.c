@@ -198,7 +198,8 @@ static int on_snapshot(void *ctx, const struct cr_command *cmd, json_t *reply)
 
 	for (int i = 0; i < n; i++) {
 		const struct cr_camera_config *cc = rigs[i]->config;
-		int ret = cr_snapshot_save(rigs[i]->camera, rigs[i]->jpeg, cc->recording.root, path, sizeof(path));
+		int ret = cr_snapshot_save(rigs[i]->camera, rigs[i]->jpeg, &cc->recording, ++rigs[i]->snapshots, path,
+					   sizeof(path));
 
 		if (ret < 0) {
 			json_object_set_new(reply, "error", cr_json_sprintf("snapshot: %s: %s", cc->name, path));

@@ -21,6 +21,7 @@
 #include "config/internal.h"
 
 #include "base/fourcc.h"
+#include "base/fs.h"
 #include "config/sources.h"
 #include "base/mem.h"
 
@@ -81,6 +82,12 @@ static const struct key recording_keys[] = {
 	  .choices = (const char *const[]){ "mkv", "mp4", NULL }, .what = "a container format" },
 	{ .name = "root", .parse = cr_config_parse_path, .offset = CAM(recording.root),
 	  .expected = "a directory path" },
+	{ .name = "filename", .parse = cr_config_parse_name_template, .offset = CAM(recording.filename),
+	  .expected = CR_FS_NAME_EXPECTED },
+	{ .name = "snapshot_filename", .parse = cr_config_parse_name_template,
+	  .offset = CAM(recording.snapshot_filename), .expected = CR_FS_NAME_EXPECTED },
+	{ .name = "timezone", .parse = cr_config_parse_choice, .offset = CAM(recording.timezone),
+	  .choices = (const char *const[]){ "utc", "local", NULL }, .what = "utc or local" },
 	{ .name = "pre_trigger", .parse = cr_config_parse_fps, .offset = CAM(recording.pre_trigger), .max = 3600 },
 	{ .name = "segment", .parse = cr_config_parse_int, .offset = CAM(recording.segment), .max = 86400 },
 	{ .name = "resume", .parse = cr_config_parse_bool, .offset = CAM(recording.resume), .expected = BOOL_EXPECTED },
@@ -88,6 +95,7 @@ static const struct key recording_keys[] = {
 	{ .name = "preset", .parse = cr_config_parse_word, .offset = CAM(recording.preset), .expected = WORD_EXPECTED },
 	{ .name = "crf", .parse = cr_config_parse_int, .offset = CAM(recording.crf), .min = -1, .max = 63 },
 	{ .name = "qp", .parse = cr_config_parse_int, .offset = CAM(recording.qp), .min = -1, .max = 69 },
+	{ .name = "quality", .parse = cr_config_parse_int, .offset = CAM(recording.quality), .min = 1, .max = 100 },
 	{ .name = "bitrate", .parse = cr_config_parse_int, .offset = CAM(recording.bitrate), .max = 1000000 },
 	{ .name = "gop", .parse = cr_config_parse_fps, .offset = CAM(recording.gop), .max = 60 },
 	{ .name = "gray", .parse = cr_config_parse_bool, .offset = CAM(recording.gray), .expected = BOOL_EXPECTED },
@@ -108,6 +116,10 @@ static const struct key timelapse_keys[] = {
 	  .expected = "a directory path" },
 	{ .name = "videos_root", .parse = cr_config_parse_path, .offset = CAM(timelapse.videos_root),
 	  .expected = "a directory path" },
+	{ .name = "session_name", .parse = cr_config_parse_name_template, .offset = CAM(timelapse.session_name),
+	  .expected = "one name (no '/') of strftime fields, {camera} and {n}, e.g. {camera}_%Y_%m_%d_%H_%M_%S" },
+	{ .name = "timezone", .parse = cr_config_parse_choice, .offset = CAM(timelapse.timezone),
+	  .choices = (const char *const[]){ "utc", "local", NULL }, .what = "utc or local" },
 	{ .name = "resume", .parse = cr_config_parse_bool, .offset = CAM(timelapse.resume), .expected = BOOL_EXPECTED },
 	{ .name = "preset", .parse = cr_config_parse_word, .offset = CAM(timelapse.preset), .expected = WORD_EXPECTED },
 	{ .name = "crf", .parse = cr_config_parse_int, .offset = CAM(timelapse.crf), .max = 51 },
@@ -431,9 +443,14 @@ void cr_config_camera_clear(struct cr_camera_config *cam)
 	free(cam->recording.codec);
 	free(cam->recording.format);
 	free(cam->recording.root);
+	free(cam->recording.filename);
+	free(cam->recording.snapshot_filename);
+	free(cam->recording.timezone);
 	free(cam->recording.preset);
 	free(cam->timelapse.photos_root);
 	free(cam->timelapse.videos_root);
+	free(cam->timelapse.session_name);
+	free(cam->timelapse.timezone);
 	free(cam->timelapse.preset);
 	free(cam->upload.url);
 	free(cam->tcp_stream.listen);
@@ -459,9 +476,14 @@ void cr_config_camera_copy(struct cr_camera_config *dst, const struct cr_camera_
 	dst->recording.codec = strdup_or_null(src->recording.codec);
 	dst->recording.format = strdup_or_null(src->recording.format);
 	dst->recording.root = strdup_or_null(src->recording.root);
+	dst->recording.filename = strdup_or_null(src->recording.filename);
+	dst->recording.snapshot_filename = strdup_or_null(src->recording.snapshot_filename);
+	dst->recording.timezone = strdup_or_null(src->recording.timezone);
 	dst->recording.preset = strdup_or_null(src->recording.preset);
 	dst->timelapse.photos_root = strdup_or_null(src->timelapse.photos_root);
 	dst->timelapse.videos_root = strdup_or_null(src->timelapse.videos_root);
+	dst->timelapse.session_name = strdup_or_null(src->timelapse.session_name);
+	dst->timelapse.timezone = strdup_or_null(src->timelapse.timezone);
 	dst->timelapse.preset = strdup_or_null(src->timelapse.preset);
 	dst->upload.url = strdup_or_null(src->upload.url);
 	dst->tcp_stream.listen = strdup_or_null(src->tcp_stream.listen);
