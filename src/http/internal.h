@@ -45,6 +45,8 @@ struct cr_http_server {
 	struct cr_http_pool pools[CR_HTTP_POOLS];
 	struct cr_http_acceptor *acceptor; /* owns the listening socket */
 	bool loopback;                 /* the listening socket is on a loopback address */
+	char bound[80];                /* where it listens, "127.0.0.1:8080" ("[::1]:8080"): the port taken
+					  when http.listen asked for port 0 */
 	struct cr_http_auth *auth;
 	struct cr_http_tls *tls;       /* NULL: plain HTTP */
 	struct cr_http_origin *origin; /* Host, cross-site and CORS policy */

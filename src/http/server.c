@@ -527,6 +527,25 @@ static void reserve_fds(const struct cr_http_config *cfg)
 			"http.max_api_clients", want, have);
 }
 
+/* "HOST:PORT" of the socket fd listens on; spec (http.listen) when the
+ * kernel does not say. */
+static void bound_address(int fd, const char *spec, char *out, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[64];
+	unsigned port;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 || (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
+		snprintf(out, len, "%s", spec);
+		return;
+	}
+	cr_net_addr_text((struct sockaddr *)&ss, host, sizeof(host));
+	port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	snprintf(out, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host, port);
+}
+
 int cr_http_server_new(const struct cr_http_context *ctx, struct cr_http_server **out)
 {
 	const struct cr_http_config *cfg = ctx->config;
@@ -544,6 +563,7 @@ int cr_http_server_new(const struct cr_http_context *ctx, struct cr_http_server 
 		cr_err("cannot listen on %s: %s", cfg->listen, cr_strerror(ret));
 		goto fail;
 	}
+	bound_address(listen_fd, cfg->listen, server->bound, sizeof(server->bound));
 	ret = cr_http_auth_new(cfg, server->loopback, &server->auth);
 	if (ret == 0 && cfg->tls_cert)
 		ret = cr_http_tls_new(cfg->tls_cert, cfg->tls_key, &server->tls);
@@ -592,7 +612,6 @@ static int pool_start(struct cr_http_pool *pool)
 
 int cr_http_server_start(struct cr_http_server *server)
 {
-	const struct cr_http_config *cfg = server->ctx->config;
 	int ret = 0;
 
 	for (unsigned i = 0; i < CR_HTTP_POOLS && ret == 0; i++)
@@ -604,7 +623,7 @@ int cr_http_server_start(struct cr_http_server *server)
 		cr_http_server_stop(server);
 		return ret;
 	}
-	cr_info("serving %s://%s/%s", server->tls ? "https" : "http", cfg->listen,
+	cr_info("serving %s://%s/%s", server->tls ? "https" : "http", server->bound,
 		cr_http_auth_required(server->auth) ? " (authentication required)" : "");
 	return 0;
 }
