@@ -267,12 +267,13 @@ static void check_media_type(const char *value)
 
 static void check_params(struct cr_http_request *req, const struct fake_connection *c, json_t *body)
 {
-	static const char *const names[] = { "width", "height", "quality", "gray", "camera", "duration", "discard",
-					     "interval", "name", "value" };
+	static const char *const names[] = { "width", "height", "quality", "gray", "fit", "fps", "camera", "duration",
+					     "discard", "interval", "name", "value" };
 	static const size_t sizes[] = { 1, 4, 64 };
-	const char *unknown = cr_http_unknown_param(req, image_params);
+	const char *unknown = cr_http_unknown_param(req, stream_params);
 	struct cr_jpeg_params p;
-	const char *problem = parse_params(req, &p);
+	int fps = 0;
+	const char *problem = parse_params(req, &p, &fps);
 
 	if (unknown) {
 		bool found = false;
@@ -287,6 +288,8 @@ static void check_params(struct cr_http_request *req, const struct fake_connecti
 			   (p.width >= 16 && p.width <= 8192 && p.height >= 16 && p.height <= 8192));
 		FUZZ_CHECK(p.quality == 0 || (p.quality >= 1 && p.quality <= 100));
 		FUZZ_CHECK(p.gray == 0 || p.gray == 1);
+		FUZZ_CHECK(p.fit <= CR_JPEG_FIT_PAD);
+		FUZZ_CHECK(fps >= 0 && fps <= 1000);
 	}
 	for (unsigned i = 0; i < c->n; i++) {
 		const char *key = c->values[i].key, *text = NULL, *q = (const char *)"unset";
