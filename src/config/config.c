@@ -68,6 +68,7 @@ static const struct key lsl_keys[] = {
 	  .expected = "1 to 255 printable characters" },
 	{ .name = "type", .parse = cr_config_parse_text, .offset = CAM(lsl.type),
 	  .expected = "1 to 255 printable characters" },
+	{ .name = "markers", .parse = cr_config_parse_bool, .offset = CAM(lsl.markers), .expected = BOOL_EXPECTED },
 	{ .name = "interfaces", .parse = cr_config_parse_interfaces, .offset = CAM(lsl.interfaces), .list = true,
 	  .expected = "a list of network interface names, e.g. [lo] or [lo, eth0]" },
 	{ 0 },

@@ -40,6 +40,7 @@ struct cr_lsl_config {
 	char *name;           /* stream name; NULL: the camera's name */
 	char *type;           /* stream type, default "VideoEvents" */
 	char *interfaces;     /* network interfaces inlets may use, "lo,eth0"; "" (default): every one */
+	bool markers;         /* and a marker stream NAME-markers of camrig's events (default true) */
 };
 
 /* Recording (src/record/, src/encode/video.c); documented in data/camrig.yaml. */

@@ -303,7 +303,7 @@ static const struct bad_file bad_files[] = {
 	{ "\n\nhello\n",
 	  "x.yaml:3: wrong type: got a value (expected a mapping of: log_level, http, cameras, ntfy, gpio)" },
 	{ "cameras:\n  - name: a\n    lsl:\n",
-	  "x.yaml:3: cameras.0.lsl: wrong type: got an empty value (expected a mapping of: enabled, name, type, interfaces)" },
+	  "x.yaml:3: cameras.0.lsl: wrong type: got an empty value (expected a mapping of: enabled, name, type, markers, interfaces)" },
 	/* found by libyaml: syntax */
 	{ "cameras:\n  - name: a\n    jpeg: {quality: 3\n  - name: b\n",
 	  "x.yaml:4: YAML syntax error: did not find expected ',' or '}' (while parsing a flow mapping that starts "
