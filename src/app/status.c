@@ -50,8 +50,8 @@ struct camera_status {
 	struct cr_timelapse_stats timelapse;
 	bool has_upload;
 	struct cr_upload_stats upload;
-	bool has_lsl;
-	struct cr_lsl_stats lsl;
+	bool has_lsl, has_markers;
+	struct cr_lsl_stats lsl, markers;
 	bool has_tcp;
 	struct cr_tcpstream_stats tcp;
 };
@@ -59,7 +59,7 @@ struct camera_status {
 struct cr_status {
 	int64_t utc_us;                      /* when it was taken, µs since the UTC epoch */
 	double uptime_s;                     /* s since camrig started */
-	unsigned http_connections;           /* HTTP connections open */
+	struct cr_http_stats http;           /* zero when not serving */
 	const char *ntfy_server;             /* NULL: ntfy off */
 	struct cr_ntfy_stats ntfy;
 	unsigned ncameras;
@@ -91,6 +91,7 @@ static void take_camera(const struct cr_rig *rig, const struct cr_http_camera *h
 	if (c->has_upload)
 		cr_upload_stats(rig->upload, &c->upload);
 	c->has_lsl = rig->lsl && cr_lsl_outlet_stats(rig->lsl, &c->lsl) == 0;
+	c->has_markers = rig->lsl_markers && cr_lsl_outlet_stats(rig->lsl_markers, &c->markers) == 0;
 	c->has_tcp = rig->tcp != NULL;
 	if (c->has_tcp)
 		cr_tcpstream_stats(rig->tcp, &c->tcp);
@@ -103,7 +104,8 @@ struct cr_status *cr_status_take(const struct cr_status_source *src)
 
 	st->utc_us = cr_time_utc_us();
 	st->uptime_s = (double)(cr_time_mono_ns() - src->start_mono_ns) / 1e9;
-	st->http_connections = src->http ? cr_http_server_connections(src->http) : 0;
+	if (src->http)
+		cr_http_server_stats(src->http, &st->http);
 	st->ncameras = n;
 	for (unsigned i = 0; i < n; i++)
 		take_camera(&src->rigs[i], src->http_cameras ? &src->http_cameras[i] : NULL, &st->cameras[i]);
@@ -188,18 +190,32 @@ static json_t *upload_json(const struct camera_status *c)
 		"last_sent_unix", (double)st->last_sent_utc_us / 1e6, "backoff_s", st->backoff_s, "post_ms", st->post_ms);
 }
 
+/* One outlet's counters. */
+static json_t *outlet_json(const struct cr_lsl_stats *s)
+{
+	return json_pack("{s:o, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "uid", cr_json_str(s->uid),
+			 "data_port", (int)s->data_port, "service_port", (int)s->service_port, "inlets", (int)s->inlets,
+			 "streaming", (int)s->streaming, "samples_pushed", (json_int_t)s->samples_pushed,
+			 "samples_sent", (json_int_t)s->samples_sent, "samples_skipped", (json_int_t)s->samples_skipped,
+			 "inlets_dropped", (json_int_t)s->inlets_dropped, "queries_answered",
+			 (json_int_t)s->queries_answered, "queries_limited", (json_int_t)s->queries_limited,
+			 "requests_timed_out", (json_int_t)s->requests_timed_out);
+}
+
+/* The frames outlet's counters, with its marker stream's under "markers"
+ * (null when lsl.markers is off). */
 static json_t *lsl_json(const struct camera_status *c)
 {
-	const struct cr_lsl_stats *s = &c->lsl;
+	json_t *lsl, *markers;
 
 	if (!c->has_lsl)
 		return json_null();
-	return json_pack("{s:o, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "uid", cr_json_str(s->uid), "data_port",
-			 (int)s->data_port, "service_port", (int)s->service_port, "inlets", (int)s->inlets, "streaming",
-			 (int)s->streaming, "samples_pushed", (json_int_t)s->samples_pushed, "samples_sent",
-			 (json_int_t)s->samples_sent, "samples_skipped", (json_int_t)s->samples_skipped, "inlets_dropped",
-			 (json_int_t)s->inlets_dropped, "queries_answered", (json_int_t)s->queries_answered,
-			 "queries_limited", (json_int_t)s->queries_limited);
+	lsl = outlet_json(&c->lsl);
+	markers = c->has_markers ? outlet_json(&c->markers) : json_null();
+	if (c->has_markers)
+		json_object_set_new(markers, "refused", json_integer((json_int_t)c->markers.markers_refused));
+	json_object_set_new(lsl, "markers", markers);
+	return lsl;
 }
 
 static json_t *tcp_json(const struct camera_status *c)
@@ -282,11 +298,14 @@ json_t *cr_status_json(const struct cr_status *st)
 		json_array_append_new(cameras, camera_json(&st->cameras[i]));
 		stream_clients += st->cameras[i].stream_clients;
 	}
-	status = json_pack("{s:o, s:s, s:f, s:s, s:f, s:{s:i, s:i}, s:O, s:o}",
+	status = json_pack("{s:o, s:s, s:f, s:s, s:f, s:{s:i, s:i}, s:{s:i, s:i, s:i, s:I, s:I, s:I}, s:O, s:o}",
 		"name", cr_json_str(st->cameras[0].config->name), "version", CAMRIG_VERSION,
 		"uptime", st->uptime_s, "time", cr_time_iso8601(st->utc_us, iso, sizeof(iso)),
 		"time_unix", (double)st->utc_us / 1e6,
-		"clients", "http", (int)st->http_connections, "stream", (int)stream_clients,
+		"clients", "http", (int)st->http.connections, "stream", (int)stream_clients,
+		"http", "connections", (int)st->http.connections, "live_views", (int)st->http.live_views,
+		"pending", (int)st->http.pending, "refused", (json_int_t)st->http.refused,
+		"evicted", (json_int_t)st->http.evicted, "timed_out", (json_int_t)st->http.timed_out,
 		"camera", json_array_get(cameras, 0), "cameras", cameras);
 	if (st->ntfy_server) {
 		const struct cr_ntfy_stats *n = &st->ntfy;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int cr_fs_make_dirs(const char *path)
@@ -144,5 +145,98 @@ int cr_fs_read_secret(const char *what, const char *path, size_t max, char **tex
 	}
 	buf[got] = '\0';
 	*text = buf;
+	return 0;
+}
+
+/* ---- file-name templates ------------------------------------------------- */
+
+static int name_refuse(char *why, size_t why_len, const char *tmpl, const char *fmt, const char *detail)
+{
+	char text[256];
+
+	if (why) {
+		snprintf(text, sizeof(text), fmt, detail);
+		snprintf(why, why_len, "\"%s\": %s", tmpl, text);
+	}
+	return -EINVAL;
+}
+
+/* Appends n bytes of s to out at *at; false when it does not fit. */
+static bool name_put(char *out, size_t len, size_t *at, const char *s, size_t n)
+{
+	if (*at + n >= len)
+		return false;
+	memcpy(out + *at, s, n);
+	*at += n;
+	out[*at] = '\0';
+	return true;
+}
+
+int cr_fs_name_expand(const char *tmpl, const struct cr_fs_name_fields *fields, char *out, size_t len, char *why,
+		      size_t why_len)
+{
+	time_t secs = (time_t)(fields->utc_us / 1000000);
+	size_t at = 0;
+	struct tm tm;
+	char piece[64];
+	const char *p, *part;
+
+	if (len == 0)
+		return -ENAMETOOLONG;
+	out[0] = '\0';
+	if (!*tmpl || tmpl[0] == '/')
+		return name_refuse(why, why_len, tmpl, "%s", "an empty or absolute path");
+	if (fields->local)
+		localtime_r(&secs, &tm);
+	else
+		gmtime_r(&secs, &tm);
+	for (p = tmpl; *p; p++) {
+		size_t n = 0;
+
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return name_refuse(why, why_len, tmpl, "%s", "a control character");
+		if (*p == '%') {
+			char conv[3] = { '%', p[1], '\0' };
+
+			if (!p[1] || !strchr("YmdHMSjy%", p[1])) {
+				piece[0] = p[1];
+				piece[1] = '\0';
+				return name_refuse(why, why_len, tmpl, "%%%s is not a field camrig fills", piece);
+			}
+			n = strftime(piece, sizeof(piece), conv, &tm);
+			p++;
+		} else if (*p == '{') {
+			const char *close = strchr(p, '}');
+			size_t name_len = close ? (size_t)(close - p - 1) : 0;
+
+			if (close && name_len == 6 && strncmp(p + 1, "camera", 6) == 0)
+				n = (size_t)snprintf(piece, sizeof(piece), "%s", fields->camera ? fields->camera : "");
+			else if (close && name_len == 1 && p[1] == 'n')
+				n = (size_t)snprintf(piece, sizeof(piece), "%04u", fields->number);
+			else if (close && name_len == 2 && strncmp(p + 1, "ms", 2) == 0)
+				n = (size_t)snprintf(piece, sizeof(piece), "%03d",
+						     (int)(fields->utc_us % 1000000 / 1000));
+			else
+				return name_refuse(why, why_len, tmpl, "%s", "an unknown {} field");
+			if (n >= sizeof(piece))
+				return -ENAMETOOLONG;
+			p = close;
+		} else {
+			piece[0] = *p;
+			n = 1;
+		}
+		if (!name_put(out, len, &at, piece, n))
+			return -ENAMETOOLONG;
+	}
+	/* Every component a name: not empty, not "." or "..". */
+	for (part = out;; part++) {
+		size_t n = strcspn(part, "/");
+
+		if (n == 0 || (n == 1 && part[0] == '.') || (n == 2 && part[0] == '.' && part[1] == '.'))
+			return name_refuse(why, why_len, tmpl, "%s", "an empty, \".\" or \"..\" path component");
+		part += n;
+		if (!*part)
+			break;
+	}
 	return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,6 +38,29 @@ int cr_fs_write_atomic(const char *path, const void *data, size_t size);
  * every name is taken, or claim's error. */
 int cr_fs_claim_unique(const char *base, char *out, size_t len, int (*claim)(void *ctx, const char *path),
 		       void *ctx);
+
+/* What a file-name template (cr_fs_name_expand) is filled with. */
+struct cr_fs_name_fields {
+	int64_t utc_us;      /* the time the name is for, µs since the UTC epoch */
+	bool local;          /* strftime fields in local time (TZ), else UTC */
+	const char *camera;  /* {camera} */
+	unsigned number;     /* {n}: a counter, written with at least 4 digits */
+};
+
+/* What a template may hold, for messages. */
+#define CR_FS_NAME_EXPECTED \
+	"a relative path of strftime fields (%Y %m %d %H %M %S %j %y %%), {camera}, {n} (a counter) and {ms} " \
+	"(milliseconds), e.g. %Y_%m_%d/video/{camera}_%Y_%m_%d_%H_%M_%S"
+
+/* Expands the file-name template tmpl into out (len bytes): strftime's %Y
+ * %m %d %H %M %S %j %y and %% of fields->utc_us, {camera}, {n} and {ms}
+ * (3 digits); every other byte as it is. The result is a relative path:
+ * a template that is absolute, has an empty, "." or ".." component, a
+ * control character, or another % or {} field is refused. Returns 0,
+ * -EINVAL with a one-line reason in why (why_len bytes; may be NULL), or
+ * -ENAMETOOLONG. */
+int cr_fs_name_expand(const char *tmpl, const struct cr_fs_name_fields *fields, char *out, size_t len, char *why,
+		      size_t why_len);
 
 /* Reads the secret file path whole (at most max bytes) into *text,
  * NUL-terminated and allocated: the caller wipes it with explicit_bzero()

@@ -21,6 +21,7 @@
 #include "config/internal.h"
 
 #include "base/fourcc.h"
+#include "base/fs.h"
 #include "config/sources.h"
 #include "base/mem.h"
 
@@ -67,6 +68,7 @@ static const struct key lsl_keys[] = {
 	  .expected = "1 to 255 printable characters" },
 	{ .name = "type", .parse = cr_config_parse_text, .offset = CAM(lsl.type),
 	  .expected = "1 to 255 printable characters" },
+	{ .name = "markers", .parse = cr_config_parse_bool, .offset = CAM(lsl.markers), .expected = BOOL_EXPECTED },
 	{ .name = "interfaces", .parse = cr_config_parse_interfaces, .offset = CAM(lsl.interfaces), .list = true,
 	  .expected = "a list of network interface names, e.g. [lo] or [lo, eth0]" },
 	{ 0 },
@@ -81,6 +83,12 @@ static const struct key recording_keys[] = {
 	  .choices = (const char *const[]){ "mkv", "mp4", NULL }, .what = "a container format" },
 	{ .name = "root", .parse = cr_config_parse_path, .offset = CAM(recording.root),
 	  .expected = "a directory path" },
+	{ .name = "filename", .parse = cr_config_parse_name_template, .offset = CAM(recording.filename),
+	  .expected = CR_FS_NAME_EXPECTED },
+	{ .name = "snapshot_filename", .parse = cr_config_parse_name_template,
+	  .offset = CAM(recording.snapshot_filename), .expected = CR_FS_NAME_EXPECTED },
+	{ .name = "timezone", .parse = cr_config_parse_choice, .offset = CAM(recording.timezone),
+	  .choices = (const char *const[]){ "utc", "local", NULL }, .what = "utc or local" },
 	{ .name = "pre_trigger", .parse = cr_config_parse_fps, .offset = CAM(recording.pre_trigger), .max = 3600 },
 	{ .name = "segment", .parse = cr_config_parse_int, .offset = CAM(recording.segment), .max = 86400 },
 	{ .name = "resume", .parse = cr_config_parse_bool, .offset = CAM(recording.resume), .expected = BOOL_EXPECTED },
@@ -88,6 +96,7 @@ static const struct key recording_keys[] = {
 	{ .name = "preset", .parse = cr_config_parse_word, .offset = CAM(recording.preset), .expected = WORD_EXPECTED },
 	{ .name = "crf", .parse = cr_config_parse_int, .offset = CAM(recording.crf), .min = -1, .max = 63 },
 	{ .name = "qp", .parse = cr_config_parse_int, .offset = CAM(recording.qp), .min = -1, .max = 69 },
+	{ .name = "quality", .parse = cr_config_parse_int, .offset = CAM(recording.quality), .min = 1, .max = 100 },
 	{ .name = "bitrate", .parse = cr_config_parse_int, .offset = CAM(recording.bitrate), .max = 1000000 },
 	{ .name = "gop", .parse = cr_config_parse_fps, .offset = CAM(recording.gop), .max = 60 },
 	{ .name = "gray", .parse = cr_config_parse_bool, .offset = CAM(recording.gray), .expected = BOOL_EXPECTED },
@@ -108,6 +117,10 @@ static const struct key timelapse_keys[] = {
 	  .expected = "a directory path" },
 	{ .name = "videos_root", .parse = cr_config_parse_path, .offset = CAM(timelapse.videos_root),
 	  .expected = "a directory path" },
+	{ .name = "session_name", .parse = cr_config_parse_name_template, .offset = CAM(timelapse.session_name),
+	  .expected = "one name (no '/') of strftime fields, {camera} and {n}, e.g. {camera}_%Y_%m_%d_%H_%M_%S" },
+	{ .name = "timezone", .parse = cr_config_parse_choice, .offset = CAM(timelapse.timezone),
+	  .choices = (const char *const[]){ "utc", "local", NULL }, .what = "utc or local" },
 	{ .name = "resume", .parse = cr_config_parse_bool, .offset = CAM(timelapse.resume), .expected = BOOL_EXPECTED },
 	{ .name = "preset", .parse = cr_config_parse_word, .offset = CAM(timelapse.preset), .expected = WORD_EXPECTED },
 	{ .name = "crf", .parse = cr_config_parse_int, .offset = CAM(timelapse.crf), .max = 51 },
@@ -165,8 +178,16 @@ const struct key cr_config_camera_keys[] = {
 static const struct key http_keys[] = {
 	{ .name = "listen", .parse = cr_config_parse_listen, .offset = TOP(http.listen),
 	  .expected = "HOST:PORT with PORT 0..65535, e.g. 127.0.0.1:8080 or [::1]:8080" },
-	{ .name = "max_clients", .parse = cr_config_parse_uint, .offset = TOP(http.max_clients), .min = 1,
-	  .max = 4096 },
+	{ .name = "header_timeout", .parse = cr_config_parse_uint, .offset = TOP(http.header_timeout), .min = 1,
+	  .max = 300 },
+	{ .name = "max_pending", .parse = cr_config_parse_uint, .offset = TOP(http.max_pending), .min = 1,
+	  .max = 65536 },
+	{ .name = "max_stream_clients", .parse = cr_config_parse_uint, .offset = TOP(http.max_stream_clients),
+	  .min = 1, .max = 16384 },
+	{ .name = "max_api_clients", .parse = cr_config_parse_uint, .offset = TOP(http.max_api_clients), .min = 1,
+	  .max = 16384 },
+	{ .name = "max_clients_per_ip", .parse = cr_config_parse_uint, .offset = TOP(http.max_clients_per_ip),
+	  .min = 1, .max = 16384 },
 	{ .name = "auth", .parse = cr_config_parse_choice, .offset = TOP(http.auth),
 	  .choices = (const char *const[]){ "auto", "none", NULL }, .what = "an authentication mode" },
 	{ .name = "password_file", .parse = cr_config_parse_path, .offset = TOP(http.password_file),
@@ -244,6 +265,24 @@ const struct key cr_config_top_keys[] = {
 	{ .name = "gpio", .type = KEY_MAPPING, .sub = gpio_keys },
 	{ 0 },
 };
+
+/* Keys camrig had and no longer has, with what took their place: a file
+ * written for an older camrig fails with that, not with "unknown key". */
+static const struct {
+	const char *path;
+	const char *instead;
+} removed_keys[] = {
+	{ "http.max_clients", "http.max_stream_clients and http.max_api_clients instead: live views and other "
+			      "requests have limits of their own" },
+};
+
+const char *cr_config_removed_key(const char *path)
+{
+	for (size_t i = 0; i < CR_ARRAY_SIZE(removed_keys); i++)
+		if (strcmp(removed_keys[i].path, path) == 0)
+			return removed_keys[i].instead;
+	return NULL;
+}
 
 size_t cr_config_key_count(const struct key *keys)
 {
@@ -410,9 +449,14 @@ void cr_config_camera_clear(struct cr_camera_config *cam)
 	free(cam->recording.codec);
 	free(cam->recording.format);
 	free(cam->recording.root);
+	free(cam->recording.filename);
+	free(cam->recording.snapshot_filename);
+	free(cam->recording.timezone);
 	free(cam->recording.preset);
 	free(cam->timelapse.photos_root);
 	free(cam->timelapse.videos_root);
+	free(cam->timelapse.session_name);
+	free(cam->timelapse.timezone);
 	free(cam->timelapse.preset);
 	free(cam->upload.url);
 	free(cam->tcp_stream.listen);
@@ -438,9 +482,14 @@ void cr_config_camera_copy(struct cr_camera_config *dst, const struct cr_camera_
 	dst->recording.codec = strdup_or_null(src->recording.codec);
 	dst->recording.format = strdup_or_null(src->recording.format);
 	dst->recording.root = strdup_or_null(src->recording.root);
+	dst->recording.filename = strdup_or_null(src->recording.filename);
+	dst->recording.snapshot_filename = strdup_or_null(src->recording.snapshot_filename);
+	dst->recording.timezone = strdup_or_null(src->recording.timezone);
 	dst->recording.preset = strdup_or_null(src->recording.preset);
 	dst->timelapse.photos_root = strdup_or_null(src->timelapse.photos_root);
 	dst->timelapse.videos_root = strdup_or_null(src->timelapse.videos_root);
+	dst->timelapse.session_name = strdup_or_null(src->timelapse.session_name);
+	dst->timelapse.timezone = strdup_or_null(src->timelapse.timezone);
 	dst->timelapse.preset = strdup_or_null(src->timelapse.preset);
 	dst->upload.url = strdup_or_null(src->upload.url);
 	dst->tcp_stream.listen = strdup_or_null(src->tcp_stream.listen);
@@ -562,10 +611,14 @@ int cr_config_set(struct cr_config *config, const char *key, const char *value, 
 
 		k = key_find(keys, p, len);
 		if (!k) {
+			char *path = cr_asprintf("%.*s", (int)(p - canon + (ptrdiff_t)len), canon);
+			const char *instead = cr_config_removed_key(path);
+
+			free(path);
 			names = cr_config_key_names(keys);
-			expected = cr_asprintf("one of: %s", names);
+			expected = instead ? cr_strdup(instead) : cr_asprintf("one of: %s", names);
 			free(names);
-			why = cr_strdup("unknown key");
+			why = cr_strdup(instead ? "no longer a key" : "unknown key");
 			break;
 		}
 		p += len;

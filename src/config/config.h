@@ -40,6 +40,7 @@ struct cr_lsl_config {
 	char *name;           /* stream name; NULL: the camera's name */
 	char *type;           /* stream type, default "VideoEvents" */
 	char *interfaces;     /* network interfaces inlets may use, "lo,eth0"; "" (default): every one */
+	bool markers;         /* and a marker stream NAME-markers of camrig's events (default true) */
 };
 
 /* Recording (src/record/, src/encode/video.c); documented in data/camrig.yaml. */
@@ -53,6 +54,11 @@ struct cr_recording_config {
 	char *codec;          /* copy, mjpeg, h264, h265, ffv1 or any libavcodec encoder name; default h264 */
 	char *format;         /* container: "mkv" (default) or "mp4" (fragmented) */
 	char *root;           /* directory the recordings/ tree goes under, default "recordings" */
+	char *filename;       /* name template under root, without the extension (base/fs.h),
+				 default "%Y_%m_%d/video/{camera}_%Y_%m_%d_%H_%M_%S" */
+	char *snapshot_filename; /* the same for snapshots, default
+				    "%Y_%m_%d/snapshots/{camera}_%Y_%m_%d_%H_%M_%S_{ms}" */
+	char *timezone;       /* "utc" (default) or "local": the templates' strftime fields */
 	double pre_trigger;   /* seconds kept before a trigger, default 0: off */
 	int segment;          /* seconds per file, 0 (default): one file per recording */
 	bool resume;          /* a recording whose camera is lost goes on in a new file when it returns,
@@ -61,6 +67,7 @@ struct cr_recording_config {
 	char *preset;         /* encoder preset (libx264, libx265), default "veryfast" */
 	int crf;              /* constant rate factor, default 23; -1: the encoder's default */
 	int qp;               /* constant quantizer; -1 (default): off */
+	int quality;          /* mjpeg: JPEG quality 1..100 as the JPEG stage's, default 80 */
 	int bitrate;          /* kbit/s; 0 (default): off (crf or qp rule) */
 	double gop;           /* seconds between keyframes, default 1; 0: every frame */
 	bool gray;            /* encode luma only */
@@ -85,6 +92,8 @@ struct cr_timelapse_config {
 	int quality;          /* JPEG quality of the stills, 1..100, default 95 */
 	char *photos_root;    /* stills go to PHOTOS_ROOT/SESSION/, default "Photos" */
 	char *videos_root;    /* videos go to VIDEOS_ROOT/SESSION.mp4, default "Timelapses" */
+	char *session_name;   /* SESSION's template (one name, base/fs.h), default "{camera}_%Y_%m_%d_%H_%M_%S" */
+	char *timezone;       /* "utc" (default) or "local" */
 	bool resume;          /* continue an interrupted session at start-up, default true */
 	char *preset;         /* libx264 preset of the video, default "medium" */
 	int crf;              /* libx264 constant rate factor, 0..51, default 23 */
@@ -126,7 +135,14 @@ struct cr_camera_config {
 
 struct cr_http_config {
 	char *listen;         /* "HOST:PORT", default "127.0.0.1:8080"; IPv6 as "[::1]:8080" */
-	unsigned max_clients; /* concurrent HTTP connections, default 64 */
+	unsigned header_timeout;     /* s from connecting to the whole request (headers and body), default 5 */
+	unsigned max_pending;        /* connections still sending their request; the oldest goes when
+					full, default 1024 */
+	unsigned max_stream_clients; /* live views open at once (/stream.mjpg, /stream, /api/events),
+					default 256 */
+	unsigned max_api_clients;    /* other requests served at once, default 64 */
+	unsigned max_clients_per_ip; /* per client address beyond loopback (IPv6: per /64), in each of
+					pending, live views and other requests; default 32 */
 	char *auth;           /* "auto" (default: credentials required beyond loopback) or "none" */
 	char *password_file;  /* HTTP Basic: lines "user:crypt(3) hash"; NULL: none */
 	char *token_file;     /* bearer token (one line); NULL: none */

@@ -55,6 +55,10 @@ struct key {
 extern const struct key cr_config_top_keys[];
 extern const struct key cr_config_camera_keys[];
 
+/* What replaces path ("http.max_clients"), a key camrig no longer has, as
+ * the text of "(expected ...)"; NULL when camrig never had it. */
+const char *cr_config_removed_key(const char *path);
+
 /* Entries in a table. */
 size_t cr_config_key_count(const struct key *keys);
 
@@ -89,7 +93,8 @@ parse_fn cr_config_parse_int, cr_config_parse_uint, cr_config_parse_fps, cr_conf
 	cr_config_parse_source, cr_config_parse_listen, cr_config_parse_log_level, cr_config_parse_word,
 	cr_config_parse_choice, cr_config_parse_path, cr_config_parse_url,
 	cr_config_parse_topic, cr_config_parse_token, cr_config_parse_event_list,
-	cr_config_parse_post_url, cr_config_parse_hostnames, cr_config_parse_origins, cr_config_parse_interfaces;
+	cr_config_parse_post_url, cr_config_parse_hostnames, cr_config_parse_origins, cr_config_parse_interfaces,
+	cr_config_parse_name_template;
 
 /* Replaces *field with a copy of text. */
 void cr_config_set_string(char **field, const char *text);

@@ -6,6 +6,7 @@
 #include "config/internal.h"
 
 #include "base/fourcc.h"
+#include "base/fs.h"
 #include "config/sources.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -272,6 +273,30 @@ int cr_config_parse_path(const struct key *key, const char *text, void *base, ch
 
 	if (len == 0 || len > 1024 || !cr_config_printable(text)) {
 		*why = cr_asprintf("\"%s\" is not a path", text);
+		return -EINVAL;
+	}
+	cr_config_set_string(FIELD(base, key->offset, char *), text);
+	return 0;
+}
+
+/* A file-name template (base/fs.h): expanded once with sample fields to
+ * check it. A key whose name ends in "_name" takes one name, no '/'. */
+int cr_config_parse_name_template(const struct key *key, const char *text, void *base, char **why)
+{
+	const struct cr_fs_name_fields sample = { .utc_us = INT64_C(1764547200000000), .camera = "camera" };
+	size_t klen = strlen(key->name);
+	char out[1024], reason[512];
+
+	if (strlen(text) > 512) {
+		*why = cr_asprintf("a template of %zu bytes is too long (at most 512)", strlen(text));
+		return -EINVAL;
+	}
+	if (cr_fs_name_expand(text, &sample, out, sizeof(out), reason, sizeof(reason)) < 0) {
+		*why = cr_strdup(reason);
+		return -EINVAL;
+	}
+	if (klen > 5 && strcmp(key->name + klen - 5, "_name") == 0 && strchr(text, '/')) {
+		*why = cr_asprintf("\"%s\" has a '/'", text);
 		return -EINVAL;
 	}
 	cr_config_set_string(FIELD(base, key->offset, char *), text);

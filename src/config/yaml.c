@@ -173,8 +173,10 @@ static char *cyaml_message(const struct cr_config_outline *o, const char *log, c
 	}
 	if (problem && cr_config_has_prefix(problem, "Unexpected key: ")) {
 		full = cr_config_join(path, problem + strlen("Unexpected key: "));
-		what = cr_strdup("unknown key");
-		if (cr_config_spot_find(path, &spot) == 0 && spot.level) {
+		what = cr_strdup(cr_config_removed_key(full) ? "no longer a key" : "unknown key");
+		if (cr_config_removed_key(full)) {
+			expected = cr_strdup(cr_config_removed_key(full));
+		} else if (cr_config_spot_find(path, &spot) == 0 && spot.level) {
 			char *names = cr_config_key_names(spot.level);
 
 			expected = cr_asprintf("one of: %s", names);

@@ -145,7 +145,8 @@ static int parse_timelapse(const char *const *positional, unsigned npos, struct 
 	if (npos == 2 && action != CR_TIMELAPSE_START)
 		return FAIL(error, "timelapse %s: takes no value (usage: %s)", positional[0],
 			    verbs[CR_VERB_TIMELAPSE].usage);
-	cmd->duration_s = -1; /* not given: timelapse.interval */
+	if (action == CR_TIMELAPSE_START)
+		cmd->duration_s = -1; /* not given: timelapse.interval */
 	return npos == 2 ? parse_seconds("timelapse", "interval", positional[1], &cmd->duration_s, error) : 0;
 }
 

@@ -183,6 +183,83 @@ static int decode(struct worker *w, const struct cr_frame *frame, struct cr_imag
 	return 0;
 }
 
+/* The rectangle x, y, width x height (even numbers) of img, as an image of
+ * its own over img's pixels. False for a FourCC it does not know. */
+static bool image_rect(const struct cr_image *img, int x, int y, int width, int height, struct cr_image *out)
+{
+	*out = *img;
+	out->width = width;
+	out->height = height;
+	switch (img->fourcc) {
+	case CR_FMT_GREY:
+		out->plane[0] += (size_t)y * img->stride[0] + (size_t)x;
+		return true;
+	case CR_FMT_YUYV:
+		out->plane[0] += (size_t)y * img->stride[0] + (size_t)x * 2;
+		return true;
+	case CR_FMT_RGB24:
+	case CR_FMT_BGR24:
+		out->plane[0] += (size_t)y * img->stride[0] + (size_t)x * 3;
+		return true;
+	case CR_FMT_NV12:
+		out->plane[0] += (size_t)y * img->stride[0] + (size_t)x;
+		out->plane[1] += (size_t)(y / 2) * img->stride[1] + (size_t)x;
+		return true;
+	case CR_FMT_YU12:
+		out->plane[0] += (size_t)y * img->stride[0] + (size_t)x;
+		for (int p = 1; p < 3; p++)
+			out->plane[p] += (size_t)(y / 2) * img->stride[p] + (size_t)(x / 2);
+		return true;
+	case CR_FMT_YUV422P:
+		out->plane[0] += (size_t)y * img->stride[0] + (size_t)x;
+		for (int p = 1; p < 3; p++)
+			out->plane[p] += (size_t)y * img->stride[p] + (size_t)(x / 2);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Paints img (GREY or YU12) black, full range as JPEG has it. */
+static void paint_black(const struct cr_image *img)
+{
+	for (int row = 0; row < img->height; row++)
+		memset(img->plane[0] + (size_t)row * img->stride[0], 0, (size_t)img->width);
+	for (int p = 1; img->fourcc == CR_FMT_YU12 && p < 3; p++)
+		for (int row = 0; row < img->height / 2; row++)
+			memset(img->plane[p] + (size_t)row * img->stride[p], 128, (size_t)img->width / 2);
+}
+
+static int even(long v)
+{
+	return (int)(v & ~1L);
+}
+
+/* Converts src into dst (another size) as fit says: the middle of src of
+ * dst's shape (crop), or all of src inside a black dst (pad). */
+static int convert_fitted(struct cr_scaler *conv, const struct cr_image *src, const struct cr_image *dst,
+			  enum cr_jpeg_fit fit)
+{
+	long sw = src->width, sh = src->height, dw = dst->width, dh = dst->height;
+	bool wider = sw * dh > dw * sh; /* src is wider than dst */
+	struct cr_image view;
+
+	if (fit == CR_JPEG_FIT_CROP) {
+		int cw = wider ? even(sh * dw / dh) : (int)sw, ch = wider ? (int)sh : even(sw * dh / dw);
+
+		if (cw >= 2 && ch >= 2 && image_rect(src, even((sw - cw) / 2), even((sh - ch) / 2), cw, ch, &view))
+			return cr_image_convert(conv, &view, dst);
+	} else if (fit == CR_JPEG_FIT_PAD) {
+		int iw = wider ? (int)dw : even(sw * dh / sh), ih = wider ? even(sh * dw / sw) : (int)dh;
+
+		if (iw >= 2 && ih >= 2 && image_rect(dst, even((dw - iw) / 2), even((dh - ih) / 2), iw, ih, &view)) {
+			paint_black(dst);
+			return cr_image_convert(conv, src, &view);
+		}
+	}
+	return cr_image_convert(conv, src, dst);
+}
+
 /* Encodes src (raw, the camera's size) for params. */
 static int encode_raw(struct worker *w, const struct cr_image *src, const struct cr_jpeg_params *p,
 		      const struct cr_frame *frame, struct cr_jpeg **out)
@@ -208,7 +285,7 @@ static int encode_raw(struct worker *w, const struct cr_image *src, const struct
 	}
 	if (img.fourcc != target || !same_size) {
 		img = scratch_image(w, target, p->width, p->height);
-		ret = cr_image_convert(w->conv, src, &img);
+		ret = same_size ? cr_image_convert(w->conv, src, &img) : convert_fitted(w->conv, src, &img, p->fit);
 		if (ret < 0)
 			return ret;
 	}
@@ -329,6 +406,8 @@ struct cr_jpeg_params cr_jpeg_stage_params(struct cr_jpeg_stage *stage, const st
 		p.quality = params->quality;
 	if (params && params->gray)
 		p.gray = true;
+	if (params)
+		p.fit = params->fit;
 	/* libturbojpeg's 4:2:0 and 4:2:2 paths want even sizes. */
 	p.width &= ~1;
 	p.height &= ~1;
@@ -446,7 +525,8 @@ void cr_jpeg_stage_free(struct cr_jpeg_stage **pstage)
 
 static bool same_params(const struct cr_jpeg_params *a, const struct cr_jpeg_params *b)
 {
-	return a->width == b->width && a->height == b->height && a->quality == b->quality && a->gray == b->gray;
+	return a->width == b->width && a->height == b->height && a->quality == b->quality && a->gray == b->gray &&
+	       a->fit == b->fit;
 }
 
 struct cr_jpeg_variant *cr_jpeg_stage_acquire(struct cr_jpeg_stage *stage, const struct cr_jpeg_params *params)

@@ -45,10 +45,18 @@ struct cr_jpeg *cr_jpeg_ref(struct cr_jpeg *jpeg);
 /* NULL-safe; sets *jpeg to NULL. */
 void cr_jpeg_unref(struct cr_jpeg **jpeg);
 
+/* How a frame meets an output size of another shape. */
+enum cr_jpeg_fit {
+	CR_JPEG_FIT_STRETCH,         /* scaled to the size, shapes distorted (the default) */
+	CR_JPEG_FIT_CROP,            /* scaled to cover it, the middle kept */
+	CR_JPEG_FIT_PAD,             /* scaled to fit inside it, black bars around */
+};
+
 struct cr_jpeg_params {
 	int width, height;           /* pixels; 0x0: the camera's size */
 	int quality;                 /* 1..100; 0: the configured default */
 	bool gray;
+	enum cr_jpeg_fit fit;        /* when width x height is not the camera's shape */
 };
 
 struct cr_jpeg_stage_stats {

@@ -40,7 +40,6 @@
 #define MAX_SINKS 4
 #define META_MAX 1024            /* frames an encoder may hold back */
 #define DEFAULT_FPS 30.0
-#define MJPEG_QSCALE 3           /* mjpeg quality without qp: 2 (best) .. 31 */
 #define SUBSCRIBER_NAME "video"
 
 struct meta {
@@ -163,6 +162,19 @@ static enum AVPixelFormat pick_format(const AVCodec *codec, uint32_t fourcc, boo
 	return AV_PIX_FMT_NONE;
 }
 
+/* libavcodec's mjpeg quantizer scale (1 best .. 31) for JPEG quality 1..100.
+ * libjpeg scales its standard tables by 5000/q % below quality 50 and by
+ * 200 - 2q % above (jcparam.c, jpeg_quality_scaling); libavcodec's mjpeg
+ * writes its intra matrix times qscale/8, a matrix of about the standard
+ * table's size: so qscale = 8 x the libjpeg scale / 100 (80 -> 3, 50 -> 8). */
+static int mjpeg_qscale(int quality)
+{
+	int scale = quality < 50 ? 5000 / quality : 200 - 2 * quality;
+	int q = (8 * scale + 50) / 100;
+
+	return q < 1 ? 1 : q > 31 ? 31 : q;
+}
+
 static bool has_option(const AVCodec *codec, const char *name)
 {
 	return codec->priv_class &&
@@ -216,8 +228,12 @@ static int open_codec(struct cr_video_encoder *enc, const AVCodec *codec, int wi
 		else if (cfg->crf >= 0 && has_option(codec, "crf"))
 			av_dict_set(&opts, "crf", num, 0);
 	} else if (codec->id != AV_CODEC_ID_FFV1) {
+		int q = cfg->qp >= 0 ? cfg->qp : mjpeg_qscale(cfg->quality > 0 ? cfg->quality : 80);
+
 		ctx->flags |= AV_CODEC_FLAG_QSCALE;
-		ctx->global_quality = FF_QP2LAMBDA * (cfg->qp >= 0 ? cfg->qp : MJPEG_QSCALE);
+		ctx->global_quality = FF_QP2LAMBDA * q;
+		ctx->qmin = 1; /* qscale 1 for the highest qualities */
+		ctx->qmax = q > 31 ? q : 31;
 	}
 	if (cfg->preset && has_option(codec, "preset"))
 		av_dict_set(&opts, "preset", cfg->preset, 0);
@@ -658,6 +674,9 @@ static void encode_frame(struct cr_video_encoder *enc, struct cr_frame *f)
 		return count_error(enc);
 	}
 	enc->pic->pts = pts;
+	/* A fixed quantizer (AV_CODEC_FLAG_QSCALE) is taken from each picture,
+	 * not from the context: without this mjpeg rate-controls to qmin. */
+	enc->pic->quality = enc->ctx->global_quality;
 	enc->pic->pict_type = atomic_exchange(&enc->want_keyframe, false) ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
 	m = (struct meta){ .pts = pts, .index = f->index, .sequence = f->sequence, .mono_ns = f->mono_ns,
 			   .utc_us = f->utc_us };

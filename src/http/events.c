@@ -76,17 +76,21 @@ static void sse_free(void *cls)
 	struct sse *s = cls;
 
 	cr_events_unsubscribe(s->server->ctx->events, &s->sub);
+	cr_http_live_view_end(s->server);
 	free(s->pending);
 	free(s);
 }
 
 enum MHD_Result cr_http_events(struct cr_http_request *req)
 {
+	enum MHD_Result result = MHD_NO;
 	struct MHD_Response *resp;
 	struct sse *s;
 
 	if (cr_http_unknown_param(req, (const char *const[]){ NULL }))
 		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s takes no parameters", req->path);
+	if (!cr_http_live_view_begin(req, &result))
+		return result;
 	s = CR_NEW(s);
 	s->server = req->server;
 	s->sub = cr_events_subscribe(req->ctx->events, QUEUE_DEPTH);

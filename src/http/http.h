@@ -15,6 +15,7 @@
 #include "encode/jpeg.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,17 +48,20 @@ struct cr_http_context {
 
 struct cr_http_server;
 
-/* Checks the TLS and credential settings, binds config->listen ("HOST:PORT")
- * and loads the credential files and certificate; nothing is served before
+/* Checks the TLS and credential settings, binds config->listen ("HOST:PORT"),
+ * loads the credential files and certificate, and raises the soft
+ * RLIMIT_NOFILE to what the connection limits may need (warning when it
+ * cannot); no thread runs and nothing is served before
  * cr_http_server_start(). Returns 0, or a negative errno after logging what
  * is wrong ("cannot listen on HOST:PORT: reason"). */
 int cr_http_server_new(const struct cr_http_context *ctx, struct cr_http_server **out);
 
-/* Starts serving. Returns 0 or a negative errno (logged). */
+/* Starts serving: the pools' libmicrohttpd threads, then the acceptor.
+ * Returns 0 or a negative errno (logged). */
 int cr_http_server_start(struct cr_http_server *server);
 
-/* Stops accepting, ends live views and event streams, and joins the
- * connection threads. Idempotent. */
+/* Stops accepting (pending connections are closed), ends live views and
+ * event streams, and joins the connection threads. Idempotent. */
 void cr_http_server_stop(struct cr_http_server *server);
 
 /* Stops and frees. NULL-safe; sets *server to NULL. */
@@ -67,8 +71,19 @@ void cr_http_server_free(struct cr_http_server **server);
  * what was loaded before stays in force. Returns 0 or a negative errno. */
 int cr_http_server_reload(struct cr_http_server *server);
 
-/* HTTP connections open now. */
-unsigned cr_http_server_connections(struct cr_http_server *server);
+/* What the server counts (cr_http_server_stats). */
+struct cr_http_stats {
+	unsigned connections;        /* connections being served now (live views and other requests) */
+	unsigned live_views;         /* live views open now (MJPEG streams and event streams) */
+	unsigned pending;            /* connections still sending their request */
+	uint64_t refused;            /* 503s for a limit, since start */
+	uint64_t evicted;            /* pending connections closed for a newer one, since start */
+	uint64_t timed_out;          /* connections closed for not sending their request within
+					http.header_timeout, since start */
+};
+
+/* Copies the counts into *stats; safe from any thread. */
+void cr_http_server_stats(struct cr_http_server *server, struct cr_http_stats *stats);
 
 #ifdef __cplusplus
 }

@@ -11,23 +11,52 @@
 #include <microhttpd.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct cr_http_auth;
 struct cr_http_tls;
 struct cr_http_origin;
+struct cr_http_acceptor;
+
+/* The pools: one libmicrohttpd daemon each, so that live views and other
+ * requests have limits of their own (server.c). With TLS the acceptor
+ * cannot tell them apart and the API pool serves both. */
+enum cr_http_pool_kind {
+	CR_HTTP_POOL_LIVE,             /* /stream.mjpg, /stream, /api/events: long-lived */
+	CR_HTTP_POOL_API,              /* everything else: short */
+	CR_HTTP_POOLS
+};
+
+struct cr_http_pool {
+	struct cr_http_server *server;
+	enum cr_http_pool_kind kind;
+	const char *what;              /* "live views", "requests": for messages */
+	const char *limit_key;         /* the config key that sets limit */
+	unsigned limit;                /* connections it serves at once; one more gets a 503 */
+	unsigned per_ip;               /* of them from one address beyond loopback */
+	bool serves_live;              /* live views may be served here */
+	struct MHD_Daemon *daemon;     /* NULL until started; with TLS the live pool never is */
+	atomic_uint connections;       /* handed to it and not yet closed */
+};
 
 struct cr_http_server {
 	const struct cr_http_context *ctx;
-	struct MHD_Daemon *daemon;     /* NULL until started */
-	int listen_fd;                 /* bound by new; the daemon owns it once started */
-	bool loopback;                 /* listen_fd is on a loopback address */
+	struct cr_http_pool pools[CR_HTTP_POOLS];
+	struct cr_http_acceptor *acceptor; /* owns the listening socket */
+	bool loopback;                 /* the listening socket is on a loopback address */
+	char bound[80];                /* where it listens, "127.0.0.1:8080" ("[::1]:8080"): the port taken
+					  when http.listen asked for port 0 */
 	struct cr_http_auth *auth;
 	struct cr_http_tls *tls;       /* NULL: plain HTTP */
 	struct cr_http_origin *origin; /* Host, cross-site and CORS policy */
-	atomic_uint connections;       /* HTTP connections open now */
+	atomic_uint live_views;        /* live responses open (cr_http_live_view_begin) */
 	atomic_bool stopping;          /* set at shutdown: live views end */
 };
+
+/* Whether path (len bytes, no query) is a live view's (the route table in
+ * server.c): the acceptor sends such requests to the live pool. */
+bool cr_http_path_is_live(const char *path, size_t len);
 
 /* Largest request body accepted, bytes; more gets a 413. */
 #define CR_HTTP_BODY_MAX 4096
@@ -35,6 +64,7 @@ struct cr_http_server {
 /* A request as the endpoint handlers see it. */
 struct cr_http_request {
 	struct cr_http_server *server;
+	struct cr_http_pool *pool;    /* the pool serving it */
 	const struct cr_http_context *ctx;
 	struct MHD_Connection *conn;
 	const char *path;
@@ -77,6 +107,13 @@ int cr_http_int_param(struct cr_http_request *req, const char *name, int min, in
 /* The camera the request names with ?camera=NAME (default: the first), or
  * NULL after queuing a 404. */
 struct cr_http_camera *cr_http_pick_camera(struct cr_http_request *req, enum MHD_Result *result);
+
+/* A live view is about to start (stream.c, events.c): returns true, or
+ * false after queuing a 503 into *result when http.max_stream_clients live
+ * views are open. Each true is paired with cr_http_live_view_end() when the
+ * response ends. */
+bool cr_http_live_view_begin(struct cr_http_request *req, enum MHD_Result *result);
+void cr_http_live_view_end(struct cr_http_server *server);
 
 /* Endpoint handlers (one file per group). */
 enum MHD_Result cr_http_stream(struct cr_http_request *req);    /* stream.c: /stream.mjpg */

@@ -1,14 +1,41 @@
-/* HTTP server: listening socket, libmicrohttpd daemon, routing and the helpers
+/* HTTP server: the pools (libmicrohttpd daemons), routing and the helpers
  * every endpoint uses.
  *
- * Design: we create and bind the listening socket ourselves so a taken port
- * fails with the real errno, then hand it to libmicrohttpd, which runs one
- * thread per connection. Routing is a fixed table from path to handler; an
- * unknown path is a 404, a method other than GET/HEAD a 405, each with a
- * one-line text reason. Headers and bodies are bounded by libmicrohttpd's
- * connection memory limit (MHD_OPTION_CONNECTION_MEMORY_LIMIT). */
+ * Design. We create and bind the listening socket ourselves, so a taken port
+ * fails with the real errno, and run our own acceptor on it (acceptor.c):
+ * a connection costs no thread until its request headers have arrived, must
+ * send its whole request within http.header_timeout, and when too many are
+ * still sending, the oldest goes. The acceptor then hands each connection to
+ * one of two pools by its request line: live views (the routes marked live
+ * below: MJPEG and event streams, which last) to one, everything else to the
+ * other. Each pool is a libmicrohttpd daemon with no listening socket
+ * (MHD_USE_NO_LISTEN_SOCKET, fed by MHD_add_connection()) and one thread per
+ * connection, and has a limit of its own (http.max_stream_clients,
+ * http.max_api_clients), so watchers cannot starve the API nor the other way
+ * round; one more gets a 503 with the reason from the acceptor. With TLS the
+ * acceptor cannot read the request line and the API pool serves both, with
+ * live views limited here (cr_http_live_view_begin()).
+ *
+ * Both pools share on_request(), so auth, routing and the context are one.
+ * What the headers alone decide is answered as soon as they are in, before
+ * any body is read: framing (one Content-Length, or chunked alone; RFC 9112
+ * section 6), where the request comes from (origin.c), credentials (a
+ * request without valid ones gets its 401 at once, so it never takes a live
+ * view). Every reply carries "Connection: close": one request per
+ * connection, so each request passes the acceptor, its deadline and its
+ * pool's limit, and no idle keep-alive connection holds a slot.
+ *
+ * Routing is a fixed table from path to handler; an unknown path is a 404,
+ * a method other than the route's a 405, each with a one-line text reason.
+ * Headers are bounded by the acceptor (8 KiB) and libmicrohttpd's connection
+ * memory limit, bodies by CR_HTTP_BODY_MAX.
+ *
+ * Threads: on_request() runs in the connection's thread, on_connection() in
+ * its pool's polling thread; both reach the acceptor only through its
+ * functions, which take its lock. */
 #include "http/internal.h"
 
+#include "http/acceptor.h"
 #include "http/auth.h"
 #include "http/origin.h"
 #include "http/tls.h"
@@ -26,47 +53,67 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define CONNECTION_MEMORY_LIMIT (32 * 1024)
 #define THREAD_STACK_SIZE (256 * 1024)
-#define IDLE_TIMEOUT_S 60
+#define IDLE_TIMEOUT_S 60             /* s a response may make no progress */
+/* libmicrohttpd's own connection limit is set this far above a pool's, so
+ * that it never refuses a connection itself: it would close it without a
+ * word, and without reporting it closed (acceptor.c counts on the report).
+ * Its count trails ours only by connections it has yet to clean up. */
+#define MHD_LIMIT_HEADROOM 64
+/* File descriptors camrig needs besides the HTTP connections: cameras,
+ * files, the other servers. */
+#define FDS_BESIDES_HTTP 256
 
 static const struct {
 	const char *method;      /* "GET" also answers HEAD */
 	const char *path;
 	cr_http_handler handler;
+	bool live;               /* a live view: served by the live pool */
 } routes[] = {
-	{ "GET", "/", cr_http_page },
-	{ "GET", "/index.html", cr_http_page },
-	{ "GET", "/stream.mjpg", cr_http_stream },
-	{ "GET", "/stream", cr_http_stream },
-	{ "GET", "/snapshot.jpg", cr_http_snapshot },
-	{ "GET", "/current.jpg", cr_http_snapshot },
-	{ "GET", "/frame", cr_http_snapshot },
-	{ "GET", "/status", cr_http_status },
-	{ "GET", "/info", cr_http_status },
-	{ "POST", "/api/command", cr_http_command },
-	{ "GET", "/api/events", cr_http_events },
-	{ "POST", "/api/record/start", cr_http_record_start },
-	{ "POST", "/api/record/stop", cr_http_record_stop },
-	{ "GET", "/api/record", cr_http_record },
-	{ "POST", "/api/timelapse/start", cr_http_timelapse_action },
-	{ "POST", "/api/timelapse/pause", cr_http_timelapse_action },
-	{ "POST", "/api/timelapse/resume", cr_http_timelapse_action },
-	{ "POST", "/api/timelapse/stop", cr_http_timelapse_action },
-	{ "POST", "/api/timelapse/abort", cr_http_timelapse_action },
-	{ "POST", "/api/timelapse/shot", cr_http_timelapse_action },
-	{ "GET", "/api/timelapse", cr_http_timelapse },
+	{ "GET", "/", cr_http_page, false },
+	{ "GET", "/index.html", cr_http_page, false },
+	{ "GET", "/stream.mjpg", cr_http_stream, true },
+	{ "GET", "/stream", cr_http_stream, true },
+	{ "GET", "/snapshot.jpg", cr_http_snapshot, false },
+	{ "GET", "/current.jpg", cr_http_snapshot, false },
+	{ "GET", "/frame", cr_http_snapshot, false },
+	{ "GET", "/status", cr_http_status, false },
+	{ "GET", "/info", cr_http_status, false },
+	{ "POST", "/api/command", cr_http_command, false },
+	{ "GET", "/api/events", cr_http_events, true },
+	{ "POST", "/api/record/start", cr_http_record_start, false },
+	{ "POST", "/api/record/stop", cr_http_record_stop, false },
+	{ "GET", "/api/record", cr_http_record, false },
+	{ "POST", "/api/timelapse/start", cr_http_timelapse_action, false },
+	{ "POST", "/api/timelapse/pause", cr_http_timelapse_action, false },
+	{ "POST", "/api/timelapse/resume", cr_http_timelapse_action, false },
+	{ "POST", "/api/timelapse/stop", cr_http_timelapse_action, false },
+	{ "POST", "/api/timelapse/abort", cr_http_timelapse_action, false },
+	{ "POST", "/api/timelapse/shot", cr_http_timelapse_action, false },
+	{ "GET", "/api/timelapse", cr_http_timelapse, false },
 };
 
-/* A request body being received: bounded by CR_HTTP_BODY_MAX. */
+/* A request being received: its body, bounded by CR_HTTP_BODY_MAX, and
+ * what its headers decided. */
 struct body {
 	char data[CR_HTTP_BODY_MAX + 1];
 	size_t len;
 	bool too_large;
+	const char *cors_origin;      /* from cr_http_origin_check() */
 };
+
+bool cr_http_path_is_live(const char *path, size_t len)
+{
+	for (size_t i = 0; i < CR_ARRAY_SIZE(routes); i++)
+		if (routes[i].live && strlen(routes[i].path) == len && memcmp(routes[i].path, path, len) == 0)
+			return true;
+	return false;
+}
 
 enum MHD_Result cr_http_reply(struct cr_http_request *req, unsigned status, const char *content_type,
 			      const void *body, size_t size)
@@ -87,6 +134,7 @@ enum MHD_Result cr_http_queue(struct cr_http_request *req, unsigned status, stru
 	if (!resp)
 		return MHD_NO;
 	cr_http_origin_headers(resp, req->cors_origin);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(req->conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -187,6 +235,27 @@ struct cr_http_camera *cr_http_pick_camera(struct cr_http_request *req, enum MHD
 	return NULL;
 }
 
+bool cr_http_live_view_begin(struct cr_http_request *req, enum MHD_Result *result)
+{
+	struct cr_http_server *server = req->server;
+	unsigned limit = server->ctx->config->max_stream_clients;
+	char reason[128];
+
+	if (atomic_fetch_add(&server->live_views, 1) < limit)
+		return true;
+	atomic_fetch_sub(&server->live_views, 1);
+	snprintf(reason, sizeof(reason), "too many live views open (http.max_stream_clients: %u); try again later",
+		 limit);
+	cr_http_acceptor_note(server->acceptor, CR_HTTP_REFUSED_LIVE, "refused %s with a 503: %s", req->path, reason);
+	*result = cr_http_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", reason);
+	return false;
+}
+
+void cr_http_live_view_end(struct cr_http_server *server)
+{
+	atomic_fetch_sub(&server->live_views, 1);
+}
+
 /* A 401 asking for credentials, or a 429 while the client address is
  * throttled for failing too often (auth.c). */
 static enum MHD_Result unauthorized(struct cr_http_request *req, enum cr_http_auth_result why, unsigned retry_s)
@@ -239,6 +308,12 @@ static enum MHD_Result route(struct cr_http_request *req)
 	for (size_t i = 0; i < CR_ARRAY_SIZE(routes); i++) {
 		if (strcmp(req->path, routes[i].path) != 0)
 			continue;
+		/* The acceptor compares the path as sent; libmicrohttpd's is
+		 * unescaped. A live view that reached the API pool so must not
+		 * hold one of its slots. */
+		if (routes[i].live && !req->pool->serves_live)
+			return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s: ask for a live view by its plain path "
+					     "(without %%-escapes)", req->path);
 		if (method_matches(routes[i].method, req->method))
 			return routes[i].handler(req);
 		allowed = routes[i].method;
@@ -250,23 +325,114 @@ static enum MHD_Result route(struct cr_http_request *req)
 			     "/frame, /status, /api/command)", req->path);
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-				  const char *version, const char *upload_data, size_t *upload_data_size,
-				  void **con_cls)
+/* The request's framing headers (RFC 9112 section 6): at most one
+ * Content-Length, or Transfer-Encoding: chunked alone. */
+struct framing {
+	unsigned content_lengths, transfer_encodings;
+	const char *content_length, *transfer_encoding;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
-	struct cr_http_server *server = cls;
-	struct cr_http_request req = { .server = server, .ctx = server->ctx, .conn = conn, .path = url,
-				       .method = method };
-	struct body *body = *con_cls;
+	struct framing *f = cls;
+
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		f->content_lengths++;
+		f->content_length = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->transfer_encodings++;
+		f->transfer_encoding = value;
+	}
+	return MHD_YES;
+}
+
+/* Two Content-Lengths (equal or not), or one with a Transfer-Encoding, are
+ * how request smuggling starts: each reader of the stream may frame the body
+ * differently (RFC 9112 sections 6.3 and 11.2). libmicrohttpd would take the
+ * first, so camrig refuses them. Returns 0, or the status to answer with the
+ * reason in why (len bytes). */
+static unsigned check_framing(struct MHD_Connection *conn, char *why, size_t len)
+{
+	struct framing f = { 0 };
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+	if (f.content_lengths > 1) {
+		snprintf(why, len, "%u Content-Length headers (expected at most one)", f.content_lengths);
+		return MHD_HTTP_BAD_REQUEST;
+	}
+	if (f.content_lengths && f.transfer_encodings) {
+		snprintf(why, len, "both Transfer-Encoding and Content-Length (expected one of them)");
+		return MHD_HTTP_BAD_REQUEST;
+	}
+	if (f.transfer_encodings > 1 || (f.transfer_encoding && strcasecmp(f.transfer_encoding, "chunked") != 0)) {
+		snprintf(why, len, "Transfer-Encoding \"%s\" is not supported (expected chunked)", f.transfer_encoding);
+		return MHD_HTTP_NOT_IMPLEMENTED;
+	}
+	if (f.content_length && strtoull(f.content_length, NULL, 10) > CR_HTTP_BODY_MAX) {
+		snprintf(why, len, "a request body of %s bytes is too large (expected at most %d bytes)",
+			 f.content_length, CR_HTTP_BODY_MAX);
+		return MHD_HTTP_CONTENT_TOO_LARGE;
+	}
+	return 0;
+}
+
+/* What the headers decide, on the first call: MHD_YES to go on to the body,
+ * or the result of the reply queued (libmicrohttpd then reads no body and
+ * closes the connection). */
+static enum MHD_Result check_headers(struct cr_http_request *req, const char *version, struct body *body)
+{
+	struct cr_http_pool *pool = req->pool;
+	struct MHD_Connection *conn = req->conn;
 	enum cr_http_auth_result auth;
 	unsigned refused, retry_s = 0;
 	char why[512];
 
+	refused = check_framing(conn, why, sizeof(why));
+	if (refused)
+		return cr_http_error(req, refused, "%s", why);
+	/* Only with TLS can a pool hold more than its limit (acceptor.h). */
+	if (atomic_load(&pool->connections) > pool->limit) {
+		snprintf(why, sizeof(why), "too many %s open (%s: %u); try again later", pool->what, pool->limit_key,
+			 pool->limit);
+		cr_http_acceptor_note(req->server->acceptor, CR_HTTP_REFUSED_API, "refused %s with a 503: %s",
+				      req->path, why);
+		return cr_http_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", why);
+	}
+	/* Where the request comes from before who sends it: a preflight has
+	 * no credentials, and a foreign page's request must not even learn
+	 * whether credentials are needed. */
+	refused = cr_http_origin_check(req->server->origin, conn, req->method, version, req->server->tls != NULL,
+				       &req->cors_origin, why, sizeof(why));
+	if (refused)
+		return cr_http_error(req, refused, "%s", why);
+	body->cors_origin = req->cors_origin;
+	if (strcmp(req->method, MHD_HTTP_METHOD_OPTIONS) == 0)
+		return preflight(req);
+	auth = cr_http_auth_check(req->server->auth, conn, &retry_s);
+	if (auth != CR_HTTP_AUTH_OK)
+		return unauthorized(req, auth, retry_s);
+	refused = cr_http_origin_check_preflighted(conn, req->method, why, sizeof(why));
+	if (refused)
+		return cr_http_error(req, refused, "%s", why);
+	return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	struct cr_http_pool *pool = cls;
+	struct cr_http_server *server = pool->server;
+	struct cr_http_request req = { .server = server, .pool = pool, .ctx = server->ctx, .conn = conn, .path = url,
+				       .method = method };
+	struct body *body = *con_cls;
+
 	/* libmicrohttpd calls once with the headers, then with pieces of the
-	 * body, then once more with none: we answer on that last call. */
+	 * body, then once more with none: the headers are checked on the
+	 * first call, the request is answered on the last. */
 	if (!body) {
 		*con_cls = body = CR_NEW(body);
-		return MHD_YES;
+		return check_headers(&req, version, body);
 	}
 	if (*upload_data_size) {
 		if (body->len + *upload_data_size > CR_HTTP_BODY_MAX)
@@ -278,24 +444,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	cr_http_acceptor_request_read(server->acceptor, conn);
+	req.cors_origin = body->cors_origin;
 	if (body->too_large)
 		return cr_http_error(&req, MHD_HTTP_CONTENT_TOO_LARGE, "%s: request body too large (expected at most "
 				     "%d bytes)", url, CR_HTTP_BODY_MAX);
-	/* Where the request comes from before who sends it: a preflight has
-	 * no credentials, and a foreign page's request must not even learn
-	 * whether credentials are needed. */
-	refused = cr_http_origin_check(server->origin, conn, method, version, server->tls != NULL, &req.cors_origin,
-				       why, sizeof(why));
-	if (refused)
-		return cr_http_error(&req, refused, "%s", why);
-	if (strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0)
-		return preflight(&req);
-	auth = cr_http_auth_check(server->auth, conn, &retry_s);
-	if (auth != CR_HTTP_AUTH_OK)
-		return unauthorized(&req, auth, retry_s);
-	refused = cr_http_origin_check_preflighted(conn, method, why, sizeof(why));
-	if (refused)
-		return cr_http_error(&req, refused, "%s", why);
 	body->data[body->len] = '\0';
 	req.body = body->data;
 	req.body_len = body->len;
@@ -312,12 +465,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
-	struct cr_http_server *server = cls;
+	struct cr_http_pool *pool = cls;
 
-	if (code == MHD_CONNECTION_NOTIFY_STARTED)
-		atomic_fetch_add(&server->connections, 1);
-	else
-		atomic_fetch_sub(&server->connections, 1);
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+		cr_http_acceptor_closed(pool->server->acceptor, pool, conn);
 }
 
 static void on_mhd_error(void *cls, const char *fmt, va_list ap)
@@ -329,48 +480,122 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 	cr_debug("http: %s", msg);
 }
 
+static void pool_init(struct cr_http_pool *pool, struct cr_http_server *server, enum cr_http_pool_kind kind,
+		      const char *what, const char *limit_key, unsigned limit, unsigned per_ip, bool serves_live)
+{
+	pool->server = server;
+	pool->kind = kind;
+	pool->what = what;
+	pool->limit_key = limit_key;
+	pool->limit = limit;
+	pool->per_ip = per_ip;
+	pool->serves_live = serves_live;
+	atomic_init(&pool->connections, 0);
+}
+
+static void pools_init(struct cr_http_server *server)
+{
+	const struct cr_http_config *cfg = server->ctx->config;
+
+	if (server->tls) {
+		/* The acceptor cannot read the request line: one pool for both. */
+		pool_init(&server->pools[CR_HTTP_POOL_LIVE], server, CR_HTTP_POOL_LIVE, "live views",
+			  "http.max_stream_clients", 0, 0, true);
+		pool_init(&server->pools[CR_HTTP_POOL_API], server, CR_HTTP_POOL_API, "connections",
+			  "http.max_stream_clients + http.max_api_clients", cfg->max_stream_clients + cfg->max_api_clients,
+			  2 * cfg->max_clients_per_ip, true);
+		return;
+	}
+	pool_init(&server->pools[CR_HTTP_POOL_LIVE], server, CR_HTTP_POOL_LIVE, "live views", "http.max_stream_clients",
+		  cfg->max_stream_clients, cfg->max_clients_per_ip, true);
+	pool_init(&server->pools[CR_HTTP_POOL_API], server, CR_HTTP_POOL_API, "requests", "http.max_api_clients",
+		  cfg->max_api_clients, cfg->max_clients_per_ip, false);
+}
+
+/* Each connection needs a descriptor, a watched one two for a moment. */
+static void reserve_fds(const struct cr_http_config *cfg)
+{
+	unsigned long want = cfg->max_pending + 2ul * (cfg->max_stream_clients + cfg->max_api_clients) +
+			     FDS_BESIDES_HTTP, have;
+	int ret = cr_net_reserve_fds(want, &have);
+
+	if (ret < 0)
+		cr_warn("http: cannot raise RLIMIT_NOFILE: %s", cr_strerror(ret));
+	else if (have < want)
+		cr_warn("http: the connection limits may need %lu file descriptors and RLIMIT_NOFILE allows %lu: raise "
+			"it (ulimit -n, systemd LimitNOFILE=) or lower http.max_pending, http.max_stream_clients or "
+			"http.max_api_clients", want, have);
+}
+
+/* "HOST:PORT" of the socket fd listens on; spec (http.listen) when the
+ * kernel does not say. */
+static void bound_address(int fd, const char *spec, char *out, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[64];
+	unsigned port;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 || (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
+		snprintf(out, len, "%s", spec);
+		return;
+	}
+	cr_net_addr_text((struct sockaddr *)&ss, host, sizeof(host));
+	port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	snprintf(out, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host, port);
+}
+
 int cr_http_server_new(const struct cr_http_context *ctx, struct cr_http_server **out)
 {
 	const struct cr_http_config *cfg = ctx->config;
 	struct cr_http_server *server = CR_NEW(server);
-	int ret;
+	int listen_fd = -1, ret;
 
 	server->ctx = ctx;
-	server->listen_fd = -1;
 	server->origin = cr_http_origin_new(cfg);
 	if (!cfg->tls_cert != !cfg->tls_key) {
 		ret = cr_log_ret(-EINVAL, CR_LOG_ERROR, "http.tls_cert and http.tls_key go together (HTTPS needs both)");
 		goto fail;
 	}
-	ret = cr_net_listen(cfg->listen, &server->listen_fd, &server->loopback);
+	ret = cr_net_listen(cfg->listen, &listen_fd, &server->loopback);
 	if (ret < 0) {
 		cr_err("cannot listen on %s: %s", cfg->listen, cr_strerror(ret));
 		goto fail;
 	}
+	bound_address(listen_fd, cfg->listen, server->bound, sizeof(server->bound));
 	ret = cr_http_auth_new(cfg, server->loopback, &server->auth);
 	if (ret == 0 && cfg->tls_cert)
 		ret = cr_http_tls_new(cfg->tls_cert, cfg->tls_key, &server->tls);
 	if (ret < 0)
 		goto fail;
+	pools_init(server);
+	reserve_fds(cfg);
+	ret = cr_http_acceptor_new(server, listen_fd, &server->acceptor);
+	listen_fd = -1; /* the acceptor's, or closed */
+	if (ret < 0)
+		goto fail;
 	*out = server;
 	return 0;
 fail:
+	if (listen_fd >= 0)
+		close(listen_fd);
 	cr_http_server_free(&server);
 	return ret;
 }
 
-int cr_http_server_start(struct cr_http_server *server)
+static int pool_start(struct cr_http_pool *pool)
 {
-	const struct cr_http_config *cfg = server->ctx->config;
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-			 (server->tls ? MHD_USE_TLS : 0);
+	struct cr_http_server *server = pool->server;
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+			 MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG | (server->tls ? MHD_USE_TLS : 0);
+	unsigned limit = pool->limit + (server->tls ? CR_HTTP_TLS_OVERFLOW : 0) + MHD_LIMIT_HEADROOM;
 	struct MHD_OptionItem options[] = {
-		{ MHD_OPTION_LISTEN_SOCKET, server->listen_fd, NULL },
-		{ MHD_OPTION_CONNECTION_LIMIT, cfg->max_clients ? cfg->max_clients : 64, NULL },
+		{ MHD_OPTION_CONNECTION_LIMIT, limit, NULL },
 		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_LIMIT, NULL },
 		{ MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, NULL },
 		{ MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK_SIZE, NULL },
-		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, server },
+		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, pool },
 		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL },
 		{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_error, NULL },
 		{ server->tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END, 0,
@@ -378,12 +603,27 @@ int cr_http_server_start(struct cr_http_server *server)
 		{ MHD_OPTION_END, 0, NULL },
 	};
 
-	server->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, server, MHD_OPTION_ARRAY, options,
-					  MHD_OPTION_END);
-	if (!server->daemon)
-		return cr_log_ret(-EIO, CR_LOG_ERROR, "cannot start the HTTP server on %s", cfg->listen);
-	server->listen_fd = -1; /* the daemon owns it now */
-	cr_info("serving %s://%s/%s", server->tls ? "https" : "http", cfg->listen,
+	pool->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, pool, MHD_OPTION_ARRAY, options,
+					MHD_OPTION_END);
+	if (!pool->daemon)
+		return cr_log_ret(-EIO, CR_LOG_ERROR, "cannot start the HTTP server's pool of %s", pool->what);
+	return 0;
+}
+
+int cr_http_server_start(struct cr_http_server *server)
+{
+	int ret = 0;
+
+	for (unsigned i = 0; i < CR_HTTP_POOLS && ret == 0; i++)
+		if (server->pools[i].limit)
+			ret = pool_start(&server->pools[i]);
+	if (ret == 0)
+		ret = cr_http_acceptor_start(server->acceptor);
+	if (ret < 0) {
+		cr_http_server_stop(server);
+		return ret;
+	}
+	cr_info("serving %s://%s/%s", server->tls ? "https" : "http", server->bound,
 		cr_http_auth_required(server->auth) ? " (authentication required)" : "");
 	return 0;
 }
@@ -405,19 +645,26 @@ int cr_http_server_reload(struct cr_http_server *server)
 	return ret;
 }
 
-unsigned cr_http_server_connections(struct cr_http_server *server)
+void cr_http_server_stats(struct cr_http_server *server, struct cr_http_stats *stats)
 {
-	return atomic_load(&server->connections);
+	memset(stats, 0, sizeof(*stats));
+	for (unsigned i = 0; i < CR_HTTP_POOLS; i++)
+		stats->connections += atomic_load(&server->pools[i].connections);
+	stats->live_views = atomic_load(&server->live_views);
+	cr_http_acceptor_stats(server->acceptor, stats);
 }
 
 void cr_http_server_stop(struct cr_http_server *server)
 {
 	atomic_store(&server->stopping, true);
+	cr_http_acceptor_stop(server->acceptor); /* no more hand-overs */
 	for (unsigned i = 0; i < server->ctx->ncameras; i++)
 		cr_jpeg_stage_shutdown(server->ctx->cameras[i].jpeg);
-	if (server->daemon)
-		MHD_stop_daemon(server->daemon); /* also closes the listening socket */
-	server->daemon = NULL;
+	for (unsigned i = 0; i < CR_HTTP_POOLS; i++) {
+		if (server->pools[i].daemon)
+			MHD_stop_daemon(server->pools[i].daemon); /* joins its connections' threads */
+		server->pools[i].daemon = NULL;
+	}
 }
 
 void cr_http_server_free(struct cr_http_server **pserver)
@@ -428,8 +675,7 @@ void cr_http_server_free(struct cr_http_server **pserver)
 		return;
 	*pserver = NULL;
 	cr_http_server_stop(server);
-	if (server->listen_fd >= 0)
-		close(server->listen_fd);
+	cr_http_acceptor_free(&server->acceptor);
 	cr_http_auth_free(&server->auth);
 	cr_http_tls_free(&server->tls);
 	cr_http_origin_free(&server->origin);

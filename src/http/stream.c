@@ -9,7 +9,11 @@
  * capture time in headers.
  *
  * Query parameters (all optional): width & height (pixels, together),
- * quality (1..100), gray (0/1), camera (name). */
+ * quality (1..100), gray (0/1), fit (stretch, crop or pad: how a size of
+ * another shape is met), camera (name); the stream also fps (1..1000: at
+ * most that many images a second, judged by capture time). A stream with
+ * fps holds its variant only while it waits for an image it will send, so
+ * a slow client alone does not make the stage encode every frame. */
 #include "http/internal.h"
 
 #include "base/error.h"
@@ -27,18 +31,37 @@
 #define WAIT_SLICE_NS (1 * CR_NS_PER_SEC)
 #define SNAPSHOT_TIMEOUT_NS (10 * CR_NS_PER_SEC)
 #define STREAM_BLOCK_SIZE (64 * 1024)
+#define FPS_EARLY_NS (20 * CR_NS_PER_MS) /* a rate-limited stream asks for images this long before they are due */
 
-static const char *const image_params[] = { "width", "height", "quality", "gray", "camera", NULL };
+static const char *const image_params[] = { "width", "height", "quality", "gray", "fit", "camera", NULL };
+static const char *const stream_params[] = { "width", "height", "quality", "gray", "fit", "camera", "fps", NULL };
+static const char *const fits[] = { [CR_JPEG_FIT_STRETCH] = "stretch", [CR_JPEG_FIT_CROP] = "crop",
+				    [CR_JPEG_FIT_PAD] = "pad" };
 
-/* Reads the image parameters of req into *p. Returns NULL, or the reason. */
-static const char *parse_params(struct cr_http_request *req, struct cr_jpeg_params *p)
+/* Reads the image parameters of req into *p, and for a stream (fps not
+ * NULL) the rate limit into *fps (0: none). Returns NULL, or the reason. */
+static const char *parse_params(struct cr_http_request *req, struct cr_jpeg_params *p, int *fps)
 {
-	const char *unknown = cr_http_unknown_param(req, image_params);
+	const char *unknown = cr_http_unknown_param(req, fps ? stream_params : image_params), *fit;
 	int width = 0, height = 0, gray = 0, w, h;
 
 	if (unknown)
-		return "unknown parameter (expected width, height, quality, gray, camera)";
+		return fps ? "unknown parameter (expected width, height, quality, gray, fit, fps, camera)"
+			   : "unknown parameter (expected width, height, quality, gray, fit, camera)";
 	memset(p, 0, sizeof(*p));
+	if (cr_http_query(req, "fit", &fit) < 0)
+		return "fit: expected stretch, crop or pad";
+	if (fit) {
+		unsigned i = 0;
+
+		while (i < CR_ARRAY_SIZE(fits) && strcmp(fit, fits[i]) != 0)
+			i++;
+		if (i == CR_ARRAY_SIZE(fits))
+			return "fit: expected stretch, crop or pad";
+		p->fit = (enum cr_jpeg_fit)i;
+	}
+	if (fps && cr_http_int_param(req, "fps", 1, 1000, fps) < 0)
+		return "fps: expected an integer from 1 to 1000";
 	w = cr_http_int_param(req, "width", 16, 8192, &width);
 	h = cr_http_int_param(req, "height", 16, 8192, &height);
 	if (w < 0)
@@ -57,9 +80,10 @@ static const char *parse_params(struct cr_http_request *req, struct cr_jpeg_para
 	return NULL;
 }
 
-/* The camera and image parameters an image request names, or NULL after
- * queuing the 404 or 400 into *result. */
-static struct cr_http_camera *image_request(struct cr_http_request *req, struct cr_jpeg_params *p,
+/* The camera and image parameters an image request names (fps: a stream's
+ * rate limit, NULL for one image), or NULL after queuing the 404 or 400
+ * into *result. */
+static struct cr_http_camera *image_request(struct cr_http_request *req, struct cr_jpeg_params *p, int *fps,
 					    enum MHD_Result *result)
 {
 	struct cr_http_camera *hc = cr_http_pick_camera(req, result);
@@ -67,7 +91,7 @@ static struct cr_http_camera *image_request(struct cr_http_request *req, struct 
 
 	if (!hc)
 		return NULL;
-	problem = parse_params(req, p);
+	problem = parse_params(req, p, fps);
 	if (problem) {
 		*result = cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s: %s", req->path, problem);
 		return NULL;
@@ -94,7 +118,7 @@ enum MHD_Result cr_http_snapshot(struct cr_http_request *req)
 {
 	enum MHD_Result result = MHD_NO;
 	struct cr_jpeg_params p;
-	struct cr_http_camera *hc = image_request(req, &p, &result);
+	struct cr_http_camera *hc = image_request(req, &p, NULL, &result);
 	struct cr_jpeg *jpeg = NULL;
 	struct MHD_Response *resp;
 	int ret;
@@ -125,7 +149,10 @@ enum MHD_Result cr_http_snapshot(struct cr_http_request *req)
 struct stream {
 	struct cr_http_server *server;
 	struct cr_http_camera *hc;
-	struct cr_jpeg_variant *variant;
+	struct cr_jpeg_variant *variant; /* held while images are wanted; with fps only while one is due */
+	struct cr_jpeg_params params;
+	int64_t gap_ns;              /* ?fps: capture time between images sent, at least; 0: every image */
+	int64_t due_ns;              /* ?fps: the next image's capture time, at least (CLOCK_MONOTONIC) */
 	struct cr_jpeg *jpeg;        /* image being sent, NULL between images */
 	char head[512];              /* boundary and part headers */
 	size_t head_len;
@@ -133,24 +160,53 @@ struct stream {
 	uint64_t next_index;         /* the next image must be of a frame at least this new */
 };
 
+/* A rate-limited stream between images: sleeps until shortly before the
+ * next one is due, then takes its variant again. False when camrig stops
+ * or the stage has no room for the variant. */
+static bool await_due(struct stream *s)
+{
+	for (;;) {
+		int64_t wait = s->due_ns - FPS_EARLY_NS - cr_time_mono_ns();
+
+		if (atomic_load(&s->server->stopping))
+			return false;
+		if (wait <= 0)
+			break;
+		struct timespec ts = cr_time_ts(wait < WAIT_SLICE_NS ? wait : WAIT_SLICE_NS);
+		nanosleep(&ts, NULL);
+	}
+	s->variant = cr_jpeg_stage_acquire(s->hc->jpeg, &s->params);
+	if (!s->variant)
+		return false;
+	/* An image of a frame published from now on: not the one held from before. */
+	if (s->next_index < cr_jpeg_stage_next_index(s->hc->jpeg))
+		s->next_index = cr_jpeg_stage_next_index(s->hc->jpeg);
+	return true;
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct stream *s = cls;
 	size_t total, n = 0;
 
 	if (!s->jpeg) {
+		if (!s->variant && !await_due(s))
+			return MHD_CONTENT_READER_END_OF_STREAM;
 		for (;;) {
 			int ret;
 
 			if (atomic_load(&s->server->stopping))
 				return MHD_CONTENT_READER_END_OF_STREAM;
 			ret = cr_jpeg_variant_wait(s->hc->jpeg, s->variant, s->next_index, WAIT_SLICE_NS, &s->jpeg);
-			if (ret == 0)
-				break;
 			if (ret == -EPIPE)
 				return MHD_CONTENT_READER_END_OF_STREAM;
+			if (ret < 0)
+				continue;
+			s->next_index = s->jpeg->index + 1;
+			if (s->jpeg->mono_ns >= s->due_ns)
+				break;
+			cr_jpeg_unref(&s->jpeg); /* captured too soon after the last one sent */
 		}
-		s->next_index = s->jpeg->index + 1;
 		s->head_len = (size_t)snprintf(s->head, sizeof(s->head),
 			"--" BOUNDARY "\r\nContent-Type: image/jpeg\r\nContent-Length: %zu\r\n"
 			"X-Frame-Index: %" PRIu64 "\r\nX-Frame-Sequence: %" PRIu32 "\r\n"
@@ -180,8 +236,13 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		n += chunk;
 		s->sent += chunk;
 	}
-	if (s->sent == total)
+	if (s->sent == total) {
+		if (s->gap_ns) {
+			s->due_ns = s->jpeg->mono_ns + s->gap_ns;
+			cr_jpeg_stage_release(s->hc->jpeg, &s->variant);
+		}
 		cr_jpeg_unref(&s->jpeg);
+	}
 	return (ssize_t)n;
 }
 
@@ -192,6 +253,7 @@ static void stream_free(void *cls)
 	cr_jpeg_unref(&s->jpeg);
 	cr_jpeg_stage_release(s->hc->jpeg, &s->variant);
 	atomic_fetch_sub(&s->hc->stream_clients, 1);
+	cr_http_live_view_end(s->server);
 	free(s);
 }
 
@@ -199,19 +261,23 @@ enum MHD_Result cr_http_stream(struct cr_http_request *req)
 {
 	enum MHD_Result result = MHD_NO;
 	struct cr_jpeg_params p;
-	struct cr_http_camera *hc = image_request(req, &p, &result);
+	int fps = 0;
+	struct cr_http_camera *hc = image_request(req, &p, &fps, &result);
 	struct MHD_Response *resp;
 	struct stream *s;
 
-	if (!hc)
+	if (!hc || !cr_http_live_view_begin(req, &result))
 		return result;
 	s = CR_NEW(s);
 	s->server = req->server;
 	s->hc = hc;
 	s->next_index = cr_jpeg_stage_next_index(hc->jpeg); /* no stale first image */
+	s->params = p;
+	s->gap_ns = fps ? CR_NS_PER_SEC / fps : 0;
 	s->variant = cr_jpeg_stage_acquire(hc->jpeg, &p);
 	if (!s->variant) {
 		free(s);
+		cr_http_live_view_end(req->server);
 		return cr_http_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "too many different image sizes in use");
 	}
 	atomic_fetch_add(&hc->stream_clients, 1);

@@ -44,6 +44,7 @@
 #include <libavformat/avformat.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,7 @@ struct cr_recorder {
 	char last_base[CR_RECORDER_PATH_MAX];
 	struct cr_prebuffer *ring;           /* NULL when the pre-trigger is off */
 	int64_t last_written_ns;             /* the thread's: capture time of the last frame any file got; 0: none */
+	atomic_uint files;                   /* file names made ({n} of recording.filename); both threads make them */
 	struct cr_recorder_stats stats;
 };
 
@@ -233,16 +235,21 @@ static int claim_base(void *ctx, const char *base)
 
 /* Makes ROOT/YYYY_MM_DD/video and writes the base path of a new file for a
  * recording at utc_us into base (unique: "_N" appended while taken). */
+/* ROOT/ + recording.filename of utc_us (base/fs.h), made unique. */
 static int make_base(struct cr_recorder *rec, int64_t utc_us, char *base, size_t len)
 {
-	char dir[CR_RECORDER_PATH_MAX], stamp[32], first[CR_RECORDER_PATH_MAX];
+	const struct cr_fs_name_fields fields = { .utc_us = utc_us, .camera = rec->name,
+						  .number = atomic_fetch_add(&rec->files, 1) + 1,
+						  .local = strcmp(rec->config->timezone, "local") == 0 };
+	char name[CR_RECORDER_PATH_MAX], first[CR_RECORDER_PATH_MAX];
 	int ret;
 
-	cr_time_stamp(utc_us, false, stamp, sizeof(stamp));
-	if (snprintf(dir, sizeof(dir), "%s/%.10s/video", rec->config->root, stamp) >= (int)sizeof(dir) ||
-	    snprintf(first, sizeof(first), "%s/%s_%s", dir, rec->name, stamp) >= (int)sizeof(first))
+	ret = cr_fs_name_expand(rec->config->filename, &fields, name, sizeof(name), NULL, 0);
+	if (ret < 0)
+		return ret;
+	if (snprintf(first, sizeof(first), "%s/%s", rec->config->root, name) >= (int)sizeof(first))
 		return -ENAMETOOLONG;
-	ret = cr_fs_make_dirs(dir);
+	ret = cr_fs_make_parent(first);
 	if (ret < 0)
 		return ret;
 	return cr_fs_claim_unique(first, base, len, claim_base, rec);
@@ -308,12 +315,18 @@ static void close_file(struct cr_recorder *rec, const char *reason)
 			count_held_frames(rec);
 		cr_info("%s: %s: %llu frames, %.1f MB (%s)", rec->name, o->path, (unsigned long long)o->frames,
 			(double)o->bytes / 1e6, reason);
-		if (rec->events)
-			cr_events_publish(rec->events, "recording_finished", json_pack(
-				"{s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o}", "camera", cr_json_str(rec->name),
-				"file", cr_json_str(o->path), "sidecar", cr_json_str(o->sidecar_path),
-				"frames", (json_int_t)o->frames, "dropped", (json_int_t)c.dropped, "lost", (json_int_t)c.lost,
-				"bytes", (json_int_t)o->bytes, "reason", cr_json_str(reason)));
+		if (rec->events) {
+			json_t *data = json_pack("{s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o}", "camera",
+				cr_json_str(rec->name), "file", cr_json_str(o->path), "sidecar",
+				cr_json_str(o->sidecar_path), "frames", (json_int_t)o->frames, "dropped",
+				(json_int_t)c.dropped, "lost", (json_int_t)c.lost, "bytes", (json_int_t)o->bytes, "reason",
+				cr_json_str(reason));
+
+			/* When it ended: the capture time of the file's last frame. */
+			if (o->frames > 0)
+				json_object_set_new(data, "mono_ns", json_integer((json_int_t)rec->last_written_ns));
+			cr_events_publish(rec->events, "recording_finished", data);
+		}
 	}
 	ret2 = cr_sidecar_close(&o->sidecar, reason);
 	if (ret2 < 0)

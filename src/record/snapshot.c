@@ -10,15 +10,30 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TIMEOUT_NS (5 * CR_NS_PER_SEC)
 
-int cr_snapshot_save(struct cr_camera *cam, struct cr_jpeg_stage *jpeg, const char *root, char *path, size_t len)
+/* A name is free when nothing has it yet (only the control thread saves). */
+static int claim_free(void *ctx, const char *base)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s.jpg", base) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	return access(path, F_OK) == 0 ? -EEXIST : 0;
+}
+
+int cr_snapshot_save(struct cr_camera *cam, struct cr_jpeg_stage *jpeg, const struct cr_recording_config *config,
+		     unsigned number, char *path, size_t len)
 {
 	struct cr_jpeg_params params = cr_jpeg_stage_params(jpeg, NULL);
 	struct cr_jpeg *image = NULL;
-	char dir[PATH_MAX], stamp[32];
+	struct cr_fs_name_fields fields = { .camera = cr_camera_config(cam)->name, .number = number,
+					    .local = strcmp(config->timezone, "local") == 0 };
+	char name[PATH_MAX], first[PATH_MAX], base[PATH_MAX];
 	int ret;
 
 	ret = cr_jpeg_stage_take(jpeg, &params, cr_camera_frames_published(cam), TIMEOUT_NS, NULL, &image);
@@ -27,18 +42,20 @@ int cr_snapshot_save(struct cr_camera *cam, struct cr_jpeg_stage *jpeg, const ch
 			 cr_strerror(ret));
 		return ret;
 	}
-	cr_time_stamp(image->utc_us, true, stamp, sizeof(stamp));
-	if (snprintf(dir, sizeof(dir), "%s/%.10s/snapshots", root, stamp) >= (int)sizeof(dir) ||
-	    snprintf(path, len, "%s/%s_%s.jpg", dir, cr_camera_config(cam)->name, stamp) >= (int)len) {
-		snprintf(path, len, "%s: path too long", root);
-		cr_jpeg_unref(&image);
-		return -ENAMETOOLONG;
-	}
-	ret = cr_fs_make_dirs(dir);
+	fields.utc_us = image->utc_us;
+	ret = cr_fs_name_expand(config->snapshot_filename, &fields, name, sizeof(name), NULL, 0);
+	if (ret == 0 && snprintf(first, sizeof(first), "%s/%s", config->root, name) >= (int)sizeof(first))
+		ret = -ENAMETOOLONG;
+	if (ret == 0)
+		ret = cr_fs_make_parent(first);
+	if (ret == 0)
+		ret = cr_fs_claim_unique(first, base, sizeof(base), claim_free, NULL);
+	if (ret == 0 && snprintf(path, len, "%s.jpg", base) >= (int)len)
+		ret = -ENAMETOOLONG;
 	if (ret == 0)
 		ret = cr_fs_write_atomic(path, image->data, image->size);
 	if (ret < 0)
-		snprintf(path, len, "cannot write under %s: %s", dir, cr_strerror(ret));
+		snprintf(path, len, "cannot write a snapshot under %s: %s", config->root, cr_strerror(ret));
 	cr_jpeg_unref(&image);
 	return ret;
 }

@@ -88,6 +88,7 @@ struct cr_timelapse {
 	const struct cr_timelapse_config *config;
 	struct cr_events *events;
 	const char *name;                     /* the camera's */
+	unsigned sessions;                    /* sessions started ({n} of timelapse.session_name); under lock */
 	pthread_t shooter, assembler;
 	bool shooter_started, assembler_started;
 	atomic_bool cancel;                   /* set at free: waits and the assembly give up */
@@ -245,11 +246,13 @@ static int session_create(struct cr_timelapse *tl, double interval_s, struct ses
 {
 	const struct cr_timelapse_config *c = tl->config;
 	int64_t utc_us = cr_time_utc_us();
-	char stamp[32], first[CR_TIMELAPSE_PATH_MAX], videos[CR_TIMELAPSE_PATH_MAX], csv[CR_TIMELAPSE_PATH_MAX + 16];
+	const struct cr_fs_name_fields fields = { .utc_us = utc_us, .camera = tl->name, .number = ++tl->sessions,
+						  .local = strcmp(c->timezone, "local") == 0 };
+	char name[CR_TIMELAPSE_PATH_MAX], first[CR_TIMELAPSE_PATH_MAX], videos[CR_TIMELAPSE_PATH_MAX];
+	char csv[CR_TIMELAPSE_PATH_MAX + 16];
 	int ret;
 
 	memset(s, 0, sizeof(*s));
-	cr_time_stamp(utc_us, false, stamp, sizeof(stamp));
 	ret = cr_fs_make_dirs(c->photos_root);
 	if (ret < 0) {
 		snprintf(msg, len, "cannot make %s: %s", c->photos_root, cr_strerror(ret));
@@ -260,9 +263,10 @@ static int session_create(struct cr_timelapse *tl, double interval_s, struct ses
 		snprintf(msg, len, "%s: %s", c->videos_root, cr_strerror(ret));
 		return -EIO;
 	}
-	if (snprintf(first, sizeof(first), "%s/%s_%s", c->photos_root, tl->name, stamp) >= (int)sizeof(first))
+	ret = cr_fs_name_expand(c->session_name, &fields, name, sizeof(name), NULL, 0);
+	if (ret == 0 && snprintf(first, sizeof(first), "%s/%s", c->photos_root, name) >= (int)sizeof(first))
 		ret = -ENAMETOOLONG;
-	else
+	if (ret == 0)
 		ret = cr_fs_claim_unique(first, s->dir, sizeof(s->dir), claim_dir, NULL);
 	if (ret == 0) {
 		snprintf(s->name, sizeof(s->name), "%s", strrchr(s->dir, '/') + 1);
@@ -534,8 +538,9 @@ static void commit(struct cr_timelapse *tl, struct shot *shot, const struct cr_j
 	if (tl->failing)
 		cr_info("timelapse: %s: stills are taken again", tl->name);
 	tl->failing = false;
-	publish(tl, "timelapse_shot", s, json_pack("{s:i, s:o, s:s, s:s}", "shot", (int)shot->number, "file",
-		cr_json_str(shot->file), "capture_time", iso, "trigger", cr_trigger_name(shot->trigger)));
+	publish(tl, "timelapse_shot", s, json_pack("{s:i, s:o, s:s, s:s, s:I}", "shot", (int)shot->number, "file",
+		cr_json_str(shot->file), "capture_time", iso, "trigger", cr_trigger_name(shot->trigger), "mono_ns",
+		(json_int_t)jpeg->mono_ns));
 }
 
 static void *shooter_thread(void *arg)

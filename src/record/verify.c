@@ -22,6 +22,10 @@
 #define LINE_MAX_BYTES 512
 #define NONE INT64_MIN   /* an empty column */
 #define BAD INT64_MAX    /* a column that is not a number */
+/* Every number a sidecar holds (ns since boot, µs since 1970, counters) is
+ * far below this; keeping columns under it keeps their differences inside
+ * int64_t, whatever a damaged or hostile file says. */
+#define VALUE_MAX (INT64_C(1) << 62)
 
 struct row {
 	int64_t frame, index, sequence, mono_ns, utc_us;  /* NONE where the column is empty */
@@ -60,8 +64,9 @@ static int64_t field(char **p)
 		**p = '\0';
 	if (!*start)
 		return NONE;
+	errno = 0;
 	v = strtoll(start, &end, 10);
-	return *end ? BAD : v;
+	return *end || errno || v < 0 || v >= VALUE_MAX ? BAD : v;
 }
 
 static int parse_row(char *line, struct row *r)
@@ -116,7 +121,9 @@ static int read_sidecar(const char *path, struct sidecar *sc, struct check *c)
 			if (sscanf(line, "# end: recorded=%llu dropped=%llu lost=%llu", &sc->end_recorded,
 				   &sc->end_dropped, &sc->end_lost) == 3)
 				sc->ended = true;
-			sscanf(line, "# trigger_mono_ns: %" SCNd64, &sc->trigger_mono_ns);
+			if (sscanf(line, "# trigger_mono_ns: %" SCNd64, &sc->trigger_mono_ns) == 1 &&
+			    (sc->trigger_mono_ns < 0 || sc->trigger_mono_ns >= VALUE_MAX))
+				sc->trigger_mono_ns = NONE; /* damaged: not shown */
 			sscanf(line, "# trigger: %31s", sc->trigger);
 			sscanf(line, "# codec: %63[^\n]", sc->codec);
 			continue;

@@ -99,6 +99,22 @@ for text, line, words, what in SEMANTIC:
 rc, out, err = run("run", "--config", "/nonexistent.yaml")
 c.check(rc != 0 and "/nonexistent.yaml" in err, "a missing config file is refused, naming it", err)
 
+# Port 0: the kernel picks one, and the log says which (not ":0").
+p = subprocess.Popen([CAMRIG, "run", "--source", "test", "--listen", "127.0.0.1:0"], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+served = None
+for line in p.stderr:
+    if "serving http://" in line:
+        served = line.split("serving ", 1)[1].split()[0]
+        break
+ok = False
+if served and not served.endswith(":0/"):
+    with urllib.request.urlopen(served + "status", timeout=10) as r:
+        ok = r.status == 200
+p.terminate()
+p.wait(timeout=15)
+c.check(ok, "--listen 127.0.0.1:0 logs the port it took, and serves there", str(served))
+
 # Clean stop: exit 0 on SIGINT and on SIGTERM (Daemon checks the exit code).
 for sig in (signal.SIGINT, signal.SIGTERM):
     d = Daemon("--source", "test")

@@ -6,6 +6,7 @@ and 20 concurrent stream clients plus one that never reads."""
 import json
 import os
 import socket
+import subprocess
 import threading
 import time
 
@@ -174,5 +175,59 @@ for fmt in ["GREY", "YUYV", "NV12", "YU12", "RGB24", "BGR24", "MJPEG"]:
         if fmt == "MJPEG":
             c.check(cam["jpeg"]["passed_through"] > 0 and cam["jpeg"]["encoded"] == 0,
                     "MJPEG from the camera is passed through untouched", str(cam["jpeg"]))
+
+# Clients that want less: ?fps=5 beside a full-rate client, judged by the
+# capture times in the part headers; fit=crop|pad for a portrait size.
+def gray_rows(jpeg, width, height):
+    """The JPEG decoded to 8-bit gray, as a list of rows (bytes)."""
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-f", "mjpeg", "-i", "-", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                         input=jpeg, capture_output=True, timeout=30).stdout
+    return [raw[r * width:(r + 1) * width] for r in range(height)] if len(raw) == width * height else None
+
+
+def mean(rows):
+    return sum(sum(r) for r in rows) / max(1, sum(len(r) for r in rows))
+
+
+with Daemon("--source", "test", "--size", "320x240", "--fps", "25") as d:
+    results = {}
+
+    def reader(name, path):
+        results[name] = read_parts("127.0.0.1", d.port, path, 5.0)
+
+    threads = [threading.Thread(target=reader, args=a) for a in (("slow", "/stream.mjpg?fps=5"),
+                                                                  ("full", "/stream.mjpg"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    slow = [int(p["x-capture-monotonic-ns"]) for p in results["slow"]]
+    full = [int(p["x-capture-monotonic-ns"]) for p in results["full"]]
+    rate = (len(slow) - 1) / ((slow[-1] - slow[0]) / 1e9) if len(slow) > 1 else 0
+    gaps = [b - a for a, b in zip(slow, slow[1:])]
+    c.check(4 <= rate <= 6 and gaps and min(gaps) >= 199_000_000, "?fps=5 gets 5 +- 1 images a second, never two "
+            "within 0.2 s of capture time", f"{rate:.2f}/s, gaps {[round(g / 1e6) for g in gaps]} ms")
+    frate = (len(full) - 1) / ((full[-1] - full[0]) / 1e9) if len(full) > 1 else 0
+    c.check(frate >= 23.5, "... while the other client gets the full 25 fps", f"{frate:.1f}/s")
+    st, _, _ = d.get("/stream.mjpg?fps=0")
+    c.check(st == 400, "?fps=0 is a 400")
+    st, _, _ = d.get("/frame?fps=5")
+    c.check(st == 400, "/frame takes no fps (400)")
+
+    shots = {}
+    for fit in ("stretch", "crop", "pad"):
+        st, _, body = d.get(f"/frame?width=240&height=320&fit={fit}")
+        info = ffprobe_image(body) if st == 200 else None
+        c.check(info and info[1:3] == (240, 320), f"fit={fit}: a 240x320 JPEG", str(info))
+        shots[fit] = gray_rows(body, 240, 320) if info else None
+    pad, crop = shots["pad"], shots["crop"]
+    # 320x240 into 240x320: pad scales to 240x180, bars of 70 rows above and below.
+    c.check(pad and mean(pad[:60]) < 8 and mean(pad[-60:]) < 8 and mean(pad[140:180]) > 30,
+            "fit=pad: black bars above and below the whole picture",
+            f"{pad and (round(mean(pad[:60])), round(mean(pad[140:180])))}")
+    c.check(crop and mean(crop[:60]) > 30 and crop[:60] != shots["stretch"][:60],
+            "fit=crop: no bars, and not the stretched picture", f"{crop and round(mean(crop[:60]))}")
+    st, _, _ = d.get("/frame?width=240&height=320&fit=zoom")
+    c.check(st == 400, "fit=zoom is a 400")
 
 c.done()

@@ -9,6 +9,7 @@ import fcntl
 import json
 import os
 import pty
+import re
 import shutil
 import signal
 import subprocess
@@ -201,6 +202,48 @@ with Daemon("--source", "test", "--size", "160x120", "--fps", str(FPS), "-o", "c
             and min(indices[1]) > max(indices[0]),
             "back-to-back recordings share no frame: the second's pre-trigger starts after the first's end",
             f"{[(min(i), max(i)) for i in indices if i]} overlap {sorted(indices[0] & indices[1])[:5] if len(indices) == 2 else ''}")
+
+# ---- one quality scale: recording.quality 1..100 for mjpeg, as jpeg.quality ----
+def first_jpeg_quant(path):
+    """The first AC entry of the first frame's luma quantization table."""
+    jpg = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-frames:v", "1", "-c", "copy", "-f", "mjpeg", "-"],
+                         capture_output=True, timeout=60).stdout
+    i = jpg.find(b"\xff\xdb")
+    return jpg[i + 6] if i >= 0 else None
+
+
+quant = {}
+for q in (95, 30):
+    with Daemon("--source", "test", "--size", "160x120", "--fps", str(FPS), "-o", "camera.recording.codec=mjpeg",
+                "-o", f"camera.recording.quality={q}") as d:
+        d.post_json("/api/record/start?duration=0.3")
+        wait_idle(d)
+        files = files_of(d)
+        quant[q] = first_jpeg_quant(files[0]) if files else None
+# libjpeg's tables at these qualities: 11 x 0.10 -> 1 at 95, 11 x 1.67 -> 18 at 30
+# (libavcodec's matrix is a little coarser: 2 and 26).
+c.check(quant[95] is not None and quant[30] is not None and quant[95] <= 2 and 12 <= quant[30] <= 30,
+        "recording.quality 95 and 30 give JPEG tables of those qualities", str(quant))
+
+# ---- gray: true stores luma only in every codec whose encoder can ----
+for codec, want in (("h264", "chroma_format_idc 0"), ("h265", "gray")):
+    with Daemon("--source", "test", "--size", "160x120", "--fps", str(FPS), "--format", "GREY",
+                "-o", f"camera.recording.codec={codec}", "-o", "camera.recording.gray=true",
+                "-o", "camera.recording.preset=ultrafast") as d:
+        d.post_json("/api/record/start?duration=0.3")
+        wait_idle(d)
+        files = files_of(d)
+        got = "no file"
+        if files and codec == "h264":
+            trace = subprocess.run(["ffmpeg", "-hide_banner", "-i", files[0], "-c", "copy", "-bsf:v",
+                                    "trace_headers", "-f", "null", "-"], capture_output=True, text=True,
+                                   timeout=60).stderr
+            m = re.search(r"chroma_format_idc\s+\S+ = (\d+)", trace)
+            got = f"chroma_format_idc {m.group(1)}" if m else "no SPS"
+        elif files:
+            st, _ = probe(files[0])
+            got = st["pix_fmt"] if st else "ffprobe failed"
+    c.check(got == want, f"gray {codec} holds luma only", got)
 
 # ---- lossless gray FFV1, no pre-trigger, segments of 1 s ----
 with Daemon("--source", "test", "--size", "320x240", "--fps", str(FPS), "--format", "GREY",

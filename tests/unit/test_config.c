@@ -124,7 +124,11 @@ static void test_default(void **state)
 	assert_null(config->path);
 	assert_string_equal(config->log_level, "info");
 	assert_string_equal(config->http.listen, "127.0.0.1:8080");
-	assert_int_equal(config->http.max_clients, 64);
+	assert_int_equal(config->http.header_timeout, 5);
+	assert_int_equal(config->http.max_pending, 1024);
+	assert_int_equal(config->http.max_stream_clients, 256);
+	assert_int_equal(config->http.max_api_clients, 64);
+	assert_int_equal(config->http.max_clients_per_ip, 32);
 	assert_int_equal(config->ncameras, 1);
 	assert_default_camera(&config->cameras[0], "camera");
 	assert_int_equal(cr_config_check(config, &error), 0);
@@ -143,7 +147,7 @@ static void test_overlay(void **state)
 
 	assert_string_equal(config->path, "x.yaml");
 	assert_string_equal(config->http.listen, "0.0.0.0:80");
-	assert_int_equal(config->http.max_clients, 64);
+	assert_int_equal(config->http.max_stream_clients, 256);
 	assert_string_equal(config->log_level, "info");
 	assert_int_equal(config->ncameras, 1);
 	assert_default_camera(&config->cameras[0], "camera");
@@ -167,7 +171,7 @@ static const char full[] =
 	"log_level: debug\n"                                    /* 1 */
 	"http:\n"                                               /* 2 */
 	"  listen: \"[::1]:9000\"\n"                            /* 3 */
-	"  max_clients: 8\n"                                    /* 4 */
+	"  max_api_clients: 8\n"                                /* 4 */
 	"cameras:\n"                                            /* 5 */
 	"  - name: front\n"                                     /* 6 */
 	"    source: v4l2:/dev/video2\n"                        /* 7 */
@@ -203,7 +207,7 @@ static void test_full(void **state)
 
 	assert_string_equal(config->log_level, "debug");
 	assert_string_equal(config->http.listen, "[::1]:9000");
-	assert_int_equal(config->http.max_clients, 8);
+	assert_int_equal(config->http.max_api_clients, 8);
 	assert_int_equal(config->ncameras, 2);
 
 	assert_string_equal(cam->name, "front");
@@ -266,7 +270,13 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:4: cameras.1.colour: unknown key (expected one of: name, source, size, fps, format, loop, "
 	  "buffers, crop, controls, jpeg, lsl, recording, timelapse, upload, tcp_stream)" },
 	{ "http: {listen: 127.0.0.1:80,\n  port: 80}\n",
-	  "x.yaml:2: http.port: unknown key (expected one of: listen, max_clients, auth, password_file, token_file, tls_cert, tls_key, hostnames, cors_origins)" },
+	  "x.yaml:2: http.port: unknown key (expected one of: listen, header_timeout, max_pending, max_stream_clients, "
+	  "max_api_clients, max_clients_per_ip, auth, password_file, token_file, tls_cert, tls_key, hostnames, "
+	  "cors_origins)" },
+	/* a key camrig no longer has says what replaced it */
+	{ "http:\n  max_clients: 64\n",
+	  "x.yaml:2: http.max_clients: no longer a key (expected http.max_stream_clients and http.max_api_clients "
+	  "instead: live views and other requests have limits of their own)" },
 	/* list keys: a list of valid items */
 	{ "http:\n  hostnames: cam.example.org\n",
 	  "x.yaml:2: http.hostnames: wrong type: got a value (expected a list of host names, e.g. "
@@ -293,7 +303,7 @@ static const struct bad_file bad_files[] = {
 	{ "\n\nhello\n",
 	  "x.yaml:3: wrong type: got a value (expected a mapping of: log_level, http, cameras, ntfy, gpio)" },
 	{ "cameras:\n  - name: a\n    lsl:\n",
-	  "x.yaml:3: cameras.0.lsl: wrong type: got an empty value (expected a mapping of: enabled, name, type, interfaces)" },
+	  "x.yaml:3: cameras.0.lsl: wrong type: got an empty value (expected a mapping of: enabled, name, type, markers, interfaces)" },
 	/* found by libyaml: syntax */
 	{ "cameras:\n  - name: a\n    jpeg: {quality: 3\n  - name: b\n",
 	  "x.yaml:4: YAML syntax error: did not find expected ',' or '}' (while parsing a flow mapping that starts "
@@ -331,7 +341,9 @@ static const struct bad_file bad_files[] = {
 	{ "http:\n  listen: \"::1:8080\"\n",
 	  "x.yaml:2: http.listen: \"::1:8080\" is not a listen address (expected HOST:PORT with PORT 0..65535, e.g. "
 	  "127.0.0.1:8080 or [::1]:8080)" },
-	{ "http:\n  max_clients: 0\n", "x.yaml:2: http.max_clients: 0 is out of range (expected 1..4096)" },
+	{ "http:\n  max_stream_clients: 0\n",
+	  "x.yaml:2: http.max_stream_clients: 0 is out of range (expected 1..16384)" },
+	{ "http:\n  header_timeout: 0\n", "x.yaml:2: http.header_timeout: 0 is out of range (expected 1..300)" },
 	{ "cameras:\n  - source: /dev/video0\n",
 	  "x.yaml:2: cameras.0.source: \"/dev/video0\" is not a source (expected auto, test, v4l2:/dev/videoN, "
 	  "file:PATH or url:URL)" },
@@ -437,7 +449,8 @@ static void test_set(void **state)
 	assert_non_null(config);
 	set_ok(config, "log_level", "warn");
 	set_ok(config, "http.listen", "[::]:8081");
-	set_ok(config, "http.max_clients", "10");
+	set_ok(config, "http.max_stream_clients", "10");
+	set_ok(config, "http.header_timeout", "2");
 	set_ok(config, "camera.name", "left");
 	set_ok(config, "camera.source", "url:rtsp://10.0.0.5/stream");
 	set_ok(config, "camera.size", "1920x1080");
@@ -460,7 +473,8 @@ static void test_set(void **state)
 
 	assert_string_equal(config->log_level, "warn");
 	assert_string_equal(config->http.listen, "[::]:8081");
-	assert_int_equal(config->http.max_clients, 10);
+	assert_int_equal(config->http.max_stream_clients, 10);
+	assert_int_equal(config->http.header_timeout, 2);
 	cam = &config->cameras[0];
 	assert_string_equal(cam->name, "left");
 	assert_string_equal(cam->source, "url:rtsp://10.0.0.5/stream");
@@ -506,8 +520,12 @@ static void test_set_errors(void **state)
 		  "camera.colour: unknown key (expected one of: name, source, size, fps, format, loop, buffers, crop, "
 		  "controls, jpeg, lsl, recording, timelapse, upload, tcp_stream)");
 	set_fails(config, "colour", "red", "colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio)");
-	set_fails(config, "http.port", "80", "http.port: unknown key (expected one of: listen, max_clients, auth, password_file, token_file, tls_cert, "
-		  "tls_key, hostnames, cors_origins)");
+	set_fails(config, "http.port", "80", "http.port: unknown key (expected one of: listen, header_timeout, "
+		  "max_pending, max_stream_clients, max_api_clients, max_clients_per_ip, auth, password_file, token_file, "
+		  "tls_cert, tls_key, hostnames, cors_origins)");
+	set_fails(config, "http.max_clients", "64", "http.max_clients: no longer a key (expected "
+		  "http.max_stream_clients and http.max_api_clients instead: live views and other requests have limits "
+		  "of their own)");
 	set_fails(config, "camera.size", "640", "camera.size: \"640\" is not a size (expected WIDTHxHEIGHT in pixels, e.g. 640x480)");
 	set_fails(config, "camera.format", "H264",
 		  "camera.format: \"H264\" is not a supported format (expected one of: MJPEG, YUYV, NV12, YU12, GREY, "

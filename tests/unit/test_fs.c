@@ -105,12 +105,50 @@ static void test_secret(void **state)
 	assert_non_null(strstr(why, "x missing: cannot open"));
 }
 
+/* Expands tmpl with fixed fields, or returns the error. */
+static int expand(const char *tmpl, char *out, size_t len, char *why)
+{
+	/* 2025-11-21 19:15:37.123 UTC */
+	const struct cr_fs_name_fields f = { .utc_us = INT64_C(1763752537123456), .camera = "cam1", .number = 7 };
+
+	return cr_fs_name_expand(tmpl, &f, out, len, why, 256);
+}
+
+static void test_name_template(void **state)
+{
+	char out[256], why[256] = "";
+
+	assert_int_equal(expand("%Y_%m_%d/video/{camera}_%Y_%m_%d_%H_%M_%S", out, sizeof(out), why), 0);
+	assert_string_equal(out, "2025_11_21/video/cam1_2025_11_21_19_15_37");
+	assert_int_equal(expand("{camera}/trial_{n}_{ms}%%", out, sizeof(out), why), 0);
+	assert_string_equal(out, "cam1/trial_0007_123%");
+	assert_int_equal(expand("day%j-%y", out, sizeof(out), why), 0);
+	assert_string_equal(out, "day325-25");
+	/* What a template must not be, each with its reason. */
+	assert_int_equal(expand("/etc/x", out, sizeof(out), why), -EINVAL);
+	assert_non_null(strstr(why, "absolute"));
+	assert_int_equal(expand("a/../b", out, sizeof(out), why), -EINVAL);
+	assert_non_null(strstr(why, "\"..\""));
+	assert_int_equal(expand("a//b", out, sizeof(out), why), -EINVAL);
+	assert_int_equal(expand("a/", out, sizeof(out), why), -EINVAL);
+	assert_int_equal(expand("%s", out, sizeof(out), why), -EINVAL);
+	assert_non_null(strstr(why, "%s is not a field"));
+	assert_int_equal(expand("x%", out, sizeof(out), why), -EINVAL);
+	assert_int_equal(expand("{cam}", out, sizeof(out), why), -EINVAL);
+	assert_non_null(strstr(why, "unknown {} field"));
+	assert_int_equal(expand("{camera", out, sizeof(out), why), -EINVAL);
+	assert_int_equal(expand("a\nb", out, sizeof(out), why), -EINVAL);
+	assert_int_equal(expand("", out, sizeof(out), why), -EINVAL);
+	assert_int_equal(expand("{camera}_%Y", out, 8, why), -ENAMETOOLONG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stamp),
 		cmocka_unit_test(test_unique),
 		cmocka_unit_test(test_secret),
+		cmocka_unit_test(test_name_template),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -2,6 +2,7 @@
  * the thin C++ adapters around libcamera and OpenCV can include them.
  * tests/check_layout.py checks that this list holds every public header. */
 #include "app/commands.h"
+#include "app/markers.h"
 #include "app/pipeline.h"
 #include "app/rig.h"
 #include "app/status.h"
@@ -28,6 +29,7 @@
 #include "control/ntfy.h"
 #include "encode/jpeg.h"
 #include "encode/video.h"
+#include "http/acceptor.h"
 #include "http/auth.h"
 #include "http/http.h"
 #include "http/origin.h"
