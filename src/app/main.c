@@ -56,7 +56,8 @@ static const char usage[] =
 	"  -s, --source SPEC       where frames come from (Sources below; default auto)   [camera.source]\n"
 	"      --size WxH          frame size in pixels, e.g. 640x480                   [camera.size]\n"
 	"      --fps N             frame rate                                           [camera.fps]\n"
-	"      --format FOURCC     MJPEG, YUYV, NV12, YU12, GREY, RGB24 or BGR24         [camera.format]\n"
+	"      --format FOURCC     MJPEG, YUYV, NV12, YU12, GREY, RGB24, BGR24; Y10, Y12, Y16, [camera.format]\n"
+	"                          Bayer BA81, GBRG, GRBG, RGGB; GenICam names: Mono8, Mono16...\n"
 	"  -l, --listen HOST:PORT  HTTP address (default 127.0.0.1:8080)                [http.listen]\n"
 	"  -n, --name NAME         camera name shown on the page and in /status        [camera.name]\n"
 	"  -o, --set KEY=VALUE     set any config key, e.g. -o camera.jpeg.quality=90\n"
@@ -330,17 +331,33 @@ static int cmd_run(int argc, char **argv)
 	return ret < 0 ? 1 : 0;
 }
 
+#define CR_LIST_MAX 32 /* GenICam cameras `camrig list` shows */
+
 static int cmd_list(int argc, char **argv)
 {
 	if (argc > 1) {
 		if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
 			return fputs("Usage: camrig list\n\nLists V4L2 capture devices with their formats, sizes "
-				     "and frame rates.\n", stdout), 0;
+				     "and frame rates, and GenICam cameras (Aravis) with vendor, model, serial,\n"
+				     "interface and pixel formats.\n", stdout), 0;
 		fprintf(stderr, "camrig: list: unexpected argument \"%s\"\n", argv[1]);
 		return 2;
 	}
 	if (cr_v4l2_list(stdout) == 0)
 		printf("no V4L2 capture devices found\n");
+	if (cr_aravis_available()) {
+		struct cr_aravis_camera cams[CR_LIST_MAX];
+		int n = cr_aravis_cameras(cams, CR_LIST_MAX);
+
+		printf("\n");
+		for (int i = 0; i < n && i < CR_LIST_MAX; i++)
+			printf("aravis:%s\n  vendor %s, model %s, serial %s, %s at %s\n  formats: %s%s%s\n", cams[i].id,
+			       cams[i].vendor, cams[i].model, cams[i].serial, cams[i].interface, cams[i].address,
+			       cams[i].formats[0] ? cams[i].formats : "none camrig reads", cams[i].error[0] ? "\n  error: " : "",
+			       cams[i].error);
+		if (n == 0)
+			printf("no GenICam cameras found (GigE Vision, USB3 Vision)\n");
+	}
 	printf("\nSources (--source SPEC):\n");
 	for (int i = 0; i < CR_SOURCE_KINDS; i++)
 		printf("  %-22s  %s\n", cr_source_schemes[i].form, cr_source_schemes[i].about);

@@ -245,6 +245,19 @@ static json_t *controls_json(const struct camera_status *c)
 	return obj;
 }
 
+/* A GenICam camera's stream statistics; null for other sources. */
+static json_t *stream_json(const struct camera_status *c)
+{
+	const struct cr_source_stream_stats *s = &c->camera.stream;
+
+	if (!c->camera.has_stream)
+		return json_null();
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "completed", (json_int_t)s->completed, "failed",
+			 (json_int_t)s->failed, "underruns", (json_int_t)s->underruns, "incomplete",
+			 (json_int_t)s->incomplete, "missing_frames", (json_int_t)s->missing_frames, "missing_packets", (json_int_t)s->missing_packets, "resent_packets",
+			 (json_int_t)s->resent_packets, "resend_requests", (json_int_t)s->resend_requests);
+}
+
 static json_t *camera_json(const struct camera_status *c)
 {
 	const struct cr_camera_stats *st = &c->camera;
@@ -283,6 +296,7 @@ static json_t *camera_json(const struct camera_status *c)
 	json_object_set_new(camera, "lsl", lsl_json(c));
 	json_object_set_new(camera, "controls", controls_json(c));
 	json_object_set_new(camera, "tcp_stream", tcp_json(c));
+	json_object_set_new(camera, "stream", stream_json(c));
 	return camera;
 }
 

@@ -55,7 +55,9 @@ void cr_status_free(struct cr_status **status);
  *   dropped, queued, depth, active}], jpeg: {quality, gray, width, height,
  *   workers, encoded, passed_through, errors, encode_ms}, clients,
  *   last_capture_unix, reconnects, recording (as in GET /api/record),
- *   timelapse (as in GET /api/timelapse), upload, lsl, controls, tcp_stream
+ *   timelapse (as in GET /api/timelapse), upload, lsl, controls, tcp_stream,
+ *   stream (GenICam cameras: {completed, failed, underruns, incomplete,
+ *   missing_frames, missing_packets, resent_packets, resend_requests}; else null)
  * and, when ntfy is on, ntfy: {server, connected, connects, messages_run,
  * messages_skipped, published, publish_errors, dropped, errors}. The README
  * documents each field for users. */

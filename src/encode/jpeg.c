@@ -280,8 +280,8 @@ static int encode_raw(struct worker *w, const struct cr_image *src, const struct
 		target = src->fourcc;
 	} else {
 		target = src->fourcc == CR_FMT_YUYV && same_size ? CR_FMT_YUV422P : CR_FMT_YU12;
-		if (src->fourcc == CR_FMT_GREY)
-			target = CR_FMT_GREY;
+		if (src->fourcc == CR_FMT_GREY || cr_fourcc_is_deep_gray(src->fourcc))
+			target = CR_FMT_GREY; /* a live view of 16-bit luma shows its top 8 bits */
 	}
 	if (img.fourcc != target || !same_size) {
 		img = scratch_image(w, target, p->width, p->height);

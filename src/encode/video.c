@@ -47,6 +47,7 @@ struct meta {
 	uint64_t index;
 	uint32_t sequence;
 	int64_t mono_ns, utc_us;
+	int64_t device_ns;           /* the camera's timestamp, ns; 0: none */
 };
 
 struct cr_video_encoder {
@@ -140,7 +141,8 @@ static bool supports(const AVCodec *codec, enum AVPixelFormat fmt)
 }
 
 /* The input format for codec: the camera's own when the encoder takes it (no
- * conversion), else 4:2:0, else 4:2:2; GRAY8 for gray when it can. */
+ * conversion; deep luma, Y10/Y12/Y16, whenever it does), else 4:2:0, else
+ * 4:2:2; GRAY8 for gray when it can. */
 static enum AVPixelFormat pick_format(const AVCodec *codec, uint32_t fourcc, bool gray)
 {
 	static const enum AVPixelFormat color[] = { AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_NV12,
@@ -155,6 +157,10 @@ static enum AVPixelFormat pick_format(const AVCodec *codec, uint32_t fourcc, boo
 	if (codec->id == AV_CODEC_ID_MJPEG && supports(codec, AV_PIX_FMT_YUVJ420P))
 		return AV_PIX_FMT_YUVJ420P;
 	if (!gray && (own == AV_PIX_FMT_YUV420P || own == AV_PIX_FMT_NV12) && supports(codec, own))
+		return own;
+	/* Luma deeper than 8 bits keeps its depth where the encoder takes it
+	 * (ffv1: lossless Mono16). */
+	if (!gray && cr_fourcc_is_deep_gray(fourcc) && supports(codec, own))
 		return own;
 	for (size_t i = 0; i < CR_ARRAY_SIZE(color); i++)
 		if (supports(codec, color[i]))
@@ -418,6 +424,7 @@ static void receive_packets(struct cr_video_encoder *enc)
 		av_packet_move_ref(av, enc->out);
 		key = (av->flags & AV_PKT_FLAG_KEY) != 0;
 		pkt = cr_packet_new_take(&av, key, m.index, m.sequence, m.mono_ns, m.utc_us);
+		pkt->device_ns = m.device_ns;
 		deliver(enc, pkt);
 		cr_packet_unref(&pkt);
 	}
@@ -616,6 +623,7 @@ static void copy_frame(struct cr_video_encoder *enc, const struct cr_frame *f, i
 	av->pts = av->dts = pts;
 	av->flags |= AV_PKT_FLAG_KEY;
 	pkt = cr_packet_new_take(&av, true, f->index, f->sequence, f->mono_ns, f->utc_us);
+	pkt->device_ns = f->device_ns;
 	deliver(enc, pkt);
 	cr_packet_unref(&pkt);
 }
@@ -679,7 +687,7 @@ static void encode_frame(struct cr_video_encoder *enc, struct cr_frame *f)
 	enc->pic->quality = enc->ctx->global_quality;
 	enc->pic->pict_type = atomic_exchange(&enc->want_keyframe, false) ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
 	m = (struct meta){ .pts = pts, .index = f->index, .sequence = f->sequence, .mono_ns = f->mono_ns,
-			   .utc_us = f->utc_us };
+			   .utc_us = f->utc_us, .device_ns = f->device_ns };
 	cr_ring_push(&enc->meta, &m, NULL);
 	ret = avcodec_send_frame(enc->ctx, enc->pic);
 	av_frame_unref(enc->pic);

@@ -434,6 +434,7 @@ static int open_file(struct cr_recorder *rec, const struct cr_packet *pkt, char 
 		.trigger_utc_us = o->start.trigger_utc_us, .pre_trigger_s = rec->config->pre_trigger,
 		.segment = o->segment,
 		.continues = o->suspended && o->prev_video[0] ? o->prev_video : NULL,
+		.device_clock = f->device_clock,
 	};
 	ret = cr_sidecar_open(o->sidecar_path, &info, &o->sidecar);
 	if (ret < 0) {

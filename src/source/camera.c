@@ -132,8 +132,15 @@ static void set_state(struct cr_camera *cam, enum cr_camera_state state, int err
 static void account(struct cr_camera *cam, const struct cr_frame *f, bool dropped)
 {
 	int64_t now = f ? f->mono_ns : cr_time_mono_ns();
+	struct cr_source_stream_stats stream = { 0 };
 
+	if (cam->source->ops->stream_stats)
+		cam->source->ops->stream_stats(cam->source, &stream);
 	pthread_mutex_lock(&cam->lock);
+	if (cam->source->ops->stream_stats) {
+		cam->stats.has_stream = true;
+		cam->stats.stream = stream;
+	}
 	if (dropped)
 		cam->stats.frames_pool_dropped++;
 	if (f) {

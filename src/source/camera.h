@@ -44,6 +44,8 @@ struct cr_camera_stats {
 	uint64_t reconnects;         /* times the source was reopened after a loss */
 	int64_t last_mono_ns;        /* capture time of the last frame, CLOCK_MONOTONIC ns */
 	unsigned pool_total, pool_in_use; /* frames */
+	bool has_stream;             /* the source keeps stream statistics (GenICam cameras) */
+	struct cr_source_stream_stats stream;
 };
 
 struct cr_camera;

@@ -18,7 +18,22 @@ static const struct cr_source_ops *const ops_of[CR_SOURCE_KINDS] = {
 	[CR_SOURCE_V4L2] = &cr_source_v4l2_ops,
 	[CR_SOURCE_FILE] = &cr_source_file_ops,
 	[CR_SOURCE_URL] = &cr_source_url_ops,
+#ifdef CAMRIG_HAVE_ARAVIS
+	[CR_SOURCE_ARAVIS] = &cr_source_aravis_ops,
+#endif
 };
+
+#ifndef CAMRIG_HAVE_ARAVIS
+int cr_aravis_available(void)
+{
+	return 0;
+}
+
+int cr_aravis_cameras(struct cr_aravis_camera *out, int max)
+{
+	return 0;
+}
+#endif
 
 int cr_source_new(const struct cr_camera_config *config, int wake_fd, struct cr_source **out)
 {
@@ -43,6 +58,9 @@ int cr_source_new(const struct cr_camera_config *config, int wake_fd, struct cr_
 	} else {
 		ops = ops_of[scheme->kind];
 	}
+	if (!ops)
+		return cr_log_ret(-ENOTSUP, CR_LOG_ERROR, "%s: source \"%s\": this camrig was built without %s "
+				  "(install libaravis-dev and build again)", config->name, spec, scheme->name);
 	src = CR_NEW(src);
 	src->ops = ops;
 	src->config = config;

@@ -31,6 +31,20 @@ struct cr_source_format {
 	size_t frame_bytes;     /* the largest frame read() can deliver, in bytes */
 	char device[128];       /* what was opened: "/dev/video0", a file path, "test" */
 	char driver[64];        /* "vivid", "uvcvideo", "libavformat mov", "camrig test pattern" */
+	bool device_clock;      /* frames carry the camera's own timestamp (cr_frame.device_ns) */
+};
+
+/* A network or USB camera's stream statistics (Aravis: arv_stream_get_statistics()
+ * and the GigE Vision stream's packet counters), since the source was opened. */
+struct cr_source_stream_stats {
+	uint64_t completed;          /* frames received whole */
+	uint64_t failed;             /* frames the stream gave up on (missing packets, timeouts) */
+	uint64_t underruns;          /* frames lost for want of a free buffer */
+	uint64_t incomplete;         /* frames read() skipped because they were not whole */
+	uint64_t missing_frames;     /* GigE Vision frames of which no packet arrived */
+	uint64_t missing_packets;    /* GigE Vision packets that never arrived */
+	uint64_t resent_packets;     /* packets recovered by a resend request */
+	uint64_t resend_requests;    /* resend requests sent */
 };
 
 struct cr_source;
@@ -60,6 +74,10 @@ struct cr_source_ops {
 	 * lists the names there are), -EINVAL for a bad value (why: what was
 	 * expected); why is len bytes for that one line. */
 	int (*set_control)(struct cr_source *src, const char *name, const char *value, char *why, size_t len);
+
+	/* Optional (NULL: none): fills stats with the stream's counters. Called
+	 * by the camera thread between reads; never blocks. */
+	void (*stream_stats)(struct cr_source *src, struct cr_source_stream_stats *stats);
 
 	void (*free_priv)(struct cr_source *src);
 };
@@ -92,6 +110,8 @@ extern const struct cr_source_ops cr_source_test_ops;
 extern const struct cr_source_ops cr_source_v4l2_ops;
 extern const struct cr_source_ops cr_source_file_ops;
 extern const struct cr_source_ops cr_source_url_ops;
+/* Only in a build with Aravis (CAMRIG_HAVE_ARAVIS). */
+extern const struct cr_source_ops cr_source_aravis_ops;
 
 /* V4L2 helpers used by "auto" and `camrig list` (v4l2.c). */
 
@@ -103,6 +123,27 @@ int cr_v4l2_find_capture_device(char *path, size_t len);
  * (the same information as v4l2-ctl --list-formats-ext) to out. Returns the
  * number of devices found. */
 int cr_v4l2_list(FILE *out);
+
+/* Aravis (GenICam) helpers used by `camrig list` and `camrig doctor`
+ * (aravis.c; in a build without Aravis they find nothing). */
+
+/* One GenICam camera Aravis found. */
+struct cr_aravis_camera {
+	char id[128];           /* what aravis:ID takes: "Basler-21234567", "Aravis-Fake-GV01" */
+	char vendor[64], model[64], serial[64];
+	char interface[32];     /* "GigEVision", "USB3Vision" */
+	char address[64];       /* IP address, or the USB device */
+	char formats[256];      /* the pixel formats it offers that camrig reads, GenICam names: "Mono8, Mono16" */
+	char error[160];        /* why it could not be opened to read its formats; "" */
+};
+
+/* True when camrig was built with Aravis. */
+int cr_aravis_available(void);
+
+/* Discovers GenICam cameras (GigE Vision broadcast on every interface, USB3
+ * Vision; about a second) and opens each to read its pixel formats. Fills
+ * up to max; returns how many there are. */
+int cr_aravis_cameras(struct cr_aravis_camera *out, int max);
 
 #ifdef __cplusplus
 }
