@@ -4,6 +4,7 @@
  * created with them blocked, and the main thread reads them from a signalfd,
  * polled together with the keyboard (stdin, when it is the terminal's
  * foreground) in raw mode, restored on exit. */
+#include "app/doctor.h"
 #include "app/pipeline.h"
 #include "config/config.h"
 #include "config/sources.h"
@@ -50,6 +51,10 @@ static const char usage[] =
 	"                      3 when a crash cut one short and every frame it holds matches)\n"
 	"  timelapse assemble DIR [--fps N] [--output FILE]\n"
 	"                      make the MP4 of a timelapse session's stills (e.g. after a crash)\n"
+	"  doctor [--config FILE] [--set KEY=VALUE]... [--json]\n"
+	"                      what this machine can do for that config: libraries, encoders, cameras,\n"
+	"                      permissions, free space, ports, clock, GPIO, ntfy (exit 1: something the\n"
+	"                      config needs cannot work)\n"
 	"\n"
 	"Options of run (each sets the config key in brackets; the command line wins over the file):\n"
 	"  -c, --config FILE       YAML configuration (default: built in; see data/camrig.yaml)\n"
@@ -540,6 +545,72 @@ static int cmd_verify(int argc, char **argv)
 	return worst;
 }
 
+/* `camrig doctor [--config FILE] [--set KEY=VALUE]... [--json]`: 0 when
+ * everything the configuration needs works here, 1 when something does not,
+ * 2 on a usage error. */
+static int cmd_doctor(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' }, { "set", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },         { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char doctor_usage[] =
+		"Usage: camrig doctor [--config FILE] [--set KEY=VALUE]... [--json]\n\n"
+		"Checks what this machine can do for the configuration (default: the built-in one): library\n"
+		"versions; which encoders open (libx264, h264_v4l2m2m, h264_nvenc, h264_vaapi, ...); the cameras\n"
+		"found (V4L2, GenICam) and whether the configured ones open at the configured format; device\n"
+		"permissions and group membership; free space at the recording root; whether the HTTP, LSL and\n"
+		"TCP ports are free; whether the clock is NTP-synchronized; GPIO chips; ntfy when configured.\n"
+		"One line per check, with what to do when it fails; --json: one JSON object for programs.\n"
+		"Exit status: 0 everything the configuration needs works, 1 something does not, 2 usage.\n"
+		"Run it while camrig is stopped: a running camrig holds its cameras and ports.\n";
+	const char *config_path = NULL;
+	struct cr_config *config;
+	char *error = NULL;
+	bool json = false;
+	int opt, ret;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:o:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config_path = optarg; break;
+		case 'o': break;
+		case 'j': json = true; break;
+		case 'h': return fputs(doctor_usage, stdout), 0;
+		default: return fputs(doctor_usage, stderr), 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "camrig: doctor: unexpected argument \"%s\"\n%s", argv[optind], doctor_usage);
+		return 2;
+	}
+	config = cr_config_load(config_path, &error);
+	if (!config) {
+		fprintf(stderr, "camrig: %s\n", error);
+		free(error);
+		return 1;
+	}
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:o:h", options, NULL)) != -1) {
+		if (opt == 'o' && apply_option(config, opt, optarg) < 0) {
+			cr_config_free(&config);
+			return 1;
+		}
+	}
+	if (cr_config_check(config, &error) < 0 || cr_pipeline_check(config, &error) < 0) {
+		fprintf(stderr, "camrig: %s\n", error);
+		free(error);
+		cr_config_free(&config);
+		return 1;
+	}
+	cr_log_set_level(CR_LOG_ERROR);
+	av_log_set_level(AV_LOG_QUIET);
+	ret = cr_doctor_run(config, json, stdout);
+	cr_config_free(&config);
+	return ret;
+}
+
 /* `camrig timelapse assemble DIR [--fps N] [--output FILE]`: 0 when the
  * video was written, 1 when it could not be, 2 on a usage error. */
 static int cmd_timelapse(int argc, char **argv)
@@ -613,7 +684,9 @@ int main(int argc, char **argv)
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "timelapse") == 0)
 		return cmd_timelapse(argc - 1, argv + 1);
-	fprintf(stderr, "camrig: unknown command \"%s\" (expected run, list, record, verify or timelapse; see "
+	if (strcmp(argv[1], "doctor") == 0)
+		return cmd_doctor(argc - 1, argv + 1);
+	fprintf(stderr, "camrig: unknown command \"%s\" (expected run, list, record, verify, timelapse or doctor; see "
 		"'camrig --help')\n",
 		argv[1]);
 	return 2;

@@ -729,6 +729,42 @@ static void *encoder_thread(void *arg)
 
 /* ---- public --------------------------------------------------------------- */
 
+int cr_video_encoder_probe(const char *codec, char *encoder, size_t len, char *why, size_t why_len)
+{
+	const AVCodec *c = first_choice(codec);
+	AVDictionary *opts = NULL;
+	AVCodecContext *ctx;
+	enum AVPixelFormat fmt;
+	int ret;
+
+	snprintf(encoder, len, "%s", c ? c->name : codec);
+	if (!c) {
+		snprintf(why, why_len, "this libavcodec has no encoder \"%s\"", codec);
+		return -ENOENT;
+	}
+	fmt = pick_format(c, CR_FMT_YU12, false);
+	if (fmt == AV_PIX_FMT_NONE && c->pix_fmts)
+		fmt = c->pix_fmts[0]; /* a hardware encoder's own surfaces */
+	ctx = avcodec_alloc_context3(c);
+	if (!ctx)
+		abort();
+	ctx->width = 640;
+	ctx->height = 480;
+	ctx->pix_fmt = fmt;
+	ctx->time_base = (AVRational){ 1, 1000000 };
+	ctx->framerate = (AVRational){ 25, 1 };
+	ctx->gop_size = 25;
+	ctx->max_b_frames = 0;
+	if (has_option(c, "x265-params"))
+		av_dict_set(&opts, "x265-params", "log-level=none", 0); /* libx265 prints to stderr itself */
+	ret = avcodec_open2(ctx, c, &opts);
+	av_dict_free(&opts);
+	avcodec_free_context(&ctx);
+	if (ret < 0)
+		snprintf(why, why_len, "%s does not open: %s", c->name, cr_strerror(ret));
+	return ret;
+}
+
 bool cr_video_codec_known(const char *name)
 {
 	return strcmp(name, "copy") == 0 || strcmp(name, "auto") == 0 || first_choice(name) != NULL;

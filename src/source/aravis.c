@@ -765,6 +765,15 @@ int cr_aravis_available(void)
 	return 1;
 }
 
+const char *cr_aravis_version(void)
+{
+	static char version[32];
+
+	snprintf(version, sizeof(version), "%u.%u.%u", arv_get_major_version(), arv_get_minor_version(),
+		 arv_get_micro_version());
+	return version;
+}
+
 int cr_aravis_cameras(struct cr_aravis_camera *out, int max)
 {
 	unsigned n;

@@ -33,6 +33,11 @@ int cr_aravis_cameras(struct cr_aravis_camera *out, int max)
 {
 	return 0;
 }
+
+const char *cr_aravis_version(void)
+{
+	return NULL;
+}
 #endif
 
 int cr_source_new(const struct cr_camera_config *config, int wake_fd, struct cr_source **out)

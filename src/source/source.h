@@ -140,6 +140,9 @@ struct cr_aravis_camera {
 /* True when camrig was built with Aravis. */
 int cr_aravis_available(void);
 
+/* The version of the libaravis camrig runs with ("0.8.26"), NULL without. */
+const char *cr_aravis_version(void);
+
 /* Discovers GenICam cameras (GigE Vision broadcast on every interface, USB3
  * Vision; about a second) and opens each to read its pixel formats. Fills
  * up to max; returns how many there are. */
