@@ -10,7 +10,7 @@ build_pkgs="meson ninja-build pkg-config gcc g++
   libturbojpeg0-dev libmicrohttpd-dev libgnutls28-dev libcrypt-dev libjansson-dev libcyaml-dev libyaml-dev
   libcurl4-openssl-dev libncurses-dev libsystemd-dev libgpiod-dev
   libaravis-dev libusb-1.0-0-dev"
-test_pkgs="libcmocka-dev ffmpeg curl openssl v4l-utils python3 procps psmisc aravis-tools
+test_pkgs="libcmocka-dev ffmpeg curl openssl v4l-utils python3 procps psmisc aravis-tools nodejs
   qemu-system-x86 busybox-static kmod cpio ustreamer chromium
   clang-14 libclang-rt-14-dev llvm-14"
 case $what in
@@ -24,9 +24,20 @@ missing=
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
 done
-[ -n "$missing" ] || exit 0
-echo "camrig: installing:$missing" >&2
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+if [ -n "$missing" ]; then
+  echo "camrig: installing:$missing" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # shellcheck disable=SC2086
+  $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+# The tests' MCP client: the official SDK from npm, at the versions
+# tests/mcp/package-lock.json pins, into tests/mcp/node_modules (gitignored).
+if [ "$what" = test ]; then
+  command -v npm >/dev/null || $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+  mcp="$(cd "$(dirname "$0")/../tests/mcp" && pwd)"
+  if [ ! -f "$mcp/node_modules/.package-lock.json" ] || ! cmp -s "$mcp/package-lock.json" "$mcp/.installed-lock"; then
+    echo "camrig: installing the MCP test client (npm ci in tests/mcp)" >&2
+    (cd "$mcp" && npm ci --no-audit --no-fund --silent && cp package-lock.json .installed-lock)
+  fi
+fi

@@ -479,22 +479,27 @@ static void print_text(const struct doctor *d, FILE *out)
 				       : "✔ this machine can do what the configuration asks");
 }
 
-int cr_doctor_run(const struct cr_config *config, bool json, FILE *out)
+int cr_doctor_run(const struct cr_config *config, bool json, bool running, FILE *out)
 {
 	struct doctor d = { .checks = json_array() };
 
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (!running)
+		curl_global_init(CURL_GLOBAL_DEFAULT); /* the daemon's is done */
 	check_libraries(&d);
 	check_encoders(&d, config);
 	check_v4l2(&d, config);
-	check_aravis(&d);
-	check_configured_cameras(&d, config);
+	if (!running) {
+		check_aravis(&d);
+		check_configured_cameras(&d, config);
+	}
 	check_disk(&d, config);
-	check_ports(&d, config);
+	if (!running)
+		check_ports(&d, config);
 	check_clock(&d);
 	check_gpio(&d, config);
 	check_ntfy(&d, config);
-	curl_global_cleanup();
+	if (!running)
+		curl_global_cleanup();
 	if (json) {
 		json_t *report = json_pack("{s:b, s:O}", "ok", !d.failed, "checks", d.checks);
 

@@ -19,12 +19,15 @@ extern "C" {
 #endif
 
 /* Runs every check for config (it opens the configured cameras and
- * encoders, binds the configured ports for a moment, asks the ntfy server)
+ * encoders, binds the configured ports for a moment, asks the ntfy server;
+ * with running, inside the daemon that config runs, it leaves out the
+ * ports, the GenICam cameras and opening the configured cameras, which the
+ * daemon holds itself)
  * and prints the results to out: one line per check, or with json one
  * object {"ok": all needed checks pass, "checks": [{"check", "name", "ok",
  * "needed", "detail", "fix"}]}. Returns 0 when every needed check passes,
  * 1 otherwise. */
-int cr_doctor_run(const struct cr_config *config, bool json, FILE *out);
+int cr_doctor_run(const struct cr_config *config, bool json, bool running, FILE *out);
 
 #ifdef __cplusplus
 }

@@ -51,6 +51,9 @@ static const char usage[] =
 	"                      3 when a crash cut one short and every frame it holds matches)\n"
 	"  timelapse assemble DIR [--fps N] [--output FILE]\n"
 	"                      make the MP4 of a timelapse session's stills (e.g. after a crash)\n"
+	"  mcp [--listen HOST:PORT] [--credentials FILE]\n"
+	"                      an MCP server on stdio for AI agents, serving the running daemon (which also\n"
+	"                      serves MCP at /mcp): tools list_cameras, start_recording, snapshot, ...\n"
 	"  doctor [--config FILE] [--set KEY=VALUE]... [--json]\n"
 	"                      what this machine can do for that config: libraries, encoders, cameras,\n"
 	"                      permissions, free space, ports, clock, GPIO, ntfy (exit 1: something the\n"
@@ -74,7 +77,8 @@ static const char usage[] =
 	"HTTP endpoints: / (page), /stream.mjpg, /snapshot.jpg, /frame?width=&height=&quality=&gray=1,\n"
 	"/status, /api/command, /api/record (GET), /api/record/start?duration=S, /api/record/stop (POST),\n"
 	"/api/timelapse (GET), /api/timelapse/start?interval=S, .../pause, resume, stop, abort, shot (POST),\n"
-	"/api/events (Server-Sent Events). A POST needs the header X-Camrig: 1 or a JSON body\n"
+	"/api/events (Server-Sent Events), /mcp (MCP, Streamable HTTP). A POST needs the header X-Camrig: 1\n"
+	"or a JSON body "
 	"(curl -H 'X-Camrig: 1' -d get_stats http://127.0.0.1:8080/api/command), which web pages cannot send.\n"
 	"A client must send its whole request within http.header_timeout of connecting; of those still\n"
 	"sending, the oldest is closed beyond http.max_pending. Live views and other requests have limits\n"
@@ -411,6 +415,50 @@ static int client_credentials(const char *file, const char *user, char **out)
 	return 0;
 }
 
+/* POSTs body (size bytes of content_type) to the daemon's url with
+ * credentials ("USER:PASSWORD", "Bearer TOKEN" or NULL) and the header
+ * X-Camrig: 1 (a program, not a web page), within 15 s; the reply's body
+ * into *reply (allocated, at most 1 MiB), its status into *status. Reuses
+ * curl's connection between calls. Returns curl's result. */
+static CURLcode post_to_daemon(CURL *curl, const char *url, const char *content_type, const char *body, size_t size,
+			       const char *credentials, char **reply, long *status)
+{
+	char type[128], *bearer = NULL;
+	struct curl_slist *headers = NULL;
+	CURLcode res;
+
+	snprintf(type, sizeof(type), "Content-Type: %s", content_type);
+	headers = curl_slist_append(headers, type);
+	headers = curl_slist_append(headers, CR_HTTP_REQUEST_HEADER ": 1"); /* not a web page */
+	if (strcmp(content_type, "application/json") == 0)
+		headers = curl_slist_append(headers, "Accept: application/json, text/event-stream");
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)size);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_reply);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, reply);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 15L);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	if (credentials && strncmp(credentials, "Bearer ", 7) == 0) {
+		bearer = cr_asprintf("Authorization: %s", credentials);
+		headers = curl_slist_append(headers, bearer);
+	} else if (credentials) {
+		curl_easy_setopt(curl, CURLOPT_USERPWD, credentials);
+		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	}
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	*status = 0;
+	res = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(headers);
+	if (bearer) {
+		explicit_bzero(bearer, strlen(bearer));
+		free(bearer);
+	}
+	return res;
+}
+
 static int cmd_record(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -428,8 +476,7 @@ static int cmd_record(int argc, char **argv)
 		"else $CAMRIG_CREDENTIALS: USER:PASSWORD for HTTP Basic, or \"Bearer TOKEN\".\n"
 		"(--user USER:PASSWORD works too, but shows the password to `ps`.)\n";
 	const char *duration = NULL, *camera = NULL, *listen = "127.0.0.1:8080", *user = NULL, *file = NULL, *action;
-	char line[256], url[512], *reply = NULL, *credentials = NULL, *bearer = NULL;
-	struct curl_slist *headers = NULL;
+	char line[256], url[512], *reply = NULL, *credentials = NULL;
 	json_t *parsed;
 	long status = 0;
 	CURLcode res;
@@ -468,33 +515,11 @@ static int cmd_record(int argc, char **argv)
 		fprintf(stderr, "camrig: record: cannot initialize libcurl\n");
 		return 1;
 	}
-	headers = curl_slist_append(headers, "Content-Type: text/plain");
-	headers = curl_slist_append(headers, CR_HTTP_REQUEST_HEADER ": 1"); /* not a web page */
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, line);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_reply);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 15L);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	if (credentials && strncmp(credentials, "Bearer ", 7) == 0) {
-		bearer = cr_asprintf("Authorization: %s", credentials);
-		headers = curl_slist_append(headers, bearer);
-	} else if (credentials) {
-		curl_easy_setopt(curl, CURLOPT_USERPWD, credentials);
-		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-	}
-	res = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	res = post_to_daemon(curl, url, "text/plain", line, strlen(line), credentials, &reply, &status);
 	if (credentials) {
 		explicit_bzero(credentials, strlen(credentials));
 		free(credentials);
 	}
-	if (bearer) {
-		explicit_bzero(bearer, strlen(bearer));
-		free(bearer);
-	}
-	curl_slist_free_all(headers);
 	curl_easy_cleanup(curl);
 	curl_global_cleanup();
 	if (res != CURLE_OK) {
@@ -513,6 +538,124 @@ static int cmd_record(int argc, char **argv)
 	json_decref(parsed);
 	free(reply);
 	return ok ? 0 : 1;
+}
+
+/* Writes a JSON-RPC error response for the request id (NULL: not a
+ * request, nothing to write) to stdout as one line. */
+static void mcp_error(json_t *id, int code, const char *message)
+{
+	json_t *e;
+	char *text;
+
+	if (!id)
+		return;
+	e = json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id, "error", "code", code, "message", message);
+	text = json_dumps(e, JSON_COMPACT);
+	if (text)
+		printf("%s\n", text);
+	fflush(stdout);
+	free(text);
+	json_decref(e);
+}
+
+#define MCP_LINE_MAX (1024 * 1024) /* bytes of one message on stdin */
+
+/* `camrig mcp`: the MCP stdio transport (specification, basic/transports:
+ * newline-delimited JSON-RPC messages on stdin and stdout, logs on stderr)
+ * relayed message by message to the daemon's Streamable HTTP endpoint
+ * /mcp, which is the server: what one transport offers the other does. */
+static int cmd_mcp(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "listen", required_argument, NULL, 'l' }, { "credentials", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+	};
+	static const char mcp_usage[] =
+		"Usage: camrig mcp [--listen HOST:PORT] [--credentials FILE]\n\n"
+		"An MCP (Model Context Protocol) server on stdin/stdout for AI agents, serving the camrig daemon\n"
+		"listening on HOST:PORT (default 127.0.0.1:8080; also http://... or https://...): its tools\n"
+		"(list_cameras, start_recording, stop_recording, snapshot, set_control, ...) and resources. Put\n"
+		"this command in the agent's MCP configuration. Credentials, where the daemon asks for them: the\n"
+		"first line of FILE (not readable by others), else $CAMRIG_CREDENTIALS: USER:PASSWORD for HTTP\n"
+		"Basic, or \"Bearer TOKEN\". The daemon also serves MCP itself at /mcp (Streamable HTTP).\n";
+	const char *listen = "127.0.0.1:8080", *file = NULL;
+	char url[512], *credentials = NULL, *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	CURL *curl;
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "l:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'l': listen = optarg; break;
+		case 'k': file = optarg; break;
+		case 'h': return fputs(mcp_usage, stdout), 0;
+		default: return fputs(mcp_usage, stderr), 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "camrig: mcp: unexpected argument \"%s\"\n%s", argv[optind], mcp_usage);
+		return 2;
+	}
+	if (client_credentials(file, NULL, &credentials))
+		return 1;
+	snprintf(url, sizeof(url), "%s%s/mcp", strstr(listen, "://") ? "" : "http://", listen);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl = curl_easy_init();
+	if (!curl)
+		return fprintf(stderr, "camrig: mcp: cannot initialize libcurl\n"), 1;
+	while ((n = getline(&line, &cap, stdin)) >= 0) {
+		json_t *msg, *reply_json;
+		char *reply = NULL, *text, why[PATH_MAX];
+		long status;
+		CURLcode res;
+
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (n == 0)
+			continue;
+		msg = n <= MCP_LINE_MAX ? json_loadb(line, (size_t)n, 0, NULL) : NULL;
+		if (!msg) {
+			mcp_error(json_null(), -32700, n > MCP_LINE_MAX ? "camrig mcp: message too long (at most 1 MiB)"
+								      : "camrig mcp: parse error: expected one JSON-RPC message per line");
+			continue;
+		}
+		res = post_to_daemon(curl, url, "application/json", line, (size_t)n, credentials, &reply, &status);
+		reply_json = reply && *reply ? json_loads(reply, 0, NULL) : NULL;
+		if (res == CURLE_OK && reply_json && json_object_get(reply_json, "jsonrpc")) {
+			text = json_dumps(reply_json, JSON_COMPACT);
+			printf("%s\n", text ? text : "");
+			fflush(stdout);
+			free(text);
+		} else if (res == CURLE_OK && status == 202) {
+			/* a notification: nothing to answer */
+		} else {
+			if (res != CURLE_OK)
+				snprintf(why, sizeof(why), "camrig mcp: %s: %s (is `camrig run` listening there? see --listen)",
+					 url, curl_easy_strerror(res));
+			else if (status == 401)
+				snprintf(why, sizeof(why), "camrig mcp: %s: the daemon asks for credentials (--credentials FILE "
+					 "or $CAMRIG_CREDENTIALS)", url);
+			else
+				snprintf(why, sizeof(why), "camrig mcp: %s: the daemon answered %ld: %.200s", url, status,
+					 reply ? reply : "");
+			why[strcspn(why, "\n")] = '\0';
+			fprintf(stderr, "%s\n", why);
+			mcp_error(json_object_get(msg, "id"), -32603, why);
+		}
+		json_decref(reply_json);
+		json_decref(msg);
+		free(reply);
+	}
+	free(line);
+	if (credentials) {
+		explicit_bzero(credentials, strlen(credentials));
+		free(credentials);
+	}
+	curl_easy_cleanup(curl);
+	curl_global_cleanup();
+	return 0;
 }
 
 /* `camrig verify FILE...`: 0 when every file matches its sidecar, 1 on a
@@ -606,7 +749,7 @@ static int cmd_doctor(int argc, char **argv)
 	}
 	cr_log_set_level(CR_LOG_ERROR);
 	av_log_set_level(AV_LOG_QUIET);
-	ret = cr_doctor_run(config, json, stdout);
+	ret = cr_doctor_run(config, json, false, stdout);
 	cr_config_free(&config);
 	return ret;
 }
@@ -686,7 +829,9 @@ int main(int argc, char **argv)
 		return cmd_timelapse(argc - 1, argv + 1);
 	if (strcmp(argv[1], "doctor") == 0)
 		return cmd_doctor(argc - 1, argv + 1);
-	fprintf(stderr, "camrig: unknown command \"%s\" (expected run, list, record, verify, timelapse or doctor; see "
+	if (strcmp(argv[1], "mcp") == 0)
+		return cmd_mcp(argc - 1, argv + 1);
+	fprintf(stderr, "camrig: unknown command \"%s\" (expected run, list, record, verify, timelapse, doctor or mcp; see "
 		"'camrig --help')\n",
 		argv[1]);
 	return 2;

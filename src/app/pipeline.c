@@ -26,6 +26,7 @@
  *   frames still come), the LSL outlet and its tap;
  *   then the control thread, ntfy and GPIO (no command arrives from them
  *   after they stop), and the HTTP server, which stops first. */
+#include "app/mcp.h"
 #include "app/pipeline.h"
 
 #include "app/commands.h"
@@ -89,6 +90,7 @@ struct cr_pipeline {
 	struct cr_http_context http_ctx;
 	struct cr_status_source status;
 	struct cr_commands commands;
+	struct cr_mcp *mcp;                    /* POST /mcp; no thread of its own */
 	struct part parts[PARTS_MAX];          /* in the order they were created */
 	unsigned nparts, nstarted;
 };
@@ -288,6 +290,20 @@ int cr_pipeline_check(const struct cr_config *config, char **error)
 	return 0;
 }
 
+/* The HTTP server's /mcp hook: the MCP-Protocol-Version header must name a
+ * version the server speaks (Streamable HTTP, "Protocol Version Header"). */
+static json_t *mcp_message(void *ctx, json_t *message, const char *version, unsigned *status)
+{
+	if (version && !cr_mcp_version_supported(version)) {
+		*status = 400;
+		return json_pack("{s:s, s:O, s:{s:i, s:o}}", "jsonrpc", "2.0", "id",
+				 json_object_get(message, "id") ?: json_null(), "error", "code", -32022, "message",
+				 cr_json_sprintf("unsupported MCP-Protocol-Version \"%s\" (expected one of: "
+						 CR_MCP_VERSIONS ")", version));
+	}
+	return cr_mcp_handle(ctx, message);
+}
+
 int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 {
 	struct cr_pipeline *p = CR_NEW(p);
@@ -332,8 +348,10 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 			ret = start_part(p, p->gpio);
 	}
 	if (ret == 0) {
+		p->mcp = cr_mcp_new(config, p->control, &p->status);
 		p->http_ctx = (struct cr_http_context){ .config = &config->http, .cameras = p->http_cameras, .ncameras = n,
-							.control = p->control, .events = p->events, .status = &p->status };
+							.control = p->control, .events = p->events, .status = &p->status,
+							.mcp = mcp_message, .mcp_ctx = p->mcp };
 		ret = ADD(p, http_server, p->http, cr_http_server_new(&p->http_ctx, &p->http));
 		p->status.http = p->http;
 	}
@@ -375,6 +393,7 @@ void cr_pipeline_stop(struct cr_pipeline **pp)
 				p->parts[i].stop(p->parts[i].obj);
 	for (unsigned i = p->nparts; i-- > 0;)
 		p->parts[i].free(p->parts[i].obj);
+	cr_mcp_free(&p->mcp);
 	free(p->http_cameras);
 	free(p->taps);
 	free(p->rigs);

@@ -343,6 +343,24 @@ json_t *cr_status_stats_json(const struct cr_status *st)
 	return stats;
 }
 
+json_t *cr_status_cameras_json(const struct cr_status *st)
+{
+	json_t *cameras = json_array();
+
+	for (unsigned i = 0; i < st->ncameras; i++) {
+		const struct camera_status *c = &st->cameras[i];
+		const struct cr_camera_stats *cs = &c->camera;
+
+		json_array_append_new(cameras, json_pack("{s:o, s:o, s:o, s:o, s:s, s:s, s:i, s:i, s:f, s:b, s:o}",
+			"name", cr_json_str(c->config->name), "source", cr_json_str(c->config->source), "device",
+			cr_json_str(cs->format.device), "driver", cr_json_str(cs->format.driver), "state",
+			cr_camera_state_name(cs->state), "format", cr_fourcc_name(cs->format.fourcc), "width",
+			cs->format.width, "height", cs->format.height, "fps", cs->format.fps, "recording",
+			c->has_recorder && c->recorder.recording, "controls", controls_json(c)));
+	}
+	return cameras;
+}
+
 json_t *cr_status_recordings_json(const struct cr_status *st)
 {
 	json_t *cameras = json_array();

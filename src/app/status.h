@@ -70,6 +70,11 @@ json_t *cr_status_json(const struct cr_status *status);
  * ntfy when on}. */
 json_t *cr_status_stats_json(const struct cr_status *status);
 
+/* The cameras in short, for agents (MCP list_cameras): [{name, source,
+ * device, driver, state, format, width, height, fps (nominal), recording
+ * (bool), controls: {NAME: VALUE as set}}]. */
+json_t *cr_status_cameras_json(const struct cr_status *status);
+
 /* GET /api/record: {recording: any camera records, cameras: [each camera's
  * recording object with its "camera" name]}. */
 json_t *cr_status_recordings_json(const struct cr_status *status);

@@ -44,6 +44,13 @@ struct cr_http_context {
 	struct cr_control *control;         /* runs /api/command and the POST APIs */
 	struct cr_events *events;           /* /api/events */
 	const struct cr_status_source *status; /* /status, GET /api/record, GET /api/timelapse */
+	/* POST /mcp (NULL: a 404): handles one MCP JSON-RPC message (borrowed)
+	 * sent with the MCP-Protocol-Version header version (NULL: none) and
+	 * returns the response (the caller frees it), or NULL for none (a
+	 * notification: 202). May set *status (default 200) to 400 for a
+	 * version it does not speak. Called on connection threads. */
+	json_t *(*mcp)(void *ctx, json_t *message, const char *version, unsigned *status);
+	void *mcp_ctx;
 };
 
 struct cr_http_server;

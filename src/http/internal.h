@@ -121,6 +121,7 @@ enum MHD_Result cr_http_snapshot(struct cr_http_request *req);  /* stream.c: /sn
 enum MHD_Result cr_http_status(struct cr_http_request *req);    /* status.c: /status */
 enum MHD_Result cr_http_page(struct cr_http_request *req);      /* page.c: /, /index.html */
 enum MHD_Result cr_http_command(struct cr_http_request *req);   /* command.c: POST /api/command */
+enum MHD_Result cr_http_mcp(struct cr_http_request *req);       /* mcp.c: POST /mcp */
 enum MHD_Result cr_http_events(struct cr_http_request *req);    /* events.c: GET /api/events */
 enum MHD_Result cr_http_record_start(struct cr_http_request *req); /* record.c: POST /api/record/start */
 enum MHD_Result cr_http_record_stop(struct cr_http_request *req);  /* record.c: POST /api/record/stop */

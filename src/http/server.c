@@ -85,6 +85,7 @@ static const struct {
 	{ "GET", "/status", cr_http_status, false },
 	{ "GET", "/info", cr_http_status, false },
 	{ "POST", "/api/command", cr_http_command, false },
+	{ "POST", "/mcp", cr_http_mcp, false },
 	{ "GET", "/api/events", cr_http_events, true },
 	{ "POST", "/api/record/start", cr_http_record_start, false },
 	{ "POST", "/api/record/stop", cr_http_record_stop, false },

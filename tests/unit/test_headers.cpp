@@ -4,6 +4,7 @@
 #include "app/commands.h"
 #include "app/doctor.h"
 #include "app/markers.h"
+#include "app/mcp.h"
 #include "app/pipeline.h"
 #include "app/rig.h"
 #include "app/status.h"
