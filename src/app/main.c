@@ -10,6 +10,7 @@
 #include "config/sources.h"
 #include "base/error.h"
 #include "base/fs.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "camrig-version.h"
@@ -43,7 +44,8 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  run                 capture and serve the live view, snapshots and status over HTTP\n"
-	"  list                list V4L2 capture devices with their formats, sizes and frame rates\n"
+	"  list [--json]       list the cameras (V4L2, GenICam) with their formats, sizes and frame rates;\n"
+	"                      --json for programs\n"
 	"  record start [--duration S] [--camera NAME] [--listen HOST:PORT] [--credentials FILE]\n"
 	"  record stop [--camera NAME] [--listen HOST:PORT] [--credentials FILE]\n"
 	"                      start or stop recording in the running daemon (POST /api/command)\n"
@@ -342,14 +344,62 @@ static int cmd_run(int argc, char **argv)
 
 #define CR_LIST_MAX 32 /* GenICam cameras `camrig list` shows */
 
+/* `camrig list --json`: every camera found and every kind of source, as one
+ * JSON object for programs:
+ *   {"v4l2": [cr_v4l2_list_json()'s devices],
+ *    "aravis": [{id, spec, vendor, model, serial, interface, address,
+ *                formats: [GenICam names camrig reads], error}] (null: built without Aravis),
+ *    "sources": [{name, form, about}]} */
+static int list_json(void)
+{
+	json_t *out = json_object(), *sources = json_array();
+
+	json_object_set_new(out, "v4l2", cr_v4l2_list_json());
+	if (cr_aravis_available()) {
+		struct cr_aravis_camera cams[CR_LIST_MAX];
+		int n = cr_aravis_cameras(cams, CR_LIST_MAX);
+		json_t *list = json_array();
+
+		for (int i = 0; i < n && i < CR_LIST_MAX; i++) {
+			json_t *formats = json_array();
+			char *save = NULL, *tok, buf[sizeof(cams[i].formats)];
+
+			snprintf(buf, sizeof(buf), "%s", cams[i].formats);
+			for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
+				json_array_append_new(formats, json_string(tok));
+			json_array_append_new(list, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+				cr_json_str(cams[i].id), "spec", cr_json_sprintf("aravis:%s", cams[i].id), "vendor",
+				cr_json_str(cams[i].vendor), "model", cr_json_str(cams[i].model), "serial",
+				cr_json_str(cams[i].serial), "interface", cr_json_str(cams[i].interface), "address",
+				cr_json_str(cams[i].address), "formats", formats, "error",
+				cams[i].error[0] ? cr_json_str(cams[i].error) : json_null()));
+		}
+		json_object_set_new(out, "aravis", list);
+	} else {
+		json_object_set_new(out, "aravis", json_null());
+	}
+	for (int i = 0; i < CR_SOURCE_KINDS; i++)
+		json_array_append_new(sources, json_pack("{s:s, s:s, s:s}", "name", cr_source_schemes[i].name, "form",
+							 cr_source_schemes[i].form, "about", cr_source_schemes[i].about));
+	json_object_set_new(out, "sources", sources);
+	json_dumpf(out, stdout, JSON_INDENT(2));
+	putchar('\n');
+	json_decref(out);
+	return 0;
+}
+
 static int cmd_list(int argc, char **argv)
 {
 	if (argc > 1) {
 		if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
-			return fputs("Usage: camrig list\n\nLists V4L2 capture devices with their formats, sizes "
+			return fputs("Usage: camrig list [--json]\n\nLists V4L2 capture devices with their formats, sizes "
 				     "and frame rates, and GenICam cameras (Aravis) with vendor, model, serial,\n"
-				     "interface and pixel formats.\n", stdout), 0;
-		fprintf(stderr, "camrig: list: unexpected argument \"%s\"\n", argv[1]);
+				     "interface and pixel formats, then the kinds of source. --json: the same as one JSON\n"
+				     "object for programs: {\"v4l2\": [...], \"aravis\": [...], \"sources\": [...]}, each\n"
+				     "camera with the \"spec\" that --source takes.\n", stdout), 0;
+		if (strcmp(argv[1], "--json") == 0 && argc == 2)
+			return list_json();
+		fprintf(stderr, "camrig: list: unexpected argument \"%s\" (expected --json)\n", argv[1]);
 		return 2;
 	}
 	if (cr_v4l2_list(stdout) == 0)

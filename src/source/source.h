@@ -15,6 +15,7 @@
 #include "config/sources.h"
 #include "base/frame.h"
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -123,6 +124,14 @@ int cr_v4l2_find_capture_device(char *path, size_t len);
  * (the same information as v4l2-ctl --list-formats-ext) to out. Returns the
  * number of devices found. */
 int cr_v4l2_list(FILE *out);
+
+/* The same as JSON, for programs (`camrig list --json`): [{path, spec
+ * ("v4l2:/dev/video0"), card, driver, bus, usable (camrig can stream it),
+ * formats: [{fourcc, description, camrig (its name in camrig, null: not
+ * usable), sizes: [{width, height, fps: [rates] or {min, max}}] or one
+ * range {min_width, ..., step_height, fps}}]}], and {path, error} for a node
+ * that cannot be opened. The caller owns the array. */
+json_t *cr_v4l2_list_json(void);
 
 /* Aravis (GenICam) helpers used by `camrig list` and `camrig doctor`
  * (aravis.c; in a build without Aravis they find nothing). */

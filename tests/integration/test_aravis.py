@@ -62,6 +62,17 @@ with FakeCamera("GVT1") as cam:
     c.check("vendor Aravis, model Fake, serial GVT1, GigEVision at 127.0.0.1" in para,
             "camrig list: vendor, model, serial, interface, address", para)
     c.check("Mono8" in para and "Mono16" in para and "BayerRG8" in para, "camrig list: pixel formats", para)
+    p = subprocess.run([CAMRIG, "list", "--json"], capture_output=True, text=True, timeout=60)
+    try:
+        listing = json.loads(p.stdout)
+    except ValueError:
+        listing = {}
+    found = [x for x in listing.get("aravis") or [] if x["id"] == cam.id]
+    c.check(p.returncode == 0 and found and found[0]["spec"] == f"aravis:{cam.id}" and found[0]["vendor"] == "Aravis"
+            and found[0]["interface"] == "GigEVision" and {"Mono8", "Mono16", "BayerRG8"} <= set(found[0]["formats"])
+            and found[0]["error"] is None, "camrig list --json: the camera with its spec and formats", p.stdout[:400])
+    c.check(any(x["name"] == "aravis" and x["form"] == "aravis:[ID]" for x in listing.get("sources", [])) and
+            isinstance(listing.get("v4l2"), list), "camrig list --json: the kinds of source and the V4L2 list")
 
     # ---- 1000 frames at 100 fps Mono8, none lost ----------------------------
     with Daemon(config=config(cam.id, "Mono8", "h264")) as d:

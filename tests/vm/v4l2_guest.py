@@ -6,6 +6,7 @@ checks the snapshot, /status and the driver's metadata; checks `camrig list`,
 controls set from the configuration (read back with v4l2-ctl) and the
 errors for an unknown control and an unoffered format. Exits 0, 1 (a check
 failed) or 77 (skipped). $CAMRIG is the binary."""
+import json
 import os
 import subprocess
 import sys
@@ -42,6 +43,19 @@ def check_list(c):
     c.check(rates and all(" 25," in r or r.endswith(" 25 fps") for r in rates),
             "camrig list shows 640x480 at 25 fps", "\n".join(rates[:3]))
     c.check("brightness (int): 0..255" in out, "camrig list shows controls with their ranges")
+    rc, out, err = run(CAMRIG, "list", "--json")
+    try:
+        devices = json.loads(out)["v4l2"]
+    except (ValueError, KeyError):
+        devices = []
+    dev = [d for d in devices if d.get("path") == DEV]
+    fmts = {f["camrig"]: f for f in dev[0]["formats"]} if dev else {}
+    sizes = fmts.get("YUYV", {}).get("sizes", [])
+    c.check(rc == 0 and dev and dev[0]["spec"] == f"v4l2:{DEV}" and dev[0]["driver"] == "vivid" and dev[0]["usable"],
+            "camrig list --json names /dev/video0, its driver and the spec --source takes", out[:300])
+    c.check({"YUYV", "GREY", "NV12", "RGB24"} <= set(fmts) and any(
+        s.get("width") == 640 and s.get("height") == 480 and 25 in s.get("fps", []) for s in sizes),
+        "camrig list --json: formats with sizes and frame rates (640x480 at 25)", str(sizes[:3]))
 
 
 def check_stream(c, fmt):
