@@ -26,10 +26,17 @@
  * wrap; read() extends them into the 32-bit frame sequence, which starts at
  * the camera's id of the first frame.
  *
- * Time: mono_ns is the host time of the frame's first packet (Aravis's
- * system timestamp, CLOCK_REALTIME, mapped to CLOCK_MONOTONIC through the
- * clocks' offset sampled at read()); device_ns is the camera's own timestamp
- * (GigE Vision: its tick counter converted to ns by Aravis). A loss of the
+ * Time: device_ns is the camera's own timestamp (GigE Vision: its tick
+ * counter converted to ns by Aravis). mono_ns is that timestamp on the
+ * host's CLOCK_MONOTONIC: device_ns plus the smallest offset seen between
+ * the frame's arrival (Aravis's system timestamp of its first packet,
+ * CLOCK_REALTIME mapped to CLOCK_MONOTONIC) and its device_ns — the arrival
+ * with the least delay — which may grow by at most 50 ppm of the time
+ * elapsed (the two clocks' drift) and is taken anew when the camera's clock
+ * jumps. So the host time keeps the camera's exposure spacing instead of
+ * the host's scheduling: a stream thread late by 100 ms delivers a backlog
+ * of frames with their true times, not bunched at its wake-up. A camera
+ * without timestamps gets its arrival time. A loss of the
  * control channel (ArvDevice "control-lost") or no frame for five seconds
  * (or ten frame intervals) is CR_ELOST: the camera reopens it.
  *
@@ -64,8 +71,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MIN_BUFFERS 16                        /* stream buffers, at least (camera.buffers if more) */
+#define MIN_BUFFERS 16                        /* stream buffers, at least (camera.buffers or fps/2 if more) */
+#define BUFFERS_MAX_BYTES (256u << 20)        /* the stream buffers' memory, at most (but 4 buffers) */
 #define SOCKET_BUFFER_MIN (4u << 20)          /* bytes, at least (the kernel caps it at net.core.rmem_max) */
+#define FRAME_RETENTION_US 500000u              /* µs a GVSP frame may take to complete */
 #define STALL_TIMEOUT_NS (5 * CR_NS_PER_SEC)  /* no frame for this long (or ten intervals): lost */
 
 /* GenICam pixel formats (PFNC) and camrig's FourCC for each. */
@@ -110,6 +119,11 @@ struct aravis_priv {
 	bool have_id;
 	uint64_t last_id;
 	uint32_t sequence;
+
+	/* the device clock's offset to CLOCK_MONOTONIC (see the top) */
+	bool have_offset;
+	int64_t offset_ns;              /* mono = device + offset */
+	int64_t last_device_ns;
 
 	/* counters since open(), logged by close() */
 	uint64_t delivered, incomplete, wrong_size;
@@ -469,7 +483,7 @@ static int aravis_open(struct cr_source *src)
 	if (p->buffer_fd < 0)
 		return fail(src, -errno, "eventfd: %s", cr_strerror(-errno));
 	atomic_store(&p->control_lost, false);
-	p->have_id = p->reading = false;
+	p->have_id = p->reading = p->have_offset = false;
 	p->delivered = p->incomplete = p->wrong_size = 0;
 	p->camera = arv_camera_new(id, &error);
 	if (!p->camera)
@@ -510,12 +524,22 @@ static int aravis_open(struct cr_source *src)
 	p->stream = arv_camera_create_stream(p->camera, on_stream, p, &error);
 	if (!p->stream)
 		return fail(src, -EIO, "cannot open its stream: %s", take_error(&error, msg, sizeof(msg)));
+	/* A frame whose packets the stream thread reads late (under load) is
+	 * not given up for 0.5 s: the packets are in the socket buffer. */
+	if (ARV_IS_GV_STREAM(p->stream))
+		g_object_set(p->stream, "frame-retention", (guint)FRAME_RETENTION_US, NULL);
 	/* The socket path (loopback) needs a receive buffer of several frames:
 	 * the stream thread may be late by a few frame intervals under load. */
 	if (ARV_IS_GV_STREAM(p->stream))
 		g_object_set(p->stream, "socket-buffer", ARV_GV_STREAM_SOCKET_BUFFER_FIXED, "socket-buffer-size",
 			     (int)(payload * 8 > SOCKET_BUFFER_MIN ? (payload * 8 < INT32_MAX / 2 ? payload * 8 : INT32_MAX / 2)
 								   : SOCKET_BUFFER_MIN), NULL);
+	/* Half a second of frames (the frame retention), within BUFFERS_MAX_BYTES. */
+	if (fps > 0 && fps / 2 > nbuffers)
+		nbuffers = (unsigned)(fps / 2);
+	if (payload > 0 && (uint64_t)nbuffers * payload > BUFFERS_MAX_BYTES)
+		nbuffers = (unsigned)(BUFFERS_MAX_BYTES / payload) > MIN_BUFFERS / 4 ? (unsigned)(BUFFERS_MAX_BYTES / payload)
+										 : MIN_BUFFERS / 4;
 	for (unsigned i = 0; i < nbuffers; i++)
 		arv_stream_push_buffer(p->stream, arv_buffer_new_allocate(payload));
 	arv_camera_set_acquisition_mode(p->camera, ARV_ACQUISITION_MODE_CONTINUOUS, &error);
@@ -609,6 +633,32 @@ static int64_t realtime_to_mono_ns(uint64_t realtime_ns)
 	return (int64_t)realtime_ns - offset;
 }
 
+#define DRIFT_PPM 50                           /* the clocks' drift the offset follows */
+#define CLOCK_JUMP_NS (1 * CR_NS_PER_SEC)       /* an offset this much higher: the camera's clock jumped */
+
+/* The host time (CLOCK_MONOTONIC ns) of a frame that arrived at arrival_ns
+ * with the camera's timestamp device_ns (0: none). */
+static int64_t host_time(struct aravis_priv *p, int64_t arrival_ns, int64_t device_ns)
+{
+	int64_t sample = arrival_ns - device_ns, elapsed = device_ns - p->last_device_ns, mono;
+
+	if (device_ns <= 0)
+		return arrival_ns;
+	if (!p->have_offset || elapsed < 0 || sample - p->offset_ns > CLOCK_JUMP_NS) {
+		p->offset_ns = sample; /* the first frame, or the camera's clock was reset */
+	} else if (sample < p->offset_ns) {
+		p->offset_ns = sample;  /* a frame that arrived sooner after its exposure */
+	} else {
+		int64_t allow = elapsed / (1000000 / DRIFT_PPM);
+
+		p->offset_ns += sample - p->offset_ns < allow ? sample - p->offset_ns : allow;
+	}
+	p->have_offset = true;
+	p->last_device_ns = device_ns;
+	mono = device_ns + p->offset_ns;
+	return mono < arrival_ns ? mono : arrival_ns;
+}
+
 static int aravis_read(struct cr_source *src, struct cr_frame *frame)
 {
 	struct aravis_priv *p = src->priv;
@@ -645,12 +695,16 @@ static int aravis_read(struct cr_source *src, struct cr_frame *frame)
 			if (ret == 0) {
 				uint32_t seq = sequence_of(p, arv_buffer_get_frame_id(buffer));
 
+				int64_t device_ns = (int64_t)arv_buffer_get_timestamp(buffer);
+				int64_t arrival_ns = arv_buffer_get_system_timestamp(buffer)
+					? realtime_to_mono_ns(arv_buffer_get_system_timestamp(buffer)) : cr_time_mono_ns();
+				int64_t mono_ns = host_time(p, arrival_ns, device_ns);
+
 				p->delivered++;
 				if (frame) {
 					frame->sequence = seq;
-					frame->mono_ns = arv_buffer_get_system_timestamp(buffer)
-						? realtime_to_mono_ns(arv_buffer_get_system_timestamp(buffer)) : cr_time_mono_ns();
-					frame->device_ns = (int64_t)arv_buffer_get_timestamp(buffer);
+					frame->mono_ns = mono_ns;
+					frame->device_ns = device_ns;
 				}
 			}
 			arv_stream_push_buffer(p->stream, buffer);
