@@ -29,7 +29,10 @@
 #include "source/camera.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #define CONSUMERS_MAX 16
 
@@ -352,4 +355,88 @@ json_t *cr_status_timelapses_json(const struct cr_status *st)
 	for (unsigned i = 0; i < st->ncameras; i++)
 		json_array_append_new(cameras, cr_status_camera_timelapse_json(st, i));
 	return json_pack("{s:o}", "cameras", cameras);
+}
+
+/* ---- health ------------------------------------------------------------------ */
+
+/* "12:03:07 UTC" of utc_us (µs since the UTC epoch). */
+static const char *clock_utc(int64_t utc_us, char *buf, size_t len)
+{
+	time_t t = (time_t)(utc_us / CR_US_PER_SEC);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%02d:%02d:%02d UTC", tm.tm_hour, tm.tm_min, tm.tm_sec);
+	return buf;
+}
+
+void cr_status_camera_health(const struct cr_status_source *src, unsigned camera, double max_age_s,
+			     struct cr_status_health *h)
+{
+	struct cr_camera_stats st;
+	int64_t now = cr_time_mono_ns();
+	char at[32];
+
+	cr_camera_stats(src->rigs[camera].camera, &st);
+	memset(h, 0, sizeof(*h));
+	h->state = cr_camera_state_name(st.state);
+	h->down = st.state != CR_CAMERA_RUNNING;
+	h->width = st.format.width;
+	h->height = st.format.height;
+	snprintf(h->error, sizeof(h->error), "%s", st.error);
+	h->frame_age_s = (double)(now - (st.last_mono_ns ? st.last_mono_ns : st.state_mono_ns)) / 1e9;
+	if (h->down) {
+		h->since_utc_us = st.state_mono_ns ? cr_time_mono_to_utc_us(st.state_mono_ns) : 0;
+		clock_utc(h->since_utc_us, at, sizeof(at));
+		switch (st.state) {
+		case CR_CAMERA_LOST:
+			snprintf(h->what, sizeof(h->what), "camera lost %s, reconnecting", at);
+			break;
+		case CR_CAMERA_ENDED:
+			snprintf(h->what, sizeof(h->what), "input ended %s", at);
+			break;
+		case CR_CAMERA_FAILED:
+			snprintf(h->what, sizeof(h->what), "camera failed %s", at);
+			break;
+		default:
+			snprintf(h->what, sizeof(h->what), "camera stopped");
+			break;
+		}
+		return;
+	}
+	h->healthy = h->frame_age_s <= max_age_s;
+	if (st.last_mono_ns)
+		h->since_utc_us = cr_time_mono_to_utc_us(st.last_mono_ns);
+	if (h->healthy)
+		return;
+	if (st.last_mono_ns)
+		snprintf(h->what, sizeof(h->what), "no frame since %s (%.0f s)", clock_utc(h->since_utc_us, at, sizeof(at)),
+			 h->frame_age_s);
+	else
+		snprintf(h->what, sizeof(h->what), "no frame yet (%.0f s since the camera started)", h->frame_age_s);
+}
+
+json_t *cr_status_health_json(const struct cr_status_source *src, bool *healthy)
+{
+	double max_age = src->config->health.max_age;
+	json_t *cameras = json_array();
+	char reason[512] = "";
+
+	*healthy = true;
+	for (unsigned i = 0; i < src->config->ncameras; i++) {
+		const char *name = src->config->cameras[i].name;
+		struct cr_status_health h;
+
+		cr_status_camera_health(src, i, max_age, &h);
+		if (!h.healthy && *healthy) {
+			*healthy = false;
+			snprintf(reason, sizeof(reason), "%s: %s%s%s%s", name, h.what, h.error[0] ? " (" : "", h.error,
+				 h.error[0] ? ")" : "");
+		}
+		json_array_append_new(cameras, json_pack("{s:o, s:b, s:s, s:f, s:s, s:o}", "name", cr_json_str(name),
+			"healthy", h.healthy, "state", h.state, "frame_age", h.frame_age_s, "what", h.what, "error",
+			cr_json_str(h.error)));
+	}
+	return json_pack("{s:b, s:f, s:o, s:o}", "healthy", *healthy, "max_age", max_age, "reason", cr_json_str(reason),
+			 "cameras", cameras);
 }

@@ -80,6 +80,31 @@ json_t *cr_status_timelapses_json(const struct cr_status *status);
  * "camera" name, for the timelapse command's reply. */
 json_t *cr_status_camera_timelapse_json(const struct cr_status *status, unsigned camera);
 
+/* One camera's health (camera: an index into config->cameras), judged by
+ * its state and the age of its last frame against max_age_s (s). Copies
+ * that camera's stats only: cheap enough for every request. */
+struct cr_status_health {
+	bool healthy;                /* running, and a frame within max_age_s */
+	bool down;                   /* lost, ended, failed or stopped: no frame is coming soon */
+	const char *state;           /* cr_camera_state_name(): "running", "lost", ... */
+	double frame_age_s;          /* s since the last frame; since the camera started when none yet */
+	int64_t since_utc_us;        /* when it went down, else the last frame's capture time (µs since the
+					UTC epoch); 0: neither */
+	int width, height;           /* the source's frame size, pixels; 0 before it ever opened */
+	char what[160];              /* when not healthy, what happened and since when, for people:
+					"camera lost 12:03:07 UTC, reconnecting"; else "" */
+	char error[160];             /* the camera's last error, "" if none */
+};
+
+void cr_status_camera_health(const struct cr_status_source *src, unsigned camera, double max_age_s,
+			     struct cr_status_health *out);
+
+/* /healthz: {healthy, max_age (s), reason ("" when healthy, else the first
+ * unhealthy camera's "NAME: what (error)"), cameras: [{name, healthy, state,
+ * frame_age (s), what, error}]}, judged by config->health.max_age; *healthy
+ * says whether every camera is. */
+json_t *cr_status_health_json(const struct cr_status_source *src, bool *healthy);
+
 #ifdef __cplusplus
 }
 #endif

@@ -250,6 +250,11 @@ static const struct key gpio_keys[] = {
 	{ 0 },
 };
 
+static const struct key health_keys[] = {
+	{ .name = "max_age", .parse = cr_config_parse_fps, .offset = TOP(health.max_age), .min = 1, .max = 86400 },
+	{ 0 },
+};
+
 const struct key cr_config_top_keys[] = {
 	{ .name = "log_level", .parse = cr_config_parse_log_level, .offset = TOP(log_level),
 	  .expected = "one of: error, warn, info, debug" },
@@ -257,6 +262,7 @@ const struct key cr_config_top_keys[] = {
 	{ .name = "cameras", .type = KEY_CAMERAS, .sub = cr_config_camera_keys },
 	{ .name = "ntfy", .type = KEY_MAPPING, .sub = ntfy_keys },
 	{ .name = "gpio", .type = KEY_MAPPING, .sub = gpio_keys },
+	{ .name = "health", .type = KEY_MAPPING, .sub = health_keys },
 	{ 0 },
 };
 

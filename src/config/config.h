@@ -182,6 +182,12 @@ struct cr_gpio_config {
 	int led_paused;
 };
 
+/* Health: what /healthz, the live view's placeholder and snapshots judge a
+ * camera by; documented in data/camrig.yaml. */
+struct cr_health_config {
+	double max_age;       /* s without a frame after which a camera is unhealthy, default 5 */
+};
+
 struct cr_config_outline;
 
 struct cr_config {
@@ -194,6 +200,7 @@ struct cr_config {
 	unsigned ncameras;    /* >= 1 after a successful load */
 	struct cr_ntfy_config ntfy;
 	struct cr_gpio_config gpio;
+	struct cr_health_config health;
 };
 
 /* Loads path (NULL: the built-in default: one camera, source auto). On

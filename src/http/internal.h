@@ -119,6 +119,7 @@ void cr_http_live_view_end(struct cr_http_server *server);
 enum MHD_Result cr_http_stream(struct cr_http_request *req);    /* stream.c: /stream.mjpg */
 enum MHD_Result cr_http_snapshot(struct cr_http_request *req);  /* stream.c: /snapshot.jpg, /frame */
 enum MHD_Result cr_http_status(struct cr_http_request *req);    /* status.c: /status */
+enum MHD_Result cr_http_healthz(struct cr_http_request *req);   /* health.c: /healthz */
 enum MHD_Result cr_http_page(struct cr_http_request *req);      /* page.c: /, /index.html */
 enum MHD_Result cr_http_command(struct cr_http_request *req);   /* command.c: POST /api/command */
 enum MHD_Result cr_http_events(struct cr_http_request *req);    /* events.c: GET /api/events */

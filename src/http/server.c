@@ -84,6 +84,7 @@ static const struct {
 	{ "GET", "/frame", cr_http_snapshot, false },
 	{ "GET", "/status", cr_http_status, false },
 	{ "GET", "/info", cr_http_status, false },
+	{ "GET", "/healthz", cr_http_healthz, false },
 	{ "POST", "/api/command", cr_http_command, false },
 	{ "GET", "/api/events", cr_http_events, true },
 	{ "POST", "/api/record/start", cr_http_record_start, false },
@@ -322,7 +323,7 @@ static enum MHD_Result route(struct cr_http_request *req)
 		return cr_http_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "%s %s: method not allowed (expected %s)",
 				     req->method, req->path, allowed);
 	return cr_http_error(req, MHD_HTTP_NOT_FOUND, "%s: not found (try /, /stream.mjpg, /snapshot.jpg, "
-			     "/frame, /status, /api/command)", req->path);
+			     "/frame, /status, /healthz, /api/command)", req->path);
 }
 
 /* The request's framing headers (RFC 9112 section 6): at most one

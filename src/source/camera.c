@@ -118,6 +118,7 @@ static void set_state(struct cr_camera *cam, enum cr_camera_state state, int err
 
 	pthread_mutex_lock(&cam->lock);
 	cam->stats.state = state;
+	cam->stats.state_mono_ns = cr_time_mono_ns();
 	if (err < 0)
 		snprintf(cam->stats.error, sizeof(cam->stats.error), "%s", cr_strerror(err));
 	else
@@ -324,6 +325,7 @@ int cr_camera_start(struct cr_camera *cam)
 	pthread_mutex_lock(&cam->lock);
 	cam->stats.format = cam->source->format;
 	cam->stats.state = CR_CAMERA_RUNNING;
+	cam->stats.state_mono_ns = cr_time_mono_ns();
 	for (unsigned i = 0; i < cam->config->ncontrols; i++)
 		note_control(cam, cam->config->controls[i].name, cam->config->controls[i].value);
 	pthread_mutex_unlock(&cam->lock);
@@ -351,8 +353,10 @@ void cr_camera_stop(struct cr_camera *cam)
 	cam->started = false;
 	cam->source->ops->close(cam->source);
 	pthread_mutex_lock(&cam->lock);
-	if (cam->stats.state == CR_CAMERA_RUNNING)
+	if (cam->stats.state == CR_CAMERA_RUNNING) {
 		cam->stats.state = CR_CAMERA_STOPPED;
+		cam->stats.state_mono_ns = cr_time_mono_ns();
+	}
 	pthread_mutex_unlock(&cam->lock);
 }
 

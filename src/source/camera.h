@@ -42,7 +42,8 @@ struct cr_camera_stats {
 	uint64_t frames_pool_dropped; /* frames discarded because every pooled frame was in use */
 	uint64_t frames_lost_upstream; /* gaps in the driver's sequence numbers */
 	uint64_t reconnects;         /* times the source was reopened after a loss */
-	int64_t last_mono_ns;        /* capture time of the last frame, CLOCK_MONOTONIC ns */
+	int64_t last_mono_ns;        /* capture time of the last frame, CLOCK_MONOTONIC ns; 0: none yet */
+	int64_t state_mono_ns;       /* when state last changed (a start, a loss, a return), CLOCK_MONOTONIC ns */
 	unsigned pool_total, pool_in_use; /* frames */
 };
 

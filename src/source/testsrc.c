@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/text.h"
 #include "base/time.h"
 #include "base/image.h"
 
@@ -37,33 +38,11 @@ struct testsrc {
 	tjhandle tj;
 };
 
-/* 5x7 glyphs, one byte per row, bit 4 = leftmost pixel. */
-static const struct {
-	char c;
-	uint8_t rows[7];
-} font[] = {
-	{ '0', { 0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E } }, { '1', { 0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E } },
-	{ '2', { 0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F } }, { '3', { 0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E } },
-	{ '4', { 0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02 } }, { '5', { 0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E } },
-	{ '6', { 0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E } }, { '7', { 0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08 } },
-	{ '8', { 0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E } }, { '9', { 0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C } },
-	{ '#', { 0x0A, 0x0A, 0x1F, 0x0A, 0x1F, 0x0A, 0x0A } }, { ':', { 0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00 } },
-	{ '.', { 0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C } }, { '-', { 0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00 } },
-};
-
 /* 75% colour bars in BT.601 limited-range Y, U, V. */
 static const uint8_t bar_yuv[8][3] = {
 	{ 180, 128, 128 }, { 162, 44, 142 }, { 131, 156, 44 }, { 112, 72, 58 },
 	{ 84, 184, 198 },  { 65, 100, 212 }, { 35, 212, 114 }, { 16, 128, 128 },
 };
-
-static const uint8_t *glyph(char c)
-{
-	for (size_t i = 0; i < CR_ARRAY_SIZE(font); i++)
-		if (font[i].c == c)
-			return font[i].rows;
-	return NULL;
-}
 
 static void fill_rect(struct cr_image *img, int x0, int y0, int w, int h, uint8_t y, uint8_t u, uint8_t v)
 {
@@ -84,20 +63,8 @@ static void fill_rect(struct cr_image *img, int x0, int y0, int w, int h, uint8_
 /* Draws text in white on a black box at (x, y); scale is pixels per font dot. */
 static void draw_text(struct cr_image *img, int x, int y, int scale, const char *text)
 {
-	int len = (int)strlen(text);
-
-	fill_rect(img, x, y, (len * 6 + 1) * scale, 9 * scale, 16, 128, 128);
-	for (int i = 0; i < len; i++) {
-		const uint8_t *rows = glyph(text[i]);
-
-		if (!rows)
-			continue;
-		for (int r = 0; r < 7; r++)
-			for (int c = 0; c < 5; c++)
-				if (rows[r] & (0x10 >> c))
-					fill_rect(img, x + (1 + i * 6 + c) * scale, y + (1 + r) * scale, scale, scale,
-						  235, 128, 128);
-	}
+	fill_rect(img, x, y, cr_text_width(text, scale), CR_TEXT_HEIGHT(scale), 16, 128, 128);
+	cr_text_draw(img->plane[0], img->stride[0], img->width, img->height, x, y, scale, text, 235, 16);
 }
 
 static void draw(struct testsrc *t, uint64_t number, int64_t mono_ns)

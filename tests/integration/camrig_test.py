@@ -227,3 +227,54 @@ class Checks:
     def done(self):
         log(f"{self.passed} checks passed, {self.failed} failed")
         sys.exit(1 if self.failed else 0)
+
+
+class MjpegReader:
+    """Reads /stream.mjpg part by part over a plain socket: next_part()
+    returns (headers as a dict with lowercase names, body bytes), or None
+    when the stream ends or nothing comes within timeout seconds."""
+
+    def __init__(self, port, path="/stream.mjpg", timeout=10):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        self.buf = b""
+        head = self._until(b"\r\n\r\n")
+        if head is None or not head.startswith(b"HTTP/1.1 200"):
+            raise AssertionError(f"{path}: {head!r}")
+
+    def _fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError
+        self.buf += data
+
+    def _until(self, marker):
+        try:
+            while marker not in self.buf:
+                self._fill()
+        except (OSError, EOFError):
+            return None
+        head, self.buf = self.buf.split(marker, 1)
+        return head
+
+    def next_part(self, timeout=10):
+        self.sock.settimeout(timeout)
+        head = self._until(b"\r\n\r\n")
+        if head is None:
+            return None
+        headers = {}
+        for line in head.split(b"\r\n"):
+            if b":" in line:
+                k, v = line.split(b":", 1)
+                headers[k.strip().lower().decode()] = v.strip().decode(errors="replace")
+        n = int(headers.get("content-length", "0"))
+        try:
+            while len(self.buf) < n + 2:
+                self._fill()
+        except (OSError, EOFError):
+            return None
+        body, self.buf = self.buf[:n], self.buf[n + 2:]
+        return headers, body
+
+    def close(self):
+        self.sock.close()

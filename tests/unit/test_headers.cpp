@@ -19,6 +19,7 @@
 #include "base/packet.h"
 #include "base/queue.h"
 #include "base/ring.h"
+#include "base/text.h"
 #include "base/time.h"
 #include "config/config.h"
 #include "config/sources.h"
