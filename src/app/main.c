@@ -5,6 +5,7 @@
  * polled together with the keyboard (stdin, when it is the terminal's
  * foreground) in raw mode, restored on exit. */
 #include "app/pipeline.h"
+#include "app/service.h"
 #include "config/config.h"
 #include "config/sources.h"
 #include "base/error.h"
@@ -82,6 +83,8 @@ static const char usage[] =
 	"\n"
 	"While running: SIGUSR1 starts recording, SIGUSR2 stops it; in a terminal the keys r (start),\n"
 	"s (stop) and q (quit) do the same. Stop with Ctrl-C or SIGTERM (open files are finalized).\n"
+	"Under systemd (data/camrig.service, Type=notify): READY=1 once cameras and HTTP run, a STATUS=\n"
+	"line, WATCHDOG=1 only while the capture, encoder and control threads make progress, STOPPING=1.\n"
 	"\n"
 	"Sources:\n";
 
@@ -231,10 +234,11 @@ static void on_key(struct cr_pipeline *pipeline, char key)
 /* Waits for signals (and keys) until SIGINT or SIGTERM; returns that signal,
  * or -errno when waiting fails. SIGUSR1 and SIGUSR2 start and stop recording
  * with trigger type 0 (none: signals carry no sender). */
-static int run_loop(struct cr_pipeline *pipeline, const sigset_t *signals)
+static int run_loop(struct cr_pipeline *pipeline, struct cr_service *service, const sigset_t *signals)
 {
-	struct pollfd fds[2] = { { .fd = signalfd(-1, signals, SFD_CLOEXEC), .events = POLLIN },
-				 { .fd = keyboard_open() ? STDIN_FILENO : -1, .events = POLLIN } };
+	struct pollfd fds[3] = { { .fd = signalfd(-1, signals, SFD_CLOEXEC), .events = POLLIN },
+				 { .fd = keyboard_open() ? STDIN_FILENO : -1, .events = POLLIN },
+				 { .fd = cr_service_fd(service), .events = POLLIN } };
 	int sig = 0;
 
 	if (fds[0].fd < 0)
@@ -243,12 +247,14 @@ static int run_loop(struct cr_pipeline *pipeline, const sigset_t *signals)
 		struct signalfd_siginfo si;
 		char key;
 
-		if (poll(fds, 2, -1) < 0) {
+		if (poll(fds, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			sig = -errno;
 			break;
 		}
+		if (fds[2].revents)
+			cr_service_tick(service, cr_pipeline_status(pipeline));
 		if (fds[1].revents) {
 			if (read(STDIN_FILENO, &key, 1) == 1)
 				on_key(pipeline, key);
@@ -275,6 +281,7 @@ static int cmd_run(int argc, char **argv)
 	const char *config_path = NULL;
 	struct cr_config *config = NULL;
 	struct cr_pipeline *pipeline = NULL;
+	struct cr_service *service = NULL;
 	char *error = NULL;
 	sigset_t signals;
 	int opt, ret, sig;
@@ -320,11 +327,15 @@ static int cmd_run(int argc, char **argv)
 	if (ret == 0)
 		ret = cr_pipeline_start(config, &pipeline);
 	if (ret == 0) {
+		service = cr_service_new();
 		cr_info("camrig %s running; stop with Ctrl-C or SIGTERM", CAMRIG_VERSION);
-		sig = run_loop(pipeline, &signals);
+		cr_service_ready(service, cr_pipeline_status(pipeline));
+		sig = run_loop(pipeline, service, &signals);
 		cr_info("%s: stopping", sig > 0 ? strsignal(sig) : "error");
+		cr_service_stopping(service);
 	}
 	cr_pipeline_stop(&pipeline);
+	cr_service_free(&service);
 	cr_config_free(&config);
 	return ret < 0 ? 1 : 0;
 }

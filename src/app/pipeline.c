@@ -328,6 +328,11 @@ int cr_pipeline_post(struct cr_pipeline *p, const char *line, enum cr_trigger tr
 	return cr_control_post(p->control, line, trigger);
 }
 
+const struct cr_status_source *cr_pipeline_status(struct cr_pipeline *p)
+{
+	return &p->status;
+}
+
 void cr_pipeline_stop(struct cr_pipeline **pp)
 {
 	struct cr_pipeline *p = *pp;

@@ -357,6 +357,24 @@ json_t *cr_status_timelapses_json(const struct cr_status *st)
 	return json_pack("{s:o}", "cameras", cameras);
 }
 
+void cr_status_line(const struct cr_status *st, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < st->ncameras && n < len; i++) {
+		const struct camera_status *c = &st->cameras[i];
+		const char *rec = !c->has_recorder ? "" : c->recorder.recording ? "recording" : "";
+
+		n += (size_t)snprintf(buf + n, len - n, "%s%s: %s %.1f fps%s%s", i ? ", " : "", c->config->name,
+				      cr_camera_state_name(c->camera.state), c->camera.fps_measured, *rec ? ", " : "", rec);
+		if (*rec && n < len)
+			n += (size_t)snprintf(buf + n, len - n, " %.0f s", c->recorder.file_seconds);
+	}
+	if (n < len)
+		snprintf(buf + n, len - n, "; %u live views", st->http.live_views);
+}
+
 /* ---- health ------------------------------------------------------------------ */
 
 /* "12:03:07 UTC" of utc_us (µs since the UTC epoch). */

@@ -80,6 +80,12 @@ json_t *cr_status_timelapses_json(const struct cr_status *status);
  * "camera" name, for the timelapse command's reply. */
 json_t *cr_status_camera_timelapse_json(const struct cr_status *status, unsigned camera);
 
+/* One line for people (systemd's STATUS=, `systemctl status`), into buf
+ * (len bytes, truncated): each camera's state, measured fps and recording,
+ * and the live views open: "camera: running 30.0 fps, recording 12 s; 2 live
+ * views". */
+void cr_status_line(const struct cr_status *status, char *buf, size_t len);
+
 /* One camera's health (camera: an index into config->cameras), judged by
  * its state and the age of its last frame against max_age_s (s). Copies
  * that camera's stats only: cheap enough for every request. */

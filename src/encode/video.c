@@ -21,6 +21,7 @@
 #include "encode/video.h"
 
 #include "base/error.h"
+#include "base/heartbeat.h"
 #include "base/image.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -41,6 +42,7 @@
 #define META_MAX 1024            /* frames an encoder may hold back */
 #define DEFAULT_FPS 30.0
 #define SUBSCRIBER_NAME "video"
+#define ENCODE_BOUND_NS (30 * CR_NS_PER_SEC) /* one frame, the encoder opened on the first (the watchdog's bound) */
 
 struct meta {
 	int64_t pts;                 /* µs */
@@ -698,24 +700,31 @@ static void encode_frame(struct cr_video_encoder *enc, struct cr_frame *f)
 static void *encoder_thread(void *arg)
 {
 	struct cr_video_encoder *enc = arg;
+	struct cr_heartbeat *hb;
 	char name[16];
 
 	snprintf(name, sizeof(name), "venc:%s", cr_camera_config(enc->camera)->name);
 	pthread_setname_np(pthread_self(), name);
+	hb = cr_heartbeat_register(name);
 	for (;;) {
 		struct cr_frame *f;
-		int ret = cr_subscriber_pop(enc->sub, &f, -1);
+		int ret;
 
+		cr_heartbeat_idle(hb);
+		ret = cr_subscriber_pop(enc->sub, &f, -1);
 		if (ret == -EPIPE)
 			break;
 		if (ret < 0)
 			continue;
+		cr_heartbeat_busy(hb, ENCODE_BOUND_NS);
 		encode_frame(enc, f);
 		cr_frame_unref(&f);
 	}
 	/* Drain: the frames the encoder still holds come out now. */
+	cr_heartbeat_busy(hb, ENCODE_BOUND_NS);
 	if (enc->ctx && avcodec_send_frame(enc->ctx, NULL) >= 0)
 		receive_packets(enc);
+	cr_heartbeat_unregister(&hb);
 	return NULL;
 }
 

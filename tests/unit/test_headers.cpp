@@ -3,6 +3,7 @@
  * tests/check_layout.py checks that this list holds every public header. */
 #include "app/commands.h"
 #include "app/pipeline.h"
+#include "app/service.h"
 #include "app/rig.h"
 #include "app/status.h"
 #include "base/error.h"
@@ -11,6 +12,7 @@
 #include "base/fourcc.h"
 #include "base/frame.h"
 #include "base/fs.h"
+#include "base/heartbeat.h"
 #include "base/image.h"
 #include "base/json.h"
 #include "base/log.h"
