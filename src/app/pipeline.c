@@ -18,6 +18,7 @@
  * then frees every part in the reverse order of creation. So the start
  * order below is the design:
  *
+ *   telemetry first (the timelapses write its sensors into stills.csv);
  *   per camera: the JPEG stage, the recorder, tcp stream and encoder first
  *   (the encoder's sinks are registered before it runs; stopping it after
  *   the camera drains its last packets into them), then the camera (a bad
@@ -48,6 +49,7 @@
 #include "record/recorder.h"
 #include "record/timelapse.h"
 #include "source/camera.h"
+#include "telemetry/telemetry.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +86,7 @@ struct cr_pipeline {
 	struct cr_ntfy *ntfy;                  /* NULL unless ntfy.enabled */
 	struct cr_gpio *gpio;                  /* NULL unless gpio.enabled */
 	struct cr_http_server *http;
+	struct cr_telemetry *telemetry;
 	struct cr_http_context http_ctx;
 	struct cr_status_source status;
 	struct cr_commands commands;
@@ -119,6 +122,13 @@ PART_OPS(control)
 PART_OPS(ntfy)
 PART_OPS(gpio)
 PART_OPS(http_server)
+PART_OPS(telemetry)
+
+/* A timelapse's stills.csv columns: the sensors (telemetry.h). */
+static void telemetry_columns(void *ctx, bool header, char *buf, size_t len)
+{
+	cr_telemetry_csv(ctx, header, buf, len);
+}
 
 static int lsl_tap_start(void *obj)
 {
@@ -213,6 +223,8 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 			cr_fourcc_name(f->fourcc), f->fps);
 		ret = ADD(p, timelapse, rig->timelapse,
 			  cr_timelapse_new(rig->camera, rig->jpeg, &cc->timelapse, p->events, &rig->timelapse));
+		if (ret == 0)
+			cr_timelapse_set_columns(rig->timelapse, telemetry_columns, p->telemetry);
 	}
 	if (ret == 0)
 		ret = start_part(p, rig->timelapse);
@@ -278,6 +290,17 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 	p->http_cameras = cr_calloc(n, sizeof(*p->http_cameras));
 	p->status = (struct cr_status_source){ .config = config, .rigs = p->rigs, .http_cameras = p->http_cameras,
 					       .start_mono_ns = cr_time_mono_ns() };
+	{
+		const char *roots[CR_CONFIG_MAX_CAMERAS];
+
+		for (unsigned i = 0; i < n; i++)
+			roots[i] = config->cameras[i].recording.root;
+		ret = ADD(p, telemetry, p->telemetry, cr_telemetry_new(&config->telemetry, roots, n, p->events,
+								      &p->telemetry));
+		p->status.telemetry = p->telemetry;
+	}
+	if (ret == 0)
+		ret = start_part(p, p->telemetry);
 	for (unsigned i = 0; i < n && ret == 0; i++)
 		ret = start_rig(p, i);
 	if (ret == 0) {

@@ -23,6 +23,7 @@ struct cr_rig;
 struct cr_http_server;
 struct cr_http_camera;
 struct cr_ntfy;
+struct cr_telemetry;
 
 /* What a snapshot is taken of; pipeline.c fills it in as parts start. */
 struct cr_status_source {
@@ -31,6 +32,7 @@ struct cr_status_source {
 	struct cr_http_camera *http_cameras; /* the same cameras as HTTP serves them (stream clients) */
 	struct cr_http_server *http;         /* NULL: not serving (yet) */
 	struct cr_ntfy *ntfy;                /* NULL: ntfy off */
+	struct cr_telemetry *telemetry;      /* host and sensors; NULL: not started (yet) */
 	int64_t start_mono_ns;               /* when camrig started, CLOCK_MONOTONIC ns */
 };
 
@@ -79,6 +81,19 @@ json_t *cr_status_timelapses_json(const struct cr_status *status);
 /* One camera's timelapse object (index into config->cameras) with its
  * "camera" name, for the timelapse command's reply. */
 json_t *cr_status_camera_timelapse_json(const struct cr_status *status, unsigned camera);
+
+/* /metrics: the whole snapshot in the Prometheus text exposition format
+ * 0.0.4, every family with HELP and TYPE: per camera (label camera)
+ * camrig_frames_captured_total, camrig_frames_pool_dropped_total,
+ * camrig_frames_lost_upstream_total, camrig_camera_fps, camrig_camera_up,
+ * the JPEG stage, recording, pre-trigger, encoder, LSL, timelapse and upload
+ * counters; per consumer (camera, consumer) camrig_frames_delivered_total
+ * and camrig_frames_dropped_total; camrig_http_requests_total by code; the
+ * process_* families of Prometheus' client libraries; camrig_host_*; the
+ * sensors as camrig_sensor_UNIT (label sensor). Allocated, *len bytes (no
+ * NUL counted, one there); the caller frees it. The README lists the
+ * families. */
+char *cr_status_metrics(const struct cr_status *status, size_t *len);
 
 /* One line for people (systemd's STATUS=, `systemctl status`), into buf
  * (len bytes, truncated): each camera's state, measured fps and recording,

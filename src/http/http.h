@@ -71,8 +71,15 @@ void cr_http_server_free(struct cr_http_server **server);
  * what was loaded before stays in force. Returns 0 or a negative errno. */
 int cr_http_server_reload(struct cr_http_server *server);
 
+/* The status codes whose replies are counted one by one
+ * (cr_http_stats.replies); the last slot counts every other. */
+#define CR_HTTP_CODES 20
+extern const unsigned short cr_http_codes[CR_HTTP_CODES];
+
 /* What the server counts (cr_http_server_stats). */
 struct cr_http_stats {
+	uint64_t replies[CR_HTTP_CODES]; /* replies sent by camrig's handlers, by status code (cr_http_codes[i];
+					    0: any other), since start; the acceptor's own refusals are below */
 	unsigned connections;        /* connections being served now (live views and other requests) */
 	unsigned live_views;         /* live views open now (MJPEG streams and event streams) */
 	unsigned pending;            /* connections still sending their request */

@@ -52,6 +52,7 @@ struct cr_http_server {
 	struct cr_http_origin *origin; /* Host, cross-site and CORS policy */
 	atomic_uint live_views;        /* live responses open (cr_http_live_view_begin) */
 	atomic_bool stopping;          /* set at shutdown: live views end */
+	atomic_uint_fast64_t replies[CR_HTTP_CODES]; /* by cr_http_codes[] */
 };
 
 /* Whether path (len bytes, no query) is a live view's (the route table in
@@ -120,6 +121,7 @@ enum MHD_Result cr_http_stream(struct cr_http_request *req);    /* stream.c: /st
 enum MHD_Result cr_http_snapshot(struct cr_http_request *req);  /* stream.c: /snapshot.jpg, /frame */
 enum MHD_Result cr_http_status(struct cr_http_request *req);    /* status.c: /status */
 enum MHD_Result cr_http_healthz(struct cr_http_request *req);   /* health.c: /healthz */
+enum MHD_Result cr_http_metrics(struct cr_http_request *req);   /* metrics.c: /metrics */
 enum MHD_Result cr_http_page(struct cr_http_request *req);      /* page.c: /, /index.html */
 enum MHD_Result cr_http_command(struct cr_http_request *req);   /* command.c: POST /api/command */
 enum MHD_Result cr_http_events(struct cr_http_request *req);    /* events.c: GET /api/events */

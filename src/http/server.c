@@ -85,6 +85,7 @@ static const struct {
 	{ "GET", "/status", cr_http_status, false },
 	{ "GET", "/info", cr_http_status, false },
 	{ "GET", "/healthz", cr_http_healthz, false },
+	{ "GET", "/metrics", cr_http_metrics, false },
 	{ "POST", "/api/command", cr_http_command, false },
 	{ "GET", "/api/events", cr_http_events, true },
 	{ "POST", "/api/record/start", cr_http_record_start, false },
@@ -128,10 +129,24 @@ enum MHD_Result cr_http_reply(struct cr_http_request *req, unsigned status, cons
 	return cr_http_queue(req, status, resp);
 }
 
+const unsigned short cr_http_codes[CR_HTTP_CODES] = {
+	200, 204, 301, 302, 304, 400, 401, 403, 404, 405, 408, 409, 413, 421, 429, 431, 500, 501, 503, 0,
+};
+
+static void count_reply(struct cr_http_server *server, unsigned status)
+{
+	unsigned i = 0;
+
+	while (i < CR_HTTP_CODES - 1 && cr_http_codes[i] != status)
+		i++;
+	atomic_fetch_add_explicit(&server->replies[i], 1, memory_order_relaxed);
+}
+
 enum MHD_Result cr_http_queue(struct cr_http_request *req, unsigned status, struct MHD_Response *resp)
 {
 	enum MHD_Result ret;
 
+	count_reply(req->server, status);
 	if (!resp)
 		return MHD_NO;
 	cr_http_origin_headers(resp, req->cors_origin);
@@ -323,7 +338,7 @@ static enum MHD_Result route(struct cr_http_request *req)
 		return cr_http_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "%s %s: method not allowed (expected %s)",
 				     req->method, req->path, allowed);
 	return cr_http_error(req, MHD_HTTP_NOT_FOUND, "%s: not found (try /, /stream.mjpg, /snapshot.jpg, "
-			     "/frame, /status, /healthz, /api/command)", req->path);
+			     "/frame, /status, /healthz, /metrics, /api/command)", req->path);
 }
 
 /* The request's framing headers (RFC 9112 section 6): at most one
@@ -652,6 +667,8 @@ void cr_http_server_stats(struct cr_http_server *server, struct cr_http_stats *s
 	for (unsigned i = 0; i < CR_HTTP_POOLS; i++)
 		stats->connections += atomic_load(&server->pools[i].connections);
 	stats->live_views = atomic_load(&server->live_views);
+	for (unsigned i = 0; i < CR_HTTP_CODES; i++)
+		stats->replies[i] = atomic_load_explicit(&server->replies[i], memory_order_relaxed);
 	cr_http_acceptor_stats(server->acceptor, stats);
 }
 

@@ -48,6 +48,7 @@
 #include "record/verify.h"
 #include "source/camera.h"
 #include "source/source.h"
+#include "telemetry/telemetry.h"
 
 int main()
 {
