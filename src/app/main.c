@@ -4,6 +4,8 @@
  * created with them blocked, and the main thread reads them from a signalfd,
  * polled together with the keyboard (stdin, when it is the terminal's
  * foreground) in raw mode, restored on exit. */
+#include "app/client.h"
+#include "app/monitor.h"
 #include "app/pipeline.h"
 #include "app/service.h"
 #include "config/config.h"
@@ -47,6 +49,12 @@ static const char usage[] =
 	"  record start [--duration S] [--camera NAME] [--listen HOST:PORT] [--credentials FILE]\n"
 	"  record stop [--camera NAME] [--listen HOST:PORT] [--credentials FILE]\n"
 	"                      start or stop recording in the running daemon (POST /api/command)\n"
+	"  monitor [--listen HOST:PORT] [--credentials FILE]\n"
+	"                      a terminal view of the running daemon (ncurses, 80x24 is enough): fps,\n"
+	"                      drops, clients, recording, pre-trigger, LSL, timelapse, ntfy, host, sensors,\n"
+	"                      events; keys r/s record, p snapshot, t timelapse shot, q quit, h help\n"
+	"  status [--json] [--listen HOST:PORT] [--credentials FILE]\n"
+	"                      the same once (--json: the daemon's /status)\n"
 	"  verify FILE...      check recordings against their timestamp sidecars (exit 1 on a mismatch,\n"
 	"                      3 when a crash cut one short and every frame it holds matches)\n"
 	"  timelapse assemble DIR [--fps N] [--output FILE]\n"
@@ -376,31 +384,6 @@ static size_t collect_reply(char *data, size_t size, size_t n, void *ctx)
 
 /* `camrig record start|stop`: POSTs the command to the running daemon's
  * /api/command, prints the reply, exits 0 if it says "ok". */
-/* The credentials a client of the daemon sends, "USER:PASSWORD" (HTTP
- * Basic) or "Bearer TOKEN", into *out (allocated; the caller wipes and frees
- * it; NULL: none): the first line of file (a secret file: not readable by
- * others), else user from the command line, else $CAMRIG_CREDENTIALS.
- * Returns 0, or 1 after printing why the file cannot be used. */
-static int client_credentials(const char *file, const char *user, char **out)
-{
-	const char *env = getenv("CAMRIG_CREDENTIALS");
-	char why[PATH_MAX + 128];
-
-	*out = NULL;
-	if (file) {
-		if (cr_fs_read_secret("--credentials", file, 4096, out, why, sizeof(why)) < 0)
-			return fprintf(stderr, "camrig: %s\n", why), 1;
-		(*out)[strcspn(*out, "\r\n")] = '\0';
-	} else if (user) {
-		fprintf(stderr, "camrig: warning: --user puts the password where `ps` shows it to every user; "
-			"use --credentials FILE or $CAMRIG_CREDENTIALS\n");
-		*out = strdup(user);
-	} else if (env && *env) {
-		*out = strdup(env);
-	}
-	return 0;
-}
-
 static int cmd_record(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -449,7 +432,7 @@ static int cmd_record(int argc, char **argv)
 		fprintf(stderr, "camrig: record: --duration and --camera take one word\n");
 		return 2;
 	}
-	if (client_credentials(file, user, &credentials))
+	if (cr_client_credentials(file, user, &credentials))
 		return 1;
 	snprintf(url, sizeof(url), "%s%s/api/command", strstr(listen, "://") ? "" : "http://", listen);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -608,7 +591,12 @@ int main(int argc, char **argv)
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "timelapse") == 0)
 		return cmd_timelapse(argc - 1, argv + 1);
-	fprintf(stderr, "camrig: unknown command \"%s\" (expected run, list, record, verify or timelapse; see "
+	if (strcmp(argv[1], "monitor") == 0)
+		return cr_monitor_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return cr_status_main(argc - 1, argv + 1);
+	fprintf(stderr, "camrig: unknown command \"%s\" (expected run, list, record, monitor, status, verify or "
+		"timelapse; see "
 		"'camrig --help')\n",
 		argv[1]);
 	return 2;

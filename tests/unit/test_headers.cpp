@@ -1,7 +1,9 @@
 /* Every public header of src/ compiles as C++ (C++23, for <stdatomic.h>), so
  * the thin C++ adapters around libcamera and OpenCV can include them.
  * tests/check_layout.py checks that this list holds every public header. */
+#include "app/client.h"
 #include "app/commands.h"
+#include "app/monitor.h"
 #include "app/pipeline.h"
 #include "app/service.h"
 #include "app/rig.h"

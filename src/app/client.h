@@ -1,0 +1,37 @@
+/* camrig's command-line clients of a running daemon (`camrig record`,
+ * `camrig monitor`, `camrig status`): where it listens and the credentials
+ * it may want, one way for all of them. */
+#ifndef CR_APP_CLIENT_H
+#define CR_APP_CLIENT_H
+
+#include <curl/curl.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The credentials a client of the daemon sends, "USER:PASSWORD" (HTTP
+ * Basic) or "Bearer TOKEN", into *out (allocated; free with
+ * cr_client_credentials_free(); NULL: none): the first line of file (a
+ * secret file: not readable by others), else user from the command line
+ * (with a warning: `ps` shows it), else $CAMRIG_CREDENTIALS. Returns 0, or 1
+ * after printing why the file cannot be used. */
+int cr_client_credentials(const char *file, const char *user, char **out);
+
+/* Wipes and frees credentials. NULL-safe; sets *credentials to NULL. */
+void cr_client_credentials_free(char **credentials);
+
+/* "http://HOST:PORT" (or listen as given when it is a URL) + path, into buf
+ * (len bytes). */
+void cr_client_url(const char *listen, const char *path, char *buf, size_t len);
+
+/* Sets curl up to send credentials (may be NULL): Basic, or an
+ * Authorization header appended to *headers (the caller sets
+ * CURLOPT_HTTPHEADER to it and frees it). */
+void cr_client_auth(CURL *curl, const char *credentials, struct curl_slist **headers);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
