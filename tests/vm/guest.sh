@@ -5,6 +5,7 @@
 #   tests/vm/guest.sh tests/vm/v4l2_guest.py     formats, list, controls, errors
 #   tests/vm/guest.sh tests/vm/record_guest.py   20 s of recording without gaps
 #   tests/vm/guest.sh tests/vm/resume_guest.py   unplugged and plugged in again while recording
+#   tests/vm/guest.sh tests/vm/sensors_guest.py  an iio_dummy channel as a sensor
 #
 # Exits 0, 1 (a check failed) or 77 (skipped: no vm-run, no QEMU, or the
 # guest could not start). $CAMRIG is the binary (meson sets it); $VM_RUN
