@@ -50,10 +50,11 @@ void cr_client_auth(CURL *curl, const char *credentials, struct curl_slist **hea
 	if (strncmp(credentials, "Bearer ", 7) == 0) {
 		char *h = cr_asprintf("Authorization: %s", credentials);
 
-		*headers = curl_slist_append(*headers, h);
+		if (headers)
+			*headers = curl_slist_append(*headers, h);
 		explicit_bzero(h, strlen(h));
 		free(h);
-	} else {
+	} else if (curl) {
 		curl_easy_setopt(curl, CURLOPT_USERPWD, credentials);
 		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 	}

@@ -25,9 +25,10 @@ void cr_client_credentials_free(char **credentials);
  * (len bytes). */
 void cr_client_url(const char *listen, const char *path, char *buf, size_t len);
 
-/* Sets curl up to send credentials (may be NULL): Basic, or an
- * Authorization header appended to *headers (the caller sets
- * CURLOPT_HTTPHEADER to it and frees it). */
+/* Sets up sending credentials (may be NULL): "USER:PASSWORD" as HTTP Basic
+ * on curl (a transfer's option: once per handle), or "Bearer TOKEN" as an
+ * Authorization header appended to *headers (curl is not used and may be
+ * NULL; the caller sets CURLOPT_HTTPHEADER to the list and frees it). */
 void cr_client_auth(CURL *curl, const char *credentials, struct curl_slist **headers);
 
 #ifdef __cplusplus

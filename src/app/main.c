@@ -76,7 +76,7 @@ static const char usage[] =
 	"\n"
 	"HTTP endpoints: / (page), /stream.mjpg, /snapshot.jpg, /frame?width=&height=&quality=&gray=1,\n"
 	"/status, /healthz (200 while every camera sent a frame within health.max_age s, else 503),\n"
-	"/metrics (Prometheus text format: frames, drops, fps, clients, recording, HTTP, process, host, sensors),\n"
+	"/metrics (Prometheus: frames, drops, fps, clients, recording, HTTP, process, host, sensors),\n"
 	"/api/command, /api/record (GET), /api/record/start?duration=S, /api/record/stop (POST),\n"
 	"/api/timelapse (GET), /api/timelapse/start?interval=S, .../pause, resume, stop, abort, shot (POST),\n"
 	"/api/events (Server-Sent Events). A POST needs the header X-Camrig: 1 or a JSON body\n"

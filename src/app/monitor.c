@@ -219,7 +219,6 @@ static void render_host(struct lines *l, json_t *st)
 	size_t i, n = 0;
 
 	if (json_is_object(host)) {
-		n = (size_t)snprintf(line, sizeof(line), "host: CPU %s", "");
 		if (json_is_number(json_object_get(host, "cpu_percent")))
 			n = (size_t)snprintf(line, sizeof(line), "host: CPU %3.0f%%", num(host, "cpu_percent"));
 		else
@@ -401,7 +400,8 @@ static CURL *request(struct client *cl, const char *path, struct buffer *body, l
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 3L);
 	if (timeout_s)
 		curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s);
-	cr_client_auth(curl, cl->credentials, &cl->headers);
+	if (cl->credentials && strncmp(cl->credentials, "Bearer ", 7) != 0)
+		cr_client_auth(curl, cl->credentials, NULL); /* Basic: per transfer; a token is in cl->headers */
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, cl->headers);
 	return curl;
 }
@@ -571,6 +571,8 @@ static int parse_options(int argc, char **argv, const char *usage, bool *json, s
 		return 1;
 	cl->headers = curl_slist_append(NULL, CR_HTTP_REQUEST_HEADER ": 1");
 	cl->headers = curl_slist_append(cl->headers, "Content-Type: text/plain");
+	if (cl->credentials && strncmp(cl->credentials, "Bearer ", 7) == 0)
+		cr_client_auth(NULL, cl->credentials, &cl->headers);
 	return 0;
 }
 

@@ -59,8 +59,11 @@ void cr_status_free(struct cr_status **status);
  *   last_capture_unix, reconnects, recording (as in GET /api/record),
  *   timelapse (as in GET /api/timelapse), upload, lsl, controls, tcp_stream
  * and, when ntfy is on, ntfy: {server, connected, connects, messages_run,
- * messages_skipped, published, publish_errors, dropped, errors}. The README
- * documents each field for users. */
+ * messages_skipped, published, publish_errors, dropped, errors}; host
+ * (telemetry.h: cpu_percent, cpus, load, memory, uptime, disks, thermal,
+ * throttled, process; null before the first sample) and sensors: [{name,
+ * kind, device, channel, path, value, unit, time_unix, ok, reads, errors,
+ * error}]. The README documents each field for users. */
 json_t *cr_status_json(const struct cr_status *status);
 
 /* The get_stats reply: everything /status has but the "camera" shortcut
