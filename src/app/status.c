@@ -353,3 +353,55 @@ json_t *cr_status_timelapses_json(const struct cr_status *st)
 		json_array_append_new(cameras, cr_status_camera_timelapse_json(st, i));
 	return json_pack("{s:o}", "cameras", cameras);
 }
+
+json_t *cr_status_live_json(const struct cr_status *st)
+{
+	unsigned stream_clients = 0;
+	json_t *cameras = json_array();
+
+	for (unsigned i = 0; i < st->ncameras; i++) {
+		const struct camera_status *c = &st->cameras[i];
+		const struct cr_camera_stats *cs = &c->camera;
+		const struct cr_recorder_stats *rs = &c->recorder;
+		json_t *rec = json_null(), *tl = json_null();
+
+		stream_clients += c->stream_clients;
+		if (c->has_recorder)
+			rec = json_pack("{s:s, s:o, s:f, s:f, s:I, s:I, s:I, s:I}", "state",
+					rs->recording ? "recording" : rs->stopping ? "stopping" : "idle", "file",
+					cr_json_str(rs->file), "seconds", rs->file_seconds, "duration", rs->duration_s,
+					"frames", (json_int_t)rs->frames_written, "dropped", (json_int_t)rs->frames_dropped,
+					"lost", (json_int_t)rs->frames_lost, "bytes", (json_int_t)rs->bytes_written);
+		if (c->has_timelapse)
+			tl = json_pack("{s:s, s:o, s:i, s:f, s:b}", "state", cr_timelapse_state_name(c->timelapse.state),
+				       "session", cr_json_str(c->timelapse.session), "shots", (int)c->timelapse.shots,
+				       "interval", c->timelapse.interval_s, "assembling", c->timelapse.assembling);
+		json_array_append_new(cameras, json_pack("{s:o, s:s, s:o, s:s, s:i, s:i, s:f, s:I, s:I, s:i, s:o, s:o}",
+			"name", cr_json_str(c->config->name), "state", cr_camera_state_name(cs->state), "error",
+			cr_json_str(cs->error), "format", cr_fourcc_name(cs->format.fourcc), "width", cs->format.width,
+			"height", cs->format.height, "fps", cs->fps_measured, "frames", (json_int_t)cs->frames_captured,
+			"dropped", (json_int_t)(cs->frames_pool_dropped + cs->frames_lost_upstream), "clients",
+			(int)c->stream_clients, "recording", rec, "timelapse", tl));
+	}
+	return json_pack("{s:f, s:{s:i, s:i}, s:o}", "time_unix", (double)st->utc_us / 1e6, "clients", "http",
+			 (int)st->http.connections, "stream", (int)stream_clients, "cameras", cameras);
+}
+
+unsigned cr_status_files_in_use(const struct cr_status *st, const char **paths, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < st->ncameras; i++) {
+		const struct camera_status *c = &st->cameras[i];
+
+		if (c->has_recorder && (c->recorder.recording || c->recorder.stopping)) {
+			if (n < max && c->recorder.file[0])
+				paths[n++] = c->recorder.file;
+			if (n < max && c->recorder.sidecar[0])
+				paths[n++] = c->recorder.sidecar;
+		}
+		if (c->has_timelapse && c->timelapse.state != CR_TIMELAPSE_IDLE && c->timelapse.dir[0] && n < max)
+			paths[n++] = c->timelapse.dir;
+	}
+	return n;
+}

@@ -37,6 +37,7 @@
 #include "publish/tcpstream.h"
 #include "publish/upload.h"
 #include "record/assemble.h"
+#include "record/catalog.h"
 #include "record/prebuffer.h"
 #include "record/recorder.h"
 #include "record/sidecar.h"
