@@ -24,7 +24,7 @@ enum MHD_Result cr_http_page(struct cr_http_request *req)
 	if (resp) {
 		char csp[1024];
 
-		snprintf(csp, sizeof(csp), "default-src 'none'; %s; img-src 'self' blob:; media-src 'self'; "
+		snprintf(csp, sizeof(csp), "default-src 'none'; %s; img-src 'self' blob: data:; media-src 'self'; "
 			 "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 			 cr_embedded_index_html_csp);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
