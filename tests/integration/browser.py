@@ -79,7 +79,8 @@ class Browser:
         return self.call("eval", js=js)
 
     def wait(self, js, timeout=20):
-        """Polls js until it returns something true; returns it. Raises
+        """Polls js until it returns something true; returns it (so it must
+        be JSON: a DOM element is not; return !!element). Raises
         BrowserError at the timeout."""
         return self.call("wait", js=js, timeout=timeout)
 

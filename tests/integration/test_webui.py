@@ -12,7 +12,8 @@ whose server this test kills and restarts:
 - the controls panel is built from the camera's list: the brightness slider
   (keyboard End/Home), the pattern menu and the clock toggle change what
   /status shows as set, and the image itself;
-- a snapshot opens in the page;
+- a snapshot opens in the page; a timelapse runs from the tile (start,
+  shots, stop) and its video appears in the browser;
 - delete (after the confirmation) removes the file and its sidecar; a file
   being written cannot be deleted; path-traversal attempts are 404s;
 - a page of another site in the same browser cannot start a recording nor
@@ -221,7 +222,7 @@ try:
 
         # Controls: built from the camera's own list, applied live.
         b.goto(d.url("/#camera/left"))
-        b.try_wait("() => document.querySelector('.ctl[data-control=brightness] input[type=range]')", 20)
+        b.try_wait("() => !!document.querySelector('.ctl[data-control=brightness] input[type=range]')", 20)
         attrs = b.eval("() => { const i = document.querySelector('.ctl[data-control=brightness] input'); "
                        "return [i.min, i.max, i.step]; }")
         c.check(attrs == ["-100", "100", "1"], "the brightness slider has the control's range and step", str(attrs))
@@ -256,6 +257,30 @@ try:
         b.screenshot(os.path.join(ART, "webui-snapshot.png"))
         b.click("#photo-close")
 
+        # A timelapse from the tile: start (shots on demand), two shots, stop; its video is in the browser.
+        b.goto(d.url("/"))
+        b.try_wait("() => document.querySelectorAll('.tile').length === 3", 20)
+        b.eval("() => { document.querySelector('.tile[data-camera=right] .interval').value = '0'; return true; }")
+        b.click(".tile[data-camera=right] .tl-start")
+        ok = wait_until(lambda: camera(d, "right")["timelapse"]["state"] == "running", 20)
+        c.check(ok, "Start begins a timelapse session", str(camera(d, "right")["timelapse"]))
+        for n in (1, 2):
+            b.try_wait("() => !document.querySelector('.tile[data-camera=right] .tl-shot').disabled", 10)
+            b.click(".tile[data-camera=right] .tl-shot")
+            wait_until(lambda: camera(d, "right")["timelapse"]["shots"] >= n, 20)
+        c.check(camera(d, "right")["timelapse"]["shots"] == 2, "two clicks on Shot take two stills",
+                str(camera(d, "right")["timelapse"]))
+        c.check(b.try_wait("() => /running · 2 shots/.test(document.querySelector('.tile[data-camera=right] .tl')"
+                           ".textContent)", 10), "the tile shows the session's state and count")
+        b.click(".tile[data-camera=right] .tl-stop")
+        ok = wait_until(lambda: camera(d, "right")["timelapse"]["last_video_frames"] == 2 and
+                        not camera(d, "right")["timelapse"]["assembling"], 60)
+        c.check(ok, "Stop makes the video", str(camera(d, "right")["timelapse"]))
+        b.click("#nav-recordings")
+        c.check(b.try_wait("() => !!document.querySelector('tr.file[data-kind=timelapse] .play')", 20),
+                "the timelapse video is in the browser, playable",
+                b.eval("() => location.hash + ' ' + document.getElementById('files').innerText"))
+
         # Another site's page in the same browser: nothing starts, nothing goes.
         recordings = camera(d, "left")["recording"]["recordings"]
         EvilPage.target = d.base
@@ -278,7 +303,7 @@ try:
 
         # Delete from the browser, after the confirmation.
         b.goto(d.url("/#recordings"))
-        b.try_wait(f"() => document.querySelector('tr.file[data-path=\"{row['path']}\"]')", 20)
+        b.try_wait(f"() => !!document.querySelector('tr.file[data-path=\"{row['path']}\"]')", 20)
         b.click(f"tr.file[data-path=\"{row['path']}\"] .delete")
         gone = b.try_wait(f"() => !document.querySelector('tr.file[data-path=\"{row['path']}\"]')", 20)
         c.check(gone and not os.path.exists(video) and not os.path.exists(side),
