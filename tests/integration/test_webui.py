@@ -221,8 +221,12 @@ try:
                 f"{st} {hdrs.get('Content-Range')}")
 
         # Controls: built from the camera's own list, applied live.
-        b.goto(d.url("/#camera/left"))
+        b.click("#nav-cameras")
+        b.click(".tile[data-camera=left] .open")
         b.try_wait("() => !!document.querySelector('.ctl[data-control=brightness] input[type=range]')", 20)
+        ok = wait_until(lambda: [camera(d, n)["clients"] for n in ("left", "right", "door")] == [1, 0, 0], 20)
+        c.check(ok, "the single view holds one live view; the grid's streams end when it opens",
+                str([camera(d, n)["clients"] for n in ("left", "right", "door")]))
         attrs = b.eval("() => { const i = document.querySelector('.ctl[data-control=brightness] input'); "
                        "return [i.min, i.max, i.step]; }")
         c.check(attrs == ["-100", "100", "1"], "the brightness slider has the control's range and step", str(attrs))
