@@ -150,15 +150,26 @@ static bool has_ext(const char *name, const char *ext)
 	return n > e && strcasecmp(name + n - e, ext) == 0;
 }
 
+static const struct {
+	const char *ext, *type;
+} types[] = {
+	{ ".mp4", "video/mp4" },   { ".mkv", "video/x-matroska" },         { ".jpg", "image/jpeg" },
+	{ ".jpeg", "image/jpeg" }, { ".csv", "text/csv; charset=utf-8" }, { ".json", "application/json" },
+};
+
+/* Whether a file name is one of the kinds camrig writes (types[]): only
+ * those are served or deleted, so a root set to a directory that holds
+ * anything else (recording.root: ".") gives nothing else away. */
+static bool servable(const char *name)
+{
+	for (size_t i = 0; i < CR_ARRAY_SIZE(types); i++)
+		if (has_ext(name, types[i].ext))
+			return true;
+	return false;
+}
+
 const char *cr_catalog_content_type(const char *path)
 {
-	static const struct {
-		const char *ext, *type;
-	} types[] = {
-		{ ".mp4", "video/mp4" },  { ".mkv", "video/x-matroska" },         { ".jpg", "image/jpeg" },
-		{ ".jpeg", "image/jpeg" }, { ".csv", "text/csv; charset=utf-8" }, { ".json", "application/json" },
-	};
-
 	for (size_t i = 0; i < CR_ARRAY_SIZE(types); i++)
 		if (has_ext(path, types[i].ext))
 			return types[i].type;
@@ -216,7 +227,7 @@ static int resolve(const struct cr_catalog *cat, const char *path, int *dirfd, c
 		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode))
 			goto fail;
 	}
-	if (!component_ok(comp) || strlen(comp) >= len)
+	if (!component_ok(comp) || !servable(comp) || strlen(comp) >= len)
 		goto fail;
 	snprintf(leaf, len, "%s", comp);
 	*dirfd = fd;

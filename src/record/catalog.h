@@ -11,8 +11,9 @@
  * Nothing outside the roots can be reached: a path is opened one component
  * at a time from the root with openat(O_NOFOLLOW), and a component that is
  * empty, ".", "..", hidden (a leading '.', e.g. a still being written) or a
- * symbolic link, or a last one that is not a regular file, is "no such
- * file" (-ENOENT), as is a path of more than CR_CATALOG_DEPTH components.
+ * symbolic link, or a last one that is not a regular file of a kind camrig
+ * writes (.mp4, .mkv, .jpg, .jpeg, .csv, .json), is "no such file"
+ * (-ENOENT), as is a path of more than CR_CATALOG_DEPTH components.
  *
  * Thread-safe: a catalogue is read-only after cr_catalog_new(); each call
  * opens what it needs. */

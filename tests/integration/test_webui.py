@@ -326,19 +326,23 @@ try:
             f.write("not for you")
         os.symlink(secret, os.path.join(d.tmp, "recordings", "link.jpg"))
         os.symlink(d.tmp, os.path.join(d.tmp, "recordings", "up"))
+        with open(os.path.join(d.tmp, "recordings", "notes.txt"), "w") as f:
+            f.write("not a kind camrig writes")
         for path in ("/recordings/recordings/../secret.txt", "/recordings/recordings/%2e%2e/secret.txt",
                      "/recordings/recordings%2f..%2fsecret.txt", "/recordings/recordings/link.jpg",
                      "/recordings/recordings/up/secret.txt", "/recordings/recordings/.%2e/secret.txt",
-                     "/recordings/..%2fsecret.txt", "/recordings/recordings//secret.txt"):
+                     "/recordings/..%2fsecret.txt", "/recordings/recordings//secret.txt",
+                     "/recordings/recordings/notes.txt"):
             out = subprocess.run(["curl", "-s", "--path-as-is", "-o", "/dev/null", "-w", "%{http_code}", d.url(path)],
                                  capture_output=True, text=True).stdout
             c.check(out == "404", f"GET {path} is a 404", out)
         for path in ("/api/recordings/recordings/../secret.txt", "/api/recordings/recordings/link.jpg",
-                     "/api/recordings/recordings/up/secret.txt"):
+                     "/api/recordings/recordings/up/secret.txt", "/api/recordings/recordings/notes.txt"):
             out = subprocess.run(["curl", "-s", "--path-as-is", "-X", "DELETE", "-H", "X-Camrig: 1", "-o", "/dev/null",
                                   "-w", "%{http_code}", d.url(path)], capture_output=True, text=True).stdout
             c.check(out == "404", f"DELETE {path} is a 404", out)
-        c.check(os.path.exists(secret), "the file outside the roots is still there")
+        c.check(os.path.exists(secret) and os.path.exists(os.path.join(d.tmp, "recordings", "notes.txt")),
+                "the file outside the roots, and the one of another kind inside, are still there")
         st, _, body = d.get("/api/recordings?day=yesterday")
         c.check(st == 400 and b"day" in body and b"YYYY-MM-DD" in body, "a bad day filter is a 400 that says what is "
                 "expected", f"{st} {body!r}")
