@@ -33,8 +33,8 @@ cp "$camrig" "$work/camrig"
 cp "$script" "$root/tests/integration/camrig_test.py" "$root/tests/integration/record_util.py" "$work/"
 
 start=$(date +%s)
-(cd "$work" && "$vm_run" "CAMRIG=\$PWD/camrig PYTHONDONTWRITEBYTECODE=1 \
-	timeout 480 python3 $(basename "$script") > guest.log 2>&1") > "$work/vm.log" 2>&1
+(cd "$work" && "$vm_run" "CAMRIG=\$PWD/camrig PYTHONDONTWRITEBYTECODE=1 CAMRIG_TEST_SLOW=6 \
+	timeout 900 python3 $(basename "$script") > guest.log 2>&1") > "$work/vm.log" 2>&1
 rc=$?
 cat "$work/guest.log" 2>/dev/null
 echo "vm-run exited $rc after $(($(date +%s) - start)) s"
