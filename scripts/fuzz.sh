@@ -17,7 +17,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-all="command config http_files http_params json ntfy sidecar"
+all="command config http_files http_params json lsl ntfy sidecar"
 seconds=10
 runs=
 usage() {

@@ -165,9 +165,9 @@ static int on_start_recording(void *ctx, const struct cr_command *cmd, json_t *r
 			return ret;
 		}
 		json_array_append_new(files, cr_json_str(msg));
-		cr_events_publish(c->events, "recording_started", json_pack("{s:o, s:o, s:s, s:f}", "camera",
+		cr_events_publish(c->events, "recording_started", json_pack("{s:o, s:o, s:s, s:f, s:I}", "camera",
 				  cr_json_str(rigs[i]->config->name), "file", cr_json_str(msg), "trigger",
-				  cr_trigger_name(cmd->trigger), "duration", cmd->duration_s));
+				  cr_trigger_name(cmd->trigger), "duration", cmd->duration_s, "mono_ns", (json_int_t)cmd->mono_ns));
 	}
 	cr_control_note_trigger(c->control, cmd);
 	json_object_set_new(reply, "recording", json_true());
@@ -264,8 +264,9 @@ static int on_snapshot(void *ctx, const struct cr_command *cmd, json_t *reply)
 			return ret == -ETIMEDOUT ? -EAGAIN : -EIO;
 		}
 		json_array_append_new(files, cr_json_str(path));
-		cr_events_publish(c->events, "snapshot", json_pack("{s:o, s:o, s:s}", "camera", cr_json_str(cc->name),
-				  "file", cr_json_str(path), "trigger", cr_trigger_name(cmd->trigger)));
+		cr_events_publish(c->events, "snapshot", json_pack("{s:o, s:o, s:s, s:I}", "camera", cr_json_str(cc->name),
+				  "file", cr_json_str(path), "trigger", cr_trigger_name(cmd->trigger), "mono_ns",
+				  (json_int_t)cmd->mono_ns));
 	}
 	if (n > 0)
 		cr_control_note_trigger(c->control, cmd);

@@ -31,6 +31,7 @@
 #include "app/commands.h"
 #include "app/rig.h"
 #include "app/status.h"
+#include "app/markers.h"
 #include "base/fanout.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -84,6 +85,7 @@ struct cr_pipeline {
 	struct cr_control *control;
 	struct cr_ntfy *ntfy;                  /* NULL unless ntfy.enabled */
 	struct cr_gpio *gpio;                  /* NULL unless gpio.enabled */
+	struct cr_markers *markers;            /* NULL unless a camera has lsl.markers */
 	struct cr_http_server *http;
 	struct cr_http_context http_ctx;
 	struct cr_catalog *catalog;            /* the files written, as HTTP serves them */
@@ -117,6 +119,7 @@ PART_OPS(tcpstream)
 PART_OPS(timelapse)
 PART_OPS(upload)
 PART_OPS(lsl_outlet)
+PART_OPS(markers)
 PART_OPS(control)
 PART_OPS(ntfy)
 PART_OPS(gpio)
@@ -245,6 +248,17 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 		}
 		if (ret == 0)
 			ret = start_part(p, &p->taps[i]);
+		if (ret == 0 && cc->lsl.markers) {
+			char name[512]; /* the outlet refuses one over 255 bytes */
+
+			snprintf(name, sizeof(name), "%s-markers", info.name);
+			info.name = name;
+			info.type = NULL; /* Markers */
+			info.markers = true;
+			ret = ADD(p, lsl_outlet, rig->lsl_markers, cr_lsl_outlet_new(&info, &rig->lsl_markers));
+			if (ret == 0)
+				ret = start_part(p, rig->lsl_markers);
+		}
 	}
 	p->http_cameras[i].name = cc->name;
 	p->http_cameras[i].jpeg = rig->jpeg;
@@ -253,6 +267,8 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 
 int cr_pipeline_check(const struct cr_config *config, char **error)
 {
+	char *gpio_key, *why;
+
 	for (unsigned i = 0; i < config->ncameras; i++) {
 		const char *codec = config->cameras[i].recording.codec;
 		char key[64];
@@ -264,6 +280,13 @@ int cr_pipeline_check(const struct cr_config *config, char **error)
 			return -EINVAL;
 		}
 	}
+	/* the click map, whether or not gpio.enabled: a bad rule is a bad file */
+	if (cr_gpio_check(&config->gpio, &gpio_key, &why) < 0) {
+		*error = cr_config_error(config, gpio_key, "%s", why);
+		free(gpio_key);
+		free(why);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -271,6 +294,7 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 {
 	struct cr_pipeline *p = CR_NEW(p);
 	unsigned n = config->ncameras;
+	bool has_markers = false;
 	int ret = 0;
 
 	p->config = config;
@@ -280,8 +304,15 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 	p->http_cameras = cr_calloc(n, sizeof(*p->http_cameras));
 	p->status = (struct cr_status_source){ .config = config, .rigs = p->rigs, .http_cameras = p->http_cameras,
 					       .start_mono_ns = cr_time_mono_ns() };
-	for (unsigned i = 0; i < n && ret == 0; i++)
+	for (unsigned i = 0; i < n && ret == 0; i++) {
 		ret = start_rig(p, i);
+		has_markers = has_markers || p->rigs[i].lsl_markers;
+	}
+	if (ret == 0 && has_markers) {
+		ret = ADD(p, markers, p->markers, cr_markers_new(p->events, p->rigs, n, &p->markers));
+		if (ret == 0)
+			ret = start_part(p, p->markers);
+	}
 	if (ret == 0) {
 		p->control = cr_control_new(p->events);
 		p->commands = (struct cr_commands){ .config = config, .rigs = p->rigs, .events = p->events,

@@ -50,8 +50,8 @@ struct camera_status {
 	struct cr_timelapse_stats timelapse;
 	bool has_upload;
 	struct cr_upload_stats upload;
-	bool has_lsl;
-	struct cr_lsl_stats lsl;
+	bool has_lsl, has_markers;
+	struct cr_lsl_stats lsl, markers;
 	bool has_tcp;
 	struct cr_tcpstream_stats tcp;
 };
@@ -91,6 +91,7 @@ static void take_camera(const struct cr_rig *rig, const struct cr_http_camera *h
 	if (c->has_upload)
 		cr_upload_stats(rig->upload, &c->upload);
 	c->has_lsl = rig->lsl && cr_lsl_outlet_stats(rig->lsl, &c->lsl) == 0;
+	c->has_markers = rig->lsl_markers && cr_lsl_outlet_stats(rig->lsl_markers, &c->markers) == 0;
 	c->has_tcp = rig->tcp != NULL;
 	if (c->has_tcp)
 		cr_tcpstream_stats(rig->tcp, &c->tcp);
@@ -189,18 +190,32 @@ static json_t *upload_json(const struct camera_status *c)
 		"last_sent_unix", (double)st->last_sent_utc_us / 1e6, "backoff_s", st->backoff_s, "post_ms", st->post_ms);
 }
 
+/* One outlet's counters. */
+static json_t *outlet_json(const struct cr_lsl_stats *s)
+{
+	return json_pack("{s:o, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "uid", cr_json_str(s->uid),
+			 "data_port", (int)s->data_port, "service_port", (int)s->service_port, "inlets", (int)s->inlets,
+			 "streaming", (int)s->streaming, "samples_pushed", (json_int_t)s->samples_pushed,
+			 "samples_sent", (json_int_t)s->samples_sent, "samples_skipped", (json_int_t)s->samples_skipped,
+			 "inlets_dropped", (json_int_t)s->inlets_dropped, "queries_answered",
+			 (json_int_t)s->queries_answered, "queries_limited", (json_int_t)s->queries_limited,
+			 "requests_timed_out", (json_int_t)s->requests_timed_out);
+}
+
+/* The frames outlet's counters, with its marker stream's under "markers"
+ * (null when lsl.markers is off). */
 static json_t *lsl_json(const struct camera_status *c)
 {
-	const struct cr_lsl_stats *s = &c->lsl;
+	json_t *lsl, *markers;
 
 	if (!c->has_lsl)
 		return json_null();
-	return json_pack("{s:o, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "uid", cr_json_str(s->uid), "data_port",
-			 (int)s->data_port, "service_port", (int)s->service_port, "inlets", (int)s->inlets, "streaming",
-			 (int)s->streaming, "samples_pushed", (json_int_t)s->samples_pushed, "samples_sent",
-			 (json_int_t)s->samples_sent, "samples_skipped", (json_int_t)s->samples_skipped, "inlets_dropped",
-			 (json_int_t)s->inlets_dropped, "queries_answered", (json_int_t)s->queries_answered,
-			 "queries_limited", (json_int_t)s->queries_limited);
+	lsl = outlet_json(&c->lsl);
+	markers = c->has_markers ? outlet_json(&c->markers) : json_null();
+	if (c->has_markers)
+		json_object_set_new(markers, "refused", json_integer((json_int_t)c->markers.markers_refused));
+	json_object_set_new(lsl, "markers", markers);
+	return lsl;
 }
 
 static json_t *tcp_json(const struct camera_status *c)

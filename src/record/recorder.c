@@ -315,12 +315,18 @@ static void close_file(struct cr_recorder *rec, const char *reason)
 			count_held_frames(rec);
 		cr_info("%s: %s: %llu frames, %.1f MB (%s)", rec->name, o->path, (unsigned long long)o->frames,
 			(double)o->bytes / 1e6, reason);
-		if (rec->events)
-			cr_events_publish(rec->events, "recording_finished", json_pack(
-				"{s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o}", "camera", cr_json_str(rec->name),
-				"file", cr_json_str(o->path), "sidecar", cr_json_str(o->sidecar_path),
-				"frames", (json_int_t)o->frames, "dropped", (json_int_t)c.dropped, "lost", (json_int_t)c.lost,
-				"bytes", (json_int_t)o->bytes, "reason", cr_json_str(reason)));
+		if (rec->events) {
+			json_t *data = json_pack("{s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o}", "camera",
+				cr_json_str(rec->name), "file", cr_json_str(o->path), "sidecar",
+				cr_json_str(o->sidecar_path), "frames", (json_int_t)o->frames, "dropped",
+				(json_int_t)c.dropped, "lost", (json_int_t)c.lost, "bytes", (json_int_t)o->bytes, "reason",
+				cr_json_str(reason));
+
+			/* When it ended: the capture time of the file's last frame. */
+			if (o->frames > 0)
+				json_object_set_new(data, "mono_ns", json_integer((json_int_t)rec->last_written_ns));
+			cr_events_publish(rec->events, "recording_finished", data);
+		}
 	}
 	ret2 = cr_sidecar_close(&o->sidecar, reason);
 	if (ret2 < 0)

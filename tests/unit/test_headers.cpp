@@ -2,6 +2,7 @@
  * the thin C++ adapters around libcamera and OpenCV can include them.
  * tests/check_layout.py checks that this list holds every public header. */
 #include "app/commands.h"
+#include "app/markers.h"
 #include "app/pipeline.h"
 #include "app/rig.h"
 #include "app/status.h"

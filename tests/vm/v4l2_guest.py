@@ -78,10 +78,12 @@ def check_stream(c, fmt):
         log(f"{fmt}: /status fps {cam['fps']}, frames {frames}, state {cam['state']}")
         c.check(cam["state"] == "running" and frames["captured"] >= STREAM_FRAMES,
                 f"{fmt}: frames are captured while streaming", str(frames))
-        # vivid numbers every frame; a sequence gap would show as lost_upstream.
-        # A slow guest may make vivid skip frames, so allow a few.
-        c.check(frames["lost_upstream"] <= frames["captured"] // 4,
-                f"{fmt}: the driver's sequence numbers are continuous", str(frames))
+        # vivid numbers every frame; a gap shows as lost_upstream. A guest
+        # starved by a busy host makes vivid skip frames, camrig or not (the
+        # record test bounds them); camrig itself must drop none.
+        c.check(frames["dropped_pool"] == 0, f"{fmt}: camrig drops no frame of the driver's", str(frames))
+        if frames["lost_upstream"]:
+            log(f"note: {fmt}: vivid skipped {frames['lost_upstream']} frames (counted as lost upstream)")
         # The capture time is the driver's CLOCK_MONOTONIC timestamp mapped to UTC.
         c.check(abs(cam["last_capture_unix"] - time.time()) < 5,
                 f"{fmt}: the last capture time is the driver's timestamp (within 5 s of now)",
