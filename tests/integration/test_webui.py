@@ -284,6 +284,7 @@ try:
         c.check(b.try_wait("() => !!document.querySelector('tr.file[data-kind=timelapse] .play')", 20),
                 "the timelapse video is in the browser, playable",
                 b.eval("() => location.hash + ' ' + document.getElementById('files').innerText"))
+        b.screenshot(os.path.join(ART, "webui-browser-all.png"), full=True)
 
         # Another site's page in the same browser: nothing starts, nothing goes.
         recordings = camera(d, "left")["recording"]["recordings"]
