@@ -1,8 +1,11 @@
 #!/bin/sh
 # Installs the Debian packages camrig needs.
 #   scripts/install-deps.sh build   what building and running camrig needs
-#   scripts/install-deps.sh test    that, plus what the test suite and benchmarks use
-# Run as root (or it uses sudo). Safe to run again: apt-get skips what is there.
+#   scripts/install-deps.sh test    that, plus what the test suite and benchmarks use,
+#                                   and puppeteer-core from npm (the version pinned in
+#                                   tests/browser/package-lock.json) into tests/browser/node_modules
+# Run as root (or it uses sudo). Safe to run again: apt-get skips what is there, and
+# npm runs only when the lock file changed.
 set -eu
 what=${1:-build}
 build_pkgs="meson ninja-build pkg-config gcc g++
@@ -23,9 +26,24 @@ missing=
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
 done
-[ -n "$missing" ] || exit 0
-echo "camrig: installing:$missing" >&2
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# Node and npm for the browser tests, unless some other package already
+# provides the commands (a nodejs that bundles npm conflicts with Debian's npm).
+if [ "$what" = test ]; then
+  command -v node >/dev/null || missing="$missing nodejs"
+  command -v npm >/dev/null || missing="$missing npm"
+fi
+if [ -n "$missing" ]; then
+  echo "camrig: installing:$missing" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # shellcheck disable=SC2086
+  $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+if [ "$what" = test ]; then
+  browser=$(cd "$(dirname "$0")/../tests/browser" && pwd)
+  if ! cmp -s "$browser/package-lock.json" "$browser/node_modules/.camrig-installed-lock"; then
+    echo "camrig: installing puppeteer-core (npm ci in tests/browser)" >&2
+    (cd "$browser" && npm ci --no-audit --no-fund --loglevel=error) >&2
+    cp "$browser/package-lock.json" "$browser/node_modules/.camrig-installed-lock"
+  fi
+fi

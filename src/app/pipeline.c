@@ -32,6 +32,7 @@
 #include "app/commands.h"
 #include "app/rig.h"
 #include "app/status.h"
+#include "app/markers.h"
 #include "base/fanout.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -46,6 +47,7 @@
 #include "lsl/lsl.h"
 #include "publish/tcpstream.h"
 #include "publish/upload.h"
+#include "record/catalog.h"
 #include "record/recorder.h"
 #include "record/timelapse.h"
 #include "source/camera.h"
@@ -85,9 +87,11 @@ struct cr_pipeline {
 	struct cr_control *control;
 	struct cr_ntfy *ntfy;                  /* NULL unless ntfy.enabled */
 	struct cr_gpio *gpio;                  /* NULL unless gpio.enabled */
+	struct cr_markers *markers;            /* NULL unless a camera has lsl.markers */
 	struct cr_http_server *http;
 	struct cr_telemetry *telemetry;
 	struct cr_http_context http_ctx;
+	struct cr_catalog *catalog;            /* the files written, as HTTP serves them */
 	struct cr_status_source status;
 	struct cr_commands commands;
 	struct part parts[PARTS_MAX];          /* in the order they were created */
@@ -118,6 +122,7 @@ PART_OPS(tcpstream)
 PART_OPS(timelapse)
 PART_OPS(upload)
 PART_OPS(lsl_outlet)
+PART_OPS(markers)
 PART_OPS(control)
 PART_OPS(ntfy)
 PART_OPS(gpio)
@@ -255,6 +260,17 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 		}
 		if (ret == 0)
 			ret = start_part(p, &p->taps[i]);
+		if (ret == 0 && cc->lsl.markers) {
+			char name[512]; /* the outlet refuses one over 255 bytes */
+
+			snprintf(name, sizeof(name), "%s-markers", info.name);
+			info.name = name;
+			info.type = NULL; /* Markers */
+			info.markers = true;
+			ret = ADD(p, lsl_outlet, rig->lsl_markers, cr_lsl_outlet_new(&info, &rig->lsl_markers));
+			if (ret == 0)
+				ret = start_part(p, rig->lsl_markers);
+		}
 	}
 	p->http_cameras[i].name = cc->name;
 	p->http_cameras[i].jpeg = rig->jpeg;
@@ -263,6 +279,8 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 
 int cr_pipeline_check(const struct cr_config *config, char **error)
 {
+	char *gpio_key, *why;
+
 	for (unsigned i = 0; i < config->ncameras; i++) {
 		const char *codec = config->cameras[i].recording.codec;
 		char key[64];
@@ -274,6 +292,13 @@ int cr_pipeline_check(const struct cr_config *config, char **error)
 			return -EINVAL;
 		}
 	}
+	/* the click map, whether or not gpio.enabled: a bad rule is a bad file */
+	if (cr_gpio_check(&config->gpio, &gpio_key, &why) < 0) {
+		*error = cr_config_error(config, gpio_key, "%s", why);
+		free(gpio_key);
+		free(why);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -281,6 +306,7 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 {
 	struct cr_pipeline *p = CR_NEW(p);
 	unsigned n = config->ncameras;
+	bool has_markers = false;
 	int ret = 0;
 
 	p->config = config;
@@ -301,8 +327,15 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 	}
 	if (ret == 0)
 		ret = start_part(p, p->telemetry);
-	for (unsigned i = 0; i < n && ret == 0; i++)
+	for (unsigned i = 0; i < n && ret == 0; i++) {
 		ret = start_rig(p, i);
+		has_markers = has_markers || p->rigs[i].lsl_markers;
+	}
+	if (ret == 0 && has_markers) {
+		ret = ADD(p, markers, p->markers, cr_markers_new(p->events, p->rigs, n, &p->markers));
+		if (ret == 0)
+			ret = start_part(p, p->markers);
+	}
 	if (ret == 0) {
 		p->control = cr_control_new(p->events);
 		p->commands = (struct cr_commands){ .config = config, .rigs = p->rigs, .events = p->events,
@@ -324,8 +357,10 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 			ret = start_part(p, p->gpio);
 	}
 	if (ret == 0) {
+		p->catalog = cr_catalog_new(config);
 		p->http_ctx = (struct cr_http_context){ .config = &config->http, .cameras = p->http_cameras, .ncameras = n,
-							.control = p->control, .events = p->events, .status = &p->status };
+							.control = p->control, .events = p->events, .status = &p->status,
+							.catalog = p->catalog };
 		ret = ADD(p, http_server, p->http, cr_http_server_new(&p->http_ctx, &p->http));
 		p->status.http = p->http;
 	}
@@ -372,6 +407,7 @@ void cr_pipeline_stop(struct cr_pipeline **pp)
 				p->parts[i].stop(p->parts[i].obj);
 	for (unsigned i = p->nparts; i-- > 0;)
 		p->parts[i].free(p->parts[i].obj);
+	cr_catalog_free(&p->catalog);
 	free(p->http_cameras);
 	free(p->taps);
 	free(p->rigs);

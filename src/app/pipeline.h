@@ -15,7 +15,7 @@ extern "C" {
 struct cr_pipeline;
 
 /* Checks what only the parts know of config (encoder names libavcodec
- * has). Returns 0, or -EINVAL with *error an allocated "FILE:LINE: KEY:
+ * has, the GPIO click map's rules). Returns 0, or -EINVAL with *error an allocated "FILE:LINE: KEY:
  * problem (expected ...)". */
 int cr_pipeline_check(const struct cr_config *config, char **error);
 

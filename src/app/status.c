@@ -56,8 +56,8 @@ struct camera_status {
 	struct cr_timelapse_stats timelapse;
 	bool has_upload;
 	struct cr_upload_stats upload;
-	bool has_lsl;
-	struct cr_lsl_stats lsl;
+	bool has_lsl, has_markers;
+	struct cr_lsl_stats lsl, markers;
 	bool has_tcp;
 	struct cr_tcpstream_stats tcp;
 };
@@ -99,6 +99,7 @@ static void take_camera(const struct cr_rig *rig, const struct cr_http_camera *h
 	if (c->has_upload)
 		cr_upload_stats(rig->upload, &c->upload);
 	c->has_lsl = rig->lsl && cr_lsl_outlet_stats(rig->lsl, &c->lsl) == 0;
+	c->has_markers = rig->lsl_markers && cr_lsl_outlet_stats(rig->lsl_markers, &c->markers) == 0;
 	c->has_tcp = rig->tcp != NULL;
 	if (c->has_tcp)
 		cr_tcpstream_stats(rig->tcp, &c->tcp);
@@ -200,18 +201,32 @@ static json_t *upload_json(const struct camera_status *c)
 		"last_sent_unix", (double)st->last_sent_utc_us / 1e6, "backoff_s", st->backoff_s, "post_ms", st->post_ms);
 }
 
+/* One outlet's counters. */
+static json_t *outlet_json(const struct cr_lsl_stats *s)
+{
+	return json_pack("{s:o, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "uid", cr_json_str(s->uid),
+			 "data_port", (int)s->data_port, "service_port", (int)s->service_port, "inlets", (int)s->inlets,
+			 "streaming", (int)s->streaming, "samples_pushed", (json_int_t)s->samples_pushed,
+			 "samples_sent", (json_int_t)s->samples_sent, "samples_skipped", (json_int_t)s->samples_skipped,
+			 "inlets_dropped", (json_int_t)s->inlets_dropped, "queries_answered",
+			 (json_int_t)s->queries_answered, "queries_limited", (json_int_t)s->queries_limited,
+			 "requests_timed_out", (json_int_t)s->requests_timed_out);
+}
+
+/* The frames outlet's counters, with its marker stream's under "markers"
+ * (null when lsl.markers is off). */
 static json_t *lsl_json(const struct camera_status *c)
 {
-	const struct cr_lsl_stats *s = &c->lsl;
+	json_t *lsl, *markers;
 
 	if (!c->has_lsl)
 		return json_null();
-	return json_pack("{s:o, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "uid", cr_json_str(s->uid), "data_port",
-			 (int)s->data_port, "service_port", (int)s->service_port, "inlets", (int)s->inlets, "streaming",
-			 (int)s->streaming, "samples_pushed", (json_int_t)s->samples_pushed, "samples_sent",
-			 (json_int_t)s->samples_sent, "samples_skipped", (json_int_t)s->samples_skipped, "inlets_dropped",
-			 (json_int_t)s->inlets_dropped, "queries_answered", (json_int_t)s->queries_answered,
-			 "queries_limited", (json_int_t)s->queries_limited);
+	lsl = outlet_json(&c->lsl);
+	markers = c->has_markers ? outlet_json(&c->markers) : json_null();
+	if (c->has_markers)
+		json_object_set_new(markers, "refused", json_integer((json_int_t)c->markers.markers_refused));
+	json_object_set_new(lsl, "markers", markers);
+	return lsl;
 }
 
 static json_t *tcp_json(const struct camera_status *c)
@@ -895,4 +910,56 @@ char *cr_status_metrics(const struct cr_status *st, size_t *len)
 	fclose(f);
 	*len = size;
 	return text;
+}
+
+json_t *cr_status_live_json(const struct cr_status *st)
+{
+	unsigned stream_clients = 0;
+	json_t *cameras = json_array();
+
+	for (unsigned i = 0; i < st->ncameras; i++) {
+		const struct camera_status *c = &st->cameras[i];
+		const struct cr_camera_stats *cs = &c->camera;
+		const struct cr_recorder_stats *rs = &c->recorder;
+		json_t *rec = json_null(), *tl = json_null();
+
+		stream_clients += c->stream_clients;
+		if (c->has_recorder)
+			rec = json_pack("{s:s, s:o, s:f, s:f, s:I, s:I, s:I, s:I}", "state",
+					rs->recording ? "recording" : rs->stopping ? "stopping" : "idle", "file",
+					cr_json_str(rs->file), "seconds", rs->file_seconds, "duration", rs->duration_s,
+					"frames", (json_int_t)rs->frames_written, "dropped", (json_int_t)rs->frames_dropped,
+					"lost", (json_int_t)rs->frames_lost, "bytes", (json_int_t)rs->bytes_written);
+		if (c->has_timelapse)
+			tl = json_pack("{s:s, s:o, s:i, s:f, s:b}", "state", cr_timelapse_state_name(c->timelapse.state),
+				       "session", cr_json_str(c->timelapse.session), "shots", (int)c->timelapse.shots,
+				       "interval", c->timelapse.interval_s, "assembling", c->timelapse.assembling);
+		json_array_append_new(cameras, json_pack("{s:o, s:s, s:o, s:s, s:i, s:i, s:f, s:I, s:I, s:i, s:o, s:o}",
+			"name", cr_json_str(c->config->name), "state", cr_camera_state_name(cs->state), "error",
+			cr_json_str(cs->error), "format", cr_fourcc_name(cs->format.fourcc), "width", cs->format.width,
+			"height", cs->format.height, "fps", cs->fps_measured, "frames", (json_int_t)cs->frames_captured,
+			"dropped", (json_int_t)(cs->frames_pool_dropped + cs->frames_lost_upstream), "clients",
+			(int)c->stream_clients, "recording", rec, "timelapse", tl));
+	}
+	return json_pack("{s:f, s:{s:i, s:i}, s:o}", "time_unix", (double)st->utc_us / 1e6, "clients", "http",
+			 (int)st->http.connections, "stream", (int)stream_clients, "cameras", cameras);
+}
+
+unsigned cr_status_files_in_use(const struct cr_status *st, const char **paths, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < st->ncameras; i++) {
+		const struct camera_status *c = &st->cameras[i];
+
+		if (c->has_recorder && (c->recorder.recording || c->recorder.stopping)) {
+			if (n < max && c->recorder.file[0])
+				paths[n++] = c->recorder.file;
+			if (n < max && c->recorder.sidecar[0])
+				paths[n++] = c->recorder.sidecar;
+		}
+		if (c->has_timelapse && c->timelapse.state != CR_TIMELAPSE_IDLE && c->timelapse.dir[0] && n < max)
+			paths[n++] = c->timelapse.dir;
+	}
+	return n;
 }

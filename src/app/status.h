@@ -128,6 +128,20 @@ void cr_status_camera_health(const struct cr_status_source *src, unsigned camera
  * frame_age (s), what, error}]}, judged by config->health.max_age; *healthy
  * says whether every camera is. */
 json_t *cr_status_health_json(const struct cr_status_source *src, bool *healthy);
+/* The live summary the page shows, the "stats" event of /api/events?stats=N:
+ *   {time_unix, clients: {http, stream}, cameras: [{name, state, error,
+ *   format, width, height, fps (measured), frames (captured), dropped (frames
+ *   the pool had no room for, and lost upstream), clients, recording: {state,
+ *   file, seconds, duration, frames, dropped, lost, bytes} or null,
+ *   timelapse: {state, session, shots, interval, assembling} or null}]} */
+json_t *cr_status_live_json(const struct cr_status *status);
+
+/* The files being written now: each camera's recording file and sidecar
+ * while it records or stops, and the directory of each running or paused
+ * timelapse session (whose stills are written there). Into paths[max] as
+ * pointers into status (valid while it is); returns how many. For
+ * refusing to delete them and marking them in listings. */
+unsigned cr_status_files_in_use(const struct cr_status *status, const char **paths, unsigned max);
 
 #ifdef __cplusplus
 }

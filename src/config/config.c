@@ -68,6 +68,7 @@ static const struct key lsl_keys[] = {
 	  .expected = "1 to 255 printable characters" },
 	{ .name = "type", .parse = cr_config_parse_text, .offset = CAM(lsl.type),
 	  .expected = "1 to 255 printable characters" },
+	{ .name = "markers", .parse = cr_config_parse_bool, .offset = CAM(lsl.markers), .expected = BOOL_EXPECTED },
 	{ .name = "interfaces", .parse = cr_config_parse_interfaces, .offset = CAM(lsl.interfaces), .list = true,
 	  .expected = "a list of network interface names, e.g. [lo] or [lo, eth0]" },
 	{ 0 },
@@ -246,6 +247,11 @@ static const struct key gpio_keys[] = {
 	{ .name = "debounce_ms", .parse = cr_config_parse_int, .offset = TOP(gpio.debounce_ms), .min = 1, .max = 1000 },
 	{ .name = "click_gap_ms", .parse = cr_config_parse_int, .offset = TOP(gpio.click_gap_ms), .min = 100,
 	  .max = 5000 },
+	{ .name = "preset", .parse = cr_config_parse_word, .offset = TOP(gpio.preset),
+	  .expected = "the name of a click map preset, e.g. timelapse" },
+	{ .name = "clicks", .type = KEY_MAP, .offset = TOP(gpio.clicks), .offset2 = TOP(gpio.nclicks),
+	  .expected = "a mapping of click counts to rules, e.g. "
+		      "3: \"timelapse start; while timelapse: timelapse stop\"" },
 	{ .name = "leds", .type = KEY_MAPPING, .sub = gpio_led_keys },
 	{ 0 },
 };
@@ -870,6 +876,8 @@ void cr_config_free(struct cr_config **pconfig)
 	free(config->telemetry.sensors);
 	free(config->gpio.chip);
 	free(config->gpio.bias);
+	free(config->gpio.preset);
+	pairs_free(config->gpio.clicks, config->gpio.nclicks);
 	free(config->log_level);
 	if (config->outline)
 		cr_config_outline_free(config->outline);

@@ -40,6 +40,7 @@ struct cr_lsl_config {
 	char *name;           /* stream name; NULL: the camera's name */
 	char *type;           /* stream type, default "VideoEvents" */
 	char *interfaces;     /* network interfaces inlets may use, "lo,eth0"; "" (default): every one */
+	bool markers;         /* and a marker stream NAME-markers of camrig's events (default true) */
 };
 
 /* Recording (src/record/, src/encode/video.c); documented in data/camrig.yaml. */
@@ -177,6 +178,11 @@ struct cr_gpio_config {
 	char *bias;           /* button line bias: "as-is" (default), "pull-up", "pull-down", "disable" */
 	int debounce_ms;      /* ms a level must hold to count, default 30 */
 	int click_gap_ms;     /* ms without a press that ends a click pattern, default 600 */
+	char *preset;         /* the click map to start from: "recording" (default) or "timelapse"
+				 (control/gpio.c holds the presets and checks the name) */
+	struct cr_config_pair *clicks; /* COUNT -> RULE over the preset's map, checked by
+				 cr_gpio_check() (control/gpio.h has the grammar) */
+	unsigned nclicks;
 	int led_idle;         /* LED line offsets; -1 (default): none */
 	int led_recording;
 	int led_paused;

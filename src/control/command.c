@@ -30,6 +30,7 @@ static const struct {
 	[CR_VERB_STATUS] = { "status", "status", 0, 0 },
 	[CR_VERB_GET_STATS] = { "get_stats", "get_stats", 0, 0 },
 	[CR_VERB_SET_CONTROL] = { "set_control", "set_control NAME VALUE [camera=NAME]", 2, 2 },
+	[CR_VERB_LIST_CONTROLS] = { "list_controls", "list_controls [camera=NAME]", 0, 0 },
 	[CR_VERB_TIMELAPSE] = { "timelapse", "timelapse start [SECONDS]|pause|resume|stop|abort|shot [camera=NAME]",
 				1, 2 },
 	[CR_VERB_QUIT] = { "quit", "quit", 0, 0 },

@@ -4,8 +4,9 @@
  *
  * HTTP knows the rest of camrig through its context only: each camera's
  * name and JPEG stage (the live images), the control thread (commands), the
- * event bus (/api/events) and the status model (app/status.h), which renders
- * every state view. It includes no part beyond those. */
+ * event bus (/api/events), the status model (app/status.h), which renders
+ * every state view, and the catalogue of files written (record/catalog.h).
+ * It includes no part beyond those. */
 #ifndef CR_HTTP_HTTP_H
 #define CR_HTTP_HTTP_H
 
@@ -22,6 +23,7 @@ extern "C" {
 #endif
 
 struct cr_status_source;
+struct cr_catalog;
 
 /* The header a state-changing request may carry instead of a non-simple
  * content type; any value ("X-Camrig: 1"). Browsers cannot send it to
@@ -44,6 +46,7 @@ struct cr_http_context {
 	struct cr_control *control;         /* runs /api/command and the POST APIs */
 	struct cr_events *events;           /* /api/events */
 	const struct cr_status_source *status; /* /status, GET /api/record, GET /api/timelapse */
+	const struct cr_catalog *catalog;   /* /api/recordings, /recordings/ (record/catalog.h) */
 };
 
 struct cr_http_server;

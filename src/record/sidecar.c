@@ -71,8 +71,9 @@ int cr_sidecar_open(const char *path, const struct cr_sidecar_info *info, struct
 	if (info->continues)
 		fprintf(f, "# continues: %s\n", info->continues);
 	fprintf(f, "frame,index,sequence,mono_ns,utc_us,status,trigger\n");
-	if (ferror(f)) {
+	if (ferror(f)) { /* a full disk */
 		fclose(f);
+		cr_ring_fini(&sc->marks);
 		free(sc);
 		return -EIO;
 	}

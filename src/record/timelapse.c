@@ -553,8 +553,9 @@ static void commit(struct cr_timelapse *tl, struct shot *shot, const struct cr_j
 	if (tl->failing)
 		cr_info("timelapse: %s: stills are taken again", tl->name);
 	tl->failing = false;
-	publish(tl, "timelapse_shot", s, json_pack("{s:i, s:o, s:s, s:s}", "shot", (int)shot->number, "file",
-		cr_json_str(shot->file), "capture_time", iso, "trigger", cr_trigger_name(shot->trigger)));
+	publish(tl, "timelapse_shot", s, json_pack("{s:i, s:o, s:s, s:s, s:I}", "shot", (int)shot->number, "file",
+		cr_json_str(shot->file), "capture_time", iso, "trigger", cr_trigger_name(shot->trigger), "mono_ns",
+		(json_int_t)jpeg->mono_ns));
 }
 
 static void *shooter_thread(void *arg)

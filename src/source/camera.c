@@ -373,7 +373,7 @@ int cr_camera_start(struct cr_camera *cam)
 	/* Controls asked of a source that has none would be silently lost. */
 	if (ret == 0 && cam->config->ncontrols > 0 && !cam->source->ops->set_control) {
 		cr_err("%s: controls: its source %s (%s) has no controls (expected no controls: key, or a V4L2 "
-		       "camera)", cam->config->name, cam->config->source, cam->source->format.driver);
+		       "camera or the test pattern)", cam->config->name, cam->config->source, cam->source->format.driver);
 		ret = -EINVAL;
 	}
 	if (ret < 0) {
@@ -488,6 +488,13 @@ int cr_camera_set_control(struct cr_camera *cam, const char *name, const char *v
 		pthread_mutex_unlock(&cam->lock);
 	}
 	return ret;
+}
+
+int cr_camera_list_controls(struct cr_camera *cam, struct cr_source_control *out, int max, char *why, size_t len)
+{
+	if (!cam->source->ops->list_controls)
+		return 0;
+	return cam->source->ops->list_controls(cam->source, out, max, why, len);
 }
 
 int cr_camera_controls(struct cr_camera *cam, struct cr_camera_control *out, int max)

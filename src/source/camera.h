@@ -87,6 +87,15 @@ const char *cr_camera_state_name(enum cr_camera_state state);
  * bytes) the one-line reason: the controls there are, the values expected. */
 int cr_camera_set_control(struct cr_camera *cam, const char *name, const char *value, char *why, size_t len);
 
+/* Describes the source's controls with their current values (type, range,
+ * step, default, menu items) into out[max]. Returns how many there are (only
+ * max written: CR_SOURCE_MAX_CONTROLS is enough), 0 for a source without
+ * controls (a file or a stream), or -ENODEV when the device is lost, with
+ * why (len bytes) the reason. Safe beside the camera thread, not beside
+ * another set or list of the same camera (the control thread runs one at a
+ * time). */
+int cr_camera_list_controls(struct cr_camera *cam, struct cr_source_control *out, int max, char *why, size_t len);
+
 #define CR_CAMERA_MAX_CONTROLS 64
 
 struct cr_camera_control {

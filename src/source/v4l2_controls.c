@@ -11,6 +11,8 @@
  * vidioc-g-ext-ctrls.rst, and v4l2-ctl's name2var() for the spelling. */
 #include "source/v4l2_internal.h"
 
+#include "source/source.h"
+
 #include "base/error.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -31,24 +33,7 @@
 
 void cr_v4l2_control_key(const char *name, char *out, size_t len)
 {
-	size_t n = 0;
-	bool gap = false;
-
-	if (len == 0)
-		return;
-	for (; *name && n + 2 < len; name++) {
-		unsigned char c = (unsigned char)*name;
-
-		if (isalnum(c)) {
-			if (gap && n > 0)
-				out[n++] = '_';
-			gap = false;
-			out[n++] = (char)tolower(c);
-		} else {
-			gap = true;
-		}
-	}
-	out[n] = '\0';
+	cr_source_control_key(name, out, len);
 }
 
 /* Steps through the device's controls: *qc zeroed by the caller before the
@@ -402,4 +387,61 @@ void cr_v4l2_controls_print(int fd, FILE *out, const char *indent)
 	}
 	if (ret < 0)
 		fprintf(out, "%scontrols: cannot list: %s\n", indent, cr_strerror(ret));
+}
+
+/* The control's type in camrig's terms; false for the kinds camrig does not
+ * set (strings, arrays, compound controls). */
+static bool control_type(const struct v4l2_query_ext_ctrl *qc, enum cr_control_type *type)
+{
+	if (qc->flags & V4L2_CTRL_FLAG_HAS_PAYLOAD)
+		return false;
+	switch (qc->type) {
+	case V4L2_CTRL_TYPE_INTEGER: *type = CR_CONTROL_INT; return true;
+	case V4L2_CTRL_TYPE_INTEGER64: *type = CR_CONTROL_INT64; return true;
+	case V4L2_CTRL_TYPE_BOOLEAN: *type = CR_CONTROL_BOOL; return true;
+	case V4L2_CTRL_TYPE_MENU: *type = CR_CONTROL_MENU; return true;
+	case V4L2_CTRL_TYPE_INTEGER_MENU: *type = CR_CONTROL_INT_MENU; return true;
+	case V4L2_CTRL_TYPE_BUTTON: *type = CR_CONTROL_BUTTON; return true;
+	case V4L2_CTRL_TYPE_BITMASK: *type = CR_CONTROL_BITMASK; return true;
+	default: return false;
+	}
+}
+
+int cr_v4l2_controls_list(int fd, struct cr_source_control *out, int max)
+{
+	struct v4l2_query_ext_ctrl qc;
+	enum cr_control_type type;
+	int ret, n = 0;
+
+	memset(&qc, 0, sizeof(qc));
+	while ((ret = next_control(fd, &qc)) > 0) {
+		struct cr_source_control *c;
+		int64_t cur;
+
+		if (!control_type(&qc, &type))
+			continue;
+		if (n++ >= max)
+			continue;
+		c = &out[n - 1];
+		memset(c, 0, sizeof(*c));
+		cr_v4l2_control_key(qc.name, c->name, sizeof(c->name));
+		snprintf(c->label, sizeof(c->label), "%s", qc.name);
+		c->type = type;
+		c->min = qc.minimum;
+		c->max = qc.maximum;
+		c->step = (int64_t)qc.step;
+		c->def = qc.default_value;
+		c->read_only = qc.flags & V4L2_CTRL_FLAG_READ_ONLY;
+		c->inactive = qc.flags & V4L2_CTRL_FLAG_INACTIVE;
+		if (!(qc.flags & V4L2_CTRL_FLAG_WRITE_ONLY) && type != CR_CONTROL_BUTTON && current_value(fd, &qc, &cur) == 0) {
+			c->value = cur;
+			c->has_value = true;
+		}
+		if (type == CR_CONTROL_MENU || type == CR_CONTROL_INT_MENU)
+			for (int64_t i = qc.minimum; i <= qc.maximum && c->nitems < CR_SOURCE_MENU_MAX; i++)
+				if (menu_item(fd, &qc, (uint32_t)i, c->items[c->nitems].name,
+					      sizeof(c->items[c->nitems].name)) == 0)
+					c->items[c->nitems++].index = i;
+	}
+	return ret < 0 ? ret : n;
 }

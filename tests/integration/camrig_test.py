@@ -19,6 +19,11 @@ import urllib.error
 import urllib.request
 
 CAMRIG = os.path.abspath(os.environ.get("CAMRIG", os.path.join(os.path.dirname(__file__), "../../build/camrig")))
+# How much slower than a host this machine may be: the QEMU guest of
+# tests/vm (code 10-20x slower, and slower again on a busy host) sets it.
+# It stretches how long the helpers wait for the daemon to start and stop,
+# never what a check accepts.
+SLOW = float(os.environ.get("CAMRIG_TEST_SLOW", "1"))
 SKIP = 77
 
 
@@ -91,7 +96,8 @@ class Daemon:
         self.stderr = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=self.stderr,
                                      stderr=self.stderr, env=self.env, cwd=self.cwd, preexec_fn=_die_with_parent)
-        deadline = time.monotonic() + 20
+        start_timeout = 20 * SLOW
+        deadline = time.monotonic() + start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"camrig exited with {self.proc.returncode}:\n{self.log()}")
@@ -103,7 +109,7 @@ class Daemon:
                 return self
             except (OSError, urllib.error.URLError):
                 time.sleep(0.1)
-        raise AssertionError(f"camrig did not answer /status within 20 s:\n{self.log()}")
+        raise AssertionError(f"camrig did not answer /status within {start_timeout:g} s:\n{self.log()}")
 
     def __exit__(self, exc_type, exc, tb):
         rc = self.stop()
@@ -115,6 +121,7 @@ class Daemon:
     def stop(self, sig=signal.SIGTERM, timeout=15):
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
+        timeout *= SLOW
         self.proc.send_signal(sig)
         try:
             self.proc.wait(timeout)

@@ -303,7 +303,7 @@ static const struct bad_file bad_files[] = {
 	{ "\n\nhello\n",
 	  "x.yaml:3: wrong type: got a value (expected a mapping of: log_level, http, cameras, ntfy, gpio, health, telemetry, sensors)" },
 	{ "cameras:\n  - name: a\n    lsl:\n",
-	  "x.yaml:3: cameras.0.lsl: wrong type: got an empty value (expected a mapping of: enabled, name, type, interfaces)" },
+	  "x.yaml:3: cameras.0.lsl: wrong type: got an empty value (expected a mapping of: enabled, name, type, markers, interfaces)" },
 	/* found by libyaml: syntax */
 	{ "cameras:\n  - name: a\n    jpeg: {quality: 3\n  - name: b\n",
 	  "x.yaml:4: YAML syntax error: did not find expected ',' or '}' (while parsing a flow mapping that starts "
@@ -315,7 +315,11 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:2: YAML syntax error: found character that cannot start any token (while scanning for the next "
 	  "token that starts at line 2) (expected spaces, not tabs, to indent)" },
 	{ "log_level: info\nhttp:\n  listen: a: b\n",
-	  "x.yaml:3: YAML syntax error: mapping values are not allowed in this context" },
+	  "x.yaml:3: YAML syntax error: mapping values are not allowed in this context (expected quotes around a "
+	  "value that holds \": \", e.g. \"a: b\")" },
+	{ "gpio:\n  clicks:\n    3: timelapse start; while timelapse: timelapse stop\n",
+	  "x.yaml:3: YAML syntax error: mapping values are not allowed in this context (expected quotes around a "
+	  "value that holds \": \", e.g. \"a: b\")" },
 	{ "log_level: info\nlog_level: debug\n", "x.yaml:2: log_level: duplicate key, first at line 1 (expected each key once)" },
 	{ "base: &b 1\nlog_level: *b\n", "x.yaml:2: log_level: aliases (*name) are not supported (expected plain values)" },
 	{ "log_level: info\n---\nlog_level: debug\n", "x.yaml:2: a second YAML document (expected one document)" },
@@ -396,6 +400,45 @@ static void test_missing_file(void **state)
 	assert_null(cr_config_load("missing.yaml", &error));
 	assert_string_equal(error, "missing.yaml: cannot open: No such file or directory");
 	free(error);
+}
+
+/* gpio.clicks: a free-form mapping at the top level (not in a camera),
+ * laid over the default's empty one; the rules themselves are gpio.c's to
+ * check (tests/unit/test_gpio.c). */
+static void test_gpio_clicks(void **state)
+{
+	struct cr_config *config = load_ok("gpio:\n  preset: timelapse\n  clicks:\n    1: snapshot\n"
+					   "    \"3\": \"timelapse start 30; while timelapse: timelapse stop\"\n"
+					   "    5:\n");
+
+	assert_string_equal(config->gpio.preset, "timelapse");
+	assert_int_equal(config->gpio.nclicks, 3);
+	assert_string_equal(config->gpio.clicks[0].name, "1");
+	assert_string_equal(config->gpio.clicks[0].value, "snapshot");
+	assert_string_equal(config->gpio.clicks[1].name, "3");
+	assert_string_equal(config->gpio.clicks[1].value, "timelapse start 30; while timelapse: timelapse stop");
+	assert_string_equal(config->gpio.clicks[2].name, "5");
+	assert_string_equal(config->gpio.clicks[2].value, "");
+	assert_int_equal(config->gpio.debounce_ms, 30);   /* the rest of gpio keeps its defaults */
+	set_ok(config, "gpio.clicks.5", "none");
+	set_ok(config, "gpio.clicks.4", "timelapse pause");
+	assert_int_equal(config->gpio.nclicks, 4);
+	assert_string_equal(config->gpio.clicks[2].value, "none");
+	assert_string_equal(config->gpio.clicks[3].name, "4");
+	set_fails(config, "gpio.clicks", "snapshot", "gpio.clicks: not a value (expected gpio.clicks.NAME)");
+	cr_config_free(&config);
+
+	config = load_ok("gpio:\n  clicks: {}\n");
+	assert_string_equal(config->gpio.preset, "recording");
+	assert_int_equal(config->gpio.nclicks, 0);
+	cr_config_free(&config);
+
+	load_fails("gpio:\n  clicks: 3\n", "x.yaml:2: gpio.clicks: wrong type: got a value (expected a mapping of click "
+		   "counts to rules, e.g. 3: \"timelapse start; while timelapse: timelapse stop\")");
+	load_fails("gpio:\n  clicks:\n    3: [snapshot]\n",
+		   "x.yaml:3: gpio.clicks.3: wrong type: got a list (expected a text value)");
+	load_fails("gpio:\n  preset: time lapse\n", "x.yaml:2: gpio.preset: \"time lapse\" is not a valid name "
+		   "(expected the name of a click map preset, e.g. timelapse)");
 }
 
 static void test_set(void **state)
@@ -589,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_gpio_clicks),
 		cmocka_unit_test(test_set),
 		cmocka_unit_test(test_set_errors),
 		cmocka_unit_test(test_check),

@@ -3,6 +3,7 @@
  * tests/check_layout.py checks that this list holds every public header. */
 #include "app/client.h"
 #include "app/commands.h"
+#include "app/markers.h"
 #include "app/monitor.h"
 #include "app/pipeline.h"
 #include "app/service.h"
@@ -42,6 +43,7 @@
 #include "publish/tcpstream.h"
 #include "publish/upload.h"
 #include "record/assemble.h"
+#include "record/catalog.h"
 #include "record/prebuffer.h"
 #include "record/recorder.h"
 #include "record/sidecar.h"
