@@ -293,7 +293,7 @@ class Events(threading.Thread):
 
     def __init__(self, d):
         super().__init__(daemon=True)
-        self.sock = socket.create_connection(("127.0.0.1", d.port), timeout=30)
+        self.sock = socket.create_connection(("127.0.0.1", d.port), timeout=30 * SLOW)
         self.sock.sendall(f"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:{d.port}\r\n\r\n".encode())
         self.events = []
         self.start()
@@ -314,6 +314,10 @@ class Events(threading.Thread):
 
     def of(self, typ):
         return [e for t, e in self.events if t == typ]
+
+    def types(self, *prefixes):
+        """The types seen, in order; only those starting with a prefix, if any."""
+        return [t for t, _ in self.events if not prefixes or t.startswith(prefixes)]
 
     def close(self):
         try:
