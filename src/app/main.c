@@ -4,8 +4,11 @@
  * created with them blocked, and the main thread reads them from a signalfd,
  * polled together with the keyboard (stdin, when it is the terminal's
  * foreground) in raw mode, restored on exit. */
+#include "app/client.h"
 #include "app/doctor.h"
+#include "app/monitor.h"
 #include "app/pipeline.h"
+#include "app/service.h"
 #include "config/config.h"
 #include "config/sources.h"
 #include "base/error.h"
@@ -49,6 +52,12 @@ static const char usage[] =
 	"  record start [--duration S] [--camera NAME] [--listen HOST:PORT] [--credentials FILE]\n"
 	"  record stop [--camera NAME] [--listen HOST:PORT] [--credentials FILE]\n"
 	"                      start or stop recording in the running daemon (POST /api/command)\n"
+	"  monitor [--listen HOST:PORT] [--credentials FILE]\n"
+	"                      a terminal view of the running daemon (ncurses, 80x24 is enough): fps,\n"
+	"                      drops, clients, recording, pre-trigger, LSL, timelapse, ntfy, host, sensors,\n"
+	"                      events; keys r/s record, p snapshot, t timelapse shot, q quit, h help\n"
+	"  status [--json] [--listen HOST:PORT] [--credentials FILE]\n"
+	"                      the same once (--json: the daemon's /status)\n"
 	"  verify FILE...      check recordings against their timestamp sidecars (exit 1 on a mismatch,\n"
 	"                      3 when a crash cut one short and every frame it holds matches)\n"
 	"  timelapse assemble DIR [--fps N] [--output FILE]\n"
@@ -77,7 +86,9 @@ static const char usage[] =
 	"  -V, --version           the version\n"
 	"\n"
 	"HTTP endpoints: / (page), /stream.mjpg, /snapshot.jpg, /frame?width=&height=&quality=&gray=1,\n"
-	"/status, /api/command, /api/record (GET), /api/record/start?duration=S, /api/record/stop (POST),\n"
+	"/status, /healthz (200 while every camera sent a frame within health.max_age s, else 503),\n"
+	"/metrics (Prometheus: frames, drops, fps, clients, recording, HTTP, process, host, sensors),\n"
+	"/api/command, /api/record (GET), /api/record/start?duration=S, /api/record/stop (POST),\n"
 	"/api/timelapse (GET), /api/timelapse/start?interval=S, .../pause, resume, stop, abort, shot (POST),\n"
 	"/api/events (Server-Sent Events), /mcp (MCP, Streamable HTTP). A POST needs the header X-Camrig: 1\n"
 	"or a JSON body "
@@ -91,10 +102,13 @@ static const char usage[] =
 	"Set in the config (or with -o): recording (codec, pre_trigger, ...), timelapse, upload,\n"
 	"lsl (Lab Streaming Layer outlet), tcp_stream (raw H.264 on TCP), ntfy, gpio (a button's click\n"
 	"map: gpio.preset recording or timelapse, gpio.clicks.N='COMMAND; while STATE: COMMAND'; LEDs),\n"
-	"http auth/TLS/limits.\n"
+	"http auth/TLS/limits, health.max_age, telemetry (host sampling), sensors (IIO and hwmon:\n"
+	"-o sensors=box=iio:dht11/temp).\n"
 	"\n"
 	"While running: SIGUSR1 starts recording, SIGUSR2 stops it; in a terminal the keys r (start),\n"
 	"s (stop) and q (quit) do the same. Stop with Ctrl-C or SIGTERM (open files are finalized).\n"
+	"Under systemd (data/camrig.service, Type=notify): READY=1 once cameras and HTTP run, a STATUS=\n"
+	"line, WATCHDOG=1 only while the capture, encoder and control threads make progress, STOPPING=1.\n"
 	"\n"
 	"Sources:\n";
 
@@ -244,10 +258,11 @@ static void on_key(struct cr_pipeline *pipeline, char key)
 /* Waits for signals (and keys) until SIGINT or SIGTERM; returns that signal,
  * or -errno when waiting fails. SIGUSR1 and SIGUSR2 start and stop recording
  * with trigger type 0 (none: signals carry no sender). */
-static int run_loop(struct cr_pipeline *pipeline, const sigset_t *signals)
+static int run_loop(struct cr_pipeline *pipeline, struct cr_service *service, const sigset_t *signals)
 {
-	struct pollfd fds[2] = { { .fd = signalfd(-1, signals, SFD_CLOEXEC), .events = POLLIN },
-				 { .fd = keyboard_open() ? STDIN_FILENO : -1, .events = POLLIN } };
+	struct pollfd fds[3] = { { .fd = signalfd(-1, signals, SFD_CLOEXEC), .events = POLLIN },
+				 { .fd = keyboard_open() ? STDIN_FILENO : -1, .events = POLLIN },
+				 { .fd = cr_service_fd(service), .events = POLLIN } };
 	int sig = 0;
 
 	if (fds[0].fd < 0)
@@ -256,12 +271,14 @@ static int run_loop(struct cr_pipeline *pipeline, const sigset_t *signals)
 		struct signalfd_siginfo si;
 		char key;
 
-		if (poll(fds, 2, -1) < 0) {
+		if (poll(fds, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			sig = -errno;
 			break;
 		}
+		if (fds[2].revents)
+			cr_service_tick(service, cr_pipeline_status(pipeline));
 		if (fds[1].revents) {
 			if (read(STDIN_FILENO, &key, 1) == 1)
 				on_key(pipeline, key);
@@ -288,6 +305,7 @@ static int cmd_run(int argc, char **argv)
 	const char *config_path = NULL;
 	struct cr_config *config = NULL;
 	struct cr_pipeline *pipeline = NULL;
+	struct cr_service *service = NULL;
 	char *error = NULL;
 	sigset_t signals;
 	int opt, ret, sig;
@@ -333,11 +351,15 @@ static int cmd_run(int argc, char **argv)
 	if (ret == 0)
 		ret = cr_pipeline_start(config, &pipeline);
 	if (ret == 0) {
+		service = cr_service_new();
 		cr_info("camrig %s running; stop with Ctrl-C or SIGTERM", CAMRIG_VERSION);
-		sig = run_loop(pipeline, &signals);
+		cr_service_ready(service, cr_pipeline_status(pipeline));
+		sig = run_loop(pipeline, service, &signals);
 		cr_info("%s: stopping", sig > 0 ? strsignal(sig) : "error");
+		cr_service_stopping(service);
 	}
 	cr_pipeline_stop(&pipeline);
+	cr_service_free(&service);
 	cr_config_free(&config);
 	return ret < 0 ? 1 : 0;
 }
@@ -423,92 +445,8 @@ static int cmd_list(int argc, char **argv)
 	return 0;
 }
 
-static size_t collect_reply(char *data, size_t size, size_t n, void *ctx)
-{
-	char **reply = ctx;
-	size_t have = *reply ? strlen(*reply) : 0, add = size * n;
-
-	if (have + add > 1024 * 1024)
-		return 0; /* a reply that large is not camrig's */
-	*reply = realloc(*reply, have + add + 1);
-	if (!*reply)
-		return 0;
-	memcpy(*reply + have, data, add);
-	(*reply)[have + add] = '\0';
-	return add;
-}
-
 /* `camrig record start|stop`: POSTs the command to the running daemon's
  * /api/command, prints the reply, exits 0 if it says "ok". */
-/* The credentials a client of the daemon sends, "USER:PASSWORD" (HTTP
- * Basic) or "Bearer TOKEN", into *out (allocated; the caller wipes and frees
- * it; NULL: none): the first line of file (a secret file: not readable by
- * others), else user from the command line, else $CAMRIG_CREDENTIALS.
- * Returns 0, or 1 after printing why the file cannot be used. */
-static int client_credentials(const char *file, const char *user, char **out)
-{
-	const char *env = getenv("CAMRIG_CREDENTIALS");
-	char why[PATH_MAX + 128];
-
-	*out = NULL;
-	if (file) {
-		if (cr_fs_read_secret("--credentials", file, 4096, out, why, sizeof(why)) < 0)
-			return fprintf(stderr, "camrig: %s\n", why), 1;
-		(*out)[strcspn(*out, "\r\n")] = '\0';
-	} else if (user) {
-		fprintf(stderr, "camrig: warning: --user puts the password where `ps` shows it to every user; "
-			"use --credentials FILE or $CAMRIG_CREDENTIALS\n");
-		*out = strdup(user);
-	} else if (env && *env) {
-		*out = strdup(env);
-	}
-	return 0;
-}
-
-/* POSTs body (size bytes of content_type) to the daemon's url with
- * credentials ("USER:PASSWORD", "Bearer TOKEN" or NULL) and the header
- * X-Camrig: 1 (a program, not a web page), within 15 s; the reply's body
- * into *reply (allocated, at most 1 MiB), its status into *status. Reuses
- * curl's connection between calls. Returns curl's result. */
-static CURLcode post_to_daemon(CURL *curl, const char *url, const char *content_type, const char *body, size_t size,
-			       const char *credentials, char **reply, long *status)
-{
-	char type[128], *bearer = NULL;
-	struct curl_slist *headers = NULL;
-	CURLcode res;
-
-	snprintf(type, sizeof(type), "Content-Type: %s", content_type);
-	headers = curl_slist_append(headers, type);
-	headers = curl_slist_append(headers, CR_HTTP_REQUEST_HEADER ": 1"); /* not a web page */
-	if (strcmp(content_type, "application/json") == 0)
-		headers = curl_slist_append(headers, "Accept: application/json, text/event-stream");
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)size);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_reply);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, reply);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 15L);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	if (credentials && strncmp(credentials, "Bearer ", 7) == 0) {
-		bearer = cr_asprintf("Authorization: %s", credentials);
-		headers = curl_slist_append(headers, bearer);
-	} else if (credentials) {
-		curl_easy_setopt(curl, CURLOPT_USERPWD, credentials);
-		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-	}
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	*status = 0;
-	res = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(headers);
-	if (bearer) {
-		explicit_bzero(bearer, strlen(bearer));
-		free(bearer);
-	}
-	return res;
-}
-
 static int cmd_record(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -556,20 +494,17 @@ static int cmd_record(int argc, char **argv)
 		fprintf(stderr, "camrig: record: --duration and --camera take one word\n");
 		return 2;
 	}
-	if (client_credentials(file, user, &credentials))
+	if (cr_client_credentials(file, user, &credentials))
 		return 1;
-	snprintf(url, sizeof(url), "%s%s/api/command", strstr(listen, "://") ? "" : "http://", listen);
+	cr_client_url(listen, "/api/command", url, sizeof(url));
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	curl = curl_easy_init();
 	if (!curl) {
 		fprintf(stderr, "camrig: record: cannot initialize libcurl\n");
 		return 1;
 	}
-	res = post_to_daemon(curl, url, "text/plain", line, strlen(line), credentials, &reply, &status);
-	if (credentials) {
-		explicit_bzero(credentials, strlen(credentials));
-		free(credentials);
-	}
+	res = cr_client_post(curl, url, "text/plain", line, strlen(line), credentials, &reply, &status);
+	cr_client_credentials_free(&credentials);
 	curl_easy_cleanup(curl);
 	curl_global_cleanup();
 	if (res != CURLE_OK) {
@@ -648,9 +583,9 @@ static int cmd_mcp(int argc, char **argv)
 		fprintf(stderr, "camrig: mcp: unexpected argument \"%s\"\n%s", argv[optind], mcp_usage);
 		return 2;
 	}
-	if (client_credentials(file, NULL, &credentials))
+	if (cr_client_credentials(file, NULL, &credentials))
 		return 1;
-	snprintf(url, sizeof(url), "%s%s/mcp", strstr(listen, "://") ? "" : "http://", listen);
+	cr_client_url(listen, "/mcp", url, sizeof(url));
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	curl = curl_easy_init();
 	if (!curl)
@@ -671,7 +606,7 @@ static int cmd_mcp(int argc, char **argv)
 								      : "camrig mcp: parse error: expected one JSON-RPC message per line");
 			continue;
 		}
-		res = post_to_daemon(curl, url, "application/json", line, (size_t)n, credentials, &reply, &status);
+		res = cr_client_post(curl, url, "application/json", line, (size_t)n, credentials, &reply, &status);
 		reply_json = reply && *reply ? json_loads(reply, 0, NULL) : NULL;
 		if (res == CURLE_OK && reply_json && json_object_get(reply_json, "jsonrpc")) {
 			text = json_dumps(reply_json, JSON_COMPACT);
@@ -699,10 +634,7 @@ static int cmd_mcp(int argc, char **argv)
 		free(reply);
 	}
 	free(line);
-	if (credentials) {
-		explicit_bzero(credentials, strlen(credentials));
-		free(credentials);
-	}
+	cr_client_credentials_free(&credentials);
 	curl_easy_cleanup(curl);
 	curl_global_cleanup();
 	return 0;
@@ -881,7 +813,12 @@ int main(int argc, char **argv)
 		return cmd_doctor(argc - 1, argv + 1);
 	if (strcmp(argv[1], "mcp") == 0)
 		return cmd_mcp(argc - 1, argv + 1);
-	fprintf(stderr, "camrig: unknown command \"%s\" (expected run, list, record, verify, timelapse, doctor or mcp; see "
+	if (strcmp(argv[1], "monitor") == 0)
+		return cr_monitor_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return cr_status_main(argc - 1, argv + 1);
+	fprintf(stderr, "camrig: unknown command \"%s\" (expected run, list, record, monitor, status, verify, "
+		"timelapse, doctor or mcp; see "
 		"'camrig --help')\n",
 		argv[1]);
 	return 2;

@@ -5,7 +5,7 @@
  * cr_command_line(), the one builder of command lines, and run on the
  * control thread like every other path's, with trigger type 7 (so the
  * sidecar's trigger is "mcp", and LSL's trigger channel says 7). The rest
- * read: the status model (list_cameras, list_controls), the recording
+ * read: the status model (list_cameras), the recording
  * roots (list_recordings, verify_recording) and the doctor's checks
  * (check_runtime_requirements). snapshot runs the snapshot command and
  * returns the saved JPEG as image content, so an agent sees it.
@@ -76,12 +76,6 @@ struct reader {
 	json_t *(*call)(struct cr_mcp *mcp, json_t *args, char *why, size_t len); /* NULL: why says */
 };
 
-static json_t *camera_property(void)
-{
-	return json_pack("{s:{s:s, s:s}}", "camera", "type", "string", "description",
-			 "the camera's name; absent: every camera");
-}
-
 static json_t *no_properties(void)
 {
 	return json_object();
@@ -105,29 +99,6 @@ static json_t *status_json(struct cr_mcp *mcp, json_t *(*render)(const struct cr
 static json_t *call_list_cameras(struct cr_mcp *mcp, json_t *args, char *why, size_t len)
 {
 	return json_pack("{s:o}", "cameras", status_json(mcp, cr_status_cameras_json));
-}
-
-static json_t *call_list_controls(struct cr_mcp *mcp, json_t *args, char *why, size_t len)
-{
-	const char *camera = json_string_value(json_object_get(args, "camera"));
-	json_t *cameras = status_json(mcp, cr_status_cameras_json), *out = json_array(), *c;
-	size_t i;
-
-	json_array_foreach(cameras, i, c) {
-		if (camera && strcmp(camera, json_string_value(json_object_get(c, "name"))) != 0)
-			continue;
-		json_array_append_new(out, json_pack("{s:O, s:O, s:O}", "camera", json_object_get(c, "name"), "source",
-						     json_object_get(c, "source"), "controls", json_object_get(c, "controls")));
-	}
-	json_decref(cameras);
-	if (camera && json_array_size(out) == 0) {
-		json_decref(out);
-		snprintf(why, len, "list_controls: no camera named \"%s\"", camera);
-		return NULL;
-	}
-	return json_pack("{s:o, s:s}", "cameras", out, "note",
-			 "the controls set so far (config and set_control); set_control names the valid ones when "
-			 "given an unknown one");
 }
 
 /* Appends the recordings (.mkv, .mp4) under dir (recursively, to depth 4)
@@ -271,8 +242,6 @@ static json_t *call_doctor(struct cr_mcp *mcp, json_t *args, char *why, size_t l
 static const struct reader readers[] = {
 	{ "list_cameras", "The cameras: name, source, device, state, format, size, frame rate, whether it records, "
 	  "its controls.", no_properties, NULL, call_list_cameras },
-	{ "list_controls", "The controls set on each camera (or one), with their values.", camera_property, NULL,
-	  call_list_controls },
 	{ "list_recordings", "The recordings under recording.root, newest first (at most 200): file, sidecar, bytes, "
 	  "mtime.", no_properties, NULL, call_list_recordings },
 	{ "verify_recording", "Check a recording against its timestamp sidecar (camrig verify): frame count, "

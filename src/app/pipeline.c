@@ -18,6 +18,7 @@
  * then frees every part in the reverse order of creation. So the start
  * order below is the design:
  *
+ *   telemetry first (the timelapses write its sensors into stills.csv);
  *   per camera: the JPEG stage, the recorder, tcp stream and encoder first
  *   (the encoder's sinks are registered before it runs; stopping it after
  *   the camera drains its last packets into them), then the camera (a bad
@@ -47,9 +48,11 @@
 #include "lsl/lsl.h"
 #include "publish/tcpstream.h"
 #include "publish/upload.h"
+#include "record/catalog.h"
 #include "record/recorder.h"
 #include "record/timelapse.h"
 #include "source/camera.h"
+#include "telemetry/telemetry.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +90,9 @@ struct cr_pipeline {
 	struct cr_gpio *gpio;                  /* NULL unless gpio.enabled */
 	struct cr_markers *markers;            /* NULL unless a camera has lsl.markers */
 	struct cr_http_server *http;
+	struct cr_telemetry *telemetry;
 	struct cr_http_context http_ctx;
+	struct cr_catalog *catalog;            /* the files written, as HTTP serves them */
 	struct cr_status_source status;
 	struct cr_commands commands;
 	struct cr_mcp *mcp;                    /* POST /mcp; no thread of its own */
@@ -124,6 +129,13 @@ PART_OPS(control)
 PART_OPS(ntfy)
 PART_OPS(gpio)
 PART_OPS(http_server)
+PART_OPS(telemetry)
+
+/* A timelapse's stills.csv columns: the sensors (telemetry.h). */
+static void telemetry_columns(void *ctx, bool header, char *buf, size_t len)
+{
+	cr_telemetry_csv(ctx, header, buf, len);
+}
 
 static int lsl_tap_start(void *obj)
 {
@@ -218,6 +230,8 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 			cr_fourcc_name(f->fourcc), f->fps);
 		ret = ADD(p, timelapse, rig->timelapse,
 			  cr_timelapse_new(rig->camera, rig->jpeg, &cc->timelapse, p->events, &rig->timelapse));
+		if (ret == 0)
+			cr_timelapse_set_columns(rig->timelapse, telemetry_columns, p->telemetry);
 	}
 	if (ret == 0)
 		ret = start_part(p, rig->timelapse);
@@ -318,6 +332,17 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 	p->http_cameras = cr_calloc(n, sizeof(*p->http_cameras));
 	p->status = (struct cr_status_source){ .config = config, .rigs = p->rigs, .http_cameras = p->http_cameras,
 					       .start_mono_ns = cr_time_mono_ns() };
+	{
+		const char *roots[CR_CONFIG_MAX_CAMERAS];
+
+		for (unsigned i = 0; i < n; i++)
+			roots[i] = config->cameras[i].recording.root;
+		ret = ADD(p, telemetry, p->telemetry, cr_telemetry_new(&config->telemetry, roots, n, p->events,
+								      &p->telemetry));
+		p->status.telemetry = p->telemetry;
+	}
+	if (ret == 0)
+		ret = start_part(p, p->telemetry);
 	for (unsigned i = 0; i < n && ret == 0; i++) {
 		ret = start_rig(p, i);
 		has_markers = has_markers || p->rigs[i].lsl_markers;
@@ -348,10 +373,11 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 			ret = start_part(p, p->gpio);
 	}
 	if (ret == 0) {
+		p->catalog = cr_catalog_new(config);
 		p->mcp = cr_mcp_new(config, p->control, &p->status);
 		p->http_ctx = (struct cr_http_context){ .config = &config->http, .cameras = p->http_cameras, .ncameras = n,
 							.control = p->control, .events = p->events, .status = &p->status,
-							.mcp = mcp_message, .mcp_ctx = p->mcp };
+							.catalog = p->catalog, .mcp = mcp_message, .mcp_ctx = p->mcp };
 		ret = ADD(p, http_server, p->http, cr_http_server_new(&p->http_ctx, &p->http));
 		p->status.http = p->http;
 	}
@@ -377,6 +403,11 @@ int cr_pipeline_post(struct cr_pipeline *p, const char *line, enum cr_trigger tr
 	return cr_control_post(p->control, line, trigger);
 }
 
+const struct cr_status_source *cr_pipeline_status(struct cr_pipeline *p)
+{
+	return &p->status;
+}
+
 void cr_pipeline_stop(struct cr_pipeline **pp)
 {
 	struct cr_pipeline *p = *pp;
@@ -393,6 +424,7 @@ void cr_pipeline_stop(struct cr_pipeline **pp)
 				p->parts[i].stop(p->parts[i].obj);
 	for (unsigned i = p->nparts; i-- > 0;)
 		p->parts[i].free(p->parts[i].obj);
+	cr_catalog_free(&p->catalog);
 	cr_mcp_free(&p->mcp);
 	free(p->http_cameras);
 	free(p->taps);

@@ -70,6 +70,9 @@ static const struct {
 		no_args, true }, 0, 0 },
 	[CR_VERB_SET_CONTROL] = { { "set_control", "set_control NAME VALUE [camera=NAME]", "set_control",
 		"Set a camera control live (V4L2 control or GenICam feature).", control_args, true }, 2, 2 },
+	[CR_VERB_LIST_CONTROLS] = { { "list_controls", "list_controls [camera=NAME]", "list_controls",
+		"The camera's controls (V4L2 controls, GenICam features, the test pattern's own): each with its type, "
+		"range or menu entries and current value.", camera_args, true }, 0, 0 },
 	[CR_VERB_TIMELAPSE] = { { "timelapse",
 		"timelapse start [SECONDS]|pause|resume|stop|abort|shot [camera=NAME]", "timelapse",
 		"Control timelapse sessions: start (optionally with an interval), pause, resume, stop (assembles the "

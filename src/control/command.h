@@ -9,6 +9,7 @@
  *   status
  *   get_stats
  *   set_control NAME VALUE [camera=NAME]
+ *   list_controls [camera=NAME]                each control: type, range, step, menu, default, value
  *   timelapse start [SECONDS] [camera=NAME]    SECONDS: interval; 0 or absent: the configured one
  *   timelapse pause|resume|stop|abort|shot [camera=NAME]
  *   quit
@@ -43,6 +44,7 @@ enum cr_verb {
 	CR_VERB_STATUS,
 	CR_VERB_GET_STATS,
 	CR_VERB_SET_CONTROL,
+	CR_VERB_LIST_CONTROLS,
 	CR_VERB_TIMELAPSE,
 	CR_VERB_QUIT,
 	CR_VERB_COUNT,

@@ -21,6 +21,7 @@
 #include "encode/video.h"
 
 #include "base/error.h"
+#include "base/heartbeat.h"
 #include "base/image.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -41,6 +42,8 @@
 #define META_MAX 1024            /* frames an encoder may hold back */
 #define DEFAULT_FPS 30.0
 #define SUBSCRIBER_NAME "video"
+#define ENCODE_BOUND_NS (30 * CR_NS_PER_SEC) /* one frame, the encoder opened on the first (the watchdog's bound) */
+#define IDLE_NS (250 * CR_NS_PER_MS) /* no frame this long: see whether the camera is gone (idle()) */
 
 struct meta {
 	int64_t pts;                 /* µs */
@@ -631,11 +634,11 @@ static void copy_frame(struct cr_video_encoder *enc, const struct cr_frame *f, i
 /* The camera came back with frames of another size or kind: the encoder
  * hands out what it holds, closes, and opens again for the new frames, and
  * its packets carry new parameters (the recorder starts a new file). */
-static void reopen_for(struct cr_video_encoder *enc, const struct cr_frame *f)
+/* Drains the codec (the frames it holds come out as packets now) and
+ * closes it; the next frame opens it again, and its packets carry new
+ * parameters. */
+static void close_codec(struct cr_video_encoder *enc)
 {
-	cr_warn("%s: the camera's frames changed from %dx%d to %dx%d %s: recording at the new size",
-		cr_camera_config(enc->camera)->name, enc->in_width, enc->in_height, f->width, f->height,
-		cr_fourcc_name(f->fourcc));
 	if (enc->ctx && avcodec_send_frame(enc->ctx, NULL) >= 0)
 		receive_packets(enc);
 	avcodec_free_context(&enc->ctx);
@@ -649,6 +652,39 @@ static void reopen_for(struct cr_video_encoder *enc, const struct cr_frame *f)
 	atomic_store(&enc->want_keyframe, true);
 }
 
+/* Whether f differs in size or kind from the frames the codec was (or is)
+ * open for. */
+static bool changed(const struct cr_video_encoder *enc, const struct cr_frame *f)
+{
+	return enc->in_width && (f->width != enc->in_width || f->height != enc->in_height ||
+				 cr_fourcc_is_compressed(f->fourcc) != enc->in_compressed);
+}
+
+static void warn_changed(const struct cr_video_encoder *enc, const struct cr_frame *f)
+{
+	cr_warn("%s: the camera's frames changed from %dx%d to %dx%d %s: recording at the new size",
+		cr_camera_config(enc->camera)->name, enc->in_width, enc->in_height, f->width, f->height,
+		cr_fourcc_name(f->fourcc));
+}
+
+/* No frame came for a while. If the camera is gone (lost, ended, failed),
+ * the frames the codec still holds (x264's lookahead) would otherwise come
+ * out only after it returns, behind the recorder's end of the file they
+ * belong to: they come out now. */
+static void idle(struct cr_video_encoder *enc)
+{
+	struct cr_camera_stats cs;
+
+	if (!enc->ctx || cr_ring_length(&enc->meta) == 0)
+		return;
+	cr_camera_stats(enc->camera, &cs);
+	if (cs.state == CR_CAMERA_RUNNING)
+		return;
+	cr_debug("%s: the camera is %s: draining the encoder's %u frames", cr_camera_config(enc->camera)->name,
+		 cr_camera_state_name(cs.state), cr_ring_length(&enc->meta));
+	close_codec(enc);
+}
+
 static void encode_frame(struct cr_video_encoder *enc, struct cr_frame *f)
 {
 	int64_t t0 = cr_time_mono_ns(), pts = f->mono_ns / 1000;
@@ -658,9 +694,11 @@ static void encode_frame(struct cr_video_encoder *enc, struct cr_frame *f)
 	pthread_mutex_lock(&enc->lock);
 	enc->stats.frames++;
 	pthread_mutex_unlock(&enc->lock);
-	if (enc->opened && (f->width != enc->in_width || f->height != enc->in_height ||
-			    cr_fourcc_is_compressed(f->fourcc) != enc->in_compressed))
-		reopen_for(enc, f);
+	if (changed(enc, f)) {
+		/* Closed already when the camera went away (idle()). */
+		warn_changed(enc, f);
+		close_codec(enc);
+	}
 	if (!enc->opened)
 		open_for(enc, f);
 	if (enc->failed)
@@ -706,24 +744,33 @@ static void encode_frame(struct cr_video_encoder *enc, struct cr_frame *f)
 static void *encoder_thread(void *arg)
 {
 	struct cr_video_encoder *enc = arg;
+	struct cr_heartbeat *hb;
 	char name[16];
 
 	snprintf(name, sizeof(name), "venc:%s", cr_camera_config(enc->camera)->name);
 	pthread_setname_np(pthread_self(), name);
+	hb = cr_heartbeat_register(name);
 	for (;;) {
 		struct cr_frame *f;
-		int ret = cr_subscriber_pop(enc->sub, &f, -1);
+		int ret;
 
+		cr_heartbeat_idle(hb);
+		ret = cr_subscriber_pop(enc->sub, &f, IDLE_NS);
 		if (ret == -EPIPE)
 			break;
+		if (ret == -ETIMEDOUT)
+			idle(enc);
 		if (ret < 0)
 			continue;
+		cr_heartbeat_busy(hb, ENCODE_BOUND_NS);
 		encode_frame(enc, f);
 		cr_frame_unref(&f);
 	}
 	/* Drain: the frames the encoder still holds come out now. */
+	cr_heartbeat_busy(hb, ENCODE_BOUND_NS);
 	if (enc->ctx && avcodec_send_frame(enc->ctx, NULL) >= 0)
 		receive_packets(enc);
+	cr_heartbeat_unregister(&hb);
 	return NULL;
 }
 

@@ -16,6 +16,7 @@
 #include "base/frame.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +49,57 @@ struct cr_source_stream_stats {
 	uint64_t resend_requests;    /* resend requests sent */
 };
 
+/* The kinds of control a source may have (V4L2's, by the names of
+ * v4l2-ctl --list-ctrls). */
+enum cr_control_type {
+	CR_CONTROL_INT,          /* an integer in min..max, in steps of step */
+	CR_CONTROL_INT64,        /* the same, 64 bits wide */
+	CR_CONTROL_BOOL,         /* 0 or 1 */
+	CR_CONTROL_MENU,         /* one of items[], by index */
+	CR_CONTROL_INT_MENU,     /* one of items[], by index; each item names a number */
+	CR_CONTROL_BUTTON,       /* an action: any value sets it off */
+	CR_CONTROL_BITMASK,      /* bits within the mask max */
+};
+
+#define CR_SOURCE_MAX_CONTROLS 64  /* controls one source lists at most */
+#define CR_SOURCE_MENU_MAX 32      /* menu items listed per control at most */
+
+/* One control as a source describes it (list_controls). */
+struct cr_source_control {
+	char name[64];           /* the name set_control takes: "exposure_time_absolute" */
+	char label[64];          /* the driver's own: "Exposure Time, Absolute" */
+	enum cr_control_type type;
+	int64_t min, max, step;  /* the range (menus: of indexes; a bitmask: max is the mask) */
+	int64_t def;             /* the default (menus: an index) */
+	int64_t value;           /* the current value (menus: an index); valid when has_value */
+	bool has_value;          /* false: write-only, a button, or the driver would not say */
+	bool read_only;          /* it cannot be set */
+	bool inactive;           /* setting it has no effect now (an automatic mode is on) */
+	unsigned nitems;         /* menus: items[] used */
+	struct {
+		int64_t index;
+		char name[32];   /* the item's name; an integer menu's number as text */
+	} items[CR_SOURCE_MENU_MAX];
+};
+
+/* "int", "int64", "bool", "menu", "intmenu", "button", "bitmask". */
+const char *cr_control_type_name(enum cr_control_type type);
+
+/* Normalizes a control or menu item name the way v4l2-ctl prints controls:
+ * lowercase, every run of other characters than letters and digits becomes
+ * one '_', none leading or trailing ("Exposure Time, Absolute" ->
+ * "exposure_time_absolute"). out is len bytes. */
+void cr_source_control_key(const char *name, char *out, size_t len);
+
+/* Parses text as a value of the control c: an integer (decimal or 0x hex)
+ * in its range, true/false (also yes/no, on/off, 1/0) for a boolean, a menu
+ * item by name (case and punctuation ignored) or index. Into *value (menus:
+ * the index). Returns 0, or -EINVAL with what is expected in why (len
+ * bytes). For sources that keep their controls themselves (the test
+ * pattern); V4L2's are parsed against the driver (v4l2_controls.c). */
+int cr_source_control_parse(const struct cr_source_control *c, const char *text, int64_t *value, char *why,
+			    size_t len);
+
 struct cr_source;
 
 /* What a kind of source does (its name and spec are in config/sources.h). */
@@ -79,6 +131,11 @@ struct cr_source_ops {
 	/* Optional (NULL: none): fills stats with the stream's counters. Called
 	 * by the camera thread between reads; never blocks. */
 	void (*stream_stats)(struct cr_source *src, struct cr_source_stream_stats *stats);
+	/* Optional, with set_control: describes the source's controls, each
+	 * with its current value, into out[max]. Returns how many there are
+	 * (only the first max are written), or -ENODEV when the device is not
+	 * open (why: the reason). Runs beside read(), like set_control. */
+	int (*list_controls)(struct cr_source *src, struct cr_source_control *out, int max, char *why, size_t len);
 
 	void (*free_priv)(struct cr_source *src);
 };

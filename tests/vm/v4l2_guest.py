@@ -91,10 +91,12 @@ def check_stream(c, fmt):
         log(f"{fmt}: /status fps {cam['fps']}, frames {frames}, state {cam['state']}")
         c.check(cam["state"] == "running" and frames["captured"] >= STREAM_FRAMES,
                 f"{fmt}: frames are captured while streaming", str(frames))
-        # vivid numbers every frame; a sequence gap would show as lost_upstream.
-        # A slow guest may make vivid skip frames, so allow a few.
-        c.check(frames["lost_upstream"] <= frames["captured"] // 4,
-                f"{fmt}: the driver's sequence numbers are continuous", str(frames))
+        # vivid numbers every frame; a gap shows as lost_upstream. A guest
+        # starved by a busy host makes vivid skip frames, camrig or not (the
+        # record test bounds them); camrig itself must drop none.
+        c.check(frames["dropped_pool"] == 0, f"{fmt}: camrig drops no frame of the driver's", str(frames))
+        if frames["lost_upstream"]:
+            log(f"note: {fmt}: vivid skipped {frames['lost_upstream']} frames (counted as lost upstream)")
         # The capture time is the driver's CLOCK_MONOTONIC timestamp mapped to UTC.
         c.check(abs(cam["last_capture_unix"] - time.time()) < 5,
                 f"{fmt}: the last capture time is the driver's timestamp (within 5 s of now)",
@@ -118,6 +120,22 @@ def check_controls(c):
         controls = d.status()["camera"]["controls"]
         c.check(controls.get("brightness") == "100" and controls.get("horizontal_flip") == "true",
                 "/status shows the controls as set", str(controls))
+        # The list (GET /api/controls) is the driver's: ranges, menus, values as v4l2-ctl reads them.
+        st, _, body = d.request("GET", "/api/controls")
+        listed = {x["name"]: x for x in json.loads(body)["cameras"][0]["controls"]} if st == 200 else {}
+        b = listed.get("brightness", {})
+        c.check(b.get("type") == "int" and (b.get("min"), b.get("max"), b.get("step"), b.get("value")) == (0, 255, 1, 100),
+                "GET /api/controls: brightness is an int 0..255 step 1, now 100", str(b))
+        f = listed.get("horizontal_flip", {})
+        c.check(f.get("type") == "bool" and f.get("value") is True, "a bool control is listed with its value", str(f))
+        t = listed.get("test_pattern", {})
+        items = {i["name"]: i["index"] for i in t.get("items", [])}
+        c.check(t.get("type") == "menu" and items.get("100% Color Squares") == 4 and t.get("value") == 4,
+                "a menu control is listed with its items and the index set", str(t)[:300])
+        for name in ("contrast", "saturation", "hue"):
+            out = v4l2_ctl("-C", name)
+            c.check(name in listed and f"{name}: {listed[name]['value']}" in out,
+                    f"{name}: the listed value is the driver's", f"{listed.get(name)} {out}")
         st, _, body = d.request("POST", "/api/command", body=b"set_control no_such_control 1")
         c.check(st == 404 and b"the device has:" in body and b"brightness" in body,
                 "set_control of an unknown control is a 404 that lists the controls", f"{st} {body[:300]!r}")
