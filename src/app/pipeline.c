@@ -374,7 +374,7 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 	}
 	if (ret == 0) {
 		p->catalog = cr_catalog_new(config);
-		p->mcp = cr_mcp_new(config, p->control, &p->status);
+		p->mcp = cr_mcp_new(config, p->control, &p->status, p->catalog);
 		p->http_ctx = (struct cr_http_context){ .config = &config->http, .cameras = p->http_cameras, .ncameras = n,
 							.control = p->control, .events = p->events, .status = &p->status,
 							.catalog = p->catalog, .mcp = mcp_message, .mcp_ctx = p->mcp };
