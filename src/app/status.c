@@ -135,6 +135,12 @@ void cr_status_free(struct cr_status **pst)
 
 /* ---- one camera ----------------------------------------------------------- */
 
+/* "recording", "stopping", "paused" (a session file between spans) or "idle". */
+static const char *recording_state(const struct cr_recorder_stats *rs)
+{
+	return rs->recording ? "recording" : rs->stopping ? "stopping" : rs->paused ? "paused" : "idle";
+}
+
 static json_t *recording_json(const struct camera_status *c)
 {
 	const struct cr_recorder_stats *rs = &c->recorder;
@@ -148,8 +154,8 @@ static json_t *recording_json(const struct camera_status *c)
 	return json_pack("{s:s, s:b, s:o, s:o, s:o, s:s, s:s, s:f, s:f, s:f,"
 			 " s:{s:I, s:I, s:I}, s:I, s:f, s:i, s:I, s:i, s:I,"
 			 " s:{s:f, s:f, s:I, s:i},"
-			 " s:{s:s, s:s, s:o, s:b, s:I, s:I, s:I, s:I, s:f, s:f}}",
-		"state", rs->recording ? "recording" : rs->stopping ? "stopping" : "idle", "recording", rs->recording,
+			 " s:{s:s, s:s, s:o, s:b, s:I, s:I, s:I, s:I, s:f, s:f}, s:s, s:i}",
+		"state", recording_state(rs), "recording", rs->recording,
 		"reason", cr_json_str(rs->reason), "file", cr_json_str(rs->file), "sidecar", cr_json_str(rs->sidecar),
 		"trigger", rs->trigger,
 		"trigger_time", iso, "trigger_unix", (double)rs->trigger_utc_us / 1e6, "duration", rs->duration_s,
@@ -165,7 +171,8 @@ static json_t *recording_json(const struct camera_status *c)
 		"encoder", "codec", es->codec, "encoder", es->encoder, "error", cr_json_str(es->error), "active",
 		es->active, "frames", (json_int_t)es->frames, "packets", (json_int_t)es->packets, "dropped",
 		(json_int_t)es->dropped, "errors", (json_int_t)es->errors, "encode_ms", es->encode_ms, "bitrate_kbps",
-		es->bitrate_kbps);
+		es->bitrate_kbps, "split", c->config->recording.split ? c->config->recording.split : "trigger", "spans",
+		(int)rs->spans);
 }
 
 static json_t *timelapse_json(const struct camera_status *c)
@@ -957,8 +964,7 @@ json_t *cr_status_live_json(const struct cr_status *st)
 
 		stream_clients += c->stream_clients;
 		if (c->has_recorder)
-			rec = json_pack("{s:s, s:o, s:f, s:f, s:I, s:I, s:I, s:I}", "state",
-					rs->recording ? "recording" : rs->stopping ? "stopping" : "idle", "file",
+			rec = json_pack("{s:s, s:o, s:f, s:f, s:I, s:I, s:I, s:I}", "state", recording_state(rs), "file",
 					cr_json_str(rs->file), "seconds", rs->file_seconds, "duration", rs->duration_s,
 					"frames", (json_int_t)rs->frames_written, "dropped", (json_int_t)rs->frames_dropped,
 					"lost", (json_int_t)rs->frames_lost, "bytes", (json_int_t)rs->bytes_written);
@@ -984,7 +990,7 @@ unsigned cr_status_files_in_use(const struct cr_status *st, const char **paths, 
 	for (unsigned i = 0; i < st->ncameras; i++) {
 		const struct camera_status *c = &st->cameras[i];
 
-		if (c->has_recorder && (c->recorder.recording || c->recorder.stopping)) {
+		if (c->has_recorder && (c->recorder.recording || c->recorder.stopping || c->recorder.paused)) {
 			if (n < max && c->recorder.file[0])
 				paths[n++] = c->recorder.file;
 			if (n < max && c->recorder.sidecar[0])

@@ -91,6 +91,8 @@ static const struct key recording_keys[] = {
 	  .choices = (const char *const[]){ "utc", "local", NULL }, .what = "utc or local" },
 	{ .name = "pre_trigger", .parse = cr_config_parse_fps, .offset = CAM(recording.pre_trigger), .max = 3600 },
 	{ .name = "segment", .parse = cr_config_parse_int, .offset = CAM(recording.segment), .max = 86400 },
+	{ .name = "split", .parse = cr_config_parse_choice, .offset = CAM(recording.split),
+	  .choices = (const char *const[]){ "trigger", "session", NULL }, .what = "trigger or session" },
 	{ .name = "resume", .parse = cr_config_parse_bool, .offset = CAM(recording.resume), .expected = BOOL_EXPECTED },
 	{ .name = "min_free_mb", .parse = cr_config_parse_int, .offset = CAM(recording.min_free_mb), .max = 1048576 },
 	{ .name = "preset", .parse = cr_config_parse_word, .offset = CAM(recording.preset), .expected = WORD_EXPECTED },
@@ -468,6 +470,7 @@ void cr_config_camera_clear(struct cr_camera_config *cam)
 	free(cam->recording.filename);
 	free(cam->recording.snapshot_filename);
 	free(cam->recording.timezone);
+	free(cam->recording.split);
 	free(cam->recording.preset);
 	free(cam->timelapse.photos_root);
 	free(cam->timelapse.videos_root);
@@ -501,6 +504,7 @@ void cr_config_camera_copy(struct cr_camera_config *dst, const struct cr_camera_
 	dst->recording.filename = strdup_or_null(src->recording.filename);
 	dst->recording.snapshot_filename = strdup_or_null(src->recording.snapshot_filename);
 	dst->recording.timezone = strdup_or_null(src->recording.timezone);
+	dst->recording.split = strdup_or_null(src->recording.split);
 	dst->recording.preset = strdup_or_null(src->recording.preset);
 	dst->timelapse.photos_root = strdup_or_null(src->timelapse.photos_root);
 	dst->timelapse.videos_root = strdup_or_null(src->timelapse.videos_root);

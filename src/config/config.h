@@ -61,6 +61,8 @@ struct cr_recording_config {
 	char *timezone;       /* "utc" (default) or "local": the templates' strftime fields */
 	double pre_trigger;   /* seconds kept before a trigger, default 0: off */
 	int segment;          /* seconds per file, 0 (default): one file per recording */
+	char *split;          /* "trigger" (default): a file per start; "session": one file per camera for the
+				 run, each start/stop span appended, the pauses as "paused" rows in the sidecar */
 	bool resume;          /* a recording whose camera is lost goes on in a new file when it returns,
 				 default true */
 	int min_free_mb;      /* MiB that must stay free under root, default 200 */
