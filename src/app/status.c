@@ -154,7 +154,7 @@ static json_t *recording_json(const struct camera_status *c)
 	return json_pack("{s:s, s:b, s:o, s:o, s:o, s:s, s:s, s:f, s:f, s:f,"
 			 " s:{s:I, s:I, s:I}, s:I, s:f, s:i, s:I, s:i, s:I,"
 			 " s:{s:f, s:f, s:I, s:i},"
-			 " s:{s:s, s:s, s:o, s:b, s:I, s:I, s:I, s:I, s:f, s:f}, s:s, s:i}",
+			 " s:{s:s, s:s, s:o, s:b, s:I, s:I, s:I, s:I, s:f, s:f}, s:s, s:i, s:I, s:I, s:I}",
 		"state", recording_state(rs), "recording", rs->recording,
 		"reason", cr_json_str(rs->reason), "file", cr_json_str(rs->file), "sidecar", cr_json_str(rs->sidecar),
 		"trigger", rs->trigger,
@@ -172,7 +172,8 @@ static json_t *recording_json(const struct camera_status *c)
 		es->active, "frames", (json_int_t)es->frames, "packets", (json_int_t)es->packets, "dropped",
 		(json_int_t)es->dropped, "errors", (json_int_t)es->errors, "encode_ms", es->encode_ms, "bitrate_kbps",
 		es->bitrate_kbps, "split", c->config->recording.split ? c->config->recording.split : "trigger", "spans",
-		(int)rs->spans);
+		(int)rs->spans, "queued_bytes", (json_int_t)rs->queued_bytes, "queue_peak_bytes",
+		(json_int_t)rs->queue_peak_bytes, "queue_budget_bytes", (json_int_t)rs->queue_budget_bytes);
 }
 
 static json_t *timelapse_json(const struct camera_status *c)
@@ -286,9 +287,11 @@ static json_t *camera_json(const struct camera_status *c)
 	for (int i = 0; i < c->nconsumers; i++) {
 		const struct cr_subscriber_stats *s = &c->consumers[i];
 
-		json_array_append_new(consumers, json_pack("{s:o, s:I, s:I, s:i, s:i, s:b}", "name", cr_json_str(s->name),
-			"delivered", (json_int_t)s->delivered, "dropped", (json_int_t)s->dropped, "queued", (int)s->length,
-			"depth", (int)s->depth, "active", s->active));
+		json_array_append_new(consumers, json_pack("{s:o, s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:b}", "name",
+			cr_json_str(s->name), "delivered", (json_int_t)s->delivered, "dropped", (json_int_t)s->dropped,
+			"queued", (int)s->length, "depth", (int)s->depth, "queued_bytes", (json_int_t)s->bytes,
+			"peak_bytes", (json_int_t)s->peak_bytes, "budget_bytes", (json_int_t)s->budget, "active",
+			s->active));
 	}
 	camera = json_pack(
 		"{s:o, s:o, s:o, s:o, s:s, s:o, s:s, s:i, s:i,"

@@ -106,6 +106,7 @@ static const struct key recording_keys[] = {
 	  .expected = BOOL_EXPECTED },
 	{ .name = "queue_depth", .parse = cr_config_parse_int, .offset = CAM(recording.queue_depth), .min = 1,
 	  .max = 1024 },
+	{ .name = "queue_mb", .parse = cr_config_parse_int, .offset = CAM(recording.queue_mb), .min = 1, .max = 4096 },
 	{ .name = "pre_trigger_max_mb", .parse = cr_config_parse_int, .offset = CAM(recording.pre_trigger_max_mb),
 	  .min = 1, .max = 65536 },
 	{ 0 },

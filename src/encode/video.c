@@ -86,6 +86,7 @@ struct cr_video_encoder {
 	bool closed;
 	AVCodecParameters *par;      /* NULL until the encoder opened */
 	unsigned params;             /* bumped at every reopen: packets carry it */
+	int64_t test_delay_ns;       /* $CAMRIG_TEST_DELAY encoder:MS (base/time.h) */
 	bool intra_only;
 	struct cr_video_encoder_stats stats;
 	int64_t rate_start_ns;       /* bitrate window */
@@ -763,6 +764,11 @@ static void *encoder_thread(void *arg)
 		if (ret < 0)
 			continue;
 		cr_heartbeat_busy(hb, ENCODE_BOUND_NS);
+		if (enc->test_delay_ns) {
+			struct timespec ts = cr_time_ts(enc->test_delay_ns);
+
+			nanosleep(&ts, NULL); /* a test hook: a slow encoder */
+		}
 		encode_frame(enc, f);
 		cr_frame_unref(&f);
 	}
@@ -839,6 +845,8 @@ int cr_video_encoder_new(struct cr_camera *cam, const struct cr_recording_config
 	cr_ring_init(&enc->meta, META_MAX, sizeof(struct meta), CR_RING_DROP_OLDEST);
 	enc->sub = cr_fanout_subscribe(cr_camera_fanout(cam), SUBSCRIBER_NAME,
 				       config->queue_depth > 0 ? (unsigned)config->queue_depth : 32, CR_QUEUE_DROP_NEWEST);
+	enc->test_delay_ns = cr_time_test_delay_ns("encoder");
+	cr_subscriber_set_budget(enc->sub, (size_t)(config->queue_mb > 0 ? config->queue_mb : 16) << 20);
 	cr_subscriber_set_active(enc->sub, false);
 	*out = enc;
 	return 0;

@@ -7,7 +7,8 @@
  *   thread sees packets, starts and stops in the order they happened: a
  *   start carries the ring's packets from before the trigger, and every
  *   packet queued after it belongs to that recording.
- * - The queue is bounded (QUEUE_PACKETS); a packet that does not fit is
+ * - The queue is bounded (QUEUE_PACKETS, and recording.queue_mb bytes of
+ *   packets, though an empty queue takes any one); a packet that does not fit is
  *   dropped and counted, and shows in the sidecar as a "dropped" row. After
  *   such a drop a stream with inter frames is written again from its next
  *   keyframe (the packets in between get "dropped" rows of their own).
@@ -132,11 +133,13 @@ struct cr_recorder {
 	AVPacket *tmp;                       /* thread: the packet handed to the muxer */
 	struct output out;                   /* thread only */
 	int64_t next_check_ns;               /* thread only */
+	int64_t test_delay_ns;               /* $CAMRIG_TEST_DELAY writer:MS (base/time.h) */
 
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct cr_ring queue;                /* of struct item, QUEUE_PACKETS + QUEUE_CONTROL */
 	unsigned npackets, ncontrol;         /* of each kind in the queue */
+	size_t packet_bytes, budget;         /* of the packets in the queue; recording.queue_mb */
 	bool closing;
 	bool recording;                      /* packets go onto the queue */
 	bool stop_pending;                   /* stopped; the thread writes what was captured before */
@@ -159,13 +162,20 @@ static const char *extension(const struct cr_recorder *rec)
 
 static bool queue_push(struct cr_recorder *rec, const struct item *item)
 {
-	if (item->kind == ITEM_PACKET ? rec->npackets >= QUEUE_PACKETS : rec->ncontrol >= QUEUE_CONTROL)
+	if (item->kind == ITEM_PACKET ? rec->npackets >= QUEUE_PACKETS ||
+						(rec->npackets > 0 &&
+						 rec->packet_bytes + cr_packet_size(item->pkt) > rec->budget)
+				      : rec->ncontrol >= QUEUE_CONTROL)
 		return false;
 	cr_ring_push(&rec->queue, item, NULL);
-	if (item->kind == ITEM_PACKET)
+	if (item->kind == ITEM_PACKET) {
 		rec->npackets++;
-	else
+		rec->packet_bytes += cr_packet_size(item->pkt);
+		if (rec->packet_bytes > rec->stats.queue_peak_bytes)
+			rec->stats.queue_peak_bytes = rec->packet_bytes;
+	} else {
 		rec->ncontrol++;
+	}
 	pthread_cond_signal(&rec->wake);
 	return true;
 }
@@ -174,10 +184,12 @@ static bool queue_pop(struct cr_recorder *rec, struct item *item)
 {
 	if (!cr_ring_pop(&rec->queue, item))
 		return false;
-	if (item->kind == ITEM_PACKET)
+	if (item->kind == ITEM_PACKET) {
 		rec->npackets--;
-	else
+		rec->packet_bytes -= cr_packet_size(item->pkt);
+	} else {
 		rec->ncontrol--;
+	}
 	return true;
 }
 
@@ -803,6 +815,7 @@ static void *recorder_thread(void *arg)
 		}
 		have = queue_pop(rec, &item);
 		rec->stats.queued = rec->npackets;
+		rec->stats.queued_bytes = rec->packet_bytes;
 		if (!have && rec->closing) {
 			pthread_mutex_unlock(&rec->lock);
 			break;
@@ -811,6 +824,11 @@ static void *recorder_thread(void *arg)
 		if (have) {
 			switch (item.kind) {
 			case ITEM_PACKET:
+				if (rec->test_delay_ns) {
+					struct timespec ts = cr_time_ts(rec->test_delay_ns);
+
+					nanosleep(&ts, NULL); /* a test hook: a slow disk */
+				}
 				write_packet(rec, item.pkt, item.after_drop);
 				break;
 			case ITEM_START:
@@ -857,6 +875,9 @@ int cr_recorder_new(struct cr_camera *cam, struct cr_video_encoder *enc, const s
 	if (!rec->tmp)
 		abort();
 	rec->stats.pre_trigger_s = config->pre_trigger;
+	rec->test_delay_ns = cr_time_test_delay_ns("writer");
+	rec->budget = (size_t)(config->queue_mb > 0 ? config->queue_mb : 16) << 20;
+	rec->stats.queue_budget_bytes = rec->budget;
 	if (config->pre_trigger > 0)
 		rec->ring = cr_prebuffer_new((int64_t)(config->pre_trigger * 1e9),
 					     (size_t)config->pre_trigger_max_mb * 1024 * 1024);

@@ -60,7 +60,10 @@ struct cr_recorder_stats {
 	unsigned segment;                  /* files of the current recording so far - 1 */
 	uint64_t recordings;               /* recordings started since camrig started */
 	unsigned queued;                   /* packets waiting for the recorder thread */
-	uint64_t queue_dropped;            /* packets dropped on its full queue, ever */
+	size_t queued_bytes;               /* their bytes */
+	size_t queue_peak_bytes;           /* the most bytes queued at once, ever */
+	size_t queue_budget_bytes;         /* recording.queue_mb */
+	uint64_t queue_dropped;            /* packets dropped on its full queue (in packets or bytes), ever */
 	double pre_trigger_s;              /* configured pre-trigger, s; 0: off */
 	struct cr_prebuffer_stats prebuffer;
 };
