@@ -8,7 +8,7 @@
  *             jpeg stage[i] --full-size stills--> timelapse[i] (photos, videos)
  *                           --current image--> upload[i] (POST, own queue)
  *   HTTP /api/command, signals --> control thread --> commands.c
- *   ntfy topic, GPIO button ------^          events --> ntfy, GPIO LEDs, SSE
+ *   ntfy topic, GPIO button, MQTT -^          events --> ntfy, MQTT, GPIO LEDs, SSE
  *   every reader of the state --> status model (status.c) --> every part's stats
  *
  * Lifecycle: every part is new (no thread) -> start -> stop (idempotent,
@@ -24,8 +24,8 @@
  *   device fails before anything listens; its format is known from here
  *   on), timelapse and upload (they wait on the JPEG stage: stopped while
  *   frames still come), the LSL outlet and its tap;
- *   then the control thread, ntfy and GPIO (no command arrives from them
- *   after they stop), and the HTTP server, which stops first. */
+ *   then the control thread, ntfy, MQTT and GPIO (no command arrives from
+ *   them after they stop), and the HTTP server, which stops first. */
 #include "app/pipeline.h"
 
 #include "app/commands.h"
@@ -44,6 +44,7 @@
 #include "encode/video.h"
 #include "http/http.h"
 #include "lsl/lsl.h"
+#include "publish/mqtt.h"
 #include "publish/tcpstream.h"
 #include "publish/upload.h"
 #include "record/recorder.h"
@@ -84,6 +85,7 @@ struct cr_pipeline {
 	struct cr_control *control;
 	struct cr_ntfy *ntfy;                  /* NULL unless ntfy.enabled */
 	struct cr_gpio *gpio;                  /* NULL unless gpio.enabled */
+	struct cr_mqtt *mqtt;                  /* NULL unless mqtt.enabled */
 	struct cr_markers *markers;            /* NULL unless a camera has lsl.markers */
 	struct cr_http_server *http;
 	struct cr_http_context http_ctx;
@@ -121,6 +123,7 @@ PART_OPS(markers)
 PART_OPS(control)
 PART_OPS(ntfy)
 PART_OPS(gpio)
+PART_OPS(mqtt)
 PART_OPS(http_server)
 
 static int lsl_tap_start(void *obj)
@@ -169,6 +172,33 @@ static int start_part(struct cr_pipeline *p, void *obj)
 		return 0;
 	}
 	return -ENOENT;
+}
+
+/* The status model as MQTT publishes it. */
+static json_t *mqtt_cameras(void *ctx)
+{
+	struct cr_pipeline *p = ctx;
+	struct cr_status *st = cr_status_take(&p->status);
+	json_t *cameras = cr_status_mqtt_json(st);
+
+	cr_status_free(&st);
+	return cameras;
+}
+
+/* Creates and starts the MQTT client (after the control thread). */
+static int start_mqtt(struct cr_pipeline *p)
+{
+	const struct cr_mqtt_model model = { .cameras = mqtt_cameras, .ctx = p };
+	unsigned n = p->config->ncameras;
+	struct cr_mqtt_camera *cameras = cr_calloc(n, sizeof(*cameras));
+	int ret;
+
+	for (unsigned i = 0; i < n; i++)
+		cameras[i] = (struct cr_mqtt_camera){ .name = p->config->cameras[i].name, .jpeg = p->rigs[i].jpeg };
+	ret = ADD(p, mqtt, p->mqtt, cr_mqtt_new(p->config, cameras, n, &model, p->control, p->events, &p->mqtt));
+	free(cameras);
+	p->status.mqtt = p->mqtt;
+	return ret == 0 ? start_part(p, p->mqtt) : ret;
 }
 
 /* Creates and starts camera i's parts, in the order the design comment gives. */
@@ -326,6 +356,8 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 		if (ret == 0)
 			ret = start_part(p, p->ntfy);
 	}
+	if (ret == 0 && config->mqtt.enabled)
+		ret = start_mqtt(p);
 	if (ret == 0 && config->gpio.enabled) {
 		ret = ADD(p, gpio, p->gpio, cr_gpio_new(&config->gpio, p->control, p->events, &p->gpio));
 		if (ret == 0)

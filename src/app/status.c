@@ -22,6 +22,7 @@
 #include "encode/video.h"
 #include "http/http.h"
 #include "lsl/lsl.h"
+#include "publish/mqtt.h"
 #include "publish/tcpstream.h"
 #include "publish/upload.h"
 #include "record/recorder.h"
@@ -62,6 +63,8 @@ struct cr_status {
 	struct cr_http_stats http;           /* zero when not serving */
 	const char *ntfy_server;             /* NULL: ntfy off */
 	struct cr_ntfy_stats ntfy;
+	bool has_mqtt;
+	struct cr_mqtt_stats mqtt;
 	unsigned ncameras;
 	struct camera_status cameras[];
 };
@@ -113,6 +116,9 @@ struct cr_status *cr_status_take(const struct cr_status_source *src)
 		st->ntfy_server = src->config->ntfy.server;
 		cr_ntfy_stats(src->ntfy, &st->ntfy);
 	}
+	st->has_mqtt = src->mqtt != NULL;
+	if (st->has_mqtt)
+		cr_mqtt_stats(src->mqtt, &st->mqtt);
 	return st;
 }
 
@@ -137,7 +143,7 @@ static json_t *recording_json(const struct camera_status *c)
 	return json_pack("{s:s, s:b, s:o, s:o, s:o, s:s, s:s, s:f, s:f, s:f,"
 			 " s:{s:I, s:I, s:I}, s:I, s:f, s:i, s:I, s:i, s:I,"
 			 " s:{s:f, s:f, s:I, s:i},"
-			 " s:{s:s, s:s, s:o, s:b, s:I, s:I, s:I, s:I, s:f, s:f}}",
+			 " s:{s:s, s:s, s:o, s:b, s:I, s:I, s:I, s:I, s:f, s:f}, s:o}",
 		"state", rs->recording ? "recording" : rs->stopping ? "stopping" : "idle", "recording", rs->recording,
 		"reason", cr_json_str(rs->reason), "file", cr_json_str(rs->file), "sidecar", cr_json_str(rs->sidecar),
 		"trigger", rs->trigger,
@@ -154,7 +160,7 @@ static json_t *recording_json(const struct camera_status *c)
 		"encoder", "codec", es->codec, "encoder", es->encoder, "error", cr_json_str(es->error), "active",
 		es->active, "frames", (json_int_t)es->frames, "packets", (json_int_t)es->packets, "dropped",
 		(json_int_t)es->dropped, "errors", (json_int_t)es->errors, "encode_ms", es->encode_ms, "bitrate_kbps",
-		es->bitrate_kbps);
+		es->bitrate_kbps, "disk_free_mb", rs->disk_free_mb >= 0 ? json_real(rs->disk_free_mb) : json_null());
 }
 
 static json_t *timelapse_json(const struct camera_status *c)
@@ -316,7 +322,38 @@ json_t *cr_status_json(const struct cr_status *st)
 			"published", (json_int_t)n->published, "publish_errors", (json_int_t)n->publish_errors,
 			"dropped", (json_int_t)n->dropped, "errors", (json_int_t)n->errors));
 	}
+	if (st->has_mqtt) {
+		const struct cr_mqtt_stats *m = &st->mqtt;
+
+		json_object_set_new(status, "mqtt", json_pack("{s:o, s:o, s:o, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+			"broker", cr_json_str(m->broker), "client_id", cr_json_str(m->client_id), "base_topic",
+			cr_json_str(m->base_topic), "connected", m->connected, "connects", (json_int_t)m->connects,
+			"connect_errors", (json_int_t)m->connect_errors, "commands_run", (json_int_t)m->commands_run,
+			"commands_skipped", (json_int_t)m->commands_skipped, "published", (json_int_t)m->published,
+			"dropped", (json_int_t)m->dropped, "discovery_removed", (json_int_t)m->discovery_removed,
+			"last_error", cr_json_str(m->last_error)));
+	}
 	return status;
+}
+
+json_t *cr_status_mqtt_json(const struct cr_status *st)
+{
+	json_t *cameras = json_array();
+
+	for (unsigned i = 0; i < st->ncameras; i++) {
+		const struct camera_status *c = &st->cameras[i];
+		const struct cr_camera_stats *cs = &c->camera;
+		json_t *telemetry = json_pack("{s:f, s:I, s:I, s:i, s:b, s:o}", "fps", cs->fps_measured, "frames",
+			(json_int_t)cs->frames_captured, "dropped",
+			(json_int_t)(cs->frames_pool_dropped + cs->frames_lost_upstream), "clients", (int)c->stream_clients,
+			"recording", c->has_recorder && c->recorder.recording, "disk_free_mb",
+			c->has_recorder && c->recorder.disk_free_mb >= 0 ? json_real(c->recorder.disk_free_mb)
+									  : json_null());
+
+		json_array_append_new(cameras, json_pack("{s:o, s:o}", "state", camera_json(c), "telemetry",
+							 telemetry));
+	}
+	return cameras;
 }
 
 json_t *cr_status_stats_json(const struct cr_status *st)

@@ -23,6 +23,7 @@ struct cr_rig;
 struct cr_http_server;
 struct cr_http_camera;
 struct cr_ntfy;
+struct cr_mqtt;
 
 /* What a snapshot is taken of; pipeline.c fills it in as parts start. */
 struct cr_status_source {
@@ -31,6 +32,7 @@ struct cr_status_source {
 	struct cr_http_camera *http_cameras; /* the same cameras as HTTP serves them (stream clients) */
 	struct cr_http_server *http;         /* NULL: not serving (yet) */
 	struct cr_ntfy *ntfy;                /* NULL: ntfy off */
+	struct cr_mqtt *mqtt;                /* NULL: mqtt off */
 	int64_t start_mono_ns;               /* when camrig started, CLOCK_MONOTONIC ns */
 };
 
@@ -57,7 +59,11 @@ void cr_status_free(struct cr_status **status);
  *   last_capture_unix, reconnects, recording (as in GET /api/record),
  *   timelapse (as in GET /api/timelapse), upload, lsl, controls, tcp_stream
  * and, when ntfy is on, ntfy: {server, connected, connects, messages_run,
- * messages_skipped, published, publish_errors, dropped, errors}. The README
+ * messages_skipped, published, publish_errors, dropped, errors}; when mqtt
+ * is on, mqtt: {broker, client_id, base_topic, connected, connects,
+ * connect_errors, commands_run, commands_skipped, published, dropped,
+ * discovery_removed, last_error}. A camera's recording has disk_free_mb
+ * (MiB free where recordings go; null: unknown). The README
  * documents each field for users. */
 json_t *cr_status_json(const struct cr_status *status);
 
@@ -67,6 +73,13 @@ json_t *cr_status_json(const struct cr_status *status);
  * (with pre_trigger and encoder), timelapse, upload, lsl, tcp_stream, ...],
  * ntfy when on}. */
 json_t *cr_status_stats_json(const struct cr_status *status);
+
+/* What MQTT publishes per camera (publish/mqtt.h): an array, config order,
+ * of {"state": the camera's object as /status has it, "telemetry": {fps (measured),
+ * frames (captured), dropped (frames lost in the pool or upstream),
+ * clients (live views), recording (bool), disk_free_mb (MiB free where
+ * recordings go, null: unknown)}}. */
+json_t *cr_status_mqtt_json(const struct cr_status *status);
 
 /* GET /api/record: {recording: any camera records, cameras: [each camera's
  * recording object with its "camera" name]}. */

@@ -256,6 +256,36 @@ static const struct key gpio_keys[] = {
 	{ 0 },
 };
 
+#define MQTT_TOPIC_EXPECTED "an MQTT topic without wildcards (+, #), empty levels or spaces, e.g. camrig/{host}"
+
+static const struct key mqtt_keys[] = {
+	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = TOP(mqtt.enabled), .expected = BOOL_EXPECTED },
+	{ .name = "broker", .parse = cr_config_parse_broker, .offset = TOP(mqtt.broker),
+	  .expected = "HOST:PORT, e.g. 127.0.0.1:1883 or broker.lan:8883" },
+	{ .name = "tls", .parse = cr_config_parse_bool, .offset = TOP(mqtt.tls), .expected = BOOL_EXPECTED },
+	{ .name = "ca_file", .parse = cr_config_parse_path, .offset = TOP(mqtt.ca_file),
+	  .expected = "a PEM file path" },
+	{ .name = "cert_file", .parse = cr_config_parse_path, .offset = TOP(mqtt.cert_file),
+	  .expected = "a PEM file path" },
+	{ .name = "key_file", .parse = cr_config_parse_path, .offset = TOP(mqtt.key_file),
+	  .expected = "a PEM file path" },
+	{ .name = "username", .parse = cr_config_parse_text, .offset = TOP(mqtt.username),
+	  .expected = "1 to 255 printable characters" },
+	{ .name = "password_file", .parse = cr_config_parse_path, .offset = TOP(mqtt.password_file),
+	  .expected = "a file path" },
+	{ .name = "client_id", .parse = cr_config_parse_client_id, .offset = TOP(mqtt.client_id),
+	  .expected = "1 to 64 letters, digits, '_', '-' or {host}" },
+	{ .name = "base_topic", .parse = cr_config_parse_mqtt_topic, .offset = TOP(mqtt.base_topic),
+	  .expected = MQTT_TOPIC_EXPECTED },
+	{ .name = "keepalive", .parse = cr_config_parse_uint, .offset = TOP(mqtt.keepalive), .min = 5, .max = 3600 },
+	{ .name = "state_interval", .parse = cr_config_parse_uint, .offset = TOP(mqtt.state_interval), .min = 1,
+	  .max = 86400 },
+	{ .name = "discovery", .parse = cr_config_parse_bool, .offset = TOP(mqtt.discovery), .expected = BOOL_EXPECTED },
+	{ .name = "discovery_prefix", .parse = cr_config_parse_mqtt_topic, .offset = TOP(mqtt.discovery_prefix),
+	  .expected = MQTT_TOPIC_EXPECTED },
+	{ 0 },
+};
+
 const struct key cr_config_top_keys[] = {
 	{ .name = "log_level", .parse = cr_config_parse_log_level, .offset = TOP(log_level),
 	  .expected = "one of: error, warn, info, debug" },
@@ -263,6 +293,7 @@ const struct key cr_config_top_keys[] = {
 	{ .name = "cameras", .type = KEY_CAMERAS, .sub = cr_config_camera_keys },
 	{ .name = "ntfy", .type = KEY_MAPPING, .sub = ntfy_keys },
 	{ .name = "gpio", .type = KEY_MAPPING, .sub = gpio_keys },
+	{ .name = "mqtt", .type = KEY_MAPPING, .sub = mqtt_keys },
 	{ 0 },
 };
 
@@ -749,7 +780,7 @@ static char *check_camera(const struct cr_config *config, unsigned i)
 	return NULL;
 }
 
-/* ntfy and gpio: what must go together. */
+/* ntfy, gpio and mqtt: what must go together. */
 static char *check_remote(const struct cr_config *config)
 {
 	const struct cr_ntfy_config *n = &config->ntfy;
@@ -762,6 +793,18 @@ static char *check_remote(const struct cr_config *config)
 	if (g->enabled && g->button < 0 && g->led_idle < 0 && g->led_recording < 0 && g->led_paused < 0)
 		return cr_strdup("gpio.button: -1 and no LED either (expected a button line offset or "
 				 "gpio.leds lines when gpio.enabled is true)");
+	if (config->mqtt.password_file && !config->mqtt.username)
+		return cr_strdup("mqtt.username: missing (expected a user name when mqtt.password_file is set)");
+	if (!config->mqtt.cert_file != !config->mqtt.key_file)
+		return cr_strdup(config->mqtt.cert_file ? "mqtt.key_file: missing (expected the client certificate's key "
+							  "when mqtt.cert_file is set)"
+							: "mqtt.cert_file: missing (expected the certificate of "
+							  "mqtt.key_file)");
+	if ((config->mqtt.ca_file || config->mqtt.cert_file) && !config->mqtt.tls)
+		return cr_strdup(config->mqtt.ca_file ? "mqtt.ca_file: set, but mqtt.tls is false (expected mqtt.tls: "
+							"true, or no ca_file)"
+						      : "mqtt.cert_file: set, but mqtt.tls is false (expected mqtt.tls: "
+							"true, or no cert_file)");
 	if (g->enabled) {
 		const int lines[] = { g->button, g->led_idle, g->led_recording, g->led_paused };
 		const char *const names[] = { "button", "leds.idle", "leds.recording", "leds.paused" };
@@ -861,6 +904,15 @@ void cr_config_free(struct cr_config **pconfig)
 	free(config->gpio.bias);
 	free(config->gpio.preset);
 	pairs_free(config->gpio.clicks, config->gpio.nclicks);
+	free(config->mqtt.broker);
+	free(config->mqtt.ca_file);
+	free(config->mqtt.cert_file);
+	free(config->mqtt.key_file);
+	free(config->mqtt.username);
+	free(config->mqtt.password_file);
+	free(config->mqtt.client_id);
+	free(config->mqtt.base_topic);
+	free(config->mqtt.discovery_prefix);
 	free(config->log_level);
 	if (config->outline)
 		cr_config_outline_free(config->outline);

@@ -188,6 +188,25 @@ struct cr_gpio_config {
 	int led_paused;
 };
 
+/* MQTT: state, events, images and commands through a broker, Home
+ * Assistant discovery (src/publish/mqtt.c); documented in data/camrig.yaml. */
+struct cr_mqtt_config {
+	bool enabled;         /* connect to the broker (default false) */
+	char *broker;         /* "HOST:PORT", default "127.0.0.1:1883" */
+	bool tls;             /* TLS to the broker (default false) */
+	char *ca_file;        /* PEM CA certificates to trust; NULL: the system's */
+	char *cert_file;      /* PEM client certificate; NULL: none */
+	char *key_file;       /* its PEM private key */
+	char *username;       /* NULL: none */
+	char *password_file;  /* a file holding the password (one line); NULL: none */
+	char *client_id;      /* "{host}" is this machine's name, default "camrig-{host}" */
+	char *base_topic;     /* every topic but discovery's starts with it, default "camrig/{host}" */
+	unsigned keepalive;   /* s between pings when idle, default 60 */
+	unsigned state_interval; /* s between state and telemetry messages besides those on change, default 30 */
+	bool discovery;       /* publish Home Assistant discovery configs (default true) */
+	char *discovery_prefix; /* Home Assistant's discovery prefix, default "homeassistant" */
+};
+
 struct cr_config_outline;
 
 struct cr_config {
@@ -200,6 +219,7 @@ struct cr_config {
 	unsigned ncameras;    /* >= 1 after a successful load */
 	struct cr_ntfy_config ntfy;
 	struct cr_gpio_config gpio;
+	struct cr_mqtt_config mqtt;
 };
 
 /* Loads path (NULL: the built-in default: one camera, source auto). On

@@ -263,7 +263,7 @@ struct bad_file {
 static const struct bad_file bad_files[] = {
 	/* found by libcyaml: unknown keys, at any depth and in a later camera */
 	{ "log_level: info\ncolour: red\n",
-	  "x.yaml:2: colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio)" },
+	  "x.yaml:2: colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio, mqtt)" },
 	{ "cameras:\n  - name: a\n    jpeg:\n      quality: 5\n\n      colour: 3\n",
 	  "x.yaml:6: cameras.0.jpeg.colour: unknown key (expected one of: quality, gray, size, workers)" },
 	{ "cameras:\n  - name: a\n  - name: b\n    colour: red\n",
@@ -301,7 +301,7 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:2: http.listen: wrong type: got a mapping (expected HOST:PORT with PORT 0..65535, e.g. "
 	  "127.0.0.1:8080 or [::1]:8080)" },
 	{ "\n\nhello\n",
-	  "x.yaml:3: wrong type: got a value (expected a mapping of: log_level, http, cameras, ntfy, gpio)" },
+	  "x.yaml:3: wrong type: got a value (expected a mapping of: log_level, http, cameras, ntfy, gpio, mqtt)" },
 	{ "cameras:\n  - name: a\n    lsl:\n",
 	  "x.yaml:3: cameras.0.lsl: wrong type: got an empty value (expected a mapping of: enabled, name, type, markers, interfaces)" },
 	/* found by libyaml: syntax */
@@ -519,7 +519,7 @@ static void test_set_errors(void **state)
 	set_fails(config, "camera.colour", "red",
 		  "camera.colour: unknown key (expected one of: name, source, size, fps, format, loop, buffers, crop, "
 		  "controls, jpeg, lsl, recording, timelapse, upload, tcp_stream)");
-	set_fails(config, "colour", "red", "colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio)");
+	set_fails(config, "colour", "red", "colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio, mqtt)");
 	set_fails(config, "http.port", "80", "http.port: unknown key (expected one of: listen, header_timeout, "
 		  "max_pending, max_stream_clients, max_api_clients, max_clients_per_ip, auth, password_file, token_file, "
 		  "tls_cert, tls_key, hostnames, cors_origins)");
