@@ -3,7 +3,8 @@
  *
  *   camera[i] --fan-out--> jpeg stage[i] --latest image--> HTTP live views
  *             --fan-out--> video encoder[i] --packets--> recorder[i]
- *                          (pre-trigger ring, files + sidecars), tcp stream[i]
+ *                          (pre-trigger ring, files + sidecars), tcp stream[i],
+ *                          RTSP publisher[i] (a media server)
  *             --tap------> LSL outlet[i] (one sample per frame)
  *             jpeg stage[i] --full-size stills--> timelapse[i] (photos, videos)
  *                           --current image--> upload[i] (POST, own queue)
@@ -18,7 +19,7 @@
  * then frees every part in the reverse order of creation. So the start
  * order below is the design:
  *
- *   per camera: the JPEG stage, the recorder, tcp stream and encoder first
+ *   per camera: the JPEG stage, the recorder, tcp stream, RTSP and encoder first
  *   (the encoder's sinks are registered before it runs; stopping it after
  *   the camera drains its last packets into them), then the camera (a bad
  *   device fails before anything listens; its format is known from here
@@ -45,6 +46,7 @@
 #include "http/http.h"
 #include "lsl/lsl.h"
 #include "publish/mqtt.h"
+#include "publish/rtsp.h"
 #include "publish/tcpstream.h"
 #include "publish/upload.h"
 #include "record/recorder.h"
@@ -116,6 +118,7 @@ PART_OPS(jpeg_stage)
 PART_OPS(video_encoder)
 PART_OPS(recorder)
 PART_OPS(tcpstream)
+PART_OPS(rtsp)
 PART_OPS(timelapse)
 PART_OPS(upload)
 PART_OPS(lsl_outlet)
@@ -223,15 +226,25 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 	if (ret == 0)
 		ret = ADD(p, recorder, rig->recorder,
 			  cr_recorder_new(rig->camera, rig->encoder, &cc->recording, p->events, &rig->recorder));
-	if (ret == 0 && cc->tcp_stream.enabled) {
-		/* Encode once: share the recorder's packets when they are H.264. */
-		bool h264 = strcmp(cc->recording.codec, "h264") == 0 || strncmp(cc->recording.codec, "h264_", 5) == 0 ||
-			    strcmp(cc->recording.codec, "libx264") == 0;
+	/* Encode once: the tcp stream and RTSP share the recorder's packets when
+	 * they are H.264 (and RTSP asks for no bitrate or GOP of its own). */
+	bool h264 = strcmp(cc->recording.codec, "h264") == 0 || strncmp(cc->recording.codec, "h264_", 5) == 0 ||
+		    strcmp(cc->recording.codec, "libx264") == 0;
 
+	if (ret == 0 && cc->tcp_stream.enabled) {
 		ret = ADD(p, tcpstream, rig->tcp, cr_tcpstream_new(rig->camera, h264 ? rig->encoder : NULL, &cc->tcp_stream,
 								    &cc->recording, &rig->tcp));
 		if (ret == 0)
 			ret = start_part(p, rig->tcp);
+	}
+	if (ret == 0 && cc->rtsp.enabled) {
+		bool share = h264 && (cc->rtsp.bitrate == 0 || cc->rtsp.bitrate == cc->recording.bitrate) &&
+			     (cc->rtsp.gop == 0 || cc->rtsp.gop == cc->recording.gop);
+
+		ret = ADD(p, rtsp, rig->rtsp,
+			  cr_rtsp_new(rig->camera, share ? rig->encoder : NULL, &cc->rtsp, &cc->recording, &rig->rtsp));
+		if (ret == 0)
+			ret = start_part(p, rig->rtsp);
 	}
 	if (ret == 0)
 		ret = start_part(p, rig->recorder);

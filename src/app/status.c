@@ -23,6 +23,7 @@
 #include "http/http.h"
 #include "lsl/lsl.h"
 #include "publish/mqtt.h"
+#include "publish/rtsp.h"
 #include "publish/tcpstream.h"
 #include "publish/upload.h"
 #include "record/recorder.h"
@@ -31,6 +32,7 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define CONSUMERS_MAX 16
 
@@ -55,6 +57,8 @@ struct camera_status {
 	struct cr_lsl_stats lsl, markers;
 	bool has_tcp;
 	struct cr_tcpstream_stats tcp;
+	bool has_rtsp;
+	struct cr_rtsp_stats rtsp;
 };
 
 struct cr_status {
@@ -98,6 +102,9 @@ static void take_camera(const struct cr_rig *rig, const struct cr_http_camera *h
 	c->has_tcp = rig->tcp != NULL;
 	if (c->has_tcp)
 		cr_tcpstream_stats(rig->tcp, &c->tcp);
+	c->has_rtsp = rig->rtsp != NULL;
+	if (c->has_rtsp)
+		cr_rtsp_stats(rig->rtsp, &c->rtsp);
 }
 
 struct cr_status *cr_status_take(const struct cr_status_source *src)
@@ -237,6 +244,30 @@ static json_t *tcp_json(const struct camera_status *c)
 			 s->not_h264 ? "the encoder does not produce H.264" : "");
 }
 
+static json_t *rtsp_json(const struct camera_status *c)
+{
+	const struct cr_rtsp_stats *s = &c->rtsp;
+
+	if (!c->has_rtsp)
+		return json_null();
+	return json_pack("{s:o, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:o}", "url", cr_json_str(s->url), "state",
+			 cr_rtsp_state_name(s->state), "shared_encoder", s->shared_encoder, "connects",
+			 (json_int_t)s->connects, "connect_errors", (json_int_t)s->connect_errors, "packets",
+			 (json_int_t)s->packets, "bytes", (json_int_t)s->bytes, "skips", (json_int_t)s->skips,
+			 "backoff_s", s->backoff_s, "session_s", s->session_s, "last_error", cr_json_str(s->last_error));
+}
+
+/* Video encoders taking this camera's frames now: each subscribes as
+ * "video" (encode/video.c), the recorder's and any stream's own. */
+static int encoders_running(const struct camera_status *c)
+{
+	int n = 0;
+
+	for (int i = 0; i < c->nconsumers; i++)
+		n += c->consumers[i].active && strcmp(c->consumers[i].name, "video") == 0;
+	return n;
+}
+
 /* The controls set so far: {"NAME": "VALUE", ...}. */
 static json_t *controls_json(const struct camera_status *c)
 {
@@ -289,6 +320,8 @@ static json_t *camera_json(const struct camera_status *c)
 	json_object_set_new(camera, "lsl", lsl_json(c));
 	json_object_set_new(camera, "controls", controls_json(c));
 	json_object_set_new(camera, "tcp_stream", tcp_json(c));
+	json_object_set_new(camera, "rtsp", rtsp_json(c));
+	json_object_set_new(camera, "encoders", json_integer(encoders_running(c)));
 	return camera;
 }
 

@@ -137,6 +137,19 @@ static const struct key tcp_stream_keys[] = {
 	{ 0 },
 };
 
+static const struct key rtsp_keys[] = {
+	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = CAM(rtsp.enabled), .expected = BOOL_EXPECTED },
+	{ .name = "url", .parse = cr_config_parse_rtsp_url, .offset = CAM(rtsp.url),
+	  .expected = "rtsp://HOST[:PORT]/PATH or rtsps://..., without credentials, e.g. rtsp://mediamtx.lan:8554/door" },
+	{ .name = "username", .parse = cr_config_parse_text, .offset = CAM(rtsp.username),
+	  .expected = "1 to 255 printable characters" },
+	{ .name = "password_file", .parse = cr_config_parse_path, .offset = CAM(rtsp.password_file),
+	  .expected = "a file path" },
+	{ .name = "bitrate", .parse = cr_config_parse_int, .offset = CAM(rtsp.bitrate), .max = 1000000 },
+	{ .name = "gop", .parse = cr_config_parse_fps, .offset = CAM(rtsp.gop), .max = 60 },
+	{ 0 },
+};
+
 static const struct key upload_keys[] = {
 	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = CAM(upload.enabled), .expected = BOOL_EXPECTED },
 	{ .name = "url", .parse = cr_config_parse_post_url, .offset = CAM(upload.url),
@@ -172,6 +185,7 @@ const struct key cr_config_camera_keys[] = {
 	{ .name = "timelapse", .type = KEY_MAPPING, .sub = timelapse_keys },
 	{ .name = "upload", .type = KEY_MAPPING, .sub = upload_keys },
 	{ .name = "tcp_stream", .type = KEY_MAPPING, .sub = tcp_stream_keys },
+	{ .name = "rtsp", .type = KEY_MAPPING, .sub = rtsp_keys },
 	{ 0 },
 };
 
@@ -491,6 +505,9 @@ void cr_config_camera_clear(struct cr_camera_config *cam)
 	free(cam->timelapse.preset);
 	free(cam->upload.url);
 	free(cam->tcp_stream.listen);
+	free(cam->rtsp.url);
+	free(cam->rtsp.username);
+	free(cam->rtsp.password_file);
 	free(cam->upload.field);
 	pairs_free(cam->upload.fields, cam->upload.nfields);
 	pairs_free(cam->upload.headers, cam->upload.nheaders);
@@ -524,6 +541,9 @@ void cr_config_camera_copy(struct cr_camera_config *dst, const struct cr_camera_
 	dst->timelapse.preset = strdup_or_null(src->timelapse.preset);
 	dst->upload.url = strdup_or_null(src->upload.url);
 	dst->tcp_stream.listen = strdup_or_null(src->tcp_stream.listen);
+	dst->rtsp.url = strdup_or_null(src->rtsp.url);
+	dst->rtsp.username = strdup_or_null(src->rtsp.username);
+	dst->rtsp.password_file = strdup_or_null(src->rtsp.password_file);
 	dst->upload.field = strdup_or_null(src->upload.field);
 	dst->upload.fields = pairs_copy(src->upload.fields, src->upload.nfields);
 	dst->upload.headers = pairs_copy(src->upload.headers, src->upload.nheaders);
@@ -765,6 +785,12 @@ static char *check_camera(const struct cr_config *config, unsigned i)
 		return cr_asprintf("cameras.%u.crop: %dx%d at %d,%d reaches outside the %dx%d frame (expected "
 				   "left + width <= %d and top + height <= %d)", i, crop->width, crop->height,
 				   crop->left, crop->top, cam->width, cam->height, cam->width, cam->height);
+	if (cam->rtsp.enabled && !cam->rtsp.url)
+		return cr_asprintf("cameras.%u.rtsp.url: missing (expected rtsp://HOST[:PORT]/PATH when rtsp.enabled "
+				   "is true)", i);
+	if (cam->rtsp.password_file && !cam->rtsp.username)
+		return cr_asprintf("cameras.%u.rtsp.username: missing (expected a user name when rtsp.password_file "
+				   "is set)", i);
 	if (cam->upload.enabled && !cam->upload.url)
 		return cr_asprintf("cameras.%u.upload.url: missing (expected an http:// or https:// URL when "
 				   "upload.enabled is true)", i);

@@ -50,6 +50,17 @@ struct cr_tcp_stream_config {
 	unsigned max_clients; /* connections at once, default 8 */
 };
 
+/* Publishing to a media server over RTSP (src/publish/rtsp.c); documented in
+ * data/camrig.yaml. */
+struct cr_rtsp_config {
+	bool enabled;         /* publish (default false) */
+	char *url;            /* rtsp://HOST[:PORT]/PATH or rtsps://; NULL: none (required when enabled) */
+	char *username;       /* for the server's ANNOUNCE; NULL: none */
+	char *password_file;  /* a file holding the password (one line); NULL: none */
+	int bitrate;          /* kbit/s of a stream of its own; 0 (default): the recording's settings */
+	double gop;           /* s between keyframes of a stream of its own; 0 (default): the recording's */
+};
+
 struct cr_recording_config {
 	char *codec;          /* copy, mjpeg, h264, h265, ffv1 or any libavcodec encoder name; default h264 */
 	char *format;         /* container: "mkv" (default) or "mp4" (fragmented) */
@@ -131,6 +142,7 @@ struct cr_camera_config {
 	struct cr_timelapse_config timelapse;
 	struct cr_upload_config upload;
 	struct cr_tcp_stream_config tcp_stream;
+	struct cr_rtsp_config rtsp;
 };
 
 struct cr_http_config {

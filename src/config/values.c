@@ -296,6 +296,28 @@ int cr_config_parse_mqtt_topic(const struct key *key, const char *text, void *ba
 	return 0;
 }
 
+/* Where the RTSP publisher sends: rtsp:// or rtsps://, a host, a path;
+ * credentials go in rtsp.username and rtsp.password_file, never the URL
+ * (URLs are logged and shown in /status). */
+int cr_config_parse_rtsp_url(const struct key *key, const char *text, void *base, char **why)
+{
+	size_t len = strlen(text),
+	       scheme = cr_config_has_prefix(text, "rtsps://") ? 8 : cr_config_has_prefix(text, "rtsp://") ? 7 : 0;
+	const char *host = text + scheme;
+
+	if (!scheme || len > 1024 || !*host || *host == '/' || *host == ':' || strpbrk(text, " \"#") ||
+	    !cr_config_printable(text)) {
+		*why = cr_asprintf("\"%s\" is not an RTSP URL", text);
+		return -EINVAL;
+	}
+	if (strchr(host, '@')) {
+		*why = cr_strdup("the URL has credentials in it");
+		return -EINVAL;
+	}
+	cr_config_set_string(FIELD(base, key->offset, char *), text);
+	return 0;
+}
+
 /* A token: encoder and preset names. */
 int cr_config_parse_word(const struct key *key, const char *text, void *base, char **why)
 {
