@@ -12,7 +12,7 @@ build_pkgs="meson ninja-build pkg-config gcc g++
 test_pkgs="libcmocka-dev ffmpeg curl openssl v4l-utils python3 procps psmisc
   qemu-system-x86 busybox-static kmod cpio ustreamer chromium
   clang-14 libclang-rt-14-dev llvm-14
-  mosquitto mosquitto-clients"
+  mosquitto mosquitto-clients janus iproute2 util-linux"
 case $what in
   build) pkgs=$build_pkgs ;;
   test) pkgs="$build_pkgs $test_pkgs" ;;

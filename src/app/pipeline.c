@@ -4,7 +4,7 @@
  *   camera[i] --fan-out--> jpeg stage[i] --latest image--> HTTP live views
  *             --fan-out--> video encoder[i] --packets--> recorder[i]
  *                          (pre-trigger ring, files + sidecars), tcp stream[i],
- *                          RTSP publisher[i] (a media server)
+ *                          RTSP publisher[i] (a media server), RTP to Janus[i]
  *             --tap------> LSL outlet[i] (one sample per frame)
  *             jpeg stage[i] --full-size stills--> timelapse[i] (photos, videos)
  *                           --current image--> upload[i] (POST, own queue)
@@ -245,6 +245,15 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 			  cr_rtsp_new(rig->camera, share ? rig->encoder : NULL, &cc->rtsp, &cc->recording, &rig->rtsp));
 		if (ret == 0)
 			ret = start_part(p, rig->rtsp);
+	}
+	if (ret == 0 && cc->webrtc.enabled) {
+		bool share = h264 && (cc->webrtc.bitrate == 0 || cc->webrtc.bitrate == cc->recording.bitrate) &&
+			     (cc->webrtc.gop == 0 || cc->webrtc.gop == cc->recording.gop);
+
+		ret = ADD(p, rtsp, rig->webrtc, cr_rtsp_new_webrtc(rig->camera, share ? rig->encoder : NULL, &cc->webrtc,
+								     &cc->recording, &rig->webrtc));
+		if (ret == 0)
+			ret = start_part(p, rig->webrtc);
 	}
 	if (ret == 0)
 		ret = start_part(p, rig->recorder);

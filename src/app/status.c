@@ -57,8 +57,8 @@ struct camera_status {
 	struct cr_lsl_stats lsl, markers;
 	bool has_tcp;
 	struct cr_tcpstream_stats tcp;
-	bool has_rtsp;
-	struct cr_rtsp_stats rtsp;
+	bool has_rtsp, has_webrtc;
+	struct cr_rtsp_stats rtsp, webrtc;
 };
 
 struct cr_status {
@@ -105,6 +105,9 @@ static void take_camera(const struct cr_rig *rig, const struct cr_http_camera *h
 	c->has_rtsp = rig->rtsp != NULL;
 	if (c->has_rtsp)
 		cr_rtsp_stats(rig->rtsp, &c->rtsp);
+	c->has_webrtc = rig->webrtc != NULL;
+	if (c->has_webrtc)
+		cr_rtsp_stats(rig->webrtc, &c->webrtc);
 }
 
 struct cr_status *cr_status_take(const struct cr_status_source *src)
@@ -244,17 +247,34 @@ static json_t *tcp_json(const struct camera_status *c)
 			 s->not_h264 ? "the encoder does not produce H.264" : "");
 }
 
-static json_t *rtsp_json(const struct camera_status *c)
+/* A publisher's counters (RTSP, or RTP to Janus). */
+static json_t *publisher_json(const struct cr_rtsp_stats *s)
 {
-	const struct cr_rtsp_stats *s = &c->rtsp;
-
-	if (!c->has_rtsp)
-		return json_null();
-	return json_pack("{s:o, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:o}", "url", cr_json_str(s->url), "state",
-			 cr_rtsp_state_name(s->state), "shared_encoder", s->shared_encoder, "connects",
+	return json_pack("{s:o, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:o}", "url", cr_json_str(s->url),
+			 "state", cr_rtsp_state_name(s->state), "shared_encoder", s->shared_encoder, "connects",
 			 (json_int_t)s->connects, "connect_errors", (json_int_t)s->connect_errors, "packets",
 			 (json_int_t)s->packets, "bytes", (json_int_t)s->bytes, "skips", (json_int_t)s->skips,
-			 "backoff_s", s->backoff_s, "session_s", s->session_s, "last_error", cr_json_str(s->last_error));
+			 "backoff_s", s->backoff_s, "session_s", s->session_s, "latency_ms", s->latency_ms, "last_error",
+			 cr_json_str(s->last_error));
+}
+
+static json_t *rtsp_json(const struct camera_status *c)
+{
+	return c->has_rtsp ? publisher_json(&c->rtsp) : json_null();
+}
+
+/* The RTP sender's counters, with what the page needs to play the
+ * mountpoint: Janus's URL and the mountpoint id. */
+static json_t *webrtc_json(const struct camera_status *c)
+{
+	json_t *w;
+
+	if (!c->has_webrtc)
+		return json_null();
+	w = publisher_json(&c->webrtc);
+	json_object_set_new(w, "janus", cr_json_str(c->config->webrtc.janus));
+	json_object_set_new(w, "mountpoint", json_integer(c->config->webrtc.mountpoint));
+	return w;
 }
 
 /* Video encoders taking this camera's frames now: each subscribes as
@@ -321,6 +341,7 @@ static json_t *camera_json(const struct camera_status *c)
 	json_object_set_new(camera, "controls", controls_json(c));
 	json_object_set_new(camera, "tcp_stream", tcp_json(c));
 	json_object_set_new(camera, "rtsp", rtsp_json(c));
+	json_object_set_new(camera, "webrtc", webrtc_json(c));
 	json_object_set_new(camera, "encoders", json_integer(encoders_running(c)));
 	return camera;
 }

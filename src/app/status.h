@@ -59,8 +59,9 @@ void cr_status_free(struct cr_status **status);
  *   last_capture_unix, reconnects, recording (as in GET /api/record),
  *   timelapse (as in GET /api/timelapse), upload, lsl, controls, tcp_stream,
  *   rtsp: {url, state, shared_encoder, connects, connect_errors, packets,
- *   bytes, skips, backoff_s, session_s, last_error} or null, encoders (video
- *   encoders taking frames now)
+ *   bytes, skips, backoff_s, session_s, latency_ms, last_error} or null,
+ *   webrtc: the same of the RTP sender to Janus with janus (URL) and
+ *   mountpoint, or null, encoders (video encoders taking frames now)
  * and, when ntfy is on, ntfy: {server, connected, connects, messages_run,
  * messages_skipped, published, publish_errors, dropped, errors}; when mqtt
  * is on, mqtt: {broker, client_id, base_topic, connected, connects,

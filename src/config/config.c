@@ -150,6 +150,19 @@ static const struct key rtsp_keys[] = {
 	{ 0 },
 };
 
+static const struct key webrtc_keys[] = {
+	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = CAM(webrtc.enabled), .expected = BOOL_EXPECTED },
+	{ .name = "rtp", .parse = cr_config_parse_broker, .offset = CAM(webrtc.rtp),
+	  .expected = "HOST:PORT of the mountpoint's video port, e.g. 127.0.0.1:5004" },
+	{ .name = "janus", .parse = cr_config_parse_url, .offset = CAM(webrtc.janus),
+	  .expected = "an http:// or https:// URL of Janus's HTTP API, e.g. http://janus.lan:8088/janus" },
+	{ .name = "mountpoint", .parse = cr_config_parse_uint, .offset = CAM(webrtc.mountpoint), .min = 1,
+	  .max = 2147483647 },
+	{ .name = "bitrate", .parse = cr_config_parse_int, .offset = CAM(webrtc.bitrate), .max = 1000000 },
+	{ .name = "gop", .parse = cr_config_parse_fps, .offset = CAM(webrtc.gop), .max = 60 },
+	{ 0 },
+};
+
 static const struct key upload_keys[] = {
 	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = CAM(upload.enabled), .expected = BOOL_EXPECTED },
 	{ .name = "url", .parse = cr_config_parse_post_url, .offset = CAM(upload.url),
@@ -186,6 +199,7 @@ const struct key cr_config_camera_keys[] = {
 	{ .name = "upload", .type = KEY_MAPPING, .sub = upload_keys },
 	{ .name = "tcp_stream", .type = KEY_MAPPING, .sub = tcp_stream_keys },
 	{ .name = "rtsp", .type = KEY_MAPPING, .sub = rtsp_keys },
+	{ .name = "webrtc", .type = KEY_MAPPING, .sub = webrtc_keys },
 	{ 0 },
 };
 
@@ -508,6 +522,8 @@ void cr_config_camera_clear(struct cr_camera_config *cam)
 	free(cam->rtsp.url);
 	free(cam->rtsp.username);
 	free(cam->rtsp.password_file);
+	free(cam->webrtc.rtp);
+	free(cam->webrtc.janus);
 	free(cam->upload.field);
 	pairs_free(cam->upload.fields, cam->upload.nfields);
 	pairs_free(cam->upload.headers, cam->upload.nheaders);
@@ -544,6 +560,8 @@ void cr_config_camera_copy(struct cr_camera_config *dst, const struct cr_camera_
 	dst->rtsp.url = strdup_or_null(src->rtsp.url);
 	dst->rtsp.username = strdup_or_null(src->rtsp.username);
 	dst->rtsp.password_file = strdup_or_null(src->rtsp.password_file);
+	dst->webrtc.rtp = strdup_or_null(src->webrtc.rtp);
+	dst->webrtc.janus = strdup_or_null(src->webrtc.janus);
 	dst->upload.field = strdup_or_null(src->upload.field);
 	dst->upload.fields = pairs_copy(src->upload.fields, src->upload.nfields);
 	dst->upload.headers = pairs_copy(src->upload.headers, src->upload.nheaders);
@@ -791,6 +809,10 @@ static char *check_camera(const struct cr_config *config, unsigned i)
 	if (cam->rtsp.password_file && !cam->rtsp.username)
 		return cr_asprintf("cameras.%u.rtsp.username: missing (expected a user name when rtsp.password_file "
 				   "is set)", i);
+	if (cam->webrtc.enabled && (!cam->webrtc.rtp || !cam->webrtc.janus))
+		return cr_asprintf("cameras.%u.webrtc.%s: missing (expected %s when webrtc.enabled is true)", i,
+				   cam->webrtc.rtp ? "janus" : "rtp", cam->webrtc.rtp ? "the URL of Janus's HTTP API"
+										    : "HOST:PORT of the mountpoint's video port");
 	if (cam->upload.enabled && !cam->upload.url)
 		return cr_asprintf("cameras.%u.upload.url: missing (expected an http:// or https:// URL when "
 				   "upload.enabled is true)", i);

@@ -61,6 +61,19 @@ struct cr_rtsp_config {
 	double gop;           /* s between keyframes of a stream of its own; 0 (default): the recording's */
 };
 
+/* WebRTC through Janus: RTP to a Janus streaming mountpoint, and the live
+ * page's view of it (src/publish/rtsp.c, data/index.html); documented in
+ * data/camrig.yaml. */
+struct cr_webrtc_config {
+	bool enabled;         /* send RTP and offer the WebRTC view (default false) */
+	char *rtp;            /* "HOST:PORT": the mountpoint's video port (UDP); NULL: none (required) */
+	char *janus;          /* Janus's HTTP API as the browser reaches it, e.g. "http://host:8088/janus";
+				 NULL: none (required) */
+	unsigned mountpoint;  /* the streaming plugin's mountpoint id, default 1 */
+	int bitrate;          /* kbit/s of a stream of its own; 0 (default): the recording's settings */
+	double gop;           /* s between keyframes of a stream of its own; 0 (default): the recording's */
+};
+
 struct cr_recording_config {
 	char *codec;          /* copy, mjpeg, h264, h265, ffv1 or any libavcodec encoder name; default h264 */
 	char *format;         /* container: "mkv" (default) or "mp4" (fragmented) */
@@ -143,6 +156,7 @@ struct cr_camera_config {
 	struct cr_upload_config upload;
 	struct cr_tcp_stream_config tcp_stream;
 	struct cr_rtsp_config rtsp;
+	struct cr_webrtc_config webrtc;
 };
 
 struct cr_http_config {

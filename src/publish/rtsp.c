@@ -1,6 +1,7 @@
 /* RTSP publishing: a camera's H.264 to a media server (MediaMTX, go2rtc,
  * any server that takes ANNOUNCE and RECORD), which fans it out to viewers
- * over RTSP, WebRTC and HLS and feeds NVRs.
+ * over RTSP, WebRTC and HLS and feeds NVRs; and the same stream as plain
+ * RTP to a Janus streaming mountpoint, which browsers play over WebRTC.
  *
  * Protocol: RTSP 1.0 (RFC 2326) as libavformat's "rtsp" muxer speaks it:
  * ANNOUNCE with an SDP of the stream (H.264 RTP payload, RFC 6184, its
@@ -10,6 +11,11 @@
  * TEARDOWN at the end. Credentials (rtsp.username, rtsp.password_file) go
  * in the URL handed to libavformat, which answers Basic and Digest
  * challenges; that URL is never logged.
+ *
+ * RTP to Janus: libavformat's "rtp" muxer over UDP, 1200-byte packets (Janus
+ * relays them inside SRTP), payload type 96; the SPS/PPS go in band before
+ * every keyframe, since the mountpoint's viewers never see an SDP of ours.
+ * UDP has no session: it ends only on a send error.
  *
  * Design: the video encoder hands every packet to our sink on its own
  * thread; the sink only appends a reference to a bounded queue
@@ -67,7 +73,10 @@
 #define PACKET_TIME_BASE ((AVRational){ 1, 1000000 })
 
 struct cr_rtsp {
-	const struct cr_rtsp_config *config;
+	const char *label;                       /* "rtsp" or "webrtc": the config key, for messages */
+	const char *format;                      /* libavformat's muxer: "rtsp" or "rtp" */
+	bool in_band;                            /* SPS/PPS before every keyframe (RTP: no SDP reaches the viewer) */
+	char *shown_url;                         /* without credentials */
 	struct cr_camera *camera;
 	const char *name;                        /* the camera's */
 	struct cr_video_encoder *encoder;
@@ -88,6 +97,15 @@ struct cr_rtsp {
 	bool waiting_keyframe;                   /* the next packet queued must be a keyframe */
 	struct cr_rtsp_stats stats;
 	int64_t session_start_ns, retry_at_ns;
+	double latency_ns;                       /* capture to sent, smoothed over the last packets */
+};
+
+/* Where and how a publisher sends. */
+struct target {
+	const char *label, *format, *url, *shown_url;
+	bool in_band;
+	int bitrate;                             /* kbit/s of an own encoder; 0: the recording's */
+	double gop;                              /* s; 0: the recording's */
 };
 
 static const char *const state_names[] = {
@@ -186,14 +204,35 @@ static void accept_packets(struct cr_rtsp *r, bool on)
 		cr_video_encoder_keyframe(r->encoder);
 }
 
-/* Writes pkt (its PTS made relative to first_us, in the stream's time base). */
-static int write_packet(struct cr_rtsp *r, AVFormatContext *oc, struct cr_packet *pkt, int64_t first_us)
+/* Annex-B: starts with a start code (libx264's extradata does; avcC does not). */
+static bool annex_b(const uint8_t *data, int size)
 {
-	AVPacket *out = av_packet_clone(pkt->av);
+	return size > 4 && data[0] == 0 && data[1] == 0 && (data[2] == 1 || (data[2] == 0 && data[3] == 1));
+}
+
+/* Writes pkt (its PTS made relative to first_us, in the stream's time base),
+ * a keyframe after the SPS/PPS of par when the target wants them in band. */
+static int write_packet(struct cr_rtsp *r, AVFormatContext *oc, const AVCodecParameters *par, struct cr_packet *pkt,
+			int64_t first_us)
+{
+	AVPacket *out;
 	int ret;
 
-	if (!out)
+	if (r->in_band && pkt->keyframe && annex_b(par->extradata, par->extradata_size)) {
+		out = av_packet_alloc();
+		if (out && av_new_packet(out, par->extradata_size + pkt->av->size) == 0) {
+			memcpy(out->data, par->extradata, (size_t)par->extradata_size);
+			memcpy(out->data + par->extradata_size, pkt->av->data, (size_t)pkt->av->size);
+			out->flags = pkt->av->flags;
+			out->pts = out->dts = pkt->av->pts;
+		}
+	} else {
+		out = av_packet_clone(pkt->av);
+	}
+	if (!out || !out->data) {
+		av_packet_free(&out);
 		return AVERROR(ENOMEM);
+	}
 	out->stream_index = 0;
 	out->pts = out->dts = av_rescale_q(pkt->av->pts - first_us, PACKET_TIME_BASE, oc->streams[0]->time_base);
 	out->duration = 0;
@@ -201,9 +240,12 @@ static int write_packet(struct cr_rtsp *r, AVFormatContext *oc, struct cr_packet
 	ret = av_write_frame(oc, out);
 	av_packet_free(&out);
 	if (ret == 0) {
+		double late = (double)(cr_time_mono_ns() - pkt->mono_ns);
+
 		pthread_mutex_lock(&r->lock);
 		r->stats.packets++;
 		r->stats.bytes += cr_packet_size(pkt);
+		r->latency_ns = r->latency_ns > 0 ? 0.95 * r->latency_ns + 0.05 * late : late;
 		pthread_mutex_unlock(&r->lock);
 	}
 	return ret;
@@ -243,12 +285,12 @@ static int session(struct cr_rtsp *r, char *why, size_t len)
 		goto end;
 	}
 	if (fps > 0 && cr_video_h264_set_frame_rate(par, fps) < 0)
-		cr_debug("%s: rtsp: the SPS keeps the encoder's timing", r->name);
+		cr_debug("%s: %s: the SPS keeps the encoder's timing", r->name, r->label);
 	params = pkt->params;
 	first_us = pkt->av->pts;
-	ret = avformat_alloc_output_context2(&oc, NULL, "rtsp", r->url);
+	ret = avformat_alloc_output_context2(&oc, NULL, r->format, r->url);
 	if (ret < 0) {
-		snprintf(why, len, "cannot publish to %s: %s", r->config->url, av_err2str(ret));
+		snprintf(why, len, "cannot publish to %s: %s", r->shown_url, av_err2str(ret));
 		goto end;
 	}
 	oc->interrupt_callback = (AVIOInterruptCB){ .callback = interrupted, .opaque = r };
@@ -258,27 +300,33 @@ static int session(struct cr_rtsp *r, char *why, size_t len)
 	}
 	avcodec_parameters_copy(oc->streams[0]->codecpar, par);
 	oc->streams[0]->time_base = RTP_TIME_BASE;
-	av_dict_set(&opts, "rtsp_transport", "tcp", 0);
+	if (strcmp(r->format, "rtsp") == 0)
+		av_dict_set(&opts, "rtsp_transport", "tcp", 0);
 	atomic_store(&r->deadline_ns, cr_time_mono_ns() + CONNECT_TIMEOUT_NS);
-	ret = avformat_write_header(oc, &opts);
+	ret = oc->oformat->flags & AVFMT_NOFILE ? 0 /* rtsp: the muxer connects */
+						: avio_open2(&oc->pb, r->url, AVIO_FLAG_WRITE, &oc->interrupt_callback, NULL);
+	if (ret == 0)
+		ret = avformat_write_header(oc, &opts);
 	if (ret < 0) {
-		snprintf(why, len, "%s did not take the stream (ANNOUNCE, SETUP, RECORD): %s%s", r->config->url,
-			 av_err2str(ret), ret == AVERROR_INVALIDDATA ? " (refused: a path it does not serve, or "
-			 "credentials? see rtsp.username and rtsp.password_file)" : "");
+		snprintf(why, len, "%s did not take the stream%s: %s%s", r->shown_url,
+			 strcmp(r->format, "rtsp") == 0 ? " (ANNOUNCE, SETUP, RECORD)" : "", av_err2str(ret),
+			 ret == AVERROR_INVALIDDATA && strcmp(r->format, "rtsp") == 0
+				 ? " (refused: a path it does not serve, or credentials? see rtsp.username and "
+				   "rtsp.password_file)" : "");
 		goto end;
 	}
 	header = true;
 	set_state(r, CR_RTSP_PUBLISHING);
-	cr_info("%s: rtsp: publishing to %s", r->name, r->config->url);
+	cr_info("%s: %s: sending to %s", r->name, r->label, r->shown_url);
 	while (pkt) {
 		if (pkt->params != params) {
-			cr_info("%s: rtsp: new stream parameters; publishing again", r->name);
+			cr_info("%s: %s: new stream parameters; starting again", r->name, r->label);
 			break;
 		}
-		ret = write_packet(r, oc, pkt, first_us);
+		ret = write_packet(r, oc, par, pkt, first_us);
 		cr_packet_unref(&pkt);
 		if (ret < 0) {
-			snprintf(why, len, "the session with %s ended: %s", r->config->url, av_err2str(ret));
+			snprintf(why, len, "the session with %s ended: %s", r->shown_url, av_err2str(ret));
 			goto end;
 		}
 		while (!pkt && !atomic_load(&r->stopping))
@@ -294,6 +342,8 @@ end:
 		av_write_trailer(oc);
 		atomic_store(&r->tearing_down, false);
 	}
+	if (oc && !(oc->oformat->flags & AVFMT_NOFILE))
+		avio_closep(&oc->pb);
 	avformat_free_context(oc);
 	av_dict_free(&opts);
 	avcodec_parameters_free(&par);
@@ -307,7 +357,7 @@ static void *rtsp_thread(void *arg)
 	unsigned failures = 0;
 	char name[16], why[256];
 
-	snprintf(name, sizeof(name), "rtsp:%s", r->name);
+	snprintf(name, sizeof(name), "%s:%s", strcmp(r->format, "rtsp") == 0 ? "rtsp" : "rtp", r->name);
 	pthread_setname_np(pthread_self(), name);
 	while (!atomic_load(&r->stopping)) {
 		struct timespec until;
@@ -336,9 +386,9 @@ static void *rtsp_thread(void *arg)
 		r->retry_at_ns = cr_time_mono_ns() + backoff;
 		until = cr_time_ts(r->retry_at_ns);
 		if (failures++ == 0)
-			cr_warn("%s: rtsp: %s; trying again with backoff", r->name, why);
+			cr_warn("%s: %s: %s; trying again with backoff", r->name, r->label, why);
 		else
-			cr_debug("%s: rtsp: attempt %u: %s", r->name, failures, why);
+			cr_debug("%s: %s: attempt %u: %s", r->name, r->label, failures, why);
 		backoff = backoff * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : backoff * 2;
 		while (!atomic_load(&r->stopping) && pthread_cond_timedwait(&r->cond, &r->lock, &until) == 0)
 			;
@@ -365,31 +415,31 @@ static char *percent_encode(const char *text)
 	return out;
 }
 
-/* config->url with rtsp.username and the password file's first line in it. */
-static int make_url(struct cr_rtsp *r)
+/* c->url with rtsp.username and the password file's first line in it,
+ * allocated into *url. */
+static int make_url(const char *name, const struct cr_rtsp_config *c, char **url)
 {
-	const struct cr_rtsp_config *c = r->config;
 	const char *rest = strstr(c->url, "://") + 3;
 	char *user, *pass = NULL, *secret = NULL, why[PATH_MAX + 128];
 	int ret;
 
 	if (!c->username) {
-		r->url = cr_strdup(c->url);
+		*url = cr_strdup(c->url);
 		return 0;
 	}
 	if (c->password_file) {
 		ret = cr_fs_read_secret("rtsp.password_file", c->password_file, PASSWORD_FILE_MAX, &secret, why,
 					sizeof(why));
 		if (ret < 0)
-			return cr_log_ret(ret == -EFBIG ? -EINVAL : ret, CR_LOG_ERROR, "%s: %s", r->name, why);
+			return cr_log_ret(ret == -EFBIG ? -EINVAL : ret, CR_LOG_ERROR, "%s: %s", name, why);
 		secret[strcspn(secret, "\r\n")] = '\0';
 		pass = percent_encode(secret);
 		explicit_bzero(secret, strlen(secret));
 		free(secret);
 	}
 	user = percent_encode(c->username);
-	r->url = cr_asprintf("%.*s%s%s%s@%s", (int)(rest - c->url), c->url, user, pass ? ":" : "", pass ? pass : "",
-			     rest);
+	*url = cr_asprintf("%.*s%s%s%s@%s", (int)(rest - c->url), c->url, user, pass ? ":" : "", pass ? pass : "",
+			   rest);
 	free(user);
 	if (pass) {
 		explicit_bzero(pass, strlen(pass));
@@ -398,23 +448,25 @@ static int make_url(struct cr_rtsp *r)
 	return 0;
 }
 
-int cr_rtsp_new(struct cr_camera *cam, struct cr_video_encoder *shared, const struct cr_rtsp_config *config,
-		const struct cr_recording_config *recording, struct cr_rtsp **out)
+/* Creates a publisher for target (its url is taken). */
+static int publisher_new(struct cr_camera *cam, struct cr_video_encoder *shared, const struct target *t, char *url,
+			 const struct cr_recording_config *recording, struct cr_rtsp **out)
 {
 	struct cr_rtsp *r = CR_NEW(r);
 	int ret;
 
-	r->config = config;
+	r->label = t->label;
+	r->format = t->format;
+	r->in_band = t->in_band;
+	r->url = url;
+	r->shown_url = cr_strdup(t->shown_url);
 	r->camera = cam;
 	r->name = cr_camera_config(cam)->name;
 	pthread_mutex_init(&r->lock, NULL);
 	cr_time_cond_init(&r->cond);
 	cr_ring_init(&r->queue, QUEUE_PACKETS, sizeof(struct cr_packet *), CR_RING_DROP_NEWEST);
-	snprintf(r->stats.url, sizeof(r->stats.url), "%s", config->url);
+	snprintf(r->stats.url, sizeof(r->stats.url), "%s", t->shown_url);
 	r->stats.state = CR_RTSP_STOPPED;
-	ret = make_url(r);
-	if (ret < 0)
-		goto fail;
 	r->encoder = shared;
 	if (!shared) {
 		r->own_config = *recording;   /* borrowed strings: config outlives us */
@@ -423,10 +475,10 @@ int cr_rtsp_new(struct cr_camera *cam, struct cr_video_encoder *shared, const st
 		r->own_config.gray = false;
 		r->own_config.pre_trigger = 0;
 		r->own_config.queue_depth = 8;
-		if (config->gop > 0)
-			r->own_config.gop = config->gop;
-		if (config->bitrate > 0)
-			r->own_config.bitrate = config->bitrate;
+		if (t->gop > 0)
+			r->own_config.gop = t->gop;
+		if (t->bitrate > 0)
+			r->own_config.bitrate = t->bitrate;
 		ret = cr_video_encoder_new(cam, &r->own_config, &r->own_encoder);
 		if (ret < 0)
 			goto fail;
@@ -436,11 +488,37 @@ int cr_rtsp_new(struct cr_camera *cam, struct cr_video_encoder *shared, const st
 	if (ret < 0)
 		goto fail;
 	r->stats.shared_encoder = shared != NULL;
-	cr_info("%s: rtsp: will publish to %s (%s encoder)", r->name, config->url, shared ? "the recorder's" : "its own");
+	cr_info("%s: %s: will send to %s (%s encoder)", r->name, r->label, t->shown_url,
+		shared ? "the recorder's" : "its own");
 	*out = r;
 	return 0;
 fail:
 	cr_rtsp_free(&r);
+	return ret;
+}
+
+int cr_rtsp_new(struct cr_camera *cam, struct cr_video_encoder *shared, const struct cr_rtsp_config *config,
+		const struct cr_recording_config *recording, struct cr_rtsp **out)
+{
+	const struct target t = { .label = "rtsp", .format = "rtsp", .shown_url = config->url,
+				  .bitrate = config->bitrate, .gop = config->gop };
+	char *url = NULL;
+	int ret = make_url(cr_camera_config(cam)->name, config, &url);
+
+	return ret < 0 ? ret : publisher_new(cam, shared, &t, url, recording, out);
+}
+
+int cr_rtsp_new_webrtc(struct cr_camera *cam, struct cr_video_encoder *shared, const struct cr_webrtc_config *config,
+		       const struct cr_recording_config *recording, struct cr_rtsp **out)
+{
+	/* 1200-byte RTP packets: Janus relays them as they are, inside SRTP
+	 * over DTLS-negotiated UDP, which must stay under the path's MTU. */
+	char *url = cr_asprintf("rtp://%s?pkt_size=1200", config->rtp), *shown = cr_asprintf("rtp://%s", config->rtp);
+	const struct target t = { .label = "webrtc", .format = "rtp", .shown_url = shown, .in_band = true,
+				  .bitrate = config->bitrate, .gop = config->gop };
+	int ret = publisher_new(cam, shared, &t, url, recording, out);
+
+	free(shown);
 	return ret;
 }
 
@@ -486,6 +564,7 @@ void cr_rtsp_free(struct cr_rtsp **pr)
 	cr_rtsp_stop(r);
 	cr_video_encoder_free(&r->own_encoder);
 	cr_ring_fini(&r->queue);
+	free(r->shown_url);
 	if (r->url) {
 		explicit_bzero(r->url, strlen(r->url));
 		free(r->url);
@@ -504,5 +583,6 @@ void cr_rtsp_stats(struct cr_rtsp *r, struct cr_rtsp_stats *stats)
 	stats->backoff_s = r->stats.state == CR_RTSP_WAITING && r->retry_at_ns > now
 				   ? (double)(r->retry_at_ns - now) / 1e9 : 0;
 	stats->session_s = r->stats.state == CR_RTSP_PUBLISHING ? (double)(now - r->session_start_ns) / 1e9 : 0;
+	stats->latency_ms = r->latency_ns / 1e6;
 	pthread_mutex_unlock(&r->lock);
 }

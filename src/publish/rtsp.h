@@ -1,4 +1,5 @@
-/* Publishing a camera's H.264 to a media server over RTSP (see rtsp.c). */
+/* Publishing a camera's H.264 over the network (see rtsp.c): to a media
+ * server over RTSP, or as RTP to a Janus streaming mountpoint (WebRTC). */
 #ifndef CR_PUBLISH_RTSP_H
 #define CR_PUBLISH_RTSP_H
 
@@ -33,6 +34,7 @@ struct cr_rtsp_stats {
 	uint64_t skips;              /* times packets were dropped (a slow server) and the stream went on at a keyframe */
 	double backoff_s;            /* s until the next attempt while waiting */
 	double session_s;            /* s the current session has lasted */
+	double latency_ms;           /* capture to sent, ms, smoothed over the last packets */
 	char last_error[256];        /* why the last attempt failed or the session ended; "" none */
 };
 
@@ -48,6 +50,14 @@ const char *cr_rtsp_state_name(enum cr_rtsp_state state);
  * Returns 0 or a negative errno (logged, naming the key). */
 int cr_rtsp_new(struct cr_camera *cam, struct cr_video_encoder *shared, const struct cr_rtsp_config *config,
 		const struct cr_recording_config *recording, struct cr_rtsp **out);
+
+/* The same for WebRTC through Janus: RTP (RFC 6184, 1200-byte packets,
+ * SPS/PPS before every keyframe, as a viewer joining the mountpoint needs)
+ * to config->rtp, a Janus streaming mountpoint's video port, over UDP: the
+ * "session" ends only on a send error, and a Janus that is not there is not
+ * noticed. An own encoder takes config->bitrate and config->gop where set. */
+int cr_rtsp_new_webrtc(struct cr_camera *cam, struct cr_video_encoder *shared, const struct cr_webrtc_config *config,
+		       const struct cr_recording_config *recording, struct cr_rtsp **out);
 
 /* Starts the publisher's thread (and the own encoder). Returns 0 or a
  * negative errno. */
