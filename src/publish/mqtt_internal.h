@@ -64,10 +64,6 @@ struct cr_mqtt {
 	atomic_int waiting;                /* messages handed over and not yet sent or acknowledged */
 };
 
-/* "PREFIX/COMPONENT/NODE/OBJECT/config" for each discovery config
- * (mqtt_discovery.c). */
-json_t *cr_mqtt_discovery(struct cr_mqtt *m);
-
 /* [A-Za-z0-9_-] of text into out (len bytes), others as '_'; "_" when empty. */
 void cr_mqtt_object_id(const char *text, char *out, size_t len);
 
