@@ -19,6 +19,7 @@
  * then frees every part in the reverse order of creation. So the start
  * order below is the design:
  *
+ *   telemetry first (the timelapses write its sensors into stills.csv);
  *   per camera: the JPEG stage, the recorder, tcp stream, RTSP and encoder first
  *   (the encoder's sinks are registered before it runs; stopping it after
  *   the camera drains its last packets into them), then the camera (a bad
@@ -27,6 +28,7 @@
  *   frames still come), the LSL outlet and its tap;
  *   then the control thread, ntfy, MQTT and GPIO (no command arrives from
  *   them after they stop), and the HTTP server, which stops first. */
+#include "app/mcp.h"
 #include "app/pipeline.h"
 
 #include "app/commands.h"
@@ -49,9 +51,11 @@
 #include "publish/rtsp.h"
 #include "publish/tcpstream.h"
 #include "publish/upload.h"
+#include "record/catalog.h"
 #include "record/recorder.h"
 #include "record/timelapse.h"
 #include "source/camera.h"
+#include "telemetry/telemetry.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -90,9 +94,13 @@ struct cr_pipeline {
 	struct cr_mqtt *mqtt;                  /* NULL unless mqtt.enabled */
 	struct cr_markers *markers;            /* NULL unless a camera has lsl.markers */
 	struct cr_http_server *http;
+	struct cr_telemetry *telemetry;
 	struct cr_http_context http_ctx;
+	struct cr_catalog *catalog;            /* the files written, as HTTP serves them */
 	struct cr_status_source status;
 	struct cr_commands commands;
+	struct cr_mcp *mcp;                    /* POST /mcp; no thread of its own */
+	char *page_connect;                    /* the Janus origins the page may fetch from; NULL: none */
 	struct part parts[PARTS_MAX];          /* in the order they were created */
 	unsigned nparts, nstarted;
 };
@@ -128,6 +136,13 @@ PART_OPS(ntfy)
 PART_OPS(gpio)
 PART_OPS(mqtt)
 PART_OPS(http_server)
+PART_OPS(telemetry)
+
+/* A timelapse's stills.csv columns: the sensors (telemetry.h). */
+static void telemetry_columns(void *ctx, bool header, char *buf, size_t len)
+{
+	cr_telemetry_csv(ctx, header, buf, len);
+}
 
 static int lsl_tap_start(void *obj)
 {
@@ -188,17 +203,36 @@ static json_t *mqtt_cameras(void *ctx)
 	return cameras;
 }
 
-/* Creates and starts the MQTT client (after the control thread). */
+static json_t *mqtt_host(void *ctx)
+{
+	struct cr_pipeline *p = ctx;
+	struct cr_status *st = cr_status_take(&p->status);
+	json_t *host = cr_status_mqtt_host_json(st);
+
+	cr_status_free(&st);
+	return host;
+}
+
+/* Creates and starts the MQTT client (after the control thread and
+ * telemetry: its discovery has a sensor per configured sensor). */
 static int start_mqtt(struct cr_pipeline *p)
 {
-	const struct cr_mqtt_model model = { .cameras = mqtt_cameras, .ctx = p };
+	struct cr_telemetry_stats *ts = CR_NEW(ts);
+	struct cr_mqtt_sensor sensors[CR_CONFIG_MAX_SENSORS];
+	struct cr_mqtt_model model = { .cameras = mqtt_cameras, .host = mqtt_host, .ctx = p, .sensors = sensors };
 	unsigned n = p->config->ncameras;
 	struct cr_mqtt_camera *cameras = cr_calloc(n, sizeof(*cameras));
 	int ret;
 
 	for (unsigned i = 0; i < n; i++)
 		cameras[i] = (struct cr_mqtt_camera){ .name = p->config->cameras[i].name, .jpeg = p->rigs[i].jpeg };
+	if (p->telemetry)
+		cr_telemetry_stats(p->telemetry, ts);
+	for (unsigned i = 0; i < ts->nsensors; i++)
+		sensors[model.nsensors++] = (struct cr_mqtt_sensor){ .name = ts->sensors[i].spec.name,
+								     .unit = ts->sensors[i].unit };
 	ret = ADD(p, mqtt, p->mqtt, cr_mqtt_new(p->config, cameras, n, &model, p->control, p->events, &p->mqtt));
+	free(ts);
 	free(cameras);
 	p->status.mqtt = p->mqtt;
 	return ret == 0 ? start_part(p, p->mqtt) : ret;
@@ -268,6 +302,8 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 			cr_fourcc_name(f->fourcc), f->fps);
 		ret = ADD(p, timelapse, rig->timelapse,
 			  cr_timelapse_new(rig->camera, rig->jpeg, &cc->timelapse, p->events, &rig->timelapse));
+		if (ret == 0)
+			cr_timelapse_set_columns(rig->timelapse, telemetry_columns, p->telemetry);
 	}
 	if (ret == 0)
 		ret = start_part(p, rig->timelapse);
@@ -340,6 +376,57 @@ int cr_pipeline_check(const struct cr_config *config, char **error)
 	return 0;
 }
 
+/* The origins (scheme://host[:port]) of the cameras' webrtc.janus URLs,
+ * space-separated and each once, for the page's Content-Security-Policy
+ * connect-src (CSP Level 3, "host-source"); NULL when no camera has
+ * WebRTC on. The URLs were checked as http(s) URLs when the config was
+ * read. */
+static char *janus_origins(const struct cr_config *config)
+{
+	char *list = NULL;
+
+	for (unsigned i = 0; i < config->ncameras; i++) {
+		const char *url = config->cameras[i].webrtc.janus, *host = url ? strstr(url, "://") : NULL;
+		size_t len;
+		char *origin, *grown;
+
+		if (!config->cameras[i].webrtc.enabled || !host)
+			continue;
+		len = (size_t)(host + 3 - url) + strcspn(host + 3, "/?#");
+		origin = cr_asprintf(" %.*s ", (int)len, url);
+		if (list) {
+			char *spaced = cr_asprintf(" %s ", list);
+			bool seen = strstr(spaced, origin) != NULL;
+
+			free(spaced);
+			if (seen) {
+				free(origin);
+				continue;
+			}
+		}
+		origin[strlen(origin) - 1] = '\0';
+		grown = cr_asprintf("%s%s", list ? list : "", list ? origin : origin + 1);
+		free(origin);
+		free(list);
+		list = grown;
+	}
+	return list;
+}
+
+/* The HTTP server's /mcp hook: the MCP-Protocol-Version header must name a
+ * version the server speaks (Streamable HTTP, "Protocol Version Header"). */
+static json_t *mcp_message(void *ctx, json_t *message, const char *version, unsigned *status)
+{
+	if (version && !cr_mcp_version_supported(version)) {
+		*status = 400;
+		return json_pack("{s:s, s:O, s:{s:i, s:o}}", "jsonrpc", "2.0", "id",
+				 json_object_get(message, "id") ?: json_null(), "error", "code", -32022, "message",
+				 cr_json_sprintf("unsupported MCP-Protocol-Version \"%s\" (expected one of: "
+						 CR_MCP_VERSIONS ")", version));
+	}
+	return cr_mcp_handle(ctx, message);
+}
+
 int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 {
 	struct cr_pipeline *p = CR_NEW(p);
@@ -354,6 +441,17 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 	p->http_cameras = cr_calloc(n, sizeof(*p->http_cameras));
 	p->status = (struct cr_status_source){ .config = config, .rigs = p->rigs, .http_cameras = p->http_cameras,
 					       .start_mono_ns = cr_time_mono_ns() };
+	{
+		const char *roots[CR_CONFIG_MAX_CAMERAS];
+
+		for (unsigned i = 0; i < n; i++)
+			roots[i] = config->cameras[i].recording.root;
+		ret = ADD(p, telemetry, p->telemetry, cr_telemetry_new(&config->telemetry, roots, n, p->events,
+								      &p->telemetry));
+		p->status.telemetry = p->telemetry;
+	}
+	if (ret == 0)
+		ret = start_part(p, p->telemetry);
 	for (unsigned i = 0; i < n && ret == 0; i++) {
 		ret = start_rig(p, i);
 		has_markers = has_markers || p->rigs[i].lsl_markers;
@@ -386,8 +484,13 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 			ret = start_part(p, p->gpio);
 	}
 	if (ret == 0) {
+		p->catalog = cr_catalog_new(config);
+		p->mcp = cr_mcp_new(config, p->control, &p->status);
+		p->page_connect = janus_origins(config);
 		p->http_ctx = (struct cr_http_context){ .config = &config->http, .cameras = p->http_cameras, .ncameras = n,
-							.control = p->control, .events = p->events, .status = &p->status };
+							.control = p->control, .events = p->events, .status = &p->status,
+							.catalog = p->catalog, .mcp = mcp_message, .mcp_ctx = p->mcp,
+							.page_connect = p->page_connect };
 		ret = ADD(p, http_server, p->http, cr_http_server_new(&p->http_ctx, &p->http));
 		p->status.http = p->http;
 	}
@@ -413,6 +516,11 @@ int cr_pipeline_post(struct cr_pipeline *p, const char *line, enum cr_trigger tr
 	return cr_control_post(p->control, line, trigger);
 }
 
+const struct cr_status_source *cr_pipeline_status(struct cr_pipeline *p)
+{
+	return &p->status;
+}
+
 void cr_pipeline_stop(struct cr_pipeline **pp)
 {
 	struct cr_pipeline *p = *pp;
@@ -429,6 +537,9 @@ void cr_pipeline_stop(struct cr_pipeline **pp)
 				p->parts[i].stop(p->parts[i].obj);
 	for (unsigned i = p->nparts; i-- > 0;)
 		p->parts[i].free(p->parts[i].obj);
+	cr_catalog_free(&p->catalog);
+	cr_mcp_free(&p->mcp);
+	free(p->page_connect);
 	free(p->http_cameras);
 	free(p->taps);
 	free(p->rigs);

@@ -159,7 +159,7 @@ static int publish_json(struct cr_mqtt *m, const char *topic, json_t *json, int 
 }
 
 /* Camera i's state (retained) and, with telemetry, its telemetry; every
- * camera when i < 0. */
+ * camera and the machine's telemetry when i < 0. */
 static void publish_states(struct cr_mqtt *m, int camera, bool telemetry)
 {
 	json_t *cameras;
@@ -177,6 +177,12 @@ static void publish_states(struct cr_mqtt *m, int camera, bool telemetry)
 				     false);
 	}
 	json_decref(cameras);
+	if (camera < 0 && telemetry && m->model.host) {
+		json_t *host = m->model.host(m->model.ctx);
+
+		if (host)
+			publish_json(m, m->t_telemetry, host, 0, false);
+	}
 	pthread_mutex_unlock(&m->state_lock);
 }
 
@@ -825,6 +831,7 @@ int cr_mqtt_new(const struct cr_config *config, const struct cr_mqtt_camera *cam
 	m->t_events = cr_asprintf("%s/events", m->base);
 	m->t_command = cr_asprintf("%s/command", m->base);
 	m->t_reply = cr_asprintf("%s/reply", m->base);
+	m->t_telemetry = cr_asprintf("%s/telemetry", m->base);
 	m->t_ha_status = cr_asprintf("%s/status", mc->discovery_prefix);
 	m->t_ha_configs = cr_asprintf("%s/+/%s/+/config", mc->discovery_prefix, m->node);
 	m->cameras = cr_calloc(ncameras, sizeof(*m->cameras));
@@ -842,6 +849,17 @@ int cr_mqtt_new(const struct cr_config *config, const struct cr_mqtt_camera *cam
 		c->t_image = cr_asprintf("%s/%s/image", m->base, c->name);
 		c->t_motion = cr_asprintf("%s/%s/motion", m->base, c->name);
 	}
+	m->sensors = cr_calloc(model->nsensors, sizeof(*m->sensors));
+	m->nsensors = model->nsensors;
+	for (unsigned i = 0; i < model->nsensors; i++) {
+		char object[128];
+
+		m->sensors[i].name = cr_strdup(model->sensors[i].name);
+		m->sensors[i].unit = cr_strdup(model->sensors[i].unit ? model->sensors[i].unit : "");
+		cr_mqtt_object_id(m->sensors[i].name, object, sizeof(object));
+		m->sensors[i].object = cr_strdup(object);
+	}
+	m->model.sensors = NULL; /* the copy above is m->sensors */
 	snprintf(m->stats.broker, sizeof(m->stats.broker), "%s", mc->broker);
 	snprintf(m->stats.client_id, sizeof(m->stats.client_id), "%s", m->client_id);
 	snprintf(m->stats.base_topic, sizeof(m->stats.base_topic), "%s", m->base);
@@ -936,6 +954,12 @@ void cr_mqtt_free(struct cr_mqtt **pm)
 		free(c->t_motion);
 	}
 	free(m->cameras);
+	for (unsigned i = 0; i < m->nsensors; i++) {
+		free(m->sensors[i].name);
+		free(m->sensors[i].unit);
+		free(m->sensors[i].object);
+	}
+	free(m->sensors);
 	if (m->password) {
 		explicit_bzero(m->password, strlen(m->password));
 		free(m->password);
@@ -948,6 +972,7 @@ void cr_mqtt_free(struct cr_mqtt **pm)
 	free(m->t_events);
 	free(m->t_command);
 	free(m->t_reply);
+	free(m->t_telemetry);
 	free(m->t_ha_status);
 	free(m->t_ha_configs);
 	pthread_mutex_destroy(&m->lock);

@@ -8,6 +8,9 @@
  *                          event of the camera and every state_interval s
  *   BASE/CAMERA/telemetry  {"fps", "frames", "dropped", "clients",
  *                          "recording", "disk_free_mb"} every state_interval s
+ *   BASE/telemetry         the machine's: {"cpu_percent", "load1",
+ *                          "memory_available_mb", "sensors": {NAME: VALUE}}
+ *                          every state_interval s (when telemetry runs)
  *   BASE/CAMERA/image      a JPEG: each snapshot, timelapse shot and motion
  *                          start (retained: the latest)
  *   BASE/CAMERA/motion     "ON" / "OFF" (retained), when motion analysis runs
@@ -25,7 +28,9 @@
  * PREFIX/COMPONENT/NODE/OBJECT/config for one device NODE (the client id)
  * with, per camera, a camera (BASE/CAMERA/image), a switch for recording,
  * buttons for snapshot and timelapse shot, sensors for fps, dropped frames
- * and disk free, and a binary_sensor for motion when analysis runs; all
+ * and disk free, and a binary_sensor for motion when analysis runs; per
+ * configured sensor (temperature, humidity, ...) a sensor of BASE/telemetry;
+ * all
  * with BASE/availability. Configs of NODE that camrig no longer has (a
  * camera taken out of the config) are cleared with an empty retained
  * message, which removes the entity. When Home Assistant says it started
@@ -56,13 +61,25 @@ struct cr_mqtt_camera {
 	bool motion;                 /* motion analysis runs: a binary_sensor, and stills on motion_started */
 };
 
+/* One configured sensor (the `sensors` list), for its discovery config. */
+struct cr_mqtt_sensor {
+	const char *name;            /* as in the list: the key in BASE/telemetry's "sensors" */
+	const char *unit;            /* "celsius", "percent", ... (telemetry.h, struct cr_sensor_reading); "" none */
+};
+
 /* The status model as MQTT publishes it (app/status.c renders it). */
 struct cr_mqtt_model {
 	/* A new JSON array of one object per camera, config order:
 	 * {"state": the camera's /status object, "telemetry": {...}}. Called
 	 * on the client's threads with none of its locks held. */
 	json_t *(*cameras)(void *ctx);
+	/* A new JSON object for BASE/telemetry (see above), or NULL when the
+	 * host is not sampled; NULL function: no BASE/telemetry. The same
+	 * threads and locks as cameras. */
+	json_t *(*host)(void *ctx);
 	void *ctx;
+	const struct cr_mqtt_sensor *sensors; /* nsensors of them, copied by cr_mqtt_new() */
+	unsigned nsensors;
 };
 
 struct cr_mqtt_stats {

@@ -160,6 +160,51 @@ static json_t *sensor(const struct mqtt_camera *c, const char *template, const c
 	return s;
 }
 
+/* Home Assistant's unit and device class of a sensor unit of camrig's
+ * (telemetry.h); NULL: none that fits. */
+static void ha_unit(const char *unit, const char **ha, const char **device_class)
+{
+	static const struct {
+		const char *unit, *ha, *device_class;
+	} units[] = {
+		{ "celsius", "°C", "temperature" }, { "percent", "%", "humidity" },   { "volts", "V", "voltage" },
+		{ "amperes", "A", "current" },      { "kilopascals", "kPa", "pressure" },
+		{ "lux", "lx", "illuminance" },     { "rpm", "rpm", NULL },           { "watts", "W", "power" },
+		{ "joules", "J", "energy" },
+	};
+
+	*ha = *device_class = NULL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(units[i].unit, unit) == 0) {
+			*ha = units[i].ha;
+			*device_class = units[i].device_class;
+		}
+}
+
+/* The entity of configured sensor s: a sensor of BASE/telemetry. */
+static void add_sensor(struct cr_mqtt *m, json_t *configs, json_t *device, const struct mqtt_sensor *s)
+{
+	char *topic = cr_asprintf("%s/sensor/%s/sensor_%s/config", m->mc->discovery_prefix, m->node, s->object);
+	char *uid = cr_asprintf("%s_sensor_%s", m->node, s->object);
+	const char *unit, *device_class;
+	json_t *fields = json_pack("{s:o, s:o, s:o, s:s, s:o, s:O}", "name", cr_json_str(s->name), "unique_id",
+				   cr_json_str(uid), "state_topic", cr_json_str(m->t_telemetry), "state_class",
+				   "measurement", "availability_topic", cr_json_str(m->t_availability), "device",
+				   device);
+
+	/* Sensor names are [A-Za-z0-9_.-] (config.h): safe in quotes. A sensor
+	 * whose last read failed is null, which Home Assistant shows unknown. */
+	json_object_set_new(fields, "value_template", cr_json_sprintf("{{ value_json.sensors['%s'] }}", s->name));
+	ha_unit(s->unit, &unit, &device_class);
+	if (unit)
+		json_object_set_new(fields, "unit_of_measurement", json_string(unit));
+	if (device_class)
+		json_object_set_new(fields, "device_class", json_string(device_class));
+	json_object_set_new(configs, topic, fields);
+	free(topic);
+	free(uid);
+}
+
 json_t *cr_mqtt_discovery(struct cr_mqtt *m)
 {
 	json_t *configs = json_object(), *device;
@@ -199,6 +244,8 @@ json_t *cr_mqtt_discovery(struct cr_mqtt *m)
 			    json_pack("{s:o, s:s, s:s, s:s}", "state_topic", cr_json_str(c->t_motion), "device_class",
 				      "motion", "payload_on", "ON", "payload_off", "OFF"));
 	}
+	for (unsigned i = 0; i < m->nsensors; i++)
+		add_sensor(m, configs, device, &m->sensors[i]);
 	json_decref(device);
 	return configs;
 }

@@ -23,6 +23,12 @@ struct mqtt_camera {
 	char *t_state, *t_telemetry, *t_image, *t_motion;
 };
 
+/* One configured sensor (a copy of struct cr_mqtt_sensor). */
+struct mqtt_sensor {
+	char *name, *unit;
+	char *object;                      /* the name as a discovery object id */
+};
+
 struct cr_mqtt {
 	const struct cr_config *config;
 	const struct cr_mqtt_config *mc;
@@ -31,12 +37,15 @@ struct cr_mqtt {
 	struct cr_events *events;
 	struct mqtt_camera *cameras;
 	unsigned ncameras;
+	struct mqtt_sensor *sensors;       /* model.sensors, copied */
+	unsigned nsensors;
 	char host[64];                     /* this machine's name as {host}: [A-Za-z0-9_-] */
 	char *client_id, *base, *node;     /* node: the discovery node id (the client id) */
 	char *broker_host;
 	int broker_port;
 	char *password;                    /* NULL: none; never logged */
 	char *t_availability, *t_events, *t_command, *t_reply, *t_ha_status, *t_ha_configs;
+	char *t_telemetry;                 /* BASE/telemetry: the machine's */
 	int wake_fd;                       /* eventfd: stop, and a message to send */
 	atomic_bool stop;
 

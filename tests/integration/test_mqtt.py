@@ -38,12 +38,18 @@ def wait_mqtt(d, cond, seconds=20):
     return wait_until(lambda: (lambda s: s if cond(s) else None)(mqtt_status(d)), seconds, 0.1) or mqtt_status(d)
 
 
+# Sensors that are not on this machine: their entities exist (their units
+# come from the channel type) and their readings are null.
+SENSORS = "sensors: [box_temp=iio:no_such_dht/temp, box_rh=iio:no_such_dht/humidityrelative]\n"
+
+
 def config(port, cameras=("front", "back"), extra=""):
     cams = "".join(f"  - {{name: {n}, source: test, size: 160x120, fps: 10, recording: {{codec: mjpeg}}}}\n"
                    for n in cameras)
     return f"""
 cameras:
 {cams}
+{SENSORS}
 mqtt:
   enabled: true
   broker: 127.0.0.1:{port}
@@ -51,6 +57,10 @@ mqtt:
   base_topic: lab/{{host}}
   state_interval: 1
 {extra}"""
+
+
+def sensor_configs():
+    return {f"homeassistant/sensor/{NODE}/sensor_{s}/config": "sensor" for s in ("box_temp", "box_rh")}
 
 
 def expected_configs(camera):
@@ -95,7 +105,7 @@ with Broker() as broker:
 
         # ---- Home Assistant discovery ----
         configs = broker.retained(f"homeassistant/+/{NODE}/+/config")
-        want = {**expected_configs("front"), **expected_configs("back")}
+        want = {**expected_configs("front"), **expected_configs("back"), **sensor_configs()}
         c.check(set(configs) == set(want), "a discovery config per entity of each camera",
                 f"missing {sorted(set(want) - set(configs))}, extra {sorted(set(configs) - set(want))}")
         parsed = {}
@@ -121,6 +131,13 @@ with Broker() as broker:
         fps = parsed.get(f"homeassistant/sensor/{NODE}/front_fps/config", {})
         c.check(fps.get("state_topic") == f"{BASE}/front/telemetry" and "value_json.fps" in fps.get("value_template", ""),
                 "the fps sensor reads the telemetry", json.dumps(fps))
+        temp = parsed.get(f"homeassistant/sensor/{NODE}/sensor_box_temp/config", {})
+        rh = parsed.get(f"homeassistant/sensor/{NODE}/sensor_box_rh/config", {})
+        c.check(temp.get("state_topic") == f"{BASE}/telemetry" and "sensors['box_temp']" in temp.get("value_template", "")
+                and (temp.get("unit_of_measurement"), temp.get("device_class")) == ("°C", "temperature")
+                and (rh.get("unit_of_measurement"), rh.get("device_class")) == ("%", "humidity"),
+                "a configured temperature and humidity sensor: entities of the machine's telemetry",
+                json.dumps([temp, rh]))
 
         # ---- state and telemetry ----
         tel = sub.wait(f"{BASE}/front/telemetry", 2)
@@ -131,6 +148,10 @@ with Broker() as broker:
         s = json.loads(state)
         c.check(s.get("name") == "front" and s.get("width") == 160 and "recording" in s,
                 "the retained state is the camera's /status object", state[:200])
+        host = sub.wait(f"{BASE}/telemetry", 1)
+        h = json.loads(host[-1]) if host else {}
+        c.check(h.get("sensors") == {"box_temp": None, "box_rh": None} and "load1" in h and "cpu_percent" in h,
+                "the machine's telemetry: load, CPU and the sensors (null: not readable here)", str(h))
 
         # ---- a command, its reply, and the same message again ----
         before = mqtt_status(d)
@@ -145,6 +166,9 @@ with Broker() as broker:
         c.check(rec["recordings"] == 1 and rec["trigger"] == "mqtt" and os.path.getsize(os.path.join(d.tmp, rec["file"])) > 0,
                 "it made one recording, triggered by mqtt", json.dumps(rec))
         c.check(mqtt_status(d)["commands_run"] == before["commands_run"] + 1, "one command run")
+        m = re.search(r"^camrig_mqtt_commands_run_total (\S+)$", d.get("/metrics")[2].decode(), re.M)
+        c.check(m and float(m.group(1)) == before["commands_run"] + 1, "/metrics counts it too",
+                m.group(0) if m else "no camrig_mqtt_commands_run_total")
         # The same message again: skipped (a reply to a later command comes,
         # and none for the repeat before it).
         broker.pub(f"{BASE}/command", "start_recording 2 camera=front",
@@ -233,7 +257,7 @@ with Broker() as broker:
     with Daemon(config=config(broker.port, cameras=("front",)), env=env) as d:
         st = wait_mqtt(d, lambda s: s.get("discovery_removed", 0) >= len(expected_configs("back")))
         configs = broker.retained(f"homeassistant/+/{NODE}/+/config")
-        c.check(set(configs) == set(expected_configs("front")) and st["discovery_removed"] == 7,
+        c.check(set(configs) == set(expected_configs("front")) | set(sensor_configs()) and st["discovery_removed"] == 7,
                 "the removed camera's 7 configs are cleared, the others kept",
                 f"{sorted(configs)} {json.dumps(st)}")
         c.check("removed the Home Assistant entity" in d.log(), "and the log says so")

@@ -10,6 +10,7 @@ stream its own encoder; bad settings are refused naming the key. Judged by
 the files the server wrote and the daemon's counters."""
 import json
 import os
+import re
 import subprocess
 import tempfile
 
@@ -94,6 +95,13 @@ with Daemon("--source", "test", "--size", "320x240", "--fps", str(FPS), "-o", "c
     st = d.wait_camera(lambda x: x["rtsp"]["connects"] >= 2 and x["rtsp"]["state"] == "publishing", 60)["rtsp"]
     c.check(st["connects"] >= 2 and st["state"] == "publishing", "and publishes again to the new server",
             json.dumps(st))
+    # /metrics renders the same counters (they only grow).
+    text = d.get("/metrics")[2].decode()
+    got = {m.group(1): float(m.group(2)) for m in
+           re.finditer(r'^(camrig_rtsp_\w+)\{camera="camera"\} (\S+)$', text, re.M)}
+    c.check(got.get("camrig_rtsp_connects_total", 0) >= 2 and got.get("camrig_rtsp_sent_bytes_total", 0) > 0
+            and "camrig_rtsp_publishing" in got and "camrig_webrtc_publishing" not in text,
+            "/metrics has the RTSP publisher's counters", str(got))
 
     # Recording and publishing at once: one encoder.
     status, reply = d.post_json("/api/command", b"start_recording 2")

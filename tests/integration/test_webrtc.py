@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 
-from camrig_test import Checks, Daemon, free_port, log, need, skip, wait_until, _die_with_parent
+from camrig_test import CAMRIG, Checks, Daemon, free_port, log, need, skip, wait_until, _die_with_parent
 
 JANUS = shutil.which("janus") or "/usr/bin/janus"
 LIBDIR = "/usr/lib/x86_64-linux-gnu/janus"
@@ -42,6 +42,12 @@ for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "link", "add", "v0", "type
         skip(f"cannot set up the network namespace ({' '.join(cmd)}): not root?")
 
 from cdp import Browser  # noqa: E402 (after the namespace is made)
+
+# The page's WebRTC state of a camera, and whether its video and its MJPEG image are hidden.
+RTC = "(() => { const r = window.camrigWebrtc && window.camrigWebrtc[%r]; return r ? {state: r.state, error: r.error, " \
+      "framesDecoded: r.framesDecoded, processingMs: r.processingMs, jitterMs: r.jitterMs} : null; })()"
+SHOWN = "[document.querySelector('article[data-camera=\"%s\"] video.webrtc').hidden, " \
+        "document.querySelector('article[data-camera=\"%s\"] img.live').hidden]"
 
 c = Checks()
 tmp = tempfile.mkdtemp(prefix="camrig-janus-")
@@ -138,21 +144,29 @@ try:
                 "camrig sends RTP to the mountpoint (the recorder's encoder)", json.dumps(w))
         c.check(w["janus"] == f"http://127.0.0.1:{http_port}/janus" and w["mountpoint"] == 1,
                 "/status tells the page where Janus and the mountpoint are", json.dumps(w))
+        csp = d.get("/index.html")[1].get("Content-Security-Policy", "")
+        c.check(f"connect-src 'self' http://127.0.0.1:{http_port};" in csp,
+                "the page's Content-Security-Policy lets it fetch from Janus's origin, and no other", csp)
+        p = subprocess.run([CAMRIG, "doctor", "--json", "--set", f"http.listen=127.0.0.1:{free_port()}",
+                            "--set", "camera.webrtc.enabled=true", "--set", f"camera.webrtc.rtp=127.0.0.1:{rtp_port}",
+                            "--set", f"camera.webrtc.janus=http://127.0.0.1:{http_port}/janus"],
+                           capture_output=True, text=True, timeout=120)
+        j = [x for x in json.loads(p.stdout or '{"checks": []}')["checks"] if x["check"] == "webrtc"]
+        c.check(j and j[0]["ok"] and "Janus answers" in j[0]["detail"], "camrig doctor finds this Janus", str(j))
         browser = Browser("--disable-features=WebRtcHideLocalIpsWithMdns")
         try:
             browser.open(d.url("/"))
             rtc = wait_until(lambda: (lambda r: r if r and r.get("framesDecoded", 0) > 0 else None)(
-                browser.eval("window.camrigWebrtc && JSON.parse(JSON.stringify(window.camrigWebrtc))")), 40,
-                step=0.5) or browser.eval("JSON.stringify(window.camrigWebrtc)")
+                browser.eval(RTC % "front")), 40, step=0.5) or browser.eval(RTC % "front")
             c.check(isinstance(rtc, dict) and rtc.get("framesDecoded", 0) > 0,
                     "Chromium decodes frames over WebRTC from the Janus mountpoint", f"{rtc} {janus_text()[-800:]}")
             first = rtc.get("framesDecoded", 0) if isinstance(rtc, dict) else 0
             later = wait_until(lambda: (lambda r: r if r and r.get("framesDecoded", 0) >= first + 25 else None)(
-                browser.eval("JSON.parse(JSON.stringify(window.camrigWebrtc))")), 30, step=0.5) or {}
+                browser.eval(RTC % "front")), 30, step=0.5) or {}
             c.check(later.get("framesDecoded", 0) >= first + 25, "and framesDecoded keeps rising",
                     f"{first} -> {later}")
-            shown = browser.eval("[document.getElementById('webrtc').hidden, document.getElementById('view').hidden,"
-                                 " document.getElementById('webrtc').videoWidth]")
+            shown = browser.eval(SHOWN % ("front", "front") + ".concat([document.querySelector("
+                                 "'article[data-camera=\"front\"] video.webrtc').videoWidth])")
             c.check(shown == [False, True, 640], "the page shows the WebRTC view (640 wide) instead of MJPEG",
                     str(shown))
             w = d.status()["camera"]["webrtc"]
@@ -173,8 +187,8 @@ try:
         try:
             browser.open(d.url("/"))
             rtc = wait_until(lambda: (lambda r: r if r and r.get("state") == "failed" else None)(
-                browser.eval("JSON.parse(JSON.stringify(window.camrigWebrtc))")), 30, step=0.5) or {}
-            shown = browser.eval("[document.getElementById('webrtc').hidden, document.getElementById('view').hidden]")
+                browser.eval(RTC % "camera")), 30, step=0.5) or {}
+            shown = browser.eval(SHOWN % ("camera", "camera"))
             c.check(rtc.get("state") == "failed" and rtc.get("error") and shown == [True, False],
                     "with Janus gone the page keeps the MJPEG view and says why", f"{rtc} {shown}")
         finally:
