@@ -29,6 +29,7 @@
 #include "base/time.h"
 
 #include <errno.h>
+#include <libavcodec/bsf.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
 #include <math.h>
@@ -942,6 +943,27 @@ int cr_video_encoder_parameters(struct cr_video_encoder *enc, AVCodecParameters 
 	if (enc->par)
 		ret = avcodec_parameters_copy(par, enc->par);
 	pthread_mutex_unlock(&enc->lock);
+	return ret;
+}
+
+int cr_video_h264_set_frame_rate(AVCodecParameters *par, double fps)
+{
+	const AVBitStreamFilter *filter = av_bsf_get_by_name("h264_metadata");
+	AVBSFContext *bsf = NULL;
+	int ret;
+
+	if (!filter || fps <= 0)
+		return AVERROR(EINVAL);
+	ret = av_bsf_alloc(filter, &bsf);
+	if (ret == 0)
+		ret = avcodec_parameters_copy(bsf->par_in, par);
+	if (ret == 0)
+		ret = av_opt_set_q(bsf, "tick_rate", av_d2q(2 * fps, 1000000), AV_OPT_SEARCH_CHILDREN);
+	if (ret == 0)
+		ret = av_bsf_init(bsf);
+	if (ret == 0 && bsf->par_out->extradata_size > 0)
+		ret = avcodec_parameters_copy(par, bsf->par_out);
+	av_bsf_free(&bsf);
 	return ret;
 }
 

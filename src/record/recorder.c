@@ -288,6 +288,28 @@ static double free_mib(const char *root)
 	return (double)st.f_bavail * (double)st.f_frsize / MIB;
 }
 
+/* MiB free where recordings go: under the root, or its nearest ancestor
+ * that exists (the root is made with the first file); -1 when none can
+ * be asked. */
+static double free_mib_nearest(const char *root)
+{
+	char path[CR_RECORDER_PATH_MAX];
+	double mib;
+
+	snprintf(path, sizeof(path), "%s", root);
+	while ((mib = free_mib(path)) == -ENOENT) {
+		char *slash = strrchr(path, '/');
+
+		if (!slash && strcmp(path, ".") == 0)
+			break;
+		if (!slash || slash == path)
+			snprintf(path, sizeof(path), "%s", slash ? "/" : ".");
+		else
+			*slash = '\0';
+	}
+	return mib < 0 ? -1 : mib;
+}
+
 /* ---- the recorder thread ----------------------------------------------------- */
 
 /* After a write error: the muxer's buffered frames may never have reached
@@ -1069,4 +1091,5 @@ void cr_recorder_stats(struct cr_recorder *rec, struct cr_recorder_stats *stats)
 	else
 		memset(&stats->prebuffer, 0, sizeof(stats->prebuffer));
 	pthread_mutex_unlock(&rec->lock);
+	stats->disk_free_mb = free_mib_nearest(rec->config->root);
 }

@@ -66,6 +66,8 @@ struct cr_recorder_stats {
 	uint64_t queue_dropped;            /* packets dropped on its full queue (in packets or bytes), ever */
 	double pre_trigger_s;              /* configured pre-trigger, s; 0: off */
 	struct cr_prebuffer_stats prebuffer;
+	double disk_free_mb;               /* MiB free under the root now (statvfs, for unprivileged users); -1:
+					      unknown (the root does not exist yet) */
 };
 
 /* Creates the recorder for cam, fed by enc (registered as a sink: call
