@@ -18,6 +18,7 @@ struct cr_timelapse;
 struct cr_upload;
 struct cr_lsl_outlet;
 struct cr_tcpstream;
+struct cr_analysis;
 
 struct cr_rig {
 	const struct cr_camera_config *config;
@@ -30,6 +31,7 @@ struct cr_rig {
 	struct cr_lsl_outlet *lsl;    /* NULL: no LSL outlet */
 	struct cr_lsl_outlet *lsl_markers; /* its marker stream; NULL: none */
 	struct cr_tcpstream *tcp;     /* NULL: no raw H.264 stream */
+	struct cr_analysis *analysis; /* NULL: no detector enabled */
 	unsigned snapshots;           /* saved so far ({n} of recording.snapshot_filename); control thread */
 };
 

@@ -12,6 +12,7 @@
 #include "app/status.h"
 
 #include "app/rig.h"
+#include "analysis/analysis.h"
 #include "base/fanout.h"
 #include "base/json.h"
 #include "base/mem.h"
@@ -54,6 +55,8 @@ struct camera_status {
 	struct cr_lsl_stats lsl, markers;
 	bool has_tcp;
 	struct cr_tcpstream_stats tcp;
+	bool has_analysis;
+	struct cr_analysis_stats analysis;
 };
 
 struct cr_status {
@@ -95,6 +98,9 @@ static void take_camera(const struct cr_rig *rig, const struct cr_http_camera *h
 	c->has_tcp = rig->tcp != NULL;
 	if (c->has_tcp)
 		cr_tcpstream_stats(rig->tcp, &c->tcp);
+	c->has_analysis = rig->analysis != NULL;
+	if (c->has_analysis)
+		cr_analysis_stats(rig->analysis, &c->analysis);
 }
 
 struct cr_status *cr_status_take(const struct cr_status_source *src)
@@ -231,6 +237,41 @@ static json_t *tcp_json(const struct camera_status *c)
 			 s->not_h264 ? "the encoder does not produce H.264" : "");
 }
 
+static json_t *box_json(struct cr_rect r)
+{
+	if (r.width <= 0 || r.height <= 0)
+		return json_null();
+	return json_pack("{s:i, s:i, s:i, s:i}", "x", r.x, "y", r.y, "width", r.width, "height", r.height);
+}
+
+/* The analysis stage's counters and latest results; null without one. */
+static json_t *analysis_json(const struct camera_status *c)
+{
+	const struct cr_analysis_stats *a = &c->analysis;
+	json_t *faces, *boxes;
+	char iso[40] = "";
+
+	if (!c->has_analysis)
+		return json_null();
+	if (a->last_motion_utc_us)
+		cr_time_iso8601(a->last_motion_utc_us, iso, sizeof(iso));
+	boxes = json_array();
+	for (unsigned i = 0; i < a->faces && i < CR_ANALYSIS_MAX_FACES; i++)
+		json_array_append_new(boxes, box_json(a->face_boxes[i]));
+	faces = json_pack("{s:b, s:I, s:f, s:i, s:o}", "enabled", a->faces_enabled, "detections",
+			  (json_int_t)a->detections, "detect_ms", a->detect_ms, "count", (int)a->faces, "boxes", boxes);
+	return json_pack("{s:f, s:i, s:i, s:I, s:I, s:I, s:f, s:f,"
+			 " s:{s:b, s:b, s:f, s:o, s:I, s:I, s:I, s:s, s:f}, s:o}",
+		"fps", a->fps, "width", a->width, "height", a->height, "analysed", (json_int_t)a->analysed,
+		"skipped", (json_int_t)a->skipped, "errors", (json_int_t)a->errors, "analyse_ms", a->analyse_ms,
+		"cpu_ms", a->cpu_ms,
+		"motion", "enabled", a->motion_enabled, "active", a->motion, "fraction", a->fraction, "box",
+		box_json(a->box), "events", (json_int_t)a->motion_events, "frames", (json_int_t)a->motion_frames,
+		"light_switches", (json_int_t)a->light_switches, "last_motion_time", iso, "last_motion_unix",
+		(double)a->last_motion_utc_us / 1e6,
+		"faces", faces);
+}
+
 /* The controls set so far: {"NAME": "VALUE", ...}. */
 static json_t *controls_json(const struct camera_status *c)
 {
@@ -283,6 +324,7 @@ static json_t *camera_json(const struct camera_status *c)
 	json_object_set_new(camera, "lsl", lsl_json(c));
 	json_object_set_new(camera, "controls", controls_json(c));
 	json_object_set_new(camera, "tcp_stream", tcp_json(c));
+	json_object_set_new(camera, "analysis", analysis_json(c));
 	return camera;
 }
 

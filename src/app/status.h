@@ -55,7 +55,11 @@ void cr_status_free(struct cr_status **status);
  *   dropped, queued, depth, active}], jpeg: {quality, gray, width, height,
  *   workers, encoded, passed_through, errors, encode_ms}, clients,
  *   last_capture_unix, reconnects, recording (as in GET /api/record),
- *   timelapse (as in GET /api/timelapse), upload, lsl, controls, tcp_stream
+ *   timelapse (as in GET /api/timelapse), upload, lsl, controls, tcp_stream,
+ *   analysis: null, or {fps, width, height, analysed, skipped, errors,
+ *   analyse_ms, cpu_ms, motion: {enabled, active, fraction, box, events,
+ *   frames, light_switches, last_motion_time, last_motion_unix}, faces:
+ *   {enabled, detections, detect_ms, count, boxes}} (boxes in camera pixels)
  * and, when ntfy is on, ntfy: {server, connected, connects, messages_run,
  * messages_skipped, published, publish_errors, dropped, errors}. The README
  * documents each field for users. */

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -227,3 +228,39 @@ class Checks:
     def done(self):
         log(f"{self.passed} checks passed, {self.failed} failed")
         sys.exit(1 if self.failed else 0)
+
+
+class EventStream(threading.Thread):
+    """Collects the daemon's Server-Sent Events (/api/events) as (type, data)
+    in a thread of its own, from when it is made until close()."""
+
+    def __init__(self, d):
+        super().__init__(daemon=True)
+        self.sock = socket.create_connection(("127.0.0.1", d.port), timeout=120)
+        self.sock.sendall(f"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:{d.port}\r\n\r\n".encode())
+        self.events = []
+        self.start()
+
+    def run(self):
+        f = self.sock.makefile("rb")
+        typ = None
+        try:
+            for line in f:
+                line = line.decode().rstrip("\r\n")
+                if line.startswith("event: "):
+                    typ = line[7:]
+                elif line.startswith("data: ") and typ:
+                    self.events.append((typ, json.loads(line[6:])))
+                    typ = None
+        except (OSError, ValueError):
+            pass
+
+    def of(self, typ):
+        return [e for t, e in self.events if t == typ]
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
