@@ -36,11 +36,23 @@ bool cr_cv_available(void)
 	return true;
 }
 
+/* OpenCV's own thread pool would spread one detection over every core: the
+ * analysis thread is one consumer among many and takes one core at most. */
+static void one_thread(void)
+{
+	static bool done;
+
+	if (!done)
+		cv::setNumThreads(1);
+	done = true;
+}
+
 int cr_cv_motion_new(int width, int height, const uint8_t *mask, int history, struct cr_cv_motion **out)
 {
 	*out = nullptr;
 	if (width < 8 || height < 8 || history < 1)
 		return -EINVAL;
+	one_thread();
 	try {
 		auto *m = new cr_cv_motion();
 
@@ -134,6 +146,7 @@ int cr_cv_faces_new(const char *path, struct cr_cv_faces **out, char *why, size_
 			 "/usr/share/opencv4/)", path);
 		return -ENOENT;
 	}
+	one_thread();
 	try {
 		auto *f = new cr_cv_faces();
 
@@ -185,20 +198,20 @@ static void draw_plane(cv::Mat plane, double scale, const struct cr_cv_box *boxe
 		uint8_t value = which == 0 ? b->y : which == 1 ? b->u : b->v;
 		cv::Rect r((int)(b->rect.x * scale), (int)(b->rect.y * scale), (int)(b->rect.width * scale),
 			   (int)(b->rect.height * scale));
-		int t = std::max(1, (int)(thick * scale));
+		int t = std::max(1, (int)(thick * scale)), tt = std::max(1, t / 2);
 
 		cv::rectangle(plane, r, cv::Scalar(value), t);
 		if (b->label && *b->label) {
 			int base = 0;
-			cv::Size size = cv::getTextSize(b->label, cv::FONT_HERSHEY_SIMPLEX, font * scale, t, &base);
+			cv::Size size = cv::getTextSize(b->label, cv::FONT_HERSHEY_SIMPLEX, font * scale, tt, &base);
 			cv::Point at(r.x, r.y > size.height + 2 * t ? r.y - t - 1 : r.y + r.height + size.height + t);
 
-			cv::putText(plane, b->label, at, cv::FONT_HERSHEY_SIMPLEX, font * scale, cv::Scalar(value), t,
+			cv::putText(plane, b->label, at, cv::FONT_HERSHEY_SIMPLEX, font * scale, cv::Scalar(value), tt,
 				    cv::LINE_AA);
 		}
 	}
 	if (text && *text) {
-		int base = 0, t = std::max(1, (int)(thick * scale));
+		int base = 0, t = std::max(1, (int)(thick * scale) / 2);
 		cv::Size size = cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, font * scale, t, &base);
 		cv::Point at((int)(4 * scale), (int)(4 * scale) + size.height);
 

@@ -82,3 +82,22 @@ def light_clip(tmp):
              path])
     assert _frames(path) == LIGHT_FRAMES, f"{path}: not {LIGHT_FRAMES} frames"
     return path
+
+
+FACE_PHOTOS = (os.path.join(HTML, "face_swapped.jpg"), os.path.join(HTML, "facereg.jpg"))
+
+
+def face_clip(tmp):
+    """A 640x480 still on gray: face_swapped.jpg (one face, 320x320) at the
+    left, facereg.jpg (four faces with facial landmarks drawn on them, as
+    OpenCV's facemark tutorial shows them) scaled to 300x300 at the right;
+    as a 1 s clip at 10 fps of intra-only H.264 (every frame decodes the
+    same), for a looping file: source. Returns (clip, still PNG)."""
+    need_footage(*FACE_PHOTOS)
+    still, clip = os.path.join(tmp, "faces.png"), os.path.join(tmp, "faces.mp4")
+    _ffmpeg(["-f", "lavfi", "-i", "color=c=gray:s=640x480", "-i", FACE_PHOTOS[0], "-i", FACE_PHOTOS[1],
+             "-filter_complex", "[2]scale=300:300[r];[0][1]overlay=0:80[a];[a][r]overlay=330:90,format=rgb24",
+             "-frames:v", "1", still])
+    _ffmpeg(["-loop", "1", "-framerate", str(FPS), "-i", still, "-t", "1", "-c:v", "libx264", "-g", "1", "-crf", "10",
+             "-pix_fmt", "yuv420p", clip])
+    return clip, still
