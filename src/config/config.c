@@ -251,7 +251,7 @@ static const struct key http_keys[] = {
 };
 
 #define TOPIC_EXPECTED "1 to 64 letters, digits, '_' or '-'"
-#define NTFY_EVENTS "ready, recording_started, recording_finished, error, camera_lost, camera_found"
+#define NTFY_EVENTS "ready, recording_started, recording_finished, error, camera_lost, camera_found, motion_start"
 
 static const struct key ntfy_keys[] = {
 	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = TOP(ntfy.enabled), .expected = BOOL_EXPECTED },

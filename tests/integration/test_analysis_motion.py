@@ -8,7 +8,8 @@ walks between still holds, played once as a file: source):
   recording (trigger type 6) that begins pre_trigger before the motion and
   ends post_capture after it, which `camrig verify` accepts, with a snapshot;
   the sidecar says "motion", LSL's trigger_type channel 6 and the marker
-  stream carries motion_start and motion_end; /status counts it all;
+  stream carries motion_start and motion_end; ntfy gets a notification per
+  event with its snapshot attached; /status counts it all;
 - a light switch (40% brighter in one frame) with sensor noise: no event;
 - an exclude zone over the walkers: no event;
 - zones the grammar refuses stop camrig with the file's line and the key;
@@ -24,6 +25,7 @@ import time
 import analysis_clips as clips
 import lsl_inlet as L
 from camrig_test import CAMRIG, Checks, Daemon, EventStream, free_port, need, wait_until
+from ntfy_server import NtfyServer
 from record_util import sidecar, recorded, verify
 import subprocess
 
@@ -88,7 +90,13 @@ light = clips.light_clip(tmp)
 
 # ---- two walks: two events, two recordings ------------------------------------------------------------
 root = os.path.join(tmp, "rec")
-with Daemon(config=config(walk, root)) as d:
+with NtfyServer() as srv, Daemon(config=config(walk, root) + f"""
+ntfy:
+  enabled: true
+  server: {srv.url}
+  topic: camrig-motion-test
+  events: motion_start
+""") as d:
     events = EventStream(d)
     targets = L.known_peer_targets() + [("127.0.0.1", L.MULTICAST_PORT)]
     frames_info = wait_until(lambda: L.resolve(L.query_for(name=NAME), targets=targets), 10)
@@ -143,6 +151,18 @@ with Daemon(config=config(walk, root)) as d:
                     "event's last motion", f"{tail:.2f} s after; last frame {rec[-1]['index']}")
         rc, out = verify(f["file"])
         c.check(rc == 0 and "OK" in out, f"recording {i + 1}: camrig verify accepts it", out.strip())
+
+    puts = wait_until(lambda: [p for p in srv.posts if p["attachment"]] if len(srv.posts) >= 2 else None, 10) or []
+    c.check(len(srv.posts) == 2 and len(puts) == 2, "ntfy: one notification per motion event, each with a file",
+            str([(p["method"], p["body"], p["attachment"] and p["attachment"]["name"]) for p in srv.posts]))
+    for i, p in enumerate(puts[:len(starts)]):
+        snap = starts[i]["snapshot"] or ""
+        att = p["attachment"]
+        c.check(p["method"] == "PUT" and att["name"] == os.path.basename(snap) and att["data"][:2] == b"\xff\xd8"
+                and os.path.exists(snap) and att["data"] == open(snap, "rb").read() and
+                p["headers"].get("title") == "Motion" and "cam: motion" in p["body"],
+                f"ntfy {i + 1}: the event's snapshot is attached (PUT, Filename, the text in Message)",
+                f"{p['method']} {att['name']} {att['size']} bytes, {p['headers'].get('title')}: {p['body']}")
 
     a = cam["analysis"]
     c.check(a and a["motion"]["events"] == 2 and a["motion"]["light_switches"] == 0 and a["analysed"] >= 100 and
