@@ -727,9 +727,10 @@ void cr_analysis_draw(void *ctx, const struct cr_image *img, const struct cr_jpe
 	int n = 0;
 
 	pthread_mutex_lock(&a->lock);
+	/* A detection newer than the frame (an encoder that lags) still counts. */
 	faces_fresh = a->faces_mono_ns &&
-		      llabs(frame->mono_ns - a->faces_mono_ns) <= (int64_t)(2 * a->config->faces.every * 1e9) +
-									  2 * (a->period_ns ? a->period_ns : CR_NS_PER_SEC / 5);
+		      frame->mono_ns - a->faces_mono_ns <= (int64_t)(2 * a->config->faces.every * 1e9) +
+							   2 * (a->period_ns ? a->period_ns : CR_NS_PER_SEC / 5);
 	if (a->stats.motion && a->stats.box.width > 0) {
 		snprintf(motion_label, sizeof(motion_label), "motion %.1f%%", a->stats.fraction);
 		boxes[n++] = (struct cr_cv_box){ .rect = to_view(a->stats.box, view), .label = motion_label,

@@ -97,10 +97,12 @@ void cr_analysis_free(struct cr_analysis **a);
 
 void cr_analysis_stats(struct cr_analysis *a, struct cr_analysis_stats *stats);
 
-/* The JPEG stage's overlay function (cr_jpeg_overlay_fn; ctx: the stage):
- * draws the running motion event's box, the last faces (while they are at
- * most twice faces.every old, by capture time) with labels and, with
- * analysis.timestamp, the frame's capture time. Thread-safe. */
+/* The overlay function of the JPEG stage and the video encoder
+ * (cr_jpeg_overlay_fn; ctx: the stage): draws the latest results when it is
+ * called — the running motion event's box, the last faces (unless the
+ * detection is more than twice faces.every older than the frame) — with
+ * labels and, with analysis.timestamp, the frame's capture time.
+ * Thread-safe. */
 void cr_analysis_draw(void *ctx, const struct cr_image *img, const struct cr_jpeg_overlay_view *view,
 		      const struct cr_frame *frame);
 

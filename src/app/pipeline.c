@@ -205,6 +205,8 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 		ret = start_part(p, rig->jpeg);
 	if (ret == 0)
 		ret = ADD(p, video_encoder, rig->encoder, cr_video_encoder_new(rig->camera, &cc->recording, &rig->encoder));
+	if (ret == 0 && rig->analysis && cc->recording.overlay)
+		cr_video_encoder_set_overlay(rig->encoder, cr_analysis_draw, rig->analysis);
 	if (ret == 0)
 		ret = ADD(p, recorder, rig->recorder,
 			  cr_recorder_new(rig->camera, rig->encoder, &cc->recording, p->events, &rig->recorder));
@@ -296,7 +298,20 @@ int cr_pipeline_check(const struct cr_config *config, char **error)
 	for (unsigned i = 0; i < config->ncameras; i++) {
 		char key[128], *sub, *text;
 
-		if (cr_analysis_check(&config->cameras[i].analysis, &sub, &text) < 0) {
+		const struct cr_camera_config *cc = &config->cameras[i];
+		bool detector = cr_analysis_wanted(&cc->analysis);
+		bool copy = cc->recording.codec && strcmp(cc->recording.codec, "copy") == 0;
+
+		if (cc->recording.overlay && (!detector || copy)) {
+			snprintf(key, sizeof(key), "cameras.%u.recording.overlay", i);
+			*error = cr_config_error(config, key, "true %s (expected false, or %s)",
+						 detector ? "with codec copy, whose JPEGs pass untouched"
+							  : "but no analysis detector is enabled",
+						 detector ? "a codec that encodes"
+							  : "analysis.motion.enabled or analysis.faces.enabled");
+			return -EINVAL;
+		}
+		if (cr_analysis_check(&cc->analysis, &sub, &text) < 0) {
 			snprintf(key, sizeof(key), "cameras.%u.analysis.%s", i, sub);
 			*error = cr_config_error(config, key, "%s", text);
 			free(sub);

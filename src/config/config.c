@@ -106,6 +106,8 @@ static const struct key recording_keys[] = {
 	  .max = 1024 },
 	{ .name = "pre_trigger_max_mb", .parse = cr_config_parse_int, .offset = CAM(recording.pre_trigger_max_mb),
 	  .min = 1, .max = 65536 },
+	{ .name = "overlay", .parse = cr_config_parse_bool, .offset = CAM(recording.overlay),
+	  .expected = BOOL_EXPECTED },
 	{ 0 },
 };
 

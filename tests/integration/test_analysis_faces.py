@@ -10,6 +10,9 @@ source (analysis_clips.face_clip):
 - /frame?overlay=1 differs from the plain /frame only inside and around the
   boxes (and, with the timestamp, in its band), there clearly; gray output
   works with the overlay; ?overlay=0 turns a configured overlay off;
+- recordings carry no overlay, unless recording.overlay asks: then the
+  recorded frames (ffv1, lossless) differ from the clip's only in and around
+  the boxes and the timestamp;
 - a faces.model that is no file stops camrig with the key and the reason."""
 import json
 import os
@@ -60,11 +63,15 @@ def matches(got, want):
     return len(got) == len(want) and all(max((iou(g, w) for g in got), default=0) >= 0.6 for w in want)
 
 
-def config(extra=""):
+def config(extra="", root="rec"):
     return f"""
 cameras:
   - name: cam
     source: file:{clip}
+    recording:
+      codec: ffv1
+      root: {os.path.join(tmp, root)}
+      min_free_mb: 1
     analysis:
       fps: 5
       width: {WIDTH}
@@ -102,6 +109,24 @@ def overlay_diff(plain, drawn, boxes, margin=24):
     return int((changed & ~near).sum()), int((changed & near).sum()), edges
 
 
+def recorded_frame(d):
+    """Records 1 s; returns the file's middle frame (BGR) and the clip's."""
+    st, r = d.post_json("/api/command", body=b"start_recording 1")
+    assert st == 200, r
+    wait_until(lambda: d.status()["camera"]["recording"]["state"] == "idle" and
+               d.status()["camera"]["recording"]["frames"]["written"] > 0, 20)
+    cap = cv2.VideoCapture(r["files"][0])
+    frames = []
+    while True:
+        ok, img = cap.read()
+        if not ok:
+            break
+        frames.append(img)
+    ok, clip_frame = cv2.VideoCapture(clip).read()
+    assert frames, "no frame in " + r["files"][0]
+    return frames[len(frames) // 2], clip_frame
+
+
 want = reference()
 c.check(len(want) == 5, "OpenCV itself finds the five faces of the still", str(want))
 
@@ -131,10 +156,15 @@ with Daemon(config=config()) as d:
     outside, inside, edges = overlay_diff(gray_plain, gray_drawn, got)
     c.check(gray_drawn.ndim == 2 and outside == 0 and all(e > 100 for e in edges),
             "gray output works with the overlay", f"{gray_drawn.shape} outside {outside}, on edges {edges}")
+    frame, original = recorded_frame(d)
+    outside, inside, edges = overlay_diff(original, frame, got)
+    c.check(outside == 0 and inside == 0, "a recording carries no overlay unless recording.overlay asks",
+            f"changed: {outside} outside the boxes, {inside} near them")
     events.close()
 
 # ---- largest_only, the overlay on by config, with the timestamp --------------------------------------
-cfg = config("        largest_only: true\n").replace("timestamp: false", "timestamp: true\n      overlay: true")
+cfg = config("        largest_only: true\n", root="rec-overlay").replace("timestamp: false", "timestamp: true\n      overlay: true")
+cfg = cfg.replace("codec: ffv1", "codec: ffv1\n      overlay: true")
 with Daemon(config=cfg) as d:
     a = wait_until(lambda: (lambda x: x if x["faces"]["detections"] >= 2 else None)(
         d.status()["camera"]["analysis"]), 30) or d.status()["camera"]["analysis"]
@@ -146,6 +176,11 @@ with Daemon(config=cfg) as d:
     outside, inside, edges = overlay_diff(plain, drawn, got + [band])
     c.check(outside == 0 and edges[0] > 100 and edges[1] > 0,
             "analysis.overlay draws the box and the timestamp by default; ?overlay=0 gives the plain image",
+            f"outside {outside}, on edges {edges}")
+    frame, original = recorded_frame(d)
+    outside, inside, edges = overlay_diff(original, frame, got + [band])
+    c.check(outside == 0 and edges[0] > 100 and edges[1] > 0,
+            "recording.overlay: the recorded frames carry the box and the timestamp, nothing else changed",
             f"outside {outside}, on edges {edges}")
 
 # ---- a bad model --------------------------------------------------------------------------------------
