@@ -229,6 +229,8 @@ struct cr_analysis {
 	uint64_t last_motion_index;
 	double peak;
 	struct cr_rect event_box;    /* camera pixels */
+	bool have_previous;
+	uint64_t previous_index;     /* the analysed frame before this one */
 	bool recording;              /* motion started the recording that runs */
 	int64_t stop_due_ns;         /* post the stop at this capture time; 0: none due */
 	double cpu_total_ms;
@@ -413,8 +415,9 @@ static void motion_started(struct cr_analysis *a, const struct cr_frame *frame, 
 	a->stop_due_ns = 0; /* new motion within post_capture: the same recording goes on */
 	if (mc->snapshot)
 		snapshot(a, path, sizeof(path));
-	cr_events_publish(a->events, "motion_start", json_pack("{s:o, s:I, s:I, s:f, s:o, s:o}", "camera",
-			  cr_json_str(a->cc->name), "frame", (json_int_t)frame->index, "mono_ns",
+	cr_events_publish(a->events, "motion_start", json_pack("{s:o, s:I, s:o, s:I, s:f, s:o, s:o}", "camera",
+			  cr_json_str(a->cc->name), "frame", (json_int_t)frame->index, "previous_frame",
+			  a->have_previous ? json_integer((json_int_t)a->previous_index) : json_null(), "mono_ns",
 			  (json_int_t)frame->mono_ns, "fraction", fraction, "box", rect_json(a->event_box), "snapshot",
 			  path[0] ? cr_json_str(path) : json_null()));
 	cr_info("%s: motion started at frame %llu (%.2f%% changed)", a->cc->name, (unsigned long long)frame->index,
@@ -496,6 +499,8 @@ static int motion_step(struct cr_analysis *a, const struct cr_frame *frame)
 	if (moving && !a->in_event)
 		motion_started(a, frame, r.fraction);
 	motion_timers(a, frame->mono_ns);
+	a->have_previous = true;
+	a->previous_index = frame->index;
 	return 0;
 }
 

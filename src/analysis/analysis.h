@@ -13,10 +13,11 @@
  *     overlay variant
  *
  * Events (on the bus, so SSE /api/events, LSL marker streams):
- *   motion_start {camera, frame, mono_ns, fraction, box, snapshot}
+ *   motion_start {camera, frame, previous_frame, mono_ns, fraction, box, snapshot}
  *   motion_end   {camera, frame, mono_ns, duration, peak_fraction, box}
  *   faces        {camera, frame, mono_ns, count, boxes}
- * frame is camrig's frame index, mono_ns the frame's capture time
+ * frame is camrig's frame index (previous_frame: the analysed frame before,
+ * which showed no motion; null for the first), mono_ns the frame's capture time
  * (CLOCK_MONOTONIC ns), fraction a % of the analysed image (inside the
  * zones), boxes {x, y, width, height} in the camera's pixels. motion_end's
  * frame and mono_ns are those of the event's last frame with motion. */

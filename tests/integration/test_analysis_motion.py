@@ -34,7 +34,6 @@ clips.need_footage()
 c = Checks()
 tmp = tempfile.mkdtemp(prefix="camrig-motion-")
 PRE, GAP, POST = 2.0, 1.5, 1.0
-PERIOD = 2  # frames between analysed frames: 10 fps footage analysed at 5 fps
 NAME = "camrig-motion-%d" % os.getpid()
 
 
@@ -115,8 +114,12 @@ ntfy:
             f"starts {[e['frame'] for e in starts]} ends {[e['frame'] for e in ends]}")
     for i, (first, last) in enumerate(clips.WALKS[:len(starts)]):
         s = starts[i]
-        c.check(first <= s["frame"] <= first + PERIOD, f"walk {i + 1}: motion_start at its first frame {first}",
-                f"frame {s['frame']}")
+        # The first analysed frame of the walk starts the event: the one
+        # analysed before it (frames may be skipped or dropped) is still.
+        prev = s["previous_frame"]
+        c.check(prev is not None and prev < first <= s["frame"] <= first + clips.FPS,
+                f"walk {i + 1}: motion_start at the first frame analysed from its first frame {first} on",
+                f"frame {s['frame']}, the analysed frame before it {prev}")
         box = s["box"]
         c.check(s["fraction"] >= 0.5 and box["width"] > 0 and box["height"] > 0 and box["x"] + box["width"] <= 640
                 and box["y"] + box["height"] <= 480, f"walk {i + 1}: motion_start has the changed fraction and a box",
@@ -125,8 +128,9 @@ ntfy:
                 str(s["snapshot"]))
         if i < len(ends):
             e = ends[i]
-            # The background absorbs what stopped within a few analysed frames.
-            c.check(last <= e["frame"] <= last + 4 * PERIOD, f"walk {i + 1}: motion_end at its last frame {last}",
+            # The background absorbs what stopped within a few analysed
+            # frames (a second of the clip at most, whatever was dropped).
+            c.check(last <= e["frame"] <= last + clips.FPS, f"walk {i + 1}: motion_end at its last frame {last}",
                     f"frame {e['frame']}")
             c.check(e["box"]["width"] >= box["width"] and e["peak_fraction"] >= s["fraction"],
                     f"walk {i + 1}: motion_end has the event's box and peak", json.dumps(e))
