@@ -7,6 +7,7 @@
 #include "app/commands.h"
 
 #include "base/json.h"
+#include "base/mem.h"
 #include "lsl/lsl.h"
 #include "record/recorder.h"
 #include "record/snapshot.h"
@@ -17,6 +18,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -82,6 +84,61 @@ static int on_set_control(void *ctx, const struct cr_command *cmd, json_t *reply
 		}
 	}
 	return n < 0 ? n : 0;
+}
+
+/* One control as list_controls describes it: {name, label, type, min, max,
+ * step, default, value, read_only, inactive, items: [{index, name}]} (value
+ * null when the source cannot say; booleans true/false). */
+static json_t *control_json(const struct cr_source_control *sc)
+{
+	bool is_bool = sc->type == CR_CONTROL_BOOL;
+	json_t *items = json_array(), *c;
+
+	for (unsigned i = 0; i < sc->nitems; i++)
+		json_array_append_new(items, json_pack("{s:I, s:o}", "index", (json_int_t)sc->items[i].index, "name",
+						       cr_json_str(sc->items[i].name)));
+	c = json_pack("{s:o, s:o, s:s, s:I, s:I, s:I, s:o, s:o, s:b, s:b, s:o}", "name", cr_json_str(sc->name), "label",
+		      cr_json_str(sc->label), "type", cr_control_type_name(sc->type), "min", (json_int_t)sc->min, "max",
+		      (json_int_t)sc->max, "step", (json_int_t)sc->step, "default",
+		      is_bool ? json_boolean(sc->def) : json_integer(sc->def), "value",
+		      !sc->has_value ? json_null() : is_bool ? json_boolean(sc->value) : json_integer(sc->value),
+		      "read_only", sc->read_only, "inactive", sc->inactive, "items", items);
+	return c;
+}
+
+/* list_controls: each addressed camera's controls, {cameras: [{camera,
+ * controls: [...]}]}; a camera that cannot list them (lost) has an "error"
+ * instead, and fails the command when it was named. */
+static int on_list_controls(void *ctx, const struct cr_command *cmd, json_t *reply)
+{
+	struct cr_commands *c = ctx;
+	struct cr_rig *rigs[CR_CONFIG_MAX_CAMERAS];
+	int n = addressed(c, cmd, reply, rigs);
+	struct cr_source_control *list = cr_calloc(CR_SOURCE_MAX_CONTROLS, sizeof(*list));
+	json_t *cameras = json_array();
+	int err = 0;
+
+	for (int i = 0; i < n; i++) {
+		char why[512] = "";
+		int count = cr_camera_list_controls(rigs[i]->camera, list, CR_SOURCE_MAX_CONTROLS, why, sizeof(why));
+		json_t *cam = json_pack("{s:o}", "camera", cr_json_str(rigs[i]->config->name)), *controls = json_array();
+
+		for (int k = 0; k < count && k < CR_SOURCE_MAX_CONTROLS; k++)
+			json_array_append_new(controls, control_json(&list[k]));
+		json_object_set_new(cam, "controls", controls);
+		if (count < 0) {
+			json_object_set_new(cam, "error", cr_json_str(why));
+			if (cmd->camera[0]) {
+				json_object_set_new(reply, "error", cr_json_sprintf("list_controls: %s: %s",
+						    rigs[i]->config->name, why));
+				err = -EBUSY;
+			}
+		}
+		json_array_append_new(cameras, cam);
+	}
+	free(list);
+	json_object_set_new(reply, "cameras", cameras);
+	return n < 0 ? n : err;
 }
 
 /* start_recording on the addressed cameras; the reply lists the files. */
@@ -255,6 +312,7 @@ void cr_commands_register(struct cr_commands *c)
 		{ CR_VERB_STATUS, on_status },
 		{ CR_VERB_GET_STATS, on_get_stats },
 		{ CR_VERB_SET_CONTROL, on_set_control },
+		{ CR_VERB_LIST_CONTROLS, on_list_controls },
 		{ CR_VERB_TIMELAPSE, on_timelapse },
 		{ CR_VERB_QUIT, on_quit },
 	};

@@ -20,6 +20,7 @@
  * then frees every part in the reverse order of creation. So the start
  * order below is the design:
  *
+ *   telemetry first (the timelapses write its sensors into stills.csv);
  *   per camera: the JPEG stage, the recorder, tcp stream and encoder first
  *   (the encoder's sinks are registered before it runs; stopping it after
  *   the camera drains its last packets into them), then the camera (a bad
@@ -31,6 +32,7 @@
  *   JPEG stage starts, which draws their boxes; started once the control
  *   thread runs their commands), ntfy and GPIO (no command arrives from
  *   them after they stop), and the HTTP server, which stops first. */
+#include "app/mcp.h"
 #include "app/pipeline.h"
 
 #include "app/commands.h"
@@ -52,9 +54,11 @@
 #include "lsl/lsl.h"
 #include "publish/tcpstream.h"
 #include "publish/upload.h"
+#include "record/catalog.h"
 #include "record/recorder.h"
 #include "record/timelapse.h"
 #include "source/camera.h"
+#include "telemetry/telemetry.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -92,9 +96,12 @@ struct cr_pipeline {
 	struct cr_gpio *gpio;                  /* NULL unless gpio.enabled */
 	struct cr_markers *markers;            /* NULL unless a camera has lsl.markers */
 	struct cr_http_server *http;
+	struct cr_telemetry *telemetry;
 	struct cr_http_context http_ctx;
+	struct cr_catalog *catalog;            /* the files written, as HTTP serves them */
 	struct cr_status_source status;
 	struct cr_commands commands;
+	struct cr_mcp *mcp;                    /* POST /mcp; no thread of its own */
 	struct part parts[PARTS_MAX];          /* in the order they were created */
 	unsigned nparts, nstarted;
 };
@@ -129,6 +136,13 @@ PART_OPS(ntfy)
 PART_OPS(gpio)
 PART_OPS(http_server)
 PART_OPS(analysis)
+PART_OPS(telemetry)
+
+/* A timelapse's stills.csv columns: the sensors (telemetry.h). */
+static void telemetry_columns(void *ctx, bool header, char *buf, size_t len)
+{
+	cr_telemetry_csv(ctx, header, buf, len);
+}
 
 static int lsl_tap_start(void *obj)
 {
@@ -233,6 +247,8 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 			cr_fourcc_name(f->fourcc), f->fps);
 		ret = ADD(p, timelapse, rig->timelapse,
 			  cr_timelapse_new(rig->camera, rig->jpeg, &cc->timelapse, p->events, &rig->timelapse));
+		if (ret == 0)
+			cr_timelapse_set_columns(rig->timelapse, telemetry_columns, p->telemetry);
 	}
 	if (ret == 0)
 		ret = start_part(p, rig->timelapse);
@@ -329,6 +345,20 @@ int cr_pipeline_check(const struct cr_config *config, char **error)
 	return 0;
 }
 
+/* The HTTP server's /mcp hook: the MCP-Protocol-Version header must name a
+ * version the server speaks (Streamable HTTP, "Protocol Version Header"). */
+static json_t *mcp_message(void *ctx, json_t *message, const char *version, unsigned *status)
+{
+	if (version && !cr_mcp_version_supported(version)) {
+		*status = 400;
+		return json_pack("{s:s, s:O, s:{s:i, s:o}}", "jsonrpc", "2.0", "id",
+				 json_object_get(message, "id") ?: json_null(), "error", "code", -32022, "message",
+				 cr_json_sprintf("unsupported MCP-Protocol-Version \"%s\" (expected one of: "
+						 CR_MCP_VERSIONS ")", version));
+	}
+	return cr_mcp_handle(ctx, message);
+}
+
 int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 {
 	struct cr_pipeline *p = CR_NEW(p);
@@ -345,6 +375,17 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 					       .start_mono_ns = cr_time_mono_ns() };
 	p->control = cr_control_new(p->events);
 	ret = ADD(p, control, p->control, 0);
+	if (ret == 0) {
+		const char *roots[CR_CONFIG_MAX_CAMERAS];
+
+		for (unsigned i = 0; i < n; i++)
+			roots[i] = config->cameras[i].recording.root;
+		ret = ADD(p, telemetry, p->telemetry, cr_telemetry_new(&config->telemetry, roots, n, p->events,
+								      &p->telemetry));
+		p->status.telemetry = p->telemetry;
+	}
+	if (ret == 0)
+		ret = start_part(p, p->telemetry);
 	for (unsigned i = 0; i < n && ret == 0; i++) {
 		ret = start_rig(p, i);
 		has_markers = has_markers || p->rigs[i].lsl_markers;
@@ -376,8 +417,11 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 			ret = start_part(p, p->gpio);
 	}
 	if (ret == 0) {
+		p->catalog = cr_catalog_new(config);
+		p->mcp = cr_mcp_new(config, p->control, &p->status);
 		p->http_ctx = (struct cr_http_context){ .config = &config->http, .cameras = p->http_cameras, .ncameras = n,
-							.control = p->control, .events = p->events, .status = &p->status };
+							.control = p->control, .events = p->events, .status = &p->status,
+							.catalog = p->catalog, .mcp = mcp_message, .mcp_ctx = p->mcp };
 		ret = ADD(p, http_server, p->http, cr_http_server_new(&p->http_ctx, &p->http));
 		p->status.http = p->http;
 	}
@@ -403,6 +447,11 @@ int cr_pipeline_post(struct cr_pipeline *p, const char *line, enum cr_trigger tr
 	return cr_control_post(p->control, line, trigger);
 }
 
+const struct cr_status_source *cr_pipeline_status(struct cr_pipeline *p)
+{
+	return &p->status;
+}
+
 void cr_pipeline_stop(struct cr_pipeline **pp)
 {
 	struct cr_pipeline *p = *pp;
@@ -419,6 +468,8 @@ void cr_pipeline_stop(struct cr_pipeline **pp)
 				p->parts[i].stop(p->parts[i].obj);
 	for (unsigned i = p->nparts; i-- > 0;)
 		p->parts[i].free(p->parts[i].obj);
+	cr_catalog_free(&p->catalog);
+	cr_mcp_free(&p->mcp);
 	free(p->http_cameras);
 	free(p->taps);
 	free(p->rigs);

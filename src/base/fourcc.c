@@ -10,7 +10,8 @@
 #include <strings.h>
 
 const uint32_t cr_fourcc_supported[] = {
-	CR_FMT_MJPEG, CR_FMT_YUYV, CR_FMT_NV12, CR_FMT_YU12, CR_FMT_GREY, CR_FMT_RGB24, CR_FMT_BGR24, 0,
+	CR_FMT_MJPEG, CR_FMT_YUYV, CR_FMT_NV12, CR_FMT_YU12, CR_FMT_GREY, CR_FMT_RGB24, CR_FMT_BGR24,
+	CR_FMT_Y10, CR_FMT_Y12, CR_FMT_Y16, CR_FMT_SBGGR8, CR_FMT_SGBRG8, CR_FMT_SGRBG8, CR_FMT_SRGGB8, 0,
 };
 
 static const struct {
@@ -20,6 +21,10 @@ static const struct {
 	{ "RGB24", CR_FMT_RGB24 }, { "BGR24", CR_FMT_BGR24 }, { "I420", CR_FMT_YU12 },
 	{ "YUV420", CR_FMT_YU12 }, { "MJPEG", CR_FMT_MJPEG }, { "GRAY", CR_FMT_GREY },
 	{ "GRAY8", CR_FMT_GREY },  { "Y8", CR_FMT_GREY },     { "YUY2", CR_FMT_YUYV },
+	{ "MONO8", CR_FMT_GREY },  { "MONO10", CR_FMT_Y10 },  { "MONO12", CR_FMT_Y12 },
+	{ "MONO16", CR_FMT_Y16 },  { "GRAY16", CR_FMT_Y16 },  { "BAYERBG8", CR_FMT_SBGGR8 },
+	{ "BAYERGB8", CR_FMT_SGBRG8 }, { "BAYERGR8", CR_FMT_SGRBG8 }, { "BAYERRG8", CR_FMT_SRGGB8 },
+	{ "BA81", CR_FMT_SBGGR8 },
 };
 
 int cr_fourcc_parse(const char *name, uint32_t *fourcc)
@@ -32,10 +37,10 @@ int cr_fourcc_parse(const char *name, uint32_t *fourcc)
 			return 0;
 		}
 	}
-	if (strlen(name) != 4)
+	if (strlen(name) != 4 && strlen(name) != 3)
 		return -EINVAL;
 	for (int i = 0; i < 4; i++)
-		up[i] = (char)toupper((unsigned char)name[i]);
+		up[i] = name[i] ? (char)toupper((unsigned char)name[i]) : ' ';
 	*fourcc = CR_FOURCC(up[0], up[1], up[2], up[3]);
 	return 0;
 }
@@ -62,6 +67,13 @@ const char *cr_fourcc_name(uint32_t fourcc)
 	case CR_FMT_BGR24: return "BGR24";
 	case CR_FMT_MJPEG: return "MJPEG";
 	case CR_FMT_JPEG: return "JPEG";
+	case CR_FMT_Y10: return "Y10";
+	case CR_FMT_Y12: return "Y12";
+	case CR_FMT_Y16: return "Y16";
+	case CR_FMT_SBGGR8: return "BA81";
+	case CR_FMT_SGBRG8: return "GBRG";
+	case CR_FMT_SGRBG8: return "GRBG";
+	case CR_FMT_SRGGB8: return "RGGB";
 	default: return "unknown";
 	}
 }
@@ -69,6 +81,16 @@ const char *cr_fourcc_name(uint32_t fourcc)
 bool cr_fourcc_is_compressed(uint32_t fourcc)
 {
 	return fourcc == CR_FMT_MJPEG || fourcc == CR_FMT_JPEG;
+}
+
+bool cr_fourcc_is_deep_gray(uint32_t fourcc)
+{
+	return fourcc == CR_FMT_Y10 || fourcc == CR_FMT_Y12 || fourcc == CR_FMT_Y16;
+}
+
+bool cr_fourcc_is_bayer(uint32_t fourcc)
+{
+	return fourcc == CR_FMT_SBGGR8 || fourcc == CR_FMT_SGBRG8 || fourcc == CR_FMT_SGRBG8 || fourcc == CR_FMT_SRGGB8;
 }
 
 bool cr_fourcc_is_supported(uint32_t fourcc)
@@ -89,8 +111,15 @@ int cr_fourcc_layout(uint32_t fourcc, int width, int height, int stride, struct 
 		return -EINVAL;
 	memset(l, 0, sizeof(*l));
 	switch (fourcc) {
-	case CR_FMT_GREY: bpp = 1; break;
-	case CR_FMT_YUYV: bpp = 2; break;
+	case CR_FMT_GREY:
+	case CR_FMT_SBGGR8:
+	case CR_FMT_SGBRG8:
+	case CR_FMT_SGRBG8:
+	case CR_FMT_SRGGB8: bpp = 1; break;
+	case CR_FMT_YUYV:
+	case CR_FMT_Y10:
+	case CR_FMT_Y12:
+	case CR_FMT_Y16: bpp = 2; break;
 	case CR_FMT_RGB24:
 	case CR_FMT_BGR24: bpp = 3; break;
 	case CR_FMT_NV12:

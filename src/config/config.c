@@ -303,6 +303,18 @@ static const struct key gpio_keys[] = {
 	{ 0 },
 };
 
+static const struct key health_keys[] = {
+	{ .name = "max_age", .parse = cr_config_parse_fps, .offset = TOP(health.max_age), .min = 1, .max = 86400 },
+	{ 0 },
+};
+
+static const struct key telemetry_keys[] = {
+	{ .name = "interval", .parse = cr_config_parse_fps, .offset = TOP(telemetry.interval), .min = 1, .max = 3600 },
+	{ .name = "sensor_interval", .parse = cr_config_parse_fps, .offset = TOP(telemetry.sensor_interval), .min = 1,
+	  .max = 86400 },
+	{ 0 },
+};
+
 const struct key cr_config_top_keys[] = {
 	{ .name = "log_level", .parse = cr_config_parse_log_level, .offset = TOP(log_level),
 	  .expected = "one of: error, warn, info, debug" },
@@ -310,6 +322,10 @@ const struct key cr_config_top_keys[] = {
 	{ .name = "cameras", .type = KEY_CAMERAS, .sub = cr_config_camera_keys },
 	{ .name = "ntfy", .type = KEY_MAPPING, .sub = ntfy_keys },
 	{ .name = "gpio", .type = KEY_MAPPING, .sub = gpio_keys },
+	{ .name = "health", .type = KEY_MAPPING, .sub = health_keys },
+	{ .name = "telemetry", .type = KEY_MAPPING, .sub = telemetry_keys },
+	{ .name = "sensors", .parse = cr_config_parse_sensors, .offset = TOP(telemetry.sensors), .list = true,
+	  .expected = "a list of " CR_SENSOR_EXPECTED },
 	{ 0 },
 };
 
@@ -908,6 +924,7 @@ void cr_config_free(struct cr_config **pconfig)
 	free(config->ntfy.token);
 	free(config->ntfy.token_file);
 	free(config->ntfy.events);
+	free(config->telemetry.sensors);
 	free(config->gpio.chip);
 	free(config->gpio.bias);
 	free(config->gpio.preset);

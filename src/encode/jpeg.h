@@ -146,6 +146,14 @@ typedef void (*cr_jpeg_overlay_fn)(void *ctx, const struct cr_image *img, const 
  * Without it every image is plain. */
 void cr_jpeg_stage_set_overlay(struct cr_jpeg_stage *stage, cr_jpeg_overlay_fn fn, void *ctx, bool by_default);
 
+/* A placeholder for a live view whose camera sends no frames: a dark gray
+ * JPEG (luma only) of width x height pixels (each clamped to 64..4096)
+ * with each of the nlines lines of text (base/text.h's font) centred, the
+ * first one large. Encoded on the caller's thread with its own libturbojpeg
+ * handle (a few ms at 640x480); index and sequence are 0, the times now.
+ * Returns 0 with a new reference in *out, or -EIO. */
+int cr_jpeg_placeholder(int width, int height, const char *const *lines, unsigned nlines, struct cr_jpeg **out);
+
 #ifdef __cplusplus
 }
 #endif

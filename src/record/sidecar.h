@@ -14,7 +14,9 @@
  * count; sequence the driver's. A "dropped" row is a frame lost inside
  * camrig (a full queue), a "lost" row one the driver's sequence numbers show
  * missing before camrig (the driver, or an exhausted frame pool). Each line
- * is flushed as it is written, so a crash loses no row the video has. */
+ * is flushed as it is written, so a crash loses no row the video has. A
+ * camera with a clock of its own (GigE Vision, USB3 Vision) adds a last
+ * column, device_ns: its timestamp of the frame, empty in gap rows. */
 #ifndef CR_RECORD_SIDECAR_H
 #define CR_RECORD_SIDECAR_H
 
@@ -40,6 +42,7 @@ struct cr_sidecar_info {
 	double pre_trigger_s;       /* configured pre-trigger, s */
 	unsigned segment;           /* 0 for the first file of a recording, then 1, 2, ... */
 	const char *continues;      /* the file of the same recording before a camera loss; NULL: none */
+	bool device_clock;          /* the camera has a clock of its own: a device_ns column */
 };
 
 struct cr_sidecar_counts {

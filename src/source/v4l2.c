@@ -598,6 +598,21 @@ static int v4l2_set_control(struct cr_source *src, const char *name, const char 
 	return cr_v4l2_control_set(p->fd, p->device, name, value, 0, why, len);
 }
 
+static int v4l2_list_controls(struct cr_source *src, struct cr_source_control *out, int max, char *why, size_t len)
+{
+	struct v4l2_priv *p = src->priv;
+	int ret;
+
+	if (!p || p->fd < 0) {
+		snprintf(why, len, "the device is not open (the camera is lost)");
+		return -ENODEV;
+	}
+	ret = cr_v4l2_controls_list(p->fd, out, max);
+	if (ret < 0)
+		snprintf(why, len, "%s: cannot list the device's controls: %s", p->device, cr_strerror(ret));
+	return ret;
+}
+
 static void v4l2_free_priv(struct cr_source *src)
 {
 	v4l2_close(src);
@@ -610,5 +625,6 @@ const struct cr_source_ops cr_source_v4l2_ops = {
 	.read = v4l2_read,
 	.close = v4l2_close,
 	.set_control = v4l2_set_control,
+	.list_controls = v4l2_list_controls,
 	.free_priv = v4l2_free_priv,
 };

@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 
 import analysis_clips as clips
-from camrig_test import CAMRIG, Checks, Daemon, EventStream, free_port, need, skip, wait_until
+from camrig_test import CAMRIG, Checks, Daemon, Events, free_port, need, skip, wait_until
 
 need("ffmpeg", "ffprobe")
 try:
@@ -132,7 +132,7 @@ c.check(len(want) == 5, "OpenCV itself finds the five faces of the still", str(w
 
 # ---- all faces ---------------------------------------------------------------------------------------
 with Daemon(config=config()) as d:
-    events = EventStream(d)
+    events = Events(d)
     a = wait_until(lambda: (lambda x: x if x["faces"]["detections"] >= 3 else None)(
         d.status()["camera"]["analysis"]), 30)
     a = a or d.status()["camera"]["analysis"]

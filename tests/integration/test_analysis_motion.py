@@ -24,7 +24,7 @@ import time
 
 import analysis_clips as clips
 import lsl_inlet as L
-from camrig_test import CAMRIG, Checks, Daemon, EventStream, free_port, need, wait_until
+from camrig_test import CAMRIG, Checks, Daemon, Events, free_port, need, wait_until
 from ntfy_server import NtfyServer
 from record_util import sidecar, recorded, verify
 import subprocess
@@ -96,7 +96,7 @@ ntfy:
   topic: camrig-motion-test
   events: motion_start
 """) as d:
-    events = EventStream(d)
+    events = Events(d)
     targets = L.known_peer_targets() + [("127.0.0.1", L.MULTICAST_PORT)]
     frames_info = wait_until(lambda: L.resolve(L.query_for(name=NAME), targets=targets), 10)
     markers_info = wait_until(lambda: L.resolve(L.query_for(name=NAME + "-markers"), targets=targets), 10)
@@ -194,7 +194,7 @@ mask_cfg = config(walk, os.path.join(tmp, "rec-mask"), """        record: false
           walkers: "exclude 0,100 640x300"
 """).replace(NAME, NAME + "-mask")
 with Daemon(config=light_cfg) as dl, Daemon(config=mask_cfg) as dm:
-    el, em = EventStream(dl), EventStream(dm)
+    el, em = Events(dl), Events(dm)
     ok = wait_ended(dl) and wait_ended(dm)
     time.sleep(0.5)
     al, am = dl.status()["camera"]["analysis"], dm.status()["camera"]["analysis"]

@@ -49,8 +49,8 @@ start_fails(["--source", "v4l2:/dev/video99"], ["/dev/video99"], "a missing V4L2
 start_fails(["--source", "file:/nonexistent/clip.mp4"], ["/nonexistent/clip.mp4"],
             "a missing file is refused, naming it")
 start_fails(["--size", "big"], ["size", "big"], "a bad --size is refused")
-start_fails(["--source", "test", "-o", "camera.controls.brightness=10"], ["camera", "controls", "test", "no controls"],
-            "controls on a source that has none are refused, naming the camera and source")
+start_fails(["--source", "test", "-o", "camera.controls.exposure=10"], ["camera", "exposure", "no such control",
+            "brightness"], "a control the source lacks is refused at start, naming the ones it has")
 
 with socket.socket() as taken:
     taken.bind(("127.0.0.1", 0))

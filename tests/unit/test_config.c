@@ -263,7 +263,7 @@ struct bad_file {
 static const struct bad_file bad_files[] = {
 	/* found by libcyaml: unknown keys, at any depth and in a later camera */
 	{ "log_level: info\ncolour: red\n",
-	  "x.yaml:2: colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio)" },
+	  "x.yaml:2: colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio, health, telemetry, sensors)" },
 	{ "cameras:\n  - name: a\n    jpeg:\n      quality: 5\n\n      colour: 3\n",
 	  "x.yaml:6: cameras.0.jpeg.colour: unknown key (expected one of: quality, gray, size, workers)" },
 	{ "cameras:\n  - name: a\n  - name: b\n    colour: red\n",
@@ -301,7 +301,7 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:2: http.listen: wrong type: got a mapping (expected HOST:PORT with PORT 0..65535, e.g. "
 	  "127.0.0.1:8080 or [::1]:8080)" },
 	{ "\n\nhello\n",
-	  "x.yaml:3: wrong type: got a value (expected a mapping of: log_level, http, cameras, ntfy, gpio)" },
+	  "x.yaml:3: wrong type: got a value (expected a mapping of: log_level, http, cameras, ntfy, gpio, health, telemetry, sensors)" },
 	{ "cameras:\n  - name: a\n    lsl:\n",
 	  "x.yaml:3: cameras.0.lsl: wrong type: got an empty value (expected a mapping of: enabled, name, type, markers, interfaces)" },
 	/* found by libyaml: syntax */
@@ -334,7 +334,7 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:3: cameras.0.jpeg.size: \"0x240\" is not a size (expected WIDTHxHEIGHT in pixels, e.g. 640x480)" },
 	{ "cameras:\n  - format: YUVV\n",
 	  "x.yaml:2: cameras.0.format: \"YUVV\" is not a supported format (expected one of: MJPEG, YUYV, NV12, YU12, "
-	  "GREY, RGB24, BGR24)" },
+	  "GREY, RGB24, BGR24, Y10, Y12, Y16, BA81, GBRG, GRBG, RGGB)" },
 	{ "http:\n  listen: localhost\n",
 	  "x.yaml:2: http.listen: \"localhost\" is not a listen address (expected HOST:PORT with PORT 0..65535, e.g. "
 	  "127.0.0.1:8080 or [::1]:8080)" },
@@ -346,7 +346,7 @@ static const struct bad_file bad_files[] = {
 	{ "http:\n  header_timeout: 0\n", "x.yaml:2: http.header_timeout: 0 is out of range (expected 1..300)" },
 	{ "cameras:\n  - source: /dev/video0\n",
 	  "x.yaml:2: cameras.0.source: \"/dev/video0\" is not a source (expected auto, test, v4l2:/dev/videoN, "
-	  "file:PATH or url:URL)" },
+	  "file:PATH, url:URL or aravis:[ID])" },
 	{ "log_level: verbose\n",
 	  "x.yaml:1: log_level: \"verbose\" is not a log level (expected one of: error, warn, info, debug)" },
 	{ "cameras:\n  - loop: maybe\n", "x.yaml:2: cameras.0.loop: \"maybe\" is not a boolean (expected true or false)" },
@@ -452,6 +452,16 @@ static void test_set(void **state)
 	set_ok(config, "http.max_stream_clients", "10");
 	set_ok(config, "http.header_timeout", "2");
 	set_ok(config, "camera.name", "left");
+	/* aravis: takes nothing, an empty id (the first camera) or any id. */
+	set_ok(config, "camera.source", "aravis");
+	set_ok(config, "camera.source", "aravis:");
+	set_ok(config, "camera.source", "aravis:Aravis-Fake-GV01");
+	set_ok(config, "camera.format", "Mono16");
+	assert_int_equal(config->cameras[0].format, CR_FMT_Y16);
+	set_ok(config, "camera.format", "BayerRG8");
+	assert_int_equal(config->cameras[0].format, CR_FMT_SRGGB8);
+	set_ok(config, "camera.format", "Y10");
+	assert_int_equal(config->cameras[0].format, CR_FMT_Y10);
 	set_ok(config, "camera.source", "url:rtsp://10.0.0.5/stream");
 	set_ok(config, "camera.size", "1920x1080");
 	set_ok(config, "camera.fps", "15");
@@ -536,7 +546,7 @@ static void test_set_errors(void **state)
 	set_fails(config, "camera.colour", "red",
 		  "camera.colour: unknown key (expected one of: name, source, size, fps, format, loop, buffers, crop, "
 		  "controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, analysis)");
-	set_fails(config, "colour", "red", "colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio)");
+	set_fails(config, "colour", "red", "colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio, health, telemetry, sensors)");
 	set_fails(config, "http.port", "80", "http.port: unknown key (expected one of: listen, header_timeout, "
 		  "max_pending, max_stream_clients, max_api_clients, max_clients_per_ip, auth, password_file, token_file, "
 		  "tls_cert, tls_key, hostnames, cors_origins)");
@@ -546,7 +556,7 @@ static void test_set_errors(void **state)
 	set_fails(config, "camera.size", "640", "camera.size: \"640\" is not a size (expected WIDTHxHEIGHT in pixels, e.g. 640x480)");
 	set_fails(config, "camera.format", "H264",
 		  "camera.format: \"H264\" is not a supported format (expected one of: MJPEG, YUYV, NV12, YU12, GREY, "
-		  "RGB24, BGR24)");
+		  "RGB24, BGR24, Y10, Y12, Y16, BA81, GBRG, GRBG, RGGB)");
 	set_fails(config, "http.listen", "127.0.0.1:65536",
 		  "http.listen: \"127.0.0.1:65536\" is not a listen address (expected HOST:PORT with PORT 0..65535, "
 		  "e.g. 127.0.0.1:8080 or [::1]:8080)");
@@ -554,7 +564,8 @@ static void test_set_errors(void **state)
 		  "http.listen: \"[::1:8080\" is not a listen address (expected HOST:PORT with PORT 0..65535, "
 		  "e.g. 127.0.0.1:8080 or [::1]:8080)");
 	set_fails(config, "camera.source", "v4l2:",
-		  "camera.source: \"v4l2:\" is not a source (expected auto, test, v4l2:/dev/videoN, file:PATH or url:URL)");
+		  "camera.source: \"v4l2:\" is not a source (expected auto, test, v4l2:/dev/videoN, file:PATH, url:URL or "
+		  "aravis:[ID])");
 	set_fails(config, "log_level", "trace",
 		  "log_level: \"trace\" is not a log level (expected one of: error, warn, info, debug)");
 	set_fails(config, "camera.jpeg", "80", "camera.jpeg: not a value (expected one of: quality, gray, size, workers)");

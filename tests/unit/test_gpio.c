@@ -332,7 +332,7 @@ static const struct bad_rule bad_rules[] = {
 	  "abort, shot)" },
 	{ NULL, "1", "snap", "gpio.clicks.1",
 	  "\"snap\": unknown command \"snap\" (expected one of: start_recording, stop_recording, snapshot, status, "
-	  "get_stats, set_control, timelapse, quit)" },
+	  "get_stats, set_control, list_controls, timelapse, quit)" },
 	{ NULL, "1", "snapshot now", "gpio.clicks.1",
 	  "\"snapshot now\": snapshot: wrong number of arguments (usage: snapshot [camera=NAME])" },
 	{ NULL, "3", "timelapse start; while runing: timelapse stop", "gpio.clicks.3",

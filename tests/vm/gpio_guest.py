@@ -18,16 +18,12 @@ runs 10-20x slower than a host), never by wall-clock timing:
   a snapshot.
 Exits 0, 1 or 77. $CAMRIG is the binary."""
 import glob
-import json
 import os
-import socket
-import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from camrig_test import Checks, Daemon, log, skip, wait_until  # noqa: E402
+from camrig_test import Checks, Daemon, Events, log, skip, wait_until  # noqa: E402
 
 SIM = "/sys/kernel/config/gpio-sim"
 BUTTON, LED_IDLE, LED_RECORDING, LED_PAUSED = 3, 4, 5, 6
@@ -71,40 +67,6 @@ class SimChip:
         self._write(os.path.join(self.dir, "live"), "0")
         os.rmdir(os.path.join(self.dir, "bank0"))
         os.rmdir(self.dir)
-
-
-class Events(threading.Thread):
-    """Collects the daemon's Server-Sent Events as (type, data)."""
-
-    def __init__(self, d):
-        super().__init__(daemon=True)
-        self.sock = socket.create_connection(("127.0.0.1", d.port), timeout=300)
-        self.sock.sendall(f"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:{d.port}\r\n\r\n".encode())
-        self.events = []
-        self.start()
-
-    def run(self):
-        typ = None
-        try:
-            for line in self.sock.makefile("rb"):
-                line = line.decode().rstrip("\r\n")
-                if line.startswith("event: "):
-                    typ = line[7:]
-                elif line.startswith("data: ") and typ:
-                    self.events.append((typ, json.loads(line[6:])))
-                    typ = None
-        except (OSError, ValueError):
-            pass
-
-    def types(self):
-        return [t for t, _ in self.events if t.startswith(("timelapse_", "recording_"))]
-
-    def close(self):
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
 
 
 c = Checks()
@@ -179,10 +141,11 @@ try:
         c.check(bool(t) and os.path.exists(t["last_video"]) and t["last_video_frames"] == shots,
                 f"the video is assembled with one frame per still ({shots})", str(timelapse(d)))
         leds_are((1, 0, 0), "after the stop (idle)")
-        wait_until(lambda: "timelapse_finished" in ev.types(), WAIT_S)
+        wait_until(lambda: "timelapse_finished" in ev.types("timelapse_", "recording_"), WAIT_S)
         want = ["timelapse_started", "timelapse_shot", "timelapse_shot", "timelapse_paused", "timelapse_resumed",
                 "timelapse_stopped", "timelapse_finished"]
-        c.check(ev.types() == want, "the events, in order", str(ev.types()))
+        got = ev.types("timelapse_", "recording_")
+        c.check(got == want, "the events, in order", str(got))
         lines = [x.split("gpio: ", 1)[1] for x in d.log().splitlines() if "clicks: " in x or "click: " in x]
         c.check(lines == ["3 clicks: timelapse start", "1 click: timelapse shot", "1 click: timelapse shot",
                           "4 clicks: timelapse pause", "4 clicks: timelapse resume", "3 clicks: timelapse stop"],
@@ -198,8 +161,8 @@ try:
         wait_until(lambda: recording(d)["frames"]["written"] >= 5, WAIT_S, step=0.5)
         after(3, "the recording stops", lambda: recording(d)["state"] == "idle")
         leds_are((1, 0, 0), "after the recording (idle)")
-        wait_until(lambda: "recording_finished" in ev.types(), WAIT_S)
-        c.check(ev.types() == ["recording_started", "recording_finished"], "the events", str(ev.types()))
+        wait_until(lambda: "recording_finished" in ev.types("timelapse_", "recording_"), WAIT_S)
+        c.check(ev.types("timelapse_", "recording_") == ["recording_started", "recording_finished"], "the events", str(ev.types("timelapse_", "recording_")))
         videos = glob.glob(os.path.join(d.tmp, "recordings", "**", "*.mkv"), recursive=True)
         c.check(len(videos) == 1, "one recording on disk", str(videos))
         click(1)   # gpio.clicks.1: none; its pattern must end before the next begins
