@@ -685,7 +685,9 @@ enum cam_metric {
 	M_CLIENTS, M_JPEG_ENCODED, M_JPEG_PASSED, M_JPEG_ERRORS, M_RECORDING, M_REC_BYTES, M_REC_SECONDS,
 	M_RECORDINGS, M_REC_QUEUE_DROPPED, M_PRE_SECONDS, M_PRE_BYTES, M_ENC_ACTIVE, M_ENC_FRAMES, M_ENC_PACKETS,
 	M_ENC_DROPPED, M_ENC_ERRORS, M_ENC_BITRATE, M_LSL_INLETS, M_LSL_PUSHED, M_LSL_SENT, M_LSL_SKIPPED,
-	M_TL_RUNNING, M_TL_SHOTS, M_TL_ERRORS, M_UP_SENT, M_UP_FAILED, M_UP_DROPPED, M_CAM_METRICS
+	M_TL_RUNNING, M_TL_SHOTS, M_TL_ERRORS, M_UP_SENT, M_UP_FAILED, M_UP_DROPPED, M_AN_FRAMES, M_AN_ERRORS,
+	M_AN_CPU, M_MOTION, M_MOTION_RATIO, M_MOTION_EVENTS, M_LIGHT_SWITCHES, M_FACES, M_FACE_DETECTIONS,
+	M_CAM_METRICS
 };
 
 static const struct {
@@ -732,6 +734,18 @@ static const struct {
 	[M_UP_SENT] = { "camrig_upload_sent_total", "counter", "Uploads answered 2xx." },
 	[M_UP_FAILED] = { "camrig_upload_failed_total", "counter", "Uploads that failed." },
 	[M_UP_DROPPED] = { "camrig_upload_dropped_total", "counter", "Images dropped from the full upload queue." },
+	[M_AN_FRAMES] = { "camrig_analysis_frames_total", "counter", "Frames the analysis stage analysed." },
+	[M_AN_ERRORS] = { "camrig_analysis_errors_total", "counter", "Frames the analysis stage could not analyse." },
+	[M_AN_CPU] = { "camrig_analysis_cpu_seconds_per_frame", "gauge",
+		       "The analysis thread's CPU time per analysed frame since start." },
+	[M_MOTION] = { "camrig_motion_active", "gauge", "1 while a motion event runs, else 0." },
+	[M_MOTION_RATIO] = { "camrig_motion_changed_ratio", "gauge",
+			     "Fraction (0..1) of the last analysed frame's pixels that changed." },
+	[M_MOTION_EVENTS] = { "camrig_motion_events_total", "counter", "Motion events started." },
+	[M_LIGHT_SWITCHES] = { "camrig_motion_light_switches_total", "counter",
+			       "Analysed frames the light-switch guard took for a global brightness change." },
+	[M_FACES] = { "camrig_faces", "gauge", "Faces found by the last face detection." },
+	[M_FACE_DETECTIONS] = { "camrig_face_detections_total", "counter", "Face detections run." },
 };
 
 static void camera_values(const struct camera_status *c, double v[M_CAM_METRICS])
@@ -782,6 +796,23 @@ static void camera_values(const struct camera_status *c, double v[M_CAM_METRICS]
 		v[M_UP_SENT] = (double)c->upload.sent;
 		v[M_UP_FAILED] = (double)c->upload.failed;
 		v[M_UP_DROPPED] = (double)c->upload.dropped;
+	}
+	if (c->has_analysis) {
+		const struct cr_analysis_stats *a = &c->analysis;
+
+		v[M_AN_FRAMES] = (double)a->analysed;
+		v[M_AN_ERRORS] = (double)a->errors;
+		v[M_AN_CPU] = a->cpu_ms / 1000;
+		if (a->motion_enabled) {
+			v[M_MOTION] = a->motion;
+			v[M_MOTION_RATIO] = a->fraction / 100;
+			v[M_MOTION_EVENTS] = (double)a->motion_events;
+			v[M_LIGHT_SWITCHES] = (double)a->light_switches;
+		}
+		if (a->faces_enabled) {
+			v[M_FACES] = a->faces;
+			v[M_FACE_DETECTIONS] = (double)a->detections;
+		}
 	}
 }
 

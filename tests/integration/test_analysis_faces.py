@@ -6,7 +6,7 @@ source (analysis_clips.face_clip):
 - the daemon's face count and boxes (/status, faces events) match OpenCV's
   cascade run directly (python3-opencv) on the same decoded frame, scaled to
   the same analysed width, with the same model and parameters;
-- largest_only reports the largest face alone;
+- largest_only reports the largest face alone; /metrics has the count;
 - /frame?overlay=1 differs from the plain /frame only inside and around the
   boxes (and, with the timestamp, in its band), there clearly; gray output
   works with the overlay; ?overlay=0 turns a configured overlay off;
@@ -139,11 +139,16 @@ with Daemon(config=config()) as d:
     got = a["faces"]["boxes"]
     c.check(a["faces"]["count"] == len(want) and matches(got, want),
             "/status: the daemon's faces match OpenCV's on the same image", f"daemon {got}\nopencv {want}")
-    ev = events.of("faces")
+    ev = wait_until(lambda: events.of("faces"), 10) or []
     c.check(ev and ev[-1]["count"] == len(want) and matches(ev[-1]["boxes"], want) and ev[-1]["camera"] == "cam",
             "faces events carry the count and the boxes in camera pixels", json.dumps(ev[-1:])[:400])
     c.check(a["faces"]["detect_ms"] > 0 and a["width"] == WIDTH and a["height"] == 240,
             "/status: detect_ms and the analysed size", json.dumps(a)[:300])
+    _, _, text = d.get("/metrics")
+    text = text.decode()
+    c.check(f'camrig_faces{{camera="cam"}} {len(want)}\n' in text and "camrig_face_detections_total{" in text and
+            "camrig_motion_events_total{" not in text, "/metrics: the face count (no motion metrics without motion "
+            "detection)", "\n".join(line for line in text.splitlines() if "face" in line or "motion" in line))
     # The overlay: asked per request.
     plain, drawn = image(d, ""), image(d, "?overlay=1")
     outside, inside, edges = overlay_diff(plain, drawn, got)

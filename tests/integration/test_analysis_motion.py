@@ -9,7 +9,8 @@ walks between still holds, played once as a file: source):
   ends post_capture after it, which `camrig verify` accepts, with a snapshot;
   the sidecar says "motion", LSL's trigger_type channel 6 and the marker
   stream carries motion_start and motion_end; ntfy gets a notification per
-  event with its snapshot attached; /status counts it all;
+  event with its snapshot attached; /status counts it all, and get_stats
+  and /metrics show the same counters;
 - a light switch (40% brighter in one frame) with sensor noise: no event;
 - an exclude zone over the walkers: no event;
 - zones the grammar refuses stop camrig with the file's line and the key;
@@ -17,10 +18,11 @@ walks between still holds, played once as a file: source):
 Judged by frame indices and the daemon's counters, not by wall-clock time."""
 import json
 import os
+import re
+import shutil
 import socket
 import tempfile
 import threading
-import time
 
 import analysis_clips as clips
 import lsl_inlet as L
@@ -103,8 +105,10 @@ ntfy:
     frames_feed = Samples(frames_info[0]) if frames_info else None
     markers_feed = Samples(markers_info[0]) if markers_info else None
     ok = wait_ended(d)
-    time.sleep(0.5)  # the last events reach the stream
     cam = d.status()["camera"]
+    # The events the daemon counted have reached the stream.
+    wait_until(lambda: len(events.of("motion_end")) >= cam["analysis"]["motion"]["events"] and
+               len(events.of("recording_finished")) >= cam["recording"]["recordings"], 10)
     events.close()
     c.check(ok, "the clip plays to its end and the recorder goes idle", json.dumps(cam["recording"])[:300])
     c.check(cam["frames"]["captured"] == clips.WALK_FRAMES and cam["frames"]["dropped_pool"] == 0,
@@ -175,12 +179,30 @@ ntfy:
     consumers = {x["name"]: x for x in cam["consumers"]}
     c.check("analysis" in consumers and consumers["analysis"]["depth"] == 2,
             "/status consumers: the analysis queue (depth 2) with its drop count", json.dumps(cam["consumers"]))
+    st, stats = d.post_json("/api/command", body=b"get_stats")
+    ga = stats["cameras"][0]["analysis"] if st == 200 else None
+    c.check(ga and ga["motion"]["events"] == 2 and ga["analysed"] == a["analysed"],
+            "get_stats: the same analysis state as /status", json.dumps(ga)[:300])
+    st, _, text = d.get("/metrics")
+    text = text.decode()
+    metric = lambda name: (lambda m: float(m.group(1)) if m else None)(  # noqa: E731
+        re.search("^" + re.escape(name + '{camera="cam"}') + r" (\S+)$", text, re.M))
+    c.check(st == 200 and metric("camrig_motion_events_total") == 2 and
+            metric("camrig_analysis_frames_total") == a["analysed"] and metric("camrig_motion_active") == 0 and
+            metric("camrig_motion_light_switches_total") == 0 and metric("camrig_faces") is None,
+            "/metrics: the analysis counters of the status model (no face metrics without face detection)",
+            "\n".join(line for line in text.splitlines() if "analysis" in line or "motion" in line))
+    if shutil.which("promtool"):
+        p = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+        c.check(p.returncode == 0 and not (p.stdout + p.stderr).strip(),
+                "promtool check metrics passes with the analysis families", p.stdout + p.stderr)
     if frames_feed and markers_feed:
-        time.sleep(0.5)
+        marks = lambda: [json.loads(v[0])["event"] for _, v in markers_feed.samples]  # noqa: E731
+        wait_until(lambda: marks().count("motion_end") >= 2, 10)
         types = [int(v[2]) for _, v in frames_feed.samples]
         c.check(types.count(6) >= 2 and set(types) <= {0, 6}, "LSL: trigger_type 6 (motion) marks the triggers",
                 f"{types.count(6)} samples with 6 of {len(types)}; {sorted(set(types))}")
-        marks = [json.loads(v[0])["event"] for _, v in markers_feed.samples]
+        marks = marks()
         c.check(marks.count("motion_start") == 2 and marks.count("motion_end") == 2,
                 "LSL: the marker stream carries motion_start and motion_end", str(marks))
     else:
@@ -196,8 +218,10 @@ mask_cfg = config(walk, os.path.join(tmp, "rec-mask"), """        record: false
 with Daemon(config=light_cfg) as dl, Daemon(config=mask_cfg) as dm:
     el, em = Events(dl), Events(dm)
     ok = wait_ended(dl) and wait_ended(dm)
-    time.sleep(0.5)
     al, am = dl.status()["camera"]["analysis"], dm.status()["camera"]["analysis"]
+    # an event the daemon counted would be on the stream (none should be)
+    wait_until(lambda: len(el.of("motion_start")) >= al["motion"]["events"] and
+               len(em.of("motion_start")) >= am["motion"]["events"], 10)
     el.close()
     em.close()
     c.check(ok, "both clips play to their end")
