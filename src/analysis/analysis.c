@@ -37,6 +37,7 @@
 #include "analysis/analysis.h"
 
 #include "base/error.h"
+#include "base/heartbeat.h"
 #include "base/image.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -56,6 +57,9 @@
 #include <turbojpeg.h>
 
 #define POP_TIMEOUT_NS (250 * CR_NS_PER_MS)
+/* One frame's analysis, a motion snapshot's wait (10 s) included, takes at
+ * most this long (the watchdog's bound, base/heartbeat.h). */
+#define ANALYSE_BOUND_NS (30 * CR_NS_PER_SEC)
 #define IDLE_SLACK_NS CR_NS_PER_SEC     /* without frames, a due stop is posted this late */
 #define HISTORY_S 10.0                  /* seconds of analysed frames the background remembers */
 #define ZONES_MAX 32
@@ -587,14 +591,21 @@ static void analyse(struct cr_analysis *a, const struct cr_frame *frame)
 static void *analysis_thread(void *arg)
 {
 	struct cr_analysis *a = arg;
+	struct cr_heartbeat *hb;
+	char name[16];
 
-	pthread_setname_np(pthread_self(), "analysis");
+	snprintf(name, sizeof(name), "ana:%s", a->cc->name);
+	pthread_setname_np(pthread_self(), name);
+	hb = cr_heartbeat_register(name);
 	while (!atomic_load(&a->stopping)) {
 		struct cr_frame *frame;
-		int ret = cr_subscriber_pop(a->sub, &frame, POP_TIMEOUT_NS);
+		int ret;
 
+		cr_heartbeat_idle(hb);
+		ret = cr_subscriber_pop(a->sub, &frame, POP_TIMEOUT_NS);
 		if (ret == -EPIPE)
 			break;
+		cr_heartbeat_busy(hb, ANALYSE_BOUND_NS);
 		if (ret < 0) { /* no frames: the camera is lost or its file ended */
 			if (a->motion)
 				motion_timers(a, cr_time_mono_ns() - IDLE_SLACK_NS);
@@ -613,6 +624,7 @@ static void *analysis_thread(void *arg)
 		analyse(a, frame);
 		cr_frame_unref(&frame);
 	}
+	cr_heartbeat_unregister(&hb);
 	return NULL;
 }
 
