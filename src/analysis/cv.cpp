@@ -36,6 +36,11 @@ bool cr_cv_available(void)
 	return true;
 }
 
+const char *cr_cv_version(void)
+{
+	return CV_VERSION;
+}
+
 /* OpenCV's own thread pool would spread one detection over every core: the
  * analysis thread is one consumer among many and takes one core at most. */
 static void one_thread(void)

@@ -31,6 +31,9 @@ struct cr_rect {
 /* True when camrig was built with OpenCV. */
 bool cr_cv_available(void);
 
+/* The OpenCV version camrig was built with ("4.6.0"), or NULL without it. */
+const char *cr_cv_version(void);
+
 struct cr_cv_motion;
 
 /* What one frame did to the background. */

@@ -11,6 +11,11 @@ bool cr_cv_available(void)
 	return false;
 }
 
+const char *cr_cv_version(void)
+{
+	return NULL;
+}
+
 int cr_cv_motion_new(int width, int height, const uint8_t *mask, int history, struct cr_cv_motion **out)
 {
 	*out = NULL;

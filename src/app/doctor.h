@@ -3,7 +3,8 @@
  * Each check is one line: what was checked, whether it works (✔/✘), what
  * was found and, when it does not work, what to do. A check is "needed"
  * when the configuration cannot work without it (the configured encoder,
- * camera, ports, recording root, GPIO chip, ntfy server); the others
+ * camera, ports, recording root, GPIO chip, ntfy server, OpenCV and the
+ * face models when analysis is on); the others
  * (encoders and cameras the configuration does not use, the clock's
  * synchronization) only inform. */
 #ifndef CR_APP_DOCTOR_H

@@ -688,7 +688,8 @@ static int cmd_doctor(int argc, char **argv)
 		"versions; which encoders open (libx264, h264_v4l2m2m, h264_nvenc, h264_vaapi, ...); the cameras\n"
 		"found (V4L2, GenICam) and whether the configured ones open at the configured format; device\n"
 		"permissions and group membership; free space at the recording root; whether the HTTP, LSL and\n"
-		"TCP ports are free; whether the clock is NTP-synchronized; GPIO chips; ntfy when configured.\n"
+		"TCP ports are free; whether the clock is NTP-synchronized; GPIO chips; ntfy when configured;\n"
+		"OpenCV and the face models when analysis is on.\n"
 		"One line per check, with what to do when it fails; --json: one JSON object for programs.\n"
 		"Exit status: 0 everything the configuration needs works, 1 something does not, 2 usage.\n"
 		"Run it while camrig is stopped: a running camrig holds its cameras and ports.\n";
