@@ -35,7 +35,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
 os.environ.setdefault("CAMRIG", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "camrig"))
 import analysis_clips as clips  # noqa: E402
-from camrig_test import Daemon, EventStream, wait_until  # noqa: E402
+from camrig_test import Daemon, Events, wait_until  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 HAAR = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
@@ -65,7 +65,7 @@ cameras:
         snapshot: false
 """
     with Daemon(config=cfg) as d:
-        events = EventStream(d)
+        events = Events(d)
         wait_until(lambda: d.status()["camera"]["state"] == "ended", 120, step=0.5)
         cpu = cpu_seconds(d.proc.pid)
         a = d.status()["camera"]["analysis"]
