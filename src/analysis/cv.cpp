@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <sys/stat.h>
 #include <vector>
 
@@ -153,14 +154,15 @@ int cr_cv_faces_new(const char *path, struct cr_cv_faces **out, char *why, size_
 	}
 	one_thread();
 	try {
-		auto *f = new cr_cv_faces();
+		/* owned here until it loads: cv::CascadeClassifier::load()
+		 * throws on a file that is XML but no cascade */
+		std::unique_ptr<cr_cv_faces> f(new cr_cv_faces());
 
 		if (!f->cascade.load(path) || f->cascade.empty()) {
-			delete f;
 			snprintf(why, len, "%s: not a cascade classifier OpenCV can load", path);
 			return -EINVAL;
 		}
-		*out = f;
+		*out = f.release();
 		return 0;
 	} catch (const std::exception &e) {
 		snprintf(why, len, "%s: not a cascade classifier OpenCV can load: %s", path, e.what());

@@ -13,7 +13,8 @@ source (analysis_clips.face_clip):
 - recordings carry no overlay, unless recording.overlay asks: then the
   recorded frames (ffv1, lossless) differ from the clip's only in and around
   the boxes and the timestamp;
-- a faces.model that is no file stops camrig with the key and the reason."""
+- a faces.model that is no file, or no cascade, stops camrig with the key and
+  the reason."""
 import json
 import os
 import subprocess
@@ -194,4 +195,13 @@ p = subprocess.run([CAMRIG, "run", "--listen", f"127.0.0.1:{free_port()}", "--so
                    capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
 c.check(p.returncode == 1 and "cameras.0.analysis.faces.model: /nonexistent.xml: no such file" in p.stderr and
         "opencv-data" in p.stderr, "a faces.model that is no file is refused with the key", p.stderr.strip())
+junk = os.path.join(tmp, "junk.xml")  # XML, but no cascade: OpenCV throws on it
+with open(junk, "w") as f:
+    f.write("<opencv_storage></opencv_storage>\n")
+p = subprocess.run([CAMRIG, "run", "--listen", f"127.0.0.1:{free_port()}", "--source", "test", "-o",
+                    "camera.analysis.faces.enabled=true", "-o", f"camera.analysis.faces.model={junk}"],
+                   capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+c.check(p.returncode == 1 and f"analysis.faces.model: {junk}: not a cascade classifier" in p.stderr and
+        "Sanitizer" not in p.stderr, "a faces.model that is XML but no cascade is refused (nothing leaked)",
+        p.stderr.strip()[-600:])
 c.done()
