@@ -5,14 +5,15 @@
  * cr_command_line(), the one builder of command lines, and run on the
  * control thread like every other path's, with trigger type 7 (so the
  * sidecar's trigger is "mcp", and LSL's trigger channel says 7). The rest
- * read: the status model (list_cameras), the recording
- * roots (list_recordings, verify_recording) and the doctor's checks
+ * read: the status model (list_cameras), the catalogue of files written
+ * (list_recordings, verify_recording) and the doctor's checks
  * (check_runtime_requirements). snapshot runs the snapshot command and
  * returns the saved JPEG as image content, so an agent sees it.
  *
- * Files an agent may name (verify_recording, recordings resources) must lie
- * under a camera's recording.root (realpath), so a tool cannot be used to
- * read the rest of the disk.
+ * Files an agent may name (verify_recording, recordings resources) are
+ * reached only through the catalogue (record/catalog.h), as the HTTP
+ * server's /recordings/ are, so a tool cannot be used to read the rest of
+ * the disk.
  *
  * References: MCP specification revisions 2026-07-28 (basic/versioning.mdx,
  * server/discover.mdx, server/tools.mdx, server/resources.mdx,
@@ -26,10 +27,10 @@
 #include "base/mem.h"
 #include "camrig-version.h"
 #include "encode/jpeg.h"
+#include "record/catalog.h"
 #include "record/verify.h"
 #include "source/camera.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <libavutil/base64.h>
 #include <limits.h>
@@ -65,6 +66,7 @@ struct cr_mcp {
 	const struct cr_config *config;
 	struct cr_control *control;
 	const struct cr_status_source *status;
+	const struct cr_catalog *catalog;
 };
 
 /* ---- tools that are not commands ------------------------------------------------------ */
@@ -84,7 +86,7 @@ static json_t *no_properties(void)
 static json_t *file_property(void)
 {
 	return json_pack("{s:{s:s, s:s}}", "file", "type", "string", "description",
-			 "a recording (.mkv or .mp4) as list_recordings names it");
+			 "a recording (.mkv or .mp4): its path or file as list_recordings names it");
 }
 
 static json_t *status_json(struct cr_mcp *mcp, json_t *(*render)(const struct cr_status *))
@@ -101,94 +103,53 @@ static json_t *call_list_cameras(struct cr_mcp *mcp, json_t *args, char *why, si
 	return json_pack("{s:o}", "cameras", status_json(mcp, cr_status_cameras_json));
 }
 
-/* Appends the recordings (.mkv, .mp4) under dir (recursively, to depth 4)
- * to list as {file, sidecar, bytes, mtime}. */
-static void scan(const char *dir, int depth, json_t *list)
-{
-	DIR *d = depth <= 4 ? opendir(dir) : NULL;
-	struct dirent *e;
+#define BUSY_MAX 64 /* files being written that a listing marks, at most */
 
-	while (d && (e = readdir(d))) {
-		char path[PATH_MAX], csv[PATH_MAX];
-		struct stat st;
-		size_t n = strlen(e->d_name);
-
-		if (e->d_name[0] == '.' || snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path) ||
-		    stat(path, &st) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			scan(path, depth + 1, list);
-		} else if (n > 4 && (strcmp(e->d_name + n - 4, ".mkv") == 0 || strcmp(e->d_name + n - 4, ".mp4") == 0)) {
-			snprintf(csv, sizeof(csv), "%.*s.csv", (int)(strlen(path) - 4), path);
-			json_array_append_new(list, json_pack("{s:o, s:o, s:I, s:I}", "file", cr_json_str(path), "sidecar",
-							      access(csv, R_OK) == 0 ? cr_json_str(csv) : json_null(),
-							      "bytes", (json_int_t)st.st_size, "mtime",
-							      (json_int_t)st.st_mtime));
-		}
-	}
-	if (d)
-		closedir(d);
-}
-
-static int newest_first(const void *a, const void *b)
-{
-	json_int_t ta = json_integer_value(json_object_get(*(json_t *const *)a, "mtime"));
-	json_int_t tb = json_integer_value(json_object_get(*(json_t *const *)b, "mtime"));
-
-	return ta < tb ? 1 : ta > tb ? -1 : 0;
-}
-
-/* Every recording under the distinct recording roots, newest first, at
- * most RECORDINGS_MAX. */
+/* The catalogue's recordings (kind "video"), newest first: its listing's
+ * {files, truncated}, with the files being written marked. */
 static json_t *recordings(struct cr_mcp *mcp)
 {
-	json_t *all = json_array(), *out = json_array();
-	json_t *items[4096];
-	size_t n = 0, i;
-	json_t *r;
+	struct cr_status *st = cr_status_take(mcp->status);
+	const char *paths[BUSY_MAX];
+	struct cr_catalog_busy busy = { .paths = paths, .n = cr_status_files_in_use(st, paths, BUSY_MAX) };
+	struct cr_catalog_filter f = { .kind = "video" };
+	json_t *list = cr_catalog_list(mcp->catalog, &f, &busy);
 
-	for (unsigned c = 0; c < mcp->config->ncameras; c++) {
-		bool seen = false;
-
-		for (unsigned k = 0; k < c; k++)
-			seen = seen || strcmp(mcp->config->cameras[k].recording.root, mcp->config->cameras[c].recording.root) == 0;
-		if (!seen)
-			scan(mcp->config->cameras[c].recording.root, 0, all);
-	}
-	json_array_foreach(all, i, r)
-		if (n < CR_ARRAY_SIZE(items))
-			items[n++] = r;
-	qsort(items, n, sizeof(items[0]), newest_first);
-	for (i = 0; i < n && i < RECORDINGS_MAX; i++)
-		json_array_append(out, items[i]);
-	json_decref(all);
-	return out;
+	cr_status_free(&st);
+	return list;
 }
 
 static json_t *call_list_recordings(struct cr_mcp *mcp, json_t *args, char *why, size_t len)
 {
-	return json_pack("{s:o}", "recordings", recordings(mcp));
+	json_t *list = recordings(mcp), *files = json_object_get(list, "files");
+
+	while (json_array_size(files) > RECORDINGS_MAX)
+		json_array_remove(files, RECORDINGS_MAX);
+	json_object_set(list, "recordings", files);
+	json_object_del(list, "files");
+	return list;
 }
 
-/* Whether path (resolved) lies under one of the recording roots. */
-static bool under_a_root(struct cr_mcp *mcp, const char *path, char *real, size_t len)
+/* The recording the catalogue lists as name (its catalogue path, or its
+ * file as camrig names it), as camrig names it, into file (len bytes).
+ * Returns whether there is one. */
+static bool listed_recording(struct cr_mcp *mcp, const char *name, char *file, size_t len)
 {
-	char resolved[PATH_MAX], root[PATH_MAX];
+	json_t *list = recordings(mcp), *r;
+	bool found = false;
+	size_t i;
 
-	if (!realpath(path, resolved))
-		return false;
-	for (unsigned c = 0; c < mcp->config->ncameras; c++) {
-		size_t n;
+	json_array_foreach(json_object_get(list, "files"), i, r) {
+		const char *path = json_string_value(json_object_get(r, "path"));
+		const char *f = json_string_value(json_object_get(r, "file"));
 
-		if (!realpath(mcp->config->cameras[c].recording.root, root))
-			continue;
-		n = strlen(root);
-		if (strncmp(resolved, root, n) == 0 && resolved[n] == '/') {
-			snprintf(real, len, "%s", resolved);
-			return true;
+		if (!found && f && ((path && strcmp(name, path) == 0) || strcmp(name, f) == 0)) {
+			snprintf(file, len, "%s", f);
+			found = true;
 		}
 	}
-	return false;
+	json_decref(list);
+	return found;
 }
 
 static json_t *call_verify(struct cr_mcp *mcp, json_t *args, char *why, size_t len)
@@ -199,8 +160,8 @@ static json_t *call_verify(struct cr_mcp *mcp, json_t *args, char *why, size_t l
 	FILE *out;
 	int ret;
 
-	if (!file || !under_a_root(mcp, file, path, sizeof(path))) {
-		snprintf(why, len, "verify_recording: \"%s\" is not a recording under recording.root (expected a file "
+	if (!file || !listed_recording(mcp, file, path, sizeof(path))) {
+		snprintf(why, len, "verify_recording: \"%s\" is not a recording camrig wrote (expected a file or path "
 			 "list_recordings names)", file ? file : "");
 		return NULL;
 	}
@@ -242,13 +203,14 @@ static json_t *call_doctor(struct cr_mcp *mcp, json_t *args, char *why, size_t l
 static const struct reader readers[] = {
 	{ "list_cameras", "The cameras: name, source, device, state, format, size, frame rate, whether it records, "
 	  "its controls.", no_properties, NULL, call_list_cameras },
-	{ "list_recordings", "The recordings under recording.root, newest first (at most 200): file, sidecar, bytes, "
-	  "mtime.", no_properties, NULL, call_list_recordings },
+	{ "list_recordings", "The recordings under recording.root, newest first (at most 200): path, file, camera, "
+	  "time, size, and what the sidecar says (frames, dropped, lost, duration, complete, reason).", no_properties,
+	  NULL, call_list_recordings },
 	{ "verify_recording", "Check a recording against its timestamp sidecar (camrig verify): frame count, "
 	  "timestamps, every gap accounted for.", file_property, "file", call_verify },
 	{ "check_runtime_requirements", "What this machine can do for the running configuration (camrig doctor): "
-	  "libraries, encoders, cameras, permissions, disk space, clock, GPIO, ntfy.", no_properties, NULL,
-	  call_doctor },
+	  "libraries, encoders, cameras, permissions, disk space, clock, GPIO, ntfy, MQTT broker, RTSP servers, "
+	  "Janus.", no_properties, NULL, call_doctor },
 };
 
 /* ---- tools/list ------------------------------------------------------------------------- */
@@ -512,17 +474,17 @@ static json_t *resources_list(struct cr_mcp *mcp)
 						      "A JPEG of the camera's current frame", "mimeType", "image/jpeg"));
 		free(uri);
 	}
-	json_array_foreach(recs, i, r) {
-		const char *csv = json_string_value(json_object_get(r, "sidecar"));
-		char *uri;
+	json_array_foreach(json_object_get(recs, "files"), i, r) {
+		const char *path = json_string_value(json_object_get(r, "path"));
+		char *uri, *name;
 
-		if (!csv)
+		if (json_is_null(json_object_get(r, "sidecar")) || !path || strlen(path) < 4)
 			continue;
-		uri = cr_asprintf("camrig://recordings/%s", csv);
+		uri = cr_asprintf("camrig://recordings/%.*s.csv", (int)(strlen(path) - 4), path);
+		name = strrchr(uri, '/') + 1;
 		json_array_append_new(list, json_pack("{s:o, s:o, s:s, s:s}", "uri", cr_json_str(uri), "name",
-						      cr_json_str(strrchr(csv, '/') ? strrchr(csv, '/') + 1 : csv),
-						      "description", "A recording's timestamp sidecar (doc/sidecar.md)",
-						      "mimeType", "text/csv"));
+						      cr_json_str(name), "description",
+						      "A recording's timestamp sidecar (doc/sidecar.md)", "mimeType", "text/csv"));
 		free(uri);
 	}
 	json_decref(recs);
@@ -559,7 +521,8 @@ static json_t *snapshot_resource(struct cr_mcp *mcp, const char *uri, const char
 static json_t *resources_read(struct cr_mcp *mcp, json_t *params, int *code, char *why, size_t len)
 {
 	const char *uri = json_string_value(json_object_get(params, "uri"));
-	char path[PATH_MAX];
+	struct stat info;
+	int fd;
 
 	if (!uri) {
 		snprintf(why, len, "resources/read: params.uri: expected a URI");
@@ -582,25 +545,21 @@ static json_t *resources_read(struct cr_mcp *mcp, json_t *params, int *code, cha
 		if (out)
 			return out;
 	}
-	if (strncmp(uri, "camrig://recordings/", 20) == 0 && under_a_root(mcp, uri + 20, path, sizeof(path)) &&
-	    strlen(path) > 4 && strcmp(path + strlen(path) - 4, ".csv") == 0) {
-		FILE *f = fopen(path, "r");
-		char *text = NULL;
-		size_t size = 0;
-		FILE *mem = open_memstream(&text, &size);
-		char buf[65536];
-		size_t n;
+	if (strncmp(uri, "camrig://recordings/", 20) == 0 && strlen(uri) > 24 &&
+	    strcmp(uri + strlen(uri) - 4, ".csv") == 0 && cr_catalog_open(mcp->catalog, uri + 20, &fd, &info) == 0) {
+		size_t max = (size_t)(info.st_size < IMAGE_MAX_BYTES ? info.st_size : IMAGE_MAX_BYTES);
+		char *text = cr_malloc(max + 1);
+		FILE *f = fdopen(fd, "r");
+		size_t n = f ? fread(text, 1, max, f) : 0;
 		json_t *out;
 
-		if (!mem)
-			abort();
-		while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0 && size < IMAGE_MAX_BYTES)
-			fwrite(buf, 1, n, mem);
 		if (f)
 			fclose(f);
-		fclose(mem);
+		else
+			close(fd);
+		text[n] = '\0';
 		out = json_pack("{s:[{s:s, s:s, s:o}]}", "contents", "uri", uri, "mimeType", "text/csv", "text",
-				cr_json_str(text ? text : ""));
+				cr_json_str(text));
 		free(text);
 		return out;
 	}
@@ -659,13 +618,14 @@ static json_t *error_response(json_t *id, int code, const char *message, json_t 
 }
 
 struct cr_mcp *cr_mcp_new(const struct cr_config *config, struct cr_control *control,
-			  const struct cr_status_source *status)
+			  const struct cr_status_source *status, const struct cr_catalog *catalog)
 {
 	struct cr_mcp *mcp = CR_NEW(mcp);
 
 	mcp->config = config;
 	mcp->control = control;
 	mcp->status = status;
+	mcp->catalog = catalog;
 	return mcp;
 }
 

@@ -25,16 +25,19 @@
 extern "C" {
 #endif
 
+struct cr_catalog;
 struct cr_status_source;
 struct cr_mcp;
 
 /* The protocol versions, newest first, as one comma-separated line. */
 #define CR_MCP_VERSIONS "2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05"
 
-/* Creates the server for the running daemon's config, control thread and
- * status model (none copied; they outlive it). Never NULL. */
+/* Creates the server for the running daemon's config, control thread,
+ * status model and catalogue of files written (record/catalog.h: what
+ * list_recordings, verify_recording and the recording resources may reach;
+ * none copied, they outlive it). Never NULL. */
 struct cr_mcp *cr_mcp_new(const struct cr_config *config, struct cr_control *control,
-			  const struct cr_status_source *status);
+			  const struct cr_status_source *status, const struct cr_catalog *catalog);
 
 /* NULL-safe; sets *mcp to NULL. */
 void cr_mcp_free(struct cr_mcp **mcp);

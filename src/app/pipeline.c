@@ -3,14 +3,15 @@
  *
  *   camera[i] --fan-out--> jpeg stage[i] --latest image--> HTTP live views
  *             --fan-out--> video encoder[i] --packets--> recorder[i]
- *                          (pre-trigger ring, files + sidecars), tcp stream[i]
+ *                          (pre-trigger ring, files + sidecars), tcp stream[i],
+ *                          RTSP publisher[i] (a media server), RTP to Janus[i]
  *             --tap------> LSL outlet[i] (one sample per frame)
  *             --fan-out--> analysis[i] --commands (motion)--> control thread
  *                          --boxes--> jpeg stage[i]'s overlay variants
  *             jpeg stage[i] --full-size stills--> timelapse[i] (photos, videos)
  *                           --current image--> upload[i] (POST, own queue)
  *   HTTP /api/command, signals --> control thread --> commands.c
- *   ntfy topic, GPIO button ------^          events --> ntfy, GPIO LEDs, SSE
+ *   ntfy topic, GPIO button, MQTT -^          events --> ntfy, MQTT, GPIO LEDs, SSE
  *   every reader of the state --> status model (status.c) --> every part's stats
  *
  * Lifecycle: every part is new (no thread) -> start -> stop (idempotent,
@@ -21,7 +22,7 @@
  * order below is the design:
  *
  *   telemetry first (the timelapses write its sensors into stills.csv);
- *   per camera: the JPEG stage, the recorder, tcp stream and encoder first
+ *   per camera: the JPEG stage, the recorder, tcp stream, RTSP and encoder first
  *   (the encoder's sinks are registered before it runs; stopping it after
  *   the camera drains its last packets into them), then the camera (a bad
  *   device fails before anything listens; its format is known from here
@@ -30,7 +31,7 @@
  *   then the control thread (created first of all, so analysis stages can
  *   hold it), the analysis stages (created with their camera, before its
  *   JPEG stage starts, which draws their boxes; started once the control
- *   thread runs their commands), ntfy and GPIO (no command arrives from
+ *   thread runs their commands), ntfy, MQTT and GPIO (no command arrives from
  *   them after they stop), and the HTTP server, which stops first. */
 #include "app/mcp.h"
 #include "app/pipeline.h"
@@ -52,6 +53,8 @@
 #include "encode/video.h"
 #include "http/http.h"
 #include "lsl/lsl.h"
+#include "publish/mqtt.h"
+#include "publish/rtsp.h"
 #include "publish/tcpstream.h"
 #include "publish/upload.h"
 #include "record/catalog.h"
@@ -94,6 +97,7 @@ struct cr_pipeline {
 	struct cr_control *control;
 	struct cr_ntfy *ntfy;                  /* NULL unless ntfy.enabled */
 	struct cr_gpio *gpio;                  /* NULL unless gpio.enabled */
+	struct cr_mqtt *mqtt;                  /* NULL unless mqtt.enabled */
 	struct cr_markers *markers;            /* NULL unless a camera has lsl.markers */
 	struct cr_http_server *http;
 	struct cr_telemetry *telemetry;
@@ -102,6 +106,7 @@ struct cr_pipeline {
 	struct cr_status_source status;
 	struct cr_commands commands;
 	struct cr_mcp *mcp;                    /* POST /mcp; no thread of its own */
+	char *page_connect;                    /* the Janus origins the page may fetch from; NULL: none */
 	struct part parts[PARTS_MAX];          /* in the order they were created */
 	unsigned nparts, nstarted;
 };
@@ -127,6 +132,7 @@ PART_OPS(jpeg_stage)
 PART_OPS(video_encoder)
 PART_OPS(recorder)
 PART_OPS(tcpstream)
+PART_OPS(rtsp)
 PART_OPS(timelapse)
 PART_OPS(upload)
 PART_OPS(lsl_outlet)
@@ -134,6 +140,7 @@ PART_OPS(markers)
 PART_OPS(control)
 PART_OPS(ntfy)
 PART_OPS(gpio)
+PART_OPS(mqtt)
 PART_OPS(http_server)
 PART_OPS(analysis)
 PART_OPS(telemetry)
@@ -192,6 +199,52 @@ static int start_part(struct cr_pipeline *p, void *obj)
 	return -ENOENT;
 }
 
+/* The status model as MQTT publishes it. */
+static json_t *mqtt_cameras(void *ctx)
+{
+	struct cr_pipeline *p = ctx;
+	struct cr_status *st = cr_status_take(&p->status);
+	json_t *cameras = cr_status_mqtt_json(st);
+
+	cr_status_free(&st);
+	return cameras;
+}
+
+static json_t *mqtt_host(void *ctx)
+{
+	struct cr_pipeline *p = ctx;
+	struct cr_status *st = cr_status_take(&p->status);
+	json_t *host = cr_status_mqtt_host_json(st);
+
+	cr_status_free(&st);
+	return host;
+}
+
+/* Creates and starts the MQTT client (after the control thread and
+ * telemetry: its discovery has a sensor per configured sensor). */
+static int start_mqtt(struct cr_pipeline *p)
+{
+	struct cr_telemetry_stats *ts = CR_NEW(ts);
+	struct cr_mqtt_sensor sensors[CR_CONFIG_MAX_SENSORS];
+	struct cr_mqtt_model model = { .cameras = mqtt_cameras, .host = mqtt_host, .ctx = p, .sensors = sensors };
+	unsigned n = p->config->ncameras;
+	struct cr_mqtt_camera *cameras = cr_calloc(n, sizeof(*cameras));
+	int ret;
+
+	for (unsigned i = 0; i < n; i++)
+		cameras[i] = (struct cr_mqtt_camera){ .name = p->config->cameras[i].name, .jpeg = p->rigs[i].jpeg };
+	if (p->telemetry)
+		cr_telemetry_stats(p->telemetry, ts);
+	for (unsigned i = 0; i < ts->nsensors; i++)
+		sensors[model.nsensors++] = (struct cr_mqtt_sensor){ .name = ts->sensors[i].spec.name,
+								     .unit = ts->sensors[i].unit };
+	ret = ADD(p, mqtt, p->mqtt, cr_mqtt_new(p->config, cameras, n, &model, p->control, p->events, &p->mqtt));
+	free(ts);
+	free(cameras);
+	p->status.mqtt = p->mqtt;
+	return ret == 0 ? start_part(p, p->mqtt) : ret;
+}
+
 /* Creates and starts camera i's parts, in the order the design comment gives. */
 static int start_rig(struct cr_pipeline *p, unsigned i)
 {
@@ -224,15 +277,34 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 	if (ret == 0)
 		ret = ADD(p, recorder, rig->recorder,
 			  cr_recorder_new(rig->camera, rig->encoder, &cc->recording, p->events, &rig->recorder));
-	if (ret == 0 && cc->tcp_stream.enabled) {
-		/* Encode once: share the recorder's packets when they are H.264. */
-		bool h264 = strcmp(cc->recording.codec, "h264") == 0 || strncmp(cc->recording.codec, "h264_", 5) == 0 ||
-			    strcmp(cc->recording.codec, "libx264") == 0;
+	/* Encode once: the tcp stream and RTSP share the recorder's packets when
+	 * they are H.264 (and RTSP asks for no bitrate or GOP of its own). */
+	bool h264 = strcmp(cc->recording.codec, "h264") == 0 || strncmp(cc->recording.codec, "h264_", 5) == 0 ||
+		    strcmp(cc->recording.codec, "libx264") == 0;
 
+	if (ret == 0 && cc->tcp_stream.enabled) {
 		ret = ADD(p, tcpstream, rig->tcp, cr_tcpstream_new(rig->camera, h264 ? rig->encoder : NULL, &cc->tcp_stream,
 								    &cc->recording, &rig->tcp));
 		if (ret == 0)
 			ret = start_part(p, rig->tcp);
+	}
+	if (ret == 0 && cc->rtsp.enabled) {
+		bool share = h264 && (cc->rtsp.bitrate == 0 || cc->rtsp.bitrate == cc->recording.bitrate) &&
+			     (cc->rtsp.gop == 0 || cc->rtsp.gop == cc->recording.gop);
+
+		ret = ADD(p, rtsp, rig->rtsp,
+			  cr_rtsp_new(rig->camera, share ? rig->encoder : NULL, &cc->rtsp, &cc->recording, &rig->rtsp));
+		if (ret == 0)
+			ret = start_part(p, rig->rtsp);
+	}
+	if (ret == 0 && cc->webrtc.enabled) {
+		bool share = h264 && (cc->webrtc.bitrate == 0 || cc->webrtc.bitrate == cc->recording.bitrate) &&
+			     (cc->webrtc.gop == 0 || cc->webrtc.gop == cc->recording.gop);
+
+		ret = ADD(p, rtsp, rig->webrtc, cr_rtsp_new_webrtc(rig->camera, share ? rig->encoder : NULL, &cc->webrtc,
+								     &cc->recording, &rig->webrtc));
+		if (ret == 0)
+			ret = start_part(p, rig->webrtc);
 	}
 	if (ret == 0)
 		ret = start_part(p, rig->recorder);
@@ -345,6 +417,43 @@ int cr_pipeline_check(const struct cr_config *config, char **error)
 	return 0;
 }
 
+/* The origins (scheme://host[:port]) of the cameras' webrtc.janus URLs,
+ * space-separated and each once, for the page's Content-Security-Policy
+ * connect-src (CSP Level 3, "host-source"); NULL when no camera has
+ * WebRTC on. The URLs were checked as http(s) URLs when the config was
+ * read. */
+static char *janus_origins(const struct cr_config *config)
+{
+	char *list = NULL;
+
+	for (unsigned i = 0; i < config->ncameras; i++) {
+		const char *url = config->cameras[i].webrtc.janus, *host = url ? strstr(url, "://") : NULL;
+		size_t len;
+		char *origin, *grown;
+
+		if (!config->cameras[i].webrtc.enabled || !host)
+			continue;
+		len = (size_t)(host + 3 - url) + strcspn(host + 3, "/?#");
+		origin = cr_asprintf(" %.*s ", (int)len, url);
+		if (list) {
+			char *spaced = cr_asprintf(" %s ", list);
+			bool seen = strstr(spaced, origin) != NULL;
+
+			free(spaced);
+			if (seen) {
+				free(origin);
+				continue;
+			}
+		}
+		origin[strlen(origin) - 1] = '\0';
+		grown = cr_asprintf("%s%s", list ? list : "", list ? origin : origin + 1);
+		free(origin);
+		free(list);
+		list = grown;
+	}
+	return list;
+}
+
 /* The HTTP server's /mcp hook: the MCP-Protocol-Version header must name a
  * version the server speaks (Streamable HTTP, "Protocol Version Header"). */
 static json_t *mcp_message(void *ctx, json_t *message, const char *version, unsigned *status)
@@ -411,6 +520,8 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 		if (ret == 0)
 			ret = start_part(p, p->ntfy);
 	}
+	if (ret == 0 && config->mqtt.enabled)
+		ret = start_mqtt(p);
 	if (ret == 0 && config->gpio.enabled) {
 		ret = ADD(p, gpio, p->gpio, cr_gpio_new(&config->gpio, p->control, p->events, &p->gpio));
 		if (ret == 0)
@@ -418,10 +529,12 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 	}
 	if (ret == 0) {
 		p->catalog = cr_catalog_new(config);
-		p->mcp = cr_mcp_new(config, p->control, &p->status);
+		p->mcp = cr_mcp_new(config, p->control, &p->status, p->catalog);
+		p->page_connect = janus_origins(config);
 		p->http_ctx = (struct cr_http_context){ .config = &config->http, .cameras = p->http_cameras, .ncameras = n,
 							.control = p->control, .events = p->events, .status = &p->status,
-							.catalog = p->catalog, .mcp = mcp_message, .mcp_ctx = p->mcp };
+							.catalog = p->catalog, .mcp = mcp_message, .mcp_ctx = p->mcp,
+							.page_connect = p->page_connect };
 		ret = ADD(p, http_server, p->http, cr_http_server_new(&p->http_ctx, &p->http));
 		p->status.http = p->http;
 	}
@@ -470,6 +583,7 @@ void cr_pipeline_stop(struct cr_pipeline **pp)
 		p->parts[i].free(p->parts[i].obj);
 	cr_catalog_free(&p->catalog);
 	cr_mcp_free(&p->mcp);
+	free(p->page_connect);
 	free(p->http_cameras);
 	free(p->taps);
 	free(p->rigs);

@@ -1,8 +1,12 @@
 /* The JPEG stage (see jpeg.h for the model).
  *
- * Design: the stage subscribes to its camera with a latest-wins queue as deep
- * as it has workers. Each worker pops a frame and, for every variant in
- * demand, produces an image:
+ * Design: the stage subscribes to its camera with a latest-wins queue one
+ * frame deep: a worker that becomes free takes the newest frame, never a
+ * stale one queued behind another worker's. For every variant a client is
+ * waiting on (a stream between images, a snapshot) and whose latest image
+ * is older than the frame, it produces an image; a frame nobody waits for
+ * is not encoded at all (counted as skipped), so a client that reads slower
+ * than the camera costs encodes only for the images it gets:
  *   - MJPEG frame, variant of the camera's size in color: the frame itself
  *     (pass-through, no copy);
  *   - otherwise the frame is brought to a layout libturbojpeg takes directly
@@ -41,6 +45,7 @@
 struct cr_jpeg_variant {
 	struct cr_jpeg_params params;
 	unsigned demand;             /* acquirers right now */
+	unsigned waiting;            /* of them, in cr_jpeg_variant_wait() for an image newer than latest */
 	struct cr_jpeg *latest;      /* newest image, or NULL */
 	bool used;                   /* slot in use (demand may be 0: kept for reuse) */
 };
@@ -338,6 +343,8 @@ static void publish(struct cr_jpeg_stage *stage, struct cr_jpeg_variant *v, stru
 {
 	pthread_mutex_lock(&stage->lock);
 	if (!v->latest || jpeg->index > v->latest->index) {
+		if (v->latest && !v->latest->taken)
+			stage->stats.unsent++;
 		cr_jpeg_unref(&v->latest);
 		v->latest = jpeg;
 		jpeg = NULL;
@@ -362,11 +369,15 @@ static void process(struct worker *w, struct cr_frame *frame)
 
 	pthread_mutex_lock(&stage->lock);
 	for (unsigned i = 0; i < MAX_VARIANTS; i++) {
-		if (stage->variants[i].demand > 0) {
-			wanted[n] = stage->variants[i].params;
+		const struct cr_jpeg_variant *v = &stage->variants[i];
+
+		if (v->demand > 0 && v->waiting > 0 && (!v->latest || v->latest->index < frame->index)) {
+			wanted[n] = v->params;
 			targets[n++] = &stage->variants[i];
 		}
 	}
+	if (n == 0)
+		stage->stats.skipped++;
 	pthread_mutex_unlock(&stage->lock);
 
 	if (!cr_fourcc_is_compressed(frame->fourcc))
@@ -482,7 +493,7 @@ int cr_jpeg_stage_new(struct cr_camera *cam, const struct cr_jpeg_config *config
 	stage->stats.workers = stage->nworkers;
 	pthread_mutex_init(&stage->lock, NULL);
 	cr_time_cond_init(&stage->published);
-	stage->sub = cr_fanout_subscribe(cr_camera_fanout(cam), "jpeg", stage->nworkers, CR_QUEUE_DROP_OLDEST);
+	stage->sub = cr_fanout_subscribe(cr_camera_fanout(cam), "jpeg", 1, CR_QUEUE_DROP_OLDEST);
 	cr_subscriber_set_active(stage->sub, false);
 	for (unsigned i = 0; i < stage->nworkers; i++) {
 		struct worker *w = &stage->workers[i];
@@ -627,14 +638,18 @@ int cr_jpeg_variant_wait(struct cr_jpeg_stage *stage, struct cr_jpeg_variant *v,
 	int ret = 0;
 
 	pthread_mutex_lock(&stage->lock);
+	v->waiting++;
 	while (!stage->shut_down && (!v->latest || v->latest->index < min_index) && ret == 0)
 		ret = -pthread_cond_timedwait(&stage->published, &stage->lock, &deadline);
+	v->waiting--;
 	if (stage->shut_down)
 		ret = -EPIPE;
 	else if (v->latest && v->latest->index >= min_index)
 		ret = 0;
-	if (ret == 0)
+	if (ret == 0) {
+		v->latest->taken = true;
 		*out = cr_jpeg_ref(v->latest);
+	}
 	pthread_mutex_unlock(&stage->lock);
 	return ret;
 }

@@ -39,6 +39,7 @@ struct cr_jpeg {
 	atomic_int refs;
 	struct cr_frame *frame;      /* pass-through: data points into this frame */
 	uint8_t *owned;              /* encoded: data is this allocation */
+	bool taken;                  /* a waiter has had it (under the stage's lock) */
 };
 
 struct cr_jpeg *cr_jpeg_ref(struct cr_jpeg *jpeg);
@@ -65,6 +66,8 @@ struct cr_jpeg_stage_stats {
 	uint64_t encoded;            /* images encoded */
 	uint64_t passed_through;     /* camera JPEGs served untouched */
 	uint64_t errors;             /* frames that failed to encode */
+	uint64_t unsent;             /* images replaced by a newer one before any client had them */
+	uint64_t skipped;            /* frames no client was waiting for: not encoded */
 	double encode_ms;            /* mean encoding time of the last images, ms */
 	unsigned variants_active;    /* variants in demand */
 	unsigned workers;

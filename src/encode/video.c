@@ -29,6 +29,7 @@
 #include "base/time.h"
 
 #include <errno.h>
+#include <libavcodec/bsf.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
 #include <math.h>
@@ -88,6 +89,7 @@ struct cr_video_encoder {
 	bool closed;
 	AVCodecParameters *par;      /* NULL until the encoder opened */
 	unsigned params;             /* bumped at every reopen: packets carry it */
+	int64_t test_delay_ns;       /* $CAMRIG_TEST_DELAY encoder:MS (base/time.h) */
 	bool intra_only;
 	struct cr_video_encoder_stats stats;
 	int64_t rate_start_ns;       /* bitrate window */
@@ -792,6 +794,11 @@ static void *encoder_thread(void *arg)
 		if (ret < 0)
 			continue;
 		cr_heartbeat_busy(hb, ENCODE_BOUND_NS);
+		if (enc->test_delay_ns) {
+			struct timespec ts = cr_time_ts(enc->test_delay_ns);
+
+			nanosleep(&ts, NULL); /* a test hook: a slow encoder */
+		}
 		encode_frame(enc, f);
 		cr_frame_unref(&f);
 	}
@@ -868,6 +875,8 @@ int cr_video_encoder_new(struct cr_camera *cam, const struct cr_recording_config
 	cr_ring_init(&enc->meta, META_MAX, sizeof(struct meta), CR_RING_DROP_OLDEST);
 	enc->sub = cr_fanout_subscribe(cr_camera_fanout(cam), SUBSCRIBER_NAME,
 				       config->queue_depth > 0 ? (unsigned)config->queue_depth : 32, CR_QUEUE_DROP_NEWEST);
+	enc->test_delay_ns = cr_time_test_delay_ns("encoder");
+	cr_subscriber_set_budget(enc->sub, (size_t)(config->queue_mb > 0 ? config->queue_mb : 16) << 20);
 	cr_subscriber_set_active(enc->sub, false);
 	*out = enc;
 	return 0;
@@ -969,6 +978,27 @@ int cr_video_encoder_parameters(struct cr_video_encoder *enc, AVCodecParameters 
 	if (enc->par)
 		ret = avcodec_parameters_copy(par, enc->par);
 	pthread_mutex_unlock(&enc->lock);
+	return ret;
+}
+
+int cr_video_h264_set_frame_rate(AVCodecParameters *par, double fps)
+{
+	const AVBitStreamFilter *filter = av_bsf_get_by_name("h264_metadata");
+	AVBSFContext *bsf = NULL;
+	int ret;
+
+	if (!filter || fps <= 0)
+		return AVERROR(EINVAL);
+	ret = av_bsf_alloc(filter, &bsf);
+	if (ret == 0)
+		ret = avcodec_parameters_copy(bsf->par_in, par);
+	if (ret == 0)
+		ret = av_opt_set_q(bsf, "tick_rate", av_d2q(2 * fps, 1000000), AV_OPT_SEARCH_CHILDREN);
+	if (ret == 0)
+		ret = av_bsf_init(bsf);
+	if (ret == 0 && bsf->par_out->extradata_size > 0)
+		ret = avcodec_parameters_copy(par, bsf->par_out);
+	av_bsf_free(&bsf);
 	return ret;
 }
 

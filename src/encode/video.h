@@ -107,6 +107,16 @@ void cr_video_encoder_free(struct cr_video_encoder **enc);
  * par. Returns 0, or -EAGAIN before the encoder has opened. */
 int cr_video_encoder_parameters(struct cr_video_encoder *enc, AVCodecParameters *par);
 
+/* Rewrites the timing in the SPS of H.264 parameters par (their extradata,
+ * as cr_video_encoder_parameters() gives them) to fps frames a second,
+ * for players of a raw or RTP stream that take the rate from the SPS (the
+ * encoder signals its µs time base there, read as 1,000,000 fps). Uses
+ * libavcodec's h264_metadata filter, tick_rate = 2 x fps (a tick is a
+ * field; fixed_frame_rate_flag stays as x264 wrote it: setting it
+ * contradicts x264's low_delay_hrd_flag). Returns 0, or a negative AVERROR
+ * with par unchanged. */
+int cr_video_h264_set_frame_rate(AVCodecParameters *par, double fps);
+
 /* True when every packet is a keyframe (copy, mjpeg, ffv1, gop 0). */
 bool cr_video_encoder_intra_only(struct cr_video_encoder *enc);
 

@@ -111,7 +111,7 @@ bool cr_lsl_marker_event(const char *type)
 }
 
 static const char *const trigger_names[] = {
-	"none", "keyboard", "ntfy", "http", "gpio", "schedule", "motion", "mcp",
+	"none", "keyboard", "ntfy", "http", "gpio", "schedule", "motion", "mcp", "mqtt",
 };
 
 double cr_lsl_clock(void)

@@ -56,9 +56,13 @@ def judge(d, out, what, http_error):
     header, rows, end = sidecar(path)
     c.check(header.get("trigger") == "mcp" and rows and all(r["trigger"] == "mcp" for r in rows) and end,
             f"{what}: its sidecar says trigger mcp", str(header))
+    listed = [r for r in out["recordings"] if r.get("file") == stop["reply"]["files"][0]]
+    c.check(listed and listed[0].get("frames", 0) >= 10 and listed[0].get("complete") is True and
+            listed[0].get("sidecar"), f"{what}: list_recordings lists it with what its sidecar says",
+            json.dumps(out["recordings"])[:400])
     c.check(out["verify"] and not out["verify"]["isError"] and out["verify"]["reply"]["result"] == "ok",
             f"{what}: verify_recording accepts it", str(out.get("verify"))[:300])
-    c.check(out["verifyOutside"]["isError"] and "not a recording under recording.root" in out["verifyOutside"]["text"],
+    c.check(out["verifyOutside"]["isError"] and "is not a recording camrig wrote" in out["verifyOutside"]["text"],
             f"{what}: verify_recording refuses a file outside the recording root", str(out["verifyOutside"]))
     snap = out["snapshot"]
     shot = out["snapshot_file"]

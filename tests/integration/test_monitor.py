@@ -104,7 +104,9 @@ try:
         c.check(s is not None, "when the daemon is back, the monitor shows it again (15 fps now)", screen())
         c.check(wait_screen(r"^events:$", 10) is not None, "... with its event stream reconnected", screen())
         tmux("send-keys", "-t", SESSION, "q")
-        wait_until(lambda: pane("#{pane_dead}") == "1", 5)
+        # tmux marks the pane dead when its terminal closes and learns the
+        # exit status when it reaps the process, a moment later.
+        wait_until(lambda: pane("#{pane_dead}") == "1" and pane("#{pane_dead_status}") != "", 10)
         c.check(pane("#{pane_dead}") == "1" and pane("#{pane_dead_status}") == "0", "q quits with status 0",
                 pane("#{pane_dead} #{pane_dead_status}"))
 finally:

@@ -263,12 +263,12 @@ struct bad_file {
 static const struct bad_file bad_files[] = {
 	/* found by libcyaml: unknown keys, at any depth and in a later camera */
 	{ "log_level: info\ncolour: red\n",
-	  "x.yaml:2: colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio, health, telemetry, sensors)" },
+	  "x.yaml:2: colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio, health, telemetry, sensors, mqtt)" },
 	{ "cameras:\n  - name: a\n    jpeg:\n      quality: 5\n\n      colour: 3\n",
 	  "x.yaml:6: cameras.0.jpeg.colour: unknown key (expected one of: quality, gray, size, workers)" },
 	{ "cameras:\n  - name: a\n  - name: b\n    colour: red\n",
 	  "x.yaml:4: cameras.1.colour: unknown key (expected one of: name, source, size, fps, format, loop, "
-	  "buffers, crop, controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, analysis)" },
+	  "buffers, crop, controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, analysis, rtsp, webrtc)" },
 	{ "http: {listen: 127.0.0.1:80,\n  port: 80}\n",
 	  "x.yaml:2: http.port: unknown key (expected one of: listen, header_timeout, max_pending, max_stream_clients, "
 	  "max_api_clients, max_clients_per_ip, auth, password_file, token_file, tls_cert, tls_key, hostnames, "
@@ -296,12 +296,12 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:2: cameras: wrong type: got a value (expected a list of cameras, each a mapping)" },
 	{ "cameras:\n  - name: a\n  - front\n",
 	  "x.yaml:3: cameras.1: wrong type: got a value (expected a mapping of: name, source, size, fps, format, "
-	  "loop, buffers, crop, controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, analysis)" },
+	  "loop, buffers, crop, controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, analysis, rtsp, webrtc)" },
 	{ "http:\n  listen:\n    host: x\n",
 	  "x.yaml:2: http.listen: wrong type: got a mapping (expected HOST:PORT with PORT 0..65535, e.g. "
 	  "127.0.0.1:8080 or [::1]:8080)" },
 	{ "\n\nhello\n",
-	  "x.yaml:3: wrong type: got a value (expected a mapping of: log_level, http, cameras, ntfy, gpio, health, telemetry, sensors)" },
+	  "x.yaml:3: wrong type: got a value (expected a mapping of: log_level, http, cameras, ntfy, gpio, health, telemetry, sensors, mqtt)" },
 	{ "cameras:\n  - name: a\n    lsl:\n",
 	  "x.yaml:3: cameras.0.lsl: wrong type: got an empty value (expected a mapping of: enabled, name, type, markers, interfaces)" },
 	/* found by libyaml: syntax */
@@ -545,8 +545,8 @@ static void test_set_errors(void **state)
 		  "cameras.0.jpeg.quality: 101 is out of range (expected 1..100)");
 	set_fails(config, "camera.colour", "red",
 		  "camera.colour: unknown key (expected one of: name, source, size, fps, format, loop, buffers, crop, "
-		  "controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, analysis)");
-	set_fails(config, "colour", "red", "colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio, health, telemetry, sensors)");
+		  "controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, analysis, rtsp, webrtc)");
+	set_fails(config, "colour", "red", "colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio, health, telemetry, sensors, mqtt)");
 	set_fails(config, "http.port", "80", "http.port: unknown key (expected one of: listen, header_timeout, "
 		  "max_pending, max_stream_clients, max_api_clients, max_clients_per_ip, auth, password_file, token_file, "
 		  "tls_cert, tls_key, hostnames, cors_origins)");

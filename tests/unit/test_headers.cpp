@@ -44,6 +44,8 @@
 #include "http/origin.h"
 #include "http/tls.h"
 #include "lsl/lsl.h"
+#include "publish/mqtt.h"
+#include "publish/rtsp.h"
 #include "publish/tcpstream.h"
 #include "publish/upload.h"
 #include "record/assemble.h"
