@@ -199,6 +199,8 @@ int cr_analysis_check(const struct cr_analysis_config *c, char **key, char **why
 	return 0;
 }
 
+#define FACES_FRESH_MIN_NS (5 * CR_NS_PER_SEC) /* faces drawn at least this long after their detection */
+
 /* ---- the stage -------------------------------------------------------------- */
 
 struct cr_analysis {
@@ -741,13 +743,17 @@ void cr_analysis_draw(void *ctx, const struct cr_image *img, const struct cr_jpe
 	struct cr_cv_box boxes[CR_ANALYSIS_MAX_FACES + 1];
 	char motion_label[32], stamp[40];
 	bool faces_fresh;
+	int64_t age;
 	int n = 0;
 
 	pthread_mutex_lock(&a->lock);
-	/* A detection newer than the frame (an encoder that lags) still counts. */
+	/* A detection newer than the frame (an encoder that lags) still counts;
+	 * an older one counts for two detection periods, and at least
+	 * FACES_FRESH_MIN_NS, so a loaded machine that detects late still
+	 * draws the last faces found rather than none. */
+	age = (int64_t)(2 * a->config->faces.every * 1e9) + 2 * (a->period_ns ? a->period_ns : CR_NS_PER_SEC / 5);
 	faces_fresh = a->faces_mono_ns &&
-		      frame->mono_ns - a->faces_mono_ns <= (int64_t)(2 * a->config->faces.every * 1e9) +
-							   2 * (a->period_ns ? a->period_ns : CR_NS_PER_SEC / 5);
+		      frame->mono_ns - a->faces_mono_ns <= (age > FACES_FRESH_MIN_NS ? age : FACES_FRESH_MIN_NS);
 	if (a->stats.motion && a->stats.box.width > 0) {
 		snprintf(motion_label, sizeof(motion_label), "motion %.1f%%", a->stats.fraction);
 		boxes[n++] = (struct cr_cv_box){ .rect = to_view(a->stats.box, view), .label = motion_label,
