@@ -2,7 +2,8 @@
  * machine, in the order a user fixes things: the libraries, the encoders,
  * the cameras (found, accessible, opening at the configured format), the
  * recording root's free space, the ports, the clock, GPIO, ntfy and the
- * fleet's servers (the MQTT broker, RTSP media servers, Janus).
+ * fleet's servers (the MQTT broker, RTSP media servers, Janus), and the
+ * analysis stage's face models (loaded as camrig run loads them).
  *
  * Every check only asks: cameras are opened and closed again, ports bound
  * and released, encoders opened on no frame; nothing is written. The clock
@@ -10,6 +11,8 @@
  * time daemon disciplines the clock). */
 #include "app/doctor.h"
 
+#include "analysis/analysis.h"
+#include "analysis/cv.h"
 #include "base/error.h"
 #include "base/json.h"
 #include "base/mem.h"
@@ -82,7 +85,15 @@ static void add(struct doctor *d, const char *check, const char *name, bool ok, 
 
 /* ---- libraries ---------------------------------------------------------- */
 
-static void check_libraries(struct doctor *d)
+static bool analysis_wanted(const struct cr_config *config)
+{
+	for (unsigned i = 0; i < config->ncameras; i++)
+		if (cr_analysis_wanted(&config->cameras[i].analysis))
+			return true;
+	return false;
+}
+
+static void check_libraries(struct doctor *d, const struct cr_config *config)
 {
 	char v[64];
 	unsigned av = avcodec_version();
@@ -108,6 +119,9 @@ static void check_libraries(struct doctor *d)
 	add(d, "library", "libaravis", cr_aravis_version() != NULL, false,
 	    "install libaravis-dev (and libusb-1.0-0-dev) and build camrig again", "%s",
 	    cr_aravis_version() ? v : "not built in: no aravis: source");
+	add(d, "library", "OpenCV", cr_cv_available(), analysis_wanted(config),
+	    "install libopencv-dev and build camrig again", "%s",
+	    cr_cv_available() ? cr_cv_version() : "not built in: no motion or face detection");
 }
 
 /* ---- encoders -------------------------------------------------------------- */
@@ -429,6 +443,29 @@ static void check_gpio(struct doctor *d, const struct cr_config *config)
 #endif
 }
 
+/* ---- analysis ------------------------------------------------------------ */
+
+/* Loads each enabled face model as the analysis stage does. */
+static void check_analysis(struct doctor *d, const struct cr_config *config)
+{
+	if (!cr_cv_available())
+		return;
+	for (unsigned i = 0; i < config->ncameras; i++) {
+		const struct cr_analysis_config *a = &config->cameras[i].analysis;
+		struct cr_cv_faces *faces = NULL;
+		char name[160], why[512];
+
+		if (!a->faces.enabled)
+			continue;
+		snprintf(name, sizeof(name), "%s faces", config->cameras[i].name);
+		if (cr_cv_faces_new(a->faces.model, &faces, why, sizeof(why)) == 0)
+			snprintf(why, sizeof(why), "%s loads", a->faces.model);
+		add(d, "analysis", name, faces != NULL, true,
+		    "install opencv-data, or set analysis.faces.model to a cascade in /usr/share/opencv4", "%s", why);
+		cr_cv_faces_free(&faces);
+	}
+}
+
 static size_t discard(char *data, size_t size, size_t n, void *ctx)
 {
 	return size * n;
@@ -612,7 +649,7 @@ int cr_doctor_run(const struct cr_config *config, bool json, bool running, FILE 
 
 	if (!running)
 		curl_global_init(CURL_GLOBAL_DEFAULT); /* the daemon's is done */
-	check_libraries(&d);
+	check_libraries(&d, config);
 	check_encoders(&d, config);
 	check_v4l2(&d, config);
 	if (!running) {
@@ -625,6 +662,7 @@ int cr_doctor_run(const struct cr_config *config, bool json, bool running, FILE 
 	check_clock(&d);
 	check_gpio(&d, config);
 	check_ntfy(&d, config);
+	check_analysis(&d, config);
 	check_fleet(&d, config);
 	if (!running)
 		curl_global_cleanup();

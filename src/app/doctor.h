@@ -4,7 +4,8 @@
  * was found and, when it does not work, what to do. A check is "needed"
  * when the configuration cannot work without it (the configured encoder,
  * camera, ports, recording root, GPIO chip, ntfy server, MQTT broker,
- * RTSP media servers, Janus); the others
+ * RTSP media servers, Janus, OpenCV and the face models when analysis is
+ * on); the others
  * (encoders and cameras the configuration does not use, the clock's
  * synchronization) only inform. */
 #ifndef CR_APP_DOCTOR_H

@@ -6,6 +6,8 @@
  *                          (pre-trigger ring, files + sidecars), tcp stream[i],
  *                          RTSP publisher[i] (a media server), RTP to Janus[i]
  *             --tap------> LSL outlet[i] (one sample per frame)
+ *             --fan-out--> analysis[i] --commands (motion)--> control thread
+ *                          --boxes--> jpeg stage[i]'s overlay variants
  *             jpeg stage[i] --full-size stills--> timelapse[i] (photos, videos)
  *                           --current image--> upload[i] (POST, own queue)
  *   HTTP /api/command, signals --> control thread --> commands.c
@@ -26,7 +28,10 @@
  *   device fails before anything listens; its format is known from here
  *   on), timelapse and upload (they wait on the JPEG stage: stopped while
  *   frames still come), the LSL outlet and its tap;
- *   then the control thread, ntfy, MQTT and GPIO (no command arrives from
+ *   then the control thread (created first of all, so analysis stages can
+ *   hold it), the analysis stages (created with their camera, before its
+ *   JPEG stage starts, which draws their boxes; started once the control
+ *   thread runs their commands), ntfy, MQTT and GPIO (no command arrives from
  *   them after they stop), and the HTTP server, which stops first. */
 #include "app/mcp.h"
 #include "app/pipeline.h"
@@ -35,6 +40,7 @@
 #include "app/rig.h"
 #include "app/status.h"
 #include "app/markers.h"
+#include "analysis/analysis.h"
 #include "base/fanout.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -136,6 +142,7 @@ PART_OPS(ntfy)
 PART_OPS(gpio)
 PART_OPS(mqtt)
 PART_OPS(http_server)
+PART_OPS(analysis)
 PART_OPS(telemetry)
 
 /* A timelapse's stills.csv columns: the sensors (telemetry.h). */
@@ -246,17 +253,27 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 	unsigned workers = cc->jpeg.workers > 0 ? (unsigned)cc->jpeg.workers : 4;
 	/* The video encoder's queue holds pooled frames too. */
 	unsigned encoder_frames = cc->recording.queue_depth > 0 ? (unsigned)cc->recording.queue_depth : 32;
+	/* the analysis queue's frames and the one being analysed */
+	unsigned analysis_frames = cr_analysis_wanted(&cc->analysis) ? CR_ANALYSIS_QUEUE + 1 : 0;
 	int ret;
 
 	rig->config = cc;
-	ret = ADD(p, camera, rig->camera, cr_camera_new(cc, (int)i, workers + POOL_HEADROOM + encoder_frames, p->events,
-							&rig->camera));
+	ret = ADD(p, camera, rig->camera, cr_camera_new(cc, (int)i, workers + POOL_HEADROOM + encoder_frames +
+							analysis_frames, p->events, &rig->camera));
 	if (ret == 0)
 		ret = ADD(p, jpeg_stage, rig->jpeg, cr_jpeg_stage_new(rig->camera, &cc->jpeg, &rig->jpeg));
+	if (ret == 0 && analysis_frames) {
+		ret = ADD(p, analysis, rig->analysis, cr_analysis_new(rig->camera, cc, p->control, p->events,
+								      &rig->analysis));
+		if (ret == 0)
+			cr_jpeg_stage_set_overlay(rig->jpeg, cr_analysis_draw, rig->analysis, cc->analysis.overlay);
+	}
 	if (ret == 0)
 		ret = start_part(p, rig->jpeg);
 	if (ret == 0)
 		ret = ADD(p, video_encoder, rig->encoder, cr_video_encoder_new(rig->camera, &cc->recording, &rig->encoder));
+	if (ret == 0 && rig->analysis && cc->recording.overlay)
+		cr_video_encoder_set_overlay(rig->encoder, cr_analysis_draw, rig->analysis);
 	if (ret == 0)
 		ret = ADD(p, recorder, rig->recorder,
 			  cr_recorder_new(rig->camera, rig->encoder, &cc->recording, p->events, &rig->recorder));
@@ -366,6 +383,30 @@ int cr_pipeline_check(const struct cr_config *config, char **error)
 			return -EINVAL;
 		}
 	}
+	for (unsigned i = 0; i < config->ncameras; i++) {
+		char key[128], *sub, *text;
+
+		const struct cr_camera_config *cc = &config->cameras[i];
+		bool detector = cr_analysis_wanted(&cc->analysis);
+		bool copy = cc->recording.codec && strcmp(cc->recording.codec, "copy") == 0;
+
+		if (cc->recording.overlay && (!detector || copy)) {
+			snprintf(key, sizeof(key), "cameras.%u.recording.overlay", i);
+			*error = cr_config_error(config, key, "true %s (expected false, or %s)",
+						 detector ? "with codec copy, whose JPEGs pass untouched"
+							  : "but no analysis detector is enabled",
+						 detector ? "a codec that encodes"
+							  : "analysis.motion.enabled or analysis.faces.enabled");
+			return -EINVAL;
+		}
+		if (cr_analysis_check(&cc->analysis, &sub, &text) < 0) {
+			snprintf(key, sizeof(key), "cameras.%u.analysis.%s", i, sub);
+			*error = cr_config_error(config, key, "%s", text);
+			free(sub);
+			free(text);
+			return -EINVAL;
+		}
+	}
 	/* the click map, whether or not gpio.enabled: a bad rule is a bad file */
 	if (cr_gpio_check(&config->gpio, &gpio_key, &why) < 0) {
 		*error = cr_config_error(config, gpio_key, "%s", why);
@@ -441,7 +482,9 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 	p->http_cameras = cr_calloc(n, sizeof(*p->http_cameras));
 	p->status = (struct cr_status_source){ .config = config, .rigs = p->rigs, .http_cameras = p->http_cameras,
 					       .start_mono_ns = cr_time_mono_ns() };
-	{
+	p->control = cr_control_new(p->events);
+	ret = ADD(p, control, p->control, 0);
+	if (ret == 0) {
 		const char *roots[CR_CONFIG_MAX_CAMERAS];
 
 		for (unsigned i = 0; i < n; i++)
@@ -462,14 +505,15 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 			ret = start_part(p, p->markers);
 	}
 	if (ret == 0) {
-		p->control = cr_control_new(p->events);
 		p->commands = (struct cr_commands){ .config = config, .rigs = p->rigs, .events = p->events,
 						    .control = p->control, .status = &p->status };
 		cr_commands_register(&p->commands);
-		ret = ADD(p, control, p->control, 0);
 	}
 	if (ret == 0)
 		ret = start_part(p, p->control);
+	for (unsigned i = 0; i < n && ret == 0; i++)
+		if (p->rigs[i].analysis)
+			ret = start_part(p, p->rigs[i].analysis);
 	if (ret == 0 && config->ntfy.enabled) {
 		ret = ADD(p, ntfy, p->ntfy, cr_ntfy_new(&config->ntfy, p->control, p->events, &p->ntfy));
 		p->status.ntfy = p->ntfy;

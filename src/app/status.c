@@ -12,6 +12,7 @@
 #include "app/status.h"
 
 #include "app/rig.h"
+#include "analysis/analysis.h"
 #include "base/fanout.h"
 #include "base/error.h"
 #include "base/json.h"
@@ -62,6 +63,8 @@ struct camera_status {
 	struct cr_lsl_stats lsl, markers;
 	bool has_tcp;
 	struct cr_tcpstream_stats tcp;
+	bool has_analysis;
+	struct cr_analysis_stats analysis;
 	bool has_rtsp, has_webrtc;
 	struct cr_rtsp_stats rtsp, webrtc;
 };
@@ -109,6 +112,9 @@ static void take_camera(const struct cr_rig *rig, const struct cr_http_camera *h
 	c->has_tcp = rig->tcp != NULL;
 	if (c->has_tcp)
 		cr_tcpstream_stats(rig->tcp, &c->tcp);
+	c->has_analysis = rig->analysis != NULL;
+	if (c->has_analysis)
+		cr_analysis_stats(rig->analysis, &c->analysis);
 	c->has_rtsp = rig->rtsp != NULL;
 	if (c->has_rtsp)
 		cr_rtsp_stats(rig->rtsp, &c->rtsp);
@@ -266,6 +272,41 @@ static json_t *tcp_json(const struct camera_status *c)
 			 s->not_h264 ? "the encoder does not produce H.264" : "");
 }
 
+static json_t *box_json(struct cr_rect r)
+{
+	if (r.width <= 0 || r.height <= 0)
+		return json_null();
+	return json_pack("{s:i, s:i, s:i, s:i}", "x", r.x, "y", r.y, "width", r.width, "height", r.height);
+}
+
+/* The analysis stage's counters and latest results; null without one. */
+static json_t *analysis_json(const struct camera_status *c)
+{
+	const struct cr_analysis_stats *a = &c->analysis;
+	json_t *faces, *boxes;
+	char iso[40] = "";
+
+	if (!c->has_analysis)
+		return json_null();
+	if (a->last_motion_utc_us)
+		cr_time_iso8601(a->last_motion_utc_us, iso, sizeof(iso));
+	boxes = json_array();
+	for (unsigned i = 0; i < a->faces && i < CR_ANALYSIS_MAX_FACES; i++)
+		json_array_append_new(boxes, box_json(a->face_boxes[i]));
+	faces = json_pack("{s:b, s:I, s:f, s:i, s:o}", "enabled", a->faces_enabled, "detections",
+			  (json_int_t)a->detections, "detect_ms", a->detect_ms, "count", (int)a->faces, "boxes", boxes);
+	return json_pack("{s:f, s:i, s:i, s:I, s:I, s:I, s:f, s:f,"
+			 " s:{s:b, s:b, s:f, s:o, s:I, s:I, s:I, s:s, s:f}, s:o}",
+		"fps", a->fps, "width", a->width, "height", a->height, "analysed", (json_int_t)a->analysed,
+		"skipped", (json_int_t)a->skipped, "errors", (json_int_t)a->errors, "analyse_ms", a->analyse_ms,
+		"cpu_ms", a->cpu_ms,
+		"motion", "enabled", a->motion_enabled, "active", a->motion, "fraction", a->fraction, "box",
+		box_json(a->box), "events", (json_int_t)a->motion_events, "frames", (json_int_t)a->motion_frames,
+		"light_switches", (json_int_t)a->light_switches, "last_motion_time", iso, "last_motion_unix",
+		(double)a->last_motion_utc_us / 1e6,
+		"faces", faces);
+}
+
 /* A publisher's counters (RTSP, or RTP to Janus). */
 static json_t *publisher_json(const struct cr_rtsp_stats *s)
 {
@@ -378,6 +419,7 @@ static json_t *camera_json(const struct camera_status *c)
 	json_object_set_new(camera, "webrtc", webrtc_json(c));
 	json_object_set_new(camera, "encoders", json_integer(encoders_running(c)));
 	json_object_set_new(camera, "stream", stream_json(c));
+	json_object_set_new(camera, "analysis", analysis_json(c));
 	return camera;
 }
 
@@ -764,7 +806,9 @@ enum cam_metric {
 	M_CLIENTS, M_JPEG_ENCODED, M_JPEG_PASSED, M_JPEG_ERRORS, M_RECORDING, M_REC_BYTES, M_REC_SECONDS,
 	M_RECORDINGS, M_REC_QUEUE_DROPPED, M_PRE_SECONDS, M_PRE_BYTES, M_ENC_ACTIVE, M_ENC_FRAMES, M_ENC_PACKETS,
 	M_ENC_DROPPED, M_ENC_ERRORS, M_ENC_BITRATE, M_LSL_INLETS, M_LSL_PUSHED, M_LSL_SENT, M_LSL_SKIPPED,
-	M_TL_RUNNING, M_TL_SHOTS, M_TL_ERRORS, M_UP_SENT, M_UP_FAILED, M_UP_DROPPED, M_RTSP_UP, M_RTSP_CONNECTS,
+	M_TL_RUNNING, M_TL_SHOTS, M_TL_ERRORS, M_UP_SENT, M_UP_FAILED, M_UP_DROPPED, M_AN_FRAMES, M_AN_ERRORS,
+	M_AN_CPU, M_MOTION, M_MOTION_RATIO, M_MOTION_EVENTS, M_LIGHT_SWITCHES, M_FACES, M_FACE_DETECTIONS,
+	M_RTSP_UP, M_RTSP_CONNECTS,
 	M_RTSP_ERRORS, M_RTSP_BYTES, M_RTSP_SKIPS, M_RTC_UP, M_RTC_CONNECTS, M_RTC_ERRORS, M_RTC_BYTES, M_RTC_SKIPS,
 	M_CAM_METRICS
 };
@@ -813,6 +857,18 @@ static const struct {
 	[M_UP_SENT] = { "camrig_upload_sent_total", "counter", "Uploads answered 2xx." },
 	[M_UP_FAILED] = { "camrig_upload_failed_total", "counter", "Uploads that failed." },
 	[M_UP_DROPPED] = { "camrig_upload_dropped_total", "counter", "Images dropped from the full upload queue." },
+	[M_AN_FRAMES] = { "camrig_analysis_frames_total", "counter", "Frames the analysis stage analysed." },
+	[M_AN_ERRORS] = { "camrig_analysis_errors_total", "counter", "Frames the analysis stage could not analyse." },
+	[M_AN_CPU] = { "camrig_analysis_cpu_seconds_per_frame", "gauge",
+		       "The analysis thread's CPU time per analysed frame since start." },
+	[M_MOTION] = { "camrig_motion_active", "gauge", "1 while a motion event runs, else 0." },
+	[M_MOTION_RATIO] = { "camrig_motion_changed_ratio", "gauge",
+			     "Fraction (0..1) of the last analysed frame's pixels that changed." },
+	[M_MOTION_EVENTS] = { "camrig_motion_events_total", "counter", "Motion events started." },
+	[M_LIGHT_SWITCHES] = { "camrig_motion_light_switches_total", "counter",
+			       "Analysed frames the light-switch guard took for a global brightness change." },
+	[M_FACES] = { "camrig_faces", "gauge", "Faces found by the last face detection." },
+	[M_FACE_DETECTIONS] = { "camrig_face_detections_total", "counter", "Face detections run." },
 	[M_RTSP_UP] = { "camrig_rtsp_publishing", "gauge", "1 while the media server takes the RTSP stream, else 0." },
 	[M_RTSP_CONNECTS] = { "camrig_rtsp_connects_total", "counter", "RTSP sessions the media server accepted." },
 	[M_RTSP_ERRORS] = { "camrig_rtsp_connect_errors_total", "counter",
@@ -877,6 +933,23 @@ static void camera_values(const struct camera_status *c, double v[M_CAM_METRICS]
 		v[M_UP_SENT] = (double)c->upload.sent;
 		v[M_UP_FAILED] = (double)c->upload.failed;
 		v[M_UP_DROPPED] = (double)c->upload.dropped;
+	}
+	if (c->has_analysis) {
+		const struct cr_analysis_stats *a = &c->analysis;
+
+		v[M_AN_FRAMES] = (double)a->analysed;
+		v[M_AN_ERRORS] = (double)a->errors;
+		v[M_AN_CPU] = a->cpu_ms / 1000;
+		if (a->motion_enabled) {
+			v[M_MOTION] = a->motion;
+			v[M_MOTION_RATIO] = a->fraction / 100;
+			v[M_MOTION_EVENTS] = (double)a->motion_events;
+			v[M_LIGHT_SWITCHES] = (double)a->light_switches;
+		}
+		if (a->faces_enabled) {
+			v[M_FACES] = a->faces;
+			v[M_FACE_DETECTIONS] = (double)a->detections;
+		}
 	}
 	if (c->has_rtsp) {
 		v[M_RTSP_UP] = c->rtsp.state == CR_RTSP_PUBLISHING;

@@ -65,7 +65,11 @@ void cr_status_free(struct cr_status **status);
  *   webrtc: the same of the RTP sender to Janus with janus (URL) and
  *   mountpoint, or null, encoders (video encoders taking frames now),
  *   stream (GenICam cameras: {completed, failed, underruns, incomplete,
- *   missing_frames, missing_packets, resent_packets, resend_requests}; else null)
+ *   missing_frames, missing_packets, resent_packets, resend_requests}; else null),
+ *   analysis: null, or {fps, width, height, analysed, skipped, errors,
+ *   analyse_ms, cpu_ms, motion: {enabled, active, fraction, box, events,
+ *   frames, light_switches, last_motion_time, last_motion_unix}, faces:
+ *   {enabled, detections, detect_ms, count, boxes}} (boxes in camera pixels)
  * and, when ntfy is on, ntfy: {server, connected, connects, messages_run,
  * messages_skipped, published, publish_errors, dropped, errors}; when mqtt
  * is on, mqtt: {broker, client_id, base_topic, connected, connects,

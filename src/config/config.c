@@ -109,6 +109,8 @@ static const struct key recording_keys[] = {
 	{ .name = "queue_mb", .parse = cr_config_parse_int, .offset = CAM(recording.queue_mb), .min = 1, .max = 4096 },
 	{ .name = "pre_trigger_max_mb", .parse = cr_config_parse_int, .offset = CAM(recording.pre_trigger_max_mb),
 	  .min = 1, .max = 65536 },
+	{ .name = "overlay", .parse = cr_config_parse_bool, .offset = CAM(recording.overlay),
+	  .expected = BOOL_EXPECTED },
 	{ 0 },
 };
 
@@ -183,6 +185,50 @@ static const struct key upload_keys[] = {
 	{ 0 },
 };
 
+static const struct key motion_keys[] = {
+	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = CAM(analysis.motion.enabled),
+	  .expected = BOOL_EXPECTED },
+	{ .name = "threshold", .parse = cr_config_parse_fps, .offset = CAM(analysis.motion.threshold), .max = 100 },
+	{ .name = "min_area", .parse = cr_config_parse_int, .offset = CAM(analysis.motion.min_area),
+	  .max = 100000000 },
+	{ .name = "light_switch", .parse = cr_config_parse_fps, .offset = CAM(analysis.motion.light_switch),
+	  .max = 100 },
+	{ .name = "event_gap", .parse = cr_config_parse_fps, .offset = CAM(analysis.motion.event_gap), .max = 3600 },
+	{ .name = "post_capture", .parse = cr_config_parse_fps, .offset = CAM(analysis.motion.post_capture),
+	  .max = 3600 },
+	{ .name = "record", .parse = cr_config_parse_bool, .offset = CAM(analysis.motion.record),
+	  .expected = BOOL_EXPECTED },
+	{ .name = "snapshot", .parse = cr_config_parse_bool, .offset = CAM(analysis.motion.snapshot),
+	  .expected = BOOL_EXPECTED },
+	{ .name = "zones", .type = KEY_MAP, .offset = CAM(analysis.motion.zones), .offset2 = CAM(analysis.motion.nzones),
+	  .expected = "a mapping of zone names to zones, e.g. door: \"exclude 0,0 200x120\"" },
+	{ 0 },
+};
+
+static const struct key faces_keys[] = {
+	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = CAM(analysis.faces.enabled),
+	  .expected = BOOL_EXPECTED },
+	{ .name = "model", .parse = cr_config_parse_path, .offset = CAM(analysis.faces.model),
+	  .expected = "the path of an OpenCV cascade XML file" },
+	{ .name = "largest_only", .parse = cr_config_parse_bool, .offset = CAM(analysis.faces.largest_only),
+	  .expected = BOOL_EXPECTED },
+	{ .name = "min_size", .parse = cr_config_parse_int, .offset = CAM(analysis.faces.min_size), .min = 8,
+	  .max = PIXELS_MAX },
+	{ .name = "every", .parse = cr_config_parse_fps, .offset = CAM(analysis.faces.every), .max = 3600 },
+	{ 0 },
+};
+
+static const struct key analysis_keys[] = {
+	{ .name = "fps", .parse = cr_config_parse_fps, .offset = CAM(analysis.fps), .max = 240 },
+	{ .name = "width", .parse = cr_config_parse_int, .offset = CAM(analysis.width), .min = 32, .max = 4096 },
+	{ .name = "overlay", .parse = cr_config_parse_bool, .offset = CAM(analysis.overlay), .expected = BOOL_EXPECTED },
+	{ .name = "timestamp", .parse = cr_config_parse_bool, .offset = CAM(analysis.timestamp),
+	  .expected = BOOL_EXPECTED },
+	{ .name = "motion", .type = KEY_MAPPING, .sub = motion_keys },
+	{ .name = "faces", .type = KEY_MAPPING, .sub = faces_keys },
+	{ 0 },
+};
+
 const struct key cr_config_camera_keys[] = {
 	{ .name = "name", .parse = cr_config_parse_name, .offset = CAM(name),
 	  .expected = "1 to 64 letters, digits, '-', '_' or '.'" },
@@ -201,6 +247,7 @@ const struct key cr_config_camera_keys[] = {
 	{ .name = "timelapse", .type = KEY_MAPPING, .sub = timelapse_keys },
 	{ .name = "upload", .type = KEY_MAPPING, .sub = upload_keys },
 	{ .name = "tcp_stream", .type = KEY_MAPPING, .sub = tcp_stream_keys },
+	{ .name = "analysis", .type = KEY_MAPPING, .sub = analysis_keys },
 	{ .name = "rtsp", .type = KEY_MAPPING, .sub = rtsp_keys },
 	{ .name = "webrtc", .type = KEY_MAPPING, .sub = webrtc_keys },
 	{ 0 },
@@ -237,7 +284,7 @@ static const struct key http_keys[] = {
 };
 
 #define TOPIC_EXPECTED "1 to 64 letters, digits, '_' or '-'"
-#define NTFY_EVENTS "ready, recording_started, recording_finished, error, camera_lost, camera_found"
+#define NTFY_EVENTS "ready, recording_started, recording_finished, error, camera_lost, camera_found, motion_start"
 
 static const struct key ntfy_keys[] = {
 	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = TOP(ntfy.enabled), .expected = BOOL_EXPECTED },
@@ -547,6 +594,8 @@ void cr_config_camera_clear(struct cr_camera_config *cam)
 	free(cam->upload.field);
 	pairs_free(cam->upload.fields, cam->upload.nfields);
 	pairs_free(cam->upload.headers, cam->upload.nheaders);
+	pairs_free(cam->analysis.motion.zones, cam->analysis.motion.nzones);
+	free(cam->analysis.faces.model);
 	memset(cam, 0, sizeof(*cam));
 }
 
@@ -586,6 +635,8 @@ void cr_config_camera_copy(struct cr_camera_config *dst, const struct cr_camera_
 	dst->upload.field = strdup_or_null(src->upload.field);
 	dst->upload.fields = pairs_copy(src->upload.fields, src->upload.nfields);
 	dst->upload.headers = pairs_copy(src->upload.headers, src->upload.nheaders);
+	dst->analysis.motion.zones = pairs_copy(src->analysis.motion.zones, src->analysis.motion.nzones);
+	dst->analysis.faces.model = strdup_or_null(src->analysis.faces.model);
 	dst->controls = src->ncontrols ? cr_calloc(src->ncontrols, sizeof(*dst->controls)) : NULL;
 	for (unsigned i = 0; i < src->ncontrols; i++) {
 		dst->controls[i] = src->controls[i];

@@ -101,6 +101,7 @@ struct cr_recording_config {
 	int queue_depth;      /* frames queued between the camera and the encoder, default 32 */
 	int queue_mb;         /* MiB each of the encoder's and the recorder's queues may hold, default 16 */
 	int pre_trigger_max_mb; /* MiB the pre-trigger ring may hold at most, default 512 */
+	bool overlay;         /* the analysis stage's boxes drawn into the recording, default false */
 };
 
 /* One entry of a free-form mapping in the file (upload.fields,
@@ -141,6 +142,43 @@ struct cr_upload_config {
 	int queue;            /* images waiting to be sent, default 4; the oldest goes first */
 };
 
+/* Motion detection (src/analysis/); documented in data/camrig.yaml. */
+struct cr_motion_config {
+	bool enabled;         /* default false */
+	double threshold;     /* % of the analysed image that must change, default 1 */
+	int min_area;         /* smallest changed blob counted, square pixels of the camera's image, default 400 */
+	double light_switch;  /* % change of the mean brightness between analysed frames that is a light
+				 switch, not motion, default 15; 0: no guard */
+	double event_gap;     /* s without motion that end an event, default 3 */
+	double post_capture;  /* s a motion recording goes on after its event ends, default 5 */
+	bool record;          /* start_recording on motion, default true */
+	bool snapshot;        /* a snapshot per event, default true */
+	struct cr_config_pair *zones; /* NAME -> "include|exclude X,Y X,Y X,Y..." or "... X,Y WxH" (camera
+				 pixels), checked by cr_analysis_check() */
+	unsigned nzones;
+};
+
+/* Face detection (src/analysis/); documented in data/camrig.yaml. */
+struct cr_faces_config {
+	bool enabled;         /* default false */
+	char *model;          /* an OpenCV cascade XML file, default Debian's (opencv-data)
+				 haarcascade_frontalface_default.xml */
+	bool largest_only;    /* report the largest face only, default false */
+	int min_size;         /* smallest face side, pixels of the camera's image, default 40 */
+	double every;         /* s between detections, default 1 */
+};
+
+/* The analysis stage (src/analysis/); documented in data/camrig.yaml. */
+struct cr_analysis_config {
+	double fps;           /* frames analysed per second, default 5; 0: every frame */
+	int width;            /* pixels the analysed gray copy is wide, default 320 (height: the camera's shape) */
+	bool overlay;         /* the live view and snapshots carry the boxes by default (?overlay=0/1 per
+				 request), default false */
+	bool timestamp;       /* the overlay also shows the capture time (UTC), default true */
+	struct cr_motion_config motion;
+	struct cr_faces_config faces;
+};
+
 struct cr_camera_config {
 	char *name;           /* shown in /status and the page; default "camera" */
 	char *source;         /* "auto", "test", "v4l2:/dev/videoN", "file:PATH", "url:URL" */
@@ -158,6 +196,7 @@ struct cr_camera_config {
 	struct cr_timelapse_config timelapse;
 	struct cr_upload_config upload;
 	struct cr_tcp_stream_config tcp_stream;
+	struct cr_analysis_config analysis;
 	struct cr_rtsp_config rtsp;
 	struct cr_webrtc_config webrtc;
 };

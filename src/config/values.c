@@ -436,7 +436,7 @@ int cr_config_parse_token(const struct key *key, const char *text, void *base, c
 int cr_config_parse_event_list(const struct key *key, const char *text, void *base, char **why)
 {
 	static const char *const known[] = { "ready", "recording_started", "recording_finished", "error",
-					     "camera_lost", "camera_found" };
+					     "camera_lost", "camera_found", "motion_start" };
 	char *list = cr_strdup(""), *copy = cr_strdup(text), *save = NULL, *tok;
 
 	if (strcmp(text, "none") != 0) {

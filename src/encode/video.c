@@ -66,6 +66,8 @@ struct cr_video_encoder {
 	pthread_t thread;
 	bool started;                 /* the thread runs */
 	atomic_bool want_keyframe;
+	cr_jpeg_overlay_fn overlay;  /* NULL: none; set before the thread starts */
+	void *overlay_ctx;
 
 	/* Encoder thread only. */
 	bool opened;                 /* tried to open (ctx or copy set, or failed) */
@@ -547,6 +549,24 @@ static void gray_chroma(struct cr_video_encoder *enc)
 	}
 }
 
+/* Draws the overlay into enc->scratch (the frame's copy at the encoder's
+ * size), when it is 4:2:0 or gray. */
+static void draw_overlay(struct cr_video_encoder *enc, const struct cr_frame *f)
+{
+	AVFrame *s = enc->scratch;
+	bool gray = s->format == AV_PIX_FMT_GRAY8;
+	struct cr_image img = { .fourcc = gray ? CR_FMT_GREY : CR_FMT_YU12, .width = s->width, .height = s->height };
+	struct cr_jpeg_overlay_view view = { (double)s->width / f->width, (double)s->height / f->height, 0, 0 };
+
+	if (!gray && s->format != AV_PIX_FMT_YUV420P && s->format != AV_PIX_FMT_YUVJ420P)
+		return;
+	for (int p = 0; p < (gray ? 1 : 3); p++) {
+		img.plane[p] = s->data[p];
+		img.stride[p] = s->linesize[p];
+	}
+	enc->overlay(enc->overlay_ctx, &img, &view, f);
+}
+
 /* Fills enc->pic with frame f in the encoder's input format. */
 static int make_picture(struct cr_video_encoder *enc, struct cr_frame *f)
 {
@@ -577,6 +597,13 @@ static int make_picture(struct cr_video_encoder *enc, struct cr_frame *f)
 		planes[p] = f->plane[p];
 		strides[p] = f->stride[p];
 	}
+	if (enc->overlay) {
+		/* drawn into a copy of its own: the frame is shared */
+		if (own == AV_PIX_FMT_NONE)
+			return CR_EFORMAT;
+		ret = convert(enc, own, planes, strides, f->width, f->height, gray ? AV_PIX_FMT_GRAY8 : enc->ctx->pix_fmt);
+		goto converted;
+	}
 	if (gray && same_size && planar_luma(f->fourcc)) {
 		enc->pic->data[0] = f->plane[0];
 		enc->pic->linesize[0] = f->stride[0];
@@ -598,6 +625,8 @@ static int make_picture(struct cr_video_encoder *enc, struct cr_frame *f)
 converted:
 	if (ret < 0)
 		return ret;
+	if (enc->overlay)
+		draw_overlay(enc, f);
 	if (gray) {
 		enc->pic->data[0] = enc->scratch->data[0];
 		enc->pic->linesize[0] = enc->scratch->linesize[0];
@@ -851,6 +880,12 @@ int cr_video_encoder_new(struct cr_camera *cam, const struct cr_recording_config
 	cr_subscriber_set_active(enc->sub, false);
 	*out = enc;
 	return 0;
+}
+
+void cr_video_encoder_set_overlay(struct cr_video_encoder *enc, cr_jpeg_overlay_fn fn, void *ctx)
+{
+	enc->overlay = fn;
+	enc->overlay_ctx = ctx;
 }
 
 int cr_video_encoder_add_sink(struct cr_video_encoder *enc, cr_packet_sink sink, void *ctx)

@@ -20,6 +20,7 @@
 
 #include "config/config.h"
 #include "base/packet.h"
+#include "encode/jpeg.h"
 #include "source/camera.h"
 
 #include <libavcodec/avcodec.h>
@@ -72,6 +73,12 @@ int cr_video_encoder_probe(const char *codec, char *encoder, size_t len, char *w
  * codec. */
 int cr_video_encoder_new(struct cr_camera *cam, const struct cr_recording_config *config,
 			 struct cr_video_encoder **out);
+
+/* Draws fn's overlay (the analysis stage's boxes) into every frame encoded
+ * in 4:2:0 or gray (recording.overlay; not with codec copy, whose JPEGs pass
+ * untouched), in the encoder's own copy of the frame. Call before
+ * cr_video_encoder_start(); ctx must stay valid until the encoder stops. */
+void cr_video_encoder_set_overlay(struct cr_video_encoder *enc, cr_jpeg_overlay_fn fn, void *ctx);
 
 /* Adds a sink (at most 4); call before cr_video_encoder_start(). */
 int cr_video_encoder_add_sink(struct cr_video_encoder *enc, cr_packet_sink sink, void *ctx);

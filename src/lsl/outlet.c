@@ -97,6 +97,9 @@ static const struct {
 	{ "timelapse_shot", "camera" },
 	{ "camera_lost", "camera" },
 	{ "camera_found", "camera" },
+	{ "motion_start", "camera, frame, fraction, box, snapshot" },
+	{ "motion_end", "camera, frame, duration, peak_fraction, box" },
+	{ "faces", "camera, frame, count, boxes" },
 };
 
 bool cr_lsl_marker_event(const char *type)

@@ -107,6 +107,7 @@ struct output {
 	uint64_t frames, bytes;
 	bool need_keyframe;
 	int64_t stop_at_ns;                  /* stopping: the last capture time that goes in; 0: not stopping */
+	int64_t stop_deadline_ns;            /* ... and when the file ends if no later packet came */
 	char stop_reason[128];
 	bool discard;                        /* delete the current file and its sidecar when it ends */
 	bool write_failed;                   /* the video hit a write error: it may hold fewer frames */
@@ -803,7 +804,7 @@ static void periodic_checks(struct cr_recorder *rec)
 		end_recording(rec, why, true);
 		return;
 	}
-	if (o->stop_at_ns && now >= o->stop_at_ns + DEADLINE_SLACK_NS) {
+	if (o->stop_at_ns && now >= o->stop_deadline_ns) {
 		finish_span(rec, o->stop_reason, true);
 		return;
 	}
@@ -862,7 +863,14 @@ static void *recorder_thread(void *arg)
 				 * the encoder: they go in, the first later one ends
 				 * the file (or the deadline, if none comes). */
 				if (rec->out.active) {
+					int64_t now = cr_time_mono_ns();
+
 					rec->out.stop_at_ns = item.stop_at_ns;
+					/* A stop stamped in the past (motion's, at the
+					 * event's end) still waits the slack for the
+					 * encoder's lookahead. */
+					rec->out.stop_deadline_ns = (item.stop_at_ns > now ? item.stop_at_ns : now) +
+								    DEADLINE_SLACK_NS;
 					rec->out.discard = item.discard;
 					snprintf(rec->out.stop_reason, sizeof(rec->out.stop_reason), "%s", item.reason);
 				}

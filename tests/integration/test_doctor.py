@@ -3,7 +3,8 @@
 configuration that needs what this machine lacks — an encoder that does not
 open (h264_nvenc: no NVIDIA GPU), a port in use, a camera that is not there,
 more free space than the disk has — exits 1 naming it as ✘ with what to do,
-in text and in JSON; a GenICam camera (Aravis's fake GigE camera) is found
+in text and in JSON; a face model that is no cascade is ✘, Debian's
+loads; a GenICam camera (Aravis's fake GigE camera) is found
 and opened at the configured format; the fleet's servers: an MQTT broker
 and an RTSP server that take connections are ✔, closed ports ✘, and an
 HTTP server that is not Janus is ✘ for webrtc.janus (test_webrtc.py asks a
@@ -94,6 +95,30 @@ disk = find(cs, "disk", "recordings")
 c.check(disk and not disk[0]["ok"] and disk[0]["needed"] and "1048576" in disk[0]["detail"],
         "too little free space for recording.min_free_mb is ✘", str(disk))
 
+# Face detection: OpenCV is needed, and each face model is loaded as camrig
+# run loads it: Debian's cascade loads, a file that is no cascade is ✘.
+HAAR = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
+with tempfile.NamedTemporaryFile("w", suffix=".xml") as junk:
+    junk.write("<opencv_storage></opencv_storage>\n")
+    junk.flush()
+    faces = (f"http:\n  listen: {listen}\ncameras:\n  - name: door\n    source: test\n    analysis:\n"
+             f"      faces: {{enabled: true, model: MODEL}}\n  - name: yard\n    source: test\n")
+    rc, out, err = doctor("--json", config=faces.replace("MODEL", junk.name))
+    report, cs = checks(out)
+    ocv, bad = find(cs, "library", "OpenCV"), find(cs, "analysis", "door faces")
+    c.check(rc == 1 and ocv and ocv[0]["ok"] and ocv[0]["needed"], "analysis on: OpenCV is a needed library",
+            str(ocv) + err[-300:])
+    c.check(len(bad) == 1 and not bad[0]["ok"] and bad[0]["needed"] and "not a cascade" in bad[0]["detail"] and
+            "opencv-data" in bad[0]["fix"] and not find(cs, "analysis", "yard"),
+            "a face model that is no cascade is ✘ (only for the camera that detects faces)", str(bad))
+    if os.path.exists(HAAR):
+        rc, out, err = doctor("--json", config=faces.replace("MODEL", HAAR))
+        report, cs = checks(out)
+        good = find(cs, "analysis", "door faces")
+        c.check(rc == 0 and good and good[0]["ok"], "Debian's Haar cascade loads: ✔", str(good) + err[-300:])
+rc, out, err = doctor("--set", f"http.listen={listen}", "--json")
+ocv = find(checks(out)[1], "library", "OpenCV")
+c.check(ocv and not ocv[0]["needed"], "without analysis OpenCV is listed but not needed", str(ocv))
 # The fleet's servers: listening sockets for the broker and the RTSP server
 # (doctor only connects), then the same ports closed; for Janus an HTTP
 # server without Janus's API (camrig's own, which answers 404).

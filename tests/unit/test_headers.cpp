@@ -11,6 +11,8 @@
 #include "app/service.h"
 #include "app/rig.h"
 #include "app/status.h"
+#include "analysis/analysis.h"
+#include "analysis/cv.h"
 #include "base/error.h"
 #include "base/events.h"
 #include "base/fanout.h"
