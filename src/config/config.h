@@ -99,7 +99,7 @@ struct cr_recording_config {
 	bool gray;            /* encode luma only */
 	bool zerolatency;     /* libx264/libx265 tune=zerolatency (no lookahead, no B-frames) */
 	int queue_depth;      /* frames queued between the camera and the encoder, default 32 */
-	int queue_mb;         /* MiB each of the encoder's and the recorder's queues may hold, default 16 */
+	int queue_mb;         /* MiB each of the encoder's and the recorder's queues may hold, default 8 */
 	int pre_trigger_max_mb; /* MiB the pre-trigger ring may hold at most, default 512 */
 	bool overlay;         /* the analysis stage's boxes drawn into the recording, default false */
 };

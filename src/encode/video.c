@@ -876,7 +876,7 @@ int cr_video_encoder_new(struct cr_camera *cam, const struct cr_recording_config
 	enc->sub = cr_fanout_subscribe(cr_camera_fanout(cam), SUBSCRIBER_NAME,
 				       config->queue_depth > 0 ? (unsigned)config->queue_depth : 32, CR_QUEUE_DROP_NEWEST);
 	enc->test_delay_ns = cr_time_test_delay_ns("encoder");
-	cr_subscriber_set_budget(enc->sub, (size_t)(config->queue_mb > 0 ? config->queue_mb : 16) << 20);
+	cr_subscriber_set_budget(enc->sub, (size_t)(config->queue_mb > 0 ? config->queue_mb : 8) << 20);
 	cr_subscriber_set_active(enc->sub, false);
 	*out = enc;
 	return 0;

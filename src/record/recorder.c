@@ -906,7 +906,7 @@ int cr_recorder_new(struct cr_camera *cam, struct cr_video_encoder *enc, const s
 		abort();
 	rec->stats.pre_trigger_s = config->pre_trigger;
 	rec->test_delay_ns = cr_time_test_delay_ns("writer");
-	rec->budget = (size_t)(config->queue_mb > 0 ? config->queue_mb : 16) << 20;
+	rec->budget = (size_t)(config->queue_mb > 0 ? config->queue_mb : 8) << 20;
 	rec->stats.queue_budget_bytes = rec->budget;
 	if (config->pre_trigger > 0)
 		rec->ring = cr_prebuffer_new((int64_t)(config->pre_trigger * 1e9),
