@@ -8,8 +8,8 @@ what=${1:-build}
 build_pkgs="meson ninja-build pkg-config gcc g++
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libturbojpeg0-dev libmicrohttpd-dev libgnutls28-dev libcrypt-dev libjansson-dev libcyaml-dev libyaml-dev
-  libcurl4-openssl-dev libncurses-dev libsystemd-dev libgpiod-dev"
-test_pkgs="libcmocka-dev ffmpeg curl openssl v4l-utils python3 procps psmisc
+  libcurl4-openssl-dev libncurses-dev libsystemd-dev libgpiod-dev libcamera-dev libcamera-ipa"
+test_pkgs="libcmocka-dev ffmpeg curl openssl v4l-utils libcamera-tools python3 procps psmisc
   qemu-system-x86 busybox-static kmod cpio ustreamer chromium
   clang-14 libclang-rt-14-dev llvm-14"
 case $what in

@@ -42,7 +42,8 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  run                 capture and serve the live view, snapshots and status over HTTP\n"
-	"  list                list V4L2 capture devices with their formats, sizes and frame rates\n"
+	"  list                list libcamera cameras and V4L2 capture devices with their formats,\n"
+	"                      sizes, frame rates and controls\n"
 	"  record start [--duration S] [--camera NAME] [--listen HOST:PORT] [--credentials FILE]\n"
 	"  record stop [--camera NAME] [--listen HOST:PORT] [--credentials FILE]\n"
 	"                      start or stop recording in the running daemon (POST /api/command)\n"
@@ -332,11 +333,15 @@ static int cmd_list(int argc, char **argv)
 {
 	if (argc > 1) {
 		if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
-			return fputs("Usage: camrig list\n\nLists V4L2 capture devices with their formats, sizes "
-				     "and frame rates.\n", stdout), 0;
+			return fputs("Usage: camrig list\n\nLists libcamera cameras (their streams, sizes and controls) "
+				     "and V4L2 capture devices (formats, sizes, frame rates and controls).\n", stdout), 0;
 		fprintf(stderr, "camrig: list: unexpected argument \"%s\"\n", argv[1]);
 		return 2;
 	}
+	if (!cr_libcamera_available())
+		printf("libcamera: not in this build (install libcamera-dev and build again)\n\n");
+	else if (cr_libcamera_list(stdout) == 0)
+		printf("no libcamera cameras found\n\n");
 	if (cr_v4l2_list(stdout) == 0)
 		printf("no V4L2 capture devices found\n");
 	printf("\nSources (--source SPEC):\n");

@@ -143,6 +143,7 @@ static void account(struct cr_camera *cam, const struct cr_frame *f, bool droppe
 		cam->last_sequence = f->sequence;
 		cam->stats.frames_captured++;
 		cam->stats.last_mono_ns = f->mono_ns;
+		cam->stats.last_age_ns = cr_time_mono_ns() - f->mono_ns;
 	}
 	cam->window_frames++;
 	if (cam->window_start_ns == 0) {
@@ -314,7 +315,7 @@ int cr_camera_start(struct cr_camera *cam)
 	/* Controls asked of a source that has none would be silently lost. */
 	if (ret == 0 && cam->config->ncontrols > 0 && !cam->source->ops->set_control) {
 		cr_err("%s: controls: its source %s (%s) has no controls (expected no controls: key, or a V4L2 "
-		       "camera)", cam->config->name, cam->config->source, cam->source->format.driver);
+		       "or libcamera camera)", cam->config->name, cam->config->source, cam->source->format.driver);
 		ret = -EINVAL;
 	}
 	if (ret < 0) {

@@ -3,7 +3,8 @@
  * A source is opened by the camera thread, which then calls read() in a loop.
  * read() blocks until the next frame is ready, copies it into the frame the
  * camera passes in (from its pool) and gives the driver's buffer back at once.
- * Each implementation lives in its own file: testsrc.c, v4l2.c, libav.c.
+ * Each implementation lives in its own file: testsrc.c, v4l2.c, libav.c,
+ * libcamera.cpp (which may instead wrap its buffers, cr_frame_wrap()).
  *
  * Lifetime: cr_source_new() (parse the spec) -> open() (device, format
  * negotiation, streaming on; src->format is valid after it) -> read()... ->
@@ -73,10 +74,12 @@ struct cr_source {
 	void *priv;
 };
 
-/* Creates the source config->source names ("auto", "test", "v4l2:/dev/videoN",
- * "file:PATH", "url:URL"; "auto" picks the first V4L2 capture device, else the
- * test pattern). wake_fd is the camera's eventfd. Returns 0, or -EINVAL with a
- * logged message for an unknown scheme. */
+/* Creates the source config->source names ("auto", "test", "libcamera[:INDEX|:ID]",
+ * "v4l2:/dev/videoN", "file:PATH", "url:URL"). "auto" picks a libcamera
+ * camera of the board (not a USB webcam), else the first V4L2 capture device
+ * that no such libcamera camera owns, else the test pattern. wake_fd is the
+ * camera's eventfd. Returns 0, or -EINVAL with a logged message for an
+ * unknown scheme, -ENOTSUP for libcamera in a build without it. */
 int cr_source_new(const struct cr_camera_config *config, int wake_fd, struct cr_source **out);
 
 /* Frees the source; the caller closes it first if it was opened. NULL-safe;
@@ -92,17 +95,42 @@ extern const struct cr_source_ops cr_source_test_ops;
 extern const struct cr_source_ops cr_source_v4l2_ops;
 extern const struct cr_source_ops cr_source_file_ops;
 extern const struct cr_source_ops cr_source_url_ops;
+/* Only in a build with libcamera (CAMRIG_HAVE_LIBCAMERA). */
+extern const struct cr_source_ops cr_source_libcamera_ops;
 
 /* V4L2 helpers used by "auto" and `camrig list` (v4l2.c). */
 
 /* Writes the path of the first V4L2 video capture device into path. Returns
- * 0, or -ENODEV if there is none. */
+ * 0, or -ENODEV if there is none. With skip_libcamera, devices that a
+ * libcamera camera owns (cr_libcamera_owns()) are passed over. */
 int cr_v4l2_find_capture_device(char *path, size_t len);
+int cr_v4l2_find_capture_device_for_auto(char *path, size_t len, int skip_libcamera);
 
 /* Prints every V4L2 capture device with its formats, sizes and frame rates
  * (the same information as v4l2-ctl --list-formats-ext) to out. Returns the
  * number of devices found. */
 int cr_v4l2_list(FILE *out);
+
+/* libcamera helpers used by "auto" and `camrig list` (libcamera.cpp; in a
+ * build without libcamera they find nothing). Each starts libcamera's camera
+ * manager for the call (a few hundred ms) unless a source holds it. */
+
+/* True when camrig was built with libcamera. */
+int cr_libcamera_available(void);
+
+/* Writes the id (as `cam -l` prints it) of the first libcamera camera that is
+ * not a USB webcam into id. Returns 0, -ENODEV if there is none, -ENOTSUP
+ * without libcamera, or the camera manager's error. */
+int cr_libcamera_find_camera(char *id, size_t len);
+
+/* 1 when the V4L2 node at path is part of a libcamera camera of the board
+ * (libcamera's SystemDevices; with libcamera 0.0.x, any node of a media
+ * graph with a sensor while libcamera has such a camera), else 0. */
+int cr_libcamera_owns(const char *path);
+
+/* Prints every libcamera camera with its id, video and raw streams (formats,
+ * sizes) and controls (type, range, default) to out. Returns how many. */
+int cr_libcamera_list(FILE *out);
 
 #ifdef __cplusplus
 }

@@ -341,7 +341,7 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:2: http.max_stream_clients: 0 is out of range (expected 1..16384)" },
 	{ "http:\n  header_timeout: 0\n", "x.yaml:2: http.header_timeout: 0 is out of range (expected 1..300)" },
 	{ "cameras:\n  - source: /dev/video0\n",
-	  "x.yaml:2: cameras.0.source: \"/dev/video0\" is not a source (expected auto, test, v4l2:/dev/videoN, "
+	  "x.yaml:2: cameras.0.source: \"/dev/video0\" is not a source (expected auto, test, libcamera[:INDEX|:ID], v4l2:/dev/videoN, "
 	  "file:PATH or url:URL)" },
 	{ "log_level: verbose\n",
 	  "x.yaml:1: log_level: \"verbose\" is not a log level (expected one of: error, warn, info, debug)" },
@@ -494,7 +494,7 @@ static void test_set_errors(void **state)
 		  "http.listen: \"[::1:8080\" is not a listen address (expected HOST:PORT with PORT 0..65535, "
 		  "e.g. 127.0.0.1:8080 or [::1]:8080)");
 	set_fails(config, "camera.source", "v4l2:",
-		  "camera.source: \"v4l2:\" is not a source (expected auto, test, v4l2:/dev/videoN, file:PATH or url:URL)");
+		  "camera.source: \"v4l2:\" is not a source (expected auto, test, libcamera[:INDEX|:ID], v4l2:/dev/videoN, file:PATH or url:URL)");
 	set_fails(config, "log_level", "trace",
 		  "log_level: \"trace\" is not a log level (expected one of: error, warn, info, debug)");
 	set_fails(config, "camera.jpeg", "80", "camera.jpeg: not a value (expected one of: quality, gray, size, workers)");

@@ -44,6 +44,7 @@
 #include "record/timelapse.h"
 #include "record/verify.h"
 #include "source/camera.h"
+#include "source/media.h"
 #include "source/source.h"
 
 int main()
