@@ -313,7 +313,16 @@ static char *format_names(void)
 	char *list = cr_strdup("one of:");
 
 	for (int i = 0; cr_fourcc_supported[i]; i++) {
-		char *next = cr_asprintf("%s%s %s", list, i ? "," : "", cr_fourcc_name(cr_fourcc_supported[i]));
+		char *next;
+
+		if (cr_fourcc_raw(cr_fourcc_supported[i]))
+			continue; /* summed up below */
+		next = cr_asprintf("%s%s %s", list, i ? "," : "", cr_fourcc_name(cr_fourcc_supported[i]));
+		free(list);
+		list = next;
+	}
+	{
+		char *next = cr_asprintf("%s, or a raw sensor format: " CR_FOURCC_RAW_NAMES, list);
 
 		free(list);
 		list = next;

@@ -330,7 +330,8 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:3: cameras.0.jpeg.size: \"0x240\" is not a size (expected WIDTHxHEIGHT in pixels, e.g. 640x480)" },
 	{ "cameras:\n  - format: YUVV\n",
 	  "x.yaml:2: cameras.0.format: \"YUVV\" is not a supported format (expected one of: MJPEG, YUYV, NV12, YU12, "
-	  "GREY, RGB24, BGR24)" },
+	  "GREY, RGB24, BGR24, or a raw sensor format: Y10, Y10P, Y12, Y16, SBGGR8, SGBRG8, SGRBG8, SRGGB8 (and each "
+	  "order with 10, 10P, 12, 16))" },
 	{ "http:\n  listen: localhost\n",
 	  "x.yaml:2: http.listen: \"localhost\" is not a listen address (expected HOST:PORT with PORT 0..65535, e.g. "
 	  "127.0.0.1:8080 or [::1]:8080)" },
@@ -486,7 +487,8 @@ static void test_set_errors(void **state)
 	set_fails(config, "camera.size", "640", "camera.size: \"640\" is not a size (expected WIDTHxHEIGHT in pixels, e.g. 640x480)");
 	set_fails(config, "camera.format", "H264",
 		  "camera.format: \"H264\" is not a supported format (expected one of: MJPEG, YUYV, NV12, YU12, GREY, "
-		  "RGB24, BGR24)");
+		  "RGB24, BGR24, or a raw sensor format: Y10, Y10P, Y12, Y16, SBGGR8, SGBRG8, SGRBG8, SRGGB8 (and each "
+		  "order with 10, 10P, 12, 16))");
 	set_fails(config, "http.listen", "127.0.0.1:65536",
 		  "http.listen: \"127.0.0.1:65536\" is not a listen address (expected HOST:PORT with PORT 0..65535, "
 		  "e.g. 127.0.0.1:8080 or [::1]:8080)");
