@@ -309,6 +309,41 @@ int cr_media_find_subdev(const char *video_path, const char *want, struct cr_med
 	return ret;
 }
 
+int cr_media_downstream(const struct cr_media_subdev *sd, struct cr_media_subdev *out, int max)
+{
+	struct graph g;
+	uint32_t id = 0;
+	int ret = graph_load(sd->media, &g), n = 0;
+
+	if (ret < 0)
+		return ret;
+	for (uint32_t i = 0; i < g.topo.num_entities && !id; i++)
+		if (strcmp(g.entities[i].name, sd->entity) == 0)
+			id = g.entities[i].id;
+	for (uint32_t i = 0; id && i < g.topo.num_links && n < max; i++) {
+		const struct media_v2_link *l = &g.links[i];
+		const struct media_v2_pad *src, *sink;
+		const struct media_v2_entity *e;
+
+		if ((l->flags & MEDIA_LNK_FL_LINK_TYPE) != MEDIA_LNK_FL_DATA_LINK || !(l->flags & MEDIA_LNK_FL_ENABLED))
+			continue;
+		src = pad(&g, l->source_id);
+		sink = pad(&g, l->sink_id);
+		if (!src || !sink || src->entity_id != id || src->index != sd->pad)
+			continue;
+		e = entity(&g, sink->entity_id);
+		if (!e || subdev_path(&g, e->id, out[n].path, sizeof(out[n].path)) < 0)
+			continue; /* a video node, or no sub-device node */
+		snprintf(out[n].media, sizeof(out[n].media), "%s", g.path);
+		snprintf(out[n].entity, sizeof(out[n].entity), "%s", e->name);
+		out[n].pad = sink->index;
+		out[n].is_sensor = e->function == MEDIA_ENT_F_CAM_SENSOR;
+		n++;
+	}
+	graph_fini(&g);
+	return n;
+}
+
 int cr_media_has_sensor(const char *video_path)
 {
 	struct graph g;

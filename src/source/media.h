@@ -33,6 +33,12 @@ struct cr_media_subdev {
 int cr_media_find_subdev(const char *video_path, const char *entity, struct cr_media_subdev *out, char *why,
 			 size_t len);
 
+/* The sub-devices that the enabled data links from sd's source pad feed
+ * (the CSI-2 receiver after a sensor): each one's entity, node and sink pad
+ * (in .pad), up to max into out. Video nodes are left out. Returns how many
+ * (>= 0), or -errno when the graph cannot be read. */
+int cr_media_downstream(const struct cr_media_subdev *sd, struct cr_media_subdev *out, int max);
+
 /* 1 when the V4L2 node video_path is in a media graph with a camera sensor
  * in it, 0 when not (or in none), -errno when the graph cannot be read. */
 int cr_media_has_sensor(const char *video_path);

@@ -32,6 +32,8 @@ struct cr_source_format {
 	size_t frame_bytes;     /* the largest frame read() can deliver, in bytes */
 	char device[128];       /* what was opened: "/dev/video0", a file path, "test" */
 	char driver[64];        /* "vivid", "uvcvideo", "libavformat mov", "camrig test pattern" */
+	char sensor[240];       /* the sensor sub-device as set: "imx296 10-001a (/dev/v4l-subdev0) pad 0:
+				   SBGGR10_1X10 900x600, crop 900x600+0+0"; "" when none was configured */
 };
 
 struct cr_source;

@@ -262,6 +262,25 @@ static int refuse(int ret, char *out, size_t len, const char *fmt, ...)
 	return ret;
 }
 
+bool cr_v4l2_control_exists(int fd, const char *name)
+{
+	struct v4l2_query_ext_ctrl qc;
+	char key[64], names[LIST_MAX];
+
+	cr_v4l2_control_key(name, key, sizeof(key));
+	return find_control(fd, key, &qc, names, sizeof(names)) > 0;
+}
+
+char *cr_v4l2_control_names(int fd, char *buf, size_t len)
+{
+	struct v4l2_query_ext_ctrl qc;
+	char names[LIST_MAX];
+
+	find_control(fd, "", &qc, names, sizeof(names));
+	snprintf(buf, len, "%s", names[0] ? names : "no controls");
+	return buf;
+}
+
 int cr_v4l2_control_set(int fd, const char *device, const char *name, const char *value, int line, char *out,
 			size_t out_len)
 {

@@ -268,7 +268,7 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:6: cameras.0.jpeg.colour: unknown key (expected one of: quality, gray, size, workers)" },
 	{ "cameras:\n  - name: a\n  - name: b\n    colour: red\n",
 	  "x.yaml:4: cameras.1.colour: unknown key (expected one of: name, source, size, fps, format, loop, "
-	  "buffers, crop, controls, jpeg, lsl, recording, timelapse, upload, tcp_stream)" },
+	  "buffers, crop, controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, sensor)" },
 	{ "http: {listen: 127.0.0.1:80,\n  port: 80}\n",
 	  "x.yaml:2: http.port: unknown key (expected one of: listen, header_timeout, max_pending, max_stream_clients, "
 	  "max_api_clients, max_clients_per_ip, auth, password_file, token_file, tls_cert, tls_key, hostnames, "
@@ -296,7 +296,7 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:2: cameras: wrong type: got a value (expected a list of cameras, each a mapping)" },
 	{ "cameras:\n  - name: a\n  - front\n",
 	  "x.yaml:3: cameras.1: wrong type: got a value (expected a mapping of: name, source, size, fps, format, "
-	  "loop, buffers, crop, controls, jpeg, lsl, recording, timelapse, upload, tcp_stream)" },
+	  "loop, buffers, crop, controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, sensor)" },
 	{ "http:\n  listen:\n    host: x\n",
 	  "x.yaml:2: http.listen: wrong type: got a mapping (expected HOST:PORT with PORT 0..65535, e.g. "
 	  "127.0.0.1:8080 or [::1]:8080)" },
@@ -476,7 +476,7 @@ static void test_set_errors(void **state)
 		  "cameras.0.jpeg.quality: 101 is out of range (expected 1..100)");
 	set_fails(config, "camera.colour", "red",
 		  "camera.colour: unknown key (expected one of: name, source, size, fps, format, loop, buffers, crop, "
-		  "controls, jpeg, lsl, recording, timelapse, upload, tcp_stream)");
+		  "controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, sensor)");
 	set_fails(config, "colour", "red", "colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio)");
 	set_fails(config, "http.port", "80", "http.port: unknown key (expected one of: listen, header_timeout, "
 		  "max_pending, max_stream_clients, max_api_clients, max_clients_per_ip, auth, password_file, token_file, "

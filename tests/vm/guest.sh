@@ -7,6 +7,7 @@
 #   tests/vm/guest.sh tests/vm/record_guest.py   20 s of recording without gaps
 #   tests/vm/guest.sh tests/vm/resume_guest.py   unplugged and plugged in again while recording
 #   tests/vm/guest.sh tests/vm/libcamera_guest.py  the libcamera source on vimc (auto, sizes, controls, recording)
+#   tests/vm/guest.sh tests/vm/raw_guest.py    vimc's raw Bayer node, its sensor set through the sub-device API
 #
 # Exits 0, 1 (a check failed) or 77 (skipped: no vm-run, no QEMU, or the
 # guest could not start). $CAMRIG is the binary (meson sets it); $VM_RUN
