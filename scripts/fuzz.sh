@@ -6,7 +6,7 @@
 #   scripts/fuzz.sh [--seconds N] [--runs N] [TARGET...]
 #     --seconds N  how long each target runs, default 10 (CI); e.g. 600 to benchmark; 0: no limit
 #     --runs N     stop a target after N executions (e.g. --seconds 0 --runs 10000000)
-#     TARGET       command config http_params json lsl ntfy sidecar (default: all)
+#     TARGET       command config http_files http_params json lsl ntfy sidecar (default: all)
 # Prints one line per target: its name, executions, executions per second,
 # and crashes: 0, or the file libFuzzer saved the input in
 # (build-fuzz/crashes/TARGET/; replay it with
@@ -17,7 +17,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-all="command config http_params json ntfy sidecar"
+all="command config http_files http_params json lsl ntfy sidecar"
 seconds=10
 runs=
 usage() {
@@ -44,6 +44,7 @@ max_len() {
 	case $1 in
 	command) echo 1100 ;;     # a command line: 1024 bytes
 	config) echo 4096 ;;
+	http_files) echo 4200 ;;  # a path: PATH_MAX 4096
 	http_params) echo 2048 ;;
 	json) echo 1024 ;;
 	lsl) echo 4200 ;;         # a UDP datagram and a TCP request: 4096 bytes each

@@ -24,6 +24,7 @@ suites="--suite unit --suite fuzz --suite integration"
 # shellcheck disable=SC2086
 meson test -C build-test --print-errorlogs $suites || status=1
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp" \
 	meson test -C build-asan --print-errorlogs --suite unit --suite fuzz --suite integration --timeout-multiplier 3 ||
 	status=1
 scripts/fuzz.sh --seconds 10 || status=1

@@ -7,6 +7,7 @@
 #include "app/commands.h"
 
 #include "base/json.h"
+#include "base/mem.h"
 #include "lsl/lsl.h"
 #include "record/recorder.h"
 #include "record/snapshot.h"
@@ -17,6 +18,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -84,6 +86,79 @@ static int on_set_control(void *ctx, const struct cr_command *cmd, json_t *reply
 	return n < 0 ? n : 0;
 }
 
+/* One control as list_controls describes it: {name, label, type, min, max,
+ * step, default, value, read_only, inactive, items: [{index, name}]} (value
+ * null when the source cannot say; booleans true/false; a float's range and
+ * values as reals; a compound one's min, max, step and default null, its
+ * value as text and "values": what it takes), and "device" for a control on
+ * another device than the source's own (a V4L2 camera's sensor sub-device). */
+static json_t *control_json(const struct cr_source_control *sc)
+{
+	bool is_bool = sc->type == CR_CONTROL_BOOL;
+	json_t *items = json_array(), *c;
+
+	for (unsigned i = 0; i < sc->nitems; i++)
+		json_array_append_new(items, json_pack("{s:I, s:o}", "index", (json_int_t)sc->items[i].index, "name",
+						       cr_json_str(sc->items[i].name)));
+	if (sc->type == CR_CONTROL_FLOAT)
+		c = json_pack("{s:o, s:o, s:s, s:f, s:f, s:n, s:f, s:o, s:b, s:b, s:o}", "name", cr_json_str(sc->name),
+			      "label", cr_json_str(sc->label), "type", cr_control_type_name(sc->type), "min", sc->real.min,
+			      "max", sc->real.max, "step", "default", sc->real.def, "value",
+			      sc->has_value ? json_real(sc->real.value) : json_null(), "read_only", sc->read_only,
+			      "inactive", sc->inactive, "items", items);
+	else if (sc->type == CR_CONTROL_COMPOUND)
+		c = json_pack("{s:o, s:o, s:s, s:n, s:n, s:n, s:n, s:o, s:b, s:b, s:o, s:o}", "name",
+			      cr_json_str(sc->name), "label", cr_json_str(sc->label), "type",
+			      cr_control_type_name(sc->type), "min", "max", "step", "default", "value",
+			      sc->has_value ? cr_json_str(sc->text) : json_null(), "read_only", sc->read_only, "inactive",
+			      sc->inactive, "items", items, "values", cr_json_str(sc->values));
+	else
+		c = json_pack("{s:o, s:o, s:s, s:I, s:I, s:I, s:o, s:o, s:b, s:b, s:o}", "name", cr_json_str(sc->name),
+			      "label", cr_json_str(sc->label), "type", cr_control_type_name(sc->type), "min",
+			      (json_int_t)sc->min, "max", (json_int_t)sc->max, "step", (json_int_t)sc->step, "default",
+			      is_bool ? json_boolean(sc->def) : json_integer(sc->def), "value",
+			      !sc->has_value ? json_null() : is_bool ? json_boolean(sc->value) : json_integer(sc->value),
+			      "read_only", sc->read_only, "inactive", sc->inactive, "items", items);
+	if (sc->device[0])
+		json_object_set_new(c, "device", cr_json_str(sc->device));
+	return c;
+}
+
+/* list_controls: each addressed camera's controls, {cameras: [{camera,
+ * controls: [...]}]}; a camera that cannot list them (lost) has an "error"
+ * instead, and fails the command when it was named. */
+static int on_list_controls(void *ctx, const struct cr_command *cmd, json_t *reply)
+{
+	struct cr_commands *c = ctx;
+	struct cr_rig *rigs[CR_CONFIG_MAX_CAMERAS];
+	int n = addressed(c, cmd, reply, rigs);
+	struct cr_source_control *list = cr_calloc(CR_SOURCE_MAX_CONTROLS, sizeof(*list));
+	json_t *cameras = json_array();
+	int err = 0;
+
+	for (int i = 0; i < n; i++) {
+		char why[512] = "";
+		int count = cr_camera_list_controls(rigs[i]->camera, list, CR_SOURCE_MAX_CONTROLS, why, sizeof(why));
+		json_t *cam = json_pack("{s:o}", "camera", cr_json_str(rigs[i]->config->name)), *controls = json_array();
+
+		for (int k = 0; k < count && k < CR_SOURCE_MAX_CONTROLS; k++)
+			json_array_append_new(controls, control_json(&list[k]));
+		json_object_set_new(cam, "controls", controls);
+		if (count < 0) {
+			json_object_set_new(cam, "error", cr_json_str(why));
+			if (cmd->camera[0]) {
+				json_object_set_new(reply, "error", cr_json_sprintf("list_controls: %s: %s",
+						    rigs[i]->config->name, why));
+				err = -EBUSY;
+			}
+		}
+		json_array_append_new(cameras, cam);
+	}
+	free(list);
+	json_object_set_new(reply, "cameras", cameras);
+	return n < 0 ? n : err;
+}
+
 /* start_recording on the addressed cameras; the reply lists the files. */
 static int on_start_recording(void *ctx, const struct cr_command *cmd, json_t *reply)
 {
@@ -108,9 +183,9 @@ static int on_start_recording(void *ctx, const struct cr_command *cmd, json_t *r
 			return ret;
 		}
 		json_array_append_new(files, cr_json_str(msg));
-		cr_events_publish(c->events, "recording_started", json_pack("{s:o, s:o, s:s, s:f}", "camera",
+		cr_events_publish(c->events, "recording_started", json_pack("{s:o, s:o, s:s, s:f, s:I}", "camera",
 				  cr_json_str(rigs[i]->config->name), "file", cr_json_str(msg), "trigger",
-				  cr_trigger_name(cmd->trigger), "duration", cmd->duration_s));
+				  cr_trigger_name(cmd->trigger), "duration", cmd->duration_s, "mono_ns", (json_int_t)cmd->mono_ns));
 	}
 	cr_control_note_trigger(c->control, cmd);
 	json_object_set_new(reply, "recording", json_true());
@@ -207,8 +282,9 @@ static int on_snapshot(void *ctx, const struct cr_command *cmd, json_t *reply)
 			return ret == -ETIMEDOUT ? -EAGAIN : -EIO;
 		}
 		json_array_append_new(files, cr_json_str(path));
-		cr_events_publish(c->events, "snapshot", json_pack("{s:o, s:o, s:s}", "camera", cr_json_str(cc->name),
-				  "file", cr_json_str(path), "trigger", cr_trigger_name(cmd->trigger)));
+		cr_events_publish(c->events, "snapshot", json_pack("{s:o, s:o, s:s, s:I}", "camera", cr_json_str(cc->name),
+				  "file", cr_json_str(path), "trigger", cr_trigger_name(cmd->trigger), "mono_ns",
+				  (json_int_t)cmd->mono_ns));
 	}
 	if (n > 0)
 		cr_control_note_trigger(c->control, cmd);
@@ -244,6 +320,7 @@ void cr_commands_register(struct cr_commands *c)
 		{ CR_VERB_STATUS, on_status },
 		{ CR_VERB_GET_STATS, on_get_stats },
 		{ CR_VERB_SET_CONTROL, on_set_control },
+		{ CR_VERB_LIST_CONTROLS, on_list_controls },
 		{ CR_VERB_TIMELAPSE, on_timelapse },
 		{ CR_VERB_QUIT, on_quit },
 	};

@@ -4,11 +4,16 @@
  * created with them blocked, and the main thread reads them from a signalfd,
  * polled together with the keyboard (stdin, when it is the terminal's
  * foreground) in raw mode, restored on exit. */
+#include "app/client.h"
+#include "app/doctor.h"
+#include "app/monitor.h"
 #include "app/pipeline.h"
+#include "app/service.h"
 #include "config/config.h"
 #include "config/sources.h"
 #include "base/error.h"
 #include "base/fs.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "camrig-version.h"
@@ -42,15 +47,28 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  run                 capture and serve the live view, snapshots and status over HTTP\n"
-	"  list                list libcamera cameras and V4L2 capture devices with their formats,\n"
-	"                      sizes, frame rates and controls\n"
+	"  list [--json]       list the cameras (libcamera, V4L2, GenICam) with their formats, sizes,\n"
+	"                      frame rates and controls; --json for programs\n"
 	"  record start [--duration S] [--camera NAME] [--listen HOST:PORT] [--credentials FILE]\n"
 	"  record stop [--camera NAME] [--listen HOST:PORT] [--credentials FILE]\n"
 	"                      start or stop recording in the running daemon (POST /api/command)\n"
+	"  monitor [--listen HOST:PORT] [--credentials FILE]\n"
+	"                      a terminal view of the running daemon (ncurses, 80x24 is enough): fps,\n"
+	"                      drops, clients, recording, pre-trigger, LSL, timelapse, ntfy, host, sensors,\n"
+	"                      events; keys r/s record, p snapshot, t timelapse shot, q quit, h help\n"
+	"  status [--json] [--listen HOST:PORT] [--credentials FILE]\n"
+	"                      the same once (--json: the daemon's /status)\n"
 	"  verify FILE...      check recordings against their timestamp sidecars (exit 1 on a mismatch,\n"
 	"                      3 when a crash cut one short and every frame it holds matches)\n"
 	"  timelapse assemble DIR [--fps N] [--output FILE]\n"
 	"                      make the MP4 of a timelapse session's stills (e.g. after a crash)\n"
+	"  mcp [--listen HOST:PORT] [--credentials FILE]\n"
+	"                      an MCP server on stdio for AI agents, serving the running daemon (which also\n"
+	"                      serves MCP at /mcp): tools list_cameras, start_recording, snapshot, ...\n"
+	"  doctor [--config FILE] [--set KEY=VALUE]... [--json]\n"
+	"                      what this machine can do for that config: libraries, encoders, cameras,\n"
+	"                      permissions, free space, ports, clock, GPIO, ntfy (exit 1: something the\n"
+	"                      config needs cannot work)\n"
 	"\n"
 	"Options of run (each sets the config key in brackets; the command line wins over the file):\n"
 	"  -c, --config FILE       YAML configuration (default: built in; see data/camrig.yaml)\n"
@@ -58,7 +76,8 @@ static const char usage[] =
 	"      --size WxH          frame size in pixels, e.g. 640x480                   [camera.size]\n"
 	"      --fps N             frame rate                                           [camera.fps]\n"
 	"      --format FOURCC     MJPEG, YUYV, NV12, YU12, GREY, RGB24 or BGR24, or raw: [camera.format]\n"
-	"                          Y10, Y10P, Y12, Y16, SRGGB8/10/10P/12/16 (each Bayer order)\n"
+	"                          Y10, Y10P, Y12, Y16, SRGGB8/10/10P/12/16 (each Bayer order);\n"
+	"                          GenICam names too: Mono8, Mono16, BayerRG8...\n"
 	"  -l, --listen HOST:PORT  HTTP address (default 127.0.0.1:8080)                [http.listen]\n"
 	"  -n, --name NAME         camera name shown on the page and in /status        [camera.name]\n"
 	"  -o, --set KEY=VALUE     set any config key, e.g. -o camera.jpeg.quality=90\n"
@@ -68,9 +87,12 @@ static const char usage[] =
 	"  -V, --version           the version\n"
 	"\n"
 	"HTTP endpoints: / (page), /stream.mjpg, /snapshot.jpg, /frame?width=&height=&quality=&gray=1,\n"
-	"/status, /api/command, /api/record (GET), /api/record/start?duration=S, /api/record/stop (POST),\n"
+	"/status, /healthz (200 while every camera sent a frame within health.max_age s, else 503),\n"
+	"/metrics (Prometheus: frames, drops, fps, clients, recording, HTTP, process, host, sensors),\n"
+	"/api/command, /api/record (GET), /api/record/start?duration=S, /api/record/stop (POST),\n"
 	"/api/timelapse (GET), /api/timelapse/start?interval=S, .../pause, resume, stop, abort, shot (POST),\n"
-	"/api/events (Server-Sent Events). A POST needs the header X-Camrig: 1 or a JSON body\n"
+	"/api/events (Server-Sent Events), /mcp (MCP, Streamable HTTP). A POST needs the header X-Camrig: 1\n"
+	"or a JSON body "
 	"(curl -H 'X-Camrig: 1' -d get_stats http://127.0.0.1:8080/api/command), which web pages cannot send.\n"
 	"A client must send its whole request within http.header_timeout of connecting; of those still\n"
 	"sending, the oldest is closed beyond http.max_pending. Live views and other requests have limits\n"
@@ -79,10 +101,15 @@ static const char usage[] =
 	"data/camrig.yaml and the README, \"Limits\").\n"
 	"\n"
 	"Set in the config (or with -o): recording (codec, pre_trigger, ...), timelapse, upload,\n"
-	"lsl (Lab Streaming Layer outlet), tcp_stream (raw H.264 on TCP), ntfy, gpio, http auth/TLS/limits.\n"
+	"lsl (Lab Streaming Layer outlet), tcp_stream (raw H.264 on TCP), ntfy, gpio (a button's click\n"
+	"map: gpio.preset recording or timelapse, gpio.clicks.N='COMMAND; while STATE: COMMAND'; LEDs),\n"
+	"http auth/TLS/limits, health.max_age, telemetry (host sampling), sensors (IIO and hwmon:\n"
+	"-o sensors=box=iio:dht11/temp).\n"
 	"\n"
 	"While running: SIGUSR1 starts recording, SIGUSR2 stops it; in a terminal the keys r (start),\n"
 	"s (stop) and q (quit) do the same. Stop with Ctrl-C or SIGTERM (open files are finalized).\n"
+	"Under systemd (data/camrig.service, Type=notify): READY=1 once cameras and HTTP run, a STATUS=\n"
+	"line, WATCHDOG=1 only while the capture, encoder and control threads make progress, STOPPING=1.\n"
 	"\n"
 	"Sources:\n";
 
@@ -232,10 +259,11 @@ static void on_key(struct cr_pipeline *pipeline, char key)
 /* Waits for signals (and keys) until SIGINT or SIGTERM; returns that signal,
  * or -errno when waiting fails. SIGUSR1 and SIGUSR2 start and stop recording
  * with trigger type 0 (none: signals carry no sender). */
-static int run_loop(struct cr_pipeline *pipeline, const sigset_t *signals)
+static int run_loop(struct cr_pipeline *pipeline, struct cr_service *service, const sigset_t *signals)
 {
-	struct pollfd fds[2] = { { .fd = signalfd(-1, signals, SFD_CLOEXEC), .events = POLLIN },
-				 { .fd = keyboard_open() ? STDIN_FILENO : -1, .events = POLLIN } };
+	struct pollfd fds[3] = { { .fd = signalfd(-1, signals, SFD_CLOEXEC), .events = POLLIN },
+				 { .fd = keyboard_open() ? STDIN_FILENO : -1, .events = POLLIN },
+				 { .fd = cr_service_fd(service), .events = POLLIN } };
 	int sig = 0;
 
 	if (fds[0].fd < 0)
@@ -244,12 +272,14 @@ static int run_loop(struct cr_pipeline *pipeline, const sigset_t *signals)
 		struct signalfd_siginfo si;
 		char key;
 
-		if (poll(fds, 2, -1) < 0) {
+		if (poll(fds, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			sig = -errno;
 			break;
 		}
+		if (fds[2].revents)
+			cr_service_tick(service, cr_pipeline_status(pipeline));
 		if (fds[1].revents) {
 			if (read(STDIN_FILENO, &key, 1) == 1)
 				on_key(pipeline, key);
@@ -276,6 +306,7 @@ static int cmd_run(int argc, char **argv)
 	const char *config_path = NULL;
 	struct cr_config *config = NULL;
 	struct cr_pipeline *pipeline = NULL;
+	struct cr_service *service = NULL;
 	char *error = NULL;
 	sigset_t signals;
 	int opt, ret, sig;
@@ -321,22 +352,80 @@ static int cmd_run(int argc, char **argv)
 	if (ret == 0)
 		ret = cr_pipeline_start(config, &pipeline);
 	if (ret == 0) {
+		service = cr_service_new();
 		cr_info("camrig %s running; stop with Ctrl-C or SIGTERM", CAMRIG_VERSION);
-		sig = run_loop(pipeline, &signals);
+		cr_service_ready(service, cr_pipeline_status(pipeline));
+		sig = run_loop(pipeline, service, &signals);
 		cr_info("%s: stopping", sig > 0 ? strsignal(sig) : "error");
+		cr_service_stopping(service);
 	}
 	cr_pipeline_stop(&pipeline);
+	cr_service_free(&service);
 	cr_config_free(&config);
 	return ret < 0 ? 1 : 0;
+}
+
+#define CR_LIST_MAX 32 /* GenICam cameras `camrig list` shows */
+
+/* `camrig list --json`: every camera found and every kind of source, as one
+ * JSON object for programs:
+ *   {"libcamera": [cr_libcamera_list_json()'s cameras] (null: built without libcamera),
+ *    "v4l2": [cr_v4l2_list_json()'s devices],
+ *    "aravis": [{id, spec, vendor, model, serial, interface, address,
+ *                formats: [GenICam names camrig reads], error}] (null: built without Aravis),
+ *    "sources": [{name, form, about}]} */
+static int list_json(void)
+{
+	json_t *out = json_object(), *sources = json_array();
+
+	json_object_set_new(out, "libcamera", cr_libcamera_available() ? cr_libcamera_list_json() : json_null());
+	json_object_set_new(out, "v4l2", cr_v4l2_list_json());
+	if (cr_aravis_available()) {
+		struct cr_aravis_camera cams[CR_LIST_MAX];
+		int n = cr_aravis_cameras(cams, CR_LIST_MAX);
+		json_t *list = json_array();
+
+		for (int i = 0; i < n && i < CR_LIST_MAX; i++) {
+			json_t *formats = json_array();
+			char *save = NULL, *tok, buf[sizeof(cams[i].formats)];
+
+			snprintf(buf, sizeof(buf), "%s", cams[i].formats);
+			for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
+				json_array_append_new(formats, json_string(tok));
+			json_array_append_new(list, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+				cr_json_str(cams[i].id), "spec", cr_json_sprintf("aravis:%s", cams[i].id), "vendor",
+				cr_json_str(cams[i].vendor), "model", cr_json_str(cams[i].model), "serial",
+				cr_json_str(cams[i].serial), "interface", cr_json_str(cams[i].interface), "address",
+				cr_json_str(cams[i].address), "formats", formats, "error",
+				cams[i].error[0] ? cr_json_str(cams[i].error) : json_null()));
+		}
+		json_object_set_new(out, "aravis", list);
+	} else {
+		json_object_set_new(out, "aravis", json_null());
+	}
+	for (int i = 0; i < CR_SOURCE_KINDS; i++)
+		json_array_append_new(sources, json_pack("{s:s, s:s, s:s}", "name", cr_source_schemes[i].name, "form",
+							 cr_source_schemes[i].form, "about", cr_source_schemes[i].about));
+	json_object_set_new(out, "sources", sources);
+	json_dumpf(out, stdout, JSON_INDENT(2));
+	putchar('\n');
+	json_decref(out);
+	return 0;
 }
 
 static int cmd_list(int argc, char **argv)
 {
 	if (argc > 1) {
 		if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
-			return fputs("Usage: camrig list\n\nLists libcamera cameras (their streams, sizes and controls) "
-				     "and V4L2 capture devices (formats, sizes, frame rates and controls).\n", stdout), 0;
-		fprintf(stderr, "camrig: list: unexpected argument \"%s\"\n", argv[1]);
+			return fputs("Usage: camrig list [--json]\n\nLists libcamera cameras (their streams, sizes and "
+				     "controls), V4L2 capture devices (formats, sizes, frame rates and controls)\n"
+				     "and GenICam cameras (Aravis) with vendor, model, serial, interface and pixel formats,\n"
+				     "then the kinds of source. --json: the same as one JSON object for programs:\n"
+				     "{\"libcamera\": [...], \"v4l2\": [...], \"aravis\": [...], \"sources\": [...]}, each\n"
+				     "camera with the \"spec\" that --source takes.\n", stdout), 0;
+		if (strcmp(argv[1], "--json") == 0 && argc == 2)
+			return list_json();
+		fprintf(stderr, "camrig: list: unexpected argument \"%s\" (expected --json)\n", argv[1]);
 		return 2;
 	}
 	if (!cr_libcamera_available())
@@ -345,54 +434,27 @@ static int cmd_list(int argc, char **argv)
 		printf("no libcamera cameras found\n\n");
 	if (cr_v4l2_list(stdout) == 0)
 		printf("no V4L2 capture devices found\n");
+	if (cr_aravis_available()) {
+		struct cr_aravis_camera cams[CR_LIST_MAX];
+		int n = cr_aravis_cameras(cams, CR_LIST_MAX);
+
+		printf("\n");
+		for (int i = 0; i < n && i < CR_LIST_MAX; i++)
+			printf("aravis:%s\n  vendor %s, model %s, serial %s, %s at %s\n  formats: %s%s%s\n", cams[i].id,
+			       cams[i].vendor, cams[i].model, cams[i].serial, cams[i].interface, cams[i].address,
+			       cams[i].formats[0] ? cams[i].formats : "none camrig reads", cams[i].error[0] ? "\n  error: " : "",
+			       cams[i].error);
+		if (n == 0)
+			printf("no GenICam cameras found (GigE Vision, USB3 Vision)\n");
+	}
 	printf("\nSources (--source SPEC):\n");
 	for (int i = 0; i < CR_SOURCE_KINDS; i++)
 		printf("  %-22s  %s\n", cr_source_schemes[i].form, cr_source_schemes[i].about);
 	return 0;
 }
 
-static size_t collect_reply(char *data, size_t size, size_t n, void *ctx)
-{
-	char **reply = ctx;
-	size_t have = *reply ? strlen(*reply) : 0, add = size * n;
-
-	if (have + add > 1024 * 1024)
-		return 0; /* a reply that large is not camrig's */
-	*reply = realloc(*reply, have + add + 1);
-	if (!*reply)
-		return 0;
-	memcpy(*reply + have, data, add);
-	(*reply)[have + add] = '\0';
-	return add;
-}
-
 /* `camrig record start|stop`: POSTs the command to the running daemon's
  * /api/command, prints the reply, exits 0 if it says "ok". */
-/* The credentials a client of the daemon sends, "USER:PASSWORD" (HTTP
- * Basic) or "Bearer TOKEN", into *out (allocated; the caller wipes and frees
- * it; NULL: none): the first line of file (a secret file: not readable by
- * others), else user from the command line, else $CAMRIG_CREDENTIALS.
- * Returns 0, or 1 after printing why the file cannot be used. */
-static int client_credentials(const char *file, const char *user, char **out)
-{
-	const char *env = getenv("CAMRIG_CREDENTIALS");
-	char why[PATH_MAX + 128];
-
-	*out = NULL;
-	if (file) {
-		if (cr_fs_read_secret("--credentials", file, 4096, out, why, sizeof(why)) < 0)
-			return fprintf(stderr, "camrig: %s\n", why), 1;
-		(*out)[strcspn(*out, "\r\n")] = '\0';
-	} else if (user) {
-		fprintf(stderr, "camrig: warning: --user puts the password where `ps` shows it to every user; "
-			"use --credentials FILE or $CAMRIG_CREDENTIALS\n");
-		*out = strdup(user);
-	} else if (env && *env) {
-		*out = strdup(env);
-	}
-	return 0;
-}
-
 static int cmd_record(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -410,8 +472,7 @@ static int cmd_record(int argc, char **argv)
 		"else $CAMRIG_CREDENTIALS: USER:PASSWORD for HTTP Basic, or \"Bearer TOKEN\".\n"
 		"(--user USER:PASSWORD works too, but shows the password to `ps`.)\n";
 	const char *duration = NULL, *camera = NULL, *listen = "127.0.0.1:8080", *user = NULL, *file = NULL, *action;
-	char line[256], url[512], *reply = NULL, *credentials = NULL, *bearer = NULL;
-	struct curl_slist *headers = NULL;
+	char line[256], url[512], *reply = NULL, *credentials = NULL;
 	json_t *parsed;
 	long status = 0;
 	CURLcode res;
@@ -441,42 +502,17 @@ static int cmd_record(int argc, char **argv)
 		fprintf(stderr, "camrig: record: --duration and --camera take one word\n");
 		return 2;
 	}
-	if (client_credentials(file, user, &credentials))
+	if (cr_client_credentials(file, user, &credentials))
 		return 1;
-	snprintf(url, sizeof(url), "%s%s/api/command", strstr(listen, "://") ? "" : "http://", listen);
+	cr_client_url(listen, "/api/command", url, sizeof(url));
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	curl = curl_easy_init();
 	if (!curl) {
 		fprintf(stderr, "camrig: record: cannot initialize libcurl\n");
 		return 1;
 	}
-	headers = curl_slist_append(headers, "Content-Type: text/plain");
-	headers = curl_slist_append(headers, CR_HTTP_REQUEST_HEADER ": 1"); /* not a web page */
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, line);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_reply);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 15L);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	if (credentials && strncmp(credentials, "Bearer ", 7) == 0) {
-		bearer = cr_asprintf("Authorization: %s", credentials);
-		headers = curl_slist_append(headers, bearer);
-	} else if (credentials) {
-		curl_easy_setopt(curl, CURLOPT_USERPWD, credentials);
-		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-	}
-	res = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	if (credentials) {
-		explicit_bzero(credentials, strlen(credentials));
-		free(credentials);
-	}
-	if (bearer) {
-		explicit_bzero(bearer, strlen(bearer));
-		free(bearer);
-	}
-	curl_slist_free_all(headers);
+	res = cr_client_post(curl, url, "text/plain", line, strlen(line), credentials, &reply, &status);
+	cr_client_credentials_free(&credentials);
 	curl_easy_cleanup(curl);
 	curl_global_cleanup();
 	if (res != CURLE_OK) {
@@ -495,6 +531,121 @@ static int cmd_record(int argc, char **argv)
 	json_decref(parsed);
 	free(reply);
 	return ok ? 0 : 1;
+}
+
+/* Writes a JSON-RPC error response for the request id (NULL: not a
+ * request, nothing to write) to stdout as one line. */
+static void mcp_error(json_t *id, int code, const char *message)
+{
+	json_t *e;
+	char *text;
+
+	if (!id)
+		return;
+	e = json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id, "error", "code", code, "message", message);
+	text = json_dumps(e, JSON_COMPACT);
+	if (text)
+		printf("%s\n", text);
+	fflush(stdout);
+	free(text);
+	json_decref(e);
+}
+
+#define MCP_LINE_MAX (1024 * 1024) /* bytes of one message on stdin */
+
+/* `camrig mcp`: the MCP stdio transport (specification, basic/transports:
+ * newline-delimited JSON-RPC messages on stdin and stdout, logs on stderr)
+ * relayed message by message to the daemon's Streamable HTTP endpoint
+ * /mcp, which is the server: what one transport offers the other does. */
+static int cmd_mcp(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "listen", required_argument, NULL, 'l' }, { "credentials", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+	};
+	static const char mcp_usage[] =
+		"Usage: camrig mcp [--listen HOST:PORT] [--credentials FILE]\n\n"
+		"An MCP (Model Context Protocol) server on stdin/stdout for AI agents, serving the camrig daemon\n"
+		"listening on HOST:PORT (default 127.0.0.1:8080; also http://... or https://...): its tools\n"
+		"(list_cameras, start_recording, stop_recording, snapshot, set_control, ...) and resources. Put\n"
+		"this command in the agent's MCP configuration. Credentials, where the daemon asks for them: the\n"
+		"first line of FILE (not readable by others), else $CAMRIG_CREDENTIALS: USER:PASSWORD for HTTP\n"
+		"Basic, or \"Bearer TOKEN\". The daemon also serves MCP itself at /mcp (Streamable HTTP).\n";
+	const char *listen = "127.0.0.1:8080", *file = NULL;
+	char url[512], *credentials = NULL, *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	CURL *curl;
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "l:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'l': listen = optarg; break;
+		case 'k': file = optarg; break;
+		case 'h': return fputs(mcp_usage, stdout), 0;
+		default: return fputs(mcp_usage, stderr), 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "camrig: mcp: unexpected argument \"%s\"\n%s", argv[optind], mcp_usage);
+		return 2;
+	}
+	if (cr_client_credentials(file, NULL, &credentials))
+		return 1;
+	cr_client_url(listen, "/mcp", url, sizeof(url));
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl = curl_easy_init();
+	if (!curl)
+		return fprintf(stderr, "camrig: mcp: cannot initialize libcurl\n"), 1;
+	while ((n = getline(&line, &cap, stdin)) >= 0) {
+		json_t *msg, *reply_json;
+		char *reply = NULL, *text, why[PATH_MAX];
+		long status;
+		CURLcode res;
+
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (n == 0)
+			continue;
+		msg = n <= MCP_LINE_MAX ? json_loadb(line, (size_t)n, 0, NULL) : NULL;
+		if (!msg) {
+			mcp_error(json_null(), -32700, n > MCP_LINE_MAX ? "camrig mcp: message too long (at most 1 MiB)"
+								      : "camrig mcp: parse error: expected one JSON-RPC message per line");
+			continue;
+		}
+		res = cr_client_post(curl, url, "application/json", line, (size_t)n, credentials, &reply, &status);
+		reply_json = reply && *reply ? json_loads(reply, 0, NULL) : NULL;
+		if (res == CURLE_OK && reply_json && json_object_get(reply_json, "jsonrpc")) {
+			text = json_dumps(reply_json, JSON_COMPACT);
+			printf("%s\n", text ? text : "");
+			fflush(stdout);
+			free(text);
+		} else if (res == CURLE_OK && status == 202) {
+			/* a notification: nothing to answer */
+		} else {
+			if (res != CURLE_OK)
+				snprintf(why, sizeof(why), "camrig mcp: %s: %s (is `camrig run` listening there? see --listen)",
+					 url, curl_easy_strerror(res));
+			else if (status == 401)
+				snprintf(why, sizeof(why), "camrig mcp: %s: the daemon asks for credentials (--credentials FILE "
+					 "or $CAMRIG_CREDENTIALS)", url);
+			else
+				snprintf(why, sizeof(why), "camrig mcp: %s: the daemon answered %ld: %.200s", url, status,
+					 reply ? reply : "");
+			why[strcspn(why, "\n")] = '\0';
+			fprintf(stderr, "%s\n", why);
+			mcp_error(json_object_get(msg, "id"), -32603, why);
+		}
+		json_decref(reply_json);
+		json_decref(msg);
+		free(reply);
+	}
+	free(line);
+	cr_client_credentials_free(&credentials);
+	curl_easy_cleanup(curl);
+	curl_global_cleanup();
+	return 0;
 }
 
 /* `camrig verify FILE...`: 0 when every file matches its sidecar, 1 on a
@@ -525,6 +676,72 @@ static int cmd_verify(int argc, char **argv)
 			putchar('\n');
 	}
 	return worst;
+}
+
+/* `camrig doctor [--config FILE] [--set KEY=VALUE]... [--json]`: 0 when
+ * everything the configuration needs works here, 1 when something does not,
+ * 2 on a usage error. */
+static int cmd_doctor(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' }, { "set", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },         { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char doctor_usage[] =
+		"Usage: camrig doctor [--config FILE] [--set KEY=VALUE]... [--json]\n\n"
+		"Checks what this machine can do for the configuration (default: the built-in one): library\n"
+		"versions; which encoders open (libx264, h264_v4l2m2m, h264_nvenc, h264_vaapi, ...); the cameras\n"
+		"found (V4L2, GenICam) and whether the configured ones open at the configured format; device\n"
+		"permissions and group membership; free space at the recording root; whether the HTTP, LSL and\n"
+		"TCP ports are free; whether the clock is NTP-synchronized; GPIO chips; ntfy when configured.\n"
+		"One line per check, with what to do when it fails; --json: one JSON object for programs.\n"
+		"Exit status: 0 everything the configuration needs works, 1 something does not, 2 usage.\n"
+		"Run it while camrig is stopped: a running camrig holds its cameras and ports.\n";
+	const char *config_path = NULL;
+	struct cr_config *config;
+	char *error = NULL;
+	bool json = false;
+	int opt, ret;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:o:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config_path = optarg; break;
+		case 'o': break;
+		case 'j': json = true; break;
+		case 'h': return fputs(doctor_usage, stdout), 0;
+		default: return fputs(doctor_usage, stderr), 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "camrig: doctor: unexpected argument \"%s\"\n%s", argv[optind], doctor_usage);
+		return 2;
+	}
+	config = cr_config_load(config_path, &error);
+	if (!config) {
+		fprintf(stderr, "camrig: %s\n", error);
+		free(error);
+		return 1;
+	}
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:o:h", options, NULL)) != -1) {
+		if (opt == 'o' && apply_option(config, opt, optarg) < 0) {
+			cr_config_free(&config);
+			return 1;
+		}
+	}
+	if (cr_config_check(config, &error) < 0 || cr_pipeline_check(config, &error) < 0) {
+		fprintf(stderr, "camrig: %s\n", error);
+		free(error);
+		cr_config_free(&config);
+		return 1;
+	}
+	cr_log_set_level(CR_LOG_ERROR);
+	av_log_set_level(AV_LOG_QUIET);
+	ret = cr_doctor_run(config, json, false, stdout);
+	cr_config_free(&config);
+	return ret;
 }
 
 /* `camrig timelapse assemble DIR [--fps N] [--output FILE]`: 0 when the
@@ -600,7 +817,16 @@ int main(int argc, char **argv)
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "timelapse") == 0)
 		return cmd_timelapse(argc - 1, argv + 1);
-	fprintf(stderr, "camrig: unknown command \"%s\" (expected run, list, record, verify or timelapse; see "
+	if (strcmp(argv[1], "doctor") == 0)
+		return cmd_doctor(argc - 1, argv + 1);
+	if (strcmp(argv[1], "mcp") == 0)
+		return cmd_mcp(argc - 1, argv + 1);
+	if (strcmp(argv[1], "monitor") == 0)
+		return cr_monitor_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return cr_status_main(argc - 1, argv + 1);
+	fprintf(stderr, "camrig: unknown command \"%s\" (expected run, list, record, monitor, status, verify, "
+		"timelapse, doctor or mcp; see "
 		"'camrig --help')\n",
 		argv[1]);
 	return 2;

@@ -18,6 +18,7 @@
  * then frees every part in the reverse order of creation. So the start
  * order below is the design:
  *
+ *   telemetry first (the timelapses write its sensors into stills.csv);
  *   per camera: the JPEG stage, the recorder, tcp stream and encoder first
  *   (the encoder's sinks are registered before it runs; stopping it after
  *   the camera drains its last packets into them), then the camera (a bad
@@ -26,11 +27,13 @@
  *   frames still come), the LSL outlet and its tap;
  *   then the control thread, ntfy and GPIO (no command arrives from them
  *   after they stop), and the HTTP server, which stops first. */
+#include "app/mcp.h"
 #include "app/pipeline.h"
 
 #include "app/commands.h"
 #include "app/rig.h"
 #include "app/status.h"
+#include "app/markers.h"
 #include "base/fanout.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -45,9 +48,11 @@
 #include "lsl/lsl.h"
 #include "publish/tcpstream.h"
 #include "publish/upload.h"
+#include "record/catalog.h"
 #include "record/recorder.h"
 #include "record/timelapse.h"
 #include "source/camera.h"
+#include "telemetry/telemetry.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -83,10 +88,14 @@ struct cr_pipeline {
 	struct cr_control *control;
 	struct cr_ntfy *ntfy;                  /* NULL unless ntfy.enabled */
 	struct cr_gpio *gpio;                  /* NULL unless gpio.enabled */
+	struct cr_markers *markers;            /* NULL unless a camera has lsl.markers */
 	struct cr_http_server *http;
+	struct cr_telemetry *telemetry;
 	struct cr_http_context http_ctx;
+	struct cr_catalog *catalog;            /* the files written, as HTTP serves them */
 	struct cr_status_source status;
 	struct cr_commands commands;
+	struct cr_mcp *mcp;                    /* POST /mcp; no thread of its own */
 	struct part parts[PARTS_MAX];          /* in the order they were created */
 	unsigned nparts, nstarted;
 };
@@ -115,10 +124,18 @@ PART_OPS(tcpstream)
 PART_OPS(timelapse)
 PART_OPS(upload)
 PART_OPS(lsl_outlet)
+PART_OPS(markers)
 PART_OPS(control)
 PART_OPS(ntfy)
 PART_OPS(gpio)
 PART_OPS(http_server)
+PART_OPS(telemetry)
+
+/* A timelapse's stills.csv columns: the sensors (telemetry.h). */
+static void telemetry_columns(void *ctx, bool header, char *buf, size_t len)
+{
+	cr_telemetry_csv(ctx, header, buf, len);
+}
 
 static int lsl_tap_start(void *obj)
 {
@@ -213,6 +230,8 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 			cr_fourcc_name(f->fourcc), f->fps);
 		ret = ADD(p, timelapse, rig->timelapse,
 			  cr_timelapse_new(rig->camera, rig->jpeg, &cc->timelapse, p->events, &rig->timelapse));
+		if (ret == 0)
+			cr_timelapse_set_columns(rig->timelapse, telemetry_columns, p->telemetry);
 	}
 	if (ret == 0)
 		ret = start_part(p, rig->timelapse);
@@ -243,6 +262,17 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 		}
 		if (ret == 0)
 			ret = start_part(p, &p->taps[i]);
+		if (ret == 0 && cc->lsl.markers) {
+			char name[512]; /* the outlet refuses one over 255 bytes */
+
+			snprintf(name, sizeof(name), "%s-markers", info.name);
+			info.name = name;
+			info.type = NULL; /* Markers */
+			info.markers = true;
+			ret = ADD(p, lsl_outlet, rig->lsl_markers, cr_lsl_outlet_new(&info, &rig->lsl_markers));
+			if (ret == 0)
+				ret = start_part(p, rig->lsl_markers);
+		}
 	}
 	p->http_cameras[i].name = cc->name;
 	p->http_cameras[i].jpeg = rig->jpeg;
@@ -251,6 +281,8 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 
 int cr_pipeline_check(const struct cr_config *config, char **error)
 {
+	char *gpio_key, *why;
+
 	for (unsigned i = 0; i < config->ncameras; i++) {
 		const char *codec = config->cameras[i].recording.codec;
 		char key[64];
@@ -262,13 +294,35 @@ int cr_pipeline_check(const struct cr_config *config, char **error)
 			return -EINVAL;
 		}
 	}
+	/* the click map, whether or not gpio.enabled: a bad rule is a bad file */
+	if (cr_gpio_check(&config->gpio, &gpio_key, &why) < 0) {
+		*error = cr_config_error(config, gpio_key, "%s", why);
+		free(gpio_key);
+		free(why);
+		return -EINVAL;
+	}
 	return 0;
+}
+
+/* The HTTP server's /mcp hook: the MCP-Protocol-Version header must name a
+ * version the server speaks (Streamable HTTP, "Protocol Version Header"). */
+static json_t *mcp_message(void *ctx, json_t *message, const char *version, unsigned *status)
+{
+	if (version && !cr_mcp_version_supported(version)) {
+		*status = 400;
+		return json_pack("{s:s, s:O, s:{s:i, s:o}}", "jsonrpc", "2.0", "id",
+				 json_object_get(message, "id") ?: json_null(), "error", "code", -32022, "message",
+				 cr_json_sprintf("unsupported MCP-Protocol-Version \"%s\" (expected one of: "
+						 CR_MCP_VERSIONS ")", version));
+	}
+	return cr_mcp_handle(ctx, message);
 }
 
 int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 {
 	struct cr_pipeline *p = CR_NEW(p);
 	unsigned n = config->ncameras;
+	bool has_markers = false;
 	int ret = 0;
 
 	p->config = config;
@@ -278,8 +332,26 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 	p->http_cameras = cr_calloc(n, sizeof(*p->http_cameras));
 	p->status = (struct cr_status_source){ .config = config, .rigs = p->rigs, .http_cameras = p->http_cameras,
 					       .start_mono_ns = cr_time_mono_ns() };
-	for (unsigned i = 0; i < n && ret == 0; i++)
+	{
+		const char *roots[CR_CONFIG_MAX_CAMERAS];
+
+		for (unsigned i = 0; i < n; i++)
+			roots[i] = config->cameras[i].recording.root;
+		ret = ADD(p, telemetry, p->telemetry, cr_telemetry_new(&config->telemetry, roots, n, p->events,
+								      &p->telemetry));
+		p->status.telemetry = p->telemetry;
+	}
+	if (ret == 0)
+		ret = start_part(p, p->telemetry);
+	for (unsigned i = 0; i < n && ret == 0; i++) {
 		ret = start_rig(p, i);
+		has_markers = has_markers || p->rigs[i].lsl_markers;
+	}
+	if (ret == 0 && has_markers) {
+		ret = ADD(p, markers, p->markers, cr_markers_new(p->events, p->rigs, n, &p->markers));
+		if (ret == 0)
+			ret = start_part(p, p->markers);
+	}
 	if (ret == 0) {
 		p->control = cr_control_new(p->events);
 		p->commands = (struct cr_commands){ .config = config, .rigs = p->rigs, .events = p->events,
@@ -301,8 +373,11 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 			ret = start_part(p, p->gpio);
 	}
 	if (ret == 0) {
+		p->catalog = cr_catalog_new(config);
+		p->mcp = cr_mcp_new(config, p->control, &p->status, p->catalog);
 		p->http_ctx = (struct cr_http_context){ .config = &config->http, .cameras = p->http_cameras, .ncameras = n,
-							.control = p->control, .events = p->events, .status = &p->status };
+							.control = p->control, .events = p->events, .status = &p->status,
+							.catalog = p->catalog, .mcp = mcp_message, .mcp_ctx = p->mcp };
 		ret = ADD(p, http_server, p->http, cr_http_server_new(&p->http_ctx, &p->http));
 		p->status.http = p->http;
 	}
@@ -328,6 +403,11 @@ int cr_pipeline_post(struct cr_pipeline *p, const char *line, enum cr_trigger tr
 	return cr_control_post(p->control, line, trigger);
 }
 
+const struct cr_status_source *cr_pipeline_status(struct cr_pipeline *p)
+{
+	return &p->status;
+}
+
 void cr_pipeline_stop(struct cr_pipeline **pp)
 {
 	struct cr_pipeline *p = *pp;
@@ -344,6 +424,8 @@ void cr_pipeline_stop(struct cr_pipeline **pp)
 				p->parts[i].stop(p->parts[i].obj);
 	for (unsigned i = p->nparts; i-- > 0;)
 		p->parts[i].free(p->parts[i].obj);
+	cr_catalog_free(&p->catalog);
+	cr_mcp_free(&p->mcp);
 	free(p->http_cameras);
 	free(p->taps);
 	free(p->rigs);

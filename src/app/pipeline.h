@@ -5,6 +5,7 @@
 #define CR_APP_PIPELINE_H
 
 #include "config/config.h"
+#include "app/status.h"
 #include "control/command.h"
 
 #ifdef __cplusplus
@@ -14,7 +15,7 @@ extern "C" {
 struct cr_pipeline;
 
 /* Checks what only the parts know of config (encoder names libavcodec
- * has). Returns 0, or -EINVAL with *error an allocated "FILE:LINE: KEY:
+ * has, the GPIO click map's rules). Returns 0, or -EINVAL with *error an allocated "FILE:LINE: KEY:
  * problem (expected ...)". */
 int cr_pipeline_check(const struct cr_config *config, char **error);
 
@@ -31,6 +32,10 @@ void cr_pipeline_reload(struct cr_pipeline *pipeline);
 /* Queues a line of the command grammar from trigger on the control thread
  * without waiting (signals, keyboard). Returns 0 or -EINVAL (logged). */
 int cr_pipeline_post(struct cr_pipeline *pipeline, const char *line, enum cr_trigger trigger);
+
+/* What the status model reads of the running pipeline (app/status.h);
+ * valid until cr_pipeline_stop(). */
+const struct cr_status_source *cr_pipeline_status(struct cr_pipeline *pipeline);
 
 /* Stops every part in reverse order of start and frees. NULL-safe; sets
  * *pipeline to NULL. */

@@ -28,6 +28,7 @@ struct cr_rig {
 	struct cr_timelapse *timelapse;
 	struct cr_upload *upload;     /* NULL: upload off */
 	struct cr_lsl_outlet *lsl;    /* NULL: no LSL outlet */
+	struct cr_lsl_outlet *lsl_markers; /* its marker stream; NULL: none */
 	struct cr_tcpstream *tcp;     /* NULL: no raw H.264 stream */
 	unsigned snapshots;           /* saved so far ({n} of recording.snapshot_filename); control thread */
 };

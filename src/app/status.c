@@ -13,6 +13,7 @@
 
 #include "app/rig.h"
 #include "base/fanout.h"
+#include "base/error.h"
 #include "base/json.h"
 #include "base/mem.h"
 #include "base/time.h"
@@ -27,9 +28,14 @@
 #include "record/recorder.h"
 #include "record/timelapse.h"
 #include "source/camera.h"
+#include "telemetry/telemetry.h"
 
+#include <math.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #define CONSUMERS_MAX 16
 
@@ -50,8 +56,8 @@ struct camera_status {
 	struct cr_timelapse_stats timelapse;
 	bool has_upload;
 	struct cr_upload_stats upload;
-	bool has_lsl;
-	struct cr_lsl_stats lsl;
+	bool has_lsl, has_markers;
+	struct cr_lsl_stats lsl, markers;
 	bool has_tcp;
 	struct cr_tcpstream_stats tcp;
 };
@@ -62,6 +68,8 @@ struct cr_status {
 	struct cr_http_stats http;           /* zero when not serving */
 	const char *ntfy_server;             /* NULL: ntfy off */
 	struct cr_ntfy_stats ntfy;
+	bool has_telemetry;
+	struct cr_telemetry_stats telemetry;
 	unsigned ncameras;
 	struct camera_status cameras[];
 };
@@ -91,6 +99,7 @@ static void take_camera(const struct cr_rig *rig, const struct cr_http_camera *h
 	if (c->has_upload)
 		cr_upload_stats(rig->upload, &c->upload);
 	c->has_lsl = rig->lsl && cr_lsl_outlet_stats(rig->lsl, &c->lsl) == 0;
+	c->has_markers = rig->lsl_markers && cr_lsl_outlet_stats(rig->lsl_markers, &c->markers) == 0;
 	c->has_tcp = rig->tcp != NULL;
 	if (c->has_tcp)
 		cr_tcpstream_stats(rig->tcp, &c->tcp);
@@ -112,6 +121,9 @@ struct cr_status *cr_status_take(const struct cr_status_source *src)
 		st->ntfy_server = src->config->ntfy.server;
 		cr_ntfy_stats(src->ntfy, &st->ntfy);
 	}
+	st->has_telemetry = src->telemetry != NULL;
+	if (st->has_telemetry)
+		cr_telemetry_stats(src->telemetry, &st->telemetry);
 	return st;
 }
 
@@ -189,18 +201,32 @@ static json_t *upload_json(const struct camera_status *c)
 		"last_sent_unix", (double)st->last_sent_utc_us / 1e6, "backoff_s", st->backoff_s, "post_ms", st->post_ms);
 }
 
+/* One outlet's counters. */
+static json_t *outlet_json(const struct cr_lsl_stats *s)
+{
+	return json_pack("{s:o, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "uid", cr_json_str(s->uid),
+			 "data_port", (int)s->data_port, "service_port", (int)s->service_port, "inlets", (int)s->inlets,
+			 "streaming", (int)s->streaming, "samples_pushed", (json_int_t)s->samples_pushed,
+			 "samples_sent", (json_int_t)s->samples_sent, "samples_skipped", (json_int_t)s->samples_skipped,
+			 "inlets_dropped", (json_int_t)s->inlets_dropped, "queries_answered",
+			 (json_int_t)s->queries_answered, "queries_limited", (json_int_t)s->queries_limited,
+			 "requests_timed_out", (json_int_t)s->requests_timed_out);
+}
+
+/* The frames outlet's counters, with its marker stream's under "markers"
+ * (null when lsl.markers is off). */
 static json_t *lsl_json(const struct camera_status *c)
 {
-	const struct cr_lsl_stats *s = &c->lsl;
+	json_t *lsl, *markers;
 
 	if (!c->has_lsl)
 		return json_null();
-	return json_pack("{s:o, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "uid", cr_json_str(s->uid), "data_port",
-			 (int)s->data_port, "service_port", (int)s->service_port, "inlets", (int)s->inlets, "streaming",
-			 (int)s->streaming, "samples_pushed", (json_int_t)s->samples_pushed, "samples_sent",
-			 (json_int_t)s->samples_sent, "samples_skipped", (json_int_t)s->samples_skipped, "inlets_dropped",
-			 (json_int_t)s->inlets_dropped, "queries_answered", (json_int_t)s->queries_answered,
-			 "queries_limited", (json_int_t)s->queries_limited);
+	lsl = outlet_json(&c->lsl);
+	markers = c->has_markers ? outlet_json(&c->markers) : json_null();
+	if (c->has_markers)
+		json_object_set_new(markers, "refused", json_integer((json_int_t)c->markers.markers_refused));
+	json_object_set_new(lsl, "markers", markers);
+	return lsl;
 }
 
 static json_t *tcp_json(const struct camera_status *c)
@@ -228,6 +254,19 @@ static json_t *controls_json(const struct camera_status *c)
 		free(name);
 	}
 	return obj;
+}
+
+/* A GenICam camera's stream statistics; null for other sources. */
+static json_t *stream_json(const struct camera_status *c)
+{
+	const struct cr_source_stream_stats *s = &c->camera.stream;
+
+	if (!c->camera.has_stream)
+		return json_null();
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "completed", (json_int_t)s->completed, "failed",
+			 (json_int_t)s->failed, "underruns", (json_int_t)s->underruns, "incomplete",
+			 (json_int_t)s->incomplete, "missing_frames", (json_int_t)s->missing_frames, "missing_packets", (json_int_t)s->missing_packets, "resent_packets",
+			 (json_int_t)s->resent_packets, "resend_requests", (json_int_t)s->resend_requests);
 }
 
 static json_t *camera_json(const struct camera_status *c)
@@ -273,7 +312,85 @@ static json_t *camera_json(const struct camera_status *c)
 	json_object_set_new(camera, "lsl", lsl_json(c));
 	json_object_set_new(camera, "controls", controls_json(c));
 	json_object_set_new(camera, "tcp_stream", tcp_json(c));
+	json_object_set_new(camera, "stream", stream_json(c));
 	return camera;
+}
+
+/* ---- host and sensors --------------------------------------------------------- */
+
+/* A number, or null when not known (< 0). */
+static json_t *known(double v)
+{
+	return v < 0 ? json_null() : json_real(v);
+}
+
+static json_t *throttled_json(const struct cr_host_stats *h)
+{
+	static const char *const flags[] = { "under_voltage", "frequency_capped", "throttled", "soft_temp_limit" };
+	json_t *t;
+
+	if (!h->has_throttled)
+		return json_null();
+	t = json_pack("{s:o}", "flags", cr_json_sprintf("0x%x", (unsigned)h->throttled));
+	for (unsigned i = 0; i < CR_ARRAY_SIZE(flags); i++) {
+		char since[40];
+
+		json_object_set_new(t, flags[i], json_boolean(h->throttled & (1u << i)));
+		snprintf(since, sizeof(since), "%s_occurred", flags[i]);
+		json_object_set_new(t, since, json_boolean(h->throttled & (1u << (16 + i))));
+	}
+	return t;
+}
+
+static json_t *host_json(const struct cr_status *st)
+{
+	const struct cr_host_stats *h = &st->telemetry.host;
+	json_t *disks = json_array(), *thermal = json_array();
+
+	if (!st->has_telemetry || !h->sampled) {
+		json_decref(disks);
+		json_decref(thermal);
+		return json_null();
+	}
+	for (unsigned i = 0; i < h->ndisks; i++) {
+		const struct cr_disk_stats *d = &h->disks[i];
+
+		json_array_append_new(disks, json_pack("{s:o, s:I, s:I, s:o, s:s}", "path", cr_json_str(d->path),
+			"free_bytes", (json_int_t)d->free_bytes, "total_bytes", (json_int_t)d->total_bytes, "free_percent",
+			d->total_bytes ? json_real(100.0 * (double)d->free_bytes / (double)d->total_bytes) : json_null(),
+			"error", d->error ? cr_strerror(d->error) : ""));
+	}
+	for (unsigned i = 0; i < h->nthermal; i++)
+		json_array_append_new(thermal, json_pack("{s:o, s:o, s:f}", "zone", cr_json_str(h->thermal[i].zone), "type",
+			cr_json_str(h->thermal[i].type), "celsius", h->thermal[i].celsius));
+	return json_pack("{s:o, s:i, s:[f, f, f], s:{s:I, s:I, s:o}, s:f, s:o, s:o, s:o,"
+			 " s:{s:o, s:f, s:I, s:I, s:i, s:i, s:I, s:f}}",
+		"cpu_percent", known(h->cpu_percent), "cpus", (int)h->cpus, "load", h->load[0], h->load[1], h->load[2],
+		"memory", "total_bytes", (json_int_t)h->mem_total_bytes, "available_bytes",
+		(json_int_t)h->mem_available_bytes, "used_percent", h->mem_total_bytes ?
+		json_real(100.0 - 100.0 * (double)h->mem_available_bytes / (double)h->mem_total_bytes) : json_null(),
+		"uptime", h->uptime_s, "disks", disks, "thermal", thermal, "throttled", throttled_json(h),
+		"process", "cpu_percent", known(h->process_cpu_percent), "cpu_seconds", h->process_cpu_seconds,
+		"rss_bytes", (json_int_t)h->rss_bytes, "vsize_bytes", (json_int_t)h->vsize_bytes, "threads",
+		(int)h->threads, "open_fds", (int)h->open_fds, "max_fds", (json_int_t)h->max_fds, "start_time_unix",
+		h->start_time_unix);
+}
+
+static json_t *sensors_json(const struct cr_status *st)
+{
+	json_t *list = json_array();
+
+	for (unsigned i = 0; st->has_telemetry && i < st->telemetry.nsensors; i++) {
+		const struct cr_sensor_reading *r = &st->telemetry.sensors[i];
+
+		json_array_append_new(list, json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:s, s:f, s:b, s:I, s:I, s:o}",
+			"name", cr_json_str(r->spec.name), "kind", r->spec.kind == CR_SENSOR_IIO ? "iio" : "hwmon",
+			"device", cr_json_str(r->spec.device), "channel", cr_json_str(r->spec.channel), "path",
+			cr_json_str(r->path), "value", r->valid ? json_real(r->value) : json_null(), "unit",
+			r->unit ? r->unit : "", "time_unix", (double)r->read_utc_us / 1e6, "ok", r->valid && !r->failing,
+			"reads", (json_int_t)r->reads, "errors", (json_int_t)r->errors, "error", cr_json_str(r->error)));
+	}
+	return list;
 }
 
 /* ---- views ------------------------------------------------------------------ */
@@ -297,6 +414,8 @@ json_t *cr_status_json(const struct cr_status *st)
 		"pending", (int)st->http.pending, "refused", (json_int_t)st->http.refused,
 		"evicted", (json_int_t)st->http.evicted, "timed_out", (json_int_t)st->http.timed_out,
 		"camera", json_array_get(cameras, 0), "cameras", cameras);
+	json_object_set_new(status, "host", host_json(st));
+	json_object_set_new(status, "sensors", sensors_json(st));
 	if (st->ntfy_server) {
 		const struct cr_ntfy_stats *n = &st->ntfy;
 
@@ -317,6 +436,24 @@ json_t *cr_status_stats_json(const struct cr_status *st)
 	json_object_del(stats, "name");
 	json_object_del(stats, "version");
 	return stats;
+}
+
+json_t *cr_status_cameras_json(const struct cr_status *st)
+{
+	json_t *cameras = json_array();
+
+	for (unsigned i = 0; i < st->ncameras; i++) {
+		const struct camera_status *c = &st->cameras[i];
+		const struct cr_camera_stats *cs = &c->camera;
+
+		json_array_append_new(cameras, json_pack("{s:o, s:o, s:o, s:o, s:s, s:s, s:i, s:i, s:f, s:b, s:o}",
+			"name", cr_json_str(c->config->name), "source", cr_json_str(c->config->source), "device",
+			cr_json_str(cs->format.device), "driver", cr_json_str(cs->format.driver), "state",
+			cr_camera_state_name(cs->state), "format", cr_fourcc_name(cs->format.fourcc), "width",
+			cs->format.width, "height", cs->format.height, "fps", cs->format.fps, "recording",
+			c->has_recorder && c->recorder.recording, "controls", controls_json(c)));
+	}
+	return cameras;
 }
 
 json_t *cr_status_recordings_json(const struct cr_status *st)
@@ -357,4 +494,509 @@ json_t *cr_status_timelapses_json(const struct cr_status *st)
 	for (unsigned i = 0; i < st->ncameras; i++)
 		json_array_append_new(cameras, cr_status_camera_timelapse_json(st, i));
 	return json_pack("{s:o}", "cameras", cameras);
+}
+
+void cr_status_line(const struct cr_status *st, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < st->ncameras && n < len; i++) {
+		const struct camera_status *c = &st->cameras[i];
+		const char *rec = !c->has_recorder ? "" : c->recorder.recording ? "recording" : "";
+
+		n += (size_t)snprintf(buf + n, len - n, "%s%s: %s %.1f fps%s%s", i ? ", " : "", c->config->name,
+				      cr_camera_state_name(c->camera.state), c->camera.fps_measured, *rec ? ", " : "", rec);
+		if (*rec && n < len)
+			n += (size_t)snprintf(buf + n, len - n, " %.0f s", c->recorder.file_seconds);
+	}
+	if (n < len)
+		snprintf(buf + n, len - n, "; %u live views", st->http.live_views);
+}
+
+/* ---- health ------------------------------------------------------------------ */
+
+/* "12:03:07 UTC" of utc_us (µs since the UTC epoch). */
+static const char *clock_utc(int64_t utc_us, char *buf, size_t len)
+{
+	time_t t = (time_t)(utc_us / CR_US_PER_SEC);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%02d:%02d:%02d UTC", tm.tm_hour, tm.tm_min, tm.tm_sec);
+	return buf;
+}
+
+void cr_status_camera_health(const struct cr_status_source *src, unsigned camera, double max_age_s,
+			     struct cr_status_health *h)
+{
+	struct cr_camera_stats st;
+	int64_t now = cr_time_mono_ns();
+	char at[32];
+
+	cr_camera_stats(src->rigs[camera].camera, &st);
+	memset(h, 0, sizeof(*h));
+	h->state = cr_camera_state_name(st.state);
+	h->down = st.state != CR_CAMERA_RUNNING;
+	h->width = st.format.width;
+	h->height = st.format.height;
+	snprintf(h->error, sizeof(h->error), "%s", st.error);
+	h->frame_age_s = (double)(now - (st.last_mono_ns ? st.last_mono_ns : st.state_mono_ns)) / 1e9;
+	if (h->down) {
+		h->since_utc_us = st.state_mono_ns ? cr_time_mono_to_utc_us(st.state_mono_ns) : 0;
+		clock_utc(h->since_utc_us, at, sizeof(at));
+		switch (st.state) {
+		case CR_CAMERA_LOST:
+			snprintf(h->what, sizeof(h->what), "camera lost %s, reconnecting", at);
+			break;
+		case CR_CAMERA_ENDED:
+			snprintf(h->what, sizeof(h->what), "input ended %s", at);
+			break;
+		case CR_CAMERA_FAILED:
+			snprintf(h->what, sizeof(h->what), "camera failed %s", at);
+			break;
+		default:
+			snprintf(h->what, sizeof(h->what), "camera stopped");
+			break;
+		}
+		return;
+	}
+	h->healthy = h->frame_age_s <= max_age_s;
+	if (st.last_mono_ns)
+		h->since_utc_us = cr_time_mono_to_utc_us(st.last_mono_ns);
+	if (h->healthy)
+		return;
+	if (st.last_mono_ns)
+		snprintf(h->what, sizeof(h->what), "no frame since %s (%.0f s)", clock_utc(h->since_utc_us, at, sizeof(at)),
+			 h->frame_age_s);
+	else
+		snprintf(h->what, sizeof(h->what), "no frame yet (%.0f s since the camera started)", h->frame_age_s);
+}
+
+json_t *cr_status_health_json(const struct cr_status_source *src, bool *healthy)
+{
+	double max_age = src->config->health.max_age;
+	json_t *cameras = json_array();
+	char reason[512] = "";
+
+	*healthy = true;
+	for (unsigned i = 0; i < src->config->ncameras; i++) {
+		const char *name = src->config->cameras[i].name;
+		struct cr_status_health h;
+
+		cr_status_camera_health(src, i, max_age, &h);
+		if (!h.healthy && *healthy) {
+			*healthy = false;
+			snprintf(reason, sizeof(reason), "%s: %s%s%s%s", name, h.what, h.error[0] ? " (" : "", h.error,
+				 h.error[0] ? ")" : "");
+		}
+		json_array_append_new(cameras, json_pack("{s:o, s:b, s:s, s:f, s:s, s:o}", "name", cr_json_str(name),
+			"healthy", h.healthy, "state", h.state, "frame_age", h.frame_age_s, "what", h.what, "error",
+			cr_json_str(h.error)));
+	}
+	return json_pack("{s:b, s:f, s:o, s:o}", "healthy", *healthy, "max_age", max_age, "reason", cr_json_str(reason),
+			 "cameras", cameras);
+}
+
+/* ---- Prometheus ----------------------------------------------------------------- */
+
+/* The text exposition format, version 0.0.4
+ * (prometheus.io/docs/instrumenting/exposition_formats/): "# HELP",
+ * "# TYPE", then the family's samples, each family once. Names follow
+ * prometheus.io/docs/practices/naming/: base units in the name, counters
+ * end in _total. */
+
+/* A label value with \, " and newline escaped, as the format asks. */
+static void label_value(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', f), fputc(*v, f);
+		else if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+	}
+}
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One sample: name{key="value",...} value; labels is NULL-terminated pairs. */
+static void sample(FILE *f, const char *name, const char *const *labels, double value)
+{
+	fputs(name, f);
+	for (unsigned i = 0; labels && labels[i]; i += 2) {
+		fprintf(f, "%s%s=\"", i ? "," : "{", labels[i]);
+		label_value(f, labels[i + 1]);
+		fputc('"', f);
+	}
+	if (labels && labels[0])
+		fputc('}', f);
+	if (isnan(value))
+		fputs(" NaN\n", f);
+	else
+		fprintf(f, " %.17g\n", value);
+}
+
+/* Per camera: one row each, its value read from a camera's status (NAN: no
+ * sample for this camera). */
+enum cam_metric {
+	M_UP, M_CAPTURED, M_POOL_DROPPED, M_LOST_UPSTREAM, M_FPS, M_NOMINAL_FPS, M_RECONNECTS, M_LAST_FRAME,
+	M_CLIENTS, M_JPEG_ENCODED, M_JPEG_PASSED, M_JPEG_ERRORS, M_RECORDING, M_REC_BYTES, M_REC_SECONDS,
+	M_RECORDINGS, M_REC_QUEUE_DROPPED, M_PRE_SECONDS, M_PRE_BYTES, M_ENC_ACTIVE, M_ENC_FRAMES, M_ENC_PACKETS,
+	M_ENC_DROPPED, M_ENC_ERRORS, M_ENC_BITRATE, M_LSL_INLETS, M_LSL_PUSHED, M_LSL_SENT, M_LSL_SKIPPED,
+	M_TL_RUNNING, M_TL_SHOTS, M_TL_ERRORS, M_UP_SENT, M_UP_FAILED, M_UP_DROPPED, M_CAM_METRICS
+};
+
+static const struct {
+	const char *name, *type, *help;
+} cam_metrics[M_CAM_METRICS] = {
+	[M_UP] = { "camrig_camera_up", "gauge", "1 while the camera delivers frames (state running), else 0." },
+	[M_CAPTURED] = { "camrig_frames_captured_total", "counter", "Frames captured and published." },
+	[M_POOL_DROPPED] = { "camrig_frames_pool_dropped_total", "counter",
+			     "Frames discarded because every pooled frame was in use." },
+	[M_LOST_UPSTREAM] = { "camrig_frames_lost_upstream_total", "counter",
+			      "Frames lost before camrig: gaps in the driver's sequence numbers." },
+	[M_FPS] = { "camrig_camera_fps", "gauge", "Frames per second measured over the last second or so." },
+	[M_NOMINAL_FPS] = { "camrig_camera_nominal_fps", "gauge", "The source's nominal frame rate (0: unknown)." },
+	[M_RECONNECTS] = { "camrig_camera_reconnects_total", "counter", "Times the source was reopened after a loss." },
+	[M_LAST_FRAME] = { "camrig_camera_last_frame_timestamp_seconds", "gauge",
+			   "Capture time of the last frame, seconds since the UTC epoch (0: none yet)." },
+	[M_CLIENTS] = { "camrig_stream_clients", "gauge", "MJPEG live views open." },
+	[M_JPEG_ENCODED] = { "camrig_jpeg_encoded_total", "counter", "Images the JPEG stage encoded." },
+	[M_JPEG_PASSED] = { "camrig_jpeg_passed_through_total", "counter", "Camera JPEGs served untouched." },
+	[M_JPEG_ERRORS] = { "camrig_jpeg_errors_total", "counter", "Frames the JPEG stage failed to encode." },
+	[M_RECORDING] = { "camrig_recording", "gauge", "1 while the camera records, else 0." },
+	[M_REC_BYTES] = { "camrig_recording_bytes", "gauge", "Bytes written into the current (or last) file." },
+	[M_REC_SECONDS] = { "camrig_recording_seconds", "gauge", "Capture time the current (or last) file covers." },
+	[M_RECORDINGS] = { "camrig_recordings_total", "counter", "Recordings started." },
+	[M_REC_QUEUE_DROPPED] = { "camrig_recording_queue_dropped_total", "counter",
+				  "Packets dropped on the recorder's full queue." },
+	[M_PRE_SECONDS] = { "camrig_pretrigger_seconds", "gauge", "Seconds held in the pre-trigger buffer." },
+	[M_PRE_BYTES] = { "camrig_pretrigger_bytes", "gauge", "Bytes held in the pre-trigger buffer." },
+	[M_ENC_ACTIVE] = { "camrig_encoder_active", "gauge", "1 while the video encoder runs, else 0." },
+	[M_ENC_FRAMES] = { "camrig_encoder_frames_total", "counter", "Frames the video encoder took in." },
+	[M_ENC_PACKETS] = { "camrig_encoder_packets_total", "counter", "Packets the video encoder put out." },
+	[M_ENC_DROPPED] = { "camrig_encoder_dropped_total", "counter", "Frames dropped before the video encoder." },
+	[M_ENC_ERRORS] = { "camrig_encoder_errors_total", "counter", "Frames the video encoder failed on." },
+	[M_ENC_BITRATE] = { "camrig_encoder_bitrate_bytes_per_second", "gauge",
+			    "The video encoder's recent bit rate in bytes per second." },
+	[M_LSL_INLETS] = { "camrig_lsl_inlets", "gauge", "LSL inlets receiving samples now." },
+	[M_LSL_PUSHED] = { "camrig_lsl_samples_pushed_total", "counter", "LSL samples pushed, one per frame." },
+	[M_LSL_SENT] = { "camrig_lsl_samples_sent_total", "counter", "LSL samples handed to inlets, over all inlets." },
+	[M_LSL_SKIPPED] = { "camrig_lsl_samples_skipped_total", "counter",
+			    "LSL samples an inlet missed because its buffer was full." },
+	[M_TL_RUNNING] = { "camrig_timelapse_running", "gauge", "1 while a timelapse session runs, else 0." },
+	[M_TL_SHOTS] = { "camrig_timelapse_shots", "gauge", "Stills of the current (or last) timelapse session." },
+	[M_TL_ERRORS] = { "camrig_timelapse_errors_total", "counter", "Timelapse stills or videos that failed." },
+	[M_UP_SENT] = { "camrig_upload_sent_total", "counter", "Uploads answered 2xx." },
+	[M_UP_FAILED] = { "camrig_upload_failed_total", "counter", "Uploads that failed." },
+	[M_UP_DROPPED] = { "camrig_upload_dropped_total", "counter", "Images dropped from the full upload queue." },
+};
+
+static void camera_values(const struct camera_status *c, double v[M_CAM_METRICS])
+{
+	const struct cr_camera_stats *cs = &c->camera;
+
+	for (unsigned i = 0; i < M_CAM_METRICS; i++)
+		v[i] = NAN;
+	v[M_UP] = cs->state == CR_CAMERA_RUNNING;
+	v[M_CAPTURED] = (double)cs->frames_captured;
+	v[M_POOL_DROPPED] = (double)cs->frames_pool_dropped;
+	v[M_LOST_UPSTREAM] = (double)cs->frames_lost_upstream;
+	v[M_FPS] = cs->fps_measured;
+	v[M_NOMINAL_FPS] = cs->format.fps;
+	v[M_RECONNECTS] = (double)cs->reconnects;
+	v[M_LAST_FRAME] = cs->last_mono_ns ? (double)cr_time_mono_to_utc_us(cs->last_mono_ns) / 1e6 : 0;
+	v[M_CLIENTS] = c->stream_clients;
+	v[M_JPEG_ENCODED] = (double)c->jpeg.encoded;
+	v[M_JPEG_PASSED] = (double)c->jpeg.passed_through;
+	v[M_JPEG_ERRORS] = (double)c->jpeg.errors;
+	if (c->has_recorder) {
+		v[M_RECORDING] = c->recorder.recording;
+		v[M_REC_BYTES] = (double)c->recorder.bytes_written;
+		v[M_REC_SECONDS] = c->recorder.file_seconds;
+		v[M_RECORDINGS] = (double)c->recorder.recordings;
+		v[M_REC_QUEUE_DROPPED] = (double)c->recorder.queue_dropped;
+		v[M_PRE_SECONDS] = c->recorder.prebuffer.seconds;
+		v[M_PRE_BYTES] = (double)c->recorder.prebuffer.bytes;
+		v[M_ENC_ACTIVE] = c->encoder.active;
+		v[M_ENC_FRAMES] = (double)c->encoder.frames;
+		v[M_ENC_PACKETS] = (double)c->encoder.packets;
+		v[M_ENC_DROPPED] = (double)c->encoder.dropped;
+		v[M_ENC_ERRORS] = (double)c->encoder.errors;
+		v[M_ENC_BITRATE] = c->encoder.bitrate_kbps * 1000 / 8;
+	}
+	if (c->has_lsl) {
+		v[M_LSL_INLETS] = c->lsl.streaming;
+		v[M_LSL_PUSHED] = (double)c->lsl.samples_pushed;
+		v[M_LSL_SENT] = (double)c->lsl.samples_sent;
+		v[M_LSL_SKIPPED] = (double)c->lsl.samples_skipped;
+	}
+	if (c->has_timelapse) {
+		v[M_TL_RUNNING] = c->timelapse.state == CR_TIMELAPSE_RUNNING;
+		v[M_TL_SHOTS] = c->timelapse.shots;
+		v[M_TL_ERRORS] = (double)c->timelapse.errors;
+	}
+	if (c->has_upload) {
+		v[M_UP_SENT] = (double)c->upload.sent;
+		v[M_UP_FAILED] = (double)c->upload.failed;
+		v[M_UP_DROPPED] = (double)c->upload.dropped;
+	}
+}
+
+static void camera_metrics(FILE *f, const struct cr_status *st)
+{
+	double (*values)[M_CAM_METRICS] = cr_calloc(st->ncameras, sizeof(*values));
+
+	for (unsigned i = 0; i < st->ncameras; i++)
+		camera_values(&st->cameras[i], values[i]);
+	for (unsigned m = 0; m < M_CAM_METRICS; m++) {
+		bool any = false;
+
+		for (unsigned i = 0; i < st->ncameras; i++)
+			any = any || !isnan(values[i][m]);
+		if (!any)
+			continue;
+		family(f, cam_metrics[m].name, cam_metrics[m].type, cam_metrics[m].help);
+		for (unsigned i = 0; i < st->ncameras; i++)
+			if (!isnan(values[i][m]))
+				sample(f, cam_metrics[m].name, (const char *const[]){ "camera", st->cameras[i].config->name,
+						NULL }, values[i][m]);
+	}
+	free(values);
+	/* Per consumer of each camera's frames. */
+	family(f, "camrig_frames_delivered_total", "counter", "Frames delivered to a consumer of a camera's frames.");
+	for (unsigned i = 0; i < st->ncameras; i++)
+		for (int j = 0; j < st->cameras[i].nconsumers; j++)
+			sample(f, "camrig_frames_delivered_total", (const char *const[]){ "camera",
+				st->cameras[i].config->name, "consumer", st->cameras[i].consumers[j].name, NULL },
+				(double)st->cameras[i].consumers[j].delivered);
+	family(f, "camrig_frames_dropped_total", "counter",
+	       "Frames a consumer of a camera's frames dropped (its queue was full).");
+	for (unsigned i = 0; i < st->ncameras; i++)
+		for (int j = 0; j < st->cameras[i].nconsumers; j++)
+			sample(f, "camrig_frames_dropped_total", (const char *const[]){ "camera",
+				st->cameras[i].config->name, "consumer", st->cameras[i].consumers[j].name, NULL },
+				(double)st->cameras[i].consumers[j].dropped);
+}
+
+static void http_metrics(FILE *f, const struct cr_status *st)
+{
+	const struct cr_http_stats *h = &st->http;
+
+	family(f, "camrig_http_requests_total", "counter",
+	       "Requests answered by camrig's handlers, by status code (code=\"other\": any code not listed).");
+	for (unsigned i = 0; i < CR_HTTP_CODES; i++) {
+		char code[8];
+
+		snprintf(code, sizeof(code), "%u", cr_http_codes[i]);
+		sample(f, "camrig_http_requests_total",
+		       (const char *const[]){ "code", cr_http_codes[i] ? code : "other", NULL }, (double)h->replies[i]);
+	}
+	family(f, "camrig_http_connections", "gauge", "HTTP connections being served (live views and other requests).");
+	sample(f, "camrig_http_connections", NULL, h->connections);
+	family(f, "camrig_http_live_views", "gauge", "Live views open (MJPEG and event streams).");
+	sample(f, "camrig_http_live_views", NULL, h->live_views);
+	family(f, "camrig_http_pending_connections", "gauge", "Connections still sending their request.");
+	sample(f, "camrig_http_pending_connections", NULL, h->pending);
+	family(f, "camrig_http_refused_total", "counter", "Connections refused with a 503 for a limit.");
+	sample(f, "camrig_http_refused_total", NULL, (double)h->refused);
+	family(f, "camrig_http_evicted_total", "counter", "Pending connections closed for a newer one.");
+	sample(f, "camrig_http_evicted_total", NULL, (double)h->evicted);
+	family(f, "camrig_http_timed_out_total", "counter",
+	       "Connections closed for not sending their request within http.header_timeout.");
+	sample(f, "camrig_http_timed_out_total", NULL, (double)h->timed_out);
+}
+
+static void host_metrics(FILE *f, const struct cr_status *st)
+{
+	static const char *const flags[] = { "under_voltage", "frequency_capped", "throttled", "soft_temp_limit" };
+	const struct cr_host_stats *h = &st->telemetry.host;
+
+	if (!st->has_telemetry || !h->sampled)
+		return;
+	family(f, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+	sample(f, "process_cpu_seconds_total", NULL, h->process_cpu_seconds);
+	family(f, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+	sample(f, "process_resident_memory_bytes", NULL, (double)h->rss_bytes);
+	family(f, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+	sample(f, "process_virtual_memory_bytes", NULL, (double)h->vsize_bytes);
+	family(f, "process_open_fds", "gauge", "Number of open file descriptors.");
+	sample(f, "process_open_fds", NULL, h->open_fds);
+	family(f, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+	sample(f, "process_max_fds", NULL, (double)h->max_fds);
+	family(f, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
+	sample(f, "process_start_time_seconds", NULL, h->start_time_unix);
+	family(f, "camrig_process_threads", "gauge", "Threads of the camrig process.");
+	sample(f, "camrig_process_threads", NULL, h->threads);
+	if (h->cpu_percent >= 0) {
+		family(f, "camrig_host_cpu_usage_ratio", "gauge", "Share of all CPUs' time busy since the last sample, 0..1.");
+		sample(f, "camrig_host_cpu_usage_ratio", NULL, h->cpu_percent / 100);
+	}
+	family(f, "camrig_host_cpus", "gauge", "Online CPUs.");
+	sample(f, "camrig_host_cpus", NULL, h->cpus);
+	family(f, "camrig_host_load1", "gauge", "Load average over 1 minute.");
+	sample(f, "camrig_host_load1", NULL, h->load[0]);
+	family(f, "camrig_host_load5", "gauge", "Load average over 5 minutes.");
+	sample(f, "camrig_host_load5", NULL, h->load[1]);
+	family(f, "camrig_host_load15", "gauge", "Load average over 15 minutes.");
+	sample(f, "camrig_host_load15", NULL, h->load[2]);
+	family(f, "camrig_host_memory_total_bytes", "gauge", "Memory of the host.");
+	sample(f, "camrig_host_memory_total_bytes", NULL, (double)h->mem_total_bytes);
+	family(f, "camrig_host_memory_available_bytes", "gauge", "Memory available for starting new programs.");
+	sample(f, "camrig_host_memory_available_bytes", NULL, (double)h->mem_available_bytes);
+	family(f, "camrig_host_disk_free_bytes", "gauge", "Free space camrig may use under a recording root.");
+	for (unsigned i = 0; i < h->ndisks; i++)
+		if (!h->disks[i].error)
+			sample(f, "camrig_host_disk_free_bytes", (const char *const[]){ "path", h->disks[i].path, NULL },
+			       (double)h->disks[i].free_bytes);
+	family(f, "camrig_host_disk_size_bytes", "gauge", "Size of the file system of a recording root.");
+	for (unsigned i = 0; i < h->ndisks; i++)
+		if (!h->disks[i].error)
+			sample(f, "camrig_host_disk_size_bytes", (const char *const[]){ "path", h->disks[i].path, NULL },
+			       (double)h->disks[i].total_bytes);
+	if (h->nthermal) {
+		family(f, "camrig_host_temperature_celsius", "gauge", "Temperature of a thermal zone.");
+		for (unsigned i = 0; i < h->nthermal; i++)
+			sample(f, "camrig_host_temperature_celsius", (const char *const[]){ "zone", h->thermal[i].zone,
+					"type", h->thermal[i].type, NULL }, h->thermal[i].celsius);
+	}
+	if (h->has_throttled) {
+		family(f, "camrig_host_throttled", "gauge",
+		       "A Raspberry Pi firmware's throttling flag: 1 now (since=\"now\") or since boot (since=\"boot\").");
+		for (unsigned i = 0; i < CR_ARRAY_SIZE(flags); i++) {
+			sample(f, "camrig_host_throttled", (const char *const[]){ "flag", flags[i], "since", "now", NULL },
+			       (h->throttled >> i) & 1);
+			sample(f, "camrig_host_throttled", (const char *const[]){ "flag", flags[i], "since", "boot", NULL },
+			       (h->throttled >> (16 + i)) & 1);
+		}
+	}
+}
+
+static void sensor_metrics(FILE *f, const struct cr_status *st)
+{
+	const struct cr_telemetry_stats *t = &st->telemetry;
+	char name[96];
+
+	if (!st->has_telemetry || t->nsensors == 0)
+		return;
+	/* One family per unit (camrig_sensor_celsius, ..._percent): a unit
+	 * belongs in the name. A sensor whose last read failed has no sample. */
+	for (unsigned i = 0; i < t->nsensors; i++) {
+		const char *unit = t->sensors[i].unit ? t->sensors[i].unit : "";
+		bool first = true;
+
+		for (unsigned j = 0; j < i && first; j++)
+			first = strcmp(t->sensors[j].unit ? t->sensors[j].unit : "", unit) != 0;
+		if (!first)
+			continue;
+		snprintf(name, sizeof(name), "camrig_sensor_%s", *unit ? unit : "value");
+		family(f, name, "gauge", "The latest reading of a sensor (the sensors list) in the unit the name says.");
+		for (unsigned j = i; j < t->nsensors; j++) {
+			const struct cr_sensor_reading *r = &t->sensors[j];
+
+			if (strcmp(r->unit ? r->unit : "", unit) == 0 && r->valid && !r->failing)
+				sample(f, name, (const char *const[]){ "sensor", r->spec.name, "device", r->spec.device,
+						"channel", r->spec.channel, NULL }, r->value);
+		}
+	}
+	family(f, "camrig_sensor_up", "gauge", "1 when a sensor's last read worked, else 0.");
+	for (unsigned i = 0; i < t->nsensors; i++)
+		sample(f, "camrig_sensor_up", (const char *const[]){ "sensor", t->sensors[i].spec.name, NULL },
+		       t->sensors[i].valid && !t->sensors[i].failing);
+	family(f, "camrig_sensor_reads_total", "counter", "Reads of a sensor that worked.");
+	for (unsigned i = 0; i < t->nsensors; i++)
+		sample(f, "camrig_sensor_reads_total", (const char *const[]){ "sensor", t->sensors[i].spec.name, NULL },
+		       (double)t->sensors[i].reads);
+	family(f, "camrig_sensor_read_errors_total", "counter", "Reads of a sensor that failed.");
+	for (unsigned i = 0; i < t->nsensors; i++)
+		sample(f, "camrig_sensor_read_errors_total", (const char *const[]){ "sensor", t->sensors[i].spec.name,
+				NULL }, (double)t->sensors[i].errors);
+}
+
+char *cr_status_metrics(const struct cr_status *st, size_t *len)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+
+	if (!f)
+		abort();
+	family(f, "camrig_info", "gauge", "camrig's version; always 1.");
+	sample(f, "camrig_info", (const char *const[]){ "version", CAMRIG_VERSION, NULL }, 1);
+	family(f, "camrig_uptime_seconds", "gauge", "Seconds since camrig started.");
+	sample(f, "camrig_uptime_seconds", NULL, st->uptime_s);
+	camera_metrics(f, st);
+	http_metrics(f, st);
+	if (st->ntfy_server) {
+		family(f, "camrig_ntfy_connected", "gauge", "1 while the ntfy subscription is open, else 0.");
+		sample(f, "camrig_ntfy_connected", NULL, st->ntfy.connected);
+		family(f, "camrig_ntfy_messages_run_total", "counter", "ntfy messages run as commands.");
+		sample(f, "camrig_ntfy_messages_run_total", NULL, (double)st->ntfy.messages_run);
+		family(f, "camrig_ntfy_published_total", "counter", "ntfy replies and notifications the server accepted.");
+		sample(f, "camrig_ntfy_published_total", NULL, (double)st->ntfy.published);
+		family(f, "camrig_ntfy_publish_errors_total", "counter", "ntfy publishes that failed.");
+		sample(f, "camrig_ntfy_publish_errors_total", NULL, (double)st->ntfy.publish_errors);
+	}
+	host_metrics(f, st);
+	sensor_metrics(f, st);
+	fclose(f);
+	*len = size;
+	return text;
+}
+
+json_t *cr_status_live_json(const struct cr_status *st)
+{
+	unsigned stream_clients = 0;
+	json_t *cameras = json_array();
+
+	for (unsigned i = 0; i < st->ncameras; i++) {
+		const struct camera_status *c = &st->cameras[i];
+		const struct cr_camera_stats *cs = &c->camera;
+		const struct cr_recorder_stats *rs = &c->recorder;
+		json_t *rec = json_null(), *tl = json_null();
+
+		stream_clients += c->stream_clients;
+		if (c->has_recorder)
+			rec = json_pack("{s:s, s:o, s:f, s:f, s:I, s:I, s:I, s:I}", "state",
+					rs->recording ? "recording" : rs->stopping ? "stopping" : "idle", "file",
+					cr_json_str(rs->file), "seconds", rs->file_seconds, "duration", rs->duration_s,
+					"frames", (json_int_t)rs->frames_written, "dropped", (json_int_t)rs->frames_dropped,
+					"lost", (json_int_t)rs->frames_lost, "bytes", (json_int_t)rs->bytes_written);
+		if (c->has_timelapse)
+			tl = json_pack("{s:s, s:o, s:i, s:f, s:b}", "state", cr_timelapse_state_name(c->timelapse.state),
+				       "session", cr_json_str(c->timelapse.session), "shots", (int)c->timelapse.shots,
+				       "interval", c->timelapse.interval_s, "assembling", c->timelapse.assembling);
+		json_array_append_new(cameras, json_pack("{s:o, s:s, s:o, s:s, s:i, s:i, s:f, s:I, s:I, s:i, s:o, s:o}",
+			"name", cr_json_str(c->config->name), "state", cr_camera_state_name(cs->state), "error",
+			cr_json_str(cs->error), "format", cr_fourcc_name(cs->format.fourcc), "width", cs->format.width,
+			"height", cs->format.height, "fps", cs->fps_measured, "frames", (json_int_t)cs->frames_captured,
+			"dropped", (json_int_t)(cs->frames_pool_dropped + cs->frames_lost_upstream), "clients",
+			(int)c->stream_clients, "recording", rec, "timelapse", tl));
+	}
+	return json_pack("{s:f, s:{s:i, s:i}, s:o}", "time_unix", (double)st->utc_us / 1e6, "clients", "http",
+			 (int)st->http.connections, "stream", (int)stream_clients, "cameras", cameras);
+}
+
+unsigned cr_status_files_in_use(const struct cr_status *st, const char **paths, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < st->ncameras; i++) {
+		const struct camera_status *c = &st->cameras[i];
+
+		if (c->has_recorder && (c->recorder.recording || c->recorder.stopping)) {
+			if (n < max && c->recorder.file[0])
+				paths[n++] = c->recorder.file;
+			if (n < max && c->recorder.sidecar[0])
+				paths[n++] = c->recorder.sidecar;
+		}
+		if (c->has_timelapse && c->timelapse.state != CR_TIMELAPSE_IDLE && c->timelapse.dir[0] && n < max)
+			paths[n++] = c->timelapse.dir;
+	}
+	return n;
 }

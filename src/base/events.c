@@ -61,7 +61,8 @@ void cr_events_publish(struct cr_events *ev, const char *type, json_t *data)
 	json_object_set_new(event, "type", json_string(type));
 	json_object_set_new(event, "time", json_string(cr_time_iso8601(utc_us, iso, sizeof(iso))));
 	json_object_set_new(event, "time_unix", json_real((double)utc_us / 1e6));
-	if (data)
+	json_object_set_new(event, "mono_ns", json_integer((json_int_t)cr_time_mono_ns()));
+	if (data) /* a publisher that knows when it happened gives its own mono_ns */
 		json_object_update(event, data);
 	for (struct cr_event_sub *s = ev->subs; s; s = s->next) {
 		void *evicted = NULL;

@@ -4,7 +4,9 @@
  * loses its oldest events and the loss is counted.
  *
  * An event is {"id": N, "type": "...", "time": "ISO 8601 UTC", "time_unix": s,
- * ...data}. Types so far: "ready", "stopping", "recording_started",
+ * "mono_ns": ns, ...data}: mono_ns is when it happened on CLOCK_MONOTONIC
+ * (the trigger of a recording, the capture of a still; else when it was
+ * published), the clock of frames and LSL timestamps. Types so far: "ready", "stopping", "recording_started",
  * "recording_finished", "camera_lost", "camera_found", "error". */
 #ifndef CR_BASE_EVENTS_H
 #define CR_BASE_EVENTS_H

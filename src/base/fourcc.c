@@ -72,6 +72,10 @@ static const struct {
 	{ "RGB24", CR_FMT_RGB24 }, { "BGR24", CR_FMT_BGR24 }, { "I420", CR_FMT_YU12 },
 	{ "YUV420", CR_FMT_YU12 }, { "MJPEG", CR_FMT_MJPEG }, { "GRAY", CR_FMT_GREY },
 	{ "GRAY8", CR_FMT_GREY },  { "Y8", CR_FMT_GREY },     { "YUY2", CR_FMT_YUYV },
+	{ "MONO8", CR_FMT_GREY },  { "MONO10", CR_FMT_Y10 },  { "MONO12", CR_FMT_Y12 },
+	{ "MONO16", CR_FMT_Y16 },  { "GRAY16", CR_FMT_Y16 },  { "BAYERBG8", CR_FMT_SBGGR8 },
+	{ "BAYERGB8", CR_FMT_SGBRG8 }, { "BAYERGR8", CR_FMT_SGRBG8 }, { "BAYERRG8", CR_FMT_SRGGB8 },
+	{ "BA81", CR_FMT_SBGGR8 },
 };
 
 int cr_fourcc_parse(const char *name, uint32_t *fourcc)
@@ -92,10 +96,10 @@ int cr_fourcc_parse(const char *name, uint32_t *fourcc)
 			return 0;
 		}
 	}
-	if (strlen(name) != 4)
+	if (strlen(name) != 4 && strlen(name) != 3)
 		return -EINVAL;
 	for (int i = 0; i < 4; i++)
-		up[i] = (char)toupper((unsigned char)name[i]);
+		up[i] = name[i] ? (char)toupper((unsigned char)name[i]) : ' ';
 	*fourcc = CR_FOURCC(up[0], up[1], up[2], up[3]);
 	return 0;
 }
@@ -129,6 +133,13 @@ const char *cr_fourcc_name(uint32_t fourcc)
 bool cr_fourcc_is_compressed(uint32_t fourcc)
 {
 	return fourcc == CR_FMT_MJPEG || fourcc == CR_FMT_JPEG;
+}
+
+bool cr_fourcc_is_deep_gray(uint32_t fourcc)
+{
+	const struct cr_raw_format *r = cr_fourcc_raw(fourcc);
+
+	return r && r->order == CR_MONO && r->depth > 8;
 }
 
 bool cr_fourcc_is_supported(uint32_t fourcc)

@@ -24,18 +24,19 @@ extern "C" {
 #define CR_FMT_JPEG CR_FOURCC('J', 'P', 'E', 'G')  /* the same, as some drivers name it */
 #define CR_FMT_YUV422P CR_FOURCC('4', '2', '2', 'P') /* Y, U, V planes, 4:2:2 (internal: JPEG input) */
 
-/* Raw sensor formats (pixfmt-yuv-luma.rst, pixfmt-bayer.rst): samples of
- * DEPTH bits in little-endian 16-bit words with the high bits 0, or
- * MIPI CSI-2 packed ("P": 4 pixels in 5 bytes, the 8 high bits of each, then
- * one byte of the 2 low bits of all four, the first pixel's lowest). */
-#define CR_FMT_Y10 CR_FOURCC('Y', '1', '0', ' ')     /* 10-bit luma */
+/* Raw sensor and machine-vision formats (pixfmt-yuv-luma.rst,
+ * pixfmt-bayer.rst; GenICam PFNC names in brackets): samples of DEPTH bits
+ * in little-endian 16-bit words with the high bits 0, or MIPI CSI-2 packed
+ * ("P": 4 pixels in 5 bytes, the 8 high bits of each, then one byte of the 2
+ * low bits of all four, the first pixel's lowest). */
+#define CR_FMT_Y10 CR_FOURCC('Y', '1', '0', ' ')     /* 10-bit luma [Mono10] */
 #define CR_FMT_Y10P CR_FOURCC('Y', '1', '0', 'P')    /* 10-bit luma, MIPI-packed */
-#define CR_FMT_Y12 CR_FOURCC('Y', '1', '2', ' ')     /* 12-bit luma */
-#define CR_FMT_Y16 CR_FOURCC('Y', '1', '6', ' ')     /* 16-bit luma */
-#define CR_FMT_SBGGR8 CR_FOURCC('B', 'A', '8', '1')  /* Bayer BGBG/GRGR, 8 bits */
-#define CR_FMT_SGBRG8 CR_FOURCC('G', 'B', 'R', 'G')
-#define CR_FMT_SGRBG8 CR_FOURCC('G', 'R', 'B', 'G')
-#define CR_FMT_SRGGB8 CR_FOURCC('R', 'G', 'G', 'B')
+#define CR_FMT_Y12 CR_FOURCC('Y', '1', '2', ' ')     /* 12-bit luma [Mono12] */
+#define CR_FMT_Y16 CR_FOURCC('Y', '1', '6', ' ')     /* 16-bit luma [Mono16] */
+#define CR_FMT_SBGGR8 CR_FOURCC('B', 'A', '8', '1')  /* Bayer BGBG/GRGR, 8 bits [BayerBG8] */
+#define CR_FMT_SGBRG8 CR_FOURCC('G', 'B', 'R', 'G')  /* [BayerGB8] */
+#define CR_FMT_SGRBG8 CR_FOURCC('G', 'R', 'B', 'G')  /* [BayerGR8] */
+#define CR_FMT_SRGGB8 CR_FOURCC('R', 'G', 'G', 'B')  /* [BayerRG8] */
 #define CR_FMT_SBGGR10 CR_FOURCC('B', 'G', '1', '0') /* 10 bits in 16 */
 #define CR_FMT_SGBRG10 CR_FOURCC('G', 'B', '1', '0')
 #define CR_FMT_SGRBG10 CR_FOURCC('B', 'A', '1', '0')
@@ -85,9 +86,11 @@ struct cr_plane_layout {
 };
 
 /* Parses a format name: a FourCC ("YUYV", "RGB3"; a raw one as V4L2 spells
- * it, "pRAA", and otherwise case-insensitive), a common alias ("RGB24",
- * "BGR24", "I420", "YUV420", "MJPEG", "GRAY") or a raw format's name ("Y10",
- * "SRGGB10P"), case-insensitive. Returns 0 and sets *fourcc, or -EINVAL. */
+ * it, "pRAA", and otherwise case-insensitive; a three-character one, "Y16",
+ * is padded with a space), a common alias ("RGB24", "BGR24", "I420",
+ * "YUV420", "MJPEG", "GRAY", and GenICam's "Mono8", "Mono10", "Mono12",
+ * "Mono16", "BayerRG8", ...) or a raw format's name ("Y10", "SRGGB10P"),
+ * case-insensitive. Returns 0 and sets *fourcc, or -EINVAL. */
 int cr_fourcc_parse(const char *name, uint32_t *fourcc);
 
 /* Writes the four characters of fourcc into buf (>= 5 bytes) and returns buf. */
@@ -98,6 +101,10 @@ const char *cr_fourcc_name(uint32_t fourcc);
 
 /* True for formats whose frames are compressed (MJPEG, JPEG). */
 bool cr_fourcc_is_compressed(uint32_t fourcc);
+
+/* True for luma deeper than 8 bits (Y10, Y10P, Y12, Y16): formats that lose
+ * information in an 8-bit encoder. */
+bool cr_fourcc_is_deep_gray(uint32_t fourcc);
 
 /* True for the formats camrig can produce and consume. */
 bool cr_fourcc_is_supported(uint32_t fourcc);

@@ -94,6 +94,7 @@ struct cr_frame *cr_frame_pool_get(struct cr_frame_pool *pool)
 	f->sequence = 0;
 	f->mono_ns = f->utc_us = 0;
 	f->camera = 0;
+	f->device_ns = 0;
 	atomic_store(&f->refs, 1);
 	return f;
 }

@@ -38,6 +38,8 @@ struct cr_frame {
 	int64_t mono_ns;                /* capture time, CLOCK_MONOTONIC ns */
 	int64_t utc_us;                 /* capture time, µs since the UTC epoch */
 	int camera;                     /* index of the camera in the configuration */
+	int64_t device_ns;              /* the camera's own timestamp of the exposure, ns of its clock
+					   (GigE Vision / USB3 Vision timestamp); 0: the source has none */
 
 	atomic_int refs;
 	struct cr_frame_pool *pool;

@@ -25,6 +25,8 @@ struct cr_packet {
 	uint32_t sequence;    /* the frame's driver sequence number */
 	int64_t mono_ns;      /* the frame's capture time, CLOCK_MONOTONIC ns */
 	int64_t utc_us;       /* the frame's capture time, µs since the UTC epoch */
+	int64_t device_ns;    /* the frame's camera timestamp, ns of the camera's clock; 0: none
+				 (set by the encoder after cr_packet_new_take()) */
 	unsigned params;      /* the encoder's stream parameters it belongs to: a new value means new
 				 codec parameters (the camera came back with another size) */
 	atomic_int refs;

@@ -88,6 +88,7 @@ static const struct key lsl_keys[] = {
 	  .expected = "1 to 255 printable characters" },
 	{ .name = "type", .parse = cr_config_parse_text, .offset = CAM(lsl.type),
 	  .expected = "1 to 255 printable characters" },
+	{ .name = "markers", .parse = cr_config_parse_bool, .offset = CAM(lsl.markers), .expected = BOOL_EXPECTED },
 	{ .name = "interfaces", .parse = cr_config_parse_interfaces, .offset = CAM(lsl.interfaces), .list = true,
 	  .expected = "a list of network interface names, e.g. [lo] or [lo, eth0]" },
 	{ 0 },
@@ -267,7 +268,24 @@ static const struct key gpio_keys[] = {
 	{ .name = "debounce_ms", .parse = cr_config_parse_int, .offset = TOP(gpio.debounce_ms), .min = 1, .max = 1000 },
 	{ .name = "click_gap_ms", .parse = cr_config_parse_int, .offset = TOP(gpio.click_gap_ms), .min = 100,
 	  .max = 5000 },
+	{ .name = "preset", .parse = cr_config_parse_word, .offset = TOP(gpio.preset),
+	  .expected = "the name of a click map preset, e.g. timelapse" },
+	{ .name = "clicks", .type = KEY_MAP, .offset = TOP(gpio.clicks), .offset2 = TOP(gpio.nclicks),
+	  .expected = "a mapping of click counts to rules, e.g. "
+		      "3: \"timelapse start; while timelapse: timelapse stop\"" },
 	{ .name = "leds", .type = KEY_MAPPING, .sub = gpio_led_keys },
+	{ 0 },
+};
+
+static const struct key health_keys[] = {
+	{ .name = "max_age", .parse = cr_config_parse_fps, .offset = TOP(health.max_age), .min = 1, .max = 86400 },
+	{ 0 },
+};
+
+static const struct key telemetry_keys[] = {
+	{ .name = "interval", .parse = cr_config_parse_fps, .offset = TOP(telemetry.interval), .min = 1, .max = 3600 },
+	{ .name = "sensor_interval", .parse = cr_config_parse_fps, .offset = TOP(telemetry.sensor_interval), .min = 1,
+	  .max = 86400 },
 	{ 0 },
 };
 
@@ -278,6 +296,10 @@ const struct key cr_config_top_keys[] = {
 	{ .name = "cameras", .type = KEY_CAMERAS, .sub = cr_config_camera_keys },
 	{ .name = "ntfy", .type = KEY_MAPPING, .sub = ntfy_keys },
 	{ .name = "gpio", .type = KEY_MAPPING, .sub = gpio_keys },
+	{ .name = "health", .type = KEY_MAPPING, .sub = health_keys },
+	{ .name = "telemetry", .type = KEY_MAPPING, .sub = telemetry_keys },
+	{ .name = "sensors", .parse = cr_config_parse_sensors, .offset = TOP(telemetry.sensors), .list = true,
+	  .expected = "a list of " CR_SENSOR_EXPECTED },
 	{ 0 },
 };
 
@@ -893,8 +915,11 @@ void cr_config_free(struct cr_config **pconfig)
 	free(config->ntfy.token);
 	free(config->ntfy.token_file);
 	free(config->ntfy.events);
+	free(config->telemetry.sensors);
 	free(config->gpio.chip);
 	free(config->gpio.bias);
+	free(config->gpio.preset);
+	pairs_free(config->gpio.clicks, config->gpio.nclicks);
 	free(config->log_level);
 	if (config->outline)
 		cr_config_outline_free(config->outline);

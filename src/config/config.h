@@ -40,6 +40,7 @@ struct cr_lsl_config {
 	char *name;           /* stream name; NULL: the camera's name */
 	char *type;           /* stream type, default "VideoEvents" */
 	char *interfaces;     /* network interfaces inlets may use, "lo,eth0"; "" (default): every one */
+	bool markers;         /* and a marker stream NAME-markers of camrig's events (default true) */
 };
 
 /* Recording (src/record/, src/encode/video.c); documented in data/camrig.yaml. */
@@ -192,10 +193,52 @@ struct cr_gpio_config {
 	char *bias;           /* button line bias: "as-is" (default), "pull-up", "pull-down", "disable" */
 	int debounce_ms;      /* ms a level must hold to count, default 30 */
 	int click_gap_ms;     /* ms without a press that ends a click pattern, default 600 */
+	char *preset;         /* the click map to start from: "recording" (default) or "timelapse"
+				 (control/gpio.c holds the presets and checks the name) */
+	struct cr_config_pair *clicks; /* COUNT -> RULE over the preset's map, checked by
+				 cr_gpio_check() (control/gpio.h has the grammar) */
+	unsigned nclicks;
 	int led_idle;         /* LED line offsets; -1 (default): none */
 	int led_recording;
 	int led_paused;
 };
+
+/* Health: what /healthz, the live view's placeholder and snapshots judge a
+ * camera by; documented in data/camrig.yaml. */
+struct cr_health_config {
+	double max_age;       /* s without a frame after which a camera is unhealthy, default 5 */
+};
+
+/* Host and sensor telemetry (src/telemetry/); documented in
+ * data/camrig.yaml. */
+struct cr_telemetry_config {
+	double interval;        /* s between samples of the host (CPU, memory, disk, temperatures), default 2 */
+	double sensor_interval; /* s between reads of the sensors, default 10 */
+	char *sensors;          /* the `sensors` list, "SPEC,SPEC" (cr_config_sensor_parse()); "" (default): none */
+};
+
+#define CR_CONFIG_MAX_SENSORS 32
+#define CR_SENSOR_EXPECTED "NAME=iio:DEVICE/CHANNEL or NAME=hwmon:DEVICE/CHANNEL, e.g. " \
+	"enclosure=iio:dht11/temp or fan=hwmon:pwmfan/fan1"
+
+enum cr_sensor_kind {
+	CR_SENSOR_IIO,          /* /sys/bus/iio/devices/DEVICE/in_CHANNEL_{input,raw} */
+	CR_SENSOR_HWMON,        /* /sys/class/hwmon/DEVICE/CHANNEL_input */
+};
+
+/* One entry of the `sensors` list. */
+struct cr_sensor_spec {
+	char name[65];          /* 1..64 letters, digits, '_', '-' or '.' */
+	enum cr_sensor_kind kind;
+	char device[65];        /* the device's sysfs name ("dht11"), or its directory ("iio:device0", "hwmon2") */
+	char channel[65];       /* IIO: "temp", "humidityrelative", "voltage0"; hwmon: "temp1", "fan1", "in0" */
+};
+
+/* Parses one sensor, "NAME=iio:DEVICE/CHANNEL" or "NAME=hwmon:DEVICE/CHANNEL"
+ * (DEVICE and CHANNEL: letters, digits, '_', '-', '.' and ':', not starting
+ * with '.'). Returns 0,
+ * or -EINVAL when spec is not of that form. */
+int cr_config_sensor_parse(const char *spec, struct cr_sensor_spec *out);
 
 struct cr_config_outline;
 
@@ -209,6 +252,8 @@ struct cr_config {
 	unsigned ncameras;    /* >= 1 after a successful load */
 	struct cr_ntfy_config ntfy;
 	struct cr_gpio_config gpio;
+	struct cr_health_config health;
+	struct cr_telemetry_config telemetry;
 };
 
 /* Loads path (NULL: the built-in default: one camera, source auto). On

@@ -260,9 +260,15 @@ int cr_config_outline_build(struct cr_config_outline *o, const char *text, size_
 			char *context = parser.context ? cr_asprintf(" (%s that starts at line %zu)", parser.context,
 								       parser.context_mark.line + 1) : NULL;
 
+			/* The two slips people make: tabs, and a value holding ": "
+			 * (a gpio.clicks rule's "while STATE: COMMAND") unquoted. */
+			const char *hint = at < len && text[at] == '\t' ? " (expected spaces, not tabs, to indent)"
+					   : parser.problem && strstr(parser.problem, "mapping values are not allowed")
+					   ? " (expected quotes around a value that holds \": \", e.g. \"a: b\")" : "";
+
 			*error = cr_asprintf("%s:%zu: YAML syntax error: %s%s%s", o->file, parser.problem_mark.line + 1,
 					     parser.problem ? parser.problem : "unreadable", context ? context : "",
-					     at < len && text[at] == '\t' ? " (expected spaces, not tabs, to indent)" : "");
+					     hint);
 			free(context);
 			ret = -EINVAL;
 			break;

@@ -9,11 +9,13 @@ const struct cr_source_scheme cr_source_schemes[CR_SOURCE_KINDS] = {
 	  "a libcamera camera (not a USB webcam), else a V4L2 capture device, else the test pattern" },
 	{ CR_SOURCE_TEST, "test", "test", CR_LOCATION_NONE,
 	  "moving colour bars with the frame number and capture time drawn in" },
-	{ CR_SOURCE_LIBCAMERA, "libcamera", "libcamera[:INDEX|:ID]", CR_LOCATION_CAMERA,
+	{ CR_SOURCE_LIBCAMERA, "libcamera", "libcamera[:INDEX|:ID]", CR_LOCATION_ID,
 	  "a libcamera camera (Raspberry Pi CSI cameras): the first, by index from 0, or by `cam -l` id" },
 	{ CR_SOURCE_V4L2, "v4l2", "v4l2:/dev/videoN", CR_LOCATION_DEVICE, "a V4L2 capture device" },
 	{ CR_SOURCE_FILE, "file", "file:PATH", CR_LOCATION_PATH, "a video file, paced at its frame rate" },
 	{ CR_SOURCE_URL, "url", "url:URL", CR_LOCATION_URL, "a network stream (RTSP, HTTP) through libavformat" },
+	{ CR_SOURCE_ARAVIS, "aravis", "aravis:[ID]", CR_LOCATION_ID,
+	  "a GenICam camera (GigE Vision, USB3 Vision) through Aravis: the first, or by id (`camrig list`)" },
 };
 
 static bool location_ok(enum cr_source_location kind, const char *loc)
@@ -22,7 +24,7 @@ static bool location_ok(enum cr_source_location kind, const char *loc)
 
 	switch (kind) {
 	case CR_LOCATION_NONE:
-	case CR_LOCATION_CAMERA: return true;
+	case CR_LOCATION_ID: return true;
 	case CR_LOCATION_DEVICE: return loc[0] == '/' && loc[1];
 	case CR_LOCATION_PATH: return loc[0] != '\0';
 	case CR_LOCATION_URL:
@@ -43,11 +45,8 @@ const struct cr_source_scheme *cr_source_scheme_of(const char *spec, const char 
 		if (strlen(s->name) != n || strncmp(spec, s->name, n) != 0)
 			continue;
 		*location = colon ? colon + 1 : "";
-		if (s->location != CR_LOCATION_CAMERA && (s->location == CR_LOCATION_NONE) != !colon)
-			return NULL;
-		if (s->location == CR_LOCATION_CAMERA && colon && !colon[1])
-			return NULL; /* "libcamera:" names nothing */
-		if (!location_ok(s->location, *location))
+		if ((s->location == CR_LOCATION_NONE && colon) || (s->location != CR_LOCATION_NONE &&
+		    s->location != CR_LOCATION_ID && !colon) || !location_ok(s->location, *location))
 			return NULL;
 		return s;
 	}

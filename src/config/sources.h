@@ -19,6 +19,7 @@ enum cr_source_kind {
 	CR_SOURCE_V4L2,
 	CR_SOURCE_FILE,
 	CR_SOURCE_URL,
+	CR_SOURCE_ARAVIS,   /* a GenICam camera (GigE Vision, USB3 Vision) through libaravis */
 	CR_SOURCE_KINDS,
 };
 
@@ -28,7 +29,8 @@ enum cr_source_location {
 	CR_LOCATION_DEVICE, /* an absolute device path: "v4l2:/dev/video0" */
 	CR_LOCATION_PATH,   /* any path: "file:clip.mp4" */
 	CR_LOCATION_URL,    /* a URL with a scheme: "url:rtsp://10.0.0.5/stream" */
-	CR_LOCATION_CAMERA, /* optional: "libcamera" (the first), "libcamera:1", "libcamera:ID" */
+	CR_LOCATION_ID,     /* optional, a camera: "libcamera", "aravis:" (the first), "libcamera:1",
+			       "libcamera:ID" (as `cam -l` prints it), "aravis:Basler-2167..." */
 };
 
 struct cr_source_scheme {

@@ -545,3 +545,72 @@ int cr_config_parse_interfaces(const struct key *key, const char *text, void *ba
 {
 	return parse_list(key, text, base, why, check_interface, "a network interface name");
 }
+
+int cr_config_sensor_parse(const char *spec, struct cr_sensor_spec *out)
+{
+	static const char word[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.";
+	static const char device[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.:";
+	const char *eq = strchr(spec, '='), *kind, *slash;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (!eq)
+		return -EINVAL;
+	n = (size_t)(eq - spec);
+	if (n == 0 || n >= sizeof(out->name) || strspn(spec, word) != n)
+		return -EINVAL;
+	memcpy(out->name, spec, n);
+	kind = eq + 1;
+	if (cr_config_has_prefix(kind, "iio:"))
+		out->kind = CR_SENSOR_IIO;
+	else if (cr_config_has_prefix(kind, "hwmon:"))
+		out->kind = CR_SENSOR_HWMON;
+	else
+		return -EINVAL;
+	kind = strchr(kind, ':') + 1;
+	slash = strrchr(kind, '/');
+	if (!slash)
+		return -EINVAL;
+	n = (size_t)(slash - kind);
+	if (n == 0 || n >= sizeof(out->device) || strspn(kind, device) != n || kind[0] == '.' || slash[1] == '.')
+		return -EINVAL;
+	memcpy(out->device, kind, n);
+	n = strlen(slash + 1);
+	if (n == 0 || n >= sizeof(out->channel) || strspn(slash + 1, word) != n)
+		return -EINVAL;
+	memcpy(out->channel, slash + 1, n);
+	return 0;
+}
+
+int cr_config_parse_sensors(const struct key *key, const char *text, void *base, char **why)
+{
+	struct cr_sensor_spec specs[CR_CONFIG_MAX_SENSORS];
+	char *copy = cr_strdup(text), *save = NULL, *tok;
+	unsigned n = 0;
+
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ')
+			tok++;
+		if (n == CR_CONFIG_MAX_SENSORS) {
+			*why = cr_asprintf("more than %d sensors", CR_CONFIG_MAX_SENSORS);
+			free(copy);
+			return -E2BIG;
+		}
+		if (cr_config_sensor_parse(tok, &specs[n]) < 0) {
+			*why = cr_asprintf("\"%s\" is not a sensor", tok);
+			free(copy);
+			return -EINVAL;
+		}
+		for (unsigned i = 0; i < n; i++) {
+			if (strcmp(specs[i].name, specs[n].name) == 0) {
+				*why = cr_asprintf("\"%s\": the name %s is taken by an earlier sensor", tok, specs[n].name);
+				free(copy);
+				return -EINVAL;
+			}
+		}
+		n++;
+	}
+	free(copy);
+	cr_config_set_string(FIELD(base, key->offset, char *), text);
+	return 0;
+}

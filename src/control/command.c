@@ -19,20 +19,65 @@
 #define MAX_ARGS 8
 #define MAX_DURATION_S (7 * 24 * 3600.0)
 
+/* Arguments of the verbs, as agents (MCP tool schemas) see them; the
+ * parser below reads the same words. */
+static const char *const timelapse_choices[] = { "start", "pause", "resume", "stop", "abort", "shot", NULL };
+static const struct cr_verb_arg camera_arg = { "camera", CR_ARG_STRING, CR_ARG_NAMED,
+	"the camera's name (camera.name); absent: every camera", NULL, false };
+
+static const struct cr_verb_arg start_args[] = {
+	{ "duration", CR_ARG_NUMBER, CR_ARG_NAMED, "seconds to record, 0..604800; 0 or absent: until stopped", NULL,
+	  false },
+	camera_arg, { NULL },
+};
+static const struct cr_verb_arg stop_args[] = {
+	{ "discard", CR_ARG_BOOLEAN, CR_ARG_WORD, "delete the file instead of keeping it", NULL, false },
+	camera_arg, { NULL },
+};
+static const struct cr_verb_arg camera_args[] = { camera_arg, { NULL } };
+static const struct cr_verb_arg no_args[] = { { NULL } };
+static const struct cr_verb_arg control_args[] = {
+	{ "name", CR_ARG_STRING, CR_ARG_POSITIONAL, "the control: a V4L2 control (v4l2-ctl --list-ctrls) or a GenICam "
+	  "feature (ExposureTime, Gain, ...)", NULL, true },
+	{ "value", CR_ARG_STRING, CR_ARG_POSITIONAL, "its value: a number, true/false, or a menu or enumeration entry",
+	  NULL, true },
+	camera_arg, { NULL },
+};
+static const struct cr_verb_arg timelapse_args[] = {
+	{ "action", CR_ARG_STRING, CR_ARG_POSITIONAL, "what to do with the camera's timelapse session", timelapse_choices,
+	  true },
+	{ "interval", CR_ARG_NUMBER, CR_ARG_POSITIONAL, "start only: seconds between stills; absent: timelapse.interval, "
+	  "0: shots on trigger only", NULL, false },
+	camera_arg, { NULL },
+};
+
 static const struct {
-	const char *name;
-	const char *usage;
+	struct cr_verb_info info;
 	unsigned min_positional, max_positional;
 } verbs[CR_VERB_COUNT] = {
-	[CR_VERB_START_RECORDING] = { "start_recording", "start_recording [SECONDS] [camera=NAME]", 0, 1 },
-	[CR_VERB_STOP_RECORDING] = { "stop_recording", "stop_recording [discard] [camera=NAME]", 0, 1 },
-	[CR_VERB_SNAPSHOT] = { "snapshot", "snapshot [camera=NAME]", 0, 0 },
-	[CR_VERB_STATUS] = { "status", "status", 0, 0 },
-	[CR_VERB_GET_STATS] = { "get_stats", "get_stats", 0, 0 },
-	[CR_VERB_SET_CONTROL] = { "set_control", "set_control NAME VALUE [camera=NAME]", 2, 2 },
-	[CR_VERB_TIMELAPSE] = { "timelapse", "timelapse start [SECONDS]|pause|resume|stop|abort|shot [camera=NAME]",
-				1, 2 },
-	[CR_VERB_QUIT] = { "quit", "quit", 0, 0 },
+	[CR_VERB_START_RECORDING] = { { "start_recording", "start_recording [SECONDS] [camera=NAME]", "start_recording",
+		"Start recording video (with its timestamp sidecar) on every camera or one; the reply lists the files.",
+		start_args, true }, 0, 1 },
+	[CR_VERB_STOP_RECORDING] = { { "stop_recording", "stop_recording [discard] [camera=NAME]", "stop_recording",
+		"Stop recording and finalize the files (or delete them with discard).", stop_args, true }, 0, 1 },
+	[CR_VERB_SNAPSHOT] = { { "snapshot", "snapshot [camera=NAME]", "snapshot",
+		"Save a JPEG of a frame captured after the command, beside the recordings.", camera_args, true }, 0, 0 },
+	[CR_VERB_STATUS] = { { "status", "status", "get_status",
+		"The whole status: every camera's format, frame counts, recording and timelapse state, clients.",
+		no_args, true }, 0, 0 },
+	[CR_VERB_GET_STATS] = { { "get_stats", "get_stats", "get_stats",
+		"Detailed counters: frames and drops per consumer, encoder, pre-trigger, LSL, upload, stream.",
+		no_args, true }, 0, 0 },
+	[CR_VERB_SET_CONTROL] = { { "set_control", "set_control NAME VALUE [camera=NAME]", "set_control",
+		"Set a camera control live (V4L2 control or GenICam feature).", control_args, true }, 2, 2 },
+	[CR_VERB_LIST_CONTROLS] = { { "list_controls", "list_controls [camera=NAME]", "list_controls",
+		"The camera's controls (V4L2 controls, GenICam features, the test pattern's own): each with its type, "
+		"range or menu entries and current value.", camera_args, true }, 0, 0 },
+	[CR_VERB_TIMELAPSE] = { { "timelapse",
+		"timelapse start [SECONDS]|pause|resume|stop|abort|shot [camera=NAME]", "timelapse",
+		"Control timelapse sessions: start (optionally with an interval), pause, resume, stop (assembles the "
+		"video), abort, or take one still now (shot).", timelapse_args, true }, 1, 2 },
+	[CR_VERB_QUIT] = { { "quit", "quit", "quit", "Stop camrig cleanly.", no_args, false }, 0, 0 },
 };
 
 static const char *const trigger_names[] = {
@@ -66,7 +111,12 @@ int cr_command_line(char *buf, size_t len, const char *head, ...)
 
 const char *cr_verb_name(enum cr_verb verb)
 {
-	return verb < CR_VERB_COUNT ? verbs[verb].name : "?";
+	return verb < CR_VERB_COUNT ? verbs[verb].info.name : "?";
+}
+
+const struct cr_verb_info *cr_verb_info(enum cr_verb verb)
+{
+	return verb < CR_VERB_COUNT ? &verbs[verb].info : NULL;
 }
 
 const char *cr_trigger_name(enum cr_trigger trigger)
@@ -82,7 +132,7 @@ const char *cr_command_help(void)
 		size_t n = 0;
 
 		for (int v = 0; v < CR_VERB_COUNT; v++)
-			n += (size_t)snprintf(help + n, sizeof(help) - n, "%s\n", verbs[v].usage);
+			n += (size_t)snprintf(help + n, sizeof(help) - n, "%s\n", verbs[v].info.usage);
 	}
 	return help;
 }
@@ -93,7 +143,7 @@ static char *verb_list(void)
 	size_t n = 0;
 
 	for (int v = 0; v < CR_VERB_COUNT; v++)
-		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", v ? ", " : "", verbs[v].name);
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", v ? ", " : "", verbs[v].info.name);
 	return cr_strdup(list);
 }
 
@@ -144,7 +194,7 @@ static int parse_timelapse(const char *const *positional, unsigned npos, struct 
 	cmd->timelapse = (enum cr_timelapse_action)action;
 	if (npos == 2 && action != CR_TIMELAPSE_START)
 		return FAIL(error, "timelapse %s: takes no value (usage: %s)", positional[0],
-			    verbs[CR_VERB_TIMELAPSE].usage);
+			    verbs[CR_VERB_TIMELAPSE].info.usage);
 	if (action == CR_TIMELAPSE_START)
 		cmd->duration_s = -1; /* not given: timelapse.interval */
 	return npos == 2 ? parse_seconds("timelapse", "interval", positional[1], &cmd->duration_s, error) : 0;
@@ -177,7 +227,7 @@ int cr_command_parse(const char *line, enum cr_trigger trigger, struct cr_comman
 	if (args[0][0] == '/')
 		args[0]++;
 	for (int v = 0; v < CR_VERB_COUNT; v++)
-		if (strcasecmp(args[0], verbs[v].name) == 0)
+		if (strcasecmp(args[0], verbs[v].info.name) == 0)
 			verb = v;
 	if (verb < 0) {
 		char *list = verb_list();
@@ -201,19 +251,19 @@ int cr_command_parse(const char *line, enum cr_trigger trigger, struct cr_comman
 		*eq = '\0';
 		if (strcmp(args[i], "camera") == 0 && verb != CR_VERB_STATUS && verb != CR_VERB_GET_STATS &&
 		    verb != CR_VERB_QUIT) {
-			ret = copy_text(cmd->camera, eq + 1, verbs[verb].name, "camera name", error);
+			ret = copy_text(cmd->camera, eq + 1, verbs[verb].info.name, "camera name", error);
 		} else if (strcmp(args[i], "duration") == 0 && verb == CR_VERB_START_RECORDING) {
 			ret = parse_seconds("start_recording", "duration", eq + 1, &cmd->duration_s, error);
 		} else {
 			*eq = '=';
-			ret = FAIL(error, "%s: unknown argument \"%s\" (usage: %s)", verbs[verb].name, args[i],
-				   verbs[verb].usage);
+			ret = FAIL(error, "%s: unknown argument \"%s\" (usage: %s)", verbs[verb].info.name, args[i],
+				   verbs[verb].info.usage);
 		}
 		if (ret < 0)
 			return ret;
 	}
 	if (npos < verbs[verb].min_positional || npos > verbs[verb].max_positional)
-		return FAIL(error, "%s: wrong number of arguments (usage: %s)", verbs[verb].name, verbs[verb].usage);
+		return FAIL(error, "%s: wrong number of arguments (usage: %s)", verbs[verb].info.name, verbs[verb].info.usage);
 	switch (cmd->verb) {
 	case CR_VERB_START_RECORDING:
 		if (npos == 1)
@@ -222,7 +272,7 @@ int cr_command_parse(const char *line, enum cr_trigger trigger, struct cr_comman
 	case CR_VERB_STOP_RECORDING:
 		if (npos == 1 && strcasecmp(positional[0], "discard") != 0)
 			return FAIL(error, "stop_recording: unknown argument \"%s\" (usage: %s)", positional[0],
-				    verbs[cmd->verb].usage);
+				    verbs[cmd->verb].info.usage);
 		cmd->discard = npos == 1;
 		return 0;
 	case CR_VERB_TIMELAPSE:

@@ -9,6 +9,7 @@
  *   status
  *   get_stats
  *   set_control NAME VALUE [camera=NAME]
+ *   list_controls [camera=NAME]                each control: type, range, step, menu, default, value
  *   timelapse start [SECONDS] [camera=NAME]    SECONDS: interval; 0 or absent: the configured one
  *   timelapse pause|resume|stop|abort|shot [camera=NAME]
  *   quit
@@ -16,6 +17,7 @@
 #ifndef CR_CONTROL_COMMAND_H
 #define CR_CONTROL_COMMAND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +44,7 @@ enum cr_verb {
 	CR_VERB_STATUS,
 	CR_VERB_GET_STATS,
 	CR_VERB_SET_CONTROL,
+	CR_VERB_LIST_CONTROLS,
 	CR_VERB_TIMELAPSE,
 	CR_VERB_QUIT,
 	CR_VERB_COUNT,
@@ -88,6 +91,40 @@ int cr_command_parse(const char *line, enum cr_trigger trigger, struct cr_comman
  * -EINVAL when a value is empty or not one word (a space or '=' would change
  * the line), -ENAMETOOLONG when the line does not fit. */
 int cr_command_line(char *buf, size_t len, const char *head, ...) __attribute__((sentinel));
+
+/* How a verb's argument is written in a command line. */
+enum cr_arg_form {
+	CR_ARG_POSITIONAL,  /* its value, in the table's order: "set_control Gain 3" */
+	CR_ARG_NAMED,       /* NAME=VALUE: "camera=left", "duration=5" */
+	CR_ARG_WORD,        /* a boolean: its name when true: "discard" */
+};
+
+enum cr_arg_type { CR_ARG_STRING, CR_ARG_NUMBER, CR_ARG_BOOLEAN };
+
+/* One argument of a verb, as help texts and agents' tool schemas (MCP)
+ * describe it. */
+struct cr_verb_arg {
+	const char *name;           /* "duration", "camera"; NULL ends a list */
+	enum cr_arg_type type;
+	enum cr_arg_form form;
+	const char *about;          /* one line */
+	const char *const *choices; /* the values there are, NULL-terminated; NULL: any */
+	bool required;
+};
+
+/* A verb of the grammar: the one table the parser, the usage text and the
+ * MCP tools are made from. */
+struct cr_verb_info {
+	const char *name;           /* as written in the grammar: "start_recording" */
+	const char *usage;          /* "start_recording [SECONDS] [camera=NAME]" */
+	const char *tool;           /* its MCP tool name: "start_recording", "get_status" */
+	const char *about;          /* one sentence for agents */
+	const struct cr_verb_arg *args; /* ended by a NULL name */
+	bool agent;                 /* offered to agents (not quit) */
+};
+
+/* The verb's row of the table; NULL for CR_VERB_COUNT or beyond. */
+const struct cr_verb_info *cr_verb_info(enum cr_verb verb);
 
 /* The verb's name as written in the grammar ("start_recording"). */
 const char *cr_verb_name(enum cr_verb verb);

@@ -6,6 +6,7 @@
  * trigger; each request's own lock guards its reply. */
 #include "control/control.h"
 
+#include "base/heartbeat.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -21,6 +22,9 @@
 
 #define QUEUE_DEPTH 64
 #define REPLY_TIMEOUT_NS (10 * CR_NS_PER_SEC)
+/* A command takes at most this long (the watchdog's bound, base/heartbeat.h):
+ * the longest wait of any (a snapshot's frame, a file finalized) is seconds. */
+#define COMMAND_BOUND_NS (60 * CR_NS_PER_SEC)
 
 struct request {
 	atomic_int refs;
@@ -134,11 +138,16 @@ static void *control_thread(void *arg)
 	struct cr_control *ctl = arg;
 	void *item;
 
+	struct cr_heartbeat *hb = cr_heartbeat_register("control");
+
 	pthread_setname_np(pthread_self(), "control");
 	while (cr_queue_pop(ctl->queue, &item, -1) == 0) {
+		cr_heartbeat_busy(hb, COMMAND_BOUND_NS);
 		execute(ctl, item);
 		request_unref(item);
+		cr_heartbeat_idle(hb);
 	}
+	cr_heartbeat_unregister(&hb);
 	return NULL;
 }
 

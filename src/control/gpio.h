@@ -3,25 +3,43 @@
  * A click is a press and a release, each level held for at least
  * gpio.debounce_ms (contact bounce shorter than that is ignored). A pattern
  * ends gpio.click_gap_ms after its last release without a new press; a press
- * held CR_CLICKS_LONG_MS or longer throws the pattern away. Patterns and the
- * command lines (control/command.h) they post, trigger "gpio":
+ * held CR_CLICKS_LONG_MS or longer throws the pattern away.
  *
- *   1 click   snapshot
- *   3 clicks  start_recording, or stop_recording while a camera records
- *   4 clicks  timelapse pause, or timelapse resume while it is paused
- *   5 clicks  stop_recording discard (stop without keeping the file)
- *   other     nothing (logged)
+ * The click map says which command line (control/command.h) a pattern of
+ * 1..CR_GPIO_CLICKS_MAX clicks posts, trigger "gpio". It starts as the
+ * preset gpio.preset and each gpio.clicks entry COUNT: RULE replaces or adds
+ * one count. A rule:
  *
- * "Records" is what /status says (cameras[].recording.state "recording" or
- * "starting"), else what recording_started / recording_finished events said.
- * "Paused" is what /status says (cameras[].timelapse.state "paused"), else
- * what timelapse_paused / timelapse_resumed (and _started, _stopped,
- * _aborted, _finished) events said. The control answers a verb without a
- * handler in this build with "not available" (logged).
+ *   RULE    = COMMAND { ";" "while" STATE ":" COMMAND }
+ *   COMMAND = a line of the command grammar (cr_command_parse decides)
+ *           | none         nothing
+ *   STATE   = recording    a camera records
+ *           | timelapse    a timelapse session runs or is paused
+ *           | paused       a timelapse session is paused
  *
- * LEDs (each optional): idle while camrig runs and no camera records
- * (the live view is up), recording while one does, paused while the
- * timelapse is paused.
+ * The command of the first `while` whose state holds runs, else the first
+ * one; each state at most once in a rule. A rule "none" takes a count out of
+ * the preset. Every command is checked at start-up. The presets:
+ *
+ *   clicks  recording (the default)                 timelapse
+ *   1       snapshot                                timelapse shot
+ *   3       start_recording;                        timelapse start;
+ *             while recording: stop_recording         while timelapse: timelapse stop
+ *   4       timelapse pause;                        timelapse pause;
+ *             while paused: timelapse resume          while paused: timelapse resume
+ *   5       stop_recording discard                  timelapse abort
+ *   other   nothing (logged)                        nothing (logged)
+ *
+ * The states are what /status says (cameras[].recording.state "recording"
+ * or "starting"; cameras[].timelapse.state "running" or "paused"), else what
+ * the events said (recording_started / _finished; timelapse_started,
+ * _resumed, _paused, _stopped, _aborted, _finished). The control answers a
+ * verb without a handler in this build with "not available" (logged).
+ *
+ * LEDs (each optional): idle while nothing records and no timelapse session
+ * runs or is paused (the live view is up), recording while a camera records
+ * or a timelapse session runs (not while it is paused), paused while a
+ * timelapse session is paused.
  *
  * Hardware: libgpiod 1.6 (the kernel's GPIO character device, ABI v1,
  * Documentation/userspace-api/gpio/chardev_v1.rst): the button line is
@@ -76,16 +94,72 @@ int cr_clicks_advance(struct cr_clicks *c, int64_t now_ns);
  * when only an edge can change anything. */
 int64_t cr_clicks_deadline(const struct cr_clicks *c);
 
-/* The command line for a pattern of clicks (see the table above), given
- * whether a camera records and whether the timelapse is paused; NULL for a
- * pattern without a command. */
-const char *cr_gpio_click_command(int clicks, bool recording, bool paused);
+/* ---- the click map ---------------------------------------------------------- */
+
+#define CR_GPIO_CLICKS_MAX 9       /* the longest pattern a rule may be given for, clicks */
+#define CR_GPIO_WHILE_MAX 3        /* while clauses of one rule: one per state */
+#define CR_GPIO_COMMAND_MAX 128    /* bytes of one command of a rule, with the NUL */
+
+/* The states a rule's `while` names, as bits of a state mask; each holds when
+ * it holds for any camera. */
+enum cr_gpio_state {
+	CR_GPIO_RECORDING = 1u << 0,   /* a camera records */
+	CR_GPIO_TIMELAPSE = 1u << 1,   /* a timelapse session runs or is paused */
+	CR_GPIO_PAUSED = 1u << 2,      /* a timelapse session is paused */
+};
+
+/* One count's rule, parsed. A command "" is none. */
+struct cr_gpio_rule {
+	char command[CR_GPIO_COMMAND_MAX];        /* when no clause's state holds */
+	unsigned nwhile;                          /* clauses in when[] */
+	struct {
+		unsigned state;                   /* one enum cr_gpio_state bit */
+		char command[CR_GPIO_COMMAND_MAX];
+	} when[CR_GPIO_WHILE_MAX];                /* in the rule's order */
+};
+
+/* The click map: rules[n] for a pattern of n clicks (rules[0] is unused and
+ * none). */
+struct cr_gpio_map {
+	struct cr_gpio_rule rules[CR_GPIO_CLICKS_MAX + 1];
+};
+
+/* Parses one rule (the grammar above; keywords and states case-insensitive,
+ * spaces around ';' and ':' free). Returns 0, or -EINVAL with *why set to an
+ * allocated "what is wrong (expected ...)"; rule is then undefined. */
+int cr_gpio_rule_parse(const char *text, struct cr_gpio_rule *rule, char **why);
+
+/* Builds the click map of config: the rules of config->preset (NULL:
+ * "recording"), then each config->clicks entry over them. Returns 0, or
+ * -EINVAL with *key (the key at fault: "gpio.preset", "gpio.clicks.3") and
+ * *why (as cr_gpio_rule_parse's) allocated; the caller frees both. */
+int cr_gpio_map_build(const struct cr_gpio_config *config, struct cr_gpio_map *map, char **key, char **why);
+
+/* What cr_gpio_map_build() refuses, without keeping the map: for the
+ * start-up check (cr_pipeline_check), so that a bad rule stops camrig before
+ * anything starts, whether or not gpio.enabled. Same returns. */
+int cr_gpio_check(const struct cr_gpio_config *config, char **key, char **why);
+
+/* The command line for a pattern of clicks in state (a mask of enum
+ * cr_gpio_state bits); NULL for none (a count without a rule, or a rule's
+ * none). */
+const char *cr_gpio_map_command(const struct cr_gpio_map *map, int clicks, unsigned state);
+
+/* Whether the command for clicks depends on the state (its rule has a
+ * while), i.e. whether it is worth asking "status" first. */
+bool cr_gpio_map_needs_state(const struct cr_gpio_map *map, int clicks);
+
+/* The LED lines' levels in state: idle, recording, paused (gpio.h's top). */
+void cr_gpio_leds_of(unsigned state, bool *idle, bool *recording, bool *paused);
+
+/* ---- the GPIO part ---------------------------------------------------------- */
 
 struct cr_gpio;
 
 /* Creates the GPIO part for config (it must outlive it); nothing is opened
  * before cr_gpio_start(). Commands go to control, LED states come from
- * events. Returns 0 or a negative errno. */
+ * events and "status". Returns 0, -EINVAL for a click map that
+ * cr_gpio_check() refuses (logged), or a negative errno. */
 int cr_gpio_new(const struct cr_gpio_config *config, struct cr_control *control, struct cr_events *events,
 		struct cr_gpio **out);
 

@@ -133,6 +133,37 @@ static void add_cameras(struct text *t, json_t *cameras, bool detailed)
 	}
 }
 
+/* The host line and one line of sensors of a status: "host: CPU 12%, memory
+ * 40%, 12.3 GB free, 48.2 °C" and "sensors: enclosure 21.5 celsius, ...". */
+static void add_host(struct text *t, json_t *status)
+{
+	json_t *host = json_object_get(status, "host"), *sensors = json_object_get(status, "sensors"), *v, *z;
+	size_t i;
+
+	if (json_is_object(host)) {
+		json_t *disk = json_array_get(json_object_get(host, "disks"), 0);
+
+		text_add(t, "\nhost: load %.2f", json_number_value(json_array_get(json_object_get(host, "load"), 0)));
+		if (json_is_number(json_object_get(host, "cpu_percent")))
+			text_add(t, ", CPU %.0f%%", num(host, "cpu_percent", 0));
+		if (json_is_number(json_object_get(json_object_get(host, "memory"), "used_percent")))
+			text_add(t, ", memory %.0f%% used", num(json_object_get(host, "memory"), "used_percent", 0));
+		if (json_is_object(disk) && !*str(disk, "error"))
+			text_add(t, ", %.1f GB free", num(disk, "free_bytes", 0) / 1e9);
+		json_array_foreach(json_object_get(host, "thermal"), i, z)
+			text_add(t, ", %s %.1f C", str(z, "type"), num(z, "celsius", 0));
+		if (json_is_object(json_object_get(host, "throttled")))
+			text_add(t, ", throttled %s", str(json_object_get(host, "throttled"), "flags"));
+	}
+	json_array_foreach(sensors, i, v) {
+		text_add(t, i ? ", " : "\nsensors: ");
+		if (json_is_true(json_object_get(v, "ok")))
+			text_add(t, "%s %.4g %s", str(v, "name"), num(v, "value", 0), str(v, "unit"));
+		else
+			text_add(t, "%s: %s", str(v, "name"), str(v, "error"));
+	}
+}
+
 void cr_ntfy_reply_text(const char *line, json_t *reply, char *buf, size_t max_bytes)
 {
 	struct text t = { .buf = buf, .size = max_bytes };
@@ -179,10 +210,12 @@ void cr_ntfy_reply_text(const char *line, json_t *reply, char *buf, size_t max_b
 	case CR_VERB_STATUS:
 		text_add(&t, "ok: status");
 		add_cameras(&t, json_object_get(json_object_get(reply, "status"), "cameras"), false);
+		add_host(&t, json_object_get(reply, "status"));
 		break;
 	case CR_VERB_GET_STATS:
 		text_add(&t, "ok: get_stats");
 		add_cameras(&t, json_object_get(reply, "cameras"), true);
+		add_host(&t, reply);
 		if (json_is_object(json_object_get(reply, "ntfy")))
 			text_add(&t, "\nntfy: %.0f published, %.0f errors", num(json_object_get(reply, "ntfy"), "published", 0),
 				 num(json_object_get(reply, "ntfy"), "publish_errors", 0));

@@ -20,6 +20,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/text.h"
 #include "base/time.h"
 #include "base/image.h"
 
@@ -310,8 +311,8 @@ static int encode_raw(struct worker *w, const struct cr_image *src, const struct
 		target = src->fourcc;
 	} else {
 		target = src->fourcc == CR_FMT_YUYV && same_size ? CR_FMT_YUV422P : CR_FMT_YU12;
-		if (src->fourcc == CR_FMT_GREY)
-			target = CR_FMT_GREY;
+		if (src->fourcc == CR_FMT_GREY || cr_fourcc_is_deep_gray(src->fourcc))
+			target = CR_FMT_GREY; /* a live view of 16-bit luma shows its top 8 bits */
 	}
 	if (img.fourcc != target || !same_size) {
 		img = scratch_image(w, target, p->width, p->height);
@@ -663,4 +664,66 @@ void cr_jpeg_stage_stats(struct cr_jpeg_stage *stage, struct cr_jpeg_stage_stats
 	pthread_mutex_lock(&stage->lock);
 	*stats = stage->stats;
 	pthread_mutex_unlock(&stage->lock);
+}
+
+/* ---- placeholder ------------------------------------------------------------ */
+
+#define PLACEHOLDER_QUALITY 75
+#define PLACEHOLDER_BG 48            /* luma of the background */
+
+int cr_jpeg_placeholder(int width, int height, const char *const *lines, unsigned nlines, struct cr_jpeg **out)
+{
+	int w = width < 64 ? 64 : width > 4096 ? 4096 : width, h = height < 48 ? 48 : height > 4096 ? 4096 : height;
+	uint8_t *gray = cr_malloc((size_t)w * (size_t)h);
+	unsigned char *dst = NULL;
+	unsigned long size = 0;
+	struct cr_jpeg *jpeg;
+	tjhandle tj = tjInitCompress();
+	int y = 0, total = 0, ret = -EIO;
+	int scales[8];
+
+	memset(gray, PLACEHOLDER_BG, (size_t)w * (size_t)h);
+	if (nlines > CR_ARRAY_SIZE(scales))
+		nlines = CR_ARRAY_SIZE(scales);
+	/* The first line as large as fits in the width (at most an eighth of
+	 * the height), the others half as large. */
+	for (unsigned i = 0; i < nlines; i++) {
+		int unit = cr_text_width(lines[i], 1), scale = (w - 16) / (unit > 0 ? unit : 1);
+		int limit = h / (i == 0 ? 8 : 16) / CR_TEXT_HEIGHT(1);
+
+		if (i > 0 && scale > scales[0] / 2)
+			scale = scales[0] / 2;
+		if (scale > limit)
+			scale = limit;
+		scales[i] = scale > 0 ? scale : 1;
+		total += CR_TEXT_HEIGHT(scales[i]) + scales[i] * 2;
+	}
+	y = (h - total) / 2;
+	for (unsigned i = 0; i < nlines; i++) {
+		int tw = cr_text_width(lines[i], scales[i]);
+
+		cr_text_draw(gray, w, w, h, (w - tw) / 2, y, scales[i], lines[i], 235, PLACEHOLDER_BG);
+		y += CR_TEXT_HEIGHT(scales[i]) + scales[i] * 2;
+	}
+	if (tj && tjCompress2(tj, gray, w, w, h, TJPF_GRAY, &dst, &size, TJSAMP_GRAY, PLACEHOLDER_QUALITY, 0) == 0) {
+		jpeg = CR_NEW(jpeg);
+		atomic_store(&jpeg->refs, 1);
+		jpeg->width = w;
+		jpeg->height = h;
+		jpeg->mono_ns = cr_time_mono_ns();
+		jpeg->utc_us = cr_time_mono_to_utc_us(jpeg->mono_ns);
+		jpeg->owned = cr_malloc(size);
+		memcpy(jpeg->owned, dst, size);
+		jpeg->data = jpeg->owned;
+		jpeg->size = size;
+		*out = jpeg;
+		ret = 0;
+	} else {
+		cr_debug("jpeg: placeholder: %s", tj ? tjGetErrorStr2(tj) : "cannot initialize libturbojpeg");
+	}
+	tjFree(dst);
+	if (tj)
+		tjDestroy(tj);
+	free(gray);
+	return ret;
 }

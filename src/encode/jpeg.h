@@ -123,6 +123,14 @@ int cr_jpeg_stage_take(struct cr_jpeg_stage *stage, const struct cr_jpeg_params 
 
 void cr_jpeg_stage_stats(struct cr_jpeg_stage *stage, struct cr_jpeg_stage_stats *stats);
 
+/* A placeholder for a live view whose camera sends no frames: a dark gray
+ * JPEG (luma only) of width x height pixels (each clamped to 64..4096)
+ * with each of the nlines lines of text (base/text.h's font) centred, the
+ * first one large. Encoded on the caller's thread with its own libturbojpeg
+ * handle (a few ms at 640x480); index and sequence are 0, the times now.
+ * Returns 0 with a new reference in *out, or -EIO. */
+int cr_jpeg_placeholder(int width, int height, const char *const *lines, unsigned nlines, struct cr_jpeg **out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,6 +27,7 @@
 #include "encode/video.h"
 
 #include "base/error.h"
+#include "base/heartbeat.h"
 #include "base/image.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -47,12 +48,15 @@
 #define META_MAX 1024            /* frames an encoder may hold back */
 #define DEFAULT_FPS 30.0
 #define SUBSCRIBER_NAME "video"
+#define ENCODE_BOUND_NS (30 * CR_NS_PER_SEC) /* one frame, the encoder opened on the first (the watchdog's bound) */
+#define IDLE_NS (250 * CR_NS_PER_MS) /* no frame this long: see whether the camera is gone (idle()) */
 
 struct meta {
 	int64_t pts;                 /* µs */
 	uint64_t index;
 	uint32_t sequence;
 	int64_t mono_ns, utc_us;
+	int64_t device_ns;           /* the camera's timestamp, ns; 0: none */
 };
 
 struct cr_video_encoder {
@@ -452,6 +456,7 @@ static void receive_packets(struct cr_video_encoder *enc)
 		av_packet_move_ref(av, enc->out);
 		key = (av->flags & AV_PKT_FLAG_KEY) != 0;
 		pkt = cr_packet_new_take(&av, key, m.index, m.sequence, m.mono_ns, m.utc_us);
+		pkt->device_ns = m.device_ns;
 		deliver(enc, pkt);
 		cr_packet_unref(&pkt);
 	}
@@ -728,6 +733,7 @@ static void copy_frame(struct cr_video_encoder *enc, const struct cr_frame *f, i
 	av->pts = av->dts = pts;
 	av->flags |= AV_PKT_FLAG_KEY;
 	pkt = cr_packet_new_take(&av, true, f->index, f->sequence, f->mono_ns, f->utc_us);
+	pkt->device_ns = f->device_ns;
 	deliver(enc, pkt);
 	cr_packet_unref(&pkt);
 }
@@ -735,11 +741,11 @@ static void copy_frame(struct cr_video_encoder *enc, const struct cr_frame *f, i
 /* The camera came back with frames of another size or kind: the encoder
  * hands out what it holds, closes, and opens again for the new frames, and
  * its packets carry new parameters (the recorder starts a new file). */
-static void reopen_for(struct cr_video_encoder *enc, const struct cr_frame *f)
+/* Drains the codec (the frames it holds come out as packets now) and
+ * closes it; the next frame opens it again, and its packets carry new
+ * parameters. */
+static void close_codec(struct cr_video_encoder *enc)
 {
-	cr_warn("%s: the camera's frames changed from %dx%d to %dx%d %s: recording at the new size",
-		cr_camera_config(enc->camera)->name, enc->in_width, enc->in_height, f->width, f->height,
-		cr_fourcc_name(f->fourcc));
 	if (enc->ctx && avcodec_send_frame(enc->ctx, NULL) >= 0)
 		receive_packets(enc);
 	avcodec_free_context(&enc->ctx);
@@ -754,6 +760,39 @@ static void reopen_for(struct cr_video_encoder *enc, const struct cr_frame *f)
 	atomic_store(&enc->want_keyframe, true);
 }
 
+/* Whether f differs in size or kind from the frames the codec was (or is)
+ * open for. */
+static bool changed(const struct cr_video_encoder *enc, const struct cr_frame *f)
+{
+	return enc->in_width && (f->width != enc->in_width || f->height != enc->in_height ||
+				 cr_fourcc_is_compressed(f->fourcc) != enc->in_compressed);
+}
+
+static void warn_changed(const struct cr_video_encoder *enc, const struct cr_frame *f)
+{
+	cr_warn("%s: the camera's frames changed from %dx%d to %dx%d %s: recording at the new size",
+		cr_camera_config(enc->camera)->name, enc->in_width, enc->in_height, f->width, f->height,
+		cr_fourcc_name(f->fourcc));
+}
+
+/* No frame came for a while. If the camera is gone (lost, ended, failed),
+ * the frames the codec still holds (x264's lookahead) would otherwise come
+ * out only after it returns, behind the recorder's end of the file they
+ * belong to: they come out now. */
+static void idle(struct cr_video_encoder *enc)
+{
+	struct cr_camera_stats cs;
+
+	if (!enc->ctx || cr_ring_length(&enc->meta) == 0)
+		return;
+	cr_camera_stats(enc->camera, &cs);
+	if (cs.state == CR_CAMERA_RUNNING)
+		return;
+	cr_debug("%s: the camera is %s: draining the encoder's %u frames", cr_camera_config(enc->camera)->name,
+		 cr_camera_state_name(cs.state), cr_ring_length(&enc->meta));
+	close_codec(enc);
+}
+
 static void encode_frame(struct cr_video_encoder *enc, struct cr_frame *f)
 {
 	int64_t t0 = cr_time_mono_ns(), pts = f->mono_ns / 1000;
@@ -763,9 +802,11 @@ static void encode_frame(struct cr_video_encoder *enc, struct cr_frame *f)
 	pthread_mutex_lock(&enc->lock);
 	enc->stats.frames++;
 	pthread_mutex_unlock(&enc->lock);
-	if (enc->opened && (f->width != enc->in_width || f->height != enc->in_height ||
-			    cr_fourcc_is_compressed(f->fourcc) != enc->in_compressed))
-		reopen_for(enc, f);
+	if (changed(enc, f)) {
+		/* Closed already when the camera went away (idle()). */
+		warn_changed(enc, f);
+		close_codec(enc);
+	}
 	if (!enc->opened)
 		open_for(enc, f);
 	if (enc->failed)
@@ -792,7 +833,7 @@ static void encode_frame(struct cr_video_encoder *enc, struct cr_frame *f)
 	enc->pic->quality = enc->ctx->global_quality;
 	enc->pic->pict_type = atomic_exchange(&enc->want_keyframe, false) ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
 	m = (struct meta){ .pts = pts, .index = f->index, .sequence = f->sequence, .mono_ns = f->mono_ns,
-			   .utc_us = f->utc_us };
+			   .utc_us = f->utc_us, .device_ns = f->device_ns };
 	cr_ring_push(&enc->meta, &m, NULL);
 	ret = avcodec_send_frame(enc->ctx, enc->pic);
 	av_frame_unref(enc->pic);
@@ -811,28 +852,73 @@ static void encode_frame(struct cr_video_encoder *enc, struct cr_frame *f)
 static void *encoder_thread(void *arg)
 {
 	struct cr_video_encoder *enc = arg;
+	struct cr_heartbeat *hb;
 	char name[16];
 
 	snprintf(name, sizeof(name), "venc:%s", cr_camera_config(enc->camera)->name);
 	pthread_setname_np(pthread_self(), name);
+	hb = cr_heartbeat_register(name);
 	for (;;) {
 		struct cr_frame *f;
-		int ret = cr_subscriber_pop(enc->sub, &f, -1);
+		int ret;
 
+		cr_heartbeat_idle(hb);
+		ret = cr_subscriber_pop(enc->sub, &f, IDLE_NS);
 		if (ret == -EPIPE)
 			break;
+		if (ret == -ETIMEDOUT)
+			idle(enc);
 		if (ret < 0)
 			continue;
+		cr_heartbeat_busy(hb, ENCODE_BOUND_NS);
 		encode_frame(enc, f);
 		cr_frame_unref(&f);
 	}
 	/* Drain: the frames the encoder still holds come out now. */
+	cr_heartbeat_busy(hb, ENCODE_BOUND_NS);
 	if (enc->ctx && avcodec_send_frame(enc->ctx, NULL) >= 0)
 		receive_packets(enc);
+	cr_heartbeat_unregister(&hb);
 	return NULL;
 }
 
 /* ---- public --------------------------------------------------------------- */
+
+int cr_video_encoder_probe(const char *codec, char *encoder, size_t len, char *why, size_t why_len)
+{
+	const AVCodec *c = first_choice(codec);
+	AVDictionary *opts = NULL;
+	AVCodecContext *ctx;
+	enum AVPixelFormat fmt;
+	int ret;
+
+	snprintf(encoder, len, "%s", c ? c->name : codec);
+	if (!c) {
+		snprintf(why, why_len, "this libavcodec has no encoder \"%s\"", codec);
+		return -ENOENT;
+	}
+	fmt = pick_format(c, CR_FMT_YU12, false);
+	if (fmt == AV_PIX_FMT_NONE && c->pix_fmts)
+		fmt = c->pix_fmts[0]; /* a hardware encoder's own surfaces */
+	ctx = avcodec_alloc_context3(c);
+	if (!ctx)
+		abort();
+	ctx->width = 640;
+	ctx->height = 480;
+	ctx->pix_fmt = fmt;
+	ctx->time_base = (AVRational){ 1, 1000000 };
+	ctx->framerate = (AVRational){ 25, 1 };
+	ctx->gop_size = 25;
+	ctx->max_b_frames = 0;
+	if (has_option(c, "x265-params"))
+		av_dict_set(&opts, "x265-params", "log-level=none", 0); /* libx265 prints to stderr itself */
+	ret = avcodec_open2(ctx, c, &opts);
+	av_dict_free(&opts);
+	avcodec_free_context(&ctx);
+	if (ret < 0)
+		snprintf(why, why_len, "%s does not open: %s", c->name, cr_strerror(ret));
+	return ret;
+}
 
 bool cr_video_codec_known(const char *name)
 {

@@ -53,6 +53,14 @@ struct cr_video_encoder_stats {
  * copy, mjpeg, h264, h265, ffv1, or any video encoder by name). */
 bool cr_video_codec_known(const char *name);
 
+/* Opens (and closes) the encoder recording.codec name means (auto, h264,
+ * h265, ... or an encoder by name; not copy) for 640x480 frames at 25 fps,
+ * to learn whether it works on this machine: a hardware encoder needs its
+ * device and driver. Writes the encoder's name into encoder (len bytes).
+ * Returns 0, -ENOENT when libavcodec has no such encoder, or the libav
+ * error of avcodec_open2(), with why (why_len bytes) saying which. */
+int cr_video_encoder_probe(const char *codec, char *encoder, size_t len, char *why, size_t why_len);
+
 /* What a good recording.codec is, for messages. */
 #define CR_VIDEO_CODECS_EXPECTED \
 	"auto, copy, mjpeg, h264, h265, ffv1, or a video encoder `ffmpeg -encoders` lists"

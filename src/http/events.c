@@ -2,6 +2,10 @@
  * format), one message per event on the bus:
  *     id: N\nevent: TYPE\ndata: {JSON}\n\n
  * with a comment line every 15 s to keep proxies from closing an idle stream.
+ * With ?stats=N it also sends, every N seconds (1..3600), a "stats" event
+ * without an id: the live summary of the status model
+ * (cr_status_live_json: fps, frames, drops, clients, recording and
+ * timelapse progress), so a page needs no polling loop.
  * Like the MJPEG stream, the reader blocks in the connection's own thread;
  * a client that falls behind loses its oldest events, never anyone else's. */
 #include "http/internal.h"
@@ -24,7 +28,25 @@ struct sse {
 	char *pending;               /* message being sent */
 	size_t len, sent;            /* bytes */
 	int64_t last_send_ns;
+	int64_t stats_every_ns;      /* ?stats: between stats events; 0: none */
+	int64_t stats_due_ns;        /* the next one, CLOCK_MONOTONIC */
 };
+
+/* The "stats" event: a snapshot of the status model. */
+static char *stats_event(struct sse *s)
+{
+	struct cr_status *st = cr_status_take(s->server->ctx->status);
+	json_t *live = cr_status_live_json(st);
+	char *data = json_dumps(live, JSON_COMPACT), *msg;
+
+	cr_status_free(&st);
+	json_decref(live);
+	if (!data)
+		return NULL;
+	msg = cr_asprintf("event: stats\ndata: %s\n\n", data);
+	free(data);
+	return msg;
+}
 
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -32,11 +54,23 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	size_t n;
 
 	while (!s->pending) {
+		int64_t wait = WAIT_SLICE_NS, now = cr_time_mono_ns();
 		json_t *event = NULL;
 		int ret;
 
+		if (s->stats_every_ns && now >= s->stats_due_ns && !atomic_load(&s->server->stopping)) {
+			s->stats_due_ns = now + s->stats_every_ns;
+			s->pending = stats_event(s);
+			if (s->pending) {
+				s->len = strlen(s->pending);
+				s->sent = 0;
+				break;
+			}
+		}
+		if (s->stats_every_ns && s->stats_due_ns - now < wait)
+			wait = s->stats_due_ns - now;
 		/* Events still queued at shutdown (the "stopping" one) go out first. */
-		ret = cr_event_sub_pop(s->sub, &event, atomic_load(&s->server->stopping) ? 0 : WAIT_SLICE_NS);
+		ret = cr_event_sub_pop(s->sub, &event, atomic_load(&s->server->stopping) ? 0 : wait);
 		if (ret == -EPIPE || (ret < 0 && atomic_load(&s->server->stopping)))
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		if (ret == 0) {
@@ -87,8 +121,12 @@ enum MHD_Result cr_http_events(struct cr_http_request *req)
 	struct MHD_Response *resp;
 	struct sse *s;
 
-	if (cr_http_unknown_param(req, (const char *const[]){ NULL }))
-		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s takes no parameters", req->path);
+	int stats = 0;
+
+	if (cr_http_unknown_param(req, (const char *const[]){ "stats", NULL }))
+		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s: unknown parameter (expected stats)", req->path);
+	if (cr_http_int_param(req, "stats", 1, 3600, &stats) < 0)
+		return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s: stats: expected seconds from 1 to 3600", req->path);
 	if (!cr_http_live_view_begin(req, &result))
 		return result;
 	s = CR_NEW(s);
@@ -99,6 +137,8 @@ enum MHD_Result cr_http_events(struct cr_http_request *req)
 	s->pending = cr_strdup(": camrig events\n\n");
 	s->len = strlen(s->pending);
 	s->last_send_ns = cr_time_mono_ns();
+	s->stats_every_ns = (int64_t)stats * CR_NS_PER_SEC;
+	s->stats_due_ns = s->last_send_ns;
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, s, sse_free);
 	if (!resp) {
 		sse_free(s);

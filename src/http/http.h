@@ -4,8 +4,9 @@
  *
  * HTTP knows the rest of camrig through its context only: each camera's
  * name and JPEG stage (the live images), the control thread (commands), the
- * event bus (/api/events) and the status model (app/status.h), which renders
- * every state view. It includes no part beyond those. */
+ * event bus (/api/events), the status model (app/status.h), which renders
+ * every state view, and the catalogue of files written (record/catalog.h).
+ * It includes no part beyond those. */
 #ifndef CR_HTTP_HTTP_H
 #define CR_HTTP_HTTP_H
 
@@ -22,6 +23,7 @@ extern "C" {
 #endif
 
 struct cr_status_source;
+struct cr_catalog;
 
 /* The header a state-changing request may carry instead of a non-simple
  * content type; any value ("X-Camrig: 1"). Browsers cannot send it to
@@ -44,6 +46,14 @@ struct cr_http_context {
 	struct cr_control *control;         /* runs /api/command and the POST APIs */
 	struct cr_events *events;           /* /api/events */
 	const struct cr_status_source *status; /* /status, GET /api/record, GET /api/timelapse */
+	const struct cr_catalog *catalog;   /* /api/recordings, /recordings/ (record/catalog.h) */
+	/* POST /mcp (NULL: a 404): handles one MCP JSON-RPC message (borrowed)
+	 * sent with the MCP-Protocol-Version header version (NULL: none) and
+	 * returns the response (the caller frees it), or NULL for none (a
+	 * notification: 202). May set *status (default 200) to 400 for a
+	 * version it does not speak. Called on connection threads. */
+	json_t *(*mcp)(void *ctx, json_t *message, const char *version, unsigned *status);
+	void *mcp_ctx;
 };
 
 struct cr_http_server;
@@ -71,8 +81,15 @@ void cr_http_server_free(struct cr_http_server **server);
  * what was loaded before stays in force. Returns 0 or a negative errno. */
 int cr_http_server_reload(struct cr_http_server *server);
 
+/* The status codes whose replies are counted one by one
+ * (cr_http_stats.replies); the last slot counts every other. */
+#define CR_HTTP_CODES 20
+extern const unsigned short cr_http_codes[CR_HTTP_CODES];
+
 /* What the server counts (cr_http_server_stats). */
 struct cr_http_stats {
+	uint64_t replies[CR_HTTP_CODES]; /* replies sent by camrig's handlers, by status code (cr_http_codes[i];
+					    0: any other), since start; the acceptor's own refusals are below */
 	unsigned connections;        /* connections being served now (live views and other requests) */
 	unsigned live_views;         /* live views open now (MJPEG streams and event streams) */
 	unsigned pending;            /* connections still sending their request */

@@ -52,11 +52,19 @@ struct cr_http_server {
 	struct cr_http_origin *origin; /* Host, cross-site and CORS policy */
 	atomic_uint live_views;        /* live responses open (cr_http_live_view_begin) */
 	atomic_bool stopping;          /* set at shutdown: live views end */
+	atomic_uint_fast64_t replies[CR_HTTP_CODES]; /* by cr_http_codes[] */
 };
 
 /* Whether path (len bytes, no query) is a live view's (the route table in
  * server.c): the acceptor sends such requests to the live pool. */
 bool cr_http_path_is_live(const char *path, size_t len);
+
+/* The Content-Security-Policy of every reply but the page's (page.c):
+ * no scripts, styles only inline (a browser's own viewer of an image or a
+ * video uses them), images and media from camrig itself, and no framing
+ * by any page. */
+#define CR_HTTP_CSP "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; " \
+	"frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 /* Largest request body accepted, bytes; more gets a 413. */
 #define CR_HTTP_BODY_MAX 4096
@@ -119,12 +127,21 @@ void cr_http_live_view_end(struct cr_http_server *server);
 enum MHD_Result cr_http_stream(struct cr_http_request *req);    /* stream.c: /stream.mjpg */
 enum MHD_Result cr_http_snapshot(struct cr_http_request *req);  /* stream.c: /snapshot.jpg, /frame */
 enum MHD_Result cr_http_status(struct cr_http_request *req);    /* status.c: /status */
+enum MHD_Result cr_http_healthz(struct cr_http_request *req);   /* health.c: /healthz */
+enum MHD_Result cr_http_metrics(struct cr_http_request *req);   /* metrics.c: /metrics */
 enum MHD_Result cr_http_page(struct cr_http_request *req);      /* page.c: /, /index.html */
 enum MHD_Result cr_http_command(struct cr_http_request *req);   /* command.c: POST /api/command */
+enum MHD_Result cr_http_mcp(struct cr_http_request *req);       /* mcp.c: POST /mcp */
 enum MHD_Result cr_http_events(struct cr_http_request *req);    /* events.c: GET /api/events */
 enum MHD_Result cr_http_record_start(struct cr_http_request *req); /* record.c: POST /api/record/start */
 enum MHD_Result cr_http_record_stop(struct cr_http_request *req);  /* record.c: POST /api/record/stop */
 enum MHD_Result cr_http_record(struct cr_http_request *req);       /* record.c: GET /api/record */
+enum MHD_Result cr_http_controls(struct cr_http_request *req);     /* controls.c: GET /api/controls */
+
+/* files.c: GET /api/recordings, GET /recordings/PATH, DELETE /api/recordings/PATH. */
+enum MHD_Result cr_http_recordings(struct cr_http_request *req);
+enum MHD_Result cr_http_recording_file(struct cr_http_request *req);
+enum MHD_Result cr_http_recording_delete(struct cr_http_request *req);
 
 /* timelapse.c: POST /api/timelapse/{start,pause,resume,stop,abort,shot}
  * and GET /api/timelapse. */

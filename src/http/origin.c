@@ -12,7 +12,7 @@
  *    name (or NAME.local, mDNS), the listen address, or an entry of
  *    http.hostnames. Anything else is a 421 (Misdirected Request).
  * 2. Cross-site requests that change state (every method but GET, HEAD and
- *    OPTIONS). A browser names the page's origin in Origin and, since 2020
+ *    OPTIONS: POST, DELETE). A browser names the page's origin in Origin and, since 2020
  *    in every engine, the relation in Sec-Fetch-Site; a foreign Origin or a
  *    cross-site / same-site fetch is refused unless http.cors_origins names
  *    the origin.
@@ -254,7 +254,7 @@ void cr_http_origin_headers(struct MHD_Response *resp, const char *cors_origin)
 
 void cr_http_origin_preflight_headers(struct MHD_Response *resp)
 {
-	MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST");
+	MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, DELETE");
 	MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Authorization, Content-Type, " CR_HTTP_REQUEST_HEADER);
 	MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
 }

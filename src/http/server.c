@@ -25,7 +25,8 @@
  * connection, so each request passes the acceptor, its deadline and its
  * pool's limit, and no idle keep-alive connection holds a slot.
  *
- * Routing is a fixed table from path to handler; an unknown path is a 404,
+ * Routing is a fixed table from path (or, ending in '/', the start of one)
+ * to handler; an unknown path is a 404,
  * a method other than the route's a 405, each with a one-line text reason.
  * Headers are bounded by the acceptor (8 KiB) and libmicrohttpd's connection
  * memory limit, bodies by CR_HTTP_BODY_MAX.
@@ -84,7 +85,10 @@ static const struct {
 	{ "GET", "/frame", cr_http_snapshot, false },
 	{ "GET", "/status", cr_http_status, false },
 	{ "GET", "/info", cr_http_status, false },
+	{ "GET", "/healthz", cr_http_healthz, false },
+	{ "GET", "/metrics", cr_http_metrics, false },
 	{ "POST", "/api/command", cr_http_command, false },
+	{ "POST", "/mcp", cr_http_mcp, false },
 	{ "GET", "/api/events", cr_http_events, true },
 	{ "POST", "/api/record/start", cr_http_record_start, false },
 	{ "POST", "/api/record/stop", cr_http_record_stop, false },
@@ -96,6 +100,10 @@ static const struct {
 	{ "POST", "/api/timelapse/abort", cr_http_timelapse_action, false },
 	{ "POST", "/api/timelapse/shot", cr_http_timelapse_action, false },
 	{ "GET", "/api/timelapse", cr_http_timelapse, false },
+	{ "GET", "/api/controls", cr_http_controls, false },
+	{ "GET", "/api/recordings", cr_http_recordings, false },
+	{ "DELETE", "/api/recordings/", cr_http_recording_delete, false },
+	{ "GET", "/recordings/", cr_http_recording_file, false },
 };
 
 /* A request being received: its body, bounded by CR_HTTP_BODY_MAX, and
@@ -127,13 +135,32 @@ enum MHD_Result cr_http_reply(struct cr_http_request *req, unsigned status, cons
 	return cr_http_queue(req, status, resp);
 }
 
+const unsigned short cr_http_codes[CR_HTTP_CODES] = {
+	200, 204, 301, 302, 304, 400, 401, 403, 404, 405, 408, 409, 413, 421, 429, 431, 500, 501, 503, 0,
+};
+
+static void count_reply(struct cr_http_server *server, unsigned status)
+{
+	unsigned i = 0;
+
+	while (i < CR_HTTP_CODES - 1 && cr_http_codes[i] != status)
+		i++;
+	atomic_fetch_add_explicit(&server->replies[i], 1, memory_order_relaxed);
+}
+
 enum MHD_Result cr_http_queue(struct cr_http_request *req, unsigned status, struct MHD_Response *resp)
 {
 	enum MHD_Result ret;
 
+	count_reply(req->server, status);
 	if (!resp)
 		return MHD_NO;
 	cr_http_origin_headers(resp, req->cors_origin);
+	/* Every reply: nothing of camrig's runs scripts, is framed by another
+	 * page, or is sniffed as another type; the page sets its own policy. */
+	if (!MHD_get_response_header(resp, "Content-Security-Policy"))
+		MHD_add_response_header(resp, "Content-Security-Policy", CR_HTTP_CSP);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(req->conn, status, resp);
 	MHD_destroy_response(resp);
@@ -301,12 +328,23 @@ static bool method_matches(const char *route_method, const char *method)
 	return strcmp(route_method, method) == 0 || (strcmp(route_method, "GET") == 0 && strcmp(method, "HEAD") == 0);
 }
 
+/* A route's path is the request's, or, when it ends in '/' (and is not "/"),
+ * the start of it: "/recordings/" takes "/recordings/a/b.mp4". */
+static bool route_matches(const char *route_path, const char *path)
+{
+	size_t n = strlen(route_path);
+
+	if (n > 1 && route_path[n - 1] == '/')
+		return strncmp(path, route_path, n) == 0;
+	return strcmp(path, route_path) == 0;
+}
+
 static enum MHD_Result route(struct cr_http_request *req)
 {
 	const char *allowed = NULL;
 
 	for (size_t i = 0; i < CR_ARRAY_SIZE(routes); i++) {
-		if (strcmp(req->path, routes[i].path) != 0)
+		if (!route_matches(routes[i].path, req->path))
 			continue;
 		/* The acceptor compares the path as sent; libmicrohttpd's is
 		 * unescaped. A live view that reached the API pool so must not
@@ -322,7 +360,7 @@ static enum MHD_Result route(struct cr_http_request *req)
 		return cr_http_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "%s %s: method not allowed (expected %s)",
 				     req->method, req->path, allowed);
 	return cr_http_error(req, MHD_HTTP_NOT_FOUND, "%s: not found (try /, /stream.mjpg, /snapshot.jpg, "
-			     "/frame, /status, /api/command)", req->path);
+			     "/frame, /status, /healthz, /metrics, /api/command, /api/recordings)", req->path);
 }
 
 /* The request's framing headers (RFC 9112 section 6): at most one
@@ -651,6 +689,8 @@ void cr_http_server_stats(struct cr_http_server *server, struct cr_http_stats *s
 	for (unsigned i = 0; i < CR_HTTP_POOLS; i++)
 		stats->connections += atomic_load(&server->pools[i].connections);
 	stats->live_views = atomic_load(&server->live_views);
+	for (unsigned i = 0; i < CR_HTTP_CODES; i++)
+		stats->replies[i] = atomic_load_explicit(&server->replies[i], memory_order_relaxed);
 	cr_http_acceptor_stats(server->acceptor, stats);
 }
 

@@ -13,7 +13,17 @@
  * another shape is met), camera (name); the stream also fps (1..1000: at
  * most that many images a second, judged by capture time). A stream with
  * fps holds its variant only while it waits for an image it will send, so
- * a slow client alone does not make the stage encode every frame. */
+ * a slow client alone does not make the stage encode every frame.
+ *
+ * When the picture stops (app/status.h, cr_status_camera_health()): a
+ * stream whose camera is down or has sent no frame for a second gets a
+ * placeholder image once a second that says what happened and since when
+ * (its part carries X-Placeholder with that text and X-Timestamp, when it
+ * was made, instead of the frame headers),
+ * until frames return; so a stream always makes progress and a client
+ * that has gone is noticed. A snapshot answers 503 at once while the
+ * camera is down or has sent no frame for health.max_age, and gives up
+ * waiting as soon as it goes down. */
 #include "http/internal.h"
 
 #include "base/error.h"
@@ -21,6 +31,7 @@
 #include "base/mem.h"
 #include "base/time.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,8 +39,11 @@
 #include <string.h>
 
 #define BOUNDARY "camrigframe"
-#define WAIT_SLICE_NS (1 * CR_NS_PER_SEC)
+#define WAIT_SLICE_NS (500 * CR_NS_PER_MS)   /* a stream checks the camera's health this often */
 #define SNAPSHOT_TIMEOUT_NS (10 * CR_NS_PER_SEC)
+#define SNAPSHOT_SLICE_NS (100 * CR_NS_PER_MS) /* a snapshot checks the camera's health this often */
+#define STALE_NS (1 * CR_NS_PER_SEC)        /* no frame for this long (or 2.5 frame periods): placeholder */
+#define PLACEHOLDER_GAP_NS (1 * CR_NS_PER_SEC) /* placeholders a stream sends: one a second */
 #define STREAM_BLOCK_SIZE (64 * 1024)
 #define FPS_EARLY_NS (20 * CR_NS_PER_MS) /* a rate-limited stream asks for images this long before they are due */
 
@@ -114,23 +128,58 @@ static void add_frame_headers(struct MHD_Response *resp, const struct cr_jpeg *j
 	MHD_add_response_header(resp, "X-Capture-Monotonic-Ns", v);
 }
 
+/* The health of hc's camera, judged against max_age_s. */
+static void camera_health(const struct cr_http_context *ctx, const struct cr_http_camera *hc, double max_age_s,
+			  struct cr_status_health *h)
+{
+	cr_status_camera_health(ctx->status, (unsigned)(hc - ctx->cameras), max_age_s, h);
+}
+
+/* The 503 of a snapshot whose camera is down or silent. */
+static enum MHD_Result snapshot_unavailable(struct cr_http_request *req, const struct cr_http_camera *hc,
+					    const struct cr_status_health *h)
+{
+	return cr_http_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "camera \"%s\": %s%s%s%s", hc->name, h->what,
+			     h->error[0] ? " (" : "", h->error, h->error[0] ? ")" : "");
+}
+
 enum MHD_Result cr_http_snapshot(struct cr_http_request *req)
 {
 	enum MHD_Result result = MHD_NO;
 	struct cr_jpeg_params p;
 	struct cr_http_camera *hc = image_request(req, &p, NULL, &result);
+	double max_age = req->ctx->status->config->health.max_age;
+	struct cr_jpeg_variant *variant;
+	struct cr_status_health h;
 	struct cr_jpeg *jpeg = NULL;
 	struct MHD_Response *resp;
-	int ret;
+	uint64_t min_index;
+	int64_t deadline;
+	int ret = -ETIMEDOUT;
 
 	if (!hc)
 		return result;
+	camera_health(req->ctx, hc, max_age, &h);
+	if (!h.healthy)
+		return snapshot_unavailable(req, hc, &h);
 	/* A frame captured after the request arrived: every frame published so
 	 * far is too old. */
-	ret = cr_jpeg_stage_take(hc->jpeg, &p, cr_jpeg_stage_next_index(hc->jpeg), SNAPSHOT_TIMEOUT_NS,
-				 &req->server->stopping, &jpeg);
-	if (ret == -EBUSY)
+	min_index = cr_jpeg_stage_next_index(hc->jpeg);
+	variant = cr_jpeg_stage_acquire(hc->jpeg, &p);
+	if (!variant)
 		return cr_http_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "too many different image sizes in use");
+	deadline = cr_time_mono_ns() + SNAPSHOT_TIMEOUT_NS;
+	while (ret == -ETIMEDOUT && cr_time_mono_ns() < deadline && !atomic_load(&req->server->stopping)) {
+		ret = cr_jpeg_variant_wait(hc->jpeg, variant, min_index, SNAPSHOT_SLICE_NS, &jpeg);
+		if (ret == -ETIMEDOUT) {
+			camera_health(req->ctx, hc, max_age, &h);
+			if (!h.healthy) {
+				cr_jpeg_stage_release(hc->jpeg, &variant);
+				return snapshot_unavailable(req, hc, &h);
+			}
+		}
+	}
+	cr_jpeg_stage_release(hc->jpeg, &variant);
 	if (ret < 0)
 		return cr_http_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "no frame from the camera within %d s (%s)",
 				     (int)(SNAPSHOT_TIMEOUT_NS / CR_NS_PER_SEC), cr_strerror(ret));
@@ -154,11 +203,48 @@ struct stream {
 	int64_t gap_ns;              /* ?fps: capture time between images sent, at least; 0: every image */
 	int64_t due_ns;              /* ?fps: the next image's capture time, at least (CLOCK_MONOTONIC) */
 	struct cr_jpeg *jpeg;        /* image being sent, NULL between images */
+	bool placeholder;            /* jpeg is a placeholder, not a frame's image */
+	int64_t placeholder_ns;      /* when the last placeholder was made, CLOCK_MONOTONIC ns; 0: none */
 	char head[512];              /* boundary and part headers */
+	char what[160];              /* the placeholder's text (struct cr_status_health) */
 	size_t head_len;
 	size_t sent;                 /* bytes of head + image + "\r\n" sent */
 	uint64_t next_index;         /* the next image must be of a frame at least this new */
 };
+
+/* Between images: when the camera is down or has sent nothing for a second
+ * (or 2.5 frame periods of a slower camera), and the last placeholder is a
+ * second old, makes s->jpeg a placeholder that says so. Returns whether it
+ * did. */
+static bool make_placeholder(struct stream *s)
+{
+	const struct cr_http_context *ctx = s->server->ctx;
+	int64_t now = cr_time_mono_ns();
+	struct cr_status_health h;
+	double stale_s = (double)STALE_NS / CR_NS_PER_SEC;
+	char upper[sizeof(h.what)];
+	const char *lines[3];
+	int width, height;
+
+	if (s->placeholder_ns && now - s->placeholder_ns < PLACEHOLDER_GAP_NS)
+		return false;
+	cr_status_camera_health(ctx->status, (unsigned)(s->hc - ctx->cameras), stale_s, &h);
+	if (h.healthy)
+		return false;
+	snprintf(s->what, sizeof(s->what), "%s", h.what);
+	for (size_t i = 0; i <= strlen(h.what); i++)
+		upper[i] = (char)toupper((unsigned char)h.what[i]);
+	lines[0] = upper;
+	lines[1] = s->hc->name;
+	lines[2] = h.error;
+	width = s->params.width ? s->params.width : h.width ? h.width : 640;
+	height = s->params.height ? s->params.height : h.height ? h.height : 480;
+	if (cr_jpeg_placeholder(width, height, lines, h.error[0] ? 3 : 2, &s->jpeg) < 0)
+		return false;
+	s->placeholder = true;
+	s->placeholder_ns = now;
+	return true;
+}
 
 /* A rate-limited stream between images: sleeps until shortly before the
  * next one is due, then takes its variant again. False when camrig stops
@@ -200,19 +286,28 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			ret = cr_jpeg_variant_wait(s->hc->jpeg, s->variant, s->next_index, WAIT_SLICE_NS, &s->jpeg);
 			if (ret == -EPIPE)
 				return MHD_CONTENT_READER_END_OF_STREAM;
-			if (ret < 0)
+			if (ret < 0) {
+				if (make_placeholder(s))
+					break;
 				continue;
+			}
 			s->next_index = s->jpeg->index + 1;
 			if (s->jpeg->mono_ns >= s->due_ns)
 				break;
 			cr_jpeg_unref(&s->jpeg); /* captured too soon after the last one sent */
 		}
-		s->head_len = (size_t)snprintf(s->head, sizeof(s->head),
-			"--" BOUNDARY "\r\nContent-Type: image/jpeg\r\nContent-Length: %zu\r\n"
-			"X-Frame-Index: %" PRIu64 "\r\nX-Frame-Sequence: %" PRIu32 "\r\n"
-			"X-Timestamp: %" PRId64 ".%06" PRId64 "\r\nX-Capture-Monotonic-Ns: %" PRId64 "\r\n\r\n",
-			s->jpeg->size, s->jpeg->index, s->jpeg->sequence, s->jpeg->utc_us / CR_US_PER_SEC,
-			s->jpeg->utc_us % CR_US_PER_SEC, s->jpeg->mono_ns);
+		if (s->placeholder)
+			s->head_len = (size_t)snprintf(s->head, sizeof(s->head),
+				"--" BOUNDARY "\r\nContent-Type: image/jpeg\r\nContent-Length: %zu\r\n"
+				"X-Placeholder: %s\r\nX-Timestamp: %" PRId64 ".%06" PRId64 "\r\n\r\n", s->jpeg->size,
+				s->what, s->jpeg->utc_us / CR_US_PER_SEC, s->jpeg->utc_us % CR_US_PER_SEC);
+		else
+			s->head_len = (size_t)snprintf(s->head, sizeof(s->head),
+				"--" BOUNDARY "\r\nContent-Type: image/jpeg\r\nContent-Length: %zu\r\n"
+				"X-Frame-Index: %" PRIu64 "\r\nX-Frame-Sequence: %" PRIu32 "\r\n"
+				"X-Timestamp: %" PRId64 ".%06" PRId64 "\r\nX-Capture-Monotonic-Ns: %" PRId64 "\r\n\r\n",
+				s->jpeg->size, s->jpeg->index, s->jpeg->sequence, s->jpeg->utc_us / CR_US_PER_SEC,
+				s->jpeg->utc_us % CR_US_PER_SEC, s->jpeg->mono_ns);
 		s->sent = 0;
 	}
 	total = s->head_len + s->jpeg->size + 2;
@@ -237,11 +332,12 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		s->sent += chunk;
 	}
 	if (s->sent == total) {
-		if (s->gap_ns) {
+		if (s->gap_ns && !s->placeholder) {
 			s->due_ns = s->jpeg->mono_ns + s->gap_ns;
 			cr_jpeg_stage_release(s->hc->jpeg, &s->variant);
 		}
 		cr_jpeg_unref(&s->jpeg);
+		s->placeholder = false;
 	}
 	return (ssize_t)n;
 }

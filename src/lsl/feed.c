@@ -2,29 +2,35 @@
  *
  * One thread ("lsl-tcp") runs an epoll loop over the listening socket, the
  * outlet's stop and wake eventfds, and up to CR_LSL_MAX_INLETS non-blocking
- * connections. A connection starts in REQUEST: it has REQUEST_TIMEOUT_NS to
- * send a complete request of at most REQUEST_MAX bytes, parsed as liblsl's
- * tcp_server.cpp does:
+ * connections. A connection starts in REQUEST: it has REQUEST_TIMEOUT_NS
+ * (2 s) to send a complete request of at most REQUEST_MAX bytes, parsed as
+ * liblsl's tcp_server.cpp does:
  *   LSL:fullinfo                  -> the full XML, then close
  *   LSL:shortinfo + query line    -> the short XML if the query matches, then close
  *   LSL:streamfeed/110 <uid> + headers + blank line
  *                                 -> 1.10 response header, two test-pattern
  *                                    samples, then every pushed sample (STREAM)
- * and is refused as liblsl refuses: "LSL/110 505 Version not supported" for a
- * major version above 1 (and, unlike liblsl, for anything that would need the
- * 1.00 data protocol), "LSL/110 404 Not found" for another stream's uid, and
- * a silent close for anything unparseable. One-shot replies end with
- * shutdown(SHUT_WR) and a short LINGER for the inlet to close first, so a
- * reply is never cut by a reset.
+ * or it is closed; and when every slot is taken a new connection closes the
+ * one that has waited longest for its request, so idle or hostile
+ * connections cannot hold the slots. A request is refused as liblsl refuses:
+ * "LSL/110 505 Version not supported" for a major version above 1 (and,
+ * unlike liblsl, for anything that would need the 1.00 data protocol; for a
+ * string stream Value-Size is ignored, as liblsl does), "LSL/110 404 Not
+ * found" for another stream's uid, and a silent close for anything
+ * unparseable. One-shot replies end with shutdown(SHUT_WR) and a short
+ * LINGER for the inlet to close first, so a reply is never cut by a reset.
  *
- * Samples: a wake reads the eventfd, takes every queued sample from the push
- * ring, encodes each once (33 bytes) and appends it to every streaming
- * inlet's ring of encoded samples (capacity = the inlet's Max-Buffer-Length,
- * at most RING_MAX), then writes each ring with one sendmsg(). A full ring
- * drops its oldest sample not yet begun (liblsl's consumer queue also drops
- * the oldest) and counts it; an inlet whose socket accepts no byte for the
- * stall timeout (10 s by default) while data waits is disconnected. Nothing here ever blocks
- * the capture thread or another inlet. */
+ * Samples: a wake reads the eventfd, takes every queued slot from the push
+ * ring (samples are encoded at push time, internal.h) and appends it to every
+ * streaming inlet's ring of slots (capacity = the inlet's Max-Buffer-Length,
+ * at most o->inlet_capacity: 4096 frames or 32 markers), then writes each
+ * ring with one sendmsg(): a frames ring is contiguous 33-byte samples (at
+ * most two iovecs), a markers ring one iovec per marker. A ring that fills
+ * is written out first; when the socket takes nothing more, the ring drops
+ * its oldest sample not yet begun (liblsl's consumer queue also drops the
+ * oldest) and counts it; an inlet whose socket accepts no byte for the stall
+ * timeout (10 s by default) while data waits is disconnected. Nothing here
+ * ever blocks the capture thread or another inlet. */
 #include "lsl/internal.h"
 
 #include "base/log.h"
@@ -45,10 +51,10 @@
 #include <unistd.h>
 
 #define REQUEST_MAX 4096                        /* bytes: request line + headers */
-#define REQUEST_TIMEOUT_NS (10 * CR_NS_PER_SEC) /* to send a complete request */
+#define REQUEST_TIMEOUT_NS (2 * CR_NS_PER_SEC)  /* to send a complete request */
 #define LINGER_TIMEOUT_NS (2 * CR_NS_PER_SEC)   /* after a one-shot reply, for the inlet to close */
 #define ACCEPT_PAUSE_NS (CR_NS_PER_SEC)         /* out of file descriptors: stop accepting this long */
-#define RING_MAX 4096                           /* samples buffered per inlet, at most */
+#define MARKER_IOV 64                           /* markers handed to one sendmsg(), at most */
 #define SEND_BUFFER 65536                       /* SO_SNDBUF per inlet, bytes */
 #define HEAD_MAX 512                            /* bytes of a feed response header + test patterns */
 
@@ -72,7 +78,7 @@ struct inlet {
 	const char *pre;              /* bytes to send before any sample: a reply or the feed header */
 	size_t pre_len, pre_off;      /* bytes */
 	char head[HEAD_MAX];          /* the feed header, pre points here in STREAM */
-	struct cr_ring ring;          /* STREAM: encoded samples of LSL_SAMPLE_BYTES, oldest first */
+	struct cr_ring ring;          /* STREAM: slots (o->slot_bytes) of encoded samples, oldest first */
 	unsigned head_off;            /* bytes of the head sample already sent */
 	uint64_t sent, skipped;       /* samples */
 };
@@ -81,8 +87,7 @@ struct lsl_feed {
 	int listen_fd, epoll_fd;
 	int64_t accept_paused_until;  /* ns; 0: accepting */
 	struct inlet inlet[CR_LSL_MAX_INLETS];
-	struct lsl_sample batch[LSL_PUSH_RING];
-	uint8_t encoded[LSL_PUSH_RING][LSL_SAMPLE_BYTES];
+	uint8_t *batch;               /* o->push_capacity slots taken from the push ring */
 	char scratch[4096];           /* bytes read and discarded after the request */
 };
 
@@ -94,6 +99,7 @@ int cr_lsl_feed_open(struct cr_lsl_outlet *o)
 
 	o->feed = f;
 	f->epoll_fd = -1;
+	f->batch = cr_malloc((size_t)o->push_capacity * o->slot_bytes);
 	for (int i = 0; i < CR_LSL_MAX_INLETS; i++)
 		f->inlet[i].fd = -1;
 	f->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -154,6 +160,7 @@ void cr_lsl_feed_close(struct cr_lsl_outlet *o)
 		close(f->listen_fd);
 	if (f->epoll_fd >= 0)
 		close(f->epoll_fd);
+	free(f->batch);
 	free(f);
 	o->feed = NULL;
 }
@@ -294,22 +301,34 @@ static bool inlet_pending(const struct inlet *in)
 /* Writes as much as the socket takes. Returns false when the inlet was closed. */
 static bool inlet_flush(struct cr_lsl_outlet *o, struct lsl_feed *f, struct inlet *in, int64_t now)
 {
-	struct iovec iov[3];
+	struct iovec iov[1 + MARKER_IOV];
 	struct msghdr msg = { .msg_iov = iov };
+	unsigned queued = cr_ring_length(&in->ring);
 	int n = 0;
 	ssize_t sent;
 	size_t k;
 
 	if (in->pre_off < in->pre_len)
 		iov[n++] = (struct iovec){ (void *)(in->pre + in->pre_off), in->pre_len - in->pre_off };
-	if (cr_ring_length(&in->ring) > 0) {
+	if (queued > 0 && !o->markers) {
+		/* Frames: slots are the samples, back to back. */
 		unsigned first_n, second_n;
 		void *first, *second;
 
 		cr_ring_spans(&in->ring, &first, &first_n, &second, &second_n);
-		iov[n++] = (struct iovec){ (uint8_t *)first + in->head_off, (size_t)first_n * LSL_SAMPLE_BYTES - in->head_off };
+		iov[n++] = (struct iovec){ (uint8_t *)first + in->head_off,
+					   (size_t)first_n * LSL_SAMPLE_BYTES - in->head_off };
 		if (second_n > 0)
 			iov[n++] = (struct iovec){ second, (size_t)second_n * LSL_SAMPLE_BYTES };
+	} else if (queued > 0) {
+		/* Markers: each slot holds its length and a sample of that length. */
+		for (unsigned i = 0; i < queued && i < MARKER_IOV; i++) {
+			const uint8_t *slot = cr_ring_at(&in->ring, i);
+			size_t skip = i == 0 ? in->head_off : 0;
+
+			iov[n++] = (struct iovec){ (void *)(cr_lsl_slot_data(o, slot) + skip),
+						   cr_lsl_slot_length(o, slot) - skip };
+		}
 	}
 	if (n > 0) {
 		msg.msg_iovlen = (size_t)n;
@@ -327,7 +346,7 @@ static bool inlet_flush(struct cr_lsl_outlet *o, struct lsl_feed *f, struct inle
 		in->pre_off += k;
 		sent -= (ssize_t)k;
 		while (sent > 0) {
-			k = LSL_SAMPLE_BYTES - in->head_off;
+			k = cr_lsl_slot_length(o, cr_ring_at(&in->ring, 0)) - in->head_off;
 			if ((size_t)sent < k) {
 				in->head_off += (unsigned)sent;
 				break;
@@ -356,22 +375,22 @@ static bool inlet_flush(struct cr_lsl_outlet *o, struct lsl_feed *f, struct inle
 	return true;
 }
 
-/* Appends one encoded sample; a full ring first drops its oldest sample that
- * has not begun to go out. */
-static void inlet_append(struct cr_lsl_outlet *o, struct inlet *in, const uint8_t *sample, int64_t now)
+/* Appends one slot; a full ring first drops its oldest sample that has not
+ * begun to go out. */
+static void inlet_append(struct cr_lsl_outlet *o, struct inlet *in, const uint8_t *slot, int64_t now)
 {
 	if (!inlet_pending(in))
 		in->progress_ns = now; /* the stall clock runs while data waits */
 	if (cr_ring_full(&in->ring)) {
 		/* The head is half sent: keep it, drop the one behind it by
-		 * moving the head's bytes one slot on (capacity >= 2). */
+		 * moving the head's slot one on (capacity >= 2). */
 		if (in->head_off > 0)
-			memcpy(cr_ring_at(&in->ring, 1), cr_ring_at(&in->ring, 0), LSL_SAMPLE_BYTES);
+			memcpy(cr_ring_at(&in->ring, 1), cr_ring_at(&in->ring, 0), o->slot_bytes);
 		cr_ring_drop(&in->ring, 1);
 		in->skipped++;
 		atomic_fetch_add_explicit(&o->samples_skipped, 1, memory_order_relaxed);
 	}
-	cr_ring_push(&in->ring, sample, NULL);
+	cr_ring_push(&in->ring, slot, NULL);
 }
 
 /* Moves every pushed sample to every streaming inlet and writes them out. */
@@ -379,16 +398,20 @@ static void distribute(struct cr_lsl_outlet *o, struct lsl_feed *f, int64_t now)
 {
 	unsigned n;
 
-	while ((n = cr_lsl_outlet_take(o, f->batch, LSL_PUSH_RING)) > 0) {
-		for (unsigned s = 0; s < n; s++)
-			cr_lsl_sample_encode(f->encoded[s], f->batch[s].timestamp, f->batch[s].value);
+	while ((n = cr_lsl_outlet_take(o, f->batch, o->push_capacity)) > 0) {
 		for (int i = 0; i < CR_LSL_MAX_INLETS; i++) {
 			struct inlet *in = &f->inlet[i];
 
 			if (in->state != IN_STREAM)
 				continue;
-			for (unsigned s = 0; s < n; s++)
-				inlet_append(o, in, f->encoded[s], now);
+			for (unsigned s = 0; s < n; s++) {
+				/* Full: hand the socket what it takes before dropping. */
+				if (cr_ring_full(&in->ring) && !in->want_out && !inlet_flush(o, f, in, now))
+					break; /* closed */
+				inlet_append(o, in, f->batch + (size_t)s * o->slot_bytes, now);
+			}
+			if (in->state != IN_STREAM)
+				continue;
 			if (!in->want_out) /* else the socket is full: EPOLLOUT will come */
 				inlet_flush(o, f, in, now);
 		}
@@ -455,6 +478,7 @@ static void handle_streamfeed(struct cr_lsl_outlet *o, struct lsl_feed *f, struc
 	const char *v = line + strlen("LSL:streamfeed/"), *v_end, *uid, *uid_end;
 	long version, byte_order = 1234, value_size = 8, ieee754 = 1, subnormals = 1, max_buffered = 0;
 	long protocol, max_chunk = 0;
+	unsigned capacity;
 	uint8_t *p;
 	double pattern[CR_LSL_CHANNELS];
 	int len;
@@ -529,8 +553,10 @@ static void handle_streamfeed(struct cr_lsl_outlet *o, struct lsl_feed *f, struc
 	(void)byte_order; /* we send our own order and say so; liblsl inlets convert */
 	(void)max_chunk;  /* every sample is sent as soon as it is pushed */
 	/* liblsl would fall back to the 1.00 portable archive for these; camrig
-	 * speaks 1.10 only (doc/lsl-protocol.md). */
-	if (version < LSL_PROTOCOL_VERSION || protocol < LSL_PROTOCOL_VERSION || value_size != 8 || !ieee754) {
+	 * speaks 1.10 only (doc/lsl-protocol.md). A string channel has no value
+	 * size (inlets send sizeof(std::string)): liblsl ignores it, so do we. */
+	if (version < LSL_PROTOCOL_VERSION || protocol < LSL_PROTOCOL_VERSION || (value_size != 8 && !o->markers) ||
+	    !ieee754) {
 		refuse_status(o, f, in, "505 Version not supported", now);
 		return;
 	}
@@ -539,11 +565,17 @@ static void handle_streamfeed(struct cr_lsl_outlet *o, struct lsl_feed *f, struc
 		       "LSL/%d 200 OK\r\nUID: %s\r\nByte-Order: %d\r\nSuppress-Subnormals: %d\r\n"
 		       "Data-Protocol-Version: %d\r\n\r\n",
 		       LSL_PROTOCOL_VERSION, o->field[LSL_F_UID], __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 4321 : 1234,
-		       subnormals ? 0 : 1, LSL_PROTOCOL_VERSION);
+		       subnormals || o->markers ? 0 : 1, LSL_PROTOCOL_VERSION);
 	p = (uint8_t *)in->head + len;
 	/* liblsl sample::assign_test_pattern(4), then (2): timestamp 123456.789,
-	 * double64 channel k = +-(k + offset + 16777217), negative for odd k. */
+	 * double64 channel k = +-(k + offset + 16777217), negative for odd k;
+	 * string channel k = the decimal text of +-(k + 10), whatever the offset
+	 * (one channel: "10"). */
 	for (int offset = 4; offset >= 2; offset -= 2) {
+		if (o->markers) {
+			p += cr_lsl_string_encode(p, 123456.789, "10", 2);
+			continue;
+		}
 		for (int k = 0; k < CR_LSL_CHANNELS; k++)
 			pattern[k] = (double)(k + offset + 16777217) * (k % 2 == 0 ? 1 : -1);
 		cr_lsl_sample_encode(p, 123456.789, pattern);
@@ -561,8 +593,10 @@ static void handle_streamfeed(struct cr_lsl_outlet *o, struct lsl_feed *f, struc
 		inlet_flush(o, f, in, now);
 		return;
 	}
-	cr_ring_init(&in->ring, max_buffered < 2 ? 2 : max_buffered > RING_MAX ? RING_MAX : (unsigned)max_buffered,
-		     LSL_SAMPLE_BYTES, CR_RING_DROP_NEWEST);
+	capacity = o->inlet_capacity; /* 4096 frames or 32 markers */
+	if (max_buffered < (long)capacity)
+		capacity = max_buffered < 2 ? 2 : (unsigned)max_buffered;
+	cr_ring_init(&in->ring, capacity, o->slot_bytes, CR_RING_DROP_NEWEST);
 	in->state = IN_STREAM;
 	in->progress_ns = now;
 	atomic_fetch_add(&o->streaming, 1);
@@ -694,8 +728,10 @@ static int expire(struct cr_lsl_outlet *o, struct lsl_feed *f, int64_t now)
 				cr_warn("lsl: %s: inlet %s took no data for %lld ms, disconnecting it",
 					o->field[LSL_F_NAME], in->peer, (long long)(o->stall_timeout_ns / CR_NS_PER_MS));
 			}
-			if (in->state == IN_REQUEST)
+			if (in->state == IN_REQUEST) {
+				atomic_fetch_add_explicit(&o->requests_timed_out, 1, memory_order_relaxed);
 				inlet_refuse(o, in, "timed out before completing a request");
+			}
 			else
 				inlet_close(o, in, in->state == IN_STREAM ? "stalled" : "timed out");
 			continue;

@@ -14,26 +14,35 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define LSL_PROTOCOL_VERSION 110  /* the only data protocol spoken: 1.10 */
 #define LSL_TAG_DEDUCED 1         /* sample tag: timestamp deduced by the inlet (never sent) */
 #define LSL_TAG_TRANSMITTED 2     /* sample tag: 8-byte timestamp follows */
-#define LSL_SAMPLE_BYTES (1 + 8 + 8 * CR_LSL_CHANNELS) /* one encoded sample: 33 bytes */
-#define LSL_PUSH_RING 512         /* samples queued between push() and the TCP thread */
+#define LSL_SAMPLE_BYTES (1 + 8 + 8 * CR_LSL_CHANNELS) /* one encoded frame sample: 33 bytes */
+#define LSL_MARKER_BYTES (1 + 8 + 1 + 4 + CR_LSL_MARKER_MAX) /* the longest encoded marker: 4110 bytes */
+#define LSL_MARKER_SLOT (4 + LSL_MARKER_BYTES) /* a ring slot of a markers outlet: length + sample */
+#define LSL_PUSH_RING 512         /* frame samples queued between push() and the TCP thread */
+#define LSL_MARKER_RING 64        /* markers queued there (64 x 4 KiB) */
+#define LSL_INLET_RING 4096       /* frame samples buffered per inlet, at most */
+#define LSL_MARKER_INLET_RING 32  /* markers buffered per inlet, at most: 32 inlets x 32 x 4 KiB = 4 MiB */
 #define LSL_TRIGGERS 8            /* triggers remembered for cr_lsl_outlet_push_frame() */
 #define LSL_STRING_MAX 256        /* bytes of a name, type, source id, ... */
 #define LSL_DATAGRAM_MAX 4096     /* bytes of a UDP request we read; larger ones are ignored */
 
-/* One sample as pushed. */
-struct lsl_sample {
-	double timestamp;                /* s, CLOCK_MONOTONIC */
-	double value[CR_LSL_CHANNELS];
-};
+/* Ring slots. Samples are encoded once, at push time, in the protocol-1.10
+ * layout and travel as slots of o->slot_bytes bytes through the push ring
+ * and every inlet's ring. A frames outlet's samples all have the same length,
+ * so its slot is the encoded sample itself (LSL_SAMPLE_BYTES; an inlet's ring
+ * goes out in at most two iovecs). A markers outlet's slot is a uint32 length
+ * (host order) followed by the encoded sample (LSL_MARKER_SLOT; one iovec per
+ * slot). */
 
 struct lsl_trigger {
 	int64_t mono_ns;  /* when it happened, CLOCK_MONOTONIC ns */
 	double utc_s;     /* the same instant, UTC seconds since the epoch */
 	int type;         /* trigger code, 0..7 */
+	bool shown;       /* a frame carried it or a later trigger in trigger_type */
 };
 
 /* The top-level <info> fields, as text exactly as written in the XML (and as
@@ -51,7 +60,13 @@ struct lsl_discovery;
 struct cr_lsl_outlet {
 	/* Immutable after cr_lsl_outlet_new() returns; read by both threads. */
 	char *field[LSL_F_COUNT];         /* see enum lsl_field */
+	bool markers;                     /* one string channel (cr_lsl_stream_info.markers) */
+	size_t slot_bytes;                /* bytes of a ring slot: LSL_SAMPLE_BYTES or LSL_MARKER_SLOT */
+	unsigned push_capacity;           /* slots of the push ring: LSL_PUSH_RING or LSL_MARKER_RING */
+	unsigned inlet_capacity;          /* slots of an inlet's ring, at most: LSL_INLET_RING or
+					     LSL_MARKER_INLET_RING */
 	char *camera_name, *format;
+	char *camera_fps;                 /* the camera's frame rate as written in <desc> */
 	int width, height;                /* pixels */
 	char *shortinfo;                  /* XML with an empty <desc/> */
 	size_t shortinfo_len;             /* bytes */
@@ -71,15 +86,15 @@ struct cr_lsl_outlet {
 
 	/* Guarded by lock (held for a few copies only, never across a syscall). */
 	pthread_mutex_t lock;
-	struct cr_ring ring;              /* of struct lsl_sample, LSL_PUSH_RING, drop-oldest */
+	struct cr_ring ring;              /* of slots (slot_bytes), push_capacity, drop-oldest */
 	struct lsl_trigger trigger[LSL_TRIGGERS]; /* oldest first */
 	unsigned ntriggers;
 
 	/* Counters (see struct cr_lsl_stats); written by one thread, read by any. */
 	atomic_uint inlets, streaming;
-	atomic_uint_fast64_t inlets_total, inlets_dropped, requests_refused;
+	atomic_uint_fast64_t inlets_total, inlets_dropped, requests_refused, requests_timed_out;
 	atomic_uint_fast64_t queries_answered, queries_limited, timedata_answered;
-	atomic_uint_fast64_t samples_pushed, samples_sent, samples_skipped;
+	atomic_uint_fast64_t samples_pushed, samples_sent, samples_skipped, markers_refused;
 };
 
 /* 1 when query (len bytes, not NUL-terminated) matches the outlet: an empty
@@ -87,12 +102,36 @@ struct cr_lsl_outlet {
  * mismatch or anything it cannot parse. See doc/lsl-protocol.md. */
 int cr_lsl_query_match(const struct cr_lsl_outlet *o, const char *query, size_t len);
 
-/* Moves up to max queued samples into out (oldest first); returns how many. */
-unsigned cr_lsl_outlet_take(struct cr_lsl_outlet *o, struct lsl_sample *out, unsigned max);
+/* Moves up to max queued slots into out (max x o->slot_bytes bytes, oldest
+ * first); returns how many. */
+unsigned cr_lsl_outlet_take(struct cr_lsl_outlet *o, uint8_t *out, unsigned max);
 
-/* Encodes one sample in the protocol-1.10 layout (tag 2, timestamp, values,
- * host byte order) into LSL_SAMPLE_BYTES bytes at buf. */
+/* Encodes one frame sample in the protocol-1.10 layout (tag 2, timestamp,
+ * values, host byte order) into LSL_SAMPLE_BYTES bytes at buf. */
 void cr_lsl_sample_encode(uint8_t *buf, double timestamp, const double value[CR_LSL_CHANNELS]);
+
+/* Encodes a sample of one string channel (len <= CR_LSL_MARKER_MAX bytes of
+ * text) in the protocol-1.10 layout [sample.cpp: save_streambuf]: tag 2,
+ * timestamp, one byte giving the width of the length (1 when len <= 0xFF,
+ * else 4), the length in that width, the bytes; host byte order. Writes at
+ * most LSL_MARKER_BYTES bytes at buf and returns how many. */
+size_t cr_lsl_string_encode(uint8_t *buf, double timestamp, const char *text, size_t len);
+
+/* The encoded sample in a ring slot, and its length in bytes. */
+static inline const uint8_t *cr_lsl_slot_data(const struct cr_lsl_outlet *o, const uint8_t *slot)
+{
+	return o->markers ? slot + sizeof(uint32_t) : slot;
+}
+
+static inline size_t cr_lsl_slot_length(const struct cr_lsl_outlet *o, const uint8_t *slot)
+{
+	uint32_t len;
+
+	if (!o->markers)
+		return LSL_SAMPLE_BYTES;
+	memcpy(&len, slot, sizeof(len));
+	return len;
+}
 
 /* Whether inlets may reach the outlet through the interface named ifname,
  * or through the interface that holds the local address addr. */

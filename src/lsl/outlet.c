@@ -1,14 +1,24 @@
 /* LSL outlet: lifecycle, the stream info (shortinfo/fullinfo XML), the query
- * predicate matcher, and the push path.
+ * predicate matcher, and the push path, for both kinds of outlet (frames and
+ * markers, lsl.h).
  *
  * Design. cr_lsl_outlet_new() binds every socket in the caller's thread (so a
  * port problem is an error the caller sees), renders the two XML documents
  * once (they never change while the outlet lives, as in liblsl), and starts
- * the UDP thread (discovery.c) and the TCP thread (feed.c). The
- * capture thread calls push, which copies one sample into a bounded ring under
- * a mutex held for a few stores and writes the TCP thread's eventfd; with no
- * inlet streaming it only counts. The TCP thread drains the ring and encodes
- * each sample once per wake into every inlet's own buffer.
+ * the UDP thread (discovery.c) and the TCP thread (feed.c). A push encodes
+ * the sample once, in the 1.10 layout, into a ring slot (internal.h: 33 bytes
+ * for a frame, length + up to 4110 bytes for a marker), copies the slot into
+ * a bounded ring under a mutex held for that copy and writes the TCP thread's
+ * eventfd; with no inlet streaming it only counts. The TCP thread drains the
+ * ring per wake and appends each slot to every inlet's own ring. Frames (up
+ * to a few hundred a second) cost what they did before markers existed: one
+ * 33-byte encode and copy, the same lock, no allocation.
+ *
+ * Triggers (frames outlets): o->trigger keeps the last LSL_TRIGGERS, sorted
+ * by time. A frame takes the latest at or before its capture time; its type
+ * goes out only if no frame has shown that trigger yet (lsl_trigger.shown),
+ * and showing it marks every older one shown too, so of two triggers before
+ * one frame only the later shows, and a trigger shows once.
  *
  * Locking: o->lock guards the push ring and the trigger history, nothing
  * else; no syscall runs under it. Counters are atomics. Everything else in
@@ -57,13 +67,45 @@ static const char *const field_names[LSL_F_COUNT] = {
 	[LSL_F_V6SERVICE_PORT] = "v6service_port",
 };
 
-static const struct {
+struct channel_desc {
 	const char *label, *unit, *description;
-} channels[CR_LSL_CHANNELS] = {
-	{ "frame_number", "count", "camrig's number of the captured frame, from 0" },
-	{ "trigger_time", "seconds", "UTC seconds since 1970 of the latest trigger, 0 before any" },
-	{ "trigger_type", "code", "who sent the latest trigger (see trigger_types)" },
 };
+
+static const struct channel_desc frame_channels[CR_LSL_CHANNELS] = {
+	{ "frame_number", "count", "camrig's number of the captured frame, from 0" },
+	{ "trigger_time", "seconds",
+	  "UTC seconds since 1970 of the latest trigger at or before this frame's capture, 0 before any" },
+	{ "trigger_type", "code",
+	  "who sent the trigger (see trigger_types), on the sample of the first frame captured after it "
+	  "only; 0 on every other sample" },
+};
+
+static const struct channel_desc marker_channel = {
+	"event", "JSON",
+	"one camrig event per sample, a compact JSON object in UTF-8: {\"event\": TYPE, \"camera\": NAME, ...} "
+	"(see marker_events); the timestamp is when it happened"
+};
+
+/* The events the daemon publishes on a markers outlet (src/app makes the
+ * JSON), with the fields each has besides "event", for <desc>. */
+static const struct {
+	const char *name, *fields;
+} marker_events[] = {
+	{ "recording_started", "camera, file" },
+	{ "recording_finished", "camera, file" },
+	{ "snapshot", "camera" },
+	{ "timelapse_shot", "camera" },
+	{ "camera_lost", "camera" },
+	{ "camera_found", "camera" },
+};
+
+bool cr_lsl_marker_event(const char *type)
+{
+	for (unsigned i = 0; i < CR_ARRAY_SIZE(marker_events); i++)
+		if (strcmp(type, marker_events[i].name) == 0)
+			return true;
+	return false;
+}
 
 static const char *const trigger_names[] = {
 	"none", "keyboard", "ntfy", "http", "gpio", "schedule", "motion", "mcp",
@@ -152,11 +194,13 @@ static void text_close(struct text *t, int depth, const char *tag)
 
 static void render_desc(const struct cr_lsl_outlet *o, struct text *t)
 {
+	const struct channel_desc *channels = o->markers ? &marker_channel : frame_channels;
+	int nchannels = o->markers ? 1 : CR_LSL_CHANNELS;
 	char num[32];
 
 	text_open(t, 1, "desc");
 	text_open(t, 2, "channels");
-	for (int c = 0; c < CR_LSL_CHANNELS; c++) {
+	for (int c = 0; c < nchannels; c++) {
 		text_open(t, 3, "channel");
 		text_element(t, 4, "label", channels[c].label);
 		text_element(t, 4, "unit", channels[c].unit);
@@ -164,15 +208,26 @@ static void render_desc(const struct cr_lsl_outlet *o, struct text *t)
 		text_close(t, 3, "channel");
 	}
 	text_close(t, 2, "channels");
-	text_open(t, 2, "trigger_types");
-	for (unsigned i = 0; i < CR_ARRAY_SIZE(trigger_names); i++) {
-		text_open(t, 3, "trigger_type");
-		snprintf(num, sizeof(num), "%u", i);
-		text_element(t, 4, "code", num);
-		text_element(t, 4, "name", trigger_names[i]);
-		text_close(t, 3, "trigger_type");
+	if (o->markers) {
+		text_open(t, 2, "marker_events");
+		for (unsigned i = 0; i < CR_ARRAY_SIZE(marker_events); i++) {
+			text_open(t, 3, "event");
+			text_element(t, 4, "name", marker_events[i].name);
+			text_element(t, 4, "fields", marker_events[i].fields);
+			text_close(t, 3, "event");
+		}
+		text_close(t, 2, "marker_events");
+	} else {
+		text_open(t, 2, "trigger_types");
+		for (unsigned i = 0; i < CR_ARRAY_SIZE(trigger_names); i++) {
+			text_open(t, 3, "trigger_type");
+			snprintf(num, sizeof(num), "%u", i);
+			text_element(t, 4, "code", num);
+			text_element(t, 4, "name", trigger_names[i]);
+			text_close(t, 3, "trigger_type");
+		}
+		text_close(t, 2, "trigger_types");
 	}
-	text_close(t, 2, "trigger_types");
 	text_open(t, 2, "camera");
 	text_element(t, 3, "name", o->camera_name);
 	snprintf(num, sizeof(num), "%d", o->width);
@@ -180,12 +235,13 @@ static void render_desc(const struct cr_lsl_outlet *o, struct text *t)
 	snprintf(num, sizeof(num), "%d", o->height);
 	text_element(t, 3, "height", num);
 	text_element(t, 3, "format", o->format);
-	text_element(t, 3, "fps", o->field[LSL_F_NOMINAL_SRATE]);
+	text_element(t, 3, "fps", o->camera_fps);
 	text_close(t, 2, "camera");
 	text_open(t, 2, "acquisition");
 	text_element(t, 3, "manufacturer", "camrig");
 	text_element(t, 3, "software_version", CAMRIG_VERSION);
-	text_element(t, 3, "clock", "CLOCK_MONOTONIC (lsl_local_clock), capture time from the driver");
+	text_element(t, 3, "clock", o->markers ? "CLOCK_MONOTONIC (lsl_local_clock), when the event happened"
+					       : "CLOCK_MONOTONIC (lsl_local_clock), capture time from the driver");
 	text_close(t, 2, "acquisition");
 	text_close(t, 1, "desc");
 }
@@ -337,27 +393,40 @@ void cr_lsl_sample_encode(uint8_t *buf, double timestamp, const double value[CR_
 		put_double(buf + 9 + 8 * c, value[c]);
 }
 
-void cr_lsl_outlet_push(struct cr_lsl_outlet *o, double frame_number, double trigger_time,
-			double trigger_type, double timestamp)
+size_t cr_lsl_string_encode(uint8_t *buf, double timestamp, const char *text, size_t len)
 {
-	struct lsl_sample s = { .timestamp = timestamp, .value = { frame_number, trigger_time, trigger_type } };
-	unsigned streaming;
+	uint8_t *p = buf + 9;
+
+	buf[0] = LSL_TAG_TRANSMITTED;
+	put_double(buf + 1, timestamp);
+	if (len <= 0xff) {
+		*p++ = 1;
+		*p++ = (uint8_t)len;
+	} else {
+		uint32_t n = (uint32_t)len; /* len <= CR_LSL_MARKER_MAX: never the 8-byte width */
+
+		*p++ = 4;
+		memcpy(p, &n, sizeof(n));
+		p += sizeof(n);
+	}
+	memcpy(p, text, len);
+	return (size_t)(p - buf) + len;
+}
+
+/* Queues one encoded slot for the TCP thread; streaming is the number of
+ * inlets streaming when the push was counted. */
+static void queue_slot(struct cr_lsl_outlet *o, const uint8_t *slot, unsigned streaming)
+{
 	uint64_t one = 1;
 	bool wake;
 
-	if (!o)
-		return;
-	atomic_fetch_add_explicit(&o->samples_pushed, 1, memory_order_relaxed);
-	streaming = atomic_load_explicit(&o->streaming, memory_order_acquire);
-	if (streaming == 0)
-		return;
 	pthread_mutex_lock(&o->lock);
-	/* Samples still queued mean a wake is pending and the TCP thread has
+	/* Slots still queued mean a wake is pending and the TCP thread has
 	 * not taken them yet: it takes this one in the same drain. */
 	wake = cr_ring_length(&o->ring) == 0;
 	/* A full ring: the TCP thread fell behind by a whole ring, and every
 	 * streaming inlet misses the oldest sample. */
-	if (cr_ring_push(&o->ring, &s, NULL) == 1)
+	if (cr_ring_push(&o->ring, slot, NULL) == 1)
 		atomic_fetch_add_explicit(&o->samples_skipped, streaming, memory_order_relaxed);
 	pthread_mutex_unlock(&o->lock);
 	/* An eventfd write only blocks at a counter of 2^64-2; it is non-blocking anyway. */
@@ -365,12 +434,57 @@ void cr_lsl_outlet_push(struct cr_lsl_outlet *o, double frame_number, double tri
 		(void)!write(o->wake_fd, &one, sizeof(one));
 }
 
-unsigned cr_lsl_outlet_take(struct cr_lsl_outlet *o, struct lsl_sample *out, unsigned max)
+void cr_lsl_outlet_push(struct cr_lsl_outlet *o, double frame_number, double trigger_time,
+			double trigger_type, double timestamp)
+{
+	uint8_t slot[LSL_SAMPLE_BYTES];
+	unsigned streaming;
+
+	if (!o || o->markers)
+		return;
+	atomic_fetch_add_explicit(&o->samples_pushed, 1, memory_order_relaxed);
+	streaming = atomic_load_explicit(&o->streaming, memory_order_acquire);
+	if (streaming == 0)
+		return;
+	cr_lsl_sample_encode(slot, timestamp,
+			     (const double[CR_LSL_CHANNELS]){ frame_number, trigger_time, trigger_type });
+	queue_slot(o, slot, streaming);
+}
+
+int cr_lsl_outlet_push_marker(struct cr_lsl_outlet *o, const char *text, int64_t mono_ns)
+{
+	uint8_t slot[LSL_MARKER_SLOT];
+	unsigned streaming;
+	uint32_t n;
+	size_t len;
+
+	if (!o)
+		return -EINVAL;
+	if (!o->markers || !text) {
+		atomic_fetch_add_explicit(&o->markers_refused, 1, memory_order_relaxed);
+		return -EINVAL;
+	}
+	len = strnlen(text, CR_LSL_MARKER_MAX + 1);
+	if (len > CR_LSL_MARKER_MAX) {
+		atomic_fetch_add_explicit(&o->markers_refused, 1, memory_order_relaxed);
+		return -E2BIG;
+	}
+	atomic_fetch_add_explicit(&o->samples_pushed, 1, memory_order_relaxed);
+	streaming = atomic_load_explicit(&o->streaming, memory_order_acquire);
+	if (streaming == 0)
+		return 0;
+	n = (uint32_t)cr_lsl_string_encode(slot + sizeof(n), (double)mono_ns / 1e9, text, len);
+	memcpy(slot, &n, sizeof(n));
+	queue_slot(o, slot, streaming);
+	return 0;
+}
+
+unsigned cr_lsl_outlet_take(struct cr_lsl_outlet *o, uint8_t *out, unsigned max)
 {
 	unsigned n = 0;
 
 	pthread_mutex_lock(&o->lock);
-	while (n < max && cr_ring_pop(&o->ring, &out[n]))
+	while (n < max && cr_ring_pop(&o->ring, out + (size_t)n * o->slot_bytes))
 		n++;
 	pthread_mutex_unlock(&o->lock);
 	return n;
@@ -400,15 +514,23 @@ void cr_lsl_outlet_trigger(struct cr_lsl_outlet *o, int type, int64_t mono_ns, i
 void cr_lsl_outlet_push_frame(struct cr_lsl_outlet *o, uint64_t frame_number, int64_t mono_ns)
 {
 	double trigger_time = 0, trigger_type = 0;
+	unsigned i;
 
-	if (!o)
+	if (!o || o->markers)
 		return;
 	pthread_mutex_lock(&o->lock);
-	for (unsigned i = o->ntriggers; i > 0; i--) {
-		if (o->trigger[i - 1].mono_ns <= mono_ns) {
-			trigger_time = o->trigger[i - 1].utc_s;
-			trigger_type = o->trigger[i - 1].type;
-			break;
+	for (i = o->ntriggers; i > 0 && o->trigger[i - 1].mono_ns > mono_ns; i--)
+		;
+	if (i > 0) {
+		struct lsl_trigger *t = &o->trigger[i - 1];
+
+		trigger_time = t->utc_s;
+		if (!t->shown) {
+			/* The first frame captured after it (frames come in capture
+			 * order); older triggers it hides will never show. */
+			trigger_type = t->type;
+			for (unsigned j = 0; j < i; j++)
+				o->trigger[j].shown = true;
 		}
 	}
 	pthread_mutex_unlock(&o->lock);
@@ -434,11 +556,13 @@ int cr_lsl_outlet_stats(struct cr_lsl_outlet *o, struct cr_lsl_stats *stats)
 	stats->inlets_total = atomic_load(&o->inlets_total);
 	stats->inlets_dropped = atomic_load(&o->inlets_dropped);
 	stats->requests_refused = atomic_load(&o->requests_refused);
+	stats->requests_timed_out = atomic_load(&o->requests_timed_out);
 	stats->queries_answered = atomic_load(&o->queries_answered);
 	stats->timedata_answered = atomic_load(&o->timedata_answered);
 	stats->samples_pushed = atomic_load(&o->samples_pushed);
 	stats->samples_sent = atomic_load(&o->samples_sent);
 	stats->samples_skipped = atomic_load(&o->samples_skipped);
+	stats->markers_refused = atomic_load(&o->markers_refused);
 	return 0;
 }
 
@@ -548,7 +672,11 @@ int cr_lsl_outlet_new(const struct cr_lsl_stream_info *info, struct cr_lsl_outle
 	o = CR_NEW(o);
 	o->stop_fd = o->wake_fd = -1;
 	pthread_mutex_init(&o->lock, NULL);
-	cr_ring_init(&o->ring, LSL_PUSH_RING, sizeof(struct lsl_sample), CR_RING_DROP_OLDEST);
+	o->markers = info->markers;
+	o->slot_bytes = o->markers ? LSL_MARKER_SLOT : LSL_SAMPLE_BYTES;
+	o->push_capacity = o->markers ? LSL_MARKER_RING : LSL_PUSH_RING;
+	o->inlet_capacity = o->markers ? LSL_MARKER_INLET_RING : LSL_INLET_RING;
+	cr_ring_init(&o->ring, o->push_capacity, o->slot_bytes, CR_RING_DROP_OLDEST);
 	o->multicast_port = info->multicast_port ? info->multicast_port : CR_LSL_MULTICAST_PORT;
 	o->base_port = info->base_port ? info->base_port : CR_LSL_BASE_PORT;
 	o->stall_timeout_ns = (info->stall_timeout_ms > 0 ? info->stall_timeout_ms : 10000) * CR_NS_PER_MS;
@@ -557,18 +685,19 @@ int cr_lsl_outlet_new(const struct cr_lsl_stream_info *info, struct cr_lsl_outle
 		o->interfaces = cr_asprintf(",%s,", info->interfaces);
 	o->camera_name = cr_strdup(camera);
 	o->format = cr_strdup(info->format ? info->format : "");
+	o->camera_fps = cr_asprintf("%#.16g", info->nominal_rate);
 	o->width = info->width;
 	o->height = info->height;
 
 	make_uid(uid);
 	o->field[LSL_F_NAME] = cr_strdup(info->name);
-	o->field[LSL_F_TYPE] = cr_strdup(info->type ? info->type : "VideoEvents");
-	o->field[LSL_F_CHANNEL_COUNT] = cr_asprintf("%d", CR_LSL_CHANNELS);
-	o->field[LSL_F_CHANNEL_FORMAT] = cr_strdup("double64");
+	o->field[LSL_F_TYPE] = cr_strdup(info->type ? info->type : o->markers ? "Markers" : "VideoEvents");
+	o->field[LSL_F_CHANNEL_COUNT] = cr_asprintf("%d", o->markers ? 1 : CR_LSL_CHANNELS);
+	o->field[LSL_F_CHANNEL_FORMAT] = cr_strdup(o->markers ? "string" : "double64");
 	o->field[LSL_F_SOURCE_ID] = info->source_id ? cr_strdup(info->source_id)
-						    : cr_asprintf("camrig:%s:%s", host, camera);
+						    : cr_asprintf("camrig:%s:%s%s", host, camera, o->markers ? ":markers" : "");
 	/* liblsl writes doubles with precision 16 and showpoint: "%#.16g". */
-	o->field[LSL_F_NOMINAL_SRATE] = cr_asprintf("%#.16g", info->nominal_rate);
+	o->field[LSL_F_NOMINAL_SRATE] = cr_asprintf("%#.16g", o->markers ? 0.0 : info->nominal_rate);
 	o->field[LSL_F_VERSION] = cr_asprintf("%#.16g", LSL_PROTOCOL_VERSION / 100.0);
 	o->field[LSL_F_CREATED_AT] = cr_asprintf("%#.16g", cr_lsl_clock());
 	o->field[LSL_F_UID] = cr_strdup(uid);
@@ -616,9 +745,10 @@ int cr_lsl_outlet_start(struct cr_lsl_outlet *o)
 		return cr_log_ret(ret, CR_LOG_ERROR, "lsl: stream \"%s\": cannot start the UDP thread: %s",
 				  o->field[LSL_F_NAME], strerror(-ret));
 	o->udp_started = true;
-	cr_info("lsl: outlet \"%s\" (type %s, source_id %s, uid %s): data on TCP port %u, service on UDP "
-		"port %u, discovery on UDP port %u", o->field[LSL_F_NAME], o->field[LSL_F_TYPE],
-		o->field[LSL_F_SOURCE_ID], o->field[LSL_F_UID], o->data_port, o->service_port, o->multicast_port);
+	cr_info("lsl: %s outlet \"%s\" (type %s, source_id %s, uid %s): data on TCP port %u, service on UDP "
+		"port %u, discovery on UDP port %u", o->markers ? "markers" : "frames", o->field[LSL_F_NAME],
+		o->field[LSL_F_TYPE], o->field[LSL_F_SOURCE_ID], o->field[LSL_F_UID], o->data_port, o->service_port,
+		o->multicast_port);
 	return 0;
 }
 
@@ -653,6 +783,7 @@ void cr_lsl_outlet_free(struct cr_lsl_outlet **outlet)
 	free(o->interfaces);
 	free(o->camera_name);
 	free(o->format);
+	free(o->camera_fps);
 	free(o->shortinfo);
 	free(o->fullinfo);
 	cr_ring_fini(&o->ring);

@@ -56,6 +56,7 @@
 #define QUEUE_PACKETS 2048           /* packets waiting for the thread */
 #define QUEUE_CONTROL 16             /* starts and stops waiting */
 #define CHECK_INTERVAL_NS CR_NS_PER_SEC
+#define LOST_DRAIN_NS (3 * CR_NS_PER_SEC) /* after a loss, how long frames from before it may still come */
 #define DEADLINE_SLACK_NS CR_NS_PER_SEC  /* a timed recording without packets stops this late */
 /* The muxers keep the open cluster or fragment in memory and write it when
  * it ends: a kill -9 loses what they hold. Bounded in time, whatever the GOP,
@@ -105,6 +106,7 @@ struct output {
 	bool write_failed;                   /* the video hit a write error: it may hold fewer frames */
 	unsigned params;                     /* the encoder parameters of the open file */
 	bool suspended;                      /* the camera was lost: the next file continues the recording */
+	int64_t lost_seen_ns;                /* when the loss was first seen (CLOCK_MONOTONIC); 0: not lost */
 	char prev_sidecar[CR_RECORDER_PATH_MAX]; /* the file before the loss, to link to the next */
 	char prev_video[CR_RECORDER_PATH_MAX];   /* its name, without the directory */
 };
@@ -315,12 +317,18 @@ static void close_file(struct cr_recorder *rec, const char *reason)
 			count_held_frames(rec);
 		cr_info("%s: %s: %llu frames, %.1f MB (%s)", rec->name, o->path, (unsigned long long)o->frames,
 			(double)o->bytes / 1e6, reason);
-		if (rec->events)
-			cr_events_publish(rec->events, "recording_finished", json_pack(
-				"{s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o}", "camera", cr_json_str(rec->name),
-				"file", cr_json_str(o->path), "sidecar", cr_json_str(o->sidecar_path),
-				"frames", (json_int_t)o->frames, "dropped", (json_int_t)c.dropped, "lost", (json_int_t)c.lost,
-				"bytes", (json_int_t)o->bytes, "reason", cr_json_str(reason)));
+		if (rec->events) {
+			json_t *data = json_pack("{s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o}", "camera",
+				cr_json_str(rec->name), "file", cr_json_str(o->path), "sidecar",
+				cr_json_str(o->sidecar_path), "frames", (json_int_t)o->frames, "dropped",
+				(json_int_t)c.dropped, "lost", (json_int_t)c.lost, "bytes", (json_int_t)o->bytes, "reason",
+				cr_json_str(reason));
+
+			/* When it ended: the capture time of the file's last frame. */
+			if (o->frames > 0)
+				json_object_set_new(data, "mono_ns", json_integer((json_int_t)rec->last_written_ns));
+			cr_events_publish(rec->events, "recording_finished", data);
+		}
 	}
 	ret2 = cr_sidecar_close(&o->sidecar, reason);
 	if (ret2 < 0)
@@ -435,6 +443,7 @@ static int open_file(struct cr_recorder *rec, const struct cr_packet *pkt, char 
 		.segment = o->segment,
 		.continues = o->suspended && o->prev_video[0] ? o->prev_video : NULL,
 		.camera_format = camera_format,
+		.device_clock = f->device_clock,
 	};
 	ret = cr_sidecar_open(o->sidecar_path, &info, &o->sidecar);
 	if (ret < 0) {
@@ -647,6 +656,18 @@ static void periodic_checks(struct cr_recorder *rec)
 		return;
 	}
 	cr_camera_stats(rec->camera, &cs);
+	if (cs.state == CR_CAMERA_RUNNING) {
+		o->lost_seen_ns = 0;
+	} else if (!o->suspended) {
+		/* The frames captured before the camera went may still be in
+		 * the encoder: they belong in this file, so it closes once the
+		 * last of them is written (or LOST_DRAIN_NS after the loss was
+		 * seen, for frames the encoder dropped). */
+		if (!o->lost_seen_ns)
+			o->lost_seen_ns = now;
+		if (rec->last_written_ns < cs.last_mono_ns && now - o->lost_seen_ns < LOST_DRAIN_NS)
+			return;
+	}
 	if (cs.state == CR_CAMERA_LOST && rec->config->resume) {
 		if (!o->suspended)
 			suspend(rec, &cs);

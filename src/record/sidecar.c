@@ -38,11 +38,14 @@ struct mark {
 	uint64_t index;                 /* the frame's own */
 	uint32_t sequence;
 	int64_t mono_ns, utc_us;
+	int64_t device_ns;
 };
 
 struct cr_sidecar {
 	FILE *f;
 	char trigger[16];
+	const char *end;            /* what ends a gap row: "" or the empty device_ns column "," */
+	bool device_clock;
 	bool have_last;
 	uint64_t last_index;
 	uint32_t last_sequence;
@@ -64,6 +67,8 @@ int cr_sidecar_open(const char *path, const struct cr_sidecar_info *info, struct
 	cr_ring_init(&sc->marks, MARKS_MAX, sizeof(struct mark), CR_RING_DROP_OLDEST);
 	setvbuf(f, NULL, _IOLBF, 0);
 	snprintf(sc->trigger, sizeof(sc->trigger), "%s", info->trigger);
+	sc->device_clock = info->device_clock;
+	sc->end = info->device_clock ? "," : "";
 	fprintf(f, "# camrig sidecar 1\n# video: %s\n# camera: %s\n# codec: %s\n# trigger: %s\n"
 		"# trigger_mono_ns: %lld\n# trigger_utc: %s\n# pre_trigger_s: %g\n# segment: %u\n",
 		info->video, info->camera, info->codec, info->trigger, (long long)info->trigger_mono_ns,
@@ -72,9 +77,10 @@ int cr_sidecar_open(const char *path, const struct cr_sidecar_info *info, struct
 		fprintf(f, "# camera_format: %s\n", info->camera_format);
 	if (info->continues)
 		fprintf(f, "# continues: %s\n", info->continues);
-	fprintf(f, "frame,index,sequence,mono_ns,utc_us,status,trigger\n");
-	if (ferror(f)) {
+	fprintf(f, "frame,index,sequence,mono_ns,utc_us,status,trigger%s\n", info->device_clock ? ",device_ns" : "");
+	if (ferror(f)) { /* a full disk */
 		fclose(f);
+		cr_ring_fini(&sc->marks);
 		free(sc);
 		return -EIO;
 	}
@@ -100,27 +106,32 @@ static void gaps(struct cr_sidecar *sc, uint64_t index, uint32_t sequence)
 	lost = seq_gap > dropped ? seq_gap - dropped : 0;
 	for (uint64_t i = 1; i <= dropped; i++) {
 		if (lost == 0 && seq_gap == dropped)
-			fprintf(sc->f, ",%llu,%llu,,,dropped,%s\n", (unsigned long long)(sc->last_index + i),
-				(unsigned long long)(sc->last_sequence + i), sc->trigger);
+			fprintf(sc->f, ",%llu,%llu,,,dropped,%s%s\n", (unsigned long long)(sc->last_index + i),
+				(unsigned long long)(sc->last_sequence + i), sc->trigger, sc->end);
 		else
-			fprintf(sc->f, ",%llu,,,,dropped,%s\n", (unsigned long long)(sc->last_index + i), sc->trigger);
+			fprintf(sc->f, ",%llu,,,,dropped,%s%s\n", (unsigned long long)(sc->last_index + i), sc->trigger,
+				sc->end);
 	}
 	for (uint64_t i = 1; i <= lost; i++) {
 		if (dropped == 0)
-			fprintf(sc->f, ",,%llu,,,lost,%s\n", (unsigned long long)(sc->last_sequence + i), sc->trigger);
+			fprintf(sc->f, ",,%llu,,,lost,%s%s\n", (unsigned long long)(sc->last_sequence + i), sc->trigger,
+				sc->end);
 		else
-			fprintf(sc->f, ",,,,,lost,%s\n", sc->trigger);
+			fprintf(sc->f, ",,,,,lost,%s%s\n", sc->trigger, sc->end);
 	}
 	sc->counts.dropped += dropped;
 	sc->counts.lost += lost;
 }
 
 static int row(struct cr_sidecar *sc, const char *frame, uint64_t index, uint32_t sequence, int64_t mono_ns,
-	       int64_t utc_us, const char *status)
+	       int64_t utc_us, int64_t device_ns, const char *status)
 {
 	gaps(sc, index, sequence);
-	fprintf(sc->f, "%s,%llu,%lu,%lld,%lld,%s,%s\n", frame, (unsigned long long)index, (unsigned long)sequence,
+	fprintf(sc->f, "%s,%llu,%lu,%lld,%lld,%s,%s", frame, (unsigned long long)index, (unsigned long)sequence,
 		(long long)mono_ns, (long long)utc_us, status, sc->trigger);
+	if (sc->device_clock)
+		fprintf(sc->f, ",%lld", (long long)device_ns);
+	fputc('\n', sc->f);
 	sc->have_last = true;
 	sc->last_index = index;
 	sc->last_sequence = sequence;
@@ -132,19 +143,20 @@ int cr_sidecar_frame(struct cr_sidecar *sc, uint64_t frame, const struct cr_pack
 {
 	struct mark m = { .frame = frame, .offset = ftell(sc->f), .counts = sc->counts, .have_last = sc->have_last,
 			  .last_index = sc->last_index, .last_sequence = sc->last_sequence, .index = pkt->index,
-			  .sequence = pkt->sequence, .mono_ns = pkt->mono_ns, .utc_us = pkt->utc_us };
+			  .sequence = pkt->sequence, .mono_ns = pkt->mono_ns, .utc_us = pkt->utc_us,
+			  .device_ns = pkt->device_ns };
 	char num[24];
 
 	cr_ring_push(&sc->marks, &m, NULL);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)frame);
 	sc->counts.recorded++;
-	return row(sc, num, pkt->index, pkt->sequence, pkt->mono_ns, pkt->utc_us, "recorded");
+	return row(sc, num, pkt->index, pkt->sequence, pkt->mono_ns, pkt->utc_us, pkt->device_ns, "recorded");
 }
 
 int cr_sidecar_skip(struct cr_sidecar *sc, const struct cr_packet *pkt)
 {
 	sc->counts.dropped++;
-	return row(sc, "", pkt->index, pkt->sequence, pkt->mono_ns, pkt->utc_us, "dropped");
+	return row(sc, "", pkt->index, pkt->sequence, pkt->mono_ns, pkt->utc_us, pkt->device_ns, "dropped");
 }
 
 int cr_sidecar_rewind(struct cr_sidecar *sc, uint64_t frames)
@@ -170,7 +182,7 @@ int cr_sidecar_rewind(struct cr_sidecar *sc, uint64_t frames)
 	for (unsigned i = first; i < n; i++) {
 		m = cr_ring_at(&sc->marks, i);
 		sc->counts.dropped++;
-		row(sc, "", m->index, m->sequence, m->mono_ns, m->utc_us, "dropped");
+		row(sc, "", m->index, m->sequence, m->mono_ns, m->utc_us, m->device_ns, "dropped");
 	}
 	while (cr_ring_length(&sc->marks) > first)
 		cr_ring_pop_back(&sc->marks, NULL);

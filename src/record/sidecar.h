@@ -14,7 +14,9 @@
  * count; sequence the driver's. A "dropped" row is a frame lost inside
  * camrig (a full queue), a "lost" row one the driver's sequence numbers show
  * missing before camrig (the driver, or an exhausted frame pool). Each line
- * is flushed as it is written, so a crash loses no row the video has. */
+ * is flushed as it is written, so a crash loses no row the video has. A
+ * camera with a clock of its own (GigE Vision, USB3 Vision) adds a last
+ * column, device_ns: its timestamp of the frame, empty in gap rows. */
 #ifndef CR_RECORD_SIDECAR_H
 #define CR_RECORD_SIDECAR_H
 
@@ -42,6 +44,7 @@ struct cr_sidecar_info {
 	const char *continues;      /* the file of the same recording before a camera loss; NULL: none */
 	const char *camera_format;  /* the camera's frames: "SRGGB10P 1456x1088" (a raw file's samples
 				       need it to be read: the Bayer order, the depth); NULL: not written */
+	bool device_clock;          /* the camera has a clock of its own: a device_ns column */
 };
 
 struct cr_sidecar_counts {

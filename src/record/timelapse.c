@@ -105,7 +105,15 @@ struct cr_timelapse {
 	bool failing;                         /* the last still failed (log once per streak) */
 	struct cr_ring jobs;                  /* of struct job: stopped sessions, JOBS_MAX */
 	struct cr_timelapse_stats stats;      /* last still, last video, errors, assembling */
+	cr_timelapse_columns_fn columns;      /* extra stills.csv columns (sensors); NULL: none */
+	void *columns_ctx;
 };
+
+void cr_timelapse_set_columns(struct cr_timelapse *tl, cr_timelapse_columns_fn fn, void *ctx)
+{
+	tl->columns = fn;
+	tl->columns_ctx = ctx;
+}
 
 const char *cr_timelapse_state_name(enum cr_timelapse_state state)
 {
@@ -249,7 +257,7 @@ static int session_create(struct cr_timelapse *tl, double interval_s, struct ses
 	const struct cr_fs_name_fields fields = { .utc_us = utc_us, .camera = tl->name, .number = ++tl->sessions,
 						  .local = strcmp(c->timezone, "local") == 0 };
 	char name[CR_TIMELAPSE_PATH_MAX], first[CR_TIMELAPSE_PATH_MAX], videos[CR_TIMELAPSE_PATH_MAX];
-	char csv[CR_TIMELAPSE_PATH_MAX + 16];
+	char csv[CR_TIMELAPSE_PATH_MAX + 16], extra[CR_TIMELAPSE_COLUMNS_MAX], header[CR_TIMELAPSE_COLUMNS_MAX + 128];
 	int ret;
 
 	memset(s, 0, sizeof(*s));
@@ -284,7 +292,11 @@ static int session_create(struct cr_timelapse *tl, double interval_s, struct ses
 	s->next_number = 1;
 	s->created_utc_us = utc_us;
 	snprintf(csv, sizeof(csv), "%s/" STILLS_CSV, s->dir);
-	ret = append_line(csv, "number,file,capture_utc,capture_unix,frame_index,sequence,trigger\n");
+	extra[0] = '\0';
+	if (tl->columns)
+		tl->columns(tl->columns_ctx, true, extra, sizeof(extra));
+	snprintf(header, sizeof(header), "number,file,capture_utc,capture_unix,frame_index,sequence,trigger%s\n", extra);
+	ret = append_line(csv, header);
 	if (ret == 0)
 		ret = session_write(tl, s, "running", true);
 	if (ret < 0) {
@@ -507,7 +519,8 @@ static int shoot(struct cr_timelapse *tl, struct shot *shot, struct cr_jpeg **ou
 static void commit(struct cr_timelapse *tl, struct shot *shot, const struct cr_jpeg *jpeg)
 {
 	struct session *s = &tl->cur;
-	char line[CR_TIMELAPSE_PATH_MAX + 256], iso[40], csv[CR_TIMELAPSE_PATH_MAX + 16];
+	char line[CR_TIMELAPSE_PATH_MAX + 256 + CR_TIMELAPSE_COLUMNS_MAX], iso[40], csv[CR_TIMELAPSE_PATH_MAX + 16];
+	char extra[CR_TIMELAPSE_COLUMNS_MAX] = "";
 	const char *base;
 
 	if (shot->gen != tl->gen || s->state != CR_TIMELAPSE_RUNNING) {
@@ -529,17 +542,20 @@ static void commit(struct cr_timelapse *tl, struct shot *shot, const struct cr_j
 	tl->stats.last_still_utc_us = jpeg->utc_us;
 	base = strrchr(shot->file, '/') + 1;
 	cr_time_iso8601(jpeg->utc_us, iso, sizeof(iso));
-	snprintf(line, sizeof(line), "%u,%s,%s,%" PRId64 ".%06" PRId64 ",%" PRIu64 ",%" PRIu32 ",%s\n", shot->number,
+	if (tl->columns)
+		tl->columns(tl->columns_ctx, false, extra, sizeof(extra));
+	snprintf(line, sizeof(line), "%u,%s,%s,%" PRId64 ".%06" PRId64 ",%" PRIu64 ",%" PRIu32 ",%s%s\n", shot->number,
 		 base, iso, jpeg->utc_us / CR_US_PER_SEC, jpeg->utc_us % CR_US_PER_SEC, jpeg->index, jpeg->sequence,
-		 cr_trigger_name(shot->trigger));
+		 cr_trigger_name(shot->trigger), extra);
 	snprintf(csv, sizeof(csv), "%s/" STILLS_CSV, s->dir);
 	append_line(csv, line);
 	session_write(tl, s, "running", false);
 	if (tl->failing)
 		cr_info("timelapse: %s: stills are taken again", tl->name);
 	tl->failing = false;
-	publish(tl, "timelapse_shot", s, json_pack("{s:i, s:o, s:s, s:s}", "shot", (int)shot->number, "file",
-		cr_json_str(shot->file), "capture_time", iso, "trigger", cr_trigger_name(shot->trigger)));
+	publish(tl, "timelapse_shot", s, json_pack("{s:i, s:o, s:s, s:s, s:I}", "shot", (int)shot->number, "file",
+		cr_json_str(shot->file), "capture_time", iso, "trigger", cr_trigger_name(shot->trigger), "mono_ns",
+		(json_int_t)jpeg->mono_ns));
 }
 
 static void *shooter_thread(void *arg)

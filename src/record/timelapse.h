@@ -87,6 +87,15 @@ struct cr_timelapse;
 int cr_timelapse_new(struct cr_camera *cam, struct cr_jpeg_stage *jpeg, const struct cr_timelapse_config *config,
 		     struct cr_events *events, struct cr_timelapse **out);
 
+/* Extra columns of stills.csv (the sensors' readings): fn writes into buf
+ * (len bytes, at most CR_TIMELAPSE_COLUMNS_MAX) ",NAME,NAME..." for the
+ * header (header true) of a new session, and ",VALUE,VALUE..." for each
+ * still; "" for none. It is called under the timelapse's lock, so it may
+ * take only leaf locks. Set before cr_timelapse_start(). */
+#define CR_TIMELAPSE_COLUMNS_MAX 2048
+typedef void (*cr_timelapse_columns_fn)(void *ctx, bool header, char *buf, size_t len);
+void cr_timelapse_set_columns(struct cr_timelapse *tl, cr_timelapse_columns_fn fn, void *ctx);
+
 /* Starts the shooter and assembler threads. Returns 0 or a negative errno
  * (logged). */
 int cr_timelapse_start(struct cr_timelapse *tl);

@@ -5,10 +5,21 @@
  * so the driver never runs dry because of us; the frame is then published to
  * every subscriber's bounded queue (never blocking) and released. Stopping
  * writes to an eventfd that every source includes in its wait. Statistics are
- * kept under a mutex and copied out by cr_camera_stats(). */
+ * kept under a mutex and copied out by cr_camera_stats().
+ *
+ * Watchdog (base/heartbeat.h): a read is busy for at most READ_BOUND_NS
+ * (every source's read gives up on its own well before: a V4L2 stall after
+ * 5 s or 10 frame periods, a network stream after 6 s, a reopen of a URL
+ * clip after 20 s), handing a frame on for at most WORK_BOUND_NS (the
+ * thread never waits there), an open after a loss for OPEN_BOUND_NS; the
+ * waits between reopen attempts are not work, however long the device is
+ * away. The test-only hook $CAMRIG_TEST_WEDGE=capture:N (N frames) makes
+ * the thread stop in the middle of handing a frame on, as a wedged thread
+ * would, until the camera is stopped. */
 #include "source/camera.h"
 
 #include "base/error.h"
+#include "base/heartbeat.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -31,6 +42,9 @@
 #define URL_FIRST_NS (250 * CR_NS_PER_MS)    /* a network stream: first retry */
 #define URL_MAX_NS (2 * CR_NS_PER_SEC)       /* ... and at most this long between retries */
 #define DEVICE_MAX_NS (5 * CR_NS_PER_SEC)    /* a watched device node: retries besides the events */
+#define READ_BOUND_NS (30 * CR_NS_PER_SEC)   /* a read takes at most this long, or 12 frame periods */
+#define WORK_BOUND_NS (5 * CR_NS_PER_SEC)    /* handing a frame on takes at most this long */
+#define OPEN_BOUND_NS (60 * CR_NS_PER_SEC)   /* reopening after a loss takes at most this long */
 
 struct cr_camera {
 	const struct cr_camera_config *config;
@@ -44,6 +58,8 @@ struct cr_camera {
 	struct cr_fanout *fanout;
 	pthread_t thread;
 	bool started;
+	struct cr_heartbeat *heartbeat; /* the camera thread's */
+	uint64_t wedge_after;        /* test hook: wedge after this many frames; 0: never */
 	atomic_uint_fast64_t published;
 
 	pthread_mutex_t lock;        /* guards stats */
@@ -118,6 +134,7 @@ static void set_state(struct cr_camera *cam, enum cr_camera_state state, int err
 
 	pthread_mutex_lock(&cam->lock);
 	cam->stats.state = state;
+	cam->stats.state_mono_ns = cr_time_mono_ns();
 	if (err < 0)
 		snprintf(cam->stats.error, sizeof(cam->stats.error), "%s", cr_strerror(err));
 	else
@@ -132,8 +149,15 @@ static void set_state(struct cr_camera *cam, enum cr_camera_state state, int err
 static void account(struct cr_camera *cam, const struct cr_frame *f, bool dropped)
 {
 	int64_t now = f ? f->mono_ns : cr_time_mono_ns();
+	struct cr_source_stream_stats stream = { 0 };
 
+	if (cam->source->ops->stream_stats)
+		cam->source->ops->stream_stats(cam->source, &stream);
 	pthread_mutex_lock(&cam->lock);
+	if (cam->source->ops->stream_stats) {
+		cam->stats.has_stream = true;
+		cam->stats.stream = stream;
+	}
 	if (dropped)
 		cam->stats.frames_pool_dropped++;
 	if (f) {
@@ -232,9 +256,11 @@ static int reopen(struct cr_camera *cam)
 	 * unloaded and loaded again). */
 	cam->source->ops->close(cam->source);
 	for (;; wait_ns = wait_ns * 2 < max_ns ? wait_ns * 2 : max_ns) {
+		cr_heartbeat_idle(cam->heartbeat); /* waiting for the device is no wedge */
 		ret = wait_for_return(cam, watch, wait_ns);
 		if (ret < 0)
 			break;
+		cr_heartbeat_busy(cam->heartbeat, OPEN_BOUND_NS);
 		cam->source->ops->close(cam->source);
 		ret = cam->source->ops->open(cam->source);
 		if (ret == 0) {
@@ -267,6 +293,26 @@ static int reopen(struct cr_camera *cam)
 	return ret;
 }
 
+/* How long a read may take: READ_BOUND_NS, or 12 frame periods of a slower
+ * source. */
+static int64_t read_bound(const struct cr_camera *cam)
+{
+	double fps = cam->source->format.fps;
+
+	if (fps > 0 && 12.0 / fps * 1e9 > (double)READ_BOUND_NS)
+		return (int64_t)(12.0 / fps * 1e9);
+	return READ_BOUND_NS;
+}
+
+/* The test hook: stops here, busy, until the camera is stopped. */
+static void wedge(struct cr_camera *cam)
+{
+	cr_warn("%s: test hook CAMRIG_TEST_WEDGE: the capture thread wedges now, after %llu frames", cam->config->name,
+		(unsigned long long)cam->wedge_after);
+	while (cr_source_sleep_until(cam->source, cr_time_mono_ns() + 100 * CR_NS_PER_MS) == 0)
+		;
+}
+
 static void *camera_thread(void *arg)
 {
 	struct cr_camera *cam = arg;
@@ -276,8 +322,11 @@ static void *camera_thread(void *arg)
 	pthread_setname_np(pthread_self(), name);
 	for (;;) {
 		struct cr_frame *frame = cr_frame_pool_get(cam->pool);
-		int ret = cam->source->ops->read(cam->source, frame);
+		int ret;
 
+		cr_heartbeat_busy(cam->heartbeat, read_bound(cam));
+		ret = cam->source->ops->read(cam->source, frame);
+		cr_heartbeat_busy(cam->heartbeat, WORK_BOUND_NS);
 		if (ret == 0 && frame) {
 			frame->index = atomic_load(&cam->published);
 			frame->camera = cam->id;
@@ -285,6 +334,11 @@ static void *camera_thread(void *arg)
 			cr_fanout_publish(cam->fanout, frame);
 			atomic_fetch_add(&cam->published, 1);
 			account(cam, frame, false);
+			if (cam->wedge_after && atomic_load(&cam->published) == cam->wedge_after) {
+				cr_frame_unref(&frame);
+				wedge(cam);
+				break;
+			}
 		} else if (ret == 0) {
 			account(cam, NULL, true);
 		}
@@ -304,7 +358,19 @@ static void *camera_thread(void *arg)
 		if (ret != CR_ELOST || reopen(cam) < 0)
 			break;
 	}
+	cr_heartbeat_idle(cam->heartbeat);
 	return NULL;
+}
+
+/* $CAMRIG_TEST_WEDGE=capture:N: N; else 0. */
+static uint64_t test_wedge_after(void)
+{
+	const char *hook = getenv("CAMRIG_TEST_WEDGE");
+	unsigned long long n;
+
+	if (!hook || sscanf(hook, "capture:%llu", &n) != 1)
+		return 0;
+	return n;
 }
 
 int cr_camera_start(struct cr_camera *cam)
@@ -314,8 +380,9 @@ int cr_camera_start(struct cr_camera *cam)
 	ret = cam->source->ops->open(cam->source);
 	/* Controls asked of a source that has none would be silently lost. */
 	if (ret == 0 && cam->config->ncontrols + cam->config->sensor.ncontrols > 0 && !cam->source->ops->set_control) {
-		cr_err("%s: controls: its source %s (%s) has no controls (expected no controls: key, or a V4L2 "
-		       "or libcamera camera)", cam->config->name, cam->config->source, cam->source->format.driver);
+		cr_err("%s: controls: its source %s (%s) has no controls (expected no controls: key, or a V4L2, "
+		       "libcamera or Aravis camera, or the test pattern)", cam->config->name, cam->config->source,
+		       cam->source->format.driver);
 		ret = -EINVAL;
 	}
 	/* Nor may a sensor: block be lost on a source that has no sub-device. */
@@ -334,6 +401,7 @@ int cr_camera_start(struct cr_camera *cam)
 	pthread_mutex_lock(&cam->lock);
 	cam->stats.format = cam->source->format;
 	cam->stats.state = CR_CAMERA_RUNNING;
+	cam->stats.state_mono_ns = cr_time_mono_ns();
 	for (unsigned i = 0; i < cam->config->ncontrols; i++)
 		note_control(cam, cam->config->controls[i].name, cam->config->controls[i].value);
 	for (unsigned i = 0; i < cam->config->sensor.ncontrols; i++)
@@ -342,6 +410,13 @@ int cr_camera_start(struct cr_camera *cam)
 	cr_frame_pool_free(&cam->pool); /* a restart gets a pool of the format's size */
 	cam->pool = cr_frame_pool_new(cam->pool_frames, cam->source->format.frame_bytes);
 	cam->pool_frame_bytes = cam->source->format.frame_bytes;
+	if (!cam->heartbeat) {
+		char name[CR_HEARTBEAT_NAME_MAX];
+
+		snprintf(name, sizeof(name), "cam:%s", cam->config->name);
+		cam->heartbeat = cr_heartbeat_register(name);
+	}
+	cam->wedge_after = test_wedge_after();
 	ret = -pthread_create(&cam->thread, NULL, camera_thread, cam);
 	if (ret < 0) {
 		cam->source->ops->close(cam->source);
@@ -363,8 +438,10 @@ void cr_camera_stop(struct cr_camera *cam)
 	cam->started = false;
 	cam->source->ops->close(cam->source);
 	pthread_mutex_lock(&cam->lock);
-	if (cam->stats.state == CR_CAMERA_RUNNING)
+	if (cam->stats.state == CR_CAMERA_RUNNING) {
 		cam->stats.state = CR_CAMERA_STOPPED;
+		cam->stats.state_mono_ns = cr_time_mono_ns();
+	}
 	pthread_mutex_unlock(&cam->lock);
 }
 
@@ -376,6 +453,7 @@ void cr_camera_free(struct cr_camera **pcam)
 		return;
 	*pcam = NULL;
 	cr_camera_stop(cam);
+	cr_heartbeat_unregister(&cam->heartbeat);
 	cr_source_free(&cam->source);
 	cr_fanout_free(&cam->fanout);
 	cr_frame_pool_free(&cam->pool);
@@ -430,6 +508,13 @@ int cr_camera_set_control(struct cr_camera *cam, const char *name, const char *v
 		pthread_mutex_unlock(&cam->lock);
 	}
 	return ret;
+}
+
+int cr_camera_list_controls(struct cr_camera *cam, struct cr_source_control *out, int max, char *why, size_t len)
+{
+	if (!cam->source->ops->list_controls)
+		return 0;
+	return cam->source->ops->list_controls(cam->source, out, max, why, len);
 }
 
 int cr_camera_controls(struct cr_camera *cam, struct cr_camera_control *out, int max)

@@ -42,10 +42,13 @@ struct cr_camera_stats {
 	uint64_t frames_pool_dropped; /* frames discarded because every pooled frame was in use */
 	uint64_t frames_lost_upstream; /* gaps in the driver's sequence numbers */
 	uint64_t reconnects;         /* times the source was reopened after a loss */
-	int64_t last_mono_ns;        /* capture time of the last frame, CLOCK_MONOTONIC ns */
+	int64_t last_mono_ns;        /* capture time of the last frame, CLOCK_MONOTONIC ns; 0: none yet */
 	int64_t last_age_ns;         /* how old the last frame was when the source gave it to the
 				        camera thread: CLOCK_MONOTONIC now - its capture time, ns */
+	int64_t state_mono_ns;       /* when state last changed (a start, a loss, a return), CLOCK_MONOTONIC ns */
 	unsigned pool_total, pool_in_use; /* frames */
+	bool has_stream;             /* the source keeps stream statistics (GenICam cameras) */
+	struct cr_source_stream_stats stream;
 };
 
 struct cr_camera;
@@ -87,6 +90,15 @@ const char *cr_camera_state_name(enum cr_camera_state state);
  * unknown control, -EINVAL bad value, -ENODEV device gone), with why (len
  * bytes) the one-line reason: the controls there are, the values expected. */
 int cr_camera_set_control(struct cr_camera *cam, const char *name, const char *value, char *why, size_t len);
+
+/* Describes the source's controls with their current values (type, range,
+ * step, default, menu items) into out[max]. Returns how many there are (only
+ * max written: CR_SOURCE_MAX_CONTROLS is enough), 0 for a source without
+ * controls (a file or a stream), or -ENODEV when the device is lost, with
+ * why (len bytes) the reason. Safe beside the camera thread, not beside
+ * another set or list of the same camera (the control thread runs one at a
+ * time). */
+int cr_camera_list_controls(struct cr_camera *cam, struct cr_source_control *out, int max, char *why, size_t len);
 
 #define CR_CAMERA_MAX_CONTROLS 64
 

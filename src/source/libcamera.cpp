@@ -685,6 +685,17 @@ struct session {
 	bool lost = false;
 	unsigned queued = 0;             /* requests with libcamera */
 	std::unique_ptr<ControlList> pending; /* live controls for the next request */
+	/* Each control's latest known value, by id, for list_controls: as set
+	 * (the configuration's, live ones), then as the last completed
+	 * request's metadata reports it (what the pipeline applied). */
+	std::map<unsigned int, ControlValue> known;
+
+	/* Notes the values of list as known. Under lock. */
+	void note(const ControlList &list)
+	{
+		for (const auto &v : list)
+			known[v.first] = v.second;
+	}
 
 	~session()
 	{
@@ -1108,8 +1119,11 @@ int lc_open(struct cr_source *src)
 	p->s = s;
 	/* The same controls go with the first request too: some pipelines
 	 * (vimc) ignore those given to start(). */
-	if (!start.empty())
+	if (!start.empty()) {
 		s->pending = std::make_unique<ControlList>(start);
+		std::lock_guard<std::mutex> guard(s->lock);
+		s->note(start);
+	}
 	for (auto &request : s->requests)
 		s->requeue(request.get());
 
@@ -1179,6 +1193,7 @@ int deliver(struct cr_source *src, priv *p, Request *request, struct cr_frame *f
 	{
 		std::lock_guard<std::mutex> guard(s->lock);
 		queued = s->queued;
+		s->note(request->metadata());
 	}
 	sync_planes(m, DMA_BUF_SYNC_START);
 	if (queued >= p->min_queued) {
@@ -1307,6 +1322,7 @@ int lc_set_control(struct cr_source *src, const char *name, const char *value, c
 		if (!s->pending)
 			s->pending = std::make_unique<ControlList>(map);
 		s->pending->set(it->first->id(), v);
+		s->known[it->first->id()] = v;
 	}
 	cr_info("%s: %s = %s", s->name.c_str(), it->first->name().c_str(), v.toString().c_str());
 	return 0;
@@ -1317,6 +1333,123 @@ void lc_free_priv(struct cr_source *src)
 	lc_close(src);
 	delete static_cast<priv *>(src->priv);
 	src->priv = nullptr;
+}
+
+/* Describes one control as camrig's list_controls does, with value (its
+ * latest known, or None). */
+void describe_control(const ControlId *id, const ControlInfo &info, const ControlValue *value,
+		      struct cr_source_control *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", id->name().c_str());
+	snprintf(c->label, sizeof(c->label), "%s", id->name().c_str());
+	bool scalar = control_elements(id) == 1 && (!value || !value->isArray());
+	auto integer = [](const ControlValue &v) -> int64_t {
+		if (v.type() == ControlTypeInteger32 && !v.isArray())
+			return v.get<int32_t>();
+		if (v.type() == ControlTypeInteger64 && !v.isArray())
+			return v.get<int64_t>();
+		if (v.type() == ControlTypeBool && !v.isArray())
+			return v.get<bool>();
+		if (v.type() == ControlTypeByte && !v.isArray())
+			return v.get<uint8_t>();
+		return 0;
+	};
+	bool known = value && !value->isNone();
+
+	if (scalar && id->type() == ControlTypeBool) {
+		c->type = CR_CONTROL_BOOL;
+		c->min = 0;
+		c->max = c->step = 1;
+		c->def = info.def().isNone() ? 0 : integer(info.def());
+	} else if (scalar && id->type() == ControlTypeInteger32 && !info.values().empty()) {
+		c->type = CR_CONTROL_MENU;
+		for (const ControlValue &v : info.values()) {
+			if (c->nitems >= CR_SOURCE_MENU_MAX)
+				break;
+			int32_t i = v.get<int32_t>();
+			std::string name = enum_name(id, i);
+
+			c->items[c->nitems].index = i;
+			snprintf(c->items[c->nitems].name, sizeof(c->items[0].name), "%s",
+				 name.empty() ? strprintf("%d", i).c_str() : name.c_str());
+			c->nitems++;
+		}
+		c->min = c->nitems ? c->items[0].index : 0;
+		c->max = c->nitems ? c->items[c->nitems - 1].index : 0;
+		c->step = 1;
+		c->def = info.def().isNone() ? c->min : integer(info.def());
+	} else if (scalar && (id->type() == ControlTypeInteger32 || id->type() == ControlTypeInteger64 ||
+			      id->type() == ControlTypeByte)) {
+		c->type = id->type() == ControlTypeInteger64 ? CR_CONTROL_INT64 : CR_CONTROL_INT;
+		c->min = info.min().isNone() ? 0 : integer(info.min());
+		c->max = info.max().isNone() ? 0 : integer(info.max());
+		c->step = 1;
+		c->def = info.def().isNone() ? c->min : integer(info.def());
+	} else if (scalar && id->type() == ControlTypeFloat) {
+		c->type = CR_CONTROL_FLOAT;
+		c->real.min = info.min().type() == ControlTypeFloat ? info.min().get<float>() : 0;
+		c->real.max = info.max().type() == ControlTypeFloat ? info.max().get<float>() : 0;
+		c->real.def = info.def().type() == ControlTypeFloat ? info.def().get<float>() : c->real.min;
+		if (known && value->type() == ControlTypeFloat) {
+			c->real.value = value->get<float>();
+			c->has_value = true;
+		}
+		return;
+	} else {
+		c->type = CR_CONTROL_COMPOUND;
+		snprintf(c->values, sizeof(c->values), "%s: %s", type_name(id->type()).c_str(),
+			 describe(id, info).c_str());
+		if (known) {
+			/* ControlValue's text ("(0, 0)/1456x1088", "[ 33333, 33333 ]") as set_control takes it:
+			 * the numbers, comma-separated. */
+			std::string t, all = value->toString();
+			bool in_number = false;
+
+			for (char ch : all) {
+				bool digit = isdigit((unsigned char)ch) || ch == '.' || ch == '-';
+
+				if (digit && !in_number && !t.empty())
+					t += ',';
+				if (digit)
+					t += ch;
+				in_number = digit;
+			}
+			snprintf(c->text, sizeof(c->text), "%s", value->type() == ControlTypeString ? all.c_str() : t.c_str());
+			c->has_value = true;
+		}
+		return;
+	}
+	if (known) {
+		c->value = integer(*value);
+		c->has_value = true;
+	}
+}
+
+int lc_list_controls(struct cr_source *src, struct cr_source_control *out, int max, char *why, size_t len)
+{
+	priv *p = static_cast<priv *>(src->priv);
+	std::vector<std::pair<std::string, const std::pair<const ControlId *const, ControlInfo> *>> sorted;
+	int n = 0;
+
+	if (!p || !p->s) {
+		snprintf(why, len, "the camera is not open (it is lost)");
+		return -ENODEV;
+	}
+	session *s = p->s;
+	for (const auto &entry : s->camera->controls())
+		sorted.push_back({ entry.first->name(), &entry });
+	std::sort(sorted.begin(), sorted.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
+	std::lock_guard<std::mutex> guard(s->lock);
+	for (const auto &e : sorted) {
+		auto it = s->known.find(e.second->first->id());
+
+		if (n < max)
+			describe_control(e.second->first, e.second->second, it == s->known.end() ? nullptr : &it->second,
+					 &out[n]);
+		n++;
+	}
+	return n;
 }
 
 /* ---- camrig list ----------------------------------------------------------- */
@@ -1345,13 +1478,56 @@ void print_stream(FILE *out, Camera &cam, StreamRole role, const char *what)
 	}
 }
 
+/* One stream role's formats and sizes for `camrig list --json` (see
+ * cr_libcamera_list_json()), or JSON null when the camera has none. */
+json_t *stream_json(Camera &cam, StreamRole role)
+{
+	std::unique_ptr<CameraConfiguration> config = generate(cam, role);
+
+	if (!config || config->empty())
+		return json_null();
+	const StreamConfiguration &sc = config->at(0);
+	json_t *formats = json_array();
+	for (const PixelFormat &f : sc.formats().pixelformats()) {
+		const format_map *m = map_of_format(f);
+		SizeRange r = sc.formats().range(f);
+		json_t *sizes = json_array();
+
+		for (const Size &size : sc.formats().sizes(f))
+			json_array_append_new(sizes, json_pack("{s:i, s:i}", "width", (int)size.width, "height",
+							       (int)size.height));
+		json_array_append_new(formats, json_pack("{s:s, s:o, s:{s:i, s:i}, s:{s:i, s:i}, s:o}", "format",
+			format_name(f).c_str(), "camrig",
+			m && cr_fourcc_is_supported(m->fourcc) ? json_string(cr_fourcc_name(m->fourcc)) : json_null(),
+			"min", "width", (int)r.min.width, "height", (int)r.min.height, "max", "width", (int)r.max.width,
+			"height", (int)r.max.height, "sizes", sizes));
+	}
+	return json_pack("{s:{s:s, s:i, s:i}, s:o}", "default", "format", format_name(sc.pixelFormat).c_str(), "width",
+			 (int)sc.size.width, "height", (int)sc.size.height, "formats", formats);
+}
+
 } /* namespace */
 
 extern "C" {
 
 const struct cr_source_ops cr_source_libcamera_ops = {
-	lc_open, lc_read, lc_close, lc_set_control, lc_free_priv,
+	.open = lc_open,
+	.read = lc_read,
+	.close = lc_close,
+	.set_control = lc_set_control,
+	.stream_stats = nullptr,
+	.list_controls = lc_list_controls,
+	.free_priv = lc_free_priv,
 };
+
+const char *cr_libcamera_version(void)
+{
+	static std::string version;
+
+	if (version.empty())
+		version = CameraManager::version();
+	return version.c_str();
+}
 
 int cr_libcamera_find_camera(char *id, size_t len)
 {
@@ -1433,6 +1609,43 @@ int cr_libcamera_list(FILE *out)
 	}
 	manager_put();
 	return n;
+}
+
+json_t *cr_libcamera_list_json(void)
+{
+	int ret = 0, n = 0;
+	CameraManager *cm = manager_get(&ret);
+	json_t *cameras = json_array();
+
+	if (!cm) {
+		json_array_append_new(cameras, json_pack("{s:s+}", "error", "the camera manager does not start: ",
+							 cr_strerror(ret)));
+		return cameras;
+	}
+	for (const std::shared_ptr<Camera> &cam : cm->cameras()) {
+		std::optional<Size> array = cam->properties().get(properties::PixelArraySize);
+		json_t *streams = json_object(), *ctrls = json_array();
+		std::vector<std::pair<std::string, json_t *>> sorted;
+
+		json_object_set_new(streams, "video", stream_json(*cam, StreamRole::VideoRecording));
+		json_object_set_new(streams, "raw", stream_json(*cam, StreamRole::Raw));
+		for (const auto &entry : cam->controls())
+			sorted.push_back({ entry.first->name(),
+					   json_pack("{s:s, s:s, s:s}", "name", entry.first->name().c_str(), "type",
+						     type_name(entry.first->type()).c_str(), "values",
+						     describe(entry.first, entry.second).c_str()) });
+		std::sort(sorted.begin(), sorted.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
+		for (auto &c : sorted)
+			json_array_append_new(ctrls, c.second);
+		json_array_append_new(cameras, json_pack("{s:i, s:s, s:s++, s:s, s:b, s:o, s:o, s:o}", "index", n, "id",
+			cam->id().c_str(), "spec", "libcamera:", std::to_string(n).c_str(), "model",
+			camera_model(*cam).c_str(), "external", camera_external(*cam), "pixel_array",
+			array ? json_pack("{s:i, s:i}", "width", (int)array->width, "height", (int)array->height)
+			      : json_null(), "streams", streams, "controls", ctrls));
+		n++;
+	}
+	manager_put();
+	return cameras;
 }
 
 } /* extern "C" */

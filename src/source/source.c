@@ -1,5 +1,6 @@
-/* Source creation from a spec string, and the pacing helper shared by sources
- * that set their own frame rate. */
+/* Source creation from a spec string, the pacing helper shared by sources
+ * that set their own frame rate, and the control helpers shared by sources
+ * that keep their controls themselves. */
 #include "source/source.h"
 
 #include "base/error.h"
@@ -7,10 +8,13 @@
 #include "base/mem.h"
 #include "base/time.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* The ops of each kind of source in config/sources.h's table. */
 static const struct cr_source_ops *const ops_of[CR_SOURCE_KINDS] = {
@@ -20,6 +24,9 @@ static const struct cr_source_ops *const ops_of[CR_SOURCE_KINDS] = {
 	[CR_SOURCE_URL] = &cr_source_url_ops,
 #ifdef CAMRIG_HAVE_LIBCAMERA
 	[CR_SOURCE_LIBCAMERA] = &cr_source_libcamera_ops,
+#endif
+#ifdef CAMRIG_HAVE_ARAVIS
+	[CR_SOURCE_ARAVIS] = &cr_source_aravis_ops,
 #endif
 };
 
@@ -32,6 +39,11 @@ int cr_libcamera_available(void)
 int cr_libcamera_available(void)
 {
 	return 0;
+}
+
+const char *cr_libcamera_version(void)
+{
+	return NULL;
 }
 
 int cr_libcamera_find_camera(char *id, size_t len)
@@ -47,6 +59,28 @@ int cr_libcamera_owns(const char *path)
 int cr_libcamera_list(FILE *out)
 {
 	return 0;
+}
+
+json_t *cr_libcamera_list_json(void)
+{
+	return json_array();
+}
+#endif
+
+#ifndef CAMRIG_HAVE_ARAVIS
+int cr_aravis_available(void)
+{
+	return 0;
+}
+
+int cr_aravis_cameras(struct cr_aravis_camera *out, int max)
+{
+	return 0;
+}
+
+const char *cr_aravis_version(void)
+{
+	return NULL;
 }
 #endif
 
@@ -79,8 +113,9 @@ int cr_source_new(const struct cr_camera_config *config, int wake_fd, struct cr_
 		ops = ops_of[scheme->kind];
 	}
 	if (!ops)
-		return cr_log_ret(-ENOTSUP, CR_LOG_ERROR, "%s: source \"%s\": this camrig was built without libcamera "
-				  "(install libcamera-dev and build again)", config->name, spec);
+		return cr_log_ret(-ENOTSUP, CR_LOG_ERROR, "%s: source \"%s\": this camrig was built without %s "
+				  "(install %s and build again)", config->name, spec, scheme->name,
+				  scheme->kind == CR_SOURCE_ARAVIS ? "libaravis-dev" : "libcamera-dev");
 	src = CR_NEW(src);
 	src->ops = ops;
 	src->config = config;
@@ -120,5 +155,113 @@ int cr_source_sleep_until(struct cr_source *src, int64_t deadline_ns)
 			return -EAGAIN;
 		if (ret < 0 && errno != EINTR)
 			return -errno;
+	}
+}
+
+const char *cr_control_type_name(enum cr_control_type type)
+{
+	static const char *const names[] = {
+		[CR_CONTROL_INT] = "int",   [CR_CONTROL_INT64] = "int64",     [CR_CONTROL_BOOL] = "bool",
+		[CR_CONTROL_MENU] = "menu", [CR_CONTROL_INT_MENU] = "intmenu", [CR_CONTROL_BUTTON] = "button",
+		[CR_CONTROL_BITMASK] = "bitmask", [CR_CONTROL_FLOAT] = "float", [CR_CONTROL_COMPOUND] = "compound",
+	};
+
+	return (unsigned)type < CR_ARRAY_SIZE(names) ? names[type] : "?";
+}
+
+void cr_source_control_key(const char *name, char *out, size_t len)
+{
+	size_t n = 0;
+	bool gap = false;
+
+	if (len == 0)
+		return;
+	for (; *name && n + 2 < len; name++) {
+		unsigned char c = (unsigned char)*name;
+
+		if (isalnum(c)) {
+			if (gap && n > 0)
+				out[n++] = '_';
+			gap = false;
+			out[n++] = (char)tolower(c);
+		} else {
+			gap = true;
+		}
+	}
+	out[n] = '\0';
+}
+
+static int parse_integer(const char *text, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(text, &end, 0);
+	if (errno || end == text || *end != '\0')
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int cr_source_control_parse(const struct cr_source_control *c, const char *text, int64_t *value, char *why,
+			    size_t len)
+{
+	static const char *const yes[] = { "true", "1", "yes", "on" };
+	static const char *const no[] = { "false", "0", "no", "off" };
+	char key[64], item_key[64];
+	size_t n;
+	int64_t v;
+
+	switch (c->type) {
+	case CR_CONTROL_BOOL:
+		for (size_t i = 0; i < CR_ARRAY_SIZE(yes); i++) {
+			if (strcasecmp(text, yes[i]) == 0 || strcasecmp(text, no[i]) == 0) {
+				*value = strcasecmp(text, yes[i]) == 0;
+				return 0;
+			}
+		}
+		snprintf(why, len, "expected true or false");
+		return -EINVAL;
+	case CR_CONTROL_BUTTON:
+		*value = 1;
+		return 0;
+	case CR_CONTROL_MENU:
+	case CR_CONTROL_INT_MENU:
+		cr_source_control_key(text, key, sizeof(key));
+		for (unsigned i = 0; i < c->nitems; i++) {
+			cr_source_control_key(c->items[i].name, item_key, sizeof(item_key));
+			if (strcasecmp(c->items[i].name, text) == 0 || (key[0] && strcmp(key, item_key) == 0)) {
+				*value = c->items[i].index;
+				return 0;
+			}
+		}
+		if (parse_integer(text, &v) == 0)
+			for (unsigned i = 0; i < c->nitems; i++)
+				if (c->items[i].index == v) {
+					*value = v;
+					return 0;
+				}
+		n = (size_t)snprintf(why, len, "expected a menu item:");
+		for (unsigned i = 0; i < c->nitems && n < len; i++)
+			n += (size_t)snprintf(why + n, len - n, "%s %lld: \"%s\"", i ? "," : "",
+					      (long long)c->items[i].index, c->items[i].name);
+		return -EINVAL;
+	case CR_CONTROL_BITMASK:
+		if (parse_integer(text, &v) < 0 || v < 0 || ((uint64_t)v & ~(uint64_t)c->max)) {
+			snprintf(why, len, "expected a bitmask within 0x%08llx", (unsigned long long)c->max);
+			return -EINVAL;
+		}
+		*value = v;
+		return 0;
+	default:
+		if (parse_integer(text, &v) < 0 || v < c->min || v > c->max ||
+		    (c->step > 1 && (v - c->min) % c->step != 0)) {
+			snprintf(why, len, "expected an integer in %lld..%lld (step %lld)", (long long)c->min,
+				 (long long)c->max, (long long)c->step);
+			return -EINVAL;
+		}
+		*value = v;
+		return 0;
 	}
 }

@@ -5,16 +5,26 @@
  * Every frame is drawn in I420 and converted to the requested format (MJPEG
  * through libturbojpeg). Pacing follows the configured rate on
  * CLOCK_MONOTONIC; like a real driver, the sequence number counts frame
- * periods, so a frame the reader was too slow to take shows as a gap. */
+ * periods, so a frame the reader was too slow to take shows as a gap.
+ *
+ * Controls: three of its own, so that everything built on a camera's
+ * controls (set_control, GET /api/controls, the page's panel) can be used and
+ * tested without a device: brightness (added to every luma sample),
+ * pattern (colour bars or flat gray) and show_clock (the frame number and
+ * time). They are atomics read once per frame by the camera thread and set
+ * from the control thread. */
 #include "source/source.h"
 
 #include "base/error.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/text.h"
 #include "base/time.h"
 #include "base/image.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <turbojpeg.h>
@@ -24,7 +34,21 @@
 #define DEFAULT_FPS 30.0
 #define MJPEG_QUALITY 85
 
+enum { CONTROL_BRIGHTNESS, CONTROL_PATTERN, CONTROL_SHOW_CLOCK, NCONTROLS };
+enum { PATTERN_BARS, PATTERN_GRAY };
+
+/* The controls as list_controls describes them; value is the default. */
+static const struct cr_source_control controls[NCONTROLS] = {
+	[CONTROL_BRIGHTNESS] = { .name = "brightness", .label = "Brightness", .type = CR_CONTROL_INT, .min = -100,
+				 .max = 100, .step = 1 },
+	[CONTROL_PATTERN] = { .name = "pattern", .label = "Pattern", .type = CR_CONTROL_MENU, .min = 0, .max = 1, .step = 1,
+			      .nitems = 2, .items = { { 0, "Colour Bars" }, { 1, "Gray" } } },
+	[CONTROL_SHOW_CLOCK] = { .name = "show_clock", .label = "Show Clock", .type = CR_CONTROL_BOOL, .min = 0, .max = 1,
+				 .step = 1, .def = 1 },
+};
+
 struct testsrc {
+	atomic_int control[NCONTROLS]; /* current values; set by set_control */
 	int width, height;
 	int64_t period_ns;
 	int64_t start_ns;       /* CLOCK_MONOTONIC of frame period 0 */
@@ -38,33 +62,11 @@ struct testsrc {
 	uint8_t *rgb;           /* raw sensor formats: the picture as RGB24, mosaicked from */
 };
 
-/* 5x7 glyphs, one byte per row, bit 4 = leftmost pixel. */
-static const struct {
-	char c;
-	uint8_t rows[7];
-} font[] = {
-	{ '0', { 0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E } }, { '1', { 0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E } },
-	{ '2', { 0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F } }, { '3', { 0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E } },
-	{ '4', { 0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02 } }, { '5', { 0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E } },
-	{ '6', { 0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E } }, { '7', { 0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08 } },
-	{ '8', { 0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E } }, { '9', { 0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C } },
-	{ '#', { 0x0A, 0x0A, 0x1F, 0x0A, 0x1F, 0x0A, 0x0A } }, { ':', { 0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00 } },
-	{ '.', { 0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C } }, { '-', { 0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00 } },
-};
-
 /* 75% colour bars in BT.601 limited-range Y, U, V. */
 static const uint8_t bar_yuv[8][3] = {
 	{ 180, 128, 128 }, { 162, 44, 142 }, { 131, 156, 44 }, { 112, 72, 58 },
 	{ 84, 184, 198 },  { 65, 100, 212 }, { 35, 212, 114 }, { 16, 128, 128 },
 };
-
-static const uint8_t *glyph(char c)
-{
-	for (size_t i = 0; i < CR_ARRAY_SIZE(font); i++)
-		if (font[i].c == c)
-			return font[i].rows;
-	return NULL;
-}
 
 static void fill_rect(struct cr_image *img, int x0, int y0, int w, int h, uint8_t y, uint8_t u, uint8_t v)
 {
@@ -85,20 +87,8 @@ static void fill_rect(struct cr_image *img, int x0, int y0, int w, int h, uint8_
 /* Draws text in white on a black box at (x, y); scale is pixels per font dot. */
 static void draw_text(struct cr_image *img, int x, int y, int scale, const char *text)
 {
-	int len = (int)strlen(text);
-
-	fill_rect(img, x, y, (len * 6 + 1) * scale, 9 * scale, 16, 128, 128);
-	for (int i = 0; i < len; i++) {
-		const uint8_t *rows = glyph(text[i]);
-
-		if (!rows)
-			continue;
-		for (int r = 0; r < 7; r++)
-			for (int c = 0; c < 5; c++)
-				if (rows[r] & (0x10 >> c))
-					fill_rect(img, x + (1 + i * 6 + c) * scale, y + (1 + r) * scale, scale, scale,
-						  235, 128, 128);
-	}
+	fill_rect(img, x, y, cr_text_width(text, scale), CR_TEXT_HEIGHT(scale), 16, 128, 128);
+	cr_text_draw(img->plane[0], img->stride[0], img->width, img->height, x, y, scale, text, 235, 16);
 }
 
 static void draw(struct testsrc *t, uint64_t number, int64_t mono_ns)
@@ -114,10 +104,17 @@ static void draw(struct testsrc *t, uint64_t number, int64_t mono_ns)
 	int scale = h / 160 > 0 ? h / 160 : 1;
 	char text[48];
 
+	int brightness = atomic_load(&t->control[CONTROL_BRIGHTNESS]);
+	bool gray = atomic_load(&t->control[CONTROL_PATTERN]) == PATTERN_GRAY;
+
+	if (gray)
+		bars_h = 0;
 	for (int r = 0; r < h; r++) {
 		uint8_t *row = img->plane[0] + (size_t)r * img->stride[0];
 
-		if (r < bars_h) {
+		if (gray) {
+			memset(row, 126, (size_t)w);
+		} else if (r < bars_h) {
 			memcpy(row, t->bars[0] + shift, (size_t)w);
 		} else {
 			for (int c = 0; c < w; c++)
@@ -139,10 +136,85 @@ static void draw(struct testsrc *t, uint64_t number, int64_t mono_ns)
 	if (by > span_y)
 		by = 2 * span_y - by;
 	fill_rect(img, (int)bx, (int)by, box, box, 235, 128, 128);
-	snprintf(text, sizeof(text), "#%06llu %02d:%02d:%02d.%03d", (unsigned long long)number,
-		 (int)(day_ms / 3600000), (int)(day_ms / 60000 % 60), (int)(day_ms / 1000 % 60),
-		 (int)(day_ms % 1000));
-	draw_text(img, scale * 2, scale * 2, scale, text);
+	if (atomic_load(&t->control[CONTROL_SHOW_CLOCK])) {
+		snprintf(text, sizeof(text), "#%06llu %02d:%02d:%02d.%03d", (unsigned long long)number,
+			 (int)(day_ms / 3600000), (int)(day_ms / 60000 % 60), (int)(day_ms / 1000 % 60),
+			 (int)(day_ms % 1000));
+		draw_text(img, scale * 2, scale * 2, scale, text);
+	}
+	if (brightness != 0) {
+		for (int r = 0; r < h; r++) {
+			uint8_t *row = img->plane[0] + (size_t)r * img->stride[0];
+
+			for (int c = 0; c < w; c++) {
+				int y = row[c] + brightness;
+
+				row[c] = (uint8_t)(y < 16 ? 16 : y > 235 ? 235 : y);
+			}
+		}
+	}
+}
+
+/* The control named name (any spelling cr_source_control_key folds to it),
+ * or -1. */
+static int find_control(const char *name)
+{
+	char key[64];
+
+	cr_source_control_key(name, key, sizeof(key));
+	for (int i = 0; i < NCONTROLS; i++)
+		if (strcmp(key, controls[i].name) == 0)
+			return i;
+	return -1;
+}
+
+static int set_one(struct testsrc *t, const char *name, const char *value, char *why, size_t len)
+{
+	int i = find_control(name);
+	int64_t v;
+
+	if (i < 0) {
+		snprintf(why, len, "\"%s\": no such control (the test pattern has: brightness, pattern, show_clock)",
+			 name);
+		return -ENOENT;
+	}
+	if (cr_source_control_parse(&controls[i], value, &v, why, len) < 0) {
+		char expected[512];
+
+		snprintf(expected, sizeof(expected), "%s", why);
+		snprintf(why, len, "\"%s\": bad value \"%s\" (%s)", controls[i].name, value, expected);
+		return -EINVAL;
+	}
+	atomic_store(&t->control[i], (int)v);
+	return 0;
+}
+
+static int testsrc_set_control(struct cr_source *src, const char *name, const char *value, char *why, size_t len)
+{
+	struct testsrc *t = src->priv;
+
+	if (!t) {
+		snprintf(why, len, "the test pattern is not running");
+		return -ENODEV;
+	}
+	return set_one(t, name, value, why, len);
+}
+
+static int testsrc_list_controls(struct cr_source *src, struct cr_source_control *out, int max, char *why,
+				 size_t len)
+{
+	struct testsrc *t = src->priv;
+
+	if (!t) {
+		snprintf(why, len, "the test pattern is not running");
+		return -ENODEV;
+	}
+	for (int i = 0; i < NCONTROLS && i < max; i++) {
+		out[i] = controls[i];
+		out[i].value = atomic_load(&t->control[i]);
+		out[i].has_value = true;
+	}
+	return NCONTROLS;
 }
 
 static int testsrc_open(struct cr_source *src)
@@ -163,6 +235,15 @@ static int testsrc_open(struct cr_source *src)
 				  cfg->name, cr_fourcc_name(fourcc));
 	t = CR_NEW(t);
 	src->priv = t;
+	for (int i = 0; i < NCONTROLS; i++)
+		atomic_init(&t->control[i], (int)controls[i].def);
+	for (unsigned i = 0; i < cfg->ncontrols; i++) {
+		char why[512];
+
+		if (set_one(t, cfg->controls[i].name, cfg->controls[i].value, why, sizeof(why)) < 0)
+			return cr_log_ret(-EINVAL, CR_LOG_ERROR, "%s: test source: control (config line %d) %s", cfg->name,
+					  cfg->controls[i].line, why);
+	}
 	t->width = cfg->width > 0 ? cfg->width : DEFAULT_WIDTH;
 	t->height = cfg->height > 0 ? cfg->height : DEFAULT_HEIGHT;
 	/* 4:2:0 drawing and YUYV output want even sizes. */
@@ -349,4 +430,6 @@ const struct cr_source_ops cr_source_test_ops = {
 	.open = testsrc_open,
 	.read = testsrc_read,
 	.close = testsrc_close,
+	.set_control = testsrc_set_control,
+	.list_controls = testsrc_list_controls,
 };

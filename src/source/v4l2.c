@@ -673,6 +673,45 @@ static int v4l2_set_control(struct cr_source *src, const char *name, const char 
 	return set_control(p, name, value, 0, why, len);
 }
 
+static int v4l2_list_controls(struct cr_source *src, struct cr_source_control *out, int max, char *why, size_t len)
+{
+	struct v4l2_priv *p = src->priv;
+	int ret;
+
+	if (!p || p->fd < 0) {
+		snprintf(why, len, "the device is not open (the camera is lost)");
+		return -ENODEV;
+	}
+	ret = cr_v4l2_controls_list(p->fd, out, max);
+	if (ret < 0) {
+		snprintf(why, len, "%s: cannot list the device's controls: %s", p->device, cr_strerror(ret));
+		return ret;
+	}
+	/* Then the sensor sub-device's, those the node has no control of that
+	 * name for (as set_control finds them). */
+	if (p->sensor.fd >= 0) {
+		struct cr_source_control *sensor = cr_calloc(CR_SOURCE_MAX_CONTROLS, sizeof(*sensor));
+		int n = cr_v4l2_controls_list(p->sensor.fd, sensor, CR_SOURCE_MAX_CONTROLS), total = ret;
+
+		for (int i = 0; i < n && i < CR_SOURCE_MAX_CONTROLS; i++) {
+			bool on_node = false;
+
+			for (int k = 0; k < ret && k < max && !on_node; k++)
+				on_node = strcmp(out[k].name, sensor[i].name) == 0;
+			if (on_node)
+				continue;
+			if (total < max) {
+				out[total] = sensor[i];
+				snprintf(out[total].device, sizeof(out[total].device), "%s", p->sensor.name);
+			}
+			total++;
+		}
+		free(sensor);
+		ret = total;
+	}
+	return ret;
+}
+
 static void v4l2_free_priv(struct cr_source *src)
 {
 	v4l2_close(src);
@@ -685,5 +724,6 @@ const struct cr_source_ops cr_source_v4l2_ops = {
 	.read = v4l2_read,
 	.close = v4l2_close,
 	.set_control = v4l2_set_control,
+	.list_controls = v4l2_list_controls,
 	.free_priv = v4l2_free_priv,
 };

@@ -11,6 +11,8 @@
  * vidioc-g-ext-ctrls.rst, and v4l2-ctl's name2var() for the spelling. */
 #include "source/v4l2_internal.h"
 
+#include "source/source.h"
+
 #include "base/error.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -31,24 +33,7 @@
 
 void cr_v4l2_control_key(const char *name, char *out, size_t len)
 {
-	size_t n = 0;
-	bool gap = false;
-
-	if (len == 0)
-		return;
-	for (; *name && n + 2 < len; name++) {
-		unsigned char c = (unsigned char)*name;
-
-		if (isalnum(c)) {
-			if (gap && n > 0)
-				out[n++] = '_';
-			gap = false;
-			out[n++] = (char)tolower(c);
-		} else {
-			gap = true;
-		}
-	}
-	out[n] = '\0';
+	cr_source_control_key(name, out, len);
 }
 
 /* Steps through the device's controls: *qc zeroed by the caller before the
@@ -137,94 +122,24 @@ static int menu_item(int fd, const struct v4l2_query_ext_ctrl *qc, uint32_t inde
 	return 0;
 }
 
-static int parse_int64(const char *text, int64_t *out)
-{
-	char *end;
-	long long v;
+/* The control type camrig lists qc as; false for one it does not (strings,
+ * compound controls). */
+static bool control_type(const struct v4l2_query_ext_ctrl *qc, enum cr_control_type *type);
 
-	errno = 0;
-	v = strtoll(text, &end, 0);
-	if (errno || end == text || *end != '\0')
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
+/* Fills c from qc (and the current value and menu items from the driver). */
+static void describe(int fd, const struct v4l2_query_ext_ctrl *qc, enum cr_control_type type,
+		     struct cr_source_control *c);
 
-static int parse_bool(const char *text, int64_t *out)
-{
-	static const char *const yes[] = { "true", "1", "yes", "on" };
-	static const char *const no[] = { "false", "0", "no", "off" };
-
-	for (size_t i = 0; i < CR_ARRAY_SIZE(yes); i++) {
-		if (strcasecmp(text, yes[i]) == 0 || strcasecmp(text, no[i]) == 0) {
-			*out = strcasecmp(text, yes[i]) == 0;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-/* Parses value for the control qc into *out (the index for menus). On a bad
- * value fills why with what is accepted and returns -EINVAL. */
+/* Parses value for the control qc into *out (the index for menus) with the
+ * one grammar of control values (cr_source_control_parse); strings by their
+ * length. On a bad value fills why with what is accepted and returns -EINVAL. */
 static int parse_value(int fd, const struct v4l2_query_ext_ctrl *qc, const char *value, int64_t *out,
 		       char *why, size_t len)
 {
-	char item[64], items[LIST_MAX], vk[64], ik[64];
-	int64_t v;
+	struct cr_source_control c;
+	enum cr_control_type type;
 
-	switch (qc->type) {
-	case V4L2_CTRL_TYPE_BOOLEAN:
-		if (parse_bool(value, out) < 0) {
-			snprintf(why, len, "expected true or false");
-			return -EINVAL;
-		}
-		return 0;
-	case V4L2_CTRL_TYPE_BUTTON:
-		*out = 1;
-		return 0;
-	case V4L2_CTRL_TYPE_INTEGER:
-	case V4L2_CTRL_TYPE_INTEGER64:
-		if (parse_int64(value, &v) < 0 || v < qc->minimum || v > qc->maximum ||
-		    (qc->type == V4L2_CTRL_TYPE_INTEGER && (v < INT32_MIN || v > INT32_MAX))) {
-			snprintf(why, len, "expected an integer in %lld..%lld (step %llu)", (long long)qc->minimum,
-				 (long long)qc->maximum, (unsigned long long)qc->step);
-			return -EINVAL;
-		}
-		*out = v;
-		return 0;
-	case V4L2_CTRL_TYPE_BITMASK:
-		if (parse_int64(value, &v) < 0 || v < 0 || v > UINT32_MAX || ((uint64_t)v & ~(uint64_t)qc->maximum)) {
-			snprintf(why, len, "expected a bitmask within 0x%08llx", (unsigned long long)qc->maximum);
-			return -EINVAL;
-		}
-		*out = v;
-		return 0;
-	case V4L2_CTRL_TYPE_MENU:
-	case V4L2_CTRL_TYPE_INTEGER_MENU:
-		/* By name (case and punctuation ignored), else by index as v4l2-ctl does. */
-		items[0] = '\0';
-		cr_v4l2_control_key(value, vk, sizeof(vk));
-		for (int64_t i = qc->minimum; i <= qc->maximum; i++) {
-			char entry[96];
-
-			if (menu_item(fd, qc, (uint32_t)i, item, sizeof(item)) < 0)
-				continue;
-			cr_v4l2_control_key(item, ik, sizeof(ik));
-			if (strcasecmp(item, value) == 0 || (vk[0] && strcmp(ik, vk) == 0)) {
-				*out = i;
-				return 0;
-			}
-			snprintf(entry, sizeof(entry), "%lld: \"%s\"", (long long)i, item);
-			list_add(items, sizeof(items), entry);
-		}
-		if (parse_int64(value, &v) == 0 && v >= qc->minimum && v <= qc->maximum &&
-		    menu_item(fd, qc, (uint32_t)v, item, sizeof(item)) == 0) {
-			*out = v;
-			return 0;
-		}
-		snprintf(why, len, "expected a menu item: %s", items);
-		return -EINVAL;
-	case V4L2_CTRL_TYPE_STRING:
+	if (qc->type == V4L2_CTRL_TYPE_STRING) {
 		if (strlen(value) < (size_t)qc->minimum || strlen(value) > (size_t)qc->maximum) {
 			snprintf(why, len, "expected a string of %lld..%lld characters", (long long)qc->minimum,
 				 (long long)qc->maximum);
@@ -232,10 +147,13 @@ static int parse_value(int fd, const struct v4l2_query_ext_ctrl *qc, const char 
 		}
 		*out = 0;
 		return 0;
-	default:
+	}
+	if (!control_type(qc, &type)) {
 		snprintf(why, len, "a %s control cannot be set from camrig", type_name(qc->type));
 		return -EINVAL;
 	}
+	describe(fd, qc, type, &c);
+	return cr_source_control_parse(&c, value, out, why, len);
 }
 
 static void format_where(char *buf, size_t len, const char *device, int line)
@@ -421,4 +339,64 @@ void cr_v4l2_controls_print(int fd, FILE *out, const char *indent)
 	}
 	if (ret < 0)
 		fprintf(out, "%scontrols: cannot list: %s\n", indent, cr_strerror(ret));
+}
+
+/* The control's type in camrig's terms; false for the kinds camrig does not
+ * set (strings, arrays, compound controls). */
+static bool control_type(const struct v4l2_query_ext_ctrl *qc, enum cr_control_type *type)
+{
+	if (qc->flags & V4L2_CTRL_FLAG_HAS_PAYLOAD)
+		return false;
+	switch (qc->type) {
+	case V4L2_CTRL_TYPE_INTEGER: *type = CR_CONTROL_INT; return true;
+	case V4L2_CTRL_TYPE_INTEGER64: *type = CR_CONTROL_INT64; return true;
+	case V4L2_CTRL_TYPE_BOOLEAN: *type = CR_CONTROL_BOOL; return true;
+	case V4L2_CTRL_TYPE_MENU: *type = CR_CONTROL_MENU; return true;
+	case V4L2_CTRL_TYPE_INTEGER_MENU: *type = CR_CONTROL_INT_MENU; return true;
+	case V4L2_CTRL_TYPE_BUTTON: *type = CR_CONTROL_BUTTON; return true;
+	case V4L2_CTRL_TYPE_BITMASK: *type = CR_CONTROL_BITMASK; return true;
+	default: return false;
+	}
+}
+
+static void describe(int fd, const struct v4l2_query_ext_ctrl *qc, enum cr_control_type type,
+		     struct cr_source_control *c)
+{
+	int64_t cur;
+
+	memset(c, 0, sizeof(*c));
+	cr_v4l2_control_key(qc->name, c->name, sizeof(c->name));
+	snprintf(c->label, sizeof(c->label), "%s", qc->name);
+	c->type = type;
+	c->min = qc->minimum;
+	c->max = qc->maximum;
+	c->step = (int64_t)qc->step;
+	c->def = qc->default_value;
+	c->read_only = qc->flags & V4L2_CTRL_FLAG_READ_ONLY;
+	c->inactive = qc->flags & V4L2_CTRL_FLAG_INACTIVE;
+	if (!(qc->flags & V4L2_CTRL_FLAG_WRITE_ONLY) && type != CR_CONTROL_BUTTON && current_value(fd, qc, &cur) == 0) {
+		c->value = cur;
+		c->has_value = true;
+	}
+	if (type == CR_CONTROL_MENU || type == CR_CONTROL_INT_MENU)
+		for (int64_t i = qc->minimum; i <= qc->maximum && c->nitems < CR_SOURCE_MENU_MAX; i++)
+			if (menu_item(fd, qc, (uint32_t)i, c->items[c->nitems].name, sizeof(c->items[c->nitems].name)) == 0)
+				c->items[c->nitems++].index = i;
+}
+
+int cr_v4l2_controls_list(int fd, struct cr_source_control *out, int max)
+{
+	struct v4l2_query_ext_ctrl qc;
+	enum cr_control_type type;
+	int ret, n = 0;
+
+	memset(&qc, 0, sizeof(qc));
+	while ((ret = next_control(fd, &qc)) > 0) {
+		if (!control_type(&qc, &type))
+			continue;
+		if (n++ >= max)
+			continue;
+		describe(fd, &qc, type, &out[n - 1]);
+	}
+	return ret < 0 ? ret : n;
 }

@@ -56,6 +56,14 @@ int cr_v4l2_control_set(int fd, const char *device, const char *name, const char
 int cr_v4l2_controls_apply(int fd, const char *device, const struct cr_control_setting *settings,
 			   unsigned n);
 
+struct cr_source_control;
+
+/* Describes the device's controls that camrig can set (not strings, arrays
+ * or compound controls), with their current values, into out[max]
+ * (VIDIOC_QUERY_EXT_CTRL, VIDIOC_QUERYMENU, VIDIOC_G_EXT_CTRLS). Returns
+ * how many there are (only max written), or -errno. */
+int cr_v4l2_controls_list(int fd, struct cr_source_control *out, int max);
+
 /* Prints every control of the device with type, range, default, current
  * value and menu items, each line starting with indent. */
 void cr_v4l2_controls_print(int fd, FILE *out, const char *indent);

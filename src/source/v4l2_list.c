@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/fourcc.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
 
@@ -309,4 +310,105 @@ int cr_v4l2_list(FILE *out)
 		free(nodes[i]);
 	}
 	return count;
+}
+
+/* ---- the same, as JSON (`camrig list --json`) ------------------------------------ */
+
+static double fps_of(const struct v4l2_fract *interval)
+{
+	return interval->numerator ? (double)interval->denominator / interval->numerator : 0;
+}
+
+/* The frame rates at one size: [5, 10, 25], or {"min": 1, "max": 30} for a range. */
+static json_t *intervals_json(int fd, uint32_t fourcc, uint32_t width, uint32_t height)
+{
+	json_t *rates = json_array();
+
+	for (uint32_t i = 0; i < 256; i++) {
+		struct v4l2_frmivalenum fi = { .index = i, .pixel_format = fourcc, .width = width, .height = height };
+
+		if (cr_v4l2_ioctl(fd, VIDIOC_ENUM_FRAMEINTERVALS, &fi) < 0)
+			break;
+		if (fi.type != V4L2_FRMIVAL_TYPE_DISCRETE) {
+			json_decref(rates);
+			return json_pack("{s:f, s:f}", "min", fps_of(&fi.stepwise.max), "max", fps_of(&fi.stepwise.min));
+		}
+		json_array_append_new(rates, json_real(fps_of(&fi.discrete)));
+	}
+	return rates;
+}
+
+/* The sizes of one format: [{width, height, fps}] or, for a range, one
+ * {min_width, min_height, max_width, max_height, step_width, step_height, fps}. */
+static json_t *sizes_json(int fd, uint32_t fourcc)
+{
+	json_t *sizes = json_array();
+
+	for (uint32_t i = 0; i < 1024; i++) {
+		struct v4l2_frmsizeenum fs = { .index = i, .pixel_format = fourcc };
+
+		if (cr_v4l2_ioctl(fd, VIDIOC_ENUM_FRAMESIZES, &fs) < 0)
+			break;
+		if (fs.type == V4L2_FRMSIZE_TYPE_DISCRETE) {
+			json_array_append_new(sizes, json_pack("{s:i, s:i, s:o}", "width", (int)fs.discrete.width, "height",
+							       (int)fs.discrete.height, "fps",
+							       intervals_json(fd, fourcc, fs.discrete.width,
+									      fs.discrete.height)));
+			continue;
+		}
+		json_array_append_new(sizes, json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:o}", "min_width",
+			(int)fs.stepwise.min_width, "min_height", (int)fs.stepwise.min_height, "max_width",
+			(int)fs.stepwise.max_width, "max_height", (int)fs.stepwise.max_height, "step_width",
+			(int)fs.stepwise.step_width, "step_height", (int)fs.stepwise.step_height, "fps",
+			intervals_json(fd, fourcc, fs.stepwise.max_width, fs.stepwise.max_height)));
+		break;
+	}
+	return sizes;
+}
+
+json_t *cr_v4l2_list_json(void)
+{
+	char *nodes[MAX_NODES];
+	int n = video_nodes(nodes, MAX_NODES);
+	json_t *devices = json_array();
+
+	for (int i = 0; i < n; i++) {
+		struct v4l2_fmtdesc fmts[CR_V4L2_MAX_FORMATS];
+		struct v4l2_capability cap;
+		char path[300], s[5];
+		json_t *formats;
+		uint32_t caps;
+		int fd, nf;
+
+		snprintf(path, sizeof(path), "/dev/%s", nodes[i]);
+		free(nodes[i]);
+		fd = open_node(path, &cap);
+		if (fd < 0) {
+			if (fd != -ENOTTY && fd != -ENODEV)
+				json_array_append_new(devices, json_pack("{s:s, s:o}", "path", path, "error",
+									 cr_json_str(cr_strerror(fd))));
+			continue;
+		}
+		caps = cr_v4l2_node_caps(&cap);
+		if (!(caps & (V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_VIDEO_CAPTURE_MPLANE))) {
+			close(fd);
+			continue;
+		}
+		formats = json_array();
+		nf = cr_v4l2_formats(fd, fmts, CR_V4L2_MAX_FORMATS);
+		for (int k = 0; k < nf; k++) {
+			uint32_t f = fmts[k].pixelformat;
+			bool ok = cr_fourcc_is_supported(f);
+
+			json_array_append_new(formats, json_pack("{s:s, s:o, s:o, s:o}", "fourcc", cr_fourcc_str(f, s),
+				"description", cr_json_str((const char *)fmts[k].description), "camrig",
+				ok ? json_string(cr_fourcc_name(f)) : json_null(), "sizes", ok ? sizes_json(fd, f) : json_array()));
+		}
+		json_array_append_new(devices, json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o}", "path", path, "spec",
+			cr_json_sprintf("v4l2:%s", path), "card", cr_json_str((const char *)cap.card), "driver",
+			cr_json_str((const char *)cap.driver), "bus", cr_json_str((const char *)cap.bus_info), "usable",
+			(caps & V4L2_CAP_VIDEO_CAPTURE) && (caps & V4L2_CAP_STREAMING), "formats", formats));
+		close(fd);
+	}
+	return devices;
 }

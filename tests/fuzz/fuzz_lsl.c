@@ -71,7 +71,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	o->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	o->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&o->lock, NULL);
-	cr_ring_init(&o->ring, LSL_PUSH_RING, sizeof(struct lsl_sample), CR_RING_DROP_OLDEST);
+	o->slot_bytes = LSL_SAMPLE_BYTES;
+	o->push_capacity = LSL_PUSH_RING;
+	o->inlet_capacity = LSL_INLET_RING;
+	cr_ring_init(&o->ring, o->push_capacity, o->slot_bytes, CR_RING_DROP_OLDEST);
 	discovery = CR_NEW(discovery);
 	discovery->service_fd = discovery->discovery_fd = discovery->netlink_fd = -1;
 	if (o->stop_fd < 0 || o->wake_fd < 0 || socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
@@ -137,6 +140,7 @@ static void connection(struct cr_lsl_outlet *o, const uint8_t *data, size_t size
 	int sv[2];
 
 	f->listen_fd = -1;
+	f->batch = cr_malloc((size_t)o->push_capacity * o->slot_bytes);
 	for (int i = 0; i < CR_LSL_MAX_INLETS; i++)
 		f->inlet[i].fd = -1;
 	f->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
@@ -186,10 +190,11 @@ static void connection(struct cr_lsl_outlet *o, const uint8_t *data, size_t size
 	FUZZ_CHECK(atomic_load(&o->streaming) == 0);
 	close(sv[1]);
 	close(f->epoll_fd);
-	free(f);
 	/* Samples pushed after the inlet left stay queued: drop them. */
-	while (cr_lsl_outlet_take(o, (struct lsl_sample[8]){ 0 }, 8) > 0)
+	while (cr_lsl_outlet_take(o, f->batch, o->push_capacity) > 0)
 		;
+	free(f->batch);
+	free(f);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

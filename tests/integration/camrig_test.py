@@ -13,11 +13,17 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 
 CAMRIG = os.path.abspath(os.environ.get("CAMRIG", os.path.join(os.path.dirname(__file__), "../../build/camrig")))
+# How much slower than a host this machine may be: the QEMU guest of
+# tests/vm (code 10-20x slower, and slower again on a busy host) sets it.
+# It stretches how long the helpers wait for the daemon to start and stop,
+# never what a check accepts.
+SLOW = float(os.environ.get("CAMRIG_TEST_SLOW", "1"))
 SKIP = 77
 
 
@@ -93,7 +99,8 @@ class Daemon:
         self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=self.stderr,
                                      stderr=self.stderr, env=self.env, cwd=self.cwd, preexec_fn=_die_with_parent)
         t0 = time.monotonic()
-        deadline = t0 + self.start_timeout
+        start_timeout = self.start_timeout * SLOW
+        deadline = t0 + start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"camrig exited with {self.proc.returncode}:\n{self.log()}")
@@ -107,7 +114,7 @@ class Daemon:
                 return self
             except (OSError, urllib.error.URLError):
                 time.sleep(0.1)
-        raise AssertionError(f"camrig did not answer /status within {self.start_timeout} s:\n{self.log()}")
+        raise AssertionError(f"camrig did not answer /status within {start_timeout:g} s:\n{self.log()}")
 
     def __exit__(self, exc_type, exc, tb):
         rc = self.stop()
@@ -119,6 +126,7 @@ class Daemon:
     def stop(self, sig=signal.SIGTERM, timeout=15):
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
+        timeout *= SLOW
         self.proc.send_signal(sig)
         try:
             self.proc.wait(timeout)
@@ -232,3 +240,93 @@ class Checks:
     def done(self):
         log(f"{self.passed} checks passed, {self.failed} failed")
         sys.exit(1 if self.failed else 0)
+
+
+class MjpegReader:
+    """Reads /stream.mjpg part by part over a plain socket: next_part()
+    returns (headers as a dict with lowercase names, body bytes), or None
+    when the stream ends or nothing comes within timeout seconds."""
+
+    def __init__(self, port, path="/stream.mjpg", timeout=10):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        self.buf = b""
+        head = self._until(b"\r\n\r\n")
+        if head is None or not head.startswith(b"HTTP/1.1 200"):
+            raise AssertionError(f"{path}: {head!r}")
+
+    def _fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError
+        self.buf += data
+
+    def _until(self, marker):
+        try:
+            while marker not in self.buf:
+                self._fill()
+        except (OSError, EOFError):
+            return None
+        head, self.buf = self.buf.split(marker, 1)
+        return head
+
+    def next_part(self, timeout=10):
+        self.sock.settimeout(timeout)
+        head = self._until(b"\r\n\r\n")
+        if head is None:
+            return None
+        headers = {}
+        for line in head.split(b"\r\n"):
+            if b":" in line:
+                k, v = line.split(b":", 1)
+                headers[k.strip().lower().decode()] = v.strip().decode(errors="replace")
+        n = int(headers.get("content-length", "0"))
+        try:
+            while len(self.buf) < n + 2:
+                self._fill()
+        except (OSError, EOFError):
+            return None
+        body, self.buf = self.buf[:n], self.buf[n + 2:]
+        return headers, body
+
+    def close(self):
+        self.sock.close()
+
+
+class Events(threading.Thread):
+    """Collects the daemon's Server-Sent Events as (type, data)."""
+
+    def __init__(self, d):
+        super().__init__(daemon=True)
+        self.sock = socket.create_connection(("127.0.0.1", d.port), timeout=30 * SLOW)
+        self.sock.sendall(f"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:{d.port}\r\n\r\n".encode())
+        self.events = []
+        self.start()
+
+    def run(self):
+        f = self.sock.makefile("rb")
+        typ = None
+        try:
+            for line in f:
+                line = line.decode().rstrip("\r\n")
+                if line.startswith("event: "):
+                    typ = line[7:]
+                elif line.startswith("data: ") and typ:
+                    self.events.append((typ, json.loads(line[6:])))
+                    typ = None
+        except (OSError, ValueError):
+            pass
+
+    def of(self, typ):
+        return [e for t, e in self.events if t == typ]
+
+    def types(self, *prefixes):
+        """The types seen, in order; only those starting with a prefix, if any."""
+        return [t for t, _ in self.events if not prefixes or t.startswith(prefixes)]
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()

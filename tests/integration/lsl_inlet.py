@@ -9,7 +9,7 @@ feed over TCP (section 3), and the time-correction exchange (section 4).
     info = infos[0]
     full = fullinfo(info)
     feed = Feed(info)                       # checks the response and test patterns
-    timestamp, values = feed.read_sample()
+    timestamp, values = feed.read_sample()  # values: numbers, or str for a "string" stream
     offset, rtt = time_correction(info)
 """
 
@@ -27,6 +27,13 @@ GROUPS = ("224.0.0.1", "224.0.0.183", "239.255.172.215")
 TAG_DEDUCED = 1
 TAG_TRANSMITTED = 2
 TEST_PATTERN_TIMESTAMP = 123456.789
+# channel_format -> (struct code, the Value-Size a liblsl inlet sends: sizeof
+# the C++ type; std::string is 32 bytes on 64-bit Linux, and an outlet
+# ignores it for strings), test-pattern base (liblsl sample.cpp).
+FORMATS = {
+    "float32": ("f", 4, 0), "double64": ("d", 8, 16777217), "string": (None, 32, None),
+    "int32": ("i", 4, 65537), "int16": ("h", 2, 257), "int8": ("b", 1, 1), "int64": ("q", 8, 2147483649),
+}
 FIELDS = ("name", "type", "channel_count", "channel_format", "source_id", "nominal_srate",
           "version", "created_at", "uid", "session_id", "hostname", "v4address", "v4data_port",
           "v4service_port", "v6address", "v6data_port", "v6service_port")
@@ -144,16 +151,27 @@ def shortinfo_tcp(info, query, timeout=5.0):
     return parse_info(data) if data else None
 
 
-def test_pattern(offset, channels=3):
-    """The values of a double64 test-pattern sample (doc 3.3)."""
-    return [float((k + offset + 16777217) * (1 if k % 2 == 0 else -1)) for k in range(channels)]
+def test_pattern(offset, channels=3, channel_format="double64"):
+    """The values of a test-pattern sample (doc 3.3): numbers +-(k + offset +
+    base), negative for odd k; for strings the text of +-(k + 10), whatever the
+    offset."""
+    code, _, base = FORMATS[channel_format]
+    sign = [1 if k % 2 == 0 else -1 for k in range(channels)]
+    if code is None:
+        return [str((k + 10) * sign[k]) for k in range(channels)]
+    if code in "fd":
+        return [float((k + offset + base) * sign[k]) for k in range(channels)]
+    return [(k + offset + base) * sign[k] for k in range(channels)]
 
 
-def feed_request(uid, max_buflen=360 * 100, headers=None, version=110):
+def feed_request(uid, max_buflen=360 * 100, headers=None, version=110, channel_format="double64"):
+    """The request a liblsl inlet sends (data_receiver.cpp), for a stream of
+    channel_format."""
     lines = ["LSL:streamfeed/%d %s" % (version, uid)]
     hdr = {
         "Native-Byte-Order": "1234", "Endian-Performance": "0", "Has-IEEE754-Floats": "1",
-        "Supports-Subnormals": "1", "Value-Size": "8", "Data-Protocol-Version": str(version),
+        "Supports-Subnormals": "1" if channel_format in ("float32", "double64") else "0",
+        "Value-Size": str(FORMATS[channel_format][1]), "Data-Protocol-Version": str(version),
         "Max-Buffer-Length": str(max_buflen), "Max-Chunk-Length": "0",
         "Hostname": "lsl_inlet.py", "Source-Id": "", "Session-Id": "default",
     }
@@ -164,18 +182,23 @@ def feed_request(uid, max_buflen=360 * 100, headers=None, version=110):
 
 class Feed:
     """A protocol-1.10 stream feed (doc 3.3). Opening it sends the request,
-    reads the response header and checks the two test patterns."""
+    reads the response header and checks the two test patterns. The channel
+    count and format come from info (a resolved or full info), unless given."""
 
-    def __init__(self, info, max_buflen=36000, headers=None, timeout=5.0, rcvbuf=None, channels=3):
-        self.channels = channels
-        self.sample_size = 1 + 8 + 8 * channels
+    def __init__(self, info, max_buflen=36000, headers=None, timeout=5.0, rcvbuf=None, channels=None,
+                 channel_format=None):
+        self.channels = channels or int(info.get("channel_count") or 3)
+        self.channel_format = channel_format or info.get("channel_format") or "double64"
+        if self.channel_format not in FORMATS:
+            raise ProtocolError("channel format %r" % self.channel_format)
+        self.code, self.value_size, _ = FORMATS[self.channel_format]
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
         self.sock.connect((info["v4address"], int(info["v4data_port"])))
         self.buf = b""
-        self.sock.sendall(feed_request(info["uid"], max_buflen, headers))
+        self.sock.sendall(feed_request(info["uid"], max_buflen, headers, channel_format=self.channel_format))
         status = self._line()
         parts = status.split()
         if len(parts) < 3 or not parts[0].startswith("LSL/"):
@@ -200,10 +223,9 @@ class Feed:
             raise ProtocolError("uid %r, expected %r" % (self.headers.get("uid"), info["uid"]))
         self.raw_test_patterns = []
         for offset in (4, 2):
-            raw = self._exact(self.sample_size)
+            raw, ts, values = self._read()
             self.raw_test_patterns.append(raw)
-            ts, values = self._decode(raw)
-            if ts != TEST_PATTERN_TIMESTAMP or values != test_pattern(offset, channels):
+            if ts != TEST_PATTERN_TIMESTAMP or values != test_pattern(offset, self.channels, self.channel_format):
                 raise ProtocolError("test pattern %d mismatch: %r %r" % (offset, ts, values))
 
     def _fill(self):
@@ -226,17 +248,37 @@ class Feed:
         data, self.buf = self.buf[:n], self.buf[n:]
         return data
 
-    def _decode(self, raw):
-        tag = raw[0]
-        if tag != TAG_TRANSMITTED:
-            raise ProtocolError("sample tag %d" % tag)
+    def _read(self):
+        """One sample [sample.cpp: save_streambuf]: (raw bytes, timestamp,
+        values). A string channel is a byte giving the width of the length
+        (1, 4 or 8), the length in that width, then the UTF-8 bytes."""
+        raw = self._exact(1 + 8)
+        if raw[0] != TAG_TRANSMITTED:
+            raise ProtocolError("sample tag %d" % raw[0])
         ts = struct.unpack(self.endian + "d", raw[1:9])[0]
-        values = list(struct.unpack(self.endian + "%dd" % self.channels, raw[9:]))
-        return ts, values
+        if self.code is not None:
+            data = self._exact(self.value_size * self.channels)
+            return raw + data, ts, list(struct.unpack(self.endian + "%d%s" % (self.channels, self.code), data))
+        values = []
+        for _ in range(self.channels):
+            width = self._exact(1)
+            code = {1: "B", 4: "I", 8: "Q"}.get(width[0])
+            if code is None:
+                raise ProtocolError("string length of width %d" % width[0])
+            size = self._exact(width[0])
+            length = struct.unpack(self.endian + code, size)[0]
+            if length > 1 << 24:
+                raise ProtocolError("string of %d bytes" % length)
+            text = self._exact(length)
+            raw += width + size + text
+            values.append(text.decode("utf-8"))
+        return raw, ts, values
 
     def read_sample(self):
-        """(timestamp, [frame_number, trigger_time, trigger_type])."""
-        return self._decode(self._exact(self.sample_size))
+        """(timestamp, values): [frame_number, trigger_time, trigger_type] for
+        a camrig frames stream, [text] for a markers stream."""
+        _, ts, values = self._read()
+        return ts, values
 
     def close(self):
         self.sock.close()

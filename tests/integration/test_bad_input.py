@@ -51,9 +51,11 @@ with Daemon("--source", "test") as d:
             f"{st} {body[:200]!r}")
     alive(d, "after a non-UTF-8 query parameter")
 
-    st, _, body = raw(d, "POST", "/api/command", b"set_control brightness 10")
-    c.check(st == 400 and b"has no controls" in body and b"test" in body,
-            "set_control on the test pattern says its source has no controls", f"{st} {body!r}")
+    st, _, body = raw(d, "POST", "/api/command", b"set_control exposure 10")
+    c.check(st == 404 and b"no such control" in body and b"brightness, pattern, show_clock" in body,
+            "set_control of a control the test pattern lacks names the ones it has", f"{st} {body!r}")
+    st, _, body = raw(d, "POST", "/api/command", b"set_control brightness 101")
+    c.check(st == 400 and b"-100..100" in body, "set_control out of range says the range", f"{st} {body!r}")
     st, _, body = raw(d, "POST", "/api/command", b"set_control brightness \xfe\xfe camera=x\xff")
     c.check(st in (400, 404) and b"\\xff" in body, "set_control with non-UTF-8 value and camera -> 4xx", f"{st}")
     st, ctype, body = raw(d, "GET", "/snapshot.jpg?camera=%e9")

@@ -49,8 +49,8 @@ start_fails(["--source", "v4l2:/dev/video99"], ["/dev/video99"], "a missing V4L2
 start_fails(["--source", "file:/nonexistent/clip.mp4"], ["/nonexistent/clip.mp4"],
             "a missing file is refused, naming it")
 start_fails(["--size", "big"], ["size", "big"], "a bad --size is refused")
-start_fails(["--source", "test", "-o", "camera.controls.brightness=10"], ["camera", "controls", "test", "no controls"],
-            "controls on a source that has none are refused, naming the camera and source")
+start_fails(["--source", "test", "-o", "camera.controls.exposure=10"], ["camera", "exposure", "no such control",
+            "brightness"], "a control the source lacks is refused at start, naming the ones it has")
 
 with socket.socket() as taken:
     taken.bind(("127.0.0.1", 0))
@@ -75,6 +75,18 @@ SEMANTIC = [
      "    recording:\n      codec: h265_nosuch\n", 7, ["h265_nosuch", "expected"], "an unknown encoder"),
     ("http:\n  listen: 127.0.0.1:0\ncameras:\n  - name: a\n    source: test\n"
      "ntfy:\n  enabled: true\n", 6, ["ntfy.topic", "missing"], "ntfy without a topic"),
+    # the GPIO click map, checked with the command grammar even while gpio is off
+    ("http:\n  listen: 127.0.0.1:0\ncameras:\n  - name: a\n    source: test\n"
+     "gpio:\n  preset: timelapse\n  clicks:\n    1: snapshot\n"
+     "    3: \"timelapse start; while timelapse: timelapse halt\"\n", 10,
+     ["gpio.clicks.3", "timelapse halt", "unknown action", "expected one of: start,"], "a GPIO rule's bad command"),
+    ("http:\n  listen: 127.0.0.1:0\ncameras:\n  - name: a\n    source: test\n"
+     "gpio:\n  clicks:\n    3: \"start_recording; while running: stop_recording\"\n", 8,
+     ["gpio.clicks.3", "unknown state \"running\"", "expected one of: recording, timelapse, paused"],
+     "a GPIO rule's unknown state"),
+    ("http:\n  listen: 127.0.0.1:0\ncameras:\n  - name: a\n    source: test\n"
+     "gpio:\n  preset: printer\n", 7, ["gpio.preset", "printer", "expected one of: recording, timelapse"],
+     "an unknown GPIO preset"),
 ]
 for text, line, words, what in SEMANTIC:
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:

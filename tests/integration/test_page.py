@@ -1,55 +1,48 @@
 #!/usr/bin/env python3
-"""The live-view page in a real browser (Debian's headless Chromium): the
-page fills in the camera's name, resolution, format, measured fps and client
-count from /status, and the live MJPEG image actually renders (the
-screenshot shows the test pattern's colour bars)."""
+"""The live-view page in a real browser (Debian's headless Chromium through
+the DevTools protocol, tests/integration/browser.py; test_webui.py drives
+the whole page): with one camera, its tile shows its name, resolution and format from
+/status, its measured fps and client count from the stats events, and the
+live MJPEG image actually renders (the screenshot shows the test pattern's
+colour bars)."""
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 import time
 
-from camrig_test import Checks, Daemon, log, need, skip
+from browser import Browser, artifacts_dir
+from camrig_test import Checks, Daemon, log, need
 
 need("ffmpeg")
-browser = shutil.which("chromium") or shutil.which("chromium-browser")
-if not browser:
-    skip("chromium is not installed (scripts/install-deps.sh test installs it)")
 c = Checks()
+FIELDS = """() => { const t = document.querySelector('.tile'); if (!t) return null;
+  const f = (s) => t.querySelector(s).textContent;
+  return f('.fps') === '–' ? null : {name: f('.name'), resolution: f('.resolution'), format: f('.format'),
+    fps: f('.fps'), clients: f('.clients'), state: f('.state'), title: document.title}; }"""
 
-
-def chromium(url, *args):
-    profile = tempfile.mkdtemp(prefix="camrig-chromium-")
-    try:
-        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               f"--user-data-dir={profile}", "--window-size=1000,800", "--virtual-time-budget=4000", *args, url]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=90)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-with Daemon("--source", "test", "--size", "640x480", "--fps", "20", "--name", "lab-cam") as d:
+with Daemon("--source", "test", "--size", "640x480", "--fps", "20", "--name", "lab-cam") as d, Browser() as b:
     # The measured rate exists after the camera's first second.
     for _ in range(50):
         if d.status()["camera"]["fps"]["measured"] > 0:
             break
         time.sleep(0.1)
-    dom = chromium(d.url("/"), "--dump-dom").stdout
-    field = lambda name: (re.search(rf'id="{name}"[^>]*>([^<]*)<', dom) or [None, None])[1]
-    c.check(field("name") == "lab-cam", "the page shows the camera name", str(field("name")))
-    c.check(field("resolution") == "640×480", "the page shows the resolution", str(field("resolution")))
-    c.check(field("format") == "YUYV", "the page shows the pixel format", str(field("format")))
-    fps = field("fps")
+    b.viewport(1000, 800)
+    b.goto(d.url("/"))
+    field = b.try_wait(FIELDS, 20) or {}
+    c.check(field.get("name") == "lab-cam", "the page shows the camera name", str(field))
+    c.check(field.get("title") == "lab-cam – camrig", "the title names the camera", str(field.get("title")))
+    c.check(field.get("resolution") == "640×480", "the page shows the resolution", str(field.get("resolution")))
+    c.check(field.get("format") == "YUYV", "the page shows the pixel format", str(field.get("format")))
+    fps = field.get("fps")
     c.check(fps is not None and re.fullmatch(r"\d+\.\d", fps) and float(fps) > 0, "the page shows measured fps",
             str(fps))
-    c.check(field("clients") is not None and int(field("clients")) >= 1,
-            "the page counts its own stream as a client", str(field("clients")))
-    c.check(field("state") == "", "the page shows no error while the camera runs", str(field("state")))
+    c.check(b.try_wait("() => Number(document.querySelector('.tile .clients').textContent) >= 1", 10),
+            "the page counts its own stream as a client", str(field.get("clients")))
+    c.check(field.get("state") == "", "the page shows no error while the camera runs", str(field.get("state")))
 
-    shot = os.path.join(d.tmp, "page.png")
-    chromium(d.url("/"), f"--screenshot={shot}")
+    b.try_wait("() => document.querySelector('.tile img.live').naturalWidth > 0", 20)
+    shot = os.path.join(artifacts_dir(), "page.png")
+    b.screenshot(shot)
     c.check(os.path.exists(shot), "chromium took a screenshot")
     if os.path.exists(shot):
         raw = subprocess.run(["ffmpeg", "-v", "error", "-i", shot, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
@@ -58,9 +51,9 @@ with Daemon("--source", "test", "--size", "640x480", "--fps", "20", "--name", "l
         row = 250  # inside the colour bars of the live image
         colours = set()
         for x in range(40, 960, 20):
-            r, g, b = raw[(row * width + x) * 3:(row * width + x) * 3 + 3]
-            if max(r, g, b) - min(r, g, b) > 60:  # saturated: a colour bar, not page background
-                colours.add((r // 64, g // 64, b // 64))
+            r, g, b_ = raw[(row * width + x) * 3:(row * width + x) * 3 + 3]
+            if max(r, g, b_) - min(r, g, b_) > 60:  # saturated: a colour bar, not page background
+                colours.add((r // 64, g // 64, b_ // 64))
         log(f"screenshot {width}x{height}: {len(colours)} distinct saturated colours on row {row}")
         c.check(len(colours) >= 4, "the live image renders in the browser (colour bars visible)",
                 f"{len(colours)} colours")

@@ -14,10 +14,9 @@ import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 
-from camrig_test import CAMRIG, Checks, Daemon, log, need, wait_until
+from camrig_test import CAMRIG, Checks, Daemon, Events, log, need, wait_until
 
 need("ffprobe")
 c = Checks()
@@ -49,41 +48,6 @@ def frames_of(path):
     if out.returncode != 0:
         return None
     return json.loads(out.stdout)["streams"][0]
-
-
-class Events(threading.Thread):
-    """Collects the daemon's Server-Sent Events as (type, data)."""
-
-    def __init__(self, d):
-        super().__init__(daemon=True)
-        self.sock = socket.create_connection(("127.0.0.1", d.port), timeout=30)
-        self.sock.sendall(f"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:{d.port}\r\n\r\n".encode())
-        self.events = []
-        self.start()
-
-    def run(self):
-        f = self.sock.makefile("rb")
-        typ = None
-        try:
-            for line in f:
-                line = line.decode().rstrip("\r\n")
-                if line.startswith("event: "):
-                    typ = line[7:]
-                elif line.startswith("data: ") and typ:
-                    self.events.append((typ, json.loads(line[6:])))
-                    typ = None
-        except (OSError, ValueError):
-            pass
-
-    def of(self, typ):
-        return [e for t, e in self.events if t == typ]
-
-    def close(self):
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
 
 
 # ---- an interval of 0 means shots on trigger only, on every path ---------------------------------

@@ -71,6 +71,10 @@ static void test_verbs(void **state)
 	assert_string_equal(c.name, "exposure_time_absolute");
 	assert_string_equal(c.value, "120");
 	assert_string_equal(c.camera, "cam1");
+	c = parse_ok("list_controls camera=cam1");
+	assert_int_equal(c.verb, CR_VERB_LIST_CONTROLS);
+	assert_string_equal(c.camera, "cam1");
+	assert_int_equal(parse_ok("list_controls").verb, CR_VERB_LIST_CONTROLS);
 }
 
 static void test_errors(void **state)
@@ -78,7 +82,7 @@ static void test_errors(void **state)
 	char *e = parse_error("start_recordin");
 
 	assert_string_equal(e, "unknown command \"start_recordin\" (expected one of: start_recording, "
-			       "stop_recording, snapshot, status, get_stats, set_control, timelapse, quit)");
+			       "stop_recording, snapshot, status, get_stats, set_control, list_controls, timelapse, quit)");
 	free(e);
 	e = parse_error("");
 	assert_non_null(strstr(e, "empty command"));

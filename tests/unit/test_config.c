@@ -263,7 +263,7 @@ struct bad_file {
 static const struct bad_file bad_files[] = {
 	/* found by libcyaml: unknown keys, at any depth and in a later camera */
 	{ "log_level: info\ncolour: red\n",
-	  "x.yaml:2: colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio)" },
+	  "x.yaml:2: colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio, health, telemetry, sensors)" },
 	{ "cameras:\n  - name: a\n    jpeg:\n      quality: 5\n\n      colour: 3\n",
 	  "x.yaml:6: cameras.0.jpeg.colour: unknown key (expected one of: quality, gray, size, workers)" },
 	{ "cameras:\n  - name: a\n  - name: b\n    colour: red\n",
@@ -301,9 +301,9 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:2: http.listen: wrong type: got a mapping (expected HOST:PORT with PORT 0..65535, e.g. "
 	  "127.0.0.1:8080 or [::1]:8080)" },
 	{ "\n\nhello\n",
-	  "x.yaml:3: wrong type: got a value (expected a mapping of: log_level, http, cameras, ntfy, gpio)" },
+	  "x.yaml:3: wrong type: got a value (expected a mapping of: log_level, http, cameras, ntfy, gpio, health, telemetry, sensors)" },
 	{ "cameras:\n  - name: a\n    lsl:\n",
-	  "x.yaml:3: cameras.0.lsl: wrong type: got an empty value (expected a mapping of: enabled, name, type, interfaces)" },
+	  "x.yaml:3: cameras.0.lsl: wrong type: got an empty value (expected a mapping of: enabled, name, type, markers, interfaces)" },
 	/* found by libyaml: syntax */
 	{ "cameras:\n  - name: a\n    jpeg: {quality: 3\n  - name: b\n",
 	  "x.yaml:4: YAML syntax error: did not find expected ',' or '}' (while parsing a flow mapping that starts "
@@ -315,7 +315,11 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:2: YAML syntax error: found character that cannot start any token (while scanning for the next "
 	  "token that starts at line 2) (expected spaces, not tabs, to indent)" },
 	{ "log_level: info\nhttp:\n  listen: a: b\n",
-	  "x.yaml:3: YAML syntax error: mapping values are not allowed in this context" },
+	  "x.yaml:3: YAML syntax error: mapping values are not allowed in this context (expected quotes around a "
+	  "value that holds \": \", e.g. \"a: b\")" },
+	{ "gpio:\n  clicks:\n    3: timelapse start; while timelapse: timelapse stop\n",
+	  "x.yaml:3: YAML syntax error: mapping values are not allowed in this context (expected quotes around a "
+	  "value that holds \": \", e.g. \"a: b\")" },
 	{ "log_level: info\nlog_level: debug\n", "x.yaml:2: log_level: duplicate key, first at line 1 (expected each key once)" },
 	{ "base: &b 1\nlog_level: *b\n", "x.yaml:2: log_level: aliases (*name) are not supported (expected plain values)" },
 	{ "log_level: info\n---\nlog_level: debug\n", "x.yaml:2: a second YAML document (expected one document)" },
@@ -342,8 +346,8 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:2: http.max_stream_clients: 0 is out of range (expected 1..16384)" },
 	{ "http:\n  header_timeout: 0\n", "x.yaml:2: http.header_timeout: 0 is out of range (expected 1..300)" },
 	{ "cameras:\n  - source: /dev/video0\n",
-	  "x.yaml:2: cameras.0.source: \"/dev/video0\" is not a source (expected auto, test, libcamera[:INDEX|:ID], v4l2:/dev/videoN, "
-	  "file:PATH or url:URL)" },
+	  "x.yaml:2: cameras.0.source: \"/dev/video0\" is not a source (expected auto, test, libcamera[:INDEX|:ID], "
+	  "v4l2:/dev/videoN, file:PATH, url:URL or aravis:[ID])" },
 	{ "log_level: verbose\n",
 	  "x.yaml:1: log_level: \"verbose\" is not a log level (expected one of: error, warn, info, debug)" },
 	{ "cameras:\n  - loop: maybe\n", "x.yaml:2: cameras.0.loop: \"maybe\" is not a boolean (expected true or false)" },
@@ -399,6 +403,45 @@ static void test_missing_file(void **state)
 	free(error);
 }
 
+/* gpio.clicks: a free-form mapping at the top level (not in a camera),
+ * laid over the default's empty one; the rules themselves are gpio.c's to
+ * check (tests/unit/test_gpio.c). */
+static void test_gpio_clicks(void **state)
+{
+	struct cr_config *config = load_ok("gpio:\n  preset: timelapse\n  clicks:\n    1: snapshot\n"
+					   "    \"3\": \"timelapse start 30; while timelapse: timelapse stop\"\n"
+					   "    5:\n");
+
+	assert_string_equal(config->gpio.preset, "timelapse");
+	assert_int_equal(config->gpio.nclicks, 3);
+	assert_string_equal(config->gpio.clicks[0].name, "1");
+	assert_string_equal(config->gpio.clicks[0].value, "snapshot");
+	assert_string_equal(config->gpio.clicks[1].name, "3");
+	assert_string_equal(config->gpio.clicks[1].value, "timelapse start 30; while timelapse: timelapse stop");
+	assert_string_equal(config->gpio.clicks[2].name, "5");
+	assert_string_equal(config->gpio.clicks[2].value, "");
+	assert_int_equal(config->gpio.debounce_ms, 30);   /* the rest of gpio keeps its defaults */
+	set_ok(config, "gpio.clicks.5", "none");
+	set_ok(config, "gpio.clicks.4", "timelapse pause");
+	assert_int_equal(config->gpio.nclicks, 4);
+	assert_string_equal(config->gpio.clicks[2].value, "none");
+	assert_string_equal(config->gpio.clicks[3].name, "4");
+	set_fails(config, "gpio.clicks", "snapshot", "gpio.clicks: not a value (expected gpio.clicks.NAME)");
+	cr_config_free(&config);
+
+	config = load_ok("gpio:\n  clicks: {}\n");
+	assert_string_equal(config->gpio.preset, "recording");
+	assert_int_equal(config->gpio.nclicks, 0);
+	cr_config_free(&config);
+
+	load_fails("gpio:\n  clicks: 3\n", "x.yaml:2: gpio.clicks: wrong type: got a value (expected a mapping of click "
+		   "counts to rules, e.g. 3: \"timelapse start; while timelapse: timelapse stop\")");
+	load_fails("gpio:\n  clicks:\n    3: [snapshot]\n",
+		   "x.yaml:3: gpio.clicks.3: wrong type: got a list (expected a text value)");
+	load_fails("gpio:\n  preset: time lapse\n", "x.yaml:2: gpio.preset: \"time lapse\" is not a valid name "
+		   "(expected the name of a click map preset, e.g. timelapse)");
+}
+
 static void test_set(void **state)
 {
 	struct cr_config *config = cr_config_load(NULL, &(char *){ NULL });
@@ -410,6 +453,16 @@ static void test_set(void **state)
 	set_ok(config, "http.max_stream_clients", "10");
 	set_ok(config, "http.header_timeout", "2");
 	set_ok(config, "camera.name", "left");
+	/* aravis: takes nothing, an empty id (the first camera) or any id. */
+	set_ok(config, "camera.source", "aravis");
+	set_ok(config, "camera.source", "aravis:");
+	set_ok(config, "camera.source", "aravis:Aravis-Fake-GV01");
+	set_ok(config, "camera.format", "Mono16");
+	assert_int_equal(config->cameras[0].format, CR_FMT_Y16);
+	set_ok(config, "camera.format", "BayerRG8");
+	assert_int_equal(config->cameras[0].format, CR_FMT_SRGGB8);
+	set_ok(config, "camera.format", "Y10");
+	assert_int_equal(config->cameras[0].format, CR_FMT_Y10);
 	set_ok(config, "camera.source", "url:rtsp://10.0.0.5/stream");
 	set_ok(config, "camera.size", "1920x1080");
 	set_ok(config, "camera.fps", "15");
@@ -477,7 +530,7 @@ static void test_set_errors(void **state)
 	set_fails(config, "camera.colour", "red",
 		  "camera.colour: unknown key (expected one of: name, source, size, fps, format, loop, buffers, crop, "
 		  "controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, sensor)");
-	set_fails(config, "colour", "red", "colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio)");
+	set_fails(config, "colour", "red", "colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio, health, telemetry, sensors)");
 	set_fails(config, "http.port", "80", "http.port: unknown key (expected one of: listen, header_timeout, "
 		  "max_pending, max_stream_clients, max_api_clients, max_clients_per_ip, auth, password_file, token_file, "
 		  "tls_cert, tls_key, hostnames, cors_origins)");
@@ -496,7 +549,8 @@ static void test_set_errors(void **state)
 		  "http.listen: \"[::1:8080\" is not a listen address (expected HOST:PORT with PORT 0..65535, "
 		  "e.g. 127.0.0.1:8080 or [::1]:8080)");
 	set_fails(config, "camera.source", "v4l2:",
-		  "camera.source: \"v4l2:\" is not a source (expected auto, test, libcamera[:INDEX|:ID], v4l2:/dev/videoN, file:PATH or url:URL)");
+		  "camera.source: \"v4l2:\" is not a source (expected auto, test, libcamera[:INDEX|:ID], v4l2:/dev/videoN, "
+		  "file:PATH, url:URL or aravis:[ID])");
 	set_fails(config, "log_level", "trace",
 		  "log_level: \"trace\" is not a log level (expected one of: error, warn, info, debug)");
 	set_fails(config, "camera.jpeg", "80", "camera.jpeg: not a value (expected one of: quality, gray, size, workers)");
@@ -591,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_gpio_clicks),
 		cmocka_unit_test(test_set),
 		cmocka_unit_test(test_set_errors),
 		cmocka_unit_test(test_check),

@@ -1,8 +1,14 @@
 /* Every public header of src/ compiles as C++ (C++23, for <stdatomic.h>), so
  * the thin C++ adapters around libcamera and OpenCV can include them.
  * tests/check_layout.py checks that this list holds every public header. */
+#include "app/client.h"
 #include "app/commands.h"
+#include "app/doctor.h"
+#include "app/markers.h"
+#include "app/mcp.h"
+#include "app/monitor.h"
 #include "app/pipeline.h"
+#include "app/service.h"
 #include "app/rig.h"
 #include "app/status.h"
 #include "base/error.h"
@@ -11,6 +17,7 @@
 #include "base/fourcc.h"
 #include "base/frame.h"
 #include "base/fs.h"
+#include "base/heartbeat.h"
 #include "base/image.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -19,6 +26,7 @@
 #include "base/packet.h"
 #include "base/queue.h"
 #include "base/ring.h"
+#include "base/text.h"
 #include "base/time.h"
 #include "config/config.h"
 #include "config/sources.h"
@@ -37,6 +45,7 @@
 #include "publish/tcpstream.h"
 #include "publish/upload.h"
 #include "record/assemble.h"
+#include "record/catalog.h"
 #include "record/prebuffer.h"
 #include "record/recorder.h"
 #include "record/sidecar.h"
@@ -46,6 +55,7 @@
 #include "source/camera.h"
 #include "source/media.h"
 #include "source/source.h"
+#include "telemetry/telemetry.h"
 
 int main()
 {

@@ -139,6 +139,13 @@ static void test_reply_text(void **state)
 		 "\"state\": \"running\", \"fps\": {\"measured\": 9.96}, \"frames\": {\"captured\": 7, \"dropped_pool\": 0}, "
 		 "\"recording\": {\"state\": \"idle\"}}]}}",
 		 "ok: status\nc1: running, 10.0 fps, 7 frames, 0 dropped, recording: idle");
+	reply_is("status", "{\"ok\": true, \"command\": \"status\", \"status\": {\"cameras\": [], \"host\": {\"load\": "
+		 "[0.5, 0, 0], \"cpu_percent\": 12.4, \"memory\": {\"used_percent\": 40.2}, \"disks\": [{\"free_bytes\": "
+		 "12300000000, \"error\": \"\"}], \"thermal\": [{\"type\": \"cpu-thermal\", \"celsius\": 48.25}], "
+		 "\"throttled\": {\"flags\": \"0x50005\"}}, \"sensors\": [{\"name\": \"box\", \"ok\": true, \"value\": 21.5, "
+		 "\"unit\": \"celsius\"}, {\"name\": \"rh\", \"ok\": false, \"error\": \"no IIO device dht11\"}]}}",
+		 "ok: status\nhost: load 0.50, CPU 12%, memory 40% used, 12.3 GB free, cpu-thermal 48.2 C, throttled 0x50005"
+		 "\nsensors: box 21.5 celsius, rh: no IIO device dht11");
 	reply_is("nope", "{\"ok\": false, \"error\": \"unknown command \\\"nope\\\"\", \"status\": 400}",
 		 "error: unknown command \"nope\"");
 	reply = json_pack("{s:b, s:s}", "ok", 0, "error", "a long reason");

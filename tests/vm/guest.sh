@@ -8,6 +8,8 @@
 #   tests/vm/guest.sh tests/vm/resume_guest.py   unplugged and plugged in again while recording
 #   tests/vm/guest.sh tests/vm/libcamera_guest.py  the libcamera source on vimc (auto, sizes, controls, recording)
 #   tests/vm/guest.sh tests/vm/raw_guest.py    vimc's raw Bayer node, its sensor set through the sub-device API
+#   tests/vm/guest.sh tests/vm/sensors_guest.py  an iio_dummy channel as a sensor
+#   tests/vm/guest.sh tests/vm/gpio_guest.py     the button and LEDs on a gpio-sim chip (skips without it)
 #
 # Exits 0, 1 (a check failed) or 77 (skipped: no vm-run, no QEMU, or the
 # guest could not start). $CAMRIG is the binary (meson sets it); $VM_RUN
@@ -35,8 +37,8 @@ cp "$camrig" "$work/camrig"
 cp "$script" "$root/tests/integration/camrig_test.py" "$root/tests/integration/record_util.py" "$work/"
 
 start=$(date +%s)
-(cd "$work" && "$vm_run" "CAMRIG=\$PWD/camrig PYTHONDONTWRITEBYTECODE=1 \
-	timeout 480 python3 $(basename "$script") > guest.log 2>&1") > "$work/vm.log" 2>&1
+(cd "$work" && "$vm_run" "CAMRIG=\$PWD/camrig PYTHONDONTWRITEBYTECODE=1 CAMRIG_TEST_SLOW=6 \
+	timeout 900 python3 $(basename "$script") > guest.log 2>&1") > "$work/vm.log" 2>&1
 rc=$?
 cat "$work/guest.log" 2>/dev/null
 echo "vm-run exited $rc after $(($(date +%s) - start)) s"

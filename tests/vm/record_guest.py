@@ -1,9 +1,10 @@
 """The recording device test, run inside the vivid guest by tests/vm/guest.sh.
 
 Records 640x480 YUYV at 25 fps from /dev/video0 (the kernel's vivid driver)
-for 20 s and checks that the sidecar has no gap rows (no frame lost before or
-inside camrig), that it holds about 20 s of frames, and that `camrig verify`
-agrees with the file. The guest runs code 10-20x slower than the host, so
+for 20 s and checks that no frame is dropped inside camrig, that every frame
+the driver skipped is a lost row of the sidecar (none on an idle host; at
+most a few percent when the emulated guest is starved by a busy host), that
+it holds about 20 s of frames, and that `camrig verify` agrees with the file. The guest runs code 10-20x slower than the host, so
 the recording uses the cheapest encoder, rawvideo (no compression: the file
 holds the camera's YUYV as it is), written to the guest's own /tmp. Exits 0,
 1 (a check failed) or 77 (skipped). $CAMRIG is the binary."""
@@ -51,18 +52,20 @@ with Daemon(*args) as d:
         dropped = [r for r in rows if r["status"] == "dropped"]
         lost = [r for r in rows if r["status"] == "lost"]
         c.check(not dropped, "no frame dropped inside camrig", f"{len(dropped)} dropped rows")
-        if idle_lost == 0:
-            c.check(not lost, "no gaps in the sidecar", f"{len(lost)} lost rows, e.g. {lost[:3]}")
-        else:
-            # The guest's emulated CPU (and a busy host) can make vivid's own
-            # generator skip frame periods, recording or not: not camrig's gap.
-            log(f"note: vivid lost {idle_lost} frames while idle; {len(lost)} lost rows not held against camrig")
+        # The guest's emulated CPU, starved by a busy host, can make vivid skip
+        # frame periods (it says so in the buffer sequence): not camrig's gap,
+        # but each one must be in the sidecar, and they must stay rare.
+        seqs = [int(r["sequence"]) for r in rec]
+        skipped = sum(b - a - 1 for a, b in zip(seqs, seqs[1:]))
+        c.check(skipped == len(lost), "every frame the driver skipped is a lost row of the sidecar",
+                f"{skipped} skipped in the sequence numbers, {len(lost)} lost rows")
+        c.check(len(lost) <= 0.05 * (len(rec) + len(lost)), "the driver skipped at most 5% of the frames",
+                f"{len(lost)} lost rows of {len(rec) + len(lost)} (idle: {idle_lost} in 8 s)")
+        if lost:
+            log(f"note: vivid skipped {len(lost)} frames while recording ({idle_lost} in 8 s idle)")
         span = (int(rec[-1]["mono_ns"]) - int(rec[0]["mono_ns"])) / 1e9 if rec else 0
         c.check(len(rec) + len(lost) >= (SECONDS - 0.2) * FPS and span >= SECONDS - 0.2, f"{SECONDS} s of frames",
                 f"{len(rec)} frames over {span:.2f} s")
-        seqs = [int(r["sequence"]) for r in rec]
-        c.check(all(b == a + 1 for a, b in zip(seqs, seqs[1:])) or idle_lost > 0,
-                "driver sequence numbers are consecutive")
         st, _ = probe(files[0])
         c.check(st is not None and int(st["nb_read_packets"]) == len(rec), "ffprobe counts the same frames",
                 str(st))

@@ -6,6 +6,7 @@ checks the snapshot, /status and the driver's metadata; checks `camrig list`,
 controls set from the configuration (read back with v4l2-ctl) and the
 errors for an unknown control and an unoffered format. Exits 0, 1 (a check
 failed) or 77 (skipped). $CAMRIG is the binary."""
+import json
 import os
 import subprocess
 import sys
@@ -42,6 +43,19 @@ def check_list(c):
     c.check(rates and all(" 25," in r or r.endswith(" 25 fps") for r in rates),
             "camrig list shows 640x480 at 25 fps", "\n".join(rates[:3]))
     c.check("brightness (int): 0..255" in out, "camrig list shows controls with their ranges")
+    rc, out, err = run(CAMRIG, "list", "--json")
+    try:
+        devices = json.loads(out)["v4l2"]
+    except (ValueError, KeyError):
+        devices = []
+    dev = [d for d in devices if d.get("path") == DEV]
+    fmts = {f["camrig"]: f for f in dev[0]["formats"]} if dev else {}
+    sizes = fmts.get("YUYV", {}).get("sizes", [])
+    c.check(rc == 0 and dev and dev[0]["spec"] == f"v4l2:{DEV}" and dev[0]["driver"] == "vivid" and dev[0]["usable"],
+            "camrig list --json names /dev/video0, its driver and the spec --source takes", out[:300])
+    c.check({"YUYV", "GREY", "NV12", "RGB24"} <= set(fmts) and any(
+        s.get("width") == 640 and s.get("height") == 480 and 25 in s.get("fps", []) for s in sizes),
+        "camrig list --json: formats with sizes and frame rates (640x480 at 25)", str(sizes[:3]))
 
 
 def check_stream(c, fmt):
@@ -77,10 +91,12 @@ def check_stream(c, fmt):
         log(f"{fmt}: /status fps {cam['fps']}, frames {frames}, state {cam['state']}")
         c.check(cam["state"] == "running" and frames["captured"] >= STREAM_FRAMES,
                 f"{fmt}: frames are captured while streaming", str(frames))
-        # vivid numbers every frame; a sequence gap would show as lost_upstream.
-        # A slow guest may make vivid skip frames, so allow a few.
-        c.check(frames["lost_upstream"] <= frames["captured"] // 4,
-                f"{fmt}: the driver's sequence numbers are continuous", str(frames))
+        # vivid numbers every frame; a gap shows as lost_upstream. A guest
+        # starved by a busy host makes vivid skip frames, camrig or not (the
+        # record test bounds them); camrig itself must drop none.
+        c.check(frames["dropped_pool"] == 0, f"{fmt}: camrig drops no frame of the driver's", str(frames))
+        if frames["lost_upstream"]:
+            log(f"note: {fmt}: vivid skipped {frames['lost_upstream']} frames (counted as lost upstream)")
         # The capture time is the driver's CLOCK_MONOTONIC timestamp mapped to UTC.
         c.check(abs(cam["last_capture_unix"] - time.time()) < 5,
                 f"{fmt}: the last capture time is the driver's timestamp (within 5 s of now)",
@@ -104,6 +120,22 @@ def check_controls(c):
         controls = d.status()["camera"]["controls"]
         c.check(controls.get("brightness") == "100" and controls.get("horizontal_flip") == "true",
                 "/status shows the controls as set", str(controls))
+        # The list (GET /api/controls) is the driver's: ranges, menus, values as v4l2-ctl reads them.
+        st, _, body = d.request("GET", "/api/controls")
+        listed = {x["name"]: x for x in json.loads(body)["cameras"][0]["controls"]} if st == 200 else {}
+        b = listed.get("brightness", {})
+        c.check(b.get("type") == "int" and (b.get("min"), b.get("max"), b.get("step"), b.get("value")) == (0, 255, 1, 100),
+                "GET /api/controls: brightness is an int 0..255 step 1, now 100", str(b))
+        f = listed.get("horizontal_flip", {})
+        c.check(f.get("type") == "bool" and f.get("value") is True, "a bool control is listed with its value", str(f))
+        t = listed.get("test_pattern", {})
+        items = {i["name"]: i["index"] for i in t.get("items", [])}
+        c.check(t.get("type") == "menu" and items.get("100% Color Squares") == 4 and t.get("value") == 4,
+                "a menu control is listed with its items and the index set", str(t)[:300])
+        for name in ("contrast", "saturation", "hue"):
+            out = v4l2_ctl("-C", name)
+            c.check(name in listed and f"{name}: {listed[name]['value']}" in out,
+                    f"{name}: the listed value is the driver's", f"{listed.get(name)} {out}")
         st, _, body = d.request("POST", "/api/command", body=b"set_control no_such_control 1")
         c.check(st == 404 and b"the device has:" in body and b"brightness" in body,
                 "set_control of an unknown control is a 404 that lists the controls", f"{st} {body[:300]!r}")
