@@ -13,9 +13,12 @@ libcamera, a real kernel driver. This starts the real `camrig run`:
   control and a value out of range refusing to start with the names / range;
 - a 5 s recording whose sidecar has consecutive sequence numbers and that
   `camrig verify` accepts;
-- `camrig list` showing the camera, its stream formats and controls.
+- `camrig list` (and --json) showing the camera, its stream formats and
+  controls, `camrig doctor` the library and the camera, list_controls the
+  controls with their values.
 Exits 0, 1 (a check failed) or 77 (skipped). $CAMRIG is the binary."""
 import http.client
+import json
 import os
 import re
 import subprocess
@@ -93,6 +96,25 @@ def check_list(c):
     c.check(re.search(r"Brightness \(float: -1(\.0+)?\.\.1(\.0+)?", out) is not None,
             "camrig list shows the libcamera controls with their ranges", out[:1200])
     c.check("/dev/video0: vivid" in out, "camrig list still shows the V4L2 devices beside it", out[-600:])
+    rc, out, err = run(CAMRIG, "list", "--json")
+    try:
+        cams = json.loads(out).get("libcamera") or []
+    except ValueError:
+        cams = []
+    cam = cams[0] if cams else {}
+    video = (cam.get("streams") or {}).get("video") or {}
+    c.check(rc == 0 and cam.get("id") == CAMERA_ID and cam.get("spec") == "libcamera:0"
+            and any(f.get("camrig") == "RGB24" for f in video.get("formats", []))
+            and any(x["name"] == "Brightness" and x["type"] == "float" for x in cam.get("controls", [])),
+            "camrig list --json: the libcamera camera with its spec, streams and controls", out[:600] + err[-300:])
+    rc, out, err = run(CAMRIG, "doctor", "--json", "--set", "http.listen=127.0.0.1:0", timeout=300)
+    try:
+        checks = json.loads(out)["checks"]
+    except (ValueError, KeyError):
+        checks = []
+    c.check(any(x["check"] == "library" and x["name"] == "libcamera" and x["ok"] for x in checks)
+            and any(x["check"] == "camera" and x["name"] == "libcamera:0" and CAMERA_ID in x["detail"] for x in checks),
+            "camrig doctor: the libcamera library and the camera", out[:200] + err[-300:])
 
 
 def check_auto(c, dev):
@@ -159,6 +181,16 @@ def check_live_controls(c, d, dev):
     controls = d.status()["camera"]["controls"]
     c.check(controls.get("Brightness") == "0.5" and controls.get("contrast") == "1.5",
             "/status shows each control as set", str(controls))
+    st, _, body = d.get("/api/controls")
+    try:
+        listed = {x["name"]: x for x in json.loads(body)["cameras"][0]["controls"]}
+    except (ValueError, KeyError, IndexError):
+        listed = {}
+    b, k = listed.get("Brightness", {}), listed.get("Contrast", {})
+    c.check(st == 200 and b.get("type") == "float" and b.get("min") == -1 and b.get("max") == 1
+            and b.get("value") == 0.5 and k.get("value") == 1.5,
+            "list_controls (GET /api/controls): libcamera's controls with type, range and the values set",
+            f"{st} {json.dumps(b)} {json.dumps(k)} {body[:200]!r}")
     st, _, body = d.request("POST", "/api/command", body=b"set_control Exposure 100")
     c.check(st == 404 and b"Brightness" in body and b"Contrast" in body,
             "set_control of an unknown control is a 404 listing the camera's controls", f"{st} {body[:300]!r}")

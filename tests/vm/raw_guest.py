@@ -13,10 +13,12 @@ sub-device controls by name, then checks:
   first frame equals, bit for bit, a raw frame v4l2-ctl captures from the node
   afterwards (vimc's test pattern does not move once its text overlay is off), and `camrig verify` accepts it;
 - sub-device controls from the config and one set live reach the sensor and
-  show in /status; an unknown one lists the node's and the sensor's controls;
+  show in /status and in list_controls; an unknown one lists the node's and
+  the sensor's controls;
 - a sensor entity that is not there, and a crop the sensor cannot do, refuse
   to start with a reason naming it.
 Exits 0, 1 (a check failed) or 77 (skipped). $CAMRIG is the binary."""
+import json
 import os
 import re
 import subprocess
@@ -65,7 +67,7 @@ def main():
     args = ["--source", f"v4l2:{node}", "-o", "camera.sensor.format=SGRBG10", "-o", f"camera.sensor.size={W}x{H}",
             "-o", "camera.sensor.controls.vertical_flip=true", "-o", "camera.sensor.controls.test_pattern=16x16 Checkers",
             # vimc draws a frame counter and time over the pattern unless told not to
-            "-o", "camera.sensor.controls.osd_text_mode=Disabled",
+            "-o", "camera.sensor.controls.show_information=Disabled",
             "-o", "camera.recording.codec=ffv1", "-o", "camera.recording.pre_trigger=0",
             "-o", "camera.recording.min_free_mb=0"]
     keep = tempfile.mkdtemp(prefix="raw-")
@@ -117,6 +119,16 @@ def main():
         c.check(controls.get("vertical_flip") == "true" and controls.get("horizontal_flip") == "true"
                 and controls.get("test_pattern") == "16x16 Checkers", "/status shows the sensor's controls as set",
                 str(controls))
+        st, _, body = d.get("/api/controls")
+        try:
+            listed = {x["name"]: x for x in json.loads(body)["cameras"][0]["controls"]}
+        except (ValueError, KeyError, IndexError):
+            listed = {}
+        vf = listed.get("vertical_flip", {})
+        c.check(st == 200 and vf.get("value") is True and "Sensor B" in vf.get("device", "")
+                and listed.get("test_pattern", {}).get("value") == 10,
+                "list_controls (GET /api/controls) lists the sensor sub-device's controls, marked with its device",
+                f"{st} {json.dumps(vf)} {sorted(listed)}")
         st, _, body = d.request("POST", "/api/command", body=b"set_control no_such_control 1")
         c.check(st == 404 and b"its sensor" in body and b"vertical_flip" in body,
                 "an unknown control is a 404 listing the node's and the sensor's controls", f"{st} {body[:400]!r}")
