@@ -1637,7 +1637,7 @@ json_t *cr_libcamera_list_json(void)
 		std::sort(sorted.begin(), sorted.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
 		for (auto &c : sorted)
 			json_array_append_new(ctrls, c.second);
-		json_array_append_new(cameras, json_pack("{s:i, s:s, s:s++, s:s, s:b, s:o, s:o, s:o}", "index", n, "id",
+		json_array_append_new(cameras, json_pack("{s:i, s:s, s:s+, s:s, s:b, s:o, s:o, s:o}", "index", n, "id",
 			cam->id().c_str(), "spec", "libcamera:", std::to_string(n).c_str(), "model",
 			camera_model(*cam).c_str(), "external", camera_external(*cam), "pixel_array",
 			array ? json_pack("{s:i, s:i}", "width", (int)array->width, "height", (int)array->height)
