@@ -1522,10 +1522,8 @@ const struct cr_source_ops cr_source_libcamera_ops = {
 
 const char *cr_libcamera_version(void)
 {
-	static std::string version;
+	static const std::string version = CameraManager::version(); /* initialized once, thread-safe */
 
-	if (version.empty())
-		version = CameraManager::version();
 	return version.c_str();
 }
 
