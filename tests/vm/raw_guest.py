@@ -67,7 +67,7 @@ def main():
     args = ["--source", f"v4l2:{node}", "-o", "camera.sensor.format=SGRBG10", "-o", f"camera.sensor.size={W}x{H}",
             "-o", "camera.sensor.controls.vertical_flip=true", "-o", "camera.sensor.controls.test_pattern=16x16 Checkers",
             # vimc draws a frame counter and time over the pattern unless told not to
-            "-o", "camera.sensor.controls.show_information=Disabled",
+            "-o", "camera.sensor.controls.show_information=None",
             "-o", "camera.recording.codec=ffv1", "-o", "camera.recording.pre_trigger=0",
             "-o", "camera.recording.min_free_mb=0"]
     keep = tempfile.mkdtemp(prefix="raw-")
