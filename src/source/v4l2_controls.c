@@ -49,7 +49,9 @@ static int next_control(int fd, struct v4l2_query_ext_ctrl *qc)
 		memset(qc, 0, sizeof(*qc));
 		qc->id = id | V4L2_CTRL_FLAG_NEXT_CTRL | V4L2_CTRL_FLAG_NEXT_COMPOUND;
 		ret = cr_v4l2_ioctl(fd, VIDIOC_QUERY_EXT_CTRL, qc);
-		if (ret == -EINVAL)
+		/* EINVAL: past the last; ENOTTY: a device with no controls at
+		 * all (vidioc-queryctrl.rst), such as vimc's capture nodes. */
+		if (ret == -EINVAL || ret == -ENOTTY)
 			return 0;
 		if (ret < 0)
 			return ret;
