@@ -17,7 +17,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-all="command config http_files http_params json lsl ntfy sidecar"
+all="command config http_files http_params json lsl mqtt ntfy sidecar"
 seconds=10
 runs=
 usage() {
@@ -48,6 +48,7 @@ max_len() {
 	http_params) echo 2048 ;;
 	json) echo 1024 ;;
 	lsl) echo 4200 ;;         # a UDP datagram and a TCP request: 4096 bytes each
+	mqtt) echo 4200 ;;        # a command message: 4096 bytes
 	ntfy) echo 8192 ;;
 	sidecar) echo 4096 ;;     # sidecar lines: 512 bytes
 	esac

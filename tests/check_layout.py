@@ -3,8 +3,8 @@
 
 - each folder includes headers only from itself and the folders below it
   (base < config < control < source < encode < record < publish, and lsl on
-  base alone, telemetry on base and config); http/ only from base, config, control, encode/jpeg.h,
-  record/catalog.h and app/status.h; app/ from anything;
+  base alone, telemetry on base and config; analysis beside record, on base..encode); http/ only from
+  base, config, control, encode/jpeg.h, record/catalog.h and app/status.h; app/ from anything;
 - every public header (not *internal.h) carries extern "C" guards and is
   included by tests/unit/test_headers.cpp, which is compiled as C++.
 
@@ -18,6 +18,7 @@ HEADERS_TEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "unit", 
 ORDER = ["base", "config", "control", "source", "encode", "record", "publish"]
 ALLOWED = {folder: set(ORDER[:i + 1]) for i, folder in enumerate(ORDER)}
 ALLOWED["lsl"] = {"base", "lsl"}
+ALLOWED["analysis"] = set(ORDER[:ORDER.index("encode") + 1]) | {"analysis"}
 ALLOWED["telemetry"] = {"base", "config", "telemetry"}
 ALLOWED["http"] = {"base", "config", "control", "http", "encode/jpeg.h", "record/catalog.h", "app/status.h"}
 GENERATED = {"embedded.h", "camrig-version.h"}

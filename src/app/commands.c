@@ -194,6 +194,14 @@ static int on_start_recording(void *ctx, const struct cr_command *cmd, json_t *r
 	return 0;
 }
 
+static bool started_by_motion(struct cr_rig *rig)
+{
+	struct cr_recorder_stats st;
+
+	cr_recorder_stats(rig->recorder, &st);
+	return st.recording && strcmp(st.trigger, cr_trigger_name(CR_TRIGGER_MOTION)) == 0;
+}
+
 static int on_stop_recording(void *ctx, const struct cr_command *cmd, json_t *reply)
 {
 	struct cr_commands *c = ctx;
@@ -204,8 +212,19 @@ static int on_stop_recording(void *ctx, const struct cr_command *cmd, json_t *re
 
 	snprintf(reason, sizeof(reason), "%s (%s)", cmd->discard ? "discarded" : "stopped", cr_trigger_name(cmd->trigger));
 	for (int i = 0; i < n; i++) {
-		if (cr_recorder_stop_recording(rigs[i]->recorder, cmd->mono_ns, reason, cmd->discard, msg,
-					       sizeof(msg)) > 0) {
+		int ret;
+
+		if (cmd->trigger == CR_TRIGGER_MOTION && !started_by_motion(rigs[i]))
+			continue; /* motion never stops a recording it did not start */
+		ret = cr_recorder_stop_recording(rigs[i]->recorder, cmd->mono_ns, reason, cmd->discard, msg, sizeof(msg));
+		if (ret < 0) {
+			json_object_set_new(reply, "error", cr_json_sprintf("stop_recording: %s: %s",
+					    rigs[i]->config->name, msg));
+			json_object_set_new(reply, "stopped", json_integer(stopped));
+			json_object_set_new(reply, "files", files);
+			return ret;
+		}
+		if (ret > 0) {
 			json_array_append_new(files, cr_json_str(msg));
 			stopped++;
 		}

@@ -1,7 +1,9 @@
 /* `camrig doctor` (see doctor.h): checks what a configuration needs of this
  * machine, in the order a user fixes things: the libraries, the encoders,
  * the cameras (found, accessible, opening at the configured format), the
- * recording root's free space, the ports, the clock, GPIO and ntfy.
+ * recording root's free space, the ports, the clock, GPIO, ntfy and the
+ * fleet's servers (the MQTT broker, RTSP media servers, Janus), and the
+ * analysis stage's face models (loaded as camrig run loads them).
  *
  * Every check only asks: cameras are opened and closed again, ports bound
  * and released, encoders opened on no frame; nothing is written. The clock
@@ -9,6 +11,8 @@
  * time daemon disciplines the clock). */
 #include "app/doctor.h"
 
+#include "analysis/analysis.h"
+#include "analysis/cv.h"
 #include "base/error.h"
 #include "base/json.h"
 #include "base/mem.h"
@@ -81,7 +85,15 @@ static void add(struct doctor *d, const char *check, const char *name, bool ok, 
 
 /* ---- libraries ---------------------------------------------------------- */
 
-static void check_libraries(struct doctor *d)
+static bool analysis_wanted(const struct cr_config *config)
+{
+	for (unsigned i = 0; i < config->ncameras; i++)
+		if (cr_analysis_wanted(&config->cameras[i].analysis))
+			return true;
+	return false;
+}
+
+static void check_libraries(struct doctor *d, const struct cr_config *config)
 {
 	char v[64];
 	unsigned av = avcodec_version();
@@ -112,6 +124,9 @@ static void check_libraries(struct doctor *d)
 	add(d, "library", "libaravis", cr_aravis_version() != NULL, false,
 	    "install libaravis-dev (and libusb-1.0-0-dev) and build camrig again", "%s",
 	    cr_aravis_version() ? v : "not built in: no aravis: source");
+	add(d, "library", "OpenCV", cr_cv_available(), analysis_wanted(config),
+	    "install libopencv-dev and build camrig again", "%s",
+	    cr_cv_available() ? cr_cv_version() : "not built in: no motion or face detection");
 }
 
 /* ---- encoders -------------------------------------------------------------- */
@@ -484,8 +499,50 @@ static void check_gpio(struct doctor *d, const struct cr_config *config)
 #endif
 }
 
+/* ---- analysis ------------------------------------------------------------ */
+
+/* Loads each enabled face model as the analysis stage does. */
+static void check_analysis(struct doctor *d, const struct cr_config *config)
+{
+	if (!cr_cv_available())
+		return;
+	for (unsigned i = 0; i < config->ncameras; i++) {
+		const struct cr_analysis_config *a = &config->cameras[i].analysis;
+		struct cr_cv_faces *faces = NULL;
+		char name[160], why[512];
+
+		if (!a->faces.enabled)
+			continue;
+		snprintf(name, sizeof(name), "%s faces", config->cameras[i].name);
+		if (cr_cv_faces_new(a->faces.model, &faces, why, sizeof(why)) == 0)
+			snprintf(why, sizeof(why), "%s loads", a->faces.model);
+		add(d, "analysis", name, faces != NULL, true,
+		    "install opencv-data, or set analysis.faces.model to a cascade in /usr/share/opencv4", "%s", why);
+		cr_cv_faces_free(&faces);
+	}
+}
+
 static size_t discard(char *data, size_t size, size_t n, void *ctx)
 {
+	return size * n;
+}
+
+/* The first bytes of a reply: buf has room for len bytes and a NUL. */
+struct reply_start {
+	char *buf;
+	size_t len, used;
+};
+
+/* A libcurl write callback keeping the first bytes of a reply (ctx: struct
+ * reply_start), NUL-terminated. */
+static size_t keep_start(char *data, size_t size, size_t n, void *ctx)
+{
+	struct reply_start *got = ctx;
+	size_t take = size * n < got->len - got->used ? size * n : got->len - got->used;
+
+	memcpy(got->buf + got->used, data, take);
+	got->used += take;
+	got->buf[got->used] = '\0';
 	return size * n;
 }
 
@@ -516,6 +573,113 @@ static void check_ntfy(struct doctor *d, const struct cr_config *config)
 		    curl_easy_strerror(res));
 }
 
+/* ---- the fleet's servers --------------------------------------------------------------- */
+
+/* Whether something accepts TCP connections at host:port (a TCP connect
+ * through libcurl, no data sent): "" when it does, else why not. */
+static const char *tcp_reaches(const char *host, const char *port, char *why, size_t len)
+{
+	char url[600];
+	CURL *curl = curl_easy_init();
+	CURLcode res;
+
+	if (!curl)
+		abort();
+	snprintf(url, sizeof(url), "http://%s%s%s:%s/", strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+		 port);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, NTFY_TIMEOUT_S);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	res = curl_easy_perform(curl);
+	curl_easy_cleanup(curl);
+	snprintf(why, len, "%s", res == CURLE_OK ? "" : curl_easy_strerror(res));
+	return why;
+}
+
+/* mqtt.broker (HOST:PORT) and each camera's rtsp.url (rtsp:// or rtsps://,
+ * RFC 7826: default ports 554 and 322) take TCP connections; each camera's
+ * webrtc.janus answers Janus's GET /info (Janus's HTTP API) with its
+ * server_info. webrtc.rtp is UDP: nothing to ask. */
+static void check_fleet(struct doctor *d, const struct cr_config *config)
+{
+	char why[256];
+
+	if (config->mqtt.enabled) {
+		const char *colon = strrchr(config->mqtt.broker, ':');
+		char host[256];
+
+		snprintf(host, sizeof(host), "%.*s", colon ? (int)(colon - config->mqtt.broker) : 0, config->mqtt.broker);
+		if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+			memmove(host, host + 1, strlen(host));
+			host[strlen(host) - 1] = '\0';
+		}
+		tcp_reaches(host, colon ? colon + 1 : "1883", why, sizeof(why));
+		add(d, "mqtt", config->mqtt.broker, !why[0], true, "start the broker, or check the network and mqtt.broker",
+		    "%s", why[0] ? why : "accepts connections");
+	}
+	for (unsigned i = 0; i < config->ncameras; i++) {
+		const struct cr_camera_config *cc = &config->cameras[i];
+		char key[64];
+
+		if (cc->rtsp.enabled && cc->rtsp.url) {
+			CURLU *u = curl_url();
+			char *host = NULL, *port = NULL, where[300] = "";
+
+			if (!u)
+				abort();
+			snprintf(key, sizeof(key), "cameras.%u.rtsp.url", i);
+			if (curl_url_set(u, CURLUPART_URL, cc->rtsp.url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+			    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+				curl_url_get(u, CURLUPART_PORT, &port, 0);
+				if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+					memmove(host, host + 1, strlen(host));
+					host[strlen(host) - 1] = '\0';
+				}
+				snprintf(where, sizeof(where), "%s:%s", host,
+					 port ? port : strncmp(cc->rtsp.url, "rtsps:", 6) == 0 ? "322" : "554");
+				tcp_reaches(host, strrchr(where, ':') + 1, why, sizeof(why));
+			} else {
+				snprintf(why, sizeof(why), "not a URL with a host");
+			}
+			add(d, "rtsp", key, !why[0], true, "start the media server, or check the network and rtsp.url",
+			    "%s: %s", where[0] ? where : cc->rtsp.url, why[0] ? why : "accepts connections");
+			curl_free(host);
+			curl_free(port);
+			curl_url_cleanup(u);
+		}
+		if (cc->webrtc.enabled && cc->webrtc.janus) {
+			char url[1100], body[512] = "";
+			struct reply_start got = { body, sizeof(body) - 1, 0 };
+			CURL *curl = curl_easy_init();
+			CURLcode res;
+			long status = 0;
+
+			if (!curl)
+				abort();
+			snprintf(key, sizeof(key), "cameras.%u.webrtc.janus", i);
+			snprintf(url, sizeof(url), "%s%sinfo", cc->webrtc.janus,
+				 cc->webrtc.janus[strlen(cc->webrtc.janus) - 1] == '/' ? "" : "/");
+			curl_easy_setopt(curl, CURLOPT_URL, url);
+			curl_easy_setopt(curl, CURLOPT_TIMEOUT, NTFY_TIMEOUT_S);
+			curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+			curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_start);
+			curl_easy_setopt(curl, CURLOPT_WRITEDATA, &got);
+			res = curl_easy_perform(curl);
+			curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+			curl_easy_cleanup(curl);
+			if (res != CURLE_OK)
+				snprintf(why, sizeof(why), "%s", curl_easy_strerror(res));
+			else if (status != 200 || !strstr(body, "\"server_info\""))
+				snprintf(why, sizeof(why), "HTTP %ld without Janus's server_info: not Janus's HTTP API", status);
+			else
+				why[0] = '\0';
+			add(d, "webrtc", key, !why[0], true, "start Janus with its HTTP transport, or check webrtc.janus",
+			    "%s: %s", url, why[0] ? why : "Janus answers");
+		}
+	}
+}
+
 /* ---- output ------------------------------------------------------------------------------ */
 
 static void print_text(const struct doctor *d, FILE *out)
@@ -541,7 +705,7 @@ int cr_doctor_run(const struct cr_config *config, bool json, bool running, FILE 
 
 	if (!running)
 		curl_global_init(CURL_GLOBAL_DEFAULT); /* the daemon's is done */
-	check_libraries(&d);
+	check_libraries(&d, config);
 	check_encoders(&d, config);
 	check_v4l2(&d, config);
 	check_subdevs(&d, config);
@@ -556,6 +720,8 @@ int cr_doctor_run(const struct cr_config *config, bool json, bool running, FILE 
 	check_clock(&d);
 	check_gpio(&d, config);
 	check_ntfy(&d, config);
+	check_analysis(&d, config);
+	check_fleet(&d, config);
 	if (!running)
 		curl_global_cleanup();
 	if (json) {

@@ -3,7 +3,9 @@
  * Each check is one line: what was checked, whether it works (✔/✘), what
  * was found and, when it does not work, what to do. A check is "needed"
  * when the configuration cannot work without it (the configured encoder,
- * camera, ports, recording root, GPIO chip, ntfy server); the others
+ * camera, ports, recording root, GPIO chip, ntfy server, MQTT broker,
+ * RTSP media servers, Janus, OpenCV and the face models when analysis is
+ * on); the others
  * (encoders and cameras the configuration does not use, the clock's
  * synchronization) only inform. */
 #ifndef CR_APP_DOCTOR_H
@@ -19,7 +21,8 @@ extern "C" {
 #endif
 
 /* Runs every check for config (it opens the configured cameras and
- * encoders, binds the configured ports for a moment, asks the ntfy server;
+ * encoders, binds the configured ports for a moment, asks the ntfy server
+ * and Janus, connects to the MQTT broker and RTSP servers without sending;
  * with running, inside the daemon that config runs, it leaves out the
  * ports, the GenICam cameras and opening the configured cameras, which the
  * daemon holds itself)

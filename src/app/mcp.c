@@ -209,8 +209,8 @@ static const struct reader readers[] = {
 	{ "verify_recording", "Check a recording against its timestamp sidecar (camrig verify): frame count, "
 	  "timestamps, every gap accounted for.", file_property, "file", call_verify },
 	{ "check_runtime_requirements", "What this machine can do for the running configuration (camrig doctor): "
-	  "libraries, encoders, cameras, permissions, disk space, clock, GPIO, ntfy.", no_properties, NULL,
-	  call_doctor },
+	  "libraries, encoders, cameras, permissions, disk space, clock, GPIO, ntfy, MQTT broker, RTSP servers, "
+	  "Janus.", no_properties, NULL, call_doctor },
 };
 
 /* ---- tools/list ------------------------------------------------------------------------- */

@@ -3,12 +3,15 @@
  *
  *   camera[i] --fan-out--> jpeg stage[i] --latest image--> HTTP live views
  *             --fan-out--> video encoder[i] --packets--> recorder[i]
- *                          (pre-trigger ring, files + sidecars), tcp stream[i]
+ *                          (pre-trigger ring, files + sidecars), tcp stream[i],
+ *                          RTSP publisher[i] (a media server), RTP to Janus[i]
  *             --tap------> LSL outlet[i] (one sample per frame)
+ *             --fan-out--> analysis[i] --commands (motion)--> control thread
+ *                          --boxes--> jpeg stage[i]'s overlay variants
  *             jpeg stage[i] --full-size stills--> timelapse[i] (photos, videos)
  *                           --current image--> upload[i] (POST, own queue)
  *   HTTP /api/command, signals --> control thread --> commands.c
- *   ntfy topic, GPIO button ------^          events --> ntfy, GPIO LEDs, SSE
+ *   ntfy topic, GPIO button, MQTT -^          events --> ntfy, MQTT, GPIO LEDs, SSE
  *   every reader of the state --> status model (status.c) --> every part's stats
  *
  * Lifecycle: every part is new (no thread) -> start -> stop (idempotent,
@@ -19,14 +22,17 @@
  * order below is the design:
  *
  *   telemetry first (the timelapses write its sensors into stills.csv);
- *   per camera: the JPEG stage, the recorder, tcp stream and encoder first
+ *   per camera: the JPEG stage, the recorder, tcp stream, RTSP and encoder first
  *   (the encoder's sinks are registered before it runs; stopping it after
  *   the camera drains its last packets into them), then the camera (a bad
  *   device fails before anything listens; its format is known from here
  *   on), timelapse and upload (they wait on the JPEG stage: stopped while
  *   frames still come), the LSL outlet and its tap;
- *   then the control thread, ntfy and GPIO (no command arrives from them
- *   after they stop), and the HTTP server, which stops first. */
+ *   then the control thread (created first of all, so analysis stages can
+ *   hold it), the analysis stages (created with their camera, before its
+ *   JPEG stage starts, which draws their boxes; started once the control
+ *   thread runs their commands), ntfy, MQTT and GPIO (no command arrives from
+ *   them after they stop), and the HTTP server, which stops first. */
 #include "app/mcp.h"
 #include "app/pipeline.h"
 
@@ -34,6 +40,7 @@
 #include "app/rig.h"
 #include "app/status.h"
 #include "app/markers.h"
+#include "analysis/analysis.h"
 #include "base/fanout.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -46,6 +53,8 @@
 #include "encode/video.h"
 #include "http/http.h"
 #include "lsl/lsl.h"
+#include "publish/mqtt.h"
+#include "publish/rtsp.h"
 #include "publish/tcpstream.h"
 #include "publish/upload.h"
 #include "record/catalog.h"
@@ -88,6 +97,7 @@ struct cr_pipeline {
 	struct cr_control *control;
 	struct cr_ntfy *ntfy;                  /* NULL unless ntfy.enabled */
 	struct cr_gpio *gpio;                  /* NULL unless gpio.enabled */
+	struct cr_mqtt *mqtt;                  /* NULL unless mqtt.enabled */
 	struct cr_markers *markers;            /* NULL unless a camera has lsl.markers */
 	struct cr_http_server *http;
 	struct cr_telemetry *telemetry;
@@ -96,6 +106,7 @@ struct cr_pipeline {
 	struct cr_status_source status;
 	struct cr_commands commands;
 	struct cr_mcp *mcp;                    /* POST /mcp; no thread of its own */
+	char *page_connect;                    /* the Janus origins the page may fetch from; NULL: none */
 	struct part parts[PARTS_MAX];          /* in the order they were created */
 	unsigned nparts, nstarted;
 };
@@ -121,6 +132,7 @@ PART_OPS(jpeg_stage)
 PART_OPS(video_encoder)
 PART_OPS(recorder)
 PART_OPS(tcpstream)
+PART_OPS(rtsp)
 PART_OPS(timelapse)
 PART_OPS(upload)
 PART_OPS(lsl_outlet)
@@ -128,7 +140,9 @@ PART_OPS(markers)
 PART_OPS(control)
 PART_OPS(ntfy)
 PART_OPS(gpio)
+PART_OPS(mqtt)
 PART_OPS(http_server)
+PART_OPS(analysis)
 PART_OPS(telemetry)
 
 /* A timelapse's stills.csv columns: the sensors (telemetry.h). */
@@ -185,6 +199,52 @@ static int start_part(struct cr_pipeline *p, void *obj)
 	return -ENOENT;
 }
 
+/* The status model as MQTT publishes it. */
+static json_t *mqtt_cameras(void *ctx)
+{
+	struct cr_pipeline *p = ctx;
+	struct cr_status *st = cr_status_take(&p->status);
+	json_t *cameras = cr_status_mqtt_json(st);
+
+	cr_status_free(&st);
+	return cameras;
+}
+
+static json_t *mqtt_host(void *ctx)
+{
+	struct cr_pipeline *p = ctx;
+	struct cr_status *st = cr_status_take(&p->status);
+	json_t *host = cr_status_mqtt_host_json(st);
+
+	cr_status_free(&st);
+	return host;
+}
+
+/* Creates and starts the MQTT client (after the control thread and
+ * telemetry: its discovery has a sensor per configured sensor). */
+static int start_mqtt(struct cr_pipeline *p)
+{
+	struct cr_telemetry_stats *ts = CR_NEW(ts);
+	struct cr_mqtt_sensor sensors[CR_CONFIG_MAX_SENSORS];
+	struct cr_mqtt_model model = { .cameras = mqtt_cameras, .host = mqtt_host, .ctx = p, .sensors = sensors };
+	unsigned n = p->config->ncameras;
+	struct cr_mqtt_camera *cameras = cr_calloc(n, sizeof(*cameras));
+	int ret;
+
+	for (unsigned i = 0; i < n; i++)
+		cameras[i] = (struct cr_mqtt_camera){ .name = p->config->cameras[i].name, .jpeg = p->rigs[i].jpeg };
+	if (p->telemetry)
+		cr_telemetry_stats(p->telemetry, ts);
+	for (unsigned i = 0; i < ts->nsensors; i++)
+		sensors[model.nsensors++] = (struct cr_mqtt_sensor){ .name = ts->sensors[i].spec.name,
+								     .unit = ts->sensors[i].unit };
+	ret = ADD(p, mqtt, p->mqtt, cr_mqtt_new(p->config, cameras, n, &model, p->control, p->events, &p->mqtt));
+	free(ts);
+	free(cameras);
+	p->status.mqtt = p->mqtt;
+	return ret == 0 ? start_part(p, p->mqtt) : ret;
+}
+
 /* Creates and starts camera i's parts, in the order the design comment gives. */
 static int start_rig(struct cr_pipeline *p, unsigned i)
 {
@@ -193,29 +253,58 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 	unsigned workers = cc->jpeg.workers > 0 ? (unsigned)cc->jpeg.workers : 4;
 	/* The video encoder's queue holds pooled frames too. */
 	unsigned encoder_frames = cc->recording.queue_depth > 0 ? (unsigned)cc->recording.queue_depth : 32;
+	/* the analysis queue's frames and the one being analysed */
+	unsigned analysis_frames = cr_analysis_wanted(&cc->analysis) ? CR_ANALYSIS_QUEUE + 1 : 0;
 	int ret;
 
 	rig->config = cc;
-	ret = ADD(p, camera, rig->camera, cr_camera_new(cc, (int)i, workers + POOL_HEADROOM + encoder_frames, p->events,
-							&rig->camera));
+	ret = ADD(p, camera, rig->camera, cr_camera_new(cc, (int)i, workers + POOL_HEADROOM + encoder_frames +
+							analysis_frames, p->events, &rig->camera));
 	if (ret == 0)
 		ret = ADD(p, jpeg_stage, rig->jpeg, cr_jpeg_stage_new(rig->camera, &cc->jpeg, &rig->jpeg));
+	if (ret == 0 && analysis_frames) {
+		ret = ADD(p, analysis, rig->analysis, cr_analysis_new(rig->camera, cc, p->control, p->events,
+								      &rig->analysis));
+		if (ret == 0)
+			cr_jpeg_stage_set_overlay(rig->jpeg, cr_analysis_draw, rig->analysis, cc->analysis.overlay);
+	}
 	if (ret == 0)
 		ret = start_part(p, rig->jpeg);
 	if (ret == 0)
 		ret = ADD(p, video_encoder, rig->encoder, cr_video_encoder_new(rig->camera, &cc->recording, &rig->encoder));
+	if (ret == 0 && rig->analysis && cc->recording.overlay)
+		cr_video_encoder_set_overlay(rig->encoder, cr_analysis_draw, rig->analysis);
 	if (ret == 0)
 		ret = ADD(p, recorder, rig->recorder,
 			  cr_recorder_new(rig->camera, rig->encoder, &cc->recording, p->events, &rig->recorder));
-	if (ret == 0 && cc->tcp_stream.enabled) {
-		/* Encode once: share the recorder's packets when they are H.264. */
-		bool h264 = strcmp(cc->recording.codec, "h264") == 0 || strncmp(cc->recording.codec, "h264_", 5) == 0 ||
-			    strcmp(cc->recording.codec, "libx264") == 0;
+	/* Encode once: the tcp stream and RTSP share the recorder's packets when
+	 * they are H.264 (and RTSP asks for no bitrate or GOP of its own). */
+	bool h264 = strcmp(cc->recording.codec, "h264") == 0 || strncmp(cc->recording.codec, "h264_", 5) == 0 ||
+		    strcmp(cc->recording.codec, "libx264") == 0;
 
+	if (ret == 0 && cc->tcp_stream.enabled) {
 		ret = ADD(p, tcpstream, rig->tcp, cr_tcpstream_new(rig->camera, h264 ? rig->encoder : NULL, &cc->tcp_stream,
 								    &cc->recording, &rig->tcp));
 		if (ret == 0)
 			ret = start_part(p, rig->tcp);
+	}
+	if (ret == 0 && cc->rtsp.enabled) {
+		bool share = h264 && (cc->rtsp.bitrate == 0 || cc->rtsp.bitrate == cc->recording.bitrate) &&
+			     (cc->rtsp.gop == 0 || cc->rtsp.gop == cc->recording.gop);
+
+		ret = ADD(p, rtsp, rig->rtsp,
+			  cr_rtsp_new(rig->camera, share ? rig->encoder : NULL, &cc->rtsp, &cc->recording, &rig->rtsp));
+		if (ret == 0)
+			ret = start_part(p, rig->rtsp);
+	}
+	if (ret == 0 && cc->webrtc.enabled) {
+		bool share = h264 && (cc->webrtc.bitrate == 0 || cc->webrtc.bitrate == cc->recording.bitrate) &&
+			     (cc->webrtc.gop == 0 || cc->webrtc.gop == cc->recording.gop);
+
+		ret = ADD(p, rtsp, rig->webrtc, cr_rtsp_new_webrtc(rig->camera, share ? rig->encoder : NULL, &cc->webrtc,
+								     &cc->recording, &rig->webrtc));
+		if (ret == 0)
+			ret = start_part(p, rig->webrtc);
 	}
 	if (ret == 0)
 		ret = start_part(p, rig->recorder);
@@ -294,6 +383,30 @@ int cr_pipeline_check(const struct cr_config *config, char **error)
 			return -EINVAL;
 		}
 	}
+	for (unsigned i = 0; i < config->ncameras; i++) {
+		char key[128], *sub, *text;
+
+		const struct cr_camera_config *cc = &config->cameras[i];
+		bool detector = cr_analysis_wanted(&cc->analysis);
+		bool copy = cc->recording.codec && strcmp(cc->recording.codec, "copy") == 0;
+
+		if (cc->recording.overlay && (!detector || copy)) {
+			snprintf(key, sizeof(key), "cameras.%u.recording.overlay", i);
+			*error = cr_config_error(config, key, "true %s (expected false, or %s)",
+						 detector ? "with codec copy, whose JPEGs pass untouched"
+							  : "but no analysis detector is enabled",
+						 detector ? "a codec that encodes"
+							  : "analysis.motion.enabled or analysis.faces.enabled");
+			return -EINVAL;
+		}
+		if (cr_analysis_check(&cc->analysis, &sub, &text) < 0) {
+			snprintf(key, sizeof(key), "cameras.%u.analysis.%s", i, sub);
+			*error = cr_config_error(config, key, "%s", text);
+			free(sub);
+			free(text);
+			return -EINVAL;
+		}
+	}
 	/* the click map, whether or not gpio.enabled: a bad rule is a bad file */
 	if (cr_gpio_check(&config->gpio, &gpio_key, &why) < 0) {
 		*error = cr_config_error(config, gpio_key, "%s", why);
@@ -302,6 +415,43 @@ int cr_pipeline_check(const struct cr_config *config, char **error)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* The origins (scheme://host[:port]) of the cameras' webrtc.janus URLs,
+ * space-separated and each once, for the page's Content-Security-Policy
+ * connect-src (CSP Level 3, "host-source"); NULL when no camera has
+ * WebRTC on. The URLs were checked as http(s) URLs when the config was
+ * read. */
+static char *janus_origins(const struct cr_config *config)
+{
+	char *list = NULL;
+
+	for (unsigned i = 0; i < config->ncameras; i++) {
+		const char *url = config->cameras[i].webrtc.janus, *host = url ? strstr(url, "://") : NULL;
+		size_t len;
+		char *origin, *grown;
+
+		if (!config->cameras[i].webrtc.enabled || !host)
+			continue;
+		len = (size_t)(host + 3 - url) + strcspn(host + 3, "/?#");
+		origin = cr_asprintf(" %.*s ", (int)len, url);
+		if (list) {
+			char *spaced = cr_asprintf(" %s ", list);
+			bool seen = strstr(spaced, origin) != NULL;
+
+			free(spaced);
+			if (seen) {
+				free(origin);
+				continue;
+			}
+		}
+		origin[strlen(origin) - 1] = '\0';
+		grown = cr_asprintf("%s%s", list ? list : "", list ? origin : origin + 1);
+		free(origin);
+		free(list);
+		list = grown;
+	}
+	return list;
 }
 
 /* The HTTP server's /mcp hook: the MCP-Protocol-Version header must name a
@@ -332,7 +482,9 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 	p->http_cameras = cr_calloc(n, sizeof(*p->http_cameras));
 	p->status = (struct cr_status_source){ .config = config, .rigs = p->rigs, .http_cameras = p->http_cameras,
 					       .start_mono_ns = cr_time_mono_ns() };
-	{
+	p->control = cr_control_new(p->events);
+	ret = ADD(p, control, p->control, 0);
+	if (ret == 0) {
 		const char *roots[CR_CONFIG_MAX_CAMERAS];
 
 		for (unsigned i = 0; i < n; i++)
@@ -353,20 +505,23 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 			ret = start_part(p, p->markers);
 	}
 	if (ret == 0) {
-		p->control = cr_control_new(p->events);
 		p->commands = (struct cr_commands){ .config = config, .rigs = p->rigs, .events = p->events,
 						    .control = p->control, .status = &p->status };
 		cr_commands_register(&p->commands);
-		ret = ADD(p, control, p->control, 0);
 	}
 	if (ret == 0)
 		ret = start_part(p, p->control);
+	for (unsigned i = 0; i < n && ret == 0; i++)
+		if (p->rigs[i].analysis)
+			ret = start_part(p, p->rigs[i].analysis);
 	if (ret == 0 && config->ntfy.enabled) {
 		ret = ADD(p, ntfy, p->ntfy, cr_ntfy_new(&config->ntfy, p->control, p->events, &p->ntfy));
 		p->status.ntfy = p->ntfy;
 		if (ret == 0)
 			ret = start_part(p, p->ntfy);
 	}
+	if (ret == 0 && config->mqtt.enabled)
+		ret = start_mqtt(p);
 	if (ret == 0 && config->gpio.enabled) {
 		ret = ADD(p, gpio, p->gpio, cr_gpio_new(&config->gpio, p->control, p->events, &p->gpio));
 		if (ret == 0)
@@ -375,9 +530,11 @@ int cr_pipeline_start(const struct cr_config *config, struct cr_pipeline **out)
 	if (ret == 0) {
 		p->catalog = cr_catalog_new(config);
 		p->mcp = cr_mcp_new(config, p->control, &p->status, p->catalog);
+		p->page_connect = janus_origins(config);
 		p->http_ctx = (struct cr_http_context){ .config = &config->http, .cameras = p->http_cameras, .ncameras = n,
 							.control = p->control, .events = p->events, .status = &p->status,
-							.catalog = p->catalog, .mcp = mcp_message, .mcp_ctx = p->mcp };
+							.catalog = p->catalog, .mcp = mcp_message, .mcp_ctx = p->mcp,
+							.page_connect = p->page_connect };
 		ret = ADD(p, http_server, p->http, cr_http_server_new(&p->http_ctx, &p->http));
 		p->status.http = p->http;
 	}
@@ -426,6 +583,7 @@ void cr_pipeline_stop(struct cr_pipeline **pp)
 		p->parts[i].free(p->parts[i].obj);
 	cr_catalog_free(&p->catalog);
 	cr_mcp_free(&p->mcp);
+	free(p->page_connect);
 	free(p->http_cameras);
 	free(p->taps);
 	free(p->rigs);

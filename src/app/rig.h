@@ -18,6 +18,8 @@ struct cr_timelapse;
 struct cr_upload;
 struct cr_lsl_outlet;
 struct cr_tcpstream;
+struct cr_analysis;
+struct cr_rtsp;
 
 struct cr_rig {
 	const struct cr_camera_config *config;
@@ -30,6 +32,9 @@ struct cr_rig {
 	struct cr_lsl_outlet *lsl;    /* NULL: no LSL outlet */
 	struct cr_lsl_outlet *lsl_markers; /* its marker stream; NULL: none */
 	struct cr_tcpstream *tcp;     /* NULL: no raw H.264 stream */
+	struct cr_analysis *analysis; /* NULL: no detector enabled */
+	struct cr_rtsp *rtsp;         /* NULL: not publishing over RTSP */
+	struct cr_rtsp *webrtc;       /* RTP to Janus; NULL: no WebRTC */
 	unsigned snapshots;           /* saved so far ({n} of recording.snapshot_filename); control thread */
 };
 

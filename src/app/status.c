@@ -12,6 +12,7 @@
 #include "app/status.h"
 
 #include "app/rig.h"
+#include "analysis/analysis.h"
 #include "base/fanout.h"
 #include "base/error.h"
 #include "base/json.h"
@@ -23,6 +24,8 @@
 #include "encode/video.h"
 #include "http/http.h"
 #include "lsl/lsl.h"
+#include "publish/mqtt.h"
+#include "publish/rtsp.h"
 #include "publish/tcpstream.h"
 #include "publish/upload.h"
 #include "record/recorder.h"
@@ -60,6 +63,10 @@ struct camera_status {
 	struct cr_lsl_stats lsl, markers;
 	bool has_tcp;
 	struct cr_tcpstream_stats tcp;
+	bool has_analysis;
+	struct cr_analysis_stats analysis;
+	bool has_rtsp, has_webrtc;
+	struct cr_rtsp_stats rtsp, webrtc;
 };
 
 struct cr_status {
@@ -68,6 +75,8 @@ struct cr_status {
 	struct cr_http_stats http;           /* zero when not serving */
 	const char *ntfy_server;             /* NULL: ntfy off */
 	struct cr_ntfy_stats ntfy;
+	bool has_mqtt;
+	struct cr_mqtt_stats mqtt;
 	bool has_telemetry;
 	struct cr_telemetry_stats telemetry;
 	unsigned ncameras;
@@ -103,6 +112,15 @@ static void take_camera(const struct cr_rig *rig, const struct cr_http_camera *h
 	c->has_tcp = rig->tcp != NULL;
 	if (c->has_tcp)
 		cr_tcpstream_stats(rig->tcp, &c->tcp);
+	c->has_analysis = rig->analysis != NULL;
+	if (c->has_analysis)
+		cr_analysis_stats(rig->analysis, &c->analysis);
+	c->has_rtsp = rig->rtsp != NULL;
+	if (c->has_rtsp)
+		cr_rtsp_stats(rig->rtsp, &c->rtsp);
+	c->has_webrtc = rig->webrtc != NULL;
+	if (c->has_webrtc)
+		cr_rtsp_stats(rig->webrtc, &c->webrtc);
 }
 
 struct cr_status *cr_status_take(const struct cr_status_source *src)
@@ -121,6 +139,9 @@ struct cr_status *cr_status_take(const struct cr_status_source *src)
 		st->ntfy_server = src->config->ntfy.server;
 		cr_ntfy_stats(src->ntfy, &st->ntfy);
 	}
+	st->has_mqtt = src->mqtt != NULL;
+	if (st->has_mqtt)
+		cr_mqtt_stats(src->mqtt, &st->mqtt);
 	st->has_telemetry = src->telemetry != NULL;
 	if (st->has_telemetry)
 		cr_telemetry_stats(src->telemetry, &st->telemetry);
@@ -135,6 +156,12 @@ void cr_status_free(struct cr_status **pst)
 
 /* ---- one camera ----------------------------------------------------------- */
 
+/* "recording", "stopping", "paused" (a session file between spans) or "idle". */
+static const char *recording_state(const struct cr_recorder_stats *rs)
+{
+	return rs->recording ? "recording" : rs->stopping ? "stopping" : rs->paused ? "paused" : "idle";
+}
+
 static json_t *recording_json(const struct camera_status *c)
 {
 	const struct cr_recorder_stats *rs = &c->recorder;
@@ -148,8 +175,8 @@ static json_t *recording_json(const struct camera_status *c)
 	return json_pack("{s:s, s:b, s:o, s:o, s:o, s:s, s:s, s:f, s:f, s:f,"
 			 " s:{s:I, s:I, s:I}, s:I, s:f, s:i, s:I, s:i, s:I,"
 			 " s:{s:f, s:f, s:I, s:i},"
-			 " s:{s:s, s:s, s:o, s:b, s:I, s:I, s:I, s:I, s:f, s:f}}",
-		"state", rs->recording ? "recording" : rs->stopping ? "stopping" : "idle", "recording", rs->recording,
+			 " s:{s:s, s:s, s:o, s:b, s:I, s:I, s:I, s:I, s:f, s:f}, s:s, s:i, s:I, s:I, s:I, s:o}",
+		"state", recording_state(rs), "recording", rs->recording,
 		"reason", cr_json_str(rs->reason), "file", cr_json_str(rs->file), "sidecar", cr_json_str(rs->sidecar),
 		"trigger", rs->trigger,
 		"trigger_time", iso, "trigger_unix", (double)rs->trigger_utc_us / 1e6, "duration", rs->duration_s,
@@ -165,7 +192,10 @@ static json_t *recording_json(const struct camera_status *c)
 		"encoder", "codec", es->codec, "encoder", es->encoder, "error", cr_json_str(es->error), "active",
 		es->active, "frames", (json_int_t)es->frames, "packets", (json_int_t)es->packets, "dropped",
 		(json_int_t)es->dropped, "errors", (json_int_t)es->errors, "encode_ms", es->encode_ms, "bitrate_kbps",
-		es->bitrate_kbps);
+		es->bitrate_kbps, "split", c->config->recording.split ? c->config->recording.split : "trigger", "spans",
+		(int)rs->spans, "queued_bytes", (json_int_t)rs->queued_bytes, "queue_peak_bytes",
+		(json_int_t)rs->queue_peak_bytes, "queue_budget_bytes", (json_int_t)rs->queue_budget_bytes, "disk_free_mb",
+		rs->disk_free_mb >= 0 ? json_real(rs->disk_free_mb) : json_null());
 }
 
 static json_t *timelapse_json(const struct camera_status *c)
@@ -242,6 +272,82 @@ static json_t *tcp_json(const struct camera_status *c)
 			 s->not_h264 ? "the encoder does not produce H.264" : "");
 }
 
+static json_t *box_json(struct cr_rect r)
+{
+	if (r.width <= 0 || r.height <= 0)
+		return json_null();
+	return json_pack("{s:i, s:i, s:i, s:i}", "x", r.x, "y", r.y, "width", r.width, "height", r.height);
+}
+
+/* The analysis stage's counters and latest results; null without one. */
+static json_t *analysis_json(const struct camera_status *c)
+{
+	const struct cr_analysis_stats *a = &c->analysis;
+	json_t *faces, *boxes;
+	char iso[40] = "";
+
+	if (!c->has_analysis)
+		return json_null();
+	if (a->last_motion_utc_us)
+		cr_time_iso8601(a->last_motion_utc_us, iso, sizeof(iso));
+	boxes = json_array();
+	for (unsigned i = 0; i < a->faces && i < CR_ANALYSIS_MAX_FACES; i++)
+		json_array_append_new(boxes, box_json(a->face_boxes[i]));
+	faces = json_pack("{s:b, s:I, s:f, s:i, s:o}", "enabled", a->faces_enabled, "detections",
+			  (json_int_t)a->detections, "detect_ms", a->detect_ms, "count", (int)a->faces, "boxes", boxes);
+	return json_pack("{s:f, s:i, s:i, s:I, s:I, s:I, s:f, s:f,"
+			 " s:{s:b, s:b, s:f, s:o, s:I, s:I, s:I, s:s, s:f}, s:o}",
+		"fps", a->fps, "width", a->width, "height", a->height, "analysed", (json_int_t)a->analysed,
+		"skipped", (json_int_t)a->skipped, "errors", (json_int_t)a->errors, "analyse_ms", a->analyse_ms,
+		"cpu_ms", a->cpu_ms,
+		"motion", "enabled", a->motion_enabled, "active", a->motion, "fraction", a->fraction, "box",
+		box_json(a->box), "events", (json_int_t)a->motion_events, "frames", (json_int_t)a->motion_frames,
+		"light_switches", (json_int_t)a->light_switches, "last_motion_time", iso, "last_motion_unix",
+		(double)a->last_motion_utc_us / 1e6,
+		"faces", faces);
+}
+
+/* A publisher's counters (RTSP, or RTP to Janus). */
+static json_t *publisher_json(const struct cr_rtsp_stats *s)
+{
+	return json_pack("{s:o, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:o}", "url", cr_json_str(s->url),
+			 "state", cr_rtsp_state_name(s->state), "shared_encoder", s->shared_encoder, "connects",
+			 (json_int_t)s->connects, "connect_errors", (json_int_t)s->connect_errors, "packets",
+			 (json_int_t)s->packets, "bytes", (json_int_t)s->bytes, "skips", (json_int_t)s->skips,
+			 "backoff_s", s->backoff_s, "session_s", s->session_s, "latency_ms", s->latency_ms, "last_error",
+			 cr_json_str(s->last_error));
+}
+
+static json_t *rtsp_json(const struct camera_status *c)
+{
+	return c->has_rtsp ? publisher_json(&c->rtsp) : json_null();
+}
+
+/* The RTP sender's counters, with what the page needs to play the
+ * mountpoint: Janus's URL and the mountpoint id. */
+static json_t *webrtc_json(const struct camera_status *c)
+{
+	json_t *w;
+
+	if (!c->has_webrtc)
+		return json_null();
+	w = publisher_json(&c->webrtc);
+	json_object_set_new(w, "janus", cr_json_str(c->config->webrtc.janus));
+	json_object_set_new(w, "mountpoint", json_integer(c->config->webrtc.mountpoint));
+	return w;
+}
+
+/* Video encoders taking this camera's frames now: each subscribes as
+ * "video" (encode/video.c), the recorder's and any stream's own. */
+static int encoders_running(const struct camera_status *c)
+{
+	int n = 0;
+
+	for (int i = 0; i < c->nconsumers; i++)
+		n += c->consumers[i].active && strcmp(c->consumers[i].name, "video") == 0;
+	return n;
+}
+
 /* The controls set so far: {"NAME": "VALUE", ...}. */
 static json_t *controls_json(const struct camera_status *c)
 {
@@ -279,14 +385,16 @@ static json_t *camera_json(const struct camera_status *c)
 	for (int i = 0; i < c->nconsumers; i++) {
 		const struct cr_subscriber_stats *s = &c->consumers[i];
 
-		json_array_append_new(consumers, json_pack("{s:o, s:I, s:I, s:i, s:i, s:b}", "name", cr_json_str(s->name),
-			"delivered", (json_int_t)s->delivered, "dropped", (json_int_t)s->dropped, "queued", (int)s->length,
-			"depth", (int)s->depth, "active", s->active));
+		json_array_append_new(consumers, json_pack("{s:o, s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:b}", "name",
+			cr_json_str(s->name), "delivered", (json_int_t)s->delivered, "dropped", (json_int_t)s->dropped,
+			"queued", (int)s->length, "depth", (int)s->depth, "queued_bytes", (json_int_t)s->bytes,
+			"peak_bytes", (json_int_t)s->peak_bytes, "budget_bytes", (json_int_t)s->budget, "active",
+			s->active));
 	}
 	camera = json_pack(
 		"{s:o, s:o, s:o, s:o, s:s, s:o, s:s, s:i, s:i,"
 		" s:{s:f, s:f, s:f}, s:{s:I, s:I, s:I, s:i, s:i}, s:o,"
-		" s:{s:i, s:b, s:i, s:i, s:i, s:I, s:I, s:I, s:f}, s:i, s:f, s:I, s:o, s:o, s:o}",
+		" s:{s:i, s:b, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:f}, s:i, s:f, s:I, s:o, s:o, s:o}",
 		"name", cr_json_str(c->config->name), "source", cr_json_str(c->config->source), "device",
 		cr_json_str(st->format.device), "driver", cr_json_str(st->format.driver), "state",
 		cr_camera_state_name(st->state), "error", cr_json_str(st->error), "format",
@@ -298,8 +406,8 @@ static json_t *camera_json(const struct camera_status *c)
 		"consumers", consumers,
 		"jpeg", "quality", jp->quality, "gray", jp->gray, "width", jp->width, "height", jp->height,
 		"workers", (int)js->workers, "encoded", (json_int_t)js->encoded,
-		"passed_through", (json_int_t)js->passed_through, "errors", (json_int_t)js->errors, "encode_ms",
-		js->encode_ms,
+		"passed_through", (json_int_t)js->passed_through, "errors", (json_int_t)js->errors, "unsent",
+		(json_int_t)js->unsent, "skipped", (json_int_t)js->skipped, "encode_ms", js->encode_ms,
 		"clients", (int)c->stream_clients,
 		"last_capture_unix", st->last_mono_ns ? (double)cr_time_mono_to_utc_us(st->last_mono_ns) / 1e6 : 0.0,
 		"reconnects", (json_int_t)st->reconnects, "recording", recording_json(c),
@@ -312,7 +420,11 @@ static json_t *camera_json(const struct camera_status *c)
 	json_object_set_new(camera, "lsl", lsl_json(c));
 	json_object_set_new(camera, "controls", controls_json(c));
 	json_object_set_new(camera, "tcp_stream", tcp_json(c));
+	json_object_set_new(camera, "rtsp", rtsp_json(c));
+	json_object_set_new(camera, "webrtc", webrtc_json(c));
+	json_object_set_new(camera, "encoders", json_integer(encoders_running(c)));
 	json_object_set_new(camera, "stream", stream_json(c));
+	json_object_set_new(camera, "analysis", analysis_json(c));
 	return camera;
 }
 
@@ -425,7 +537,58 @@ json_t *cr_status_json(const struct cr_status *st)
 			"published", (json_int_t)n->published, "publish_errors", (json_int_t)n->publish_errors,
 			"dropped", (json_int_t)n->dropped, "errors", (json_int_t)n->errors));
 	}
+	if (st->has_mqtt) {
+		const struct cr_mqtt_stats *m = &st->mqtt;
+
+		json_object_set_new(status, "mqtt", json_pack("{s:o, s:o, s:o, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+			"broker", cr_json_str(m->broker), "client_id", cr_json_str(m->client_id), "base_topic",
+			cr_json_str(m->base_topic), "connected", m->connected, "connects", (json_int_t)m->connects,
+			"connect_errors", (json_int_t)m->connect_errors, "commands_run", (json_int_t)m->commands_run,
+			"commands_skipped", (json_int_t)m->commands_skipped, "published", (json_int_t)m->published,
+			"dropped", (json_int_t)m->dropped, "discovery_removed", (json_int_t)m->discovery_removed,
+			"last_error", cr_json_str(m->last_error)));
+	}
 	return status;
+}
+
+json_t *cr_status_mqtt_json(const struct cr_status *st)
+{
+	json_t *cameras = json_array();
+
+	for (unsigned i = 0; i < st->ncameras; i++) {
+		const struct camera_status *c = &st->cameras[i];
+		const struct cr_camera_stats *cs = &c->camera;
+		json_t *telemetry = json_pack("{s:f, s:I, s:I, s:i, s:b, s:o}", "fps", cs->fps_measured, "frames",
+			(json_int_t)cs->frames_captured, "dropped",
+			(json_int_t)(cs->frames_pool_dropped + cs->frames_lost_upstream), "clients", (int)c->stream_clients,
+			"recording", c->has_recorder && c->recorder.recording, "disk_free_mb",
+			c->has_recorder && c->recorder.disk_free_mb >= 0 ? json_real(c->recorder.disk_free_mb)
+									  : json_null());
+
+		json_array_append_new(cameras, json_pack("{s:o, s:o}", "state", camera_json(c), "telemetry",
+							 telemetry));
+	}
+	return cameras;
+}
+
+json_t *cr_status_mqtt_host_json(const struct cr_status *st)
+{
+	const struct cr_host_stats *h = &st->telemetry.host;
+	json_t *sensors = json_object();
+
+	if (!st->has_telemetry || !h->sampled) {
+		json_decref(sensors);
+		return NULL;
+	}
+	for (unsigned i = 0; i < st->telemetry.nsensors; i++) {
+		const struct cr_sensor_reading *r = &st->telemetry.sensors[i];
+
+		json_object_set_new(sensors, r->spec.name, r->valid && !r->failing ? json_real(r->value) : json_null());
+	}
+	return json_pack("{s:o, s:f, s:f, s:o}", "cpu_percent", h->cpu_percent >= 0 ? json_real(h->cpu_percent)
+											: json_null(),
+			 "load1", h->load[0], "memory_available_mb", (double)h->mem_available_bytes / (1024.0 * 1024.0),
+			 "sensors", sensors);
 }
 
 json_t *cr_status_stats_json(const struct cr_status *st)
@@ -648,7 +811,11 @@ enum cam_metric {
 	M_CLIENTS, M_JPEG_ENCODED, M_JPEG_PASSED, M_JPEG_ERRORS, M_RECORDING, M_REC_BYTES, M_REC_SECONDS,
 	M_RECORDINGS, M_REC_QUEUE_DROPPED, M_PRE_SECONDS, M_PRE_BYTES, M_ENC_ACTIVE, M_ENC_FRAMES, M_ENC_PACKETS,
 	M_ENC_DROPPED, M_ENC_ERRORS, M_ENC_BITRATE, M_LSL_INLETS, M_LSL_PUSHED, M_LSL_SENT, M_LSL_SKIPPED,
-	M_TL_RUNNING, M_TL_SHOTS, M_TL_ERRORS, M_UP_SENT, M_UP_FAILED, M_UP_DROPPED, M_CAM_METRICS
+	M_TL_RUNNING, M_TL_SHOTS, M_TL_ERRORS, M_UP_SENT, M_UP_FAILED, M_UP_DROPPED, M_AN_FRAMES, M_AN_ERRORS,
+	M_AN_CPU, M_MOTION, M_MOTION_RATIO, M_MOTION_EVENTS, M_LIGHT_SWITCHES, M_FACES, M_FACE_DETECTIONS,
+	M_RTSP_UP, M_RTSP_CONNECTS,
+	M_RTSP_ERRORS, M_RTSP_BYTES, M_RTSP_SKIPS, M_RTC_UP, M_RTC_CONNECTS, M_RTC_ERRORS, M_RTC_BYTES, M_RTC_SKIPS,
+	M_CAM_METRICS
 };
 
 static const struct {
@@ -695,6 +862,32 @@ static const struct {
 	[M_UP_SENT] = { "camrig_upload_sent_total", "counter", "Uploads answered 2xx." },
 	[M_UP_FAILED] = { "camrig_upload_failed_total", "counter", "Uploads that failed." },
 	[M_UP_DROPPED] = { "camrig_upload_dropped_total", "counter", "Images dropped from the full upload queue." },
+	[M_AN_FRAMES] = { "camrig_analysis_frames_total", "counter", "Frames the analysis stage analysed." },
+	[M_AN_ERRORS] = { "camrig_analysis_errors_total", "counter", "Frames the analysis stage could not analyse." },
+	[M_AN_CPU] = { "camrig_analysis_cpu_seconds_per_frame", "gauge",
+		       "The analysis thread's CPU time per analysed frame since start." },
+	[M_MOTION] = { "camrig_motion_active", "gauge", "1 while a motion event runs, else 0." },
+	[M_MOTION_RATIO] = { "camrig_motion_changed_ratio", "gauge",
+			     "Fraction (0..1) of the last analysed frame's pixels that changed." },
+	[M_MOTION_EVENTS] = { "camrig_motion_events_total", "counter", "Motion events started." },
+	[M_LIGHT_SWITCHES] = { "camrig_motion_light_switches_total", "counter",
+			       "Analysed frames the light-switch guard took for a global brightness change." },
+	[M_FACES] = { "camrig_faces", "gauge", "Faces found by the last face detection." },
+	[M_FACE_DETECTIONS] = { "camrig_face_detections_total", "counter", "Face detections run." },
+	[M_RTSP_UP] = { "camrig_rtsp_publishing", "gauge", "1 while the media server takes the RTSP stream, else 0." },
+	[M_RTSP_CONNECTS] = { "camrig_rtsp_connects_total", "counter", "RTSP sessions the media server accepted." },
+	[M_RTSP_ERRORS] = { "camrig_rtsp_connect_errors_total", "counter",
+			    "RTSP attempts that failed and sessions that ended in an error." },
+	[M_RTSP_BYTES] = { "camrig_rtsp_sent_bytes_total", "counter", "Bytes of H.264 packets sent over RTSP." },
+	[M_RTSP_SKIPS] = { "camrig_rtsp_skips_total", "counter",
+			   "Times RTSP packets were dropped for a slow server and the stream went on at a keyframe." },
+	[M_RTC_UP] = { "camrig_webrtc_publishing", "gauge", "1 while RTP goes to the Janus mountpoint, else 0." },
+	[M_RTC_CONNECTS] = { "camrig_webrtc_connects_total", "counter", "RTP sessions to Janus started." },
+	[M_RTC_ERRORS] = { "camrig_webrtc_connect_errors_total", "counter",
+			   "RTP sessions to Janus that failed or ended in an error." },
+	[M_RTC_BYTES] = { "camrig_webrtc_sent_bytes_total", "counter", "Bytes of H.264 packets sent as RTP to Janus." },
+	[M_RTC_SKIPS] = { "camrig_webrtc_skips_total", "counter",
+			  "Times RTP packets were dropped and the stream went on at a keyframe." },
 };
 
 static void camera_values(const struct camera_status *c, double v[M_CAM_METRICS])
@@ -745,6 +938,37 @@ static void camera_values(const struct camera_status *c, double v[M_CAM_METRICS]
 		v[M_UP_SENT] = (double)c->upload.sent;
 		v[M_UP_FAILED] = (double)c->upload.failed;
 		v[M_UP_DROPPED] = (double)c->upload.dropped;
+	}
+	if (c->has_analysis) {
+		const struct cr_analysis_stats *a = &c->analysis;
+
+		v[M_AN_FRAMES] = (double)a->analysed;
+		v[M_AN_ERRORS] = (double)a->errors;
+		v[M_AN_CPU] = a->cpu_ms / 1000;
+		if (a->motion_enabled) {
+			v[M_MOTION] = a->motion;
+			v[M_MOTION_RATIO] = a->fraction / 100;
+			v[M_MOTION_EVENTS] = (double)a->motion_events;
+			v[M_LIGHT_SWITCHES] = (double)a->light_switches;
+		}
+		if (a->faces_enabled) {
+			v[M_FACES] = a->faces;
+			v[M_FACE_DETECTIONS] = (double)a->detections;
+		}
+	}
+	if (c->has_rtsp) {
+		v[M_RTSP_UP] = c->rtsp.state == CR_RTSP_PUBLISHING;
+		v[M_RTSP_CONNECTS] = (double)c->rtsp.connects;
+		v[M_RTSP_ERRORS] = (double)c->rtsp.connect_errors;
+		v[M_RTSP_BYTES] = (double)c->rtsp.bytes;
+		v[M_RTSP_SKIPS] = (double)c->rtsp.skips;
+	}
+	if (c->has_webrtc) {
+		v[M_RTC_UP] = c->webrtc.state == CR_RTSP_PUBLISHING;
+		v[M_RTC_CONNECTS] = (double)c->webrtc.connects;
+		v[M_RTC_ERRORS] = (double)c->webrtc.connect_errors;
+		v[M_RTC_BYTES] = (double)c->webrtc.bytes;
+		v[M_RTC_SKIPS] = (double)c->webrtc.skips;
 	}
 }
 
@@ -942,6 +1166,20 @@ char *cr_status_metrics(const struct cr_status *st, size_t *len)
 		family(f, "camrig_ntfy_publish_errors_total", "counter", "ntfy publishes that failed.");
 		sample(f, "camrig_ntfy_publish_errors_total", NULL, (double)st->ntfy.publish_errors);
 	}
+	if (st->has_mqtt) {
+		family(f, "camrig_mqtt_connected", "gauge", "1 while the MQTT broker holds camrig's connection, else 0.");
+		sample(f, "camrig_mqtt_connected", NULL, st->mqtt.connected);
+		family(f, "camrig_mqtt_connect_errors_total", "counter",
+		       "MQTT connection attempts that failed and connections lost.");
+		sample(f, "camrig_mqtt_connect_errors_total", NULL, (double)st->mqtt.connect_errors);
+		family(f, "camrig_mqtt_commands_run_total", "counter", "MQTT command messages run.");
+		sample(f, "camrig_mqtt_commands_run_total", NULL, (double)st->mqtt.commands_run);
+		family(f, "camrig_mqtt_published_total", "counter", "MQTT messages handed to the connection.");
+		sample(f, "camrig_mqtt_published_total", NULL, (double)st->mqtt.published);
+		family(f, "camrig_mqtt_dropped_total", "counter",
+		       "MQTT messages not published (disconnected, or too many waiting).");
+		sample(f, "camrig_mqtt_dropped_total", NULL, (double)st->mqtt.dropped);
+	}
 	host_metrics(f, st);
 	sensor_metrics(f, st);
 	fclose(f);
@@ -962,8 +1200,7 @@ json_t *cr_status_live_json(const struct cr_status *st)
 
 		stream_clients += c->stream_clients;
 		if (c->has_recorder)
-			rec = json_pack("{s:s, s:o, s:f, s:f, s:I, s:I, s:I, s:I}", "state",
-					rs->recording ? "recording" : rs->stopping ? "stopping" : "idle", "file",
+			rec = json_pack("{s:s, s:o, s:f, s:f, s:I, s:I, s:I, s:I}", "state", recording_state(rs), "file",
 					cr_json_str(rs->file), "seconds", rs->file_seconds, "duration", rs->duration_s,
 					"frames", (json_int_t)rs->frames_written, "dropped", (json_int_t)rs->frames_dropped,
 					"lost", (json_int_t)rs->frames_lost, "bytes", (json_int_t)rs->bytes_written);
@@ -989,7 +1226,7 @@ unsigned cr_status_files_in_use(const struct cr_status *st, const char **paths, 
 	for (unsigned i = 0; i < st->ncameras; i++) {
 		const struct camera_status *c = &st->cameras[i];
 
-		if (c->has_recorder && (c->recorder.recording || c->recorder.stopping)) {
+		if (c->has_recorder && (c->recorder.recording || c->recorder.stopping || c->recorder.paused)) {
 			if (n < max && c->recorder.file[0])
 				paths[n++] = c->recorder.file;
 			if (n < max && c->recorder.sidecar[0])

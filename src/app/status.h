@@ -24,6 +24,7 @@ struct cr_http_server;
 struct cr_http_camera;
 struct cr_ntfy;
 struct cr_telemetry;
+struct cr_mqtt;
 
 /* What a snapshot is taken of; pipeline.c fills it in as parts start. */
 struct cr_status_source {
@@ -33,6 +34,7 @@ struct cr_status_source {
 	struct cr_http_server *http;         /* NULL: not serving (yet) */
 	struct cr_ntfy *ntfy;                /* NULL: ntfy off */
 	struct cr_telemetry *telemetry;      /* host and sensors; NULL: not started (yet) */
+	struct cr_mqtt *mqtt;                /* NULL: mqtt off */
 	int64_t start_mono_ns;               /* when camrig started, CLOCK_MONOTONIC ns */
 };
 
@@ -58,14 +60,26 @@ void cr_status_free(struct cr_status **status);
  *   workers, encoded, passed_through, errors, encode_ms}, clients,
  *   last_capture_unix, reconnects, recording (as in GET /api/record),
  *   timelapse (as in GET /api/timelapse), upload, lsl, controls, tcp_stream,
+ *   rtsp: {url, state, shared_encoder, connects, connect_errors, packets,
+ *   bytes, skips, backoff_s, session_s, latency_ms, last_error} or null,
+ *   webrtc: the same of the RTP sender to Janus with janus (URL) and
+ *   mountpoint, or null, encoders (video encoders taking frames now),
  *   stream (GenICam cameras: {completed, failed, underruns, incomplete,
- *   missing_frames, missing_packets, resent_packets, resend_requests}; else null)
+ *   missing_frames, missing_packets, resent_packets, resend_requests}; else null),
+ *   analysis: null, or {fps, width, height, analysed, skipped, errors,
+ *   analyse_ms, cpu_ms, motion: {enabled, active, fraction, box, events,
+ *   frames, light_switches, last_motion_time, last_motion_unix}, faces:
+ *   {enabled, detections, detect_ms, count, boxes}} (boxes in camera pixels)
  * and, when ntfy is on, ntfy: {server, connected, connects, messages_run,
- * messages_skipped, published, publish_errors, dropped, errors}; host
+ * messages_skipped, published, publish_errors, dropped, errors}; when mqtt
+ * is on, mqtt: {broker, client_id, base_topic, connected, connects,
+ * connect_errors, commands_run, commands_skipped, published, dropped,
+ * discovery_removed, last_error}; host
  * (telemetry.h: cpu_percent, cpus, load, memory, uptime, disks, thermal,
  * throttled, process; null before the first sample) and sensors: [{name,
  * kind, device, channel, path, value, unit, time_unix, ok, reads, errors,
- * error}]. The README documents each field for users. */
+ * error}]. A camera's recording has disk_free_mb (MiB free where recordings
+ * go; null: unknown). The README documents each field for users. */
 json_t *cr_status_json(const struct cr_status *status);
 
 /* The get_stats reply: everything /status has but the "camera" shortcut
@@ -74,6 +88,19 @@ json_t *cr_status_json(const struct cr_status *status);
  * (with pre_trigger and encoder), timelapse, upload, lsl, tcp_stream, ...],
  * ntfy when on}. */
 json_t *cr_status_stats_json(const struct cr_status *status);
+
+/* What MQTT publishes per camera (publish/mqtt.h): an array, config order,
+ * of {"state": the camera's object as /status has it, "telemetry": {fps (measured),
+ * frames (captured), dropped (frames lost in the pool or upstream),
+ * clients (live views), recording (bool), disk_free_mb (MiB free where
+ * recordings go, null: unknown)}}. */
+json_t *cr_status_mqtt_json(const struct cr_status *status);
+
+/* What MQTT publishes for the machine (BASE/telemetry): {cpu_percent (null
+ * before the second sample), load1, memory_available_mb (MiB), sensors:
+ * {NAME: the latest reading in its unit, null while its last read failed}},
+ * or NULL before telemetry's first sample. */
+json_t *cr_status_mqtt_host_json(const struct cr_status *status);
 
 /* The cameras in short, for agents (MCP list_cameras): [{name, source,
  * device, driver, state, format, width, height, fps (nominal), recording
@@ -96,8 +123,9 @@ json_t *cr_status_camera_timelapse_json(const struct cr_status *status, unsigned
  * 0.0.4, every family with HELP and TYPE: per camera (label camera)
  * camrig_frames_captured_total, camrig_frames_pool_dropped_total,
  * camrig_frames_lost_upstream_total, camrig_camera_fps, camrig_camera_up,
- * the JPEG stage, recording, pre-trigger, encoder, LSL, timelapse and upload
- * counters; per consumer (camera, consumer) camrig_frames_delivered_total
+ * the JPEG stage, recording, pre-trigger, encoder, LSL, timelapse, upload,
+ * RTSP (camrig_rtsp_*) and WebRTC (camrig_webrtc_*) counters; the ntfy and
+ * MQTT (camrig_mqtt_*) client's; per consumer (camera, consumer) camrig_frames_delivered_total
  * and camrig_frames_dropped_total; camrig_http_requests_total by code; the
  * process_* families of Prometheus' client libraries; camrig_host_*; the
  * sensors as camrig_sensor_UNIT (label sensor). Allocated, *len bytes (no

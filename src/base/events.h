@@ -7,7 +7,8 @@
  * "mono_ns": ns, ...data}: mono_ns is when it happened on CLOCK_MONOTONIC
  * (the trigger of a recording, the capture of a still; else when it was
  * published), the clock of frames and LSL timestamps. Types so far: "ready", "stopping", "recording_started",
- * "recording_finished", "camera_lost", "camera_found", "error". */
+ * "recording_finished", "camera_lost", "camera_found", "error", and the
+ * analysis stage's "motion_start", "motion_end", "faces" (analysis/analysis.h). */
 #ifndef CR_BASE_EVENTS_H
 #define CR_BASE_EVENTS_H
 

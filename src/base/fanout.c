@@ -16,6 +16,11 @@ struct cr_subscriber {
 	struct cr_queue *queue;
 	atomic_bool active;
 	uint64_t delivered;  /* under the fan-out lock */
+	enum cr_queue_policy policy;
+	size_t budget;       /* bytes; 0: none */
+	atomic_size_t bytes; /* of the frames queued: added by publish, taken by pop */
+	size_t peak_bytes;   /* under the fan-out lock */
+	uint64_t over_budget; /* frames dropped for the budget, under the fan-out lock */
 };
 
 struct tap {
@@ -63,6 +68,7 @@ struct cr_subscriber *cr_fanout_subscribe(struct cr_fanout *fo, const char *name
 
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->queue = cr_queue_new(depth, policy);
+	s->policy = policy;
 	atomic_store(&s->active, true);
 	pthread_mutex_lock(&fo->lock);
 	s->next = fo->subscribers;
@@ -97,6 +103,11 @@ void cr_fanout_unsubscribe(struct cr_fanout *fo, struct cr_subscriber **ps)
 	free(s);
 }
 
+void cr_subscriber_set_budget(struct cr_subscriber *s, size_t budget)
+{
+	s->budget = budget;
+}
+
 void cr_subscriber_set_active(struct cr_subscriber *s, bool active)
 {
 	atomic_store(&s->active, active);
@@ -107,8 +118,10 @@ int cr_subscriber_pop(struct cr_subscriber *s, struct cr_frame **frame, int64_t 
 	void *item;
 	int ret = cr_queue_pop(s->queue, &item, timeout_ns);
 
-	if (ret == 0)
+	if (ret == 0) {
 		*frame = item;
+		atomic_fetch_sub(&s->bytes, (*frame)->size);
+	}
 	return ret;
 }
 
@@ -147,6 +160,26 @@ void cr_fanout_remove_tap(struct cr_fanout *fo, void *ctx)
 	pthread_mutex_unlock(&fo->lock);
 }
 
+/* Makes room in s's budget for frame: true when it may be queued. A
+ * DROP_OLDEST queue evicts its oldest frames (counted as the queue's
+ * drops); a DROP_NEWEST one refuses frame unless the queue is empty.
+ * Under the fan-out lock. */
+static bool make_room(struct cr_subscriber *s, const struct cr_frame *frame)
+{
+	void *item;
+
+	if (!s->budget)
+		return true;
+	while (atomic_load(&s->bytes) + frame->size > s->budget && cr_queue_length(s->queue) > 0) {
+		if (s->policy == CR_QUEUE_DROP_NEWEST || cr_queue_pop(s->queue, &item, 0) < 0)
+			return false;
+		atomic_fetch_sub(&s->bytes, ((struct cr_frame *)item)->size);
+		s->over_budget++;
+		drop_frame(item);
+	}
+	return true;
+}
+
 unsigned cr_fanout_publish(struct cr_fanout *fo, struct cr_frame *frame)
 {
 	unsigned drops = 0;
@@ -162,17 +195,27 @@ unsigned cr_fanout_publish(struct cr_fanout *fo, struct cr_frame *frame)
 
 		if (!atomic_load(&s->active))
 			continue;
+		if (!make_room(s, frame)) {
+			drops++;
+			s->over_budget++;
+			continue;
+		}
+		atomic_fetch_add(&s->bytes, frame->size);
 		ret = cr_queue_push(s->queue, cr_frame_ref(frame), &evicted);
 		if (ret == 0) {
 			s->delivered++;
 		} else if (ret == 1) {
 			s->delivered++;
 			drops++;
+			atomic_fetch_sub(&s->bytes, ((struct cr_frame *)evicted)->size);
 			drop_frame(evicted);
 		} else {
 			drops++;
+			atomic_fetch_sub(&s->bytes, frame->size);
 			drop_frame(frame); /* the reference taken for the queue */
 		}
+		if (atomic_load(&s->bytes) > s->peak_bytes)
+			s->peak_bytes = atomic_load(&s->bytes);
 	}
 	pthread_mutex_unlock(&fo->lock);
 	return drops;
@@ -196,7 +239,10 @@ int cr_fanout_stats(struct cr_fanout *fo, struct cr_subscriber_stats *stats, int
 			continue;
 		memcpy(stats[n].name, s->name, sizeof(stats[n].name));
 		stats[n].delivered = s->delivered;
-		stats[n].dropped = cr_queue_dropped(s->queue);
+		stats[n].dropped = cr_queue_dropped(s->queue) + s->over_budget;
+		stats[n].bytes = atomic_load(&s->bytes);
+		stats[n].peak_bytes = s->peak_bytes;
+		stats[n].budget = s->budget;
 		stats[n].length = cr_queue_length(s->queue);
 		stats[n].depth = cr_queue_capacity(s->queue);
 		stats[n].active = atomic_load(&s->active);

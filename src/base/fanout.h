@@ -1,7 +1,8 @@
 /* Fan-out of a camera's frames to its subscribers.
  *
  * Each subscriber (JPEG stage, encoder, LSL outlet, ...) has its own bounded
- * queue and drop counter. cr_fanout_publish() gives every active subscriber a
+ * queue and drop counter; the queue is bounded in frames and, when given a
+ * budget, in bytes of the frames it holds (cr_subscriber_set_budget()). cr_fanout_publish() gives every active subscriber a
  * reference to the frame without ever waiting: a full queue drops by the
  * subscriber's policy and counts it. An inactive subscriber (nobody needs its
  * output right now) receives nothing and counts nothing.
@@ -32,6 +33,9 @@ struct cr_subscriber_stats {
 	uint64_t dropped;    /* frames dropped on a full queue */
 	unsigned length;     /* frames queued now */
 	unsigned depth;      /* queue capacity */
+	size_t bytes;        /* bytes of the frames queued now (their size) */
+	size_t peak_bytes;   /* the most bytes queued at once, ever */
+	size_t budget;       /* bytes the queue may hold (at least one frame whatever its size); 0: none */
 	bool active;
 };
 
@@ -48,6 +52,13 @@ struct cr_subscriber *cr_fanout_subscribe(struct cr_fanout *fanout, const char *
 /* Removes and frees a subscriber, releasing the frames still queued for it.
  * NULL-safe; sets *sub to NULL. */
 void cr_fanout_unsubscribe(struct cr_fanout *fanout, struct cr_subscriber **sub);
+
+/* Bounds the subscriber's queue to budget bytes of frames (their size) as
+ * well as to its depth; 0 (the default): by depth only. A frame that would
+ * go over it is dropped by the queue's policy (DROP_NEWEST: the new frame;
+ * DROP_OLDEST: queued frames, oldest first) and counted; an empty queue
+ * takes any one frame. Call before frames flow. */
+void cr_subscriber_set_budget(struct cr_subscriber *sub, size_t budget);
 
 /* An inactive subscriber is skipped by publish. */
 void cr_subscriber_set_active(struct cr_subscriber *sub, bool active);

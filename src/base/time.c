@@ -3,6 +3,8 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static atomic_int_fast64_t utc_minus_mono_us; /* UTC µs - monotonic µs */
 static atomic_int_fast64_t offset_sampled_ns; /* monotonic ns of the last sample, 0: never */
@@ -92,4 +94,16 @@ char *cr_time_stamp(int64_t utc_us, bool millis, char *buf, size_t len)
 	if (millis && n > 0)
 		snprintf(buf + n, len - n, "_%03d", (int)(utc_us % CR_US_PER_SEC / 1000));
 	return buf;
+}
+
+int64_t cr_time_test_delay_ns(const char *stage)
+{
+	const char *hook = getenv("CAMRIG_TEST_DELAY"), *p;
+	size_t n = strlen(stage);
+	unsigned ms;
+
+	for (p = hook; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, stage, n) == 0 && p[n] == ':' && sscanf(p + n + 1, "%u", &ms) == 1)
+			return (int64_t)ms * CR_NS_PER_MS;
+	return 0;
 }

@@ -46,6 +46,13 @@ char *cr_time_stamp(int64_t utc_us, bool millis, char *buf, size_t len);
 /* Formats UTC µs as ISO 8601 "2026-11-21T19:15:37.123456Z" into buf (>= 32 bytes). */
 char *cr_time_iso8601(int64_t utc_us, char *buf, size_t len);
 
+/* A test hook: the delay, ns, that $CAMRIG_TEST_DELAY ("STAGE:MS[,STAGE:MS]",
+ * e.g. "encoder:40,writer:100") asks of stage ("encoder": each frame the
+ * video encoder takes; "writer": each packet the recorder writes); 0 when
+ * it asks none. Read once by each part when it is made; the tests use it to
+ * make a consumer slow on purpose. */
+int64_t cr_time_test_delay_ns(const char *stage);
+
 #ifdef __cplusplus
 }
 #endif

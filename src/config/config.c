@@ -111,6 +111,8 @@ static const struct key recording_keys[] = {
 	  .choices = (const char *const[]){ "utc", "local", NULL }, .what = "utc or local" },
 	{ .name = "pre_trigger", .parse = cr_config_parse_fps, .offset = CAM(recording.pre_trigger), .max = 3600 },
 	{ .name = "segment", .parse = cr_config_parse_int, .offset = CAM(recording.segment), .max = 86400 },
+	{ .name = "split", .parse = cr_config_parse_choice, .offset = CAM(recording.split),
+	  .choices = (const char *const[]){ "trigger", "session", NULL }, .what = "trigger or session" },
 	{ .name = "resume", .parse = cr_config_parse_bool, .offset = CAM(recording.resume), .expected = BOOL_EXPECTED },
 	{ .name = "min_free_mb", .parse = cr_config_parse_int, .offset = CAM(recording.min_free_mb), .max = 1048576 },
 	{ .name = "preset", .parse = cr_config_parse_word, .offset = CAM(recording.preset), .expected = WORD_EXPECTED },
@@ -124,8 +126,11 @@ static const struct key recording_keys[] = {
 	  .expected = BOOL_EXPECTED },
 	{ .name = "queue_depth", .parse = cr_config_parse_int, .offset = CAM(recording.queue_depth), .min = 1,
 	  .max = 1024 },
+	{ .name = "queue_mb", .parse = cr_config_parse_int, .offset = CAM(recording.queue_mb), .min = 1, .max = 4096 },
 	{ .name = "pre_trigger_max_mb", .parse = cr_config_parse_int, .offset = CAM(recording.pre_trigger_max_mb),
 	  .min = 1, .max = 65536 },
+	{ .name = "overlay", .parse = cr_config_parse_bool, .offset = CAM(recording.overlay),
+	  .expected = BOOL_EXPECTED },
 	{ 0 },
 };
 
@@ -157,6 +162,32 @@ static const struct key tcp_stream_keys[] = {
 	{ 0 },
 };
 
+static const struct key rtsp_keys[] = {
+	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = CAM(rtsp.enabled), .expected = BOOL_EXPECTED },
+	{ .name = "url", .parse = cr_config_parse_rtsp_url, .offset = CAM(rtsp.url),
+	  .expected = "rtsp://HOST[:PORT]/PATH or rtsps://..., without credentials, e.g. rtsp://mediamtx.lan:8554/door" },
+	{ .name = "username", .parse = cr_config_parse_text, .offset = CAM(rtsp.username),
+	  .expected = "1 to 255 printable characters" },
+	{ .name = "password_file", .parse = cr_config_parse_path, .offset = CAM(rtsp.password_file),
+	  .expected = "a file path" },
+	{ .name = "bitrate", .parse = cr_config_parse_int, .offset = CAM(rtsp.bitrate), .max = 1000000 },
+	{ .name = "gop", .parse = cr_config_parse_fps, .offset = CAM(rtsp.gop), .max = 60 },
+	{ 0 },
+};
+
+static const struct key webrtc_keys[] = {
+	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = CAM(webrtc.enabled), .expected = BOOL_EXPECTED },
+	{ .name = "rtp", .parse = cr_config_parse_broker, .offset = CAM(webrtc.rtp),
+	  .expected = "HOST:PORT of the mountpoint's video port, e.g. 127.0.0.1:5004" },
+	{ .name = "janus", .parse = cr_config_parse_url, .offset = CAM(webrtc.janus),
+	  .expected = "an http:// or https:// URL of Janus's HTTP API, e.g. http://janus.lan:8088/janus" },
+	{ .name = "mountpoint", .parse = cr_config_parse_uint, .offset = CAM(webrtc.mountpoint), .min = 1,
+	  .max = 2147483647 },
+	{ .name = "bitrate", .parse = cr_config_parse_int, .offset = CAM(webrtc.bitrate), .max = 1000000 },
+	{ .name = "gop", .parse = cr_config_parse_fps, .offset = CAM(webrtc.gop), .max = 60 },
+	{ 0 },
+};
+
 static const struct key upload_keys[] = {
 	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = CAM(upload.enabled), .expected = BOOL_EXPECTED },
 	{ .name = "url", .parse = cr_config_parse_post_url, .offset = CAM(upload.url),
@@ -171,6 +202,50 @@ static const struct key upload_keys[] = {
 	{ .name = "timeout_ms", .parse = cr_config_parse_int, .offset = CAM(upload.timeout_ms), .min = 100,
 	  .max = 600000 },
 	{ .name = "queue", .parse = cr_config_parse_int, .offset = CAM(upload.queue), .min = 1, .max = 64 },
+	{ 0 },
+};
+
+static const struct key motion_keys[] = {
+	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = CAM(analysis.motion.enabled),
+	  .expected = BOOL_EXPECTED },
+	{ .name = "threshold", .parse = cr_config_parse_fps, .offset = CAM(analysis.motion.threshold), .max = 100 },
+	{ .name = "min_area", .parse = cr_config_parse_int, .offset = CAM(analysis.motion.min_area),
+	  .max = 100000000 },
+	{ .name = "light_switch", .parse = cr_config_parse_fps, .offset = CAM(analysis.motion.light_switch),
+	  .max = 100 },
+	{ .name = "event_gap", .parse = cr_config_parse_fps, .offset = CAM(analysis.motion.event_gap), .max = 3600 },
+	{ .name = "post_capture", .parse = cr_config_parse_fps, .offset = CAM(analysis.motion.post_capture),
+	  .max = 3600 },
+	{ .name = "record", .parse = cr_config_parse_bool, .offset = CAM(analysis.motion.record),
+	  .expected = BOOL_EXPECTED },
+	{ .name = "snapshot", .parse = cr_config_parse_bool, .offset = CAM(analysis.motion.snapshot),
+	  .expected = BOOL_EXPECTED },
+	{ .name = "zones", .type = KEY_MAP, .offset = CAM(analysis.motion.zones), .offset2 = CAM(analysis.motion.nzones),
+	  .expected = "a mapping of zone names to zones, e.g. door: \"exclude 0,0 200x120\"" },
+	{ 0 },
+};
+
+static const struct key faces_keys[] = {
+	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = CAM(analysis.faces.enabled),
+	  .expected = BOOL_EXPECTED },
+	{ .name = "model", .parse = cr_config_parse_path, .offset = CAM(analysis.faces.model),
+	  .expected = "the path of an OpenCV cascade XML file" },
+	{ .name = "largest_only", .parse = cr_config_parse_bool, .offset = CAM(analysis.faces.largest_only),
+	  .expected = BOOL_EXPECTED },
+	{ .name = "min_size", .parse = cr_config_parse_int, .offset = CAM(analysis.faces.min_size), .min = 8,
+	  .max = PIXELS_MAX },
+	{ .name = "every", .parse = cr_config_parse_fps, .offset = CAM(analysis.faces.every), .max = 3600 },
+	{ 0 },
+};
+
+static const struct key analysis_keys[] = {
+	{ .name = "fps", .parse = cr_config_parse_fps, .offset = CAM(analysis.fps), .max = 240 },
+	{ .name = "width", .parse = cr_config_parse_int, .offset = CAM(analysis.width), .min = 32, .max = 4096 },
+	{ .name = "overlay", .parse = cr_config_parse_bool, .offset = CAM(analysis.overlay), .expected = BOOL_EXPECTED },
+	{ .name = "timestamp", .parse = cr_config_parse_bool, .offset = CAM(analysis.timestamp),
+	  .expected = BOOL_EXPECTED },
+	{ .name = "motion", .type = KEY_MAPPING, .sub = motion_keys },
+	{ .name = "faces", .type = KEY_MAPPING, .sub = faces_keys },
 	{ 0 },
 };
 
@@ -193,6 +268,9 @@ const struct key cr_config_camera_keys[] = {
 	{ .name = "upload", .type = KEY_MAPPING, .sub = upload_keys },
 	{ .name = "tcp_stream", .type = KEY_MAPPING, .sub = tcp_stream_keys },
 	{ .name = "sensor", .type = KEY_MAPPING, .sub = sensor_keys },
+	{ .name = "analysis", .type = KEY_MAPPING, .sub = analysis_keys },
+	{ .name = "rtsp", .type = KEY_MAPPING, .sub = rtsp_keys },
+	{ .name = "webrtc", .type = KEY_MAPPING, .sub = webrtc_keys },
 	{ 0 },
 };
 
@@ -227,7 +305,7 @@ static const struct key http_keys[] = {
 };
 
 #define TOPIC_EXPECTED "1 to 64 letters, digits, '_' or '-'"
-#define NTFY_EVENTS "ready, recording_started, recording_finished, error, camera_lost, camera_found"
+#define NTFY_EVENTS "ready, recording_started, recording_finished, error, camera_lost, camera_found, motion_start"
 
 static const struct key ntfy_keys[] = {
 	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = TOP(ntfy.enabled), .expected = BOOL_EXPECTED },
@@ -277,6 +355,36 @@ static const struct key gpio_keys[] = {
 	{ 0 },
 };
 
+#define MQTT_TOPIC_EXPECTED "an MQTT topic without wildcards (+, #), empty levels or spaces, e.g. camrig/{host}"
+
+static const struct key mqtt_keys[] = {
+	{ .name = "enabled", .parse = cr_config_parse_bool, .offset = TOP(mqtt.enabled), .expected = BOOL_EXPECTED },
+	{ .name = "broker", .parse = cr_config_parse_broker, .offset = TOP(mqtt.broker),
+	  .expected = "HOST:PORT, e.g. 127.0.0.1:1883 or broker.lan:8883" },
+	{ .name = "tls", .parse = cr_config_parse_bool, .offset = TOP(mqtt.tls), .expected = BOOL_EXPECTED },
+	{ .name = "ca_file", .parse = cr_config_parse_path, .offset = TOP(mqtt.ca_file),
+	  .expected = "a PEM file path" },
+	{ .name = "cert_file", .parse = cr_config_parse_path, .offset = TOP(mqtt.cert_file),
+	  .expected = "a PEM file path" },
+	{ .name = "key_file", .parse = cr_config_parse_path, .offset = TOP(mqtt.key_file),
+	  .expected = "a PEM file path" },
+	{ .name = "username", .parse = cr_config_parse_text, .offset = TOP(mqtt.username),
+	  .expected = "1 to 255 printable characters" },
+	{ .name = "password_file", .parse = cr_config_parse_path, .offset = TOP(mqtt.password_file),
+	  .expected = "a file path" },
+	{ .name = "client_id", .parse = cr_config_parse_client_id, .offset = TOP(mqtt.client_id),
+	  .expected = "1 to 64 letters, digits, '_', '-' or {host}" },
+	{ .name = "base_topic", .parse = cr_config_parse_mqtt_topic, .offset = TOP(mqtt.base_topic),
+	  .expected = MQTT_TOPIC_EXPECTED },
+	{ .name = "keepalive", .parse = cr_config_parse_uint, .offset = TOP(mqtt.keepalive), .min = 5, .max = 3600 },
+	{ .name = "state_interval", .parse = cr_config_parse_uint, .offset = TOP(mqtt.state_interval), .min = 1,
+	  .max = 86400 },
+	{ .name = "discovery", .parse = cr_config_parse_bool, .offset = TOP(mqtt.discovery), .expected = BOOL_EXPECTED },
+	{ .name = "discovery_prefix", .parse = cr_config_parse_mqtt_topic, .offset = TOP(mqtt.discovery_prefix),
+	  .expected = MQTT_TOPIC_EXPECTED },
+	{ 0 },
+};
+
 static const struct key health_keys[] = {
 	{ .name = "max_age", .parse = cr_config_parse_fps, .offset = TOP(health.max_age), .min = 1, .max = 86400 },
 	{ 0 },
@@ -300,6 +408,7 @@ const struct key cr_config_top_keys[] = {
 	{ .name = "telemetry", .type = KEY_MAPPING, .sub = telemetry_keys },
 	{ .name = "sensors", .parse = cr_config_parse_sensors, .offset = TOP(telemetry.sensors), .list = true,
 	  .expected = "a list of " CR_SENSOR_EXPECTED },
+	{ .name = "mqtt", .type = KEY_MAPPING, .sub = mqtt_keys },
 	{ 0 },
 };
 
@@ -498,6 +607,7 @@ void cr_config_camera_clear(struct cr_camera_config *cam)
 	free(cam->recording.filename);
 	free(cam->recording.snapshot_filename);
 	free(cam->recording.timezone);
+	free(cam->recording.split);
 	free(cam->recording.preset);
 	free(cam->timelapse.photos_root);
 	free(cam->timelapse.videos_root);
@@ -506,11 +616,18 @@ void cr_config_camera_clear(struct cr_camera_config *cam)
 	free(cam->timelapse.preset);
 	free(cam->upload.url);
 	free(cam->tcp_stream.listen);
+	free(cam->rtsp.url);
+	free(cam->rtsp.username);
+	free(cam->rtsp.password_file);
+	free(cam->webrtc.rtp);
+	free(cam->webrtc.janus);
 	free(cam->upload.field);
 	pairs_free(cam->upload.fields, cam->upload.nfields);
 	pairs_free(cam->upload.headers, cam->upload.nheaders);
 	free(cam->sensor.entity);
 	pairs_free(cam->sensor.controls, cam->sensor.ncontrols);
+	pairs_free(cam->analysis.motion.zones, cam->analysis.motion.nzones);
+	free(cam->analysis.faces.model);
 	memset(cam, 0, sizeof(*cam));
 }
 
@@ -533,6 +650,7 @@ void cr_config_camera_copy(struct cr_camera_config *dst, const struct cr_camera_
 	dst->recording.filename = strdup_or_null(src->recording.filename);
 	dst->recording.snapshot_filename = strdup_or_null(src->recording.snapshot_filename);
 	dst->recording.timezone = strdup_or_null(src->recording.timezone);
+	dst->recording.split = strdup_or_null(src->recording.split);
 	dst->recording.preset = strdup_or_null(src->recording.preset);
 	dst->timelapse.photos_root = strdup_or_null(src->timelapse.photos_root);
 	dst->timelapse.videos_root = strdup_or_null(src->timelapse.videos_root);
@@ -541,11 +659,18 @@ void cr_config_camera_copy(struct cr_camera_config *dst, const struct cr_camera_
 	dst->timelapse.preset = strdup_or_null(src->timelapse.preset);
 	dst->upload.url = strdup_or_null(src->upload.url);
 	dst->tcp_stream.listen = strdup_or_null(src->tcp_stream.listen);
+	dst->rtsp.url = strdup_or_null(src->rtsp.url);
+	dst->rtsp.username = strdup_or_null(src->rtsp.username);
+	dst->rtsp.password_file = strdup_or_null(src->rtsp.password_file);
+	dst->webrtc.rtp = strdup_or_null(src->webrtc.rtp);
+	dst->webrtc.janus = strdup_or_null(src->webrtc.janus);
 	dst->upload.field = strdup_or_null(src->upload.field);
 	dst->upload.fields = pairs_copy(src->upload.fields, src->upload.nfields);
 	dst->upload.headers = pairs_copy(src->upload.headers, src->upload.nheaders);
 	dst->sensor.entity = strdup_or_null(src->sensor.entity);
 	dst->sensor.controls = pairs_copy(src->sensor.controls, src->sensor.ncontrols);
+	dst->analysis.motion.zones = pairs_copy(src->analysis.motion.zones, src->analysis.motion.nzones);
+	dst->analysis.faces.model = strdup_or_null(src->analysis.faces.model);
 	dst->controls = src->ncontrols ? cr_calloc(src->ncontrols, sizeof(*dst->controls)) : NULL;
 	for (unsigned i = 0; i < src->ncontrols; i++) {
 		dst->controls[i] = src->controls[i];
@@ -792,6 +917,16 @@ static char *check_camera(const struct cr_config *config, unsigned i)
 		return cr_asprintf("cameras.%u.crop: %dx%d at %d,%d reaches outside the %dx%d frame (expected "
 				   "left + width <= %d and top + height <= %d)", i, crop->width, crop->height,
 				   crop->left, crop->top, cam->width, cam->height, cam->width, cam->height);
+	if (cam->rtsp.enabled && !cam->rtsp.url)
+		return cr_asprintf("cameras.%u.rtsp.url: missing (expected rtsp://HOST[:PORT]/PATH when rtsp.enabled "
+				   "is true)", i);
+	if (cam->rtsp.password_file && !cam->rtsp.username)
+		return cr_asprintf("cameras.%u.rtsp.username: missing (expected a user name when rtsp.password_file "
+				   "is set)", i);
+	if (cam->webrtc.enabled && (!cam->webrtc.rtp || !cam->webrtc.janus))
+		return cr_asprintf("cameras.%u.webrtc.%s: missing (expected %s when webrtc.enabled is true)", i,
+				   cam->webrtc.rtp ? "janus" : "rtp", cam->webrtc.rtp ? "the URL of Janus's HTTP API"
+										    : "HOST:PORT of the mountpoint's video port");
 	if (cam->upload.enabled && !cam->upload.url)
 		return cr_asprintf("cameras.%u.upload.url: missing (expected an http:// or https:// URL when "
 				   "upload.enabled is true)", i);
@@ -807,7 +942,7 @@ static char *check_camera(const struct cr_config *config, unsigned i)
 	return NULL;
 }
 
-/* ntfy and gpio: what must go together. */
+/* ntfy, gpio and mqtt: what must go together. */
 static char *check_remote(const struct cr_config *config)
 {
 	const struct cr_ntfy_config *n = &config->ntfy;
@@ -820,6 +955,18 @@ static char *check_remote(const struct cr_config *config)
 	if (g->enabled && g->button < 0 && g->led_idle < 0 && g->led_recording < 0 && g->led_paused < 0)
 		return cr_strdup("gpio.button: -1 and no LED either (expected a button line offset or "
 				 "gpio.leds lines when gpio.enabled is true)");
+	if (config->mqtt.password_file && !config->mqtt.username)
+		return cr_strdup("mqtt.username: missing (expected a user name when mqtt.password_file is set)");
+	if (!config->mqtt.cert_file != !config->mqtt.key_file)
+		return cr_strdup(config->mqtt.cert_file ? "mqtt.key_file: missing (expected the client certificate's key "
+							  "when mqtt.cert_file is set)"
+							: "mqtt.cert_file: missing (expected the certificate of "
+							  "mqtt.key_file)");
+	if ((config->mqtt.ca_file || config->mqtt.cert_file) && !config->mqtt.tls)
+		return cr_strdup(config->mqtt.ca_file ? "mqtt.ca_file: set, but mqtt.tls is false (expected mqtt.tls: "
+							"true, or no ca_file)"
+						      : "mqtt.cert_file: set, but mqtt.tls is false (expected mqtt.tls: "
+							"true, or no cert_file)");
 	if (g->enabled) {
 		const int lines[] = { g->button, g->led_idle, g->led_recording, g->led_paused };
 		const char *const names[] = { "button", "leds.idle", "leds.recording", "leds.paused" };
@@ -920,6 +1067,15 @@ void cr_config_free(struct cr_config **pconfig)
 	free(config->gpio.bias);
 	free(config->gpio.preset);
 	pairs_free(config->gpio.clicks, config->gpio.nclicks);
+	free(config->mqtt.broker);
+	free(config->mqtt.ca_file);
+	free(config->mqtt.cert_file);
+	free(config->mqtt.key_file);
+	free(config->mqtt.username);
+	free(config->mqtt.password_file);
+	free(config->mqtt.client_id);
+	free(config->mqtt.base_topic);
+	free(config->mqtt.discovery_prefix);
 	free(config->log_level);
 	if (config->outline)
 		cr_config_outline_free(config->outline);

@@ -50,6 +50,30 @@ struct cr_tcp_stream_config {
 	unsigned max_clients; /* connections at once, default 8 */
 };
 
+/* Publishing to a media server over RTSP (src/publish/rtsp.c); documented in
+ * data/camrig.yaml. */
+struct cr_rtsp_config {
+	bool enabled;         /* publish (default false) */
+	char *url;            /* rtsp://HOST[:PORT]/PATH or rtsps://; NULL: none (required when enabled) */
+	char *username;       /* for the server's ANNOUNCE; NULL: none */
+	char *password_file;  /* a file holding the password (one line); NULL: none */
+	int bitrate;          /* kbit/s of a stream of its own; 0 (default): the recording's settings */
+	double gop;           /* s between keyframes of a stream of its own; 0 (default): the recording's */
+};
+
+/* WebRTC through Janus: RTP to a Janus streaming mountpoint, and the live
+ * page's view of it (src/publish/rtsp.c, data/index.html); documented in
+ * data/camrig.yaml. */
+struct cr_webrtc_config {
+	bool enabled;         /* send RTP and offer the WebRTC view (default false) */
+	char *rtp;            /* "HOST:PORT": the mountpoint's video port (UDP); NULL: none (required) */
+	char *janus;          /* Janus's HTTP API as the browser reaches it, e.g. "http://host:8088/janus";
+				 NULL: none (required) */
+	unsigned mountpoint;  /* the streaming plugin's mountpoint id, default 1 */
+	int bitrate;          /* kbit/s of a stream of its own; 0 (default): the recording's settings */
+	double gop;           /* s between keyframes of a stream of its own; 0 (default): the recording's */
+};
+
 struct cr_recording_config {
 	char *codec;          /* copy, mjpeg, h264, h265, ffv1 or any libavcodec encoder name; default h264 */
 	char *format;         /* container: "mkv" (default) or "mp4" (fragmented) */
@@ -61,6 +85,8 @@ struct cr_recording_config {
 	char *timezone;       /* "utc" (default) or "local": the templates' strftime fields */
 	double pre_trigger;   /* seconds kept before a trigger, default 0: off */
 	int segment;          /* seconds per file, 0 (default): one file per recording */
+	char *split;          /* "trigger" (default): a file per start; "session": one file per camera for the
+				 run, each start/stop span appended, the pauses as "paused" rows in the sidecar */
 	bool resume;          /* a recording whose camera is lost goes on in a new file when it returns,
 				 default true */
 	int min_free_mb;      /* MiB that must stay free under root, default 200 */
@@ -73,7 +99,9 @@ struct cr_recording_config {
 	bool gray;            /* encode luma only */
 	bool zerolatency;     /* libx264/libx265 tune=zerolatency (no lookahead, no B-frames) */
 	int queue_depth;      /* frames queued between the camera and the encoder, default 32 */
+	int queue_mb;         /* MiB each of the encoder's and the recorder's queues may hold, default 16 */
 	int pre_trigger_max_mb; /* MiB the pre-trigger ring may hold at most, default 512 */
+	bool overlay;         /* the analysis stage's boxes drawn into the recording, default false */
 };
 
 /* One entry of a free-form mapping in the file (upload.fields,
@@ -128,6 +156,43 @@ struct cr_sensor_config {
 	unsigned ncontrols;
 };
 
+/* Motion detection (src/analysis/); documented in data/camrig.yaml. */
+struct cr_motion_config {
+	bool enabled;         /* default false */
+	double threshold;     /* % of the analysed image that must change, default 1 */
+	int min_area;         /* smallest changed blob counted, square pixels of the camera's image, default 400 */
+	double light_switch;  /* % change of the mean brightness between analysed frames that is a light
+				 switch, not motion, default 15; 0: no guard */
+	double event_gap;     /* s without motion that end an event, default 3 */
+	double post_capture;  /* s a motion recording goes on after its event ends, default 5 */
+	bool record;          /* start_recording on motion, default true */
+	bool snapshot;        /* a snapshot per event, default true */
+	struct cr_config_pair *zones; /* NAME -> "include|exclude X,Y X,Y X,Y..." or "... X,Y WxH" (camera
+				 pixels), checked by cr_analysis_check() */
+	unsigned nzones;
+};
+
+/* Face detection (src/analysis/); documented in data/camrig.yaml. */
+struct cr_faces_config {
+	bool enabled;         /* default false */
+	char *model;          /* an OpenCV cascade XML file, default Debian's (opencv-data)
+				 haarcascade_frontalface_default.xml */
+	bool largest_only;    /* report the largest face only, default false */
+	int min_size;         /* smallest face side, pixels of the camera's image, default 40 */
+	double every;         /* s between detections, default 1 */
+};
+
+/* The analysis stage (src/analysis/); documented in data/camrig.yaml. */
+struct cr_analysis_config {
+	double fps;           /* frames analysed per second, default 5; 0: every frame */
+	int width;            /* pixels the analysed gray copy is wide, default 320 (height: the camera's shape) */
+	bool overlay;         /* the live view and snapshots carry the boxes by default (?overlay=0/1 per
+				 request), default false */
+	bool timestamp;       /* the overlay also shows the capture time (UTC), default true */
+	struct cr_motion_config motion;
+	struct cr_faces_config faces;
+};
+
 struct cr_camera_config {
 	char *name;           /* shown in /status and the page; default "camera" */
 	char *source;         /* "auto", "test", "v4l2:/dev/videoN", "file:PATH", "url:URL" */
@@ -146,6 +211,9 @@ struct cr_camera_config {
 	struct cr_upload_config upload;
 	struct cr_tcp_stream_config tcp_stream;
 	struct cr_sensor_config sensor;
+	struct cr_analysis_config analysis;
+	struct cr_rtsp_config rtsp;
+	struct cr_webrtc_config webrtc;
 };
 
 struct cr_http_config {
@@ -203,6 +271,25 @@ struct cr_gpio_config {
 	int led_paused;
 };
 
+/* MQTT: state, events, images and commands through a broker, Home
+ * Assistant discovery (src/publish/mqtt.c); documented in data/camrig.yaml. */
+struct cr_mqtt_config {
+	bool enabled;         /* connect to the broker (default false) */
+	char *broker;         /* "HOST:PORT", default "127.0.0.1:1883" */
+	bool tls;             /* TLS to the broker (default false) */
+	char *ca_file;        /* PEM CA certificates to trust; NULL: the system's */
+	char *cert_file;      /* PEM client certificate; NULL: none */
+	char *key_file;       /* its PEM private key */
+	char *username;       /* NULL: none */
+	char *password_file;  /* a file holding the password (one line); NULL: none */
+	char *client_id;      /* "{host}" is this machine's name, default "camrig-{host}" */
+	char *base_topic;     /* every topic but discovery's starts with it, default "camrig/{host}" */
+	unsigned keepalive;   /* s between pings when idle, default 60 */
+	unsigned state_interval; /* s between state and telemetry messages besides those on change, default 30 */
+	bool discovery;       /* publish Home Assistant discovery configs (default true) */
+	char *discovery_prefix; /* Home Assistant's discovery prefix, default "homeassistant" */
+};
+
 /* Health: what /healthz, the live view's placeholder and snapshots judge a
  * camera by; documented in data/camrig.yaml. */
 struct cr_health_config {
@@ -254,6 +341,7 @@ struct cr_config {
 	struct cr_gpio_config gpio;
 	struct cr_health_config health;
 	struct cr_telemetry_config telemetry;
+	struct cr_mqtt_config mqtt;
 };
 
 /* Loads path (NULL: the built-in default: one camera, source auto). On

@@ -94,7 +94,8 @@ parse_fn cr_config_parse_int, cr_config_parse_uint, cr_config_parse_fps, cr_conf
 	cr_config_parse_choice, cr_config_parse_path, cr_config_parse_url,
 	cr_config_parse_topic, cr_config_parse_token, cr_config_parse_event_list,
 	cr_config_parse_post_url, cr_config_parse_hostnames, cr_config_parse_origins, cr_config_parse_interfaces,
-	cr_config_parse_name_template, cr_config_parse_sensors;
+	cr_config_parse_name_template, cr_config_parse_sensors, cr_config_parse_broker, cr_config_parse_client_id,
+	cr_config_parse_mqtt_topic, cr_config_parse_rtsp_url;
 
 /* Replaces *field with a copy of text. */
 void cr_config_set_string(char **field, const char *text);

@@ -242,6 +242,82 @@ bad:
 	return -EINVAL;
 }
 
+/* An MQTT broker: "HOST:PORT" as a listen address is written. */
+int cr_config_parse_broker(const struct key *key, const char *text, void *base, char **why)
+{
+	int ret = cr_config_parse_listen(key, text, base, why);
+
+	if (ret < 0) {
+		free(*why);
+		*why = cr_asprintf("\"%s\" is not a broker address", text);
+	}
+	return ret;
+}
+
+/* An MQTT client id: letters, digits, '_', '-' and {host}, at most 64
+ * bytes once {host} is expanded (MQTT 3.1.1 section 3.1.3.1 asks servers
+ * to take 1..23 of [0-9a-zA-Z]; every broker in use takes longer ones). */
+int cr_config_parse_client_id(const struct key *key, const char *text, void *base, char **why)
+{
+	size_t len = strlen(text);
+
+	for (const char *p = text; *p; p++) {
+		if (strncmp(p, "{host}", 6) == 0) {
+			p += 5;
+			continue;
+		}
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
+			len = 0;
+	}
+	if (len == 0 || len > 64) {
+		*why = cr_asprintf("\"%s\" is not a client id", text);
+		return -EINVAL;
+	}
+	cr_config_set_string(FIELD(base, key->offset, char *), text);
+	return 0;
+}
+
+/* An MQTT topic to publish under (MQTT 5.0 section 4.7): no wildcard, no
+ * empty level, no leading '$' (the broker's), printable ASCII without
+ * spaces so it can be typed into mosquitto_sub; {host} allowed. */
+int cr_config_parse_mqtt_topic(const struct key *key, const char *text, void *base, char **why)
+{
+	size_t len = strlen(text);
+	bool ok = len > 0 && len <= 200 && text[0] != '$' && text[0] != '/' && text[len - 1] != '/' &&
+		  !strstr(text, "//") && !strpbrk(text, "+#");
+
+	for (size_t i = 0; ok && i < len; i++)
+		ok = (unsigned char)text[i] > 0x20 && (unsigned char)text[i] < 0x7f;
+	if (!ok) {
+		*why = cr_asprintf("\"%s\" is not a topic", text);
+		return -EINVAL;
+	}
+	cr_config_set_string(FIELD(base, key->offset, char *), text);
+	return 0;
+}
+
+/* Where the RTSP publisher sends: rtsp:// or rtsps://, a host, a path;
+ * credentials go in rtsp.username and rtsp.password_file, never the URL
+ * (URLs are logged and shown in /status). */
+int cr_config_parse_rtsp_url(const struct key *key, const char *text, void *base, char **why)
+{
+	size_t len = strlen(text),
+	       scheme = cr_config_has_prefix(text, "rtsps://") ? 8 : cr_config_has_prefix(text, "rtsp://") ? 7 : 0;
+	const char *host = text + scheme;
+
+	if (!scheme || len > 1024 || !*host || *host == '/' || *host == ':' || strpbrk(text, " \"#") ||
+	    !cr_config_printable(text)) {
+		*why = cr_asprintf("\"%s\" is not an RTSP URL", text);
+		return -EINVAL;
+	}
+	if (strchr(host, '@')) {
+		*why = cr_strdup("the URL has credentials in it");
+		return -EINVAL;
+	}
+	cr_config_set_string(FIELD(base, key->offset, char *), text);
+	return 0;
+}
+
 /* A token: encoder and preset names. */
 int cr_config_parse_word(const struct key *key, const char *text, void *base, char **why)
 {
@@ -360,7 +436,7 @@ int cr_config_parse_token(const struct key *key, const char *text, void *base, c
 int cr_config_parse_event_list(const struct key *key, const char *text, void *base, char **why)
 {
 	static const char *const known[] = { "ready", "recording_started", "recording_finished", "error",
-					     "camera_lost", "camera_found" };
+					     "camera_lost", "camera_found", "motion_start" };
 	char *list = cr_strdup(""), *copy = cr_strdup(text), *save = NULL, *tok;
 
 	if (strcmp(text, "none") != 0) {

@@ -81,7 +81,7 @@ static const struct {
 };
 
 static const char *const trigger_names[] = {
-	"none", "keyboard", "ntfy", "http", "gpio", "schedule", "motion", "mcp",
+	"none", "keyboard", "ntfy", "http", "gpio", "schedule", "motion", "mcp", "mqtt",
 };
 
 int cr_command_line(char *buf, size_t len, const char *head, ...)

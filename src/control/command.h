@@ -35,6 +35,7 @@ enum cr_trigger {
 	CR_TRIGGER_SCHEDULE = 5,
 	CR_TRIGGER_MOTION = 6,
 	CR_TRIGGER_MCP = 7,
+	CR_TRIGGER_MQTT = 8,
 };
 
 enum cr_verb {
@@ -132,7 +133,7 @@ const char *cr_verb_name(enum cr_verb verb);
 /* "start", "pause", "resume", "stop", "abort", "shot". */
 const char *cr_timelapse_action_name(enum cr_timelapse_action action);
 
-/* "none", "keyboard", "ntfy", "http", "gpio", "schedule", "motion", "mcp". */
+/* "none", "keyboard", "ntfy", "http", "gpio", "schedule", "motion", "mcp", "mqtt". */
 const char *cr_trigger_name(enum cr_trigger trigger);
 
 /* The valid commands with their arguments, one per line, for help texts. */

@@ -250,6 +250,11 @@ json_t *cr_control_run(struct cr_control *ctl, const char *line, enum cr_trigger
 
 int cr_control_post(struct cr_control *ctl, const char *line, enum cr_trigger trigger)
 {
+	return cr_control_post_at(ctl, line, trigger, 0);
+}
+
+int cr_control_post_at(struct cr_control *ctl, const char *line, enum cr_trigger trigger, int64_t mono_ns)
+{
 	struct cr_command cmd;
 	struct request *r;
 	json_t *reply = NULL;
@@ -259,6 +264,10 @@ int cr_control_post(struct cr_control *ctl, const char *line, enum cr_trigger tr
 		cr_warn("%s (from %s): %s", line, cr_trigger_name(trigger), error);
 		free(error);
 		return -EINVAL;
+	}
+	if (mono_ns > 0) {
+		cmd.mono_ns = mono_ns;
+		cmd.utc_us = cr_time_mono_to_utc_us(mono_ns);
 	}
 	r = submit(ctl, &cmd, true, &reply);
 	if (!r) {

@@ -59,6 +59,12 @@ json_t *cr_control_run(struct cr_control *ctl, const char *line, enum cr_trigger
  * logged. For signals, the keyboard and GPIO. Returns 0 or -EINVAL. */
 int cr_control_post(struct cr_control *ctl, const char *line, enum cr_trigger trigger);
 
+/* cr_control_post() for a command that happened at mono_ns (CLOCK_MONOTONIC
+ * ns, e.g. the capture time of the frame that showed motion) rather than
+ * when it arrives: the command's time, and so a recording's trigger and
+ * pre-trigger or the stop time, is that one. */
+int cr_control_post_at(struct cr_control *ctl, const char *line, enum cr_trigger trigger, int64_t mono_ns);
+
 /* The latest trigger: UTC seconds (0 before any) and the trigger type. */
 void cr_control_last_trigger(struct cr_control *ctl, double *utc_s, enum cr_trigger *type);
 

@@ -119,11 +119,70 @@ static void post_free(struct post **pp)
 	free(p);
 }
 
-/* Builds the POST for job (taken). */
+/* The contents of path (at most ATTACH_MAX bytes) into *data, allocated.
+ * Returns the size or a negative errno. */
+static long read_attachment(const char *path, char **data)
+{
+	FILE *f = fopen(path, "rb");
+	long size = -ENOENT;
+
+	*data = NULL;
+	if (!f)
+		return -errno;
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && size <= ATTACH_MAX && fseek(f, 0, SEEK_SET) == 0) {
+		*data = cr_malloc((size_t)size + 1);
+		if (fread(*data, 1, (size_t)size, f) != (size_t)size)
+			size = -EIO;
+	} else {
+		size = size > ATTACH_MAX ? -EFBIG : -EIO;
+	}
+	fclose(f);
+	if (size < 0) {
+		free(*data);
+		*data = NULL;
+	}
+	return size;
+}
+
+/* Adds job's attachment to p: a PUT of the file with its name, the text in
+ * the Message header (one line). False when the file cannot be read. */
+static bool attach(struct post *p, const struct job *job)
+{
+	char *data, *h, *message = cr_strdup(job->body);
+	const char *name = strrchr(job->attach, '/') ? strrchr(job->attach, '/') + 1 : job->attach;
+	long size = read_attachment(job->attach, &data);
+
+	if (size < 0) {
+		cr_warn("ntfy: cannot attach %s: %s; sending the text alone", job->attach, cr_strerror((int)size));
+		free(message);
+		return false;
+	}
+	for (char *c = message; *c; c++)
+		if ((unsigned char)*c < 0x20)
+			*c = ' ';
+	h = cr_asprintf("Message: %s", message);
+	p->headers = curl_slist_append(p->headers, h);
+	free(h);
+	h = cr_asprintf("Filename: %s", name);
+	for (char *c = h; *c; c++)
+		if ((unsigned char)*c < 0x20)
+			*c = '_';
+	p->headers = curl_slist_append(p->headers, h);
+	free(h);
+	curl_easy_setopt(p->easy, CURLOPT_CUSTOMREQUEST, "PUT");
+	curl_easy_setopt(p->easy, CURLOPT_POSTFIELDSIZE, size);
+	curl_easy_setopt(p->easy, CURLOPT_COPYPOSTFIELDS, data);
+	free(data);
+	free(message);
+	return true;
+}
+
+/* Builds the POST for job (taken), or the PUT of its attachment. */
 static struct post *post_new(struct cr_ntfy *n, struct job *job)
 {
 	struct post *p = CR_NEW(p);
 	char *url = cr_asprintf("%s/%s", n->config->server, job->topic), *h;
+	bool attached;
 
 	p->job = job;
 	p->easy = curl_easy_init();
@@ -141,13 +200,16 @@ static struct post *post_new(struct cr_ntfy *n, struct job *job)
 	h = cr_asprintf("Tags: %s", job->tags);
 	p->headers = curl_slist_append(p->headers, h);
 	free(h);
-	p->headers = curl_slist_append(p->headers, "Content-Type: text/plain; charset=utf-8");
+	attached = job->attach && attach(p, job);
+	if (!attached) {
+		p->headers = curl_slist_append(p->headers, "Content-Type: text/plain; charset=utf-8");
+		curl_easy_setopt(p->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(job->body));
+		curl_easy_setopt(p->easy, CURLOPT_COPYPOSTFIELDS, job->body);
+	}
 	p->headers = auth_header(n, p->headers);
 	common_options(n, p->easy, url);
 	curl_easy_setopt(p->easy, CURLOPT_TIMEOUT, PUBLISH_TIMEOUT_S);
 	curl_easy_setopt(p->easy, CURLOPT_HTTPHEADER, p->headers);
-	curl_easy_setopt(p->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(job->body));
-	curl_easy_setopt(p->easy, CURLOPT_COPYPOSTFIELDS, job->body);
 	curl_easy_setopt(p->easy, CURLOPT_WRITEFUNCTION, post_write);
 	curl_easy_setopt(p->easy, CURLOPT_WRITEDATA, p);
 	free(url);

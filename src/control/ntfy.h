@@ -14,6 +14,7 @@
  *   error               camrig error         alert_priority  camrig, warning
  *   camera_lost         Camera lost          alert_priority  camrig, rotating_light
  *   camera_found        Camera found         priority        camrig, camera
+ *   motion_start        Motion               priority        camrig, eyes     (the snapshot attached)
  *   (reply)             camrig: VERB         priority        camrig, reply [, warning]
  *
  * "command" events are not published: the sender of a command gets its
@@ -31,6 +32,8 @@
  *        or after it).
  *   POST SERVER/TOPIC  body = message text; headers Title, Priority (1..5),
  *        Tags (comma-separated); answers the stored message as JSON.
+ *   PUT  SERVER/TOPIC  body = a file to attach (docs.ntfy.sh/publish/#attach-local-file),
+ *        header Filename; the text in the header Message.
  *   Authorization: Bearer TOKEN on both, when a token is configured. */
 #ifndef CR_CONTROL_NTFY_H
 #define CR_CONTROL_NTFY_H

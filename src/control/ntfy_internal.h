@@ -40,6 +40,7 @@
 #define BACKOFF_MIN_NS (1 * CR_NS_PER_SEC)
 #define BACKOFF_MAX_NS (60 * CR_NS_PER_SEC)
 #define TAG "camrig"                      /* on everything camrig publishes */
+#define ATTACH_MAX (8 * 1024 * 1024)      /* bytes of an attachment (ntfy.sh takes 15 MB) */
 
 /* One message to publish. */
 struct job {
@@ -48,6 +49,7 @@ struct job {
 	char *tags;       /* comma-separated, always starting with TAG */
 	int priority;     /* 1..5 */
 	char *body;
+	char *attach;     /* a file sent as the message's attachment (PUT); NULL: none */
 };
 
 /* A POST in flight. */

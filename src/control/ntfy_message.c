@@ -66,6 +66,7 @@ void cr_ntfy_job_free(struct job **pjob)
 	free(job->title);
 	free(job->tags);
 	free(job->body);
+	free(job->attach);
 	free(job);
 }
 
@@ -305,6 +306,13 @@ struct job *cr_ntfy_event_job(struct cr_ntfy *n, json_t *event)
 		if (*error)
 			text_add(&t, ": %s", error);
 		job = cr_ntfy_job_new(n, "Camera lost", alert, "rotating_light", body);
+	} else if (strcmp(type, "motion_start") == 0) {
+		/* analysis/analysis.h: camera, frame, fraction, box, snapshot */
+		text_add(&t, "%s: motion, %.1f%% of the image changed", *camera ? camera : "camrig",
+			 num(event, "fraction", 0));
+		job = cr_ntfy_job_new(n, "Motion", prio, "eyes", body);
+		if (*str(event, "snapshot"))
+			job->attach = cr_strdup(str(event, "snapshot"));
 	} else if (strcmp(type, "camera_found") == 0) {
 		text_add(&t, "%s%s%s%s is capturing", camera, *device ? " (" : "", device, *device ? ")" : "");
 		job = cr_ntfy_job_new(n, "Camera found", prio, "camera", body);

@@ -1,8 +1,12 @@
 /* The JPEG stage (see jpeg.h for the model).
  *
- * Design: the stage subscribes to its camera with a latest-wins queue as deep
- * as it has workers. Each worker pops a frame and, for every variant in
- * demand, produces an image:
+ * Design: the stage subscribes to its camera with a latest-wins queue one
+ * frame deep: a worker that becomes free takes the newest frame, never a
+ * stale one queued behind another worker's. For every variant a client is
+ * waiting on (a stream between images, a snapshot) and whose latest image
+ * is older than the frame, it produces an image; a frame nobody waits for
+ * is not encoded at all (counted as skipped), so a client that reads slower
+ * than the camera costs encodes only for the images it gets:
  *   - MJPEG frame, variant of the camera's size in color: the frame itself
  *     (pass-through, no copy);
  *   - otherwise the frame is brought to a layout libturbojpeg takes directly
@@ -11,6 +15,9 @@
  *     Bayer, ...) is developed first into 8-bit gray or a demosaicked RGB
  *     (cr_image_develop()), once per frame for all its variants.
  * Workers finish out of order; a variant's latest image only moves forward.
+ * A variant with the overlay is always converted into the worker's own
+ * scratch image (GREY or YU12), drawn into by the overlay function there,
+ * then compressed: the frame itself is never written.
  *
  * Locking: stage->lock guards the variant list, demand counts and each
  * variant's latest image; images are published with a broadcast on
@@ -40,6 +47,7 @@
 struct cr_jpeg_variant {
 	struct cr_jpeg_params params;
 	unsigned demand;             /* acquirers right now */
+	unsigned waiting;            /* of them, in cr_jpeg_variant_wait() for an image newer than latest */
 	struct cr_jpeg *latest;      /* newest image, or NULL */
 	bool used;                   /* slot in use (demand may be 0: kept for reuse) */
 };
@@ -65,6 +73,8 @@ struct worker {
 struct cr_jpeg_stage {
 	struct cr_camera *camera;
 	struct cr_jpeg_params defaults;
+	cr_jpeg_overlay_fn overlay;  /* NULL: none; set before the workers start */
+	void *overlay_ctx;
 	struct cr_subscriber *sub;
 	struct worker workers[MAX_WORKERS];
 	unsigned nworkers;
@@ -291,11 +301,37 @@ static int develop(struct worker *w, const struct cr_image *src, struct cr_image
 	return cr_image_develop(w->develop, src, out);
 }
 
+/* Where src lies in an output of dst_w x dst_h converted as fit says (the
+ * arithmetic of convert_fitted). */
+static struct cr_jpeg_overlay_view fit_view(int src_w, int src_h, int dst_w, int dst_h, enum cr_jpeg_fit fit)
+{
+	long sw = src_w, sh = src_h, dw = dst_w, dh = dst_h;
+	bool wider = sw * dh > dw * sh;
+	struct cr_jpeg_overlay_view v = { (double)dw / (double)sw, (double)dh / (double)sh, 0, 0 };
+
+	if (fit == CR_JPEG_FIT_CROP) {
+		int cw = wider ? even(sh * dw / dh) : (int)sw, ch = wider ? (int)sh : even(sw * dh / dw);
+
+		if (cw >= 2 && ch >= 2)
+			v = (struct cr_jpeg_overlay_view){ (double)dw / cw, (double)dh / ch,
+							   -(double)even((sw - cw) / 2) * dw / cw,
+							   -(double)even((sh - ch) / 2) * dh / ch };
+	} else if (fit == CR_JPEG_FIT_PAD) {
+		int iw = wider ? (int)dw : even(sw * dh / sh), ih = wider ? even(sh * dw / sw) : (int)dh;
+
+		if (iw >= 2 && ih >= 2)
+			v = (struct cr_jpeg_overlay_view){ (double)iw / sw, (double)ih / sh, even((dw - iw) / 2),
+							   even((dh - ih) / 2) };
+	}
+	return v;
+}
+
 /* Encodes src (raw, the camera's size) for params. */
 static int encode_raw(struct worker *w, const struct cr_image *src, const struct cr_jpeg_params *p,
 		      const struct cr_frame *frame, struct cr_jpeg **out)
 {
 	bool same_size = p->width == src->width && p->height == src->height;
+	bool overlay = p->overlay > 0 && w->stage->overlay;
 	struct cr_image img = *src;
 	uint32_t target;
 	int ret;
@@ -314,11 +350,20 @@ static int encode_raw(struct worker *w, const struct cr_image *src, const struct
 		if (src->fourcc == CR_FMT_GREY || cr_fourcc_is_deep_gray(src->fourcc))
 			target = CR_FMT_GREY; /* a live view of 16-bit luma shows its top 8 bits */
 	}
-	if (img.fourcc != target || !same_size) {
+	if (overlay && target != CR_FMT_GREY)
+		target = CR_FMT_YU12; /* the layouts the overlay draws into */
+	if (img.fourcc != target || !same_size || overlay) {
 		img = scratch_image(w, target, p->width, p->height);
 		ret = same_size ? cr_image_convert(w->conv, src, &img) : convert_fitted(w->conv, src, &img, p->fit);
 		if (ret < 0)
 			return ret;
+	}
+	if (overlay) {
+		struct cr_jpeg_overlay_view view = same_size ? (struct cr_jpeg_overlay_view){ 1, 1, 0, 0 }
+							     : fit_view(src->width, src->height, p->width, p->height,
+									p->fit);
+
+		w->stage->overlay(w->stage->overlay_ctx, &img, &view, frame);
 	}
 	return compress(w, &img, p->quality, frame, out);
 }
@@ -328,6 +373,8 @@ static void publish(struct cr_jpeg_stage *stage, struct cr_jpeg_variant *v, stru
 {
 	pthread_mutex_lock(&stage->lock);
 	if (!v->latest || jpeg->index > v->latest->index) {
+		if (v->latest && !v->latest->taken)
+			stage->stats.unsent++;
 		cr_jpeg_unref(&v->latest);
 		v->latest = jpeg;
 		jpeg = NULL;
@@ -352,11 +399,15 @@ static void process(struct worker *w, struct cr_frame *frame)
 
 	pthread_mutex_lock(&stage->lock);
 	for (unsigned i = 0; i < MAX_VARIANTS; i++) {
-		if (stage->variants[i].demand > 0) {
-			wanted[n] = stage->variants[i].params;
+		const struct cr_jpeg_variant *v = &stage->variants[i];
+
+		if (v->demand > 0 && v->waiting > 0 && (!v->latest || v->latest->index < frame->index)) {
+			wanted[n] = v->params;
 			targets[n++] = &stage->variants[i];
 		}
 	}
+	if (n == 0)
+		stage->stats.skipped++;
 	pthread_mutex_unlock(&stage->lock);
 
 	if (!cr_fourcc_is_compressed(frame->fourcc))
@@ -378,7 +429,8 @@ static void process(struct worker *w, struct cr_frame *frame)
 		int ret;
 
 		if (cr_fourcc_is_compressed(frame->fourcc)) {
-			if (!p->gray && p->width == frame->width && p->height == frame->height) {
+			if (!p->gray && p->width == frame->width && p->height == frame->height &&
+			    !(p->overlay > 0 && stage->overlay)) {
 				jpeg = jpeg_new(frame, frame->width, frame->height);
 				jpeg->frame = cr_frame_ref(frame);
 				jpeg->data = frame->data;
@@ -449,6 +501,10 @@ struct cr_jpeg_params cr_jpeg_stage_params(struct cr_jpeg_stage *stage, const st
 		p.gray = true;
 	if (params)
 		p.fit = params->fit;
+	if (params && params->overlay != 0)
+		p.overlay = params->overlay;
+	if (!stage->overlay)
+		p.overlay = -1; /* nothing to draw: the plain variant */
 	/* libturbojpeg's 4:2:0 and 4:2:2 paths want even sizes. */
 	p.width &= ~1;
 	p.height &= ~1;
@@ -467,6 +523,7 @@ int cr_jpeg_stage_new(struct cr_camera *cam, const struct cr_jpeg_config *config
 		.height = config->width > 0 ? config->height : 0,
 		.quality = config->quality > 0 ? config->quality : 80,
 		.gray = config->gray,
+		.overlay = -1,
 	};
 	stage->nworkers = config->workers > 0 ? (unsigned)config->workers : (unsigned)(cores < 4 ? cores : 4);
 	if (stage->nworkers < 1)
@@ -476,7 +533,7 @@ int cr_jpeg_stage_new(struct cr_camera *cam, const struct cr_jpeg_config *config
 	stage->stats.workers = stage->nworkers;
 	pthread_mutex_init(&stage->lock, NULL);
 	cr_time_cond_init(&stage->published);
-	stage->sub = cr_fanout_subscribe(cr_camera_fanout(cam), "jpeg", stage->nworkers, CR_QUEUE_DROP_OLDEST);
+	stage->sub = cr_fanout_subscribe(cr_camera_fanout(cam), "jpeg", 1, CR_QUEUE_DROP_OLDEST);
 	cr_subscriber_set_active(stage->sub, false);
 	for (unsigned i = 0; i < stage->nworkers; i++) {
 		struct worker *w = &stage->workers[i];
@@ -569,7 +626,7 @@ void cr_jpeg_stage_free(struct cr_jpeg_stage **pstage)
 static bool same_params(const struct cr_jpeg_params *a, const struct cr_jpeg_params *b)
 {
 	return a->width == b->width && a->height == b->height && a->quality == b->quality && a->gray == b->gray &&
-	       a->fit == b->fit;
+	       a->fit == b->fit && a->overlay == b->overlay;
 }
 
 struct cr_jpeg_variant *cr_jpeg_stage_acquire(struct cr_jpeg_stage *stage, const struct cr_jpeg_params *params)
@@ -623,14 +680,18 @@ int cr_jpeg_variant_wait(struct cr_jpeg_stage *stage, struct cr_jpeg_variant *v,
 	int ret = 0;
 
 	pthread_mutex_lock(&stage->lock);
+	v->waiting++;
 	while (!stage->shut_down && (!v->latest || v->latest->index < min_index) && ret == 0)
 		ret = -pthread_cond_timedwait(&stage->published, &stage->lock, &deadline);
+	v->waiting--;
 	if (stage->shut_down)
 		ret = -EPIPE;
 	else if (v->latest && v->latest->index >= min_index)
 		ret = 0;
-	if (ret == 0)
+	if (ret == 0) {
+		v->latest->taken = true;
 		*out = cr_jpeg_ref(v->latest);
+	}
 	pthread_mutex_unlock(&stage->lock);
 	return ret;
 }
@@ -657,6 +718,13 @@ int cr_jpeg_stage_take(struct cr_jpeg_stage *stage, const struct cr_jpeg_params 
 	}
 	cr_jpeg_stage_release(stage, &variant);
 	return ret;
+}
+
+void cr_jpeg_stage_set_overlay(struct cr_jpeg_stage *stage, cr_jpeg_overlay_fn fn, void *ctx, bool by_default)
+{
+	stage->overlay = fn;
+	stage->overlay_ctx = ctx;
+	stage->defaults.overlay = fn && by_default ? 1 : -1;
 }
 
 void cr_jpeg_stage_stats(struct cr_jpeg_stage *stage, struct cr_jpeg_stage_stats *stats)

@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "base/frame.h"
+#include "base/image.h"
 #include "source/camera.h"
 
 #include <stdatomic.h>
@@ -38,6 +39,7 @@ struct cr_jpeg {
 	atomic_int refs;
 	struct cr_frame *frame;      /* pass-through: data points into this frame */
 	uint8_t *owned;              /* encoded: data is this allocation */
+	bool taken;                  /* a waiter has had it (under the stage's lock) */
 };
 
 struct cr_jpeg *cr_jpeg_ref(struct cr_jpeg *jpeg);
@@ -57,12 +59,15 @@ struct cr_jpeg_params {
 	int quality;                 /* 1..100; 0: the configured default */
 	bool gray;
 	enum cr_jpeg_fit fit;        /* when width x height is not the camera's shape */
+	int overlay;                 /* 1: the overlay is drawn in, -1: not, 0: the stage's default */
 };
 
 struct cr_jpeg_stage_stats {
 	uint64_t encoded;            /* images encoded */
 	uint64_t passed_through;     /* camera JPEGs served untouched */
 	uint64_t errors;             /* frames that failed to encode */
+	uint64_t unsent;             /* images replaced by a newer one before any client had them */
+	uint64_t skipped;            /* frames no client was waiting for: not encoded */
 	double encode_ms;            /* mean encoding time of the last images, ms */
 	unsigned variants_active;    /* variants in demand */
 	unsigned workers;
@@ -122,6 +127,27 @@ int cr_jpeg_stage_take(struct cr_jpeg_stage *stage, const struct cr_jpeg_params 
 		       int64_t timeout_ns, const atomic_bool *cancel, struct cr_jpeg **out);
 
 void cr_jpeg_stage_stats(struct cr_jpeg_stage *stage, struct cr_jpeg_stage_stats *stats);
+
+/* Where the camera's frame lies in an output image: a frame pixel (x, y)
+ * is at (x * scale_x + offset_x, y * scale_y + offset_y) of the output
+ * (fit: crop cuts, pad adds black bars). */
+struct cr_jpeg_overlay_view {
+	double scale_x, scale_y;     /* output pixels per frame pixel */
+	double offset_x, offset_y;   /* output pixels */
+};
+
+/* Draws into img (GREY or YU12 at the variant's size, full range, written
+ * in place) what the overlay shows for frame. Runs in a JPEG worker thread,
+ * once per image of each variant that has the overlay; it must not block
+ * for long, and must not keep img or frame. */
+typedef void (*cr_jpeg_overlay_fn)(void *ctx, const struct cr_image *img, const struct cr_jpeg_overlay_view *view,
+				   const struct cr_frame *frame);
+
+/* Sets the overlay (the analysis stage's boxes): variants whose overlay is
+ * 1 are drawn by fn, and by_default says what overlay 0 means. Call before
+ * cr_jpeg_stage_start(); ctx must stay valid until the stage is stopped.
+ * Without it every image is plain. */
+void cr_jpeg_stage_set_overlay(struct cr_jpeg_stage *stage, cr_jpeg_overlay_fn fn, void *ctx, bool by_default);
 
 /* A placeholder for a live view whose camera sends no frames: a dark gray
  * JPEG (luma only) of width x height pixels (each clamped to 64..4096)

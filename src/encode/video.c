@@ -35,6 +35,7 @@
 #include "base/time.h"
 
 #include <errno.h>
+#include <libavcodec/bsf.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
 #include <math.h>
@@ -71,6 +72,8 @@ struct cr_video_encoder {
 	pthread_t thread;
 	bool started;                 /* the thread runs */
 	atomic_bool want_keyframe;
+	cr_jpeg_overlay_fn overlay;  /* NULL: none; set before the thread starts */
+	void *overlay_ctx;
 
 	/* Encoder thread only. */
 	bool opened;                 /* tried to open (ctx or copy set, or failed) */
@@ -94,6 +97,7 @@ struct cr_video_encoder {
 	bool closed;
 	AVCodecParameters *par;      /* NULL until the encoder opened */
 	unsigned params;             /* bumped at every reopen: packets carry it */
+	int64_t test_delay_ns;       /* $CAMRIG_TEST_DELAY encoder:MS (base/time.h) */
 	bool intra_only;
 	struct cr_video_encoder_stats stats;
 	int64_t rate_start_ns;       /* bitrate window */
@@ -631,6 +635,24 @@ static int raw_picture(struct cr_video_encoder *enc, struct cr_frame *f, enum AV
 	return ret < 0 ? ret : 1;
 }
 
+/* Draws the overlay into enc->scratch (the frame's copy at the encoder's
+ * size), when it is 4:2:0 or gray. */
+static void draw_overlay(struct cr_video_encoder *enc, const struct cr_frame *f)
+{
+	AVFrame *s = enc->scratch;
+	bool gray = s->format == AV_PIX_FMT_GRAY8;
+	struct cr_image img = { .fourcc = gray ? CR_FMT_GREY : CR_FMT_YU12, .width = s->width, .height = s->height };
+	struct cr_jpeg_overlay_view view = { (double)s->width / f->width, (double)s->height / f->height, 0, 0 };
+
+	if (!gray && s->format != AV_PIX_FMT_YUV420P && s->format != AV_PIX_FMT_YUVJ420P)
+		return;
+	for (int p = 0; p < (gray ? 1 : 3); p++) {
+		img.plane[p] = s->data[p];
+		img.stride[p] = s->linesize[p];
+	}
+	enc->overlay(enc->overlay_ctx, &img, &view, f);
+}
+
 /* Fills enc->pic with frame f in the encoder's input format. */
 static int make_picture(struct cr_video_encoder *enc, struct cr_frame *f)
 {
@@ -665,20 +687,27 @@ static int make_picture(struct cr_video_encoder *enc, struct cr_frame *f)
 		ret = raw_picture(enc, f, &own, planes, strides);
 		if (ret <= 0)
 			return ret;
-		/* Developed to 8 bits: go on from there. */
-		if (gray && same_size && own == AV_PIX_FMT_GRAY8) {
+		/* Developed to 8 bits: go on from there (an overlay draws into a copy). */
+		if (!enc->overlay && gray && same_size && own == AV_PIX_FMT_GRAY8) {
 			enc->pic->data[0] = planes[0];
 			enc->pic->linesize[0] = strides[0];
 			enc->pic->buf[0] = av_buffer_ref(enc->developed->buf[0]);
 			gray_chroma(enc);
 			return 0;
 		}
-		if (!gray && same_size && own == want) {
+		if (!enc->overlay && !gray && same_size && own == want) {
 			if (av_frame_ref(enc->pic, enc->developed) < 0)
 				return AVERROR(ENOMEM);
 			enc->pic->format = enc->ctx->pix_fmt;
 			return 0;
 		}
+		ret = convert(enc, own, planes, strides, f->width, f->height, gray ? AV_PIX_FMT_GRAY8 : enc->ctx->pix_fmt);
+		goto converted;
+	}
+	if (enc->overlay) {
+		/* drawn into a copy of its own: the frame is shared */
+		if (own == AV_PIX_FMT_NONE)
+			return CR_EFORMAT;
 		ret = convert(enc, own, planes, strides, f->width, f->height, gray ? AV_PIX_FMT_GRAY8 : enc->ctx->pix_fmt);
 		goto converted;
 	}
@@ -703,6 +732,8 @@ static int make_picture(struct cr_video_encoder *enc, struct cr_frame *f)
 converted:
 	if (ret < 0)
 		return ret;
+	if (enc->overlay)
+		draw_overlay(enc, f);
 	if (gray) {
 		enc->pic->data[0] = enc->scratch->data[0];
 		enc->pic->linesize[0] = enc->scratch->linesize[0];
@@ -871,6 +902,11 @@ static void *encoder_thread(void *arg)
 		if (ret < 0)
 			continue;
 		cr_heartbeat_busy(hb, ENCODE_BOUND_NS);
+		if (enc->test_delay_ns) {
+			struct timespec ts = cr_time_ts(enc->test_delay_ns);
+
+			nanosleep(&ts, NULL); /* a test hook: a slow encoder */
+		}
 		encode_frame(enc, f);
 		cr_frame_unref(&f);
 	}
@@ -947,9 +983,17 @@ int cr_video_encoder_new(struct cr_camera *cam, const struct cr_recording_config
 	cr_ring_init(&enc->meta, META_MAX, sizeof(struct meta), CR_RING_DROP_OLDEST);
 	enc->sub = cr_fanout_subscribe(cr_camera_fanout(cam), SUBSCRIBER_NAME,
 				       config->queue_depth > 0 ? (unsigned)config->queue_depth : 32, CR_QUEUE_DROP_NEWEST);
+	enc->test_delay_ns = cr_time_test_delay_ns("encoder");
+	cr_subscriber_set_budget(enc->sub, (size_t)(config->queue_mb > 0 ? config->queue_mb : 16) << 20);
 	cr_subscriber_set_active(enc->sub, false);
 	*out = enc;
 	return 0;
+}
+
+void cr_video_encoder_set_overlay(struct cr_video_encoder *enc, cr_jpeg_overlay_fn fn, void *ctx)
+{
+	enc->overlay = fn;
+	enc->overlay_ctx = ctx;
 }
 
 int cr_video_encoder_add_sink(struct cr_video_encoder *enc, cr_packet_sink sink, void *ctx)
@@ -1044,6 +1088,27 @@ int cr_video_encoder_parameters(struct cr_video_encoder *enc, AVCodecParameters 
 	if (enc->par)
 		ret = avcodec_parameters_copy(par, enc->par);
 	pthread_mutex_unlock(&enc->lock);
+	return ret;
+}
+
+int cr_video_h264_set_frame_rate(AVCodecParameters *par, double fps)
+{
+	const AVBitStreamFilter *filter = av_bsf_get_by_name("h264_metadata");
+	AVBSFContext *bsf = NULL;
+	int ret;
+
+	if (!filter || fps <= 0)
+		return AVERROR(EINVAL);
+	ret = av_bsf_alloc(filter, &bsf);
+	if (ret == 0)
+		ret = avcodec_parameters_copy(bsf->par_in, par);
+	if (ret == 0)
+		ret = av_opt_set_q(bsf, "tick_rate", av_d2q(2 * fps, 1000000), AV_OPT_SEARCH_CHILDREN);
+	if (ret == 0)
+		ret = av_bsf_init(bsf);
+	if (ret == 0 && bsf->par_out->extradata_size > 0)
+		ret = avcodec_parameters_copy(par, bsf->par_out);
+	av_bsf_free(&bsf);
 	return ret;
 }
 

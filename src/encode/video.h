@@ -20,6 +20,7 @@
 
 #include "config/config.h"
 #include "base/packet.h"
+#include "encode/jpeg.h"
 #include "source/camera.h"
 
 #include <libavcodec/avcodec.h>
@@ -73,6 +74,12 @@ int cr_video_encoder_probe(const char *codec, char *encoder, size_t len, char *w
 int cr_video_encoder_new(struct cr_camera *cam, const struct cr_recording_config *config,
 			 struct cr_video_encoder **out);
 
+/* Draws fn's overlay (the analysis stage's boxes) into every frame encoded
+ * in 4:2:0 or gray (recording.overlay; not with codec copy, whose JPEGs pass
+ * untouched), in the encoder's own copy of the frame. Call before
+ * cr_video_encoder_start(); ctx must stay valid until the encoder stops. */
+void cr_video_encoder_set_overlay(struct cr_video_encoder *enc, cr_jpeg_overlay_fn fn, void *ctx);
+
 /* Adds a sink (at most 4); call before cr_video_encoder_start(). */
 int cr_video_encoder_add_sink(struct cr_video_encoder *enc, cr_packet_sink sink, void *ctx);
 
@@ -99,6 +106,16 @@ void cr_video_encoder_free(struct cr_video_encoder **enc);
 /* Copies the stream parameters (codec, size, pixel format, extradata) into
  * par. Returns 0, or -EAGAIN before the encoder has opened. */
 int cr_video_encoder_parameters(struct cr_video_encoder *enc, AVCodecParameters *par);
+
+/* Rewrites the timing in the SPS of H.264 parameters par (their extradata,
+ * as cr_video_encoder_parameters() gives them) to fps frames a second,
+ * for players of a raw or RTP stream that take the rate from the SPS (the
+ * encoder signals its µs time base there, read as 1,000,000 fps). Uses
+ * libavcodec's h264_metadata filter, tick_rate = 2 x fps (a tick is a
+ * field; fixed_frame_rate_flag stays as x264 wrote it: setting it
+ * contradicts x264's low_delay_hrd_flag). Returns 0, or a negative AVERROR
+ * with par unchanged. */
+int cr_video_h264_set_frame_rate(AVCodecParameters *par, double fps);
 
 /* True when every packet is a keyframe (copy, mjpeg, ffv1, gop 0). */
 bool cr_video_encoder_intra_only(struct cr_video_encoder *enc);

@@ -54,6 +54,8 @@ struct cr_http_context {
 	 * version it does not speak. Called on connection threads. */
 	json_t *(*mcp)(void *ctx, json_t *message, const char *version, unsigned *status);
 	void *mcp_ctx;
+	const char *page_connect;           /* origins besides camrig's the page may fetch from, space-separated
+					       (the Janus of each camera's WebRTC view); NULL: none */
 };
 
 struct cr_http_server;

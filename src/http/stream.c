@@ -10,7 +10,8 @@
  *
  * Query parameters (all optional): width & height (pixels, together),
  * quality (1..100), gray (0/1), fit (stretch, crop or pad: how a size of
- * another shape is met), camera (name); the stream also fps (1..1000: at
+ * another shape is met), overlay (0/1: the analysis boxes drawn in; absent:
+ * the camera's analysis.overlay), camera (name); the stream also fps (1..1000: at
  * most that many images a second, judged by capture time). A stream with
  * fps holds its variant only while it waits for an image it will send, so
  * a slow client alone does not make the stage encode every frame.
@@ -47,8 +48,9 @@
 #define STREAM_BLOCK_SIZE (64 * 1024)
 #define FPS_EARLY_NS (20 * CR_NS_PER_MS) /* a rate-limited stream asks for images this long before they are due */
 
-static const char *const image_params[] = { "width", "height", "quality", "gray", "fit", "camera", NULL };
-static const char *const stream_params[] = { "width", "height", "quality", "gray", "fit", "camera", "fps", NULL };
+static const char *const image_params[] = { "width", "height", "quality", "gray", "fit", "overlay", "camera", NULL };
+static const char *const stream_params[] = { "width", "height", "quality", "gray", "fit", "overlay", "camera", "fps",
+					     NULL };
 static const char *const fits[] = { [CR_JPEG_FIT_STRETCH] = "stretch", [CR_JPEG_FIT_CROP] = "crop",
 				    [CR_JPEG_FIT_PAD] = "pad" };
 
@@ -57,11 +59,11 @@ static const char *const fits[] = { [CR_JPEG_FIT_STRETCH] = "stretch", [CR_JPEG_
 static const char *parse_params(struct cr_http_request *req, struct cr_jpeg_params *p, int *fps)
 {
 	const char *unknown = cr_http_unknown_param(req, fps ? stream_params : image_params), *fit;
-	int width = 0, height = 0, gray = 0, w, h;
+	int width = 0, height = 0, gray = 0, overlay = -1, w, h;
 
 	if (unknown)
-		return fps ? "unknown parameter (expected width, height, quality, gray, fit, fps, camera)"
-			   : "unknown parameter (expected width, height, quality, gray, fit, camera)";
+		return fps ? "unknown parameter (expected width, height, quality, gray, fit, overlay, fps, camera)"
+			   : "unknown parameter (expected width, height, quality, gray, fit, overlay, camera)";
 	memset(p, 0, sizeof(*p));
 	if (cr_http_query(req, "fit", &fit) < 0)
 		return "fit: expected stretch, crop or pad";
@@ -88,9 +90,12 @@ static const char *parse_params(struct cr_http_request *req, struct cr_jpeg_para
 		return "quality: expected an integer from 1 to 100";
 	if (cr_http_int_param(req, "gray", 0, 1, &gray) < 0)
 		return "gray: expected 0 or 1";
+	if (cr_http_int_param(req, "overlay", 0, 1, &overlay) < 0)
+		return "overlay: expected 0 or 1";
 	p->width = width;
 	p->height = height;
 	p->gray = gray;
+	p->overlay = overlay < 0 ? 0 : overlay ? 1 : -1;
 	return NULL;
 }
 

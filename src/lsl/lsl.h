@@ -129,7 +129,7 @@ void cr_lsl_outlet_tap(void *outlet, const struct cr_frame *frame);
  * clock (CLOCK_MONOTONIC, see cr_lsl_clock()); trigger_time is UTC seconds
  * since the epoch (0 before any trigger), trigger_type the code of who
  * triggered (0 none, 1 keyboard, 2 ntfy, 3 http, 4 gpio, 5 schedule, 6 motion,
- * 7 mcp). Never blocks: with no inlet connected it only counts; when the TCP
+ * 7 mcp, 8 mqtt). Never blocks: with no inlet connected it only counts; when the TCP
  * thread lags it drops the oldest queued sample. Safe from any thread. */
 void cr_lsl_outlet_push(struct cr_lsl_outlet *outlet, double frame_number, double trigger_time,
 			double trigger_type, double timestamp);

@@ -97,6 +97,9 @@ static const struct {
 	{ "timelapse_shot", "camera" },
 	{ "camera_lost", "camera" },
 	{ "camera_found", "camera" },
+	{ "motion_start", "camera, frame, fraction, box, snapshot" },
+	{ "motion_end", "camera, frame, duration, peak_fraction, box" },
+	{ "faces", "camera, frame, count, boxes" },
 };
 
 bool cr_lsl_marker_event(const char *type)
@@ -108,7 +111,7 @@ bool cr_lsl_marker_event(const char *type)
 }
 
 static const char *const trigger_names[] = {
-	"none", "keyboard", "ntfy", "http", "gpio", "schedule", "motion", "mcp",
+	"none", "keyboard", "ntfy", "http", "gpio", "schedule", "motion", "mcp", "mqtt",
 };
 
 double cr_lsl_clock(void)

@@ -35,8 +35,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <libavcodec/bsf.h>
-#include <libavutil/opt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -125,33 +123,16 @@ static void client_skip(struct cr_tcpstream *ts, struct client *c)
 	ts->skips++;
 }
 
-/* Rewrites the SPS timing of par's extradata to the camera's frame rate
- * (h264_metadata tick_rate = 2 x fps: a tick is a field; fixed_frame_rate_flag
- * stays as x264 wrote it, since setting it contradicts x264's low_delay_hrd_flag
- * and the filter refuses to write that SPS). Leaves par as it is
+/* Sets the camera's frame rate in the SPS of par; leaves par as it is
  * when that fails: players then guess the rate. */
 static void set_sps_frame_rate(struct cr_tcpstream *ts, AVCodecParameters *par)
 {
-	const AVBitStreamFilter *filter = av_bsf_get_by_name("h264_metadata");
 	double fps = cr_camera_format(ts->camera)->fps;
-	AVBSFContext *bsf = NULL;
-	int ret;
+	int ret = fps > 0 ? cr_video_h264_set_frame_rate(par, fps) : 0;
 
-	if (!filter || fps <= 0)
-		return;
-	ret = av_bsf_alloc(filter, &bsf);
-	if (ret == 0)
-		ret = avcodec_parameters_copy(bsf->par_in, par);
-	if (ret == 0)
-		ret = av_opt_set_q(bsf, "tick_rate", av_d2q(2 * fps, 1000000), AV_OPT_SEARCH_CHILDREN);
-	if (ret == 0)
-		ret = av_bsf_init(bsf);
-	if (ret == 0 && bsf->par_out->extradata_size > 0)
-		ret = avcodec_parameters_copy(par, bsf->par_out);
 	if (ret < 0)
 		cr_warn("%s: tcp_stream: cannot set the frame rate in the SPS (%s); players may guess it",
 			ts->camera_name, av_err2str(ret));
-	av_bsf_free(&bsf);
 }
 
 /* Reads the encoder's SPS/PPS once; false when the stream cannot be H.264. */

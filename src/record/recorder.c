@@ -7,7 +7,8 @@
  *   thread sees packets, starts and stops in the order they happened: a
  *   start carries the ring's packets from before the trigger, and every
  *   packet queued after it belongs to that recording.
- * - The queue is bounded (QUEUE_PACKETS); a packet that does not fit is
+ * - The queue is bounded (QUEUE_PACKETS, and recording.queue_mb bytes of
+ *   packets, though an empty queue takes any one); a packet that does not fit is
  *   dropped and counted, and shows in the sidecar as a "dropped" row. After
  *   such a drop a stream with inter frames is written again from its next
  *   keyframe (the packets in between get "dropped" rows of their own).
@@ -19,6 +20,11 @@
  *   of what the sidecar lists. The sidecar is line-buffered: after a crash
  *   it may list frames the video lacks, which `camrig verify` reports as
  *   TRUNCATED.
+ * - Sessions (recording.split: session): a stop the thread carries out
+ *   pauses the output instead of ending it (finish_span()): the file and
+ *   sidecar stay open, and the next start resumes them (resume_span()).
+ *   Anything else that ends a recording (disk, camera, write error, camrig
+ *   stopping) closes the session file; the next start opens a new one.
  * - The thread wakes at least once a second while writing to check the
  *   free space (statvfs of the root), the camera's state and the duration.
  *   A stop it decides itself (duration, disk, camera lost, write error)
@@ -101,6 +107,7 @@ struct output {
 	uint64_t frames, bytes;
 	bool need_keyframe;
 	int64_t stop_at_ns;                  /* stopping: the last capture time that goes in; 0: not stopping */
+	int64_t stop_deadline_ns;            /* ... and when the file ends if no later packet came */
 	char stop_reason[128];
 	bool discard;                        /* delete the current file and its sidecar when it ends */
 	bool write_failed;                   /* the video hit a write error: it may hold fewer frames */
@@ -109,6 +116,9 @@ struct output {
 	int64_t lost_seen_ns;                /* when the loss was first seen (CLOCK_MONOTONIC); 0: not lost */
 	char prev_sidecar[CR_RECORDER_PATH_MAX]; /* the file before the loss, to link to the next */
 	char prev_video[CR_RECORDER_PATH_MAX];   /* its name, without the directory */
+	bool paused;                         /* a session file between spans: fmt and sidecar stay open */
+	bool span_keyframe;                  /* a span resumed: packets before its first keyframe stay out */
+	unsigned spans;                      /* spans in the open file - 1 */
 };
 
 struct cr_recorder {
@@ -116,6 +126,7 @@ struct cr_recorder {
 	struct cr_video_encoder *encoder;
 	const struct cr_recording_config *config;
 	const char *name;                    /* the camera's */
+	bool session;                        /* recording.split: session */
 	struct cr_events *events;            /* may be NULL */
 	pthread_t thread;
 	bool started;                        /* the thread runs */
@@ -123,11 +134,13 @@ struct cr_recorder {
 	AVPacket *tmp;                       /* thread: the packet handed to the muxer */
 	struct output out;                   /* thread only */
 	int64_t next_check_ns;               /* thread only */
+	int64_t test_delay_ns;               /* $CAMRIG_TEST_DELAY writer:MS (base/time.h) */
 
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct cr_ring queue;                /* of struct item, QUEUE_PACKETS + QUEUE_CONTROL */
 	unsigned npackets, ncontrol;         /* of each kind in the queue */
+	size_t packet_bytes, budget;         /* of the packets in the queue; recording.queue_mb */
 	bool closing;
 	bool recording;                      /* packets go onto the queue */
 	bool stop_pending;                   /* stopped; the thread writes what was captured before */
@@ -150,13 +163,20 @@ static const char *extension(const struct cr_recorder *rec)
 
 static bool queue_push(struct cr_recorder *rec, const struct item *item)
 {
-	if (item->kind == ITEM_PACKET ? rec->npackets >= QUEUE_PACKETS : rec->ncontrol >= QUEUE_CONTROL)
+	if (item->kind == ITEM_PACKET ? rec->npackets >= QUEUE_PACKETS ||
+						(rec->npackets > 0 &&
+						 rec->packet_bytes + cr_packet_size(item->pkt) > rec->budget)
+				      : rec->ncontrol >= QUEUE_CONTROL)
 		return false;
 	cr_ring_push(&rec->queue, item, NULL);
-	if (item->kind == ITEM_PACKET)
+	if (item->kind == ITEM_PACKET) {
 		rec->npackets++;
-	else
+		rec->packet_bytes += cr_packet_size(item->pkt);
+		if (rec->packet_bytes > rec->stats.queue_peak_bytes)
+			rec->stats.queue_peak_bytes = rec->packet_bytes;
+	} else {
 		rec->ncontrol++;
+	}
 	pthread_cond_signal(&rec->wake);
 	return true;
 }
@@ -165,10 +185,12 @@ static bool queue_pop(struct cr_recorder *rec, struct item *item)
 {
 	if (!cr_ring_pop(&rec->queue, item))
 		return false;
-	if (item->kind == ITEM_PACKET)
+	if (item->kind == ITEM_PACKET) {
 		rec->npackets--;
-	else
+		rec->packet_bytes -= cr_packet_size(item->pkt);
+	} else {
 		rec->ncontrol--;
+	}
 	return true;
 }
 
@@ -267,6 +289,28 @@ static double free_mib(const char *root)
 	return (double)st.f_bavail * (double)st.f_frsize / MIB;
 }
 
+/* MiB free where recordings go: under the root, or its nearest ancestor
+ * that exists (the root is made with the first file); -1 when none can
+ * be asked. */
+static double free_mib_nearest(const char *root)
+{
+	char path[CR_RECORDER_PATH_MAX];
+	double mib;
+
+	snprintf(path, sizeof(path), "%s", root);
+	while ((mib = free_mib(path)) == -ENOENT) {
+		char *slash = strrchr(path, '/');
+
+		if (!slash && strcmp(path, ".") == 0)
+			break;
+		if (!slash || slash == path)
+			snprintf(path, sizeof(path), "%s", slash ? "/" : ".");
+		else
+			*slash = '\0';
+	}
+	return mib < 0 ? -1 : mib;
+}
+
 /* ---- the recorder thread ----------------------------------------------------- */
 
 /* After a write error: the muxer's buffered frames may never have reached
@@ -335,23 +379,13 @@ static void close_file(struct cr_recorder *rec, const char *reason)
 		cr_warn("%s: %s: %s", rec->name, o->sidecar_path, cr_strerror(ret2));
 }
 
-/* Ends the recording being written: finalizes the file, records why, and,
- * when the thread decided it (self), turns the recording off unless a newer
- * one has started. */
-static void end_recording(struct cr_recorder *rec, const char *reason, bool self)
+/* The recording being written ends or pauses (paused: a session file stays
+ * open): when the thread decided it (self), the recording is turned off
+ * unless a newer one has started; the state shows reason. */
+static void recording_off(struct cr_recorder *rec, const char *reason, bool self, bool paused)
 {
-	struct output *o = &rec->out;
-
-	if (!o->active)
-		return;
-	close_file(rec, reason);
-	if (o->discard && o->path[0]) {
-		unlink(o->path);
-		unlink(o->sidecar_path);
-		cr_info("%s: %s discarded", rec->name, o->path);
-	}
 	pthread_mutex_lock(&rec->lock);
-	if (self && rec->gen == o->start.gen && rec->recording) {
+	if (self && rec->gen == rec->out.start.gen && rec->recording) {
 		rec->recording = false;
 		rec->stop_pending = false;
 		rec->stats.recording = false;
@@ -360,11 +394,100 @@ static void end_recording(struct cr_recorder *rec, const char *reason, bool self
 		rec->demand_held = false;
 	}
 	snprintf(rec->stats.reason, sizeof(rec->stats.reason), "%s", reason);
-	if (rec->gen == o->start.gen)
+	if (rec->gen == rec->out.start.gen)
 		rec->stats.stopping = false;
+	rec->stats.paused = paused;
 	pthread_mutex_unlock(&rec->lock);
-	cr_info("%s: recording stopped: %s", rec->name, reason);
+}
+
+/* Ends the recording being written: finalizes the file, records why, and,
+ * when the thread decided it (self), turns the recording off unless a newer
+ * one has started. */
+static void end_recording(struct cr_recorder *rec, const char *reason, bool self)
+{
+	struct output *o = &rec->out;
+
+	if (!o->active && !o->paused)
+		return;
+	close_file(rec, reason);
+	if (o->discard && o->path[0]) {
+		unlink(o->path);
+		unlink(o->sidecar_path);
+		cr_info("%s: %s discarded", rec->name, o->path);
+	}
+	recording_off(rec, reason, self, false);
+	if (o->active)
+		cr_info("%s: recording stopped: %s", rec->name, reason);
 	o->active = false;
+	o->paused = false;
+}
+
+/* A stop or the duration ends the current span: in a session
+ * (recording.split: session) the file stays open for the next start, with a
+ * "paused" row at the stop; else, and when no file is open (none yet, or
+ * the camera is lost), the recording ends as end_recording() does. */
+static void finish_span(struct cr_recorder *rec, const char *reason, bool self)
+{
+	struct output *o = &rec->out;
+	int64_t at = o->stop_at_ns ? o->stop_at_ns
+		     : o->start.duration_ns ? o->start.trigger_mono_ns + o->start.duration_ns : rec->last_written_ns;
+	int ret;
+
+	if (!rec->session || !o->fmt || !o->active || o->discard) {
+		end_recording(rec, reason, self);
+		return;
+	}
+	ret = cr_sidecar_pause(o->sidecar, at, cr_time_mono_to_utc_us(at));
+	if (ret < 0) {
+		char why[WHY_MAX];
+
+		snprintf(why, sizeof(why), "write error: %s: %s", o->sidecar_path, cr_strerror(ret));
+		cr_err("%s: %s", rec->name, why);
+		end_recording(rec, why, self);
+		return;
+	}
+	recording_off(rec, reason, self, true);
+	if (rec->events)
+		cr_events_publish(rec->events, "recording_paused", json_pack("{s:o, s:o, s:I, s:I, s:o}", "camera",
+				  cr_json_str(rec->name), "file", cr_json_str(o->path), "frames", (json_int_t)o->frames,
+				  "mono_ns", (json_int_t)at, "reason", cr_json_str(reason)));
+	cr_info("%s: recording paused: %s; %s stays open for the next start", rec->name, reason, o->path);
+	o->active = false;
+	o->paused = true;
+}
+
+/* The next start of a session: the paused file goes on, from the first
+ * keyframe of this span. */
+static void resume_span(struct cr_recorder *rec, const struct start *s)
+{
+	struct output *o = &rec->out;
+	int ret;
+
+	o->start = *s;
+	o->start.pre = NULL;
+	o->start.npre = 0;
+	o->active = true;
+	o->paused = false;
+	o->stop_at_ns = 0;
+	o->stop_reason[0] = '\0';
+	o->discard = false;
+	o->span_keyframe = true;
+	o->spans++;
+	ret = cr_sidecar_span(o->sidecar, o->spans, cr_trigger_name(s->trigger), s->trigger_mono_ns, s->trigger_utc_us);
+	cr_video_encoder_keyframe(rec->encoder); /* the span starts soon, without pre-trigger frames */
+	pthread_mutex_lock(&rec->lock);
+	rec->stats.paused = false;
+	rec->stats.spans = o->spans + 1;
+	pthread_mutex_unlock(&rec->lock);
+	if (ret < 0) {
+		char why[WHY_MAX];
+
+		snprintf(why, sizeof(why), "write error: %s: %s", o->sidecar_path, cr_strerror(ret));
+		cr_err("%s: %s", rec->name, why);
+		end_recording(rec, why, true);
+		return;
+	}
+	cr_info("%s: recording resumed in %s (span %u)", rec->name, o->path, o->spans);
 }
 
 /* Opens the next file of the recording, starting with keyframe pkt. */
@@ -381,7 +504,7 @@ static int open_file(struct cr_recorder *rec, const struct cr_packet *pkt, char 
 	AVStream *st = NULL;
 	int ret;
 
-	if (o->segment == 0) {
+	if (o->segment == 0 && o->start.base[0]) {
 		snprintf(base, sizeof(base), "%s", o->start.base);
 	} else {
 		ret = make_base(rec, pkt->utc_us, base, sizeof(base));
@@ -469,7 +592,9 @@ static int open_file(struct cr_recorder *rec, const struct cr_packet *pkt, char 
 	rec->stats.frames_written = rec->stats.frames_dropped = rec->stats.frames_lost = rec->stats.bytes_written = 0;
 	rec->stats.file_seconds = 0;
 	rec->stats.segment = o->segment;
+	rec->stats.spans = 1;
 	pthread_mutex_unlock(&rec->lock);
+	o->spans = 0;
 	cr_info("%s: recording to %s", rec->name, o->path);
 	av_dict_free(&opts);
 	return 0;
@@ -518,13 +643,18 @@ static void write_packet(struct cr_recorder *rec, struct cr_packet *pkt, bool af
 	if (!o->active)
 		return;
 	if (o->stop_at_ns && pkt->mono_ns > o->stop_at_ns) {
-		end_recording(rec, o->stop_reason, true);
+		finish_span(rec, o->stop_reason, true);
 		return;
 	}
 	if (o->start.duration_ns && pkt->mono_ns >= o->start.trigger_mono_ns + o->start.duration_ns) {
 		snprintf(why, sizeof(why), "the duration of %.3g s was reached", (double)o->start.duration_ns / 1e9);
-		end_recording(rec, why, true);
+		finish_span(rec, why, true);
 		return;
+	}
+	if (o->span_keyframe) {
+		if (!pkt->keyframe)
+			return; /* a resumed span starts at a keyframe; the pause stands for what is before */
+		o->span_keyframe = false;
 	}
 	if (after_drop && o->fmt && !cr_video_encoder_intra_only(rec->encoder))
 		o->need_keyframe = true;
@@ -594,12 +724,16 @@ static void begin_recording(struct cr_recorder *rec, struct start *s)
 	struct output *o = &rec->out;
 
 	if (o->active)
-		end_recording(rec, o->stop_at_ns ? o->stop_reason : "a new recording started", false);
-	memset(o, 0, sizeof(*o));
-	o->active = true;
-	o->start = *s;
-	o->start.pre = NULL;
-	o->start.npre = 0;
+		finish_span(rec, o->stop_at_ns ? o->stop_reason : "a new recording started", false);
+	if (o->paused && o->fmt) {
+		resume_span(rec, s);
+	} else {
+		memset(o, 0, sizeof(*o));
+		o->active = true;
+		o->start = *s;
+		o->start.pre = NULL;
+		o->start.npre = 0;
+	}
 	/* A recording right after another: its pre-trigger starts after the
 	 * last frame that one wrote (at the next keyframe), never repeating it. */
 	for (unsigned i = 0; i < s->npre && o->active; i++)
@@ -677,13 +811,13 @@ static void periodic_checks(struct cr_recorder *rec)
 		end_recording(rec, why, true);
 		return;
 	}
-	if (o->stop_at_ns && now >= o->stop_at_ns + DEADLINE_SLACK_NS) {
-		end_recording(rec, o->stop_reason, true);
+	if (o->stop_at_ns && now >= o->stop_deadline_ns) {
+		finish_span(rec, o->stop_reason, true);
 		return;
 	}
 	if (o->start.duration_ns && now >= o->start.trigger_mono_ns + o->start.duration_ns + DEADLINE_SLACK_NS) {
 		snprintf(why, sizeof(why), "the duration of %.3g s was reached", (double)o->start.duration_ns / 1e9);
-		end_recording(rec, why, true);
+		finish_span(rec, why, true);
 	}
 }
 
@@ -711,6 +845,7 @@ static void *recorder_thread(void *arg)
 		}
 		have = queue_pop(rec, &item);
 		rec->stats.queued = rec->npackets;
+		rec->stats.queued_bytes = rec->packet_bytes;
 		if (!have && rec->closing) {
 			pthread_mutex_unlock(&rec->lock);
 			break;
@@ -719,6 +854,11 @@ static void *recorder_thread(void *arg)
 		if (have) {
 			switch (item.kind) {
 			case ITEM_PACKET:
+				if (rec->test_delay_ns) {
+					struct timespec ts = cr_time_ts(rec->test_delay_ns);
+
+					nanosleep(&ts, NULL); /* a test hook: a slow disk */
+				}
 				write_packet(rec, item.pkt, item.after_drop);
 				break;
 			case ITEM_START:
@@ -730,7 +870,14 @@ static void *recorder_thread(void *arg)
 				 * the encoder: they go in, the first later one ends
 				 * the file (or the deadline, if none comes). */
 				if (rec->out.active) {
+					int64_t now = cr_time_mono_ns();
+
 					rec->out.stop_at_ns = item.stop_at_ns;
+					/* A stop stamped in the past (motion's, at the
+					 * event's end) still waits the slack for the
+					 * encoder's lookahead. */
+					rec->out.stop_deadline_ns = (item.stop_at_ns > now ? item.stop_at_ns : now) +
+								    DEADLINE_SLACK_NS;
 					rec->out.discard = item.discard;
 					snprintf(rec->out.stop_reason, sizeof(rec->out.stop_reason), "%s", item.reason);
 				}
@@ -756,6 +903,7 @@ int cr_recorder_new(struct cr_camera *cam, struct cr_video_encoder *enc, const s
 	rec->encoder = enc;
 	rec->config = config;
 	rec->name = cr_camera_config(cam)->name;
+	rec->session = config->split && strcmp(config->split, "session") == 0;
 	rec->events = events;
 	pthread_mutex_init(&rec->lock, NULL);
 	cr_time_cond_init(&rec->wake);
@@ -764,6 +912,9 @@ int cr_recorder_new(struct cr_camera *cam, struct cr_video_encoder *enc, const s
 	if (!rec->tmp)
 		abort();
 	rec->stats.pre_trigger_s = config->pre_trigger;
+	rec->test_delay_ns = cr_time_test_delay_ns("writer");
+	rec->budget = (size_t)(config->queue_mb > 0 ? config->queue_mb : 16) << 20;
+	rec->stats.queue_budget_bytes = rec->budget;
 	if (config->pre_trigger > 0)
 		rec->ring = cr_prebuffer_new((int64_t)(config->pre_trigger * 1e9),
 					     (size_t)config->pre_trigger_max_mb * 1024 * 1024);
@@ -831,7 +982,10 @@ int cr_recorder_start_recording(struct cr_recorder *rec, const struct cr_command
 		goto end;
 	}
 	s = CR_NEW(s);
-	ret = make_base(rec, cmd->utc_us, s->base, sizeof(s->base));
+	/* A session file, paused or about to be, goes on: no new name (the
+	 * thread makes one if the file closes before this start reaches it). */
+	ret = rec->session && (rec->stats.paused || (rec->recording && rec->stop_pending))
+		? 0 : make_base(rec, cmd->utc_us, s->base, sizeof(s->base));
 	if (ret < 0) {
 		snprintf(msg, len, "cannot make the directory for recordings under %s: %s", rec->config->root,
 			 cr_strerror(ret));
@@ -875,11 +1029,15 @@ int cr_recorder_start_recording(struct cr_recorder *rec, const struct cr_command
 	snprintf(rec->stats.trigger, sizeof(rec->stats.trigger), "%s", cr_trigger_name(cmd->trigger));
 	rec->stats.trigger_utc_us = cmd->utc_us;
 	rec->stats.duration_s = cmd->duration_s;
-	snprintf(rec->stats.file, sizeof(rec->stats.file), "%s.%s", item.start->base, extension(rec));
-	snprintf(rec->stats.sidecar, sizeof(rec->stats.sidecar), "%s.csv", item.start->base);
-	rec->stats.frames_written = rec->stats.frames_dropped = rec->stats.frames_lost = rec->stats.bytes_written = 0;
-	rec->stats.file_seconds = 0;
-	rec->stats.segment = 0;
+	if (item.start->base[0]) {
+		snprintf(rec->stats.file, sizeof(rec->stats.file), "%s.%s", item.start->base, extension(rec));
+		snprintf(rec->stats.sidecar, sizeof(rec->stats.sidecar), "%s.csv", item.start->base);
+		rec->stats.frames_written = rec->stats.frames_dropped = rec->stats.frames_lost = 0;
+		rec->stats.bytes_written = 0;
+		rec->stats.file_seconds = 0;
+		rec->stats.segment = 0;
+		rec->stats.spans = 1;
+	}
 	snprintf(msg, len, "%s", rec->stats.file);
 end:
 	pthread_mutex_unlock(&rec->lock);
@@ -898,6 +1056,12 @@ int cr_recorder_stop_recording(struct cr_recorder *rec, int64_t at_ns, const cha
 
 	pthread_mutex_lock(&rec->lock);
 	snprintf(msg, len, "%s", rec->stats.file);
+	if (discard && rec->session && rec->recording && !rec->stop_pending) {
+		snprintf(msg, len, "discard: recording.split is session, and %s holds the earlier spans too; stop "
+			 "without discard", rec->stats.file);
+		pthread_mutex_unlock(&rec->lock);
+		return -EBUSY;
+	}
 	if (rec->recording && !rec->stop_pending) {
 		item.reason = cr_strdup(reason);
 		if (queue_push(rec, &item)) {
@@ -942,4 +1106,5 @@ void cr_recorder_stats(struct cr_recorder *rec, struct cr_recorder_stats *stats)
 	else
 		memset(&stats->prebuffer, 0, sizeof(stats->prebuffer));
 	pthread_mutex_unlock(&rec->lock);
+	stats->disk_free_mb = free_mib_nearest(rec->config->root);
 }

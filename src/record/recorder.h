@@ -12,7 +12,13 @@
  * taken) and the sidecar CAMERA_..._SS.csv beside it. Timestamps: the PTS
  * of a packet is its frame's capture time relative to the first packet of
  * the file (time base 1/1000 in Matroska, 1/90000 in MP4), nudged forward by
- * one tick where two frames would share one. */
+ * one tick where two frames would share one.
+ *
+ * recording.split: session keeps one file per camera for the whole run: a
+ * stop pauses it (a "paused" row in the sidecar) and the next start appends
+ * to it (a "# span:" line with that start's trigger; its pre-trigger
+ * frames, from a keyframe, after the last frame written). The PTS stay
+ * capture times, so a pause is a jump in the file's timeline. */
 #ifndef CR_RECORD_RECORDER_H
 #define CR_RECORD_RECORDER_H
 
@@ -38,6 +44,8 @@ struct cr_recorder;
 struct cr_recorder_stats {
 	bool recording;                    /* a recording is running (or its first frame is awaited) */
 	bool stopping;                     /* stopped; its last frames are being written and the file finalized */
+	bool paused;                       /* split: session, between spans: the file stays open */
+	unsigned spans;                    /* split: session: spans in the current file so far */
 	char file[CR_RECORDER_PATH_MAX];   /* the current file, or the last one; "" before any */
 	char sidecar[CR_RECORDER_PATH_MAX];/* its sidecar */
 	char reason[512];                  /* why the last recording stopped or failed; "" while none has */
@@ -52,9 +60,14 @@ struct cr_recorder_stats {
 	unsigned segment;                  /* files of the current recording so far - 1 */
 	uint64_t recordings;               /* recordings started since camrig started */
 	unsigned queued;                   /* packets waiting for the recorder thread */
-	uint64_t queue_dropped;            /* packets dropped on its full queue, ever */
+	size_t queued_bytes;               /* their bytes */
+	size_t queue_peak_bytes;           /* the most bytes queued at once, ever */
+	size_t queue_budget_bytes;         /* recording.queue_mb */
+	uint64_t queue_dropped;            /* packets dropped on its full queue (in packets or bytes), ever */
 	double pre_trigger_s;              /* configured pre-trigger, s; 0: off */
 	struct cr_prebuffer_stats prebuffer;
+	double disk_free_mb;               /* MiB free under the root now (statvfs, for unprivileged users); -1:
+					      unknown (the root does not exist yet) */
 };
 
 /* Creates the recorder for cam, fed by enc (registered as a sink: call
@@ -85,8 +98,11 @@ int cr_recorder_start_recording(struct cr_recorder *rec, const struct cr_command
  * captured up to at_ns (CLOCK_MONOTONIC ns, normally the command's arrival)
  * still go in as the encoder hands them over, then the recorder thread
  * finalizes the file (discard: deletes it and its sidecar instead; earlier
- * segments stay). A new start may follow at once. Writes the file's path into
- * msg. Returns 1 when a recording was stopped, 0 when there was none. */
+ * segments stay). With recording.split: session the file stays open for the
+ * next start instead, and discard is refused (-EBUSY, msg says why: the
+ * file holds the earlier spans). A new start may follow at once. Writes the
+ * file's path into msg. Returns 1 when a recording was stopped, 0 when there
+ * was none. */
 int cr_recorder_stop_recording(struct cr_recorder *rec, int64_t at_ns, const char *reason, bool discard, char *msg,
 			       size_t len);
 

@@ -194,6 +194,27 @@ void cr_sidecar_counts(const struct cr_sidecar *sc, struct cr_sidecar_counts *co
 	*counts = sc->counts;
 }
 
+int cr_sidecar_pause(struct cr_sidecar *sc, int64_t mono_ns, int64_t utc_us)
+{
+	fprintf(sc->f, ",,,%lld,%lld,paused,%s%s\n", (long long)mono_ns, (long long)utc_us, sc->trigger, sc->end);
+	sc->counts.paused++;
+	sc->have_last = false; /* what comes before the next span is no gap */
+	check(sc);
+	return sc->error;
+}
+
+int cr_sidecar_span(struct cr_sidecar *sc, unsigned span, const char *trigger, int64_t trigger_mono_ns,
+		    int64_t trigger_utc_us)
+{
+	char iso[40];
+
+	snprintf(sc->trigger, sizeof(sc->trigger), "%s", trigger);
+	fprintf(sc->f, "# span: %u trigger=%s trigger_mono_ns=%lld trigger_utc=%s\n", span, trigger,
+		(long long)trigger_mono_ns, cr_time_iso8601(trigger_utc_us, iso, sizeof(iso)));
+	check(sc);
+	return sc->error;
+}
+
 int cr_sidecar_link(const char *path, const char *video)
 {
 	FILE *f = fopen(path, "a");

@@ -16,7 +16,14 @@
  * missing before camrig (the driver, or an exhausted frame pool). Each line
  * is flushed as it is written, so a crash loses no row the video has. A
  * camera with a clock of its own (GigE Vision, USB3 Vision) adds a last
- * column, device_ns: its timestamp of the frame, empty in gap rows. */
+ * column, device_ns: its timestamp of the frame, empty in gap rows.
+ *
+ * A session file (recording.split: session) holds several start/stop spans:
+ *   ,,,81240567890123,1769860806123456,paused,http      (the stop: when)
+ *   # span: 1 trigger=gpio trigger_mono_ns=... trigger_utc=...
+ *   57,1520,1520,...,recorded,gpio
+ * The frames between a paused row and the next span's first frame were not
+ * recorded on purpose: no gap rows stand for them. */
 #ifndef CR_RECORD_SIDECAR_H
 #define CR_RECORD_SIDECAR_H
 
@@ -49,6 +56,7 @@ struct cr_sidecar_info {
 
 struct cr_sidecar_counts {
 	uint64_t recorded, dropped, lost;   /* rows of each status */
+	uint64_t paused;                    /* "paused" rows: the pauses of a session file */
 };
 
 /* Creates path and writes the header. Returns 0 or a negative errno. */
@@ -72,6 +80,18 @@ int cr_sidecar_skip(struct cr_sidecar *sc, const struct cr_packet *pkt);
 int cr_sidecar_rewind(struct cr_sidecar *sc, uint64_t frames);
 
 void cr_sidecar_counts(const struct cr_sidecar *sc, struct cr_sidecar_counts *counts);
+
+/* A session file's span ends: writes a "paused" row at mono_ns (the stop,
+ * CLOCK_MONOTONIC ns; utc_us the same instant). The frames until the next
+ * span's first one get no gap rows. Returns 0 or a write error. */
+int cr_sidecar_pause(struct cr_sidecar *sc, int64_t mono_ns, int64_t utc_us);
+
+/* A session file's next span begins: writes "# span: N trigger=TRIGGER
+ * trigger_mono_ns=NS trigger_utc=ISO8601" (span: 1, 2, ... after the
+ * header's span 0), and the rows from here on carry trigger. Returns 0 or a
+ * write error. */
+int cr_sidecar_span(struct cr_sidecar *sc, unsigned span, const char *trigger, int64_t trigger_mono_ns,
+		    int64_t trigger_utc_us);
 
 /* Appends "# continued_in: VIDEO" to the finalized sidecar at path: its
  * recording went on in the file VIDEO (name only) after the camera came

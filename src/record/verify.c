@@ -84,7 +84,10 @@ static int parse_row(char *line, struct row *r)
 	snprintf(r->status, sizeof(r->status), "%s", status);
 	if (r->frame == BAD || r->index == BAD || r->sequence == BAD || r->mono_ns == BAD || r->utc_us == BAD)
 		return -EINVAL;
-	if (strcmp(r->status, "recorded") && strcmp(r->status, "dropped") && strcmp(r->status, "lost"))
+	if (strcmp(r->status, "recorded") && strcmp(r->status, "dropped") && strcmp(r->status, "lost") &&
+	    strcmp(r->status, "paused"))
+		return -EINVAL;
+	if (!strcmp(r->status, "paused") && (r->frame != NONE || r->mono_ns == NONE || r->utc_us == NONE))
 		return -EINVAL;
 	if (!strcmp(r->status, "recorded") && (r->frame == NONE || r->index == NONE || r->sequence == NONE ||
 					       r->mono_ns == NONE || r->utc_us == NONE))
@@ -94,7 +97,7 @@ static int parse_row(char *line, struct row *r)
 
 struct sidecar {
 	struct row *rows;
-	size_t nrows, recorded, dropped, lost;
+	size_t nrows, recorded, dropped, lost, paused, spans;
 	bool ended;
 	unsigned long long end_recorded, end_dropped, end_lost;
 	int64_t trigger_mono_ns;
@@ -125,6 +128,7 @@ static int read_sidecar(const char *path, struct sidecar *sc, struct check *c)
 			    (sc->trigger_mono_ns < 0 || sc->trigger_mono_ns >= VALUE_MAX))
 				sc->trigger_mono_ns = NONE; /* damaged: not shown */
 			sscanf(line, "# trigger: %31s", sc->trigger);
+			sc->spans += strncmp(line, "# span: ", 8) == 0;
 			sscanf(line, "# codec: %63[^\n]", sc->codec);
 			continue;
 		}
@@ -147,6 +151,8 @@ static int read_sidecar(const char *path, struct sidecar *sc, struct check *c)
 			sc->recorded++;
 		else if (!strcmp(r.status, "dropped"))
 			sc->dropped++;
+		else if (!strcmp(r.status, "paused"))
+			sc->paused++;
 		else
 			sc->lost++;
 	}
@@ -220,6 +226,15 @@ static void check_gaps(struct check *c, const struct sidecar *sc, bool cut_short
 		const struct row *r = &sc->rows[i];
 		int64_t want_dropped, seq_gap, want_lost;
 
+		if (!strcmp(r->status, "paused")) {
+			/* A session file's pause: the frames until the next
+			 * span were not recorded on purpose. */
+			if (dropped || lost)
+				problem(c, "%" PRIu64 " gap rows before a pause", dropped + lost);
+			last = NULL;
+			dropped = lost = 0;
+			continue;
+		}
 		if (r->index == NONE || r->sequence == NONE || r->mono_ns == NONE) {
 			if (!strcmp(r->status, "dropped"))
 				dropped++;
@@ -279,7 +294,10 @@ int cr_verify_file(const char *path, FILE *out)
 	}
 	fprintf(out, "video:    %s, %zu frames\n", desc, npts);
 	fprintf(out, "rows:     %zu recorded, %zu dropped, %zu lost (%zu frames accounted for)\n", sc.recorded,
-		sc.dropped, sc.lost, sc.nrows);
+		sc.dropped, sc.lost, sc.nrows - sc.paused);
+	if (sc.paused || sc.spans)
+		fprintf(out, "spans:    %zu (a session file: %zu pause%s)\n", sc.spans + 1, sc.paused,
+			sc.paused == 1 ? "" : "s");
 
 	/* No end line: camrig stopped without finalizing (a crash, kill -9, a
 	 * power cut). The video may then end before the sidecar does: that is a

@@ -333,22 +333,36 @@ static void channel_type(const char *channel, char *type, size_t len)
 	snprintf(type, len, "%.*s", (int)n, channel);
 }
 
-/* The unit the IIO ABI gives a channel type in after scaling, and the
- * divisor to base units. */
-static const char *iio_unit(const char *type, double *divisor)
+/* The unit a sensor's readings are in, as its kernel ABI gives its channel
+ * type (IIO: Documentation/ABI/testing/sysfs-bus-iio, in_TYPE_input after
+ * scaling; hwmon: Documentation/hwmon/sysfs-interface.rst, TYPEN_input),
+ * "" when the ABI names none, and in *divisor (may be NULL) what takes the
+ * ABI's number to that unit (1000 for millidegrees). Known from the spec
+ * alone, before any read. */
+static const char *sensor_unit(const struct cr_sensor_spec *spec, double *divisor)
 {
 	static const struct {
+		enum cr_sensor_kind kind;
 		const char *type, *unit;
 		double divisor;
 	} units[] = {
-		{ "temp", "celsius", 1000 },      { "humidityrelative", "percent", 1000 },
-		{ "voltage", "volts", 1000 },     { "current", "amperes", 1000 },
-		{ "pressure", "kilopascals", 1 }, { "illuminance", "lux", 1 },
-		{ "power", "watts", 1000 },
+		{ CR_SENSOR_IIO, "temp", "celsius", 1000 },      { CR_SENSOR_IIO, "humidityrelative", "percent", 1000 },
+		{ CR_SENSOR_IIO, "voltage", "volts", 1000 },     { CR_SENSOR_IIO, "current", "amperes", 1000 },
+		{ CR_SENSOR_IIO, "pressure", "kilopascals", 1 }, { CR_SENSOR_IIO, "illuminance", "lux", 1 },
+		{ CR_SENSOR_IIO, "power", "watts", 1000 },
+		{ CR_SENSOR_HWMON, "temp", "celsius", 1000 },    { CR_SENSOR_HWMON, "in", "volts", 1000 },
+		{ CR_SENSOR_HWMON, "fan", "rpm", 1 },            { CR_SENSOR_HWMON, "curr", "amperes", 1000 },
+		{ CR_SENSOR_HWMON, "power", "watts", 1e6 },      { CR_SENSOR_HWMON, "energy", "joules", 1e6 },
+		{ CR_SENSOR_HWMON, "humidity", "percent", 1000 },
 	};
+	char type[80];
+	double unused;
 
+	if (!divisor)
+		divisor = &unused;
+	channel_type(spec->channel, type, sizeof(type));
 	for (size_t i = 0; i < CR_ARRAY_SIZE(units); i++)
-		if (strcmp(units[i].type, type) == 0) {
+		if (units[i].kind == spec->kind && strcmp(units[i].type, type) == 0) {
 			*divisor = units[i].divisor;
 			return units[i].unit;
 		}
@@ -384,7 +398,7 @@ static int read_iio(struct cr_sensor_reading *r, double *value, char *why, size_
 		return ret;
 	}
 	channel_type(sp->channel, type, sizeof(type));
-	r->unit = iio_unit(type, &divisor);
+	r->unit = sensor_unit(sp, &divisor);
 	ret = snprintf(r->path, sizeof(r->path), "%s/in_%s_input", dir, sp->channel) < (int)sizeof(r->path)
 		      ? read_number(r->path, &v) : -ENAMETOOLONG;
 	if (ret == -ENOENT) {
@@ -409,30 +423,16 @@ static int read_iio(struct cr_sensor_reading *r, double *value, char *why, size_
 
 static int read_hwmon(struct cr_sensor_reading *r, double *value, char *why, size_t len)
 {
-	static const struct {
-		const char *prefix, *unit;
-		double divisor;
-	} kinds[] = {
-		{ "temp", "celsius", 1000 }, { "in", "volts", 1000 },    { "fan", "rpm", 1 },
-		{ "curr", "amperes", 1000 }, { "power", "watts", 1e6 },  { "energy", "joules", 1e6 },
-		{ "humidity", "percent", 1000 },
-	};
 	const struct cr_sensor_spec *sp = &r->spec;
-	char dir[PATH_MAX], type[80];
-	double v, divisor = 1;
+	char dir[PATH_MAX];
+	double v, divisor;
 	int ret = find_device("class/hwmon", sp->device, dir, sizeof(dir));
 
 	if (ret < 0) {
 		snprintf(why, len, "no hwmon device %s under %s/class/hwmon", sp->device, sysfs_root);
 		return ret;
 	}
-	channel_type(sp->channel, type, sizeof(type));
-	r->unit = "";
-	for (size_t i = 0; i < CR_ARRAY_SIZE(kinds); i++)
-		if (strcmp(kinds[i].prefix, type) == 0) {
-			r->unit = kinds[i].unit;
-			divisor = kinds[i].divisor;
-		}
+	r->unit = sensor_unit(sp, &divisor);
 	ret = snprintf(r->path, sizeof(r->path), "%s/%s_input", dir, sp->channel) < (int)sizeof(r->path)
 		      ? read_number(r->path, &v) : -ENAMETOOLONG;
 	if (ret < 0) {
@@ -584,7 +584,7 @@ int cr_telemetry_new(const struct cr_telemetry_config *config, const char *const
 			return cr_log_ret(-EINVAL, CR_LOG_ERROR, "sensors: \"%s\" is not a sensor (expected "
 					  CR_SENSOR_EXPECTED ")", tok);
 		}
-		r->unit = "";
+		r->unit = sensor_unit(&r->spec, NULL);
 		t->stats.nsensors++;
 	}
 	free(list);

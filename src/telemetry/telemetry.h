@@ -73,7 +73,8 @@ struct cr_sensor_reading {
 	struct cr_sensor_spec spec;
 	char path[256];               /* the file last read ("" before the device was found) */
 	const char *unit;             /* "celsius", "percent", "volts", "amperes", "kilopascals", "lux", "rpm",
-					 "watts", "joules", or "" when the ABI names none */
+					 "watts", "joules", or "" when the ABI names none;
+					 known from the spec alone, before any read */
 	bool valid;                   /* value holds a reading */
 	double value;                 /* the last good reading, in unit */
 	int64_t read_utc_us;          /* its time, µs since the UTC epoch; 0: none */

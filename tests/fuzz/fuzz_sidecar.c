@@ -98,11 +98,13 @@ static void parse_only(void)
 	ret = read_sidecar(sidecar, &sc, &c);
 	FUZZ_CHECK(ret == 0 || ret == -EINVAL);
 	FUZZ_CHECK(ret == 0 || sc.nrows == 0 || sc.rows);
-	FUZZ_CHECK(sc.recorded + sc.dropped + sc.lost == sc.nrows);
+	FUZZ_CHECK(sc.recorded + sc.dropped + sc.lost + sc.paused == sc.nrows);
 	for (size_t i = 0; i < sc.nrows; i++) {
 		const struct row *r = &sc.rows[i];
 
-		FUZZ_CHECK(!strcmp(r->status, "recorded") || !strcmp(r->status, "dropped") || !strcmp(r->status, "lost"));
+		FUZZ_CHECK(!strcmp(r->status, "recorded") || !strcmp(r->status, "dropped") || !strcmp(r->status, "lost") ||
+			   !strcmp(r->status, "paused"));
+		FUZZ_CHECK(strcmp(r->status, "paused") || (r->frame == NONE && r->mono_ns != NONE && r->utc_us != NONE));
 		FUZZ_CHECK(r->frame != BAD && r->index != BAD && r->sequence != BAD && r->mono_ns != BAD &&
 			   r->utc_us != BAD);
 		FUZZ_CHECK(strcmp(r->status, "recorded") ||

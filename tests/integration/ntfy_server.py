@@ -12,7 +12,10 @@ It speaks the parts of ntfy's HTTP API that camrig uses
                              event after each `keepalive` seconds of silence.
   POST or PUT /TOPIC         publishes the body with the Title / Priority /
                              Tags headers (and their X- and short aliases);
-                             answers the stored message as JSON.
+                             answers the stored message as JSON. With a
+                             Filename header the body is an attachment and
+                             the text comes in the Message header
+                             (docs.ntfy.sh/publish/#attach-local-file).
 
 A message is {"id", "time", "expires", "event": "message", "topic",
 "message"[, "title", "priority", "tags"]}. With `token` set, both need
@@ -21,7 +24,8 @@ A message is {"id", "time", "expires", "event": "message", "topic",
 Test hooks: publish() from the test itself, drop_subscribers() to cut every
 stream at once, refuse_for() to answer new subscriptions with 503 for a
 while, and the records `posts` (every POST with its headers) and
-`subscriptions` (every GET's topic and since)."""
+`subscriptions` (every GET's topic and since); a post's "attachment" is
+{"name", "size", "data"} or None."""
 import json
 import random
 import socket
@@ -232,8 +236,16 @@ class _Handler(BaseHTTPRequestHandler):
         if len(parts) != 1 or not parts[0]:
             return self._reply(404, {"code": 40401, "http": 404, "error": "page not found"})
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        raw = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
+        attachment = None
+        filename = next((headers[a] for a in ("x-filename", "filename", "file", "f") if a in headers), None)
+        if filename is not None:  # PUT of a file: the text comes in a header
+            attachment = {"name": filename, "size": len(raw), "data": raw}
+            body = next((headers[a] for a in ("x-message", "message", "m") if a in headers),
+                        f"You received a file: {filename}")
+        else:
+            body = raw.decode("utf-8", "replace")
         if not self._authorized():
             return
         fields = {}
@@ -247,7 +259,8 @@ class _Handler(BaseHTTPRequestHandler):
         tags = [t.strip() for t in fields["tags"].split(",")] if fields.get("tags") else None
         m = self.ntfy.publish(parts[0], body, title=fields.get("title"), priority=prio, tags=tags)
         with self.ntfy.cond:
-            self.ntfy.posts.append({"topic": parts[0], "headers": headers, "body": body, "message": m})
+            self.ntfy.posts.append({"topic": parts[0], "headers": headers, "body": body, "message": m,
+                                    "method": self.command, "attachment": attachment})
             self.ntfy.cond.notify_all()
         self._reply(200, m)
 

@@ -5,7 +5,9 @@ Mono8 with none lost (the daemon's counters and the sidecar, with the
 camera's own timestamps); GenICam features from the config and live, seen in
 the pixels the camera sends; Mono16 recorded losslessly (ffv1) and decoded
 equal to the camera's pattern; lost packets showing as lost rows; bad
-features and values refused naming what is valid."""
+features and values refused naming what is valid; the fake camera and a test
+pattern started and stopped together three times with recording.split:
+session: one file per camera, one trigger time per span in both sidecars."""
 import json
 import os
 import subprocess
@@ -13,7 +15,7 @@ import tempfile
 
 from aravis_util import FakeCamera, frame_id, listed, mono16_pattern, need_fake
 from camrig_test import CAMRIG, Checks, Daemon, log, need, wait_until
-from record_util import recorded, recording, sidecar, verify, wait_idle
+from record_util import probe, recorded, recording, sidecar, verify, wait_idle
 
 need("ffmpeg", "ffprobe")
 need_fake()
@@ -186,5 +188,90 @@ with FakeCamera("GVT3", lost_ratio=5) as cam:
                 "recorded and lost rows together cover every frame id", str(seqs[:10]))
         rc, out = verify(path)
         c.check(rc == 0 and "result:   OK" in out, "camrig verify accounts for the gaps", out)
+
+# ---- two cameras, one trigger, recording.split: session ------------------------
+SESSION = """cameras:
+  - name: gige
+    source: "aravis:{id}"
+    fps: 50
+    size: 320x240
+    format: Mono8
+    recording:
+      codec: h264
+      split: session
+  - name: pattern
+    source: test
+    fps: 25
+    size: 320x240
+    recording:
+      codec: h264
+      split: session
+"""
+
+
+def spans_of(path):
+    """The sidecar's spans: [(trigger, trigger_utc, recorded rows)], and its paused rows."""
+    csv = os.path.splitext(path)[0] + ".csv"
+    spans, paused = [], []
+    with open(csv) as f:
+        for line in f:
+            if line.startswith("# trigger: "):
+                spans.append([line.split(": ", 1)[1].strip(), None, 0])
+            elif line.startswith("# trigger_utc: "):
+                spans[0][1] = line.split(": ", 1)[1].strip()
+            elif line.startswith("# span: "):
+                kv = dict(w.split("=", 1) for w in line.split()[3:])
+                spans.append([kv["trigger"], kv["trigger_utc"], 0])
+            elif ",recorded," in line:
+                spans[-1][2] += 1
+            elif ",paused," in line:
+                paused.append(line)
+    return spans, paused
+
+
+with FakeCamera("GVT4") as cam:
+    with Daemon(config=SESSION.format(id=cam.id)) as d:
+        files, floor = set(), [0, 0]
+        for span in range(3):
+            st, reply = command(d, "start_recording")
+            c.check(st == 200 and reply.get("ok") and len(reply["files"]) == 2, f"span {span}: one trigger starts "
+                    "both cameras", str(reply))
+            files |= set(reply.get("files", []))
+            floor = [recording(d, k)["frames"]["written"] + 20 for k in (0, 1)]
+            c.check(wait_until(lambda: all(recording(d, k)["frames"]["written"] >= floor[k] for k in (0, 1)), 60),
+                    f"span {span}: both cameras write 20 more frames", str([recording(d, k) for k in (0, 1)]))
+            st, reply = command(d, "stop_recording")
+            c.check(st == 200 and reply.get("stopped") == 2 and
+                    wait_until(lambda: all(recording(d, k)["state"] == "paused" for k in (0, 1)), 20),
+                    f"span {span}: stop pauses both files", str([recording(d, k) for k in (0, 1)]))
+        r = recording(d, 0)
+        c.check(len(files) == 2 and r["spans"] == 3 and r["split"] == "session",
+                "three spans, each camera's file the same throughout", f"{sorted(files)} {r['spans']}")
+        command(d, "start_recording")
+        st, reply = command(d, "stop_recording discard")
+        c.check(st == 409 and "split is session" in reply.get("error", "") and
+                recording(d, 0)["state"] == "recording", "discard is refused in a session; the span goes on",
+                str(reply))
+        command(d, "stop_recording")
+        wait_until(lambda: all(recording(d, k)["state"] == "paused" for k in (0, 1)), 20)
+        d.stop()
+        paths = [os.path.join(d.tmp, f) for f in sorted(files)]
+        got = [spans_of(p) for p in paths]
+        c.check(all(len(sp) == 4 and len(pz) == 4 for sp, pz in got), "each sidecar: four spans and four pauses",
+                str([(sp, len(pz)) for sp, pz in got]))
+        c.check(len(got) == 2 and [x[1] for x in got[0][0]] == [x[1] for x in got[1][0]] and
+                len({x[1] for x in got[0][0]}) == 4, "both sidecars have the same trigger time for each span",
+                str([[x[1] for x in sp] for sp, _ in got]))
+        c.check(all(n >= 20 for sp, _ in got for _, _, n in sp[:3]), "each span holds its frames",
+                str([[n for _, _, n in sp] for sp, _ in got]))
+        for p in paths:
+            stream, pts = probe(p)
+            header, rows, end = sidecar(p)
+            c.check(stream and stream["codec_name"] == "h264" and len(pts) == len(recorded(rows)) and
+                    pts == sorted(pts), f"{os.path.basename(p)}: ffprobe reads every frame, in order",
+                    f"{stream} {len(pts)} vs {len(recorded(rows))}")
+            rc, out = verify(p)
+            c.check(rc == 0 and "result:   OK" in out and "spans:    4" in out,
+                    f"{os.path.basename(p)}: camrig verify accepts it", out)
 
 c.done()

@@ -3,8 +3,12 @@
 configuration that needs what this machine lacks — an encoder that does not
 open (h264_nvenc: no NVIDIA GPU), a port in use, a camera that is not there,
 more free space than the disk has — exits 1 naming it as ✘ with what to do,
-in text and in JSON; a GenICam camera (Aravis's fake GigE camera) is found
-and opened at the configured format."""
+in text and in JSON; a face model that is no cascade is ✘, Debian's
+loads; a GenICam camera (Aravis's fake GigE camera) is found
+and opened at the configured format; the fleet's servers: an MQTT broker
+and an RTSP server that take connections are ✔, closed ports ✘, and an
+HTTP server that is not Janus is ✘ for webrtc.janus (test_webrtc.py asks a
+real Janus)."""
 import json
 import os
 import socket
@@ -12,7 +16,7 @@ import subprocess
 import tempfile
 
 from aravis_util import FakeCamera, camrig_has_aravis
-from camrig_test import CAMRIG, Checks, free_port, log
+from camrig_test import CAMRIG, Checks, Daemon, free_port, log
 
 c = Checks()
 FIELDS = {"check", "name", "ok", "needed", "detail", "fix"}
@@ -93,6 +97,60 @@ c.check(cam and not cam[0]["ok"] and cam[0]["needed"] and perm and not perm[0]["
 disk = find(cs, "disk", "recordings")
 c.check(disk and not disk[0]["ok"] and disk[0]["needed"] and "1048576" in disk[0]["detail"],
         "too little free space for recording.min_free_mb is ✘", str(disk))
+
+# Face detection: OpenCV is needed, and each face model is loaded as camrig
+# run loads it: Debian's cascade loads, a file that is no cascade is ✘.
+HAAR = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
+with tempfile.NamedTemporaryFile("w", suffix=".xml") as junk:
+    junk.write("<opencv_storage></opencv_storage>\n")
+    junk.flush()
+    faces = (f"http:\n  listen: {listen}\ncameras:\n  - name: door\n    source: test\n    analysis:\n"
+             f"      faces: {{enabled: true, model: MODEL}}\n  - name: yard\n    source: test\n")
+    rc, out, err = doctor("--json", config=faces.replace("MODEL", junk.name))
+    report, cs = checks(out)
+    ocv, bad = find(cs, "library", "OpenCV"), find(cs, "analysis", "door faces")
+    c.check(rc == 1 and ocv and ocv[0]["ok"] and ocv[0]["needed"], "analysis on: OpenCV is a needed library",
+            str(ocv) + err[-300:])
+    c.check(len(bad) == 1 and not bad[0]["ok"] and bad[0]["needed"] and "not a cascade" in bad[0]["detail"] and
+            "opencv-data" in bad[0]["fix"] and not find(cs, "analysis", "yard"),
+            "a face model that is no cascade is ✘ (only for the camera that detects faces)", str(bad))
+    if os.path.exists(HAAR):
+        rc, out, err = doctor("--json", config=faces.replace("MODEL", HAAR))
+        report, cs = checks(out)
+        good = find(cs, "analysis", "door faces")
+        c.check(rc == 0 and good and good[0]["ok"], "Debian's Haar cascade loads: ✔", str(good) + err[-300:])
+rc, out, err = doctor("--set", f"http.listen={listen}", "--json")
+ocv = find(checks(out)[1], "library", "OpenCV")
+c.check(ocv and not ocv[0]["needed"], "without analysis OpenCV is listed but not needed", str(ocv))
+# The fleet's servers: listening sockets for the broker and the RTSP server
+# (doctor only connects), then the same ports closed; for Janus an HTTP
+# server without Janus's API (camrig's own, which answers 404).
+with socket.socket() as broker, socket.socket() as rtsp:
+    for s in (broker, rtsp):
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+    bport, rport = broker.getsockname()[1], rtsp.getsockname()[1]
+    fleet = ["--set", f"http.listen={listen}", "--set", "mqtt.enabled=true", "--set", f"mqtt.broker=127.0.0.1:{bport}",
+             "--set", "camera.rtsp.enabled=true", "--set", f"camera.rtsp.url=rtsp://127.0.0.1:{rport}/live/cam",
+             "--json"]
+    rc, out, err = doctor(*fleet)
+report, cs = checks(out)
+m, r = find(cs, "mqtt", f"127.0.0.1:{bport}"), find(cs, "rtsp", "cameras.0.rtsp.url")
+c.check(rc == 0 and m and m[0]["ok"] and r and r[0]["ok"] and f"127.0.0.1:{rport}" in r[0]["detail"],
+        "a broker and an RTSP server that take connections are ✔", str(m + r) + err[-300:])
+rc, out, err = doctor(*fleet)  # the same ports, closed now
+report, cs = checks(out)
+m, r = find(cs, "mqtt", f"127.0.0.1:{bport}"), find(cs, "rtsp", "cameras.0.rtsp.url")
+c.check(rc == 1 and m and not m[0]["ok"] and m[0]["needed"] and "mqtt.broker" in m[0]["fix"] and r
+        and not r[0]["ok"] and "rtsp.url" in r[0]["fix"], "closed: ✘, needed, with what to check", str(m + r))
+with Daemon("--source", "test", "--size", "160x120", "--fps", "5") as d:
+    rc, out, err = doctor("--set", f"http.listen=127.0.0.1:{free_port()}", "--set", "camera.webrtc.enabled=true",
+                          "--set", "camera.webrtc.rtp=127.0.0.1:5004", "--set", f"camera.webrtc.janus={d.url('/janus')}",
+                          "--json")
+report, cs = checks(out)
+j = find(cs, "webrtc", "cameras.0.webrtc.janus")
+c.check(rc == 1 and j and not j[0]["ok"] and "not Janus" in j[0]["detail"], "an HTTP server that is not Janus is ✘",
+        str(j))
 
 # A bad option is a usage error.
 rc, out, err = doctor("--frobnicate")

@@ -260,7 +260,7 @@ def test_info(demo, info):
           and camera.findtext("height") == "480" and camera.findtext("format") == "YUYV", "desc/camera")
     codes = {int(t.findtext("code")): t.findtext("name") for t in desc.findall("trigger_types/trigger_type")}
     check(codes == {0: "none", 1: "keyboard", 2: "ntfy", 3: "http", 4: "gpio", 5: "schedule",
-                    6: "motion", 7: "mcp"}, "trigger codes %r" % codes)
+                    6: "motion", 7: "mcp", 8: "mqtt"}, "trigger codes %r" % codes)
     check(L.shortinfo_tcp(info, "name='%s'" % NAME)["uid"] == info["uid"], "TCP shortinfo")
     check(L.shortinfo_tcp(info, "name='nope'") is None, "TCP shortinfo answered a mismatch")
 

@@ -38,7 +38,8 @@ def flat(v, path="", out=None):
 
 
 VOLATILE = (".time", ".uptime", ".time_unix", "last_capture_unix", "measured", "encode_ms", "bitrate_kbps",
-            ".seconds", "queued", "pool_in_use", "uid", "clients", "pre_trigger", "inlets", "streaming")
+            ".seconds", "queued", "pool_in_use", "uid", "clients", "pre_trigger", "inlets", "streaming",
+            "connections", "pending", "live_views")  # gauges: they may go down
 
 
 def agree(a, b, what, counters_grow=True):

@@ -136,6 +136,7 @@ static void test_errors(void **state)
 static void test_names(void **state)
 {
 	assert_string_equal(cr_trigger_name(CR_TRIGGER_MCP), "mcp");
+	assert_string_equal(cr_trigger_name(CR_TRIGGER_MQTT), "mqtt");
 	assert_string_equal(cr_trigger_name(CR_TRIGGER_NONE), "none");
 	assert_string_equal(cr_verb_name(CR_VERB_SET_CONTROL), "set_control");
 	assert_non_null(strstr(cr_command_help(), "start_recording [SECONDS] [camera=NAME]\n"));

@@ -263,12 +263,12 @@ struct bad_file {
 static const struct bad_file bad_files[] = {
 	/* found by libcyaml: unknown keys, at any depth and in a later camera */
 	{ "log_level: info\ncolour: red\n",
-	  "x.yaml:2: colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio, health, telemetry, sensors)" },
+	  "x.yaml:2: colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio, health, telemetry, sensors, mqtt)" },
 	{ "cameras:\n  - name: a\n    jpeg:\n      quality: 5\n\n      colour: 3\n",
 	  "x.yaml:6: cameras.0.jpeg.colour: unknown key (expected one of: quality, gray, size, workers)" },
 	{ "cameras:\n  - name: a\n  - name: b\n    colour: red\n",
 	  "x.yaml:4: cameras.1.colour: unknown key (expected one of: name, source, size, fps, format, loop, "
-	  "buffers, crop, controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, sensor)" },
+	  "buffers, crop, controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, sensor, analysis, rtsp, webrtc)" },
 	{ "http: {listen: 127.0.0.1:80,\n  port: 80}\n",
 	  "x.yaml:2: http.port: unknown key (expected one of: listen, header_timeout, max_pending, max_stream_clients, "
 	  "max_api_clients, max_clients_per_ip, auth, password_file, token_file, tls_cert, tls_key, hostnames, "
@@ -296,12 +296,12 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:2: cameras: wrong type: got a value (expected a list of cameras, each a mapping)" },
 	{ "cameras:\n  - name: a\n  - front\n",
 	  "x.yaml:3: cameras.1: wrong type: got a value (expected a mapping of: name, source, size, fps, format, "
-	  "loop, buffers, crop, controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, sensor)" },
+	  "loop, buffers, crop, controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, sensor, analysis, rtsp, webrtc)" },
 	{ "http:\n  listen:\n    host: x\n",
 	  "x.yaml:2: http.listen: wrong type: got a mapping (expected HOST:PORT with PORT 0..65535, e.g. "
 	  "127.0.0.1:8080 or [::1]:8080)" },
 	{ "\n\nhello\n",
-	  "x.yaml:3: wrong type: got a value (expected a mapping of: log_level, http, cameras, ntfy, gpio, health, telemetry, sensors)" },
+	  "x.yaml:3: wrong type: got a value (expected a mapping of: log_level, http, cameras, ntfy, gpio, health, telemetry, sensors, mqtt)" },
 	{ "cameras:\n  - name: a\n    lsl:\n",
 	  "x.yaml:3: cameras.0.lsl: wrong type: got an empty value (expected a mapping of: enabled, name, type, markers, interfaces)" },
 	/* found by libyaml: syntax */
@@ -481,6 +481,11 @@ static void test_set(void **state)
 	set_ok(config, "camera.controls.brightness", "10");
 	set_ok(config, "camera.controls.contrast", "5");
 	set_ok(config, "camera.controls.brightness", "12");
+	set_ok(config, "camera.analysis.fps", "2.5");
+	set_ok(config, "camera.analysis.motion.enabled", "true");
+	set_ok(config, "camera.analysis.motion.threshold", "0.5");
+	set_ok(config, "camera.analysis.motion.zones.door", "exclude 0,0 200x120");
+	set_ok(config, "camera.analysis.faces.largest_only", "yes");
 
 	assert_string_equal(config->log_level, "warn");
 	assert_string_equal(config->http.listen, "[::]:8081");
@@ -510,6 +515,15 @@ static void test_set(void **state)
 	assert_string_equal(cam->controls[0].value, "12");
 	assert_int_equal(cam->controls[0].line, 0);
 	assert_string_equal(cam->controls[1].name, "contrast");
+	assert_true(cam->analysis.fps == 2.5 && cam->analysis.width == 320);
+	assert_true(cam->analysis.motion.enabled && cam->analysis.motion.threshold == 0.5);
+	assert_true(cam->analysis.motion.event_gap == 3 && cam->analysis.motion.post_capture == 5);
+	assert_int_equal(cam->analysis.motion.nzones, 1);
+	assert_string_equal(cam->analysis.motion.zones[0].name, "door");
+	assert_string_equal(cam->analysis.motion.zones[0].value, "exclude 0,0 200x120");
+	assert_true(cam->analysis.faces.largest_only && !cam->analysis.faces.enabled);
+	assert_string_equal(cam->analysis.faces.model,
+			    "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml");
 
 	/* cameras.N with N == ncameras appends a default camera */
 	set_ok(config, "cameras.1.name", "right");
@@ -525,12 +539,15 @@ static void test_set_errors(void **state)
 
 	assert_non_null(config);
 	set_fails(config, "camera.jpeg.quality", "0", "camera.jpeg.quality: 0 is out of range (expected 1..100)");
+	set_fails(config, "camera.analysis.motion.threshold", "101",
+		  "camera.analysis.motion.threshold: 101 is out of range (expected 0..100)");
+	set_fails(config, "camera.analysis.width", "16", "camera.analysis.width: 16 is out of range (expected 32..4096)");
 	set_fails(config, "cameras.0.jpeg.quality", "101",
 		  "cameras.0.jpeg.quality: 101 is out of range (expected 1..100)");
 	set_fails(config, "camera.colour", "red",
 		  "camera.colour: unknown key (expected one of: name, source, size, fps, format, loop, buffers, crop, "
-		  "controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, sensor)");
-	set_fails(config, "colour", "red", "colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio, health, telemetry, sensors)");
+		  "controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, sensor, analysis, rtsp, webrtc)");
+	set_fails(config, "colour", "red", "colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio, health, telemetry, sensors, mqtt)");
 	set_fails(config, "http.port", "80", "http.port: unknown key (expected one of: listen, header_timeout, "
 		  "max_pending, max_stream_clients, max_api_clients, max_clients_per_ip, auth, password_file, token_file, "
 		  "tls_cert, tls_key, hostnames, cors_origins)");

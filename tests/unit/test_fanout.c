@@ -93,6 +93,56 @@ static void test_latest_wins(void **state)
 	cr_frame_pool_free(&pool);
 }
 
+/* A byte budget bounds a queue besides its depth: DROP_NEWEST refuses the
+ * frame over it, DROP_OLDEST evicts the oldest; an empty queue takes any. */
+static void test_budget(void **state)
+{
+	struct cr_frame_pool *pool = cr_frame_pool_new(16, 100);
+	struct cr_fanout *fo = cr_fanout_new();
+	struct cr_subscriber *rec = cr_fanout_subscribe(fo, "rec", 8, CR_QUEUE_DROP_NEWEST);
+	struct cr_subscriber *live = cr_fanout_subscribe(fo, "live", 8, CR_QUEUE_DROP_OLDEST);
+	struct cr_subscriber_stats st[2];
+	struct cr_frame *f;
+
+	cr_subscriber_set_budget(rec, 250);
+	cr_subscriber_set_budget(live, 250);
+	for (uint64_t i = 0; i < 5; i++) {
+		f = frame_n(pool, i);
+		f->size = 100;
+		cr_fanout_publish(fo, f);
+		cr_frame_unref(&f);
+	}
+	assert_int_equal(cr_fanout_stats(fo, st, 2), 2);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(st[k].length, 2);  /* 2 x 100 bytes fit in 250, a third does not */
+		assert_int_equal(st[k].bytes, 200);
+		assert_int_equal(st[k].peak_bytes, 200);
+		assert_int_equal(st[k].budget, 250);
+		assert_int_equal(st[k].dropped, 3);
+	}
+	assert_int_equal(cr_subscriber_pop(rec, &f, 0), 0);
+	assert_int_equal(f->index, 0); /* the first two were kept */
+	cr_frame_unref(&f);
+	assert_int_equal(cr_subscriber_pop(live, &f, 0), 0);
+	assert_int_equal(f->index, 3); /* the newest two were kept */
+	cr_frame_unref(&f);
+	/* An empty queue takes a frame larger than the budget. */
+	assert_int_equal(cr_subscriber_pop(rec, &f, 0), 0);
+	cr_frame_unref(&f);
+	f = frame_n(pool, 9);
+	f->size = 100;
+	cr_subscriber_set_budget(rec, 50);
+	cr_fanout_publish(fo, f);
+	cr_frame_unref(&f);
+	assert_int_equal(cr_subscriber_pop(rec, &f, 0), 0);
+	assert_int_equal(f->index, 9);
+	cr_frame_unref(&f);
+	cr_fanout_unsubscribe(fo, &rec);
+	cr_fanout_unsubscribe(fo, &live);
+	cr_fanout_free(&fo);
+	cr_frame_pool_free(&pool);
+}
+
 static void test_inactive_and_unsubscribe(void **state)
 {
 	struct cr_frame_pool *pool = cr_frame_pool_new(4, 16);
@@ -177,6 +227,7 @@ int main(void)
 		cmocka_unit_test(test_latest_wins),
 		cmocka_unit_test(test_inactive_and_unsubscribe),
 		cmocka_unit_test(test_taps),
+		cmocka_unit_test(test_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Queues bounded in bytes (recording.queue_mb): with the encoder made slow on
+purpose (the test hook CAMRIG_TEST_DELAY=encoder:MS) its queue of frames, and
+with the recorder's writes made slow (writer:MS) its queue of packets, never
+hold more than their budget by the daemon's own peak counters; what does not
+fit is counted as drops and written into the sidecar as dropped rows, and
+`camrig verify` accounts for every frame."""
+import os
+
+from camrig_test import Checks, Daemon, need, wait_until
+from record_util import recorded, recording, sidecar, verify, wait_idle
+
+need("ffprobe")
+c = Checks()
+MIB = 1024 * 1024
+
+
+def config(codec):
+    return f"""cameras:
+  - name: camera
+    source: test
+    fps: 30
+    size: 640x480
+    recording:
+      codec: {codec}
+      queue_mb: 1
+"""
+
+
+def record(d, frames):
+    """Records until the recorder has written frames frames (its own count);
+    returns the file's path."""
+    st, reply = d.post_json("/api/command", b"start_recording")
+    c.check(st == 200 and reply.get("ok"), "start_recording", str(reply))
+    c.check(wait_until(lambda: recording(d)["frames"]["written"] >= frames, 120), f"{frames} frames written",
+            str(recording(d)))
+    st, reply = d.post_json("/api/command", b"stop_recording")
+    c.check(st == 200 and wait_idle(d, timeout=60), "stop_recording", str(reply))
+    return os.path.join(d.tmp, reply["files"][0])
+
+
+def accounted(path, what):
+    """The sidecar's dropped rows, after checking camrig verify accepts the file."""
+    header, rows, end = sidecar(path)
+    dropped = [r for r in rows if r["status"] == "dropped"]
+    rc, out = verify(path)
+    c.check(rc == 0 and "result:   OK" in out and end and recorded(rows), f"{what}: camrig verify accounts for "
+            "every frame", out)
+    return dropped
+
+
+# ---- a slow encoder: its queue of frames stays within 1 MiB (one 600 KiB frame) --------
+with Daemon(config=config("h264"), env={"CAMRIG_TEST_DELAY": "encoder:100"}) as d:
+    path = record(d, 15)
+    video = [x for x in d.status()["cameras"][0]["consumers"] if x["name"] == "video"][0]
+    c.check(video["budget_bytes"] == MIB and 0 < video["peak_bytes"] <= video["budget_bytes"],
+            "the encoder's queue never held more than its budget", str(video))
+    c.check(video["dropped"] > 0, "the frames over it were dropped and counted", str(video))
+    dropped = accounted(path, "slow encoder")
+    c.check(len(dropped) > 0 and len(dropped) <= video["dropped"],
+            "... and the sidecar has them as dropped rows", f"{len(dropped)} rows, {video['dropped']} counted")
+
+# ---- a slow disk: the recorder's queue of packets stays within 1 MiB ---------------------
+with Daemon(config=config("mjpeg"), env={"CAMRIG_TEST_DELAY": "writer:150"}) as d:
+    path = record(d, 40)
+    r = recording(d)
+    c.check(r["queue_budget_bytes"] == MIB and 0 < r["queue_peak_bytes"] <= r["queue_budget_bytes"],
+            "the recorder's queue never held more than its budget", str(r))
+    c.check(r["queue_dropped"] > 0, "the packets over it were dropped and counted", str(r))
+    dropped = accounted(path, "slow disk")
+    c.check(len(dropped) > 0, "... and the sidecar has them as dropped rows", f"{len(dropped)} rows")
+
+c.done()
