@@ -88,7 +88,10 @@ static int on_set_control(void *ctx, const struct cr_command *cmd, json_t *reply
 
 /* One control as list_controls describes it: {name, label, type, min, max,
  * step, default, value, read_only, inactive, items: [{index, name}]} (value
- * null when the source cannot say; booleans true/false). */
+ * null when the source cannot say; booleans true/false; a float's range and
+ * values as reals; a compound one's min, max, step and default null, its
+ * value as text and "values": what it takes), and "device" for a control on
+ * another device than the source's own (a V4L2 camera's sensor sub-device). */
 static json_t *control_json(const struct cr_source_control *sc)
 {
 	bool is_bool = sc->type == CR_CONTROL_BOOL;
@@ -97,12 +100,27 @@ static json_t *control_json(const struct cr_source_control *sc)
 	for (unsigned i = 0; i < sc->nitems; i++)
 		json_array_append_new(items, json_pack("{s:I, s:o}", "index", (json_int_t)sc->items[i].index, "name",
 						       cr_json_str(sc->items[i].name)));
-	c = json_pack("{s:o, s:o, s:s, s:I, s:I, s:I, s:o, s:o, s:b, s:b, s:o}", "name", cr_json_str(sc->name), "label",
-		      cr_json_str(sc->label), "type", cr_control_type_name(sc->type), "min", (json_int_t)sc->min, "max",
-		      (json_int_t)sc->max, "step", (json_int_t)sc->step, "default",
-		      is_bool ? json_boolean(sc->def) : json_integer(sc->def), "value",
-		      !sc->has_value ? json_null() : is_bool ? json_boolean(sc->value) : json_integer(sc->value),
-		      "read_only", sc->read_only, "inactive", sc->inactive, "items", items);
+	if (sc->type == CR_CONTROL_FLOAT)
+		c = json_pack("{s:o, s:o, s:s, s:f, s:f, s:n, s:f, s:o, s:b, s:b, s:o}", "name", cr_json_str(sc->name),
+			      "label", cr_json_str(sc->label), "type", cr_control_type_name(sc->type), "min", sc->real.min,
+			      "max", sc->real.max, "step", "default", sc->real.def, "value",
+			      sc->has_value ? json_real(sc->real.value) : json_null(), "read_only", sc->read_only,
+			      "inactive", sc->inactive, "items", items);
+	else if (sc->type == CR_CONTROL_COMPOUND)
+		c = json_pack("{s:o, s:o, s:s, s:n, s:n, s:n, s:n, s:o, s:b, s:b, s:o, s:o}", "name",
+			      cr_json_str(sc->name), "label", cr_json_str(sc->label), "type",
+			      cr_control_type_name(sc->type), "min", "max", "step", "default", "value",
+			      sc->has_value ? cr_json_str(sc->text) : json_null(), "read_only", sc->read_only, "inactive",
+			      sc->inactive, "items", items, "values", cr_json_str(sc->values));
+	else
+		c = json_pack("{s:o, s:o, s:s, s:I, s:I, s:I, s:o, s:o, s:b, s:b, s:o}", "name", cr_json_str(sc->name),
+			      "label", cr_json_str(sc->label), "type", cr_control_type_name(sc->type), "min",
+			      (json_int_t)sc->min, "max", (json_int_t)sc->max, "step", (json_int_t)sc->step, "default",
+			      is_bool ? json_boolean(sc->def) : json_integer(sc->def), "value",
+			      !sc->has_value ? json_null() : is_bool ? json_boolean(sc->value) : json_integer(sc->value),
+			      "read_only", sc->read_only, "inactive", sc->inactive, "items", items);
+	if (sc->device[0])
+		json_object_set_new(c, "device", cr_json_str(sc->device));
 	return c;
 }
 

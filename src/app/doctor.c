@@ -114,6 +114,11 @@ static void check_libraries(struct doctor *d, const struct cr_config *config)
 #else
 	add(d, "library", "libgpiod", false, false, "install libgpiod-dev and build camrig again", "not built in");
 #endif
+	if (cr_libcamera_version())
+		snprintf(v, sizeof(v), "%s", cr_libcamera_version());
+	add(d, "library", "libcamera", cr_libcamera_version() != NULL, false,
+	    "install libcamera-dev (and libcamera-ipa) and build camrig again", "%s",
+	    cr_libcamera_version() ? v : "not built in: no libcamera: source");
 	if (cr_aravis_version())
 		snprintf(v, sizeof(v), "%s", cr_aravis_version());
 	add(d, "library", "libaravis", cr_aravis_version() != NULL, false,
@@ -246,6 +251,57 @@ static void check_v4l2(struct doctor *d, const struct cr_config *config)
 	}
 	if (found == 0)
 		add(d, "camera", "V4L2", false, false, "connect a camera, or load its driver", "no V4L2 capture device");
+}
+
+/* The libcamera cameras (Raspberry Pi camera modules), by their spec. */
+static void check_libcamera(struct doctor *d)
+{
+	json_t *cams, *c;
+	size_t i;
+
+	if (!cr_libcamera_available())
+		return;
+	cams = cr_libcamera_list_json();
+	json_array_foreach(cams, i, c) {
+		const char *error = json_string_value(json_object_get(c, "error"));
+		json_t *array = json_object_get(c, "pixel_array");
+		char sensor[48] = "";
+
+		if (json_is_object(array))
+			snprintf(sensor, sizeof(sensor), ", sensor %lldx%lld",
+				 (long long)json_integer_value(json_object_get(array, "width")),
+				 (long long)json_integer_value(json_object_get(array, "height")));
+		if (error) {
+			add(d, "camera", "libcamera", false, false, "see libcamera's log (LIBCAMERA_LOG_LEVELS=*:INFO)",
+			    "%s", error);
+			continue;
+		}
+		add(d, "camera", json_string_value(json_object_get(c, "spec")), true, false, NULL,
+		    "libcamera: %s (model %s%s)%s", json_string_value(json_object_get(c, "id")),
+		    json_string_value(json_object_get(c, "model")), sensor, json_is_true(json_object_get(c, "external")) ? "; a USB webcam: auto uses V4L2 for it" : "");
+	}
+	if (json_array_size(cams) == 0)
+		add(d, "camera", "libcamera", false, false, "connect the camera module and enable it (camera_auto_detect=1)",
+		    "no libcamera camera");
+	json_decref(cams);
+}
+
+/* The sensor sub-devices a camera with a sensor: block sets up. */
+static void check_subdevs(struct doctor *d, const struct cr_config *config)
+{
+	bool wanted = false;
+	glob_t g;
+
+	for (unsigned i = 0; i < config->ncameras; i++) {
+		const struct cr_sensor_config *s = &config->cameras[i].sensor;
+
+		wanted = wanted || s->entity || s->format || s->width || s->crop.width || s->ncontrols;
+	}
+	if (!wanted || glob("/dev/v4l-subdev*", 0, NULL, &g) != 0)
+		return;
+	for (size_t i = 0; i < g.gl_pathc; i++)
+		check_access(d, g.gl_pathv[i], true);
+	globfree(&g);
 }
 
 static void check_aravis(struct doctor *d)
@@ -652,7 +708,9 @@ int cr_doctor_run(const struct cr_config *config, bool json, bool running, FILE 
 	check_libraries(&d, config);
 	check_encoders(&d, config);
 	check_v4l2(&d, config);
+	check_subdevs(&d, config);
 	if (!running) {
+		check_libcamera(&d);
 		check_aravis(&d);
 		check_configured_cameras(&d, config);
 	}

@@ -47,8 +47,8 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  run                 capture and serve the live view, snapshots and status over HTTP\n"
-	"  list [--json]       list the cameras (V4L2, GenICam) with their formats, sizes and frame rates;\n"
-	"                      --json for programs\n"
+	"  list [--json]       list the cameras (libcamera, V4L2, GenICam) with their formats, sizes,\n"
+	"                      frame rates and controls; --json for programs\n"
 	"  record start [--duration S] [--camera NAME] [--listen HOST:PORT] [--credentials FILE]\n"
 	"  record stop [--camera NAME] [--listen HOST:PORT] [--credentials FILE]\n"
 	"                      start or stop recording in the running daemon (POST /api/command)\n"
@@ -75,8 +75,9 @@ static const char usage[] =
 	"  -s, --source SPEC       where frames come from (Sources below; default auto)   [camera.source]\n"
 	"      --size WxH          frame size in pixels, e.g. 640x480                   [camera.size]\n"
 	"      --fps N             frame rate                                           [camera.fps]\n"
-	"      --format FOURCC     MJPEG, YUYV, NV12, YU12, GREY, RGB24, BGR24; Y10, Y12, Y16, [camera.format]\n"
-	"                          Bayer BA81, GBRG, GRBG, RGGB; GenICam names: Mono8, Mono16...\n"
+	"      --format FOURCC     MJPEG, YUYV, NV12, YU12, GREY, RGB24 or BGR24, or raw: [camera.format]\n"
+	"                          Y10, Y10P, Y12, Y16, SRGGB8/10/10P/12/16 (each Bayer order);\n"
+	"                          GenICam names too: Mono8, Mono16, BayerRG8...\n"
 	"  -l, --listen HOST:PORT  HTTP address (default 127.0.0.1:8080)                [http.listen]\n"
 	"  -n, --name NAME         camera name shown on the page and in /status        [camera.name]\n"
 	"  -o, --set KEY=VALUE     set any config key, e.g. -o camera.jpeg.quality=90\n"
@@ -375,7 +376,8 @@ static int cmd_run(int argc, char **argv)
 
 /* `camrig list --json`: every camera found and every kind of source, as one
  * JSON object for programs:
- *   {"v4l2": [cr_v4l2_list_json()'s devices],
+ *   {"libcamera": [cr_libcamera_list_json()'s cameras] (null: built without libcamera),
+ *    "v4l2": [cr_v4l2_list_json()'s devices],
  *    "aravis": [{id, spec, vendor, model, serial, interface, address,
  *                formats: [GenICam names camrig reads], error}] (null: built without Aravis),
  *    "sources": [{name, form, about}]} */
@@ -383,6 +385,7 @@ static int list_json(void)
 {
 	json_t *out = json_object(), *sources = json_array();
 
+	json_object_set_new(out, "libcamera", cr_libcamera_available() ? cr_libcamera_list_json() : json_null());
 	json_object_set_new(out, "v4l2", cr_v4l2_list_json());
 	if (cr_aravis_available()) {
 		struct cr_aravis_camera cams[CR_LIST_MAX];
@@ -421,16 +424,21 @@ static int cmd_list(int argc, char **argv)
 {
 	if (argc > 1) {
 		if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
-			return fputs("Usage: camrig list [--json]\n\nLists V4L2 capture devices with their formats, sizes "
-				     "and frame rates, and GenICam cameras (Aravis) with vendor, model, serial,\n"
-				     "interface and pixel formats, then the kinds of source. --json: the same as one JSON\n"
-				     "object for programs: {\"v4l2\": [...], \"aravis\": [...], \"sources\": [...]}, each\n"
+			return fputs("Usage: camrig list [--json]\n\nLists libcamera cameras (their streams, sizes and "
+				     "controls), V4L2 capture devices (formats, sizes, frame rates and controls)\n"
+				     "and GenICam cameras (Aravis) with vendor, model, serial, interface and pixel formats,\n"
+				     "then the kinds of source. --json: the same as one JSON object for programs:\n"
+				     "{\"libcamera\": [...], \"v4l2\": [...], \"aravis\": [...], \"sources\": [...]}, each\n"
 				     "camera with the \"spec\" that --source takes.\n", stdout), 0;
 		if (strcmp(argv[1], "--json") == 0 && argc == 2)
 			return list_json();
 		fprintf(stderr, "camrig: list: unexpected argument \"%s\" (expected --json)\n", argv[1]);
 		return 2;
 	}
+	if (!cr_libcamera_available())
+		printf("libcamera: not in this build (install libcamera-dev and build again)\n\n");
+	else if (cr_libcamera_list(stdout) == 0)
+		printf("no libcamera cameras found\n\n");
 	if (cr_v4l2_list(stdout) == 0)
 		printf("no V4L2 capture devices found\n");
 	if (cr_aravis_available()) {

@@ -412,6 +412,11 @@ static json_t *camera_json(const struct camera_status *c)
 		"last_capture_unix", st->last_mono_ns ? (double)cr_time_mono_to_utc_us(st->last_mono_ns) / 1e6 : 0.0,
 		"reconnects", (json_int_t)st->reconnects, "recording", recording_json(c),
 		"timelapse", timelapse_json(c), "upload", upload_json(c));
+	/* The clock check of a source's timestamps: small and never negative
+	 * when they are CLOCK_MONOTONIC. */
+	if (st->format.sensor[0])
+		json_object_set_new(camera, "sensor", cr_json_str(st->format.sensor));
+	json_object_set_new(camera, "capture_age_ms", json_real(st->last_mono_ns ? (double)st->last_age_ns / 1e6 : 0.0));
 	json_object_set_new(camera, "lsl", lsl_json(c));
 	json_object_set_new(camera, "controls", controls_json(c));
 	json_object_set_new(camera, "tcp_stream", tcp_json(c));

@@ -42,7 +42,7 @@ struct cr_frame_pool *cr_frame_pool_new(unsigned count, size_t capacity)
 static void destroy(struct cr_frame_pool *pool)
 {
 	for (unsigned i = 0; i < pool->count; i++)
-		free(pool->frames[i].data);
+		free(pool->frames[i].own);
 	free(pool->frames);
 	free(pool->free);
 	pthread_mutex_destroy(&pool->lock);
@@ -75,10 +75,16 @@ struct cr_frame *cr_frame_pool_get(struct cr_frame_pool *pool)
 	pthread_mutex_unlock(&pool->lock);
 	if (!f)
 		return NULL;
-	if (!f->data) {
-		f->data = cr_malloc(pool->capacity);
-		f->capacity = pool->capacity;
+	/* Allocated on first use; a frame that is only ever wrapped (zero-copy)
+	 * never touches it, so its pages are never made resident. */
+	if (!f->own) {
+		f->own = cr_malloc(pool->capacity ? pool->capacity : 1);
+		f->own_capacity = pool->capacity;
 	}
+	f->data = f->own;
+	f->capacity = f->own_capacity;
+	f->release = NULL;
+	f->opaque = NULL;
 	f->fourcc = 0;
 	f->width = f->height = f->nplanes = 0;
 	memset(f->plane, 0, sizeof(f->plane));
@@ -127,6 +133,14 @@ int cr_frame_set_format(struct cr_frame *f, uint32_t fourcc, int width, int heig
 	return 0;
 }
 
+void cr_frame_wrap(struct cr_frame *f, uint8_t *data, size_t size, void (*release)(void *opaque), void *opaque)
+{
+	f->data = data;
+	f->capacity = size;
+	f->release = release;
+	f->opaque = opaque;
+}
+
 struct cr_frame *cr_frame_ref(struct cr_frame *f)
 {
 	atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
@@ -144,6 +158,14 @@ void cr_frame_unref(struct cr_frame **pf)
 	*pf = NULL;
 	if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	if (f->release) {
+		void (*release)(void *) = f->release;
+
+		f->release = NULL;
+		release(f->opaque);
+	}
+	f->data = f->own;
+	f->capacity = f->own_capacity;
 	pool = f->pool;
 	pthread_mutex_lock(&pool->lock);
 	pool->free[pool->nfree++] = f;

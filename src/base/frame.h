@@ -43,6 +43,10 @@ struct cr_frame {
 
 	atomic_int refs;
 	struct cr_frame_pool *pool;
+	uint8_t *own;                   /* the pool's buffer of capacity bytes; data points here unless wrapped */
+	size_t own_capacity;            /* bytes at own */
+	void (*release)(void *opaque);  /* set by cr_frame_wrap(): called at the last unref */
+	void *opaque;
 };
 
 /* Creates a pool of count frames of up to capacity bytes each. The buffers are
@@ -66,6 +70,16 @@ void cr_frame_pool_stats(struct cr_frame_pool *pool, unsigned *total, unsigned *
  * it sets nplanes = 0 and leaves size to the caller. Returns 0, CR_EFORMAT, or
  * -ENOSPC when the layout does not fit the frame's capacity. */
 int cr_frame_set_format(struct cr_frame *frame, uint32_t fourcc, int width, int height, int stride);
+
+/* Points frame at memory it does not own — a driver's mapped buffer, for
+ * zero-copy capture: data = pixels, capacity = size (bytes); sizes and planes
+ * are then set with cr_frame_set_format() as for pooled memory. At the last
+ * cr_frame_unref() release(opaque) is called (on whichever thread drops that
+ * reference, with no lock held) before the frame goes back to its pool with
+ * its own buffer again, so release must be quick and thread-safe (give the
+ * buffer back to the driver). Called by the thread that took the frame,
+ * before it is published. */
+void cr_frame_wrap(struct cr_frame *frame, uint8_t *data, size_t size, void (*release)(void *opaque), void *opaque);
 
 struct cr_frame *cr_frame_ref(struct cr_frame *frame);
 

@@ -7,6 +7,8 @@
  * libswscale requires there. */
 #include "base/image.h"
 
+#include "base/fourcc.h"
+
 #include "base/error.h"
 #include "base/mem.h"
 
@@ -23,11 +25,26 @@ static const struct {
 	{ CR_FMT_NV12, AV_PIX_FMT_NV12 },    { CR_FMT_YU12, AV_PIX_FMT_YUV420P },
 	{ CR_FMT_RGB24, AV_PIX_FMT_RGB24 },  { CR_FMT_BGR24, AV_PIX_FMT_BGR24 },
 	{ CR_FMT_YUV422P, AV_PIX_FMT_YUV422P },
-	{ CR_FMT_Y10, AV_PIX_FMT_GRAY10LE }, { CR_FMT_Y12, AV_PIX_FMT_GRAY12LE },
-	{ CR_FMT_Y16, AV_PIX_FMT_GRAY16LE }, { CR_FMT_SBGGR8, AV_PIX_FMT_BAYER_BGGR8 },
-	{ CR_FMT_SGBRG8, AV_PIX_FMT_BAYER_GBRG8 }, { CR_FMT_SGRBG8, AV_PIX_FMT_BAYER_GRBG8 },
-	{ CR_FMT_SRGGB8, AV_PIX_FMT_BAYER_RGGB8 },
+	/* Raw sensor formats libav has as they are. */
+	{ CR_FMT_Y10, AV_PIX_FMT_GRAY10LE },           { CR_FMT_Y12, AV_PIX_FMT_GRAY12LE },
+	{ CR_FMT_Y16, AV_PIX_FMT_GRAY16LE },
+	{ CR_FMT_SBGGR8, AV_PIX_FMT_BAYER_BGGR8 },      { CR_FMT_SGBRG8, AV_PIX_FMT_BAYER_GBRG8 },
+	{ CR_FMT_SGRBG8, AV_PIX_FMT_BAYER_GRBG8 },      { CR_FMT_SRGGB8, AV_PIX_FMT_BAYER_RGGB8 },
+	{ CR_FMT_SBGGR16, AV_PIX_FMT_BAYER_BGGR16LE },  { CR_FMT_SGBRG16, AV_PIX_FMT_BAYER_GBRG16LE },
+	{ CR_FMT_SGRBG16, AV_PIX_FMT_BAYER_GRBG16LE },  { CR_FMT_SRGGB16, AV_PIX_FMT_BAYER_RGGB16LE },
 };
+
+/* The 8-bit Bayer format of each order, for demosaicking. */
+static enum AVPixelFormat bayer8(enum cr_bayer_order order)
+{
+	switch (order) {
+	case CR_BGGR: return AV_PIX_FMT_BAYER_BGGR8;
+	case CR_GBRG: return AV_PIX_FMT_BAYER_GBRG8;
+	case CR_GRBG: return AV_PIX_FMT_BAYER_GRBG8;
+	case CR_RGGB: return AV_PIX_FMT_BAYER_RGGB8;
+	default: return AV_PIX_FMT_GRAY8;
+	}
+}
 
 enum AVPixelFormat cr_image_av_format(uint32_t fourcc)
 {
@@ -59,6 +76,12 @@ struct cr_scaler {
 	struct SwsContext *sws;
 	struct side src, dst;        /* valid while sws is set */
 	int resize_flags;
+	/* Developing raw sensor images (cr_image_convert()). */
+	struct cr_scaler *develop;   /* the demosaicking step, when it is one step of two */
+	uint8_t *samples;            /* 8-bit samples of a raw image */
+	size_t samples_size;         /* bytes */
+	uint8_t *developed;          /* the developed image, before scaling or converting */
+	size_t developed_size;       /* bytes */
 };
 
 struct cr_scaler *cr_scaler_new(int resize_flags)
@@ -77,6 +100,9 @@ void cr_scaler_free(struct cr_scaler **ps)
 		return;
 	*ps = NULL;
 	sws_freeContext(s->sws);
+	cr_scaler_free(&s->develop);
+	free(s->samples);
+	free(s->developed);
 	free(s);
 }
 
@@ -156,11 +182,142 @@ static struct cr_picture picture_of(const struct cr_image *img)
 	return p;
 }
 
+/* Grows *buf to at least size bytes. */
+static uint8_t *reserve(uint8_t **buf, size_t *have, size_t size)
+{
+	if (*have < size) {
+		free(*buf);
+		*buf = cr_malloc(size);
+		*have = size;
+	}
+	return *buf;
+}
+
 int cr_image_convert(struct cr_scaler *s, const struct cr_image *src, const struct cr_image *dst)
 {
 	struct cr_picture a = picture_of(src), b = picture_of(dst);
+	const struct cr_raw_format *raw = cr_fourcc_raw(src->fourcc);
 
+	if (raw) {
+		/* Develop into an 8-bit image first, then convert that (or develop
+		 * straight into dst when it is the developed format and size). */
+		uint32_t dev = raw->order == CR_MONO ? CR_FMT_GREY : CR_FMT_RGB24;
+		struct cr_plane_layout l;
+		struct cr_image img = { .fourcc = dev, .width = src->width, .height = src->height };
+		int ret;
+
+		if (dst->fourcc == dev && dst->width == src->width && dst->height == src->height)
+			return cr_image_develop(s, src, dst);
+		if ((ret = cr_fourcc_layout(dev, src->width, src->height, 0, &l)) < 0)
+			return ret;
+		reserve(&s->developed, &s->developed_size, l.size);
+		for (int p = 0; p < l.nplanes; p++) {
+			img.plane[p] = s->developed + l.offset[p];
+			img.stride[p] = l.stride[p];
+		}
+		if (!s->develop)
+			s->develop = cr_scaler_new(0);
+		if ((ret = cr_image_develop(s->develop, src, &img)) < 0)
+			return ret;
+		return cr_image_convert(s, &img, dst);
+	}
 	if (a.format == AV_PIX_FMT_NONE || b.format == AV_PIX_FMT_NONE)
 		return CR_EFORMAT;
 	return cr_scaler_run(s, &a, &b);
+}
+
+enum AVPixelFormat cr_image_raw_gray_format(uint32_t fourcc)
+{
+	const struct cr_raw_format *raw = cr_fourcc_raw(fourcc);
+
+	if (!raw)
+		return fourcc == CR_FMT_GREY ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_NONE;
+	switch (raw->depth) {
+	case 8: return AV_PIX_FMT_GRAY8;
+	case 10: return AV_PIX_FMT_GRAY10LE;
+	case 12: return AV_PIX_FMT_GRAY12LE;
+	default: return AV_PIX_FMT_GRAY16LE;
+	}
+}
+
+void cr_image_unpack10(const uint8_t *src, uint16_t *dst, int width)
+{
+	int x = 0;
+
+	for (; x + 4 <= width; x += 4, src += 5) {
+		uint8_t low = src[4];
+
+		dst[x] = (uint16_t)(src[0] << 2 | (low & 3));
+		dst[x + 1] = (uint16_t)(src[1] << 2 | (low >> 2 & 3));
+		dst[x + 2] = (uint16_t)(src[2] << 2 | (low >> 4 & 3));
+		dst[x + 3] = (uint16_t)(src[3] << 2 | (low >> 6 & 3));
+	}
+	/* A row that ends inside a group: its low-bit byte follows its pixels. */
+	for (int k = 0; x + k < width; k++)
+		dst[x + k] = (uint16_t)(src[k] << 2 | (src[width - x] >> (2 * k) & 3));
+}
+
+int cr_image_raw_samples(const struct cr_image *img, int bits, uint8_t *dst, int stride)
+{
+	const struct cr_raw_format *raw = cr_fourcc_raw(img->fourcc);
+
+	if (!raw || (bits != 8 && bits != 16))
+		return CR_EFORMAT;
+	for (int y = 0; y < img->height; y++) {
+		const uint8_t *in = img->plane[0] + (size_t)y * (size_t)img->stride[0];
+		uint8_t *out = dst + (size_t)y * (size_t)stride;
+
+		if (raw->packed && bits == 8) {
+			/* The first 4 bytes of each group are the 8 high bits. */
+			for (int x = 0; x < img->width; x++)
+				out[x] = in[x / 4 * 5 + x % 4];
+		} else if (raw->packed) {
+			uint16_t row[16384];
+
+			cr_image_unpack10(in, row, img->width);
+			for (int x = 0; x < img->width; x++) {
+				out[2 * x] = (uint8_t)(row[x] & 0xff);
+				out[2 * x + 1] = (uint8_t)(row[x] >> 8);
+			}
+		} else if (raw->depth == 8 && bits == 8) {
+			memcpy(out, in, (size_t)img->width);
+		} else if (raw->depth == 8) {
+			for (int x = 0; x < img->width; x++) {
+				out[2 * x] = in[x];
+				out[2 * x + 1] = 0;
+			}
+		} else if (bits == 8) {
+			int shift = raw->depth - 8;
+
+			for (int x = 0; x < img->width; x++)
+				out[x] = (uint8_t)((in[2 * x] | in[2 * x + 1] << 8) >> shift);
+		} else {
+			memcpy(out, in, (size_t)img->width * 2);
+		}
+	}
+	return 0;
+}
+
+int cr_image_develop(struct cr_scaler *s, const struct cr_image *img, const struct cr_image *dst)
+{
+	const struct cr_raw_format *raw = cr_fourcc_raw(img->fourcc);
+	struct cr_picture in = { .width = img->width, .height = img->height }, out = picture_of(dst);
+	int ret;
+
+	if (!raw || dst->width != img->width || dst->height != img->height)
+		return CR_EFORMAT;
+	if (raw->order == CR_MONO)
+		return dst->fourcc == CR_FMT_GREY ? cr_image_raw_samples(img, 8, dst->plane[0], dst->stride[0])
+						  : CR_EFORMAT;
+	/* Not to YUV directly: libswscale's Bayer-to-YUV path gets the
+	 * colours wrong (its Bayer-to-RGB one is right, test_image.c). */
+	if (dst->fourcc != CR_FMT_RGB24 && dst->fourcc != CR_FMT_BGR24)
+		return CR_EFORMAT;
+	reserve(&s->samples, &s->samples_size, (size_t)img->width * (size_t)img->height);
+	if ((ret = cr_image_raw_samples(img, 8, s->samples, img->width)) < 0)
+		return ret;
+	in.format = bayer8(raw->order);
+	in.plane[0] = s->samples;
+	in.stride[0] = img->width;
+	return cr_scaler_run(s, &in, &out);
 }

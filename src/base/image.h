@@ -61,9 +61,36 @@ struct cr_image {
 struct cr_image cr_image_of_frame(const struct cr_frame *frame);
 
 /* Converts and scales the raw image src into dst (both limited range, BT.601)
- * with scaler. Returns 0, CR_EFORMAT for a format libav does not have, or a
- * libav error. */
+ * with scaler. A raw sensor image (cr_fourcc_raw()) is developed first
+ * (cr_image_develop()). Returns 0, CR_EFORMAT for a format libav does not
+ * have, or a libav error. */
 int cr_image_convert(struct cr_scaler *scaler, const struct cr_image *src, const struct cr_image *dst);
+
+/* Raw sensor images (cr_fourcc_raw(): mono or Bayer, 8-16 bits, maybe
+ * MIPI-packed; the layouts in base/fourcc.h).
+ *
+ * The format an image's samples are as they stand, read as gray (a Bayer
+ * mosaic too): GRAY8, GRAY10LE, GRAY12LE or GRAY16LE; a packed one after
+ * cr_image_raw_samples() with bits 16. AV_PIX_FMT_NONE for other formats. */
+enum AVPixelFormat cr_image_raw_gray_format(uint32_t fourcc);
+
+/* Unpacks one MIPI CSI-2 RAW10 row: width pixels from ceil(width * 10 / 8)
+ * bytes at src (groups of 4 pixels in 5 bytes: the 8 high bits of each, then
+ * their 2 low bits, the first pixel's lowest) into width 10-bit values. */
+void cr_image_unpack10(const uint8_t *src, uint16_t *dst, int width);
+
+/* Copies raw's samples into dst (stride bytes per row): bits 8 gives each
+ * sample's 8 high bits (one byte), bits 16 each sample as it is in a
+ * little-endian 16-bit word (MIPI-packed rows unpacked). Returns 0, or
+ * CR_EFORMAT when raw is not a raw sensor format. */
+int cr_image_raw_samples(const struct cr_image *raw, int bits, uint8_t *dst, int stride);
+
+/* Develops the raw sensor image raw into an 8-bit image of the same size:
+ * dst is GREY for a mono format; for a Bayer one RGB24 (or BGR24),
+ * demosaicked by libswscale (bilinear) from the 8 high bits. scaler does the
+ * demosaicking. Returns 0, CR_EFORMAT for another format or pair, or a libav
+ * error. */
+int cr_image_develop(struct cr_scaler *scaler, const struct cr_image *raw, const struct cr_image *dst);
 
 #ifdef __cplusplus
 }

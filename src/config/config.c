@@ -53,6 +53,26 @@ static const struct key crop_keys[] = {
 	{ 0 },
 };
 
+static const struct key sensor_crop_keys[] = {
+	{ .name = "left", .parse = cr_config_parse_int, .offset = CAM(sensor.crop.left), .max = PIXELS_MAX },
+	{ .name = "top", .parse = cr_config_parse_int, .offset = CAM(sensor.crop.top), .max = PIXELS_MAX },
+	{ .name = "width", .parse = cr_config_parse_int, .offset = CAM(sensor.crop.width), .max = PIXELS_MAX },
+	{ .name = "height", .parse = cr_config_parse_int, .offset = CAM(sensor.crop.height), .max = PIXELS_MAX },
+	{ 0 },
+};
+
+static const struct key sensor_keys[] = {
+	{ .name = "entity", .parse = cr_config_parse_text, .offset = CAM(sensor.entity),
+	  .expected = "auto, or the sensor's media entity name as media-ctl -p prints it, e.g. imx296" },
+	{ .name = "format", .parse = cr_config_parse_format, .offset = CAM(sensor.format) },
+	{ .name = "size", .parse = cr_config_parse_size_key, .offset = CAM(sensor.width), .offset2 = CAM(sensor.height),
+	  .expected = SIZE_EXPECTED },
+	{ .name = "crop", .type = KEY_MAPPING, .sub = sensor_crop_keys },
+	{ .name = "controls", .type = KEY_MAP, .offset = CAM(sensor.controls), .offset2 = CAM(sensor.ncontrols),
+	  .expected = "a mapping of the sensor sub-device's control names to values (v4l2-ctl -d /dev/v4l-subdevN -L)" },
+	{ 0 },
+};
+
 static const struct key jpeg_keys[] = {
 	{ .name = "quality", .parse = cr_config_parse_int, .offset = CAM(jpeg.quality), .min = 1, .max = 100 },
 	{ .name = "gray", .parse = cr_config_parse_bool, .offset = CAM(jpeg.gray), .expected = BOOL_EXPECTED },
@@ -247,6 +267,7 @@ const struct key cr_config_camera_keys[] = {
 	{ .name = "timelapse", .type = KEY_MAPPING, .sub = timelapse_keys },
 	{ .name = "upload", .type = KEY_MAPPING, .sub = upload_keys },
 	{ .name = "tcp_stream", .type = KEY_MAPPING, .sub = tcp_stream_keys },
+	{ .name = "sensor", .type = KEY_MAPPING, .sub = sensor_keys },
 	{ .name = "analysis", .type = KEY_MAPPING, .sub = analysis_keys },
 	{ .name = "rtsp", .type = KEY_MAPPING, .sub = rtsp_keys },
 	{ .name = "webrtc", .type = KEY_MAPPING, .sub = webrtc_keys },
@@ -444,7 +465,16 @@ static char *format_names(void)
 	char *list = cr_strdup("one of:");
 
 	for (int i = 0; cr_fourcc_supported[i]; i++) {
-		char *next = cr_asprintf("%s%s %s", list, i ? "," : "", cr_fourcc_name(cr_fourcc_supported[i]));
+		char *next;
+
+		if (cr_fourcc_raw(cr_fourcc_supported[i]))
+			continue; /* summed up below */
+		next = cr_asprintf("%s%s %s", list, i ? "," : "", cr_fourcc_name(cr_fourcc_supported[i]));
+		free(list);
+		list = next;
+	}
+	{
+		char *next = cr_asprintf("%s, or a raw sensor format: " CR_FOURCC_RAW_NAMES, list);
 
 		free(list);
 		list = next;
@@ -594,6 +624,8 @@ void cr_config_camera_clear(struct cr_camera_config *cam)
 	free(cam->upload.field);
 	pairs_free(cam->upload.fields, cam->upload.nfields);
 	pairs_free(cam->upload.headers, cam->upload.nheaders);
+	free(cam->sensor.entity);
+	pairs_free(cam->sensor.controls, cam->sensor.ncontrols);
 	pairs_free(cam->analysis.motion.zones, cam->analysis.motion.nzones);
 	free(cam->analysis.faces.model);
 	memset(cam, 0, sizeof(*cam));
@@ -635,6 +667,8 @@ void cr_config_camera_copy(struct cr_camera_config *dst, const struct cr_camera_
 	dst->upload.field = strdup_or_null(src->upload.field);
 	dst->upload.fields = pairs_copy(src->upload.fields, src->upload.nfields);
 	dst->upload.headers = pairs_copy(src->upload.headers, src->upload.nheaders);
+	dst->sensor.entity = strdup_or_null(src->sensor.entity);
+	dst->sensor.controls = pairs_copy(src->sensor.controls, src->sensor.ncontrols);
 	dst->analysis.motion.zones = pairs_copy(src->analysis.motion.zones, src->analysis.motion.nzones);
 	dst->analysis.faces.model = strdup_or_null(src->analysis.faces.model);
 	dst->controls = src->ncontrols ? cr_calloc(src->ncontrols, sizeof(*dst->controls)) : NULL;
@@ -870,6 +904,14 @@ static char *check_camera(const struct cr_config *config, unsigned i)
 	if ((crop->width == 0) != (crop->height == 0) || (!crop->width && (crop->left || crop->top)))
 		return cr_asprintf("cameras.%u.crop: %dx%d at %d,%d is not a rectangle (expected width and height "
 				   "both above 0, or all 0 for no crop)", i, crop->width, crop->height, crop->left, crop->top);
+	if ((cam->sensor.width == 0) != (cam->sensor.height == 0))
+		return cr_asprintf("cameras.%u.sensor.size: %dx%d (expected both width and height, or neither)", i,
+				   cam->sensor.width, cam->sensor.height);
+	if ((cam->sensor.crop.width == 0) != (cam->sensor.crop.height == 0) ||
+	    (!cam->sensor.crop.width && (cam->sensor.crop.left || cam->sensor.crop.top)))
+		return cr_asprintf("cameras.%u.sensor.crop: %dx%d at %d,%d is not a rectangle (expected width and "
+				   "height both above 0, or all 0 for no crop)", i, cam->sensor.crop.width,
+				   cam->sensor.crop.height, cam->sensor.crop.left, cam->sensor.crop.top);
 	if (crop->width && cam->width &&
 	    (crop->left + crop->width > cam->width || crop->top + crop->height > cam->height))
 		return cr_asprintf("cameras.%u.crop: %dx%d at %d,%d reaches outside the %dx%d frame (expected "

@@ -142,6 +142,20 @@ struct cr_upload_config {
 	int queue;            /* images waiting to be sent, default 4; the oldest goes first */
 };
 
+/* The camera sensor of a V4L2 capture node that is a separate sub-device
+ * (media controller: the Raspberry Pi's CSI receivers), set before
+ * streaming; documented in data/camrig.yaml under sensor:. */
+struct cr_sensor_config {
+	char *entity;         /* its media entity's name ("imx296"); NULL or "auto": the sensor
+			         feeding the capture node */
+	uint32_t format;      /* the source pad's media-bus format, by camrig's raw format name
+			         (SRGGB10 means SRGGB10_1X10); 0: as it is */
+	int width, height;    /* the pad's size in pixels; 0x0: as it is */
+	struct cr_crop_config crop;   /* the pad's crop (V4L2_SEL_TGT_CROP), sensor pixels */
+	struct cr_config_pair *controls; /* sub-device controls by v4l2-ctl's names */
+	unsigned ncontrols;
+};
+
 /* Motion detection (src/analysis/); documented in data/camrig.yaml. */
 struct cr_motion_config {
 	bool enabled;         /* default false */
@@ -196,6 +210,7 @@ struct cr_camera_config {
 	struct cr_timelapse_config timelapse;
 	struct cr_upload_config upload;
 	struct cr_tcp_stream_config tcp_stream;
+	struct cr_sensor_config sensor;
 	struct cr_analysis_config analysis;
 	struct cr_rtsp_config rtsp;
 	struct cr_webrtc_config webrtc;

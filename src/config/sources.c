@@ -5,9 +5,12 @@
 #include <string.h>
 
 const struct cr_source_scheme cr_source_schemes[CR_SOURCE_KINDS] = {
-	{ CR_SOURCE_AUTO, "auto", "auto", CR_LOCATION_NONE, "the first V4L2 capture device, else the test pattern" },
+	{ CR_SOURCE_AUTO, "auto", "auto", CR_LOCATION_NONE,
+	  "a libcamera camera (not a USB webcam), else a V4L2 capture device, else the test pattern" },
 	{ CR_SOURCE_TEST, "test", "test", CR_LOCATION_NONE,
 	  "moving colour bars with the frame number and capture time drawn in" },
+	{ CR_SOURCE_LIBCAMERA, "libcamera", "libcamera[:INDEX|:ID]", CR_LOCATION_ID,
+	  "a libcamera camera (Raspberry Pi CSI cameras): the first, by index from 0, or by `cam -l` id" },
 	{ CR_SOURCE_V4L2, "v4l2", "v4l2:/dev/videoN", CR_LOCATION_DEVICE, "a V4L2 capture device" },
 	{ CR_SOURCE_FILE, "file", "file:PATH", CR_LOCATION_PATH, "a video file, paced at its frame rate" },
 	{ CR_SOURCE_URL, "url", "url:URL", CR_LOCATION_URL, "a network stream (RTSP, HTTP) through libavformat" },

@@ -13,8 +13,9 @@ extern "C" {
 #endif
 
 enum cr_source_kind {
-	CR_SOURCE_AUTO,     /* the first V4L2 capture device, else the test pattern */
+	CR_SOURCE_AUTO,     /* a libcamera camera, else a V4L2 capture device, else the test pattern */
 	CR_SOURCE_TEST,
+	CR_SOURCE_LIBCAMERA,
 	CR_SOURCE_V4L2,
 	CR_SOURCE_FILE,
 	CR_SOURCE_URL,
@@ -28,7 +29,8 @@ enum cr_source_location {
 	CR_LOCATION_DEVICE, /* an absolute device path: "v4l2:/dev/video0" */
 	CR_LOCATION_PATH,   /* any path: "file:clip.mp4" */
 	CR_LOCATION_URL,    /* a URL with a scheme: "url:rtsp://10.0.0.5/stream" */
-	CR_LOCATION_ID,     /* optional, anything: "aravis", "aravis:" (the first), "aravis:Basler-2167..." */
+	CR_LOCATION_ID,     /* optional, a camera: "libcamera", "aravis:" (the first), "libcamera:1",
+			       "libcamera:ID" (as `cam -l` prints it), "aravis:Basler-2167..." */
 };
 
 struct cr_source_scheme {
@@ -47,7 +49,8 @@ extern const struct cr_source_scheme cr_source_schemes[CR_SOURCE_KINDS];
  * for an unknown scheme, or when the location is missing or malformed. */
 const struct cr_source_scheme *cr_source_scheme_of(const char *spec, const char **location);
 
-/* "auto, test, v4l2:/dev/videoN, file:PATH or url:URL" into buf; returns buf. */
+/* "auto, test, libcamera[:INDEX|:ID], v4l2:/dev/videoN, file:PATH or url:URL"
+ * into buf; returns buf. */
 char *cr_source_schemes_expected(char *buf, size_t len);
 
 #ifdef __cplusplus

@@ -11,7 +11,9 @@
  *     (pass-through, no copy);
  *   - otherwise the frame is brought to a layout libturbojpeg takes directly
  *     (GREY, I420, 4:2:2 planar, RGB, BGR), converting or scaling with
- *     libswscale only where needed, and compressed.
+ *     libswscale only where needed, and compressed; a raw sensor frame (Y10,
+ *     Bayer, ...) is developed first into 8-bit gray or a demosaicked RGB
+ *     (cr_image_develop()), once per frame for all its variants.
  * Workers finish out of order; a variant's latest image only moves forward.
  * A variant with the overlay is always converted into the worker's own
  * scratch image (GREY or YU12), drawn into by the overlay function there,
@@ -57,6 +59,9 @@ struct worker {
 	bool started;                /* thread is running */
 	tjhandle compress, decompress;
 	struct cr_scaler *conv;
+	struct cr_scaler *develop;   /* raw sensor frames -> 8 bits */
+	uint8_t *developed;          /* a raw frame developed (GREY or I420, the camera's size) */
+	size_t developed_size;
 	uint8_t *scratch;            /* converted or decoded pixels */
 	size_t scratch_size;
 	uint8_t *decoded;            /* an MJPEG frame decoded to RGB */
@@ -271,6 +276,31 @@ static int convert_fitted(struct cr_scaler *conv, const struct cr_image *src, co
 	return cr_image_convert(conv, src, dst);
 }
 
+/* Develops the raw sensor image src into w->developed: GREY for a mono
+ * sensor, RGB24 for a Bayer one, the same size. */
+static int develop(struct worker *w, const struct cr_image *src, struct cr_image *out)
+{
+	uint32_t fourcc = cr_fourcc_is_mono(src->fourcc) ? CR_FMT_GREY : CR_FMT_RGB24;
+	struct cr_plane_layout l;
+	int ret = cr_fourcc_layout(fourcc, src->width, src->height, 0, &l);
+
+	if (ret < 0)
+		return ret;
+	if (w->developed_size < l.size) {
+		free(w->developed);
+		w->developed = cr_malloc(l.size);
+		w->developed_size = l.size;
+	}
+	*out = (struct cr_image){ .fourcc = fourcc, .width = src->width, .height = src->height };
+	for (int p = 0; p < l.nplanes; p++) {
+		out->plane[p] = w->developed + l.offset[p];
+		out->stride[p] = l.stride[p];
+	}
+	if (!w->develop)
+		w->develop = cr_scaler_new(0);
+	return cr_image_develop(w->develop, src, out);
+}
+
 /* Where src lies in an output of dst_w x dst_h converted as fit says (the
  * arithmetic of convert_fitted). */
 static struct cr_jpeg_overlay_view fit_view(int src_w, int src_h, int dst_w, int dst_h, enum cr_jpeg_fit fit)
@@ -382,6 +412,16 @@ static void process(struct worker *w, struct cr_frame *frame)
 
 	if (!cr_fourcc_is_compressed(frame->fourcc))
 		src = cr_image_of_frame(frame);
+	if (n > 0 && cr_fourcc_raw(frame->fourcc)) {
+		struct cr_image raw = src;
+
+		if (develop(w, &raw, &src) < 0) {
+			pthread_mutex_lock(&stage->lock);
+			stage->stats.errors++;
+			pthread_mutex_unlock(&stage->lock);
+			return;
+		}
+	}
 	for (unsigned i = 0; i < n; i++) {
 		const struct cr_jpeg_params *p = &wanted[i];
 		struct cr_jpeg *jpeg = NULL;
@@ -570,6 +610,8 @@ void cr_jpeg_stage_free(struct cr_jpeg_stage **pstage)
 		if (w->decompress)
 			tjDestroy(w->decompress);
 		cr_scaler_free(&w->conv);
+		cr_scaler_free(&w->develop);
+		free(w->developed);
 		free(w->scratch);
 		free(w->decoded);
 		free(w->out);

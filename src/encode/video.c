@@ -10,7 +10,13 @@
  *   - gray: the luma plane is used as it is and the chroma planes point at
  *     one constant buffer of 128s (or the encoder takes GRAY8 directly);
  *   - anything else goes through libswscale into a reused scratch picture;
- *     an MJPEG camera is decoded with libavcodec first.
+ *     an MJPEG camera is decoded with libavcodec first;
+ *   - raw sensor frames (Y10, Y10P, Bayer): a lossless encoder (ffv1,
+ *     rawvideo) keeps every bit, the samples as gray of their own depth
+ *     (gray, gray10le, gray12le, gray16le; a Bayer mosaic as it is, to be
+ *     demosaicked by whoever reads the file): unpacked formats are wrapped
+ *     as they are, MIPI-packed ones unpacked; a lossy encoder gets them
+ *     developed to 8 bits first (gray, or demosaicked RGB, then 4:2:0).
  * The encoder opens on the first frame (its size and format are known then).
  * Frame metadata waits in a small FIFO keyed by PTS until the encoder hands
  * the frame's packet back (encoders hold a few frames for lookahead).
@@ -78,6 +84,8 @@ struct cr_video_encoder {
 	AVCodecContext *ctx;
 	AVCodecContext *dec;         /* MJPEG camera -> raw */
 	AVFrame *decoded, *scratch, *pic;
+	AVFrame *developed;          /* a raw sensor frame developed to 8 bits, or unpacked */
+	struct cr_scaler *develop;   /* demosaicking */
 	AVPacket *out;
 	struct cr_scaler *scaler;             /* frames -> the encoder's format and size */
 	AVBufferRef *gray_chroma;    /* constant 128s for gray pictures with chroma planes */
@@ -147,14 +155,39 @@ static bool supports(const AVCodec *codec, enum AVPixelFormat fmt)
 	return false;
 }
 
+/* Keeps every bit of what it is given. */
+static bool lossless(const AVCodec *codec)
+{
+	return codec->id == AV_CODEC_ID_FFV1 || codec->id == AV_CODEC_ID_RAWVIDEO;
+}
+
+/* The 8-bit format a raw sensor frame is developed into for a lossy
+ * encoder (or a lossless one that cannot take its depth). */
+static uint32_t developed_fourcc(uint32_t fourcc)
+{
+	return cr_fourcc_is_mono(fourcc) ? CR_FMT_GREY : CR_FMT_RGB24;
+}
+
 /* The input format for codec: the camera's own when the encoder takes it (no
- * conversion; deep luma, Y10/Y12/Y16, whenever it does), else 4:2:0, else
- * 4:2:2; GRAY8 for gray when it can. */
+ * conversion), else 4:2:0, else 4:2:2; GRAY8 for gray when it can. A raw
+ * sensor frame: its samples as they are (gray of its depth) for a lossless
+ * encoder that takes them, else as the 8-bit image it is developed into; a
+ * mono one always luma only where the encoder can. */
 static enum AVPixelFormat pick_format(const AVCodec *codec, uint32_t fourcc, bool gray)
 {
 	static const enum AVPixelFormat color[] = { AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_NV12,
 						    AV_PIX_FMT_YUV422P, AV_PIX_FMT_YUVJ422P };
 	enum AVPixelFormat own = cr_image_av_format(fourcc);
+
+	if (cr_fourcc_raw(fourcc)) {
+		enum AVPixelFormat samples = cr_image_raw_gray_format(fourcc);
+
+		if (lossless(codec) && (!codec->pix_fmts || supports(codec, samples)))
+			return samples;
+		gray = gray || (lossless(codec) && cr_fourcc_is_mono(fourcc));
+		fourcc = developed_fourcc(fourcc);
+		own = cr_image_av_format(fourcc);
+	}
 
 	if (gray && supports(codec, AV_PIX_FMT_GRAY8))
 		return AV_PIX_FMT_GRAY8;
@@ -164,10 +197,6 @@ static enum AVPixelFormat pick_format(const AVCodec *codec, uint32_t fourcc, boo
 	if (codec->id == AV_CODEC_ID_MJPEG && supports(codec, AV_PIX_FMT_YUVJ420P))
 		return AV_PIX_FMT_YUVJ420P;
 	if (!gray && (own == AV_PIX_FMT_YUV420P || own == AV_PIX_FMT_NV12) && supports(codec, own))
-		return own;
-	/* Luma deeper than 8 bits keeps its depth where the encoder takes it
-	 * (ffv1: lossless Mono16). */
-	if (!gray && cr_fourcc_is_deep_gray(fourcc) && supports(codec, own))
 		return own;
 	for (size_t i = 0; i < CR_ARRAY_SIZE(color); i++)
 		if (supports(codec, color[i]))
@@ -549,6 +578,63 @@ static void gray_chroma(struct cr_video_encoder *enc)
 	}
 }
 
+/* A reused picture of format at the frame's size in enc->developed. */
+static int developed_picture(struct cr_video_encoder *enc, enum AVPixelFormat format, int width, int height)
+{
+	if (enc->developed && enc->developed->format == format && enc->developed->width == width &&
+	    enc->developed->height == height)
+		return av_frame_make_writable(enc->developed);
+	av_frame_free(&enc->developed);
+	enc->developed = av_frame_alloc();
+	if (!enc->developed)
+		abort();
+	enc->developed->format = format;
+	enc->developed->width = width;
+	enc->developed->height = height;
+	return av_frame_get_buffer(enc->developed, 0);
+}
+
+/* A raw sensor frame f for the encoder (see the design comment). Returns 0
+ * when enc->pic is filled (the samples as they are, wrapped or unpacked), 1
+ * with the frame developed to 8 bits in enc->developed (*own, planes and
+ * strides describe it), or a negative error. */
+static int raw_picture(struct cr_video_encoder *enc, struct cr_frame *f, enum AVPixelFormat *own, uint8_t *planes[4],
+		       int strides[4])
+{
+	const struct cr_raw_format *raw = cr_fourcc_raw(f->fourcc);
+	enum AVPixelFormat samples = cr_image_raw_gray_format(f->fourcc);
+	struct cr_image img = cr_image_of_frame(f), dev;
+	uint32_t fourcc;
+	int ret;
+
+	if (enc->ctx->pix_fmt == samples && f->width == enc->ctx->width && f->height == enc->ctx->height) {
+		if (!raw->packed) {
+			enc->pic->data[0] = f->plane[0];
+			enc->pic->linesize[0] = f->stride[0];
+			enc->pic->buf[0] = frame_buffer(f);
+			return 0;
+		}
+		if ((ret = developed_picture(enc, samples, f->width, f->height)) < 0)
+			return ret;
+		if ((ret = cr_image_raw_samples(&img, 16, enc->developed->data[0], enc->developed->linesize[0])) < 0)
+			return ret;
+		return av_frame_ref(enc->pic, enc->developed) < 0 ? AVERROR(ENOMEM) : 0;
+	}
+	fourcc = developed_fourcc(f->fourcc);
+	*own = cr_image_av_format(fourcc);
+	if ((ret = developed_picture(enc, *own, f->width, f->height)) < 0)
+		return ret;
+	dev = (struct cr_image){ .fourcc = fourcc, .width = f->width, .height = f->height };
+	for (int p = 0; p < CR_MAX_PLANES; p++) {
+		planes[p] = dev.plane[p] = enc->developed->data[p];
+		strides[p] = dev.stride[p] = enc->developed->linesize[p];
+	}
+	if (!enc->develop)
+		enc->develop = cr_scaler_new(0);
+	ret = cr_image_develop(enc->develop, &img, &dev);
+	return ret < 0 ? ret : 1;
+}
+
 /* Draws the overlay into enc->scratch (the frame's copy at the encoder's
  * size), when it is 4:2:0 or gray. */
 static void draw_overlay(struct cr_video_encoder *enc, const struct cr_frame *f)
@@ -596,6 +682,27 @@ static int make_picture(struct cr_video_encoder *enc, struct cr_frame *f)
 	for (int p = 0; p < f->nplanes; p++) {
 		planes[p] = f->plane[p];
 		strides[p] = f->stride[p];
+	}
+	if (cr_fourcc_raw(f->fourcc)) {
+		ret = raw_picture(enc, f, &own, planes, strides);
+		if (ret <= 0)
+			return ret;
+		/* Developed to 8 bits: go on from there (an overlay draws into a copy). */
+		if (!enc->overlay && gray && same_size && own == AV_PIX_FMT_GRAY8) {
+			enc->pic->data[0] = planes[0];
+			enc->pic->linesize[0] = strides[0];
+			enc->pic->buf[0] = av_buffer_ref(enc->developed->buf[0]);
+			gray_chroma(enc);
+			return 0;
+		}
+		if (!enc->overlay && !gray && same_size && own == want) {
+			if (av_frame_ref(enc->pic, enc->developed) < 0)
+				return AVERROR(ENOMEM);
+			enc->pic->format = enc->ctx->pix_fmt;
+			return 0;
+		}
+		ret = convert(enc, own, planes, strides, f->width, f->height, gray ? AV_PIX_FMT_GRAY8 : enc->ctx->pix_fmt);
+		goto converted;
 	}
 	if (enc->overlay) {
 		/* drawn into a copy of its own: the frame is shared */
@@ -676,6 +783,7 @@ static void close_codec(struct cr_video_encoder *enc)
 	avcodec_free_context(&enc->dec);
 	av_frame_free(&enc->decoded);
 	av_frame_free(&enc->scratch);
+	av_frame_free(&enc->developed);
 	av_buffer_unref(&enc->gray_chroma);
 	cr_ring_drop(&enc->meta, cr_ring_length(&enc->meta));
 	enc->opened = enc->copy = enc->failed = false;
@@ -960,6 +1068,8 @@ void cr_video_encoder_free(struct cr_video_encoder **penc)
 	avcodec_free_context(&enc->dec);
 	av_frame_free(&enc->decoded);
 	av_frame_free(&enc->scratch);
+	av_frame_free(&enc->developed);
+	cr_scaler_free(&enc->develop);
 	av_frame_free(&enc->pic);
 	av_packet_free(&enc->out);
 	av_buffer_unref(&enc->gray_chroma);

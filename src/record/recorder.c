@@ -499,7 +499,7 @@ static int open_file(struct cr_recorder *rec, const struct cr_packet *pkt, char 
 	struct cr_video_encoder_stats es;
 	struct cr_sidecar_info info;
 	AVDictionary *opts = NULL;
-	char base[CR_RECORDER_PATH_MAX - 8], codec[80];
+	char base[CR_RECORDER_PATH_MAX - 8], codec[80], camera_format[64];
 	const char *slash;
 	AVStream *st = NULL;
 	int ret;
@@ -553,12 +553,19 @@ static int open_file(struct cr_recorder *rec, const struct cr_packet *pkt, char 
 	cr_video_encoder_stats(rec->encoder, &es);
 	snprintf(codec, sizeof(codec), "%s (%s)", avcodec_get_name(st->codecpar->codec_id), es.encoder);
 	slash = strrchr(o->path, '/');
+	{
+		const struct cr_source_format *cf = cr_camera_format(rec->camera);
+
+		snprintf(camera_format, sizeof(camera_format), "%s %dx%d", cr_fourcc_name(cf->fourcc), cf->width,
+			 cf->height);
+	}
 	info = (struct cr_sidecar_info){
 		.video = slash ? slash + 1 : o->path, .camera = rec->name, .codec = codec,
 		.trigger = cr_trigger_name(o->start.trigger), .trigger_mono_ns = o->start.trigger_mono_ns,
 		.trigger_utc_us = o->start.trigger_utc_us, .pre_trigger_s = rec->config->pre_trigger,
 		.segment = o->segment,
 		.continues = o->suspended && o->prev_video[0] ? o->prev_video : NULL,
+		.camera_format = camera_format,
 		.device_clock = f->device_clock,
 	};
 	ret = cr_sidecar_open(o->sidecar_path, &info, &o->sidecar);

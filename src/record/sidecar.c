@@ -73,6 +73,8 @@ int cr_sidecar_open(const char *path, const struct cr_sidecar_info *info, struct
 		"# trigger_mono_ns: %lld\n# trigger_utc: %s\n# pre_trigger_s: %g\n# segment: %u\n",
 		info->video, info->camera, info->codec, info->trigger, (long long)info->trigger_mono_ns,
 		cr_time_iso8601(info->trigger_utc_us, iso, sizeof(iso)), info->pre_trigger_s, info->segment);
+	if (info->camera_format)
+		fprintf(f, "# camera_format: %s\n", info->camera_format);
 	if (info->continues)
 		fprintf(f, "# continues: %s\n", info->continues);
 	fprintf(f, "frame,index,sequence,mono_ns,utc_us,status,trigger%s\n", info->device_clock ? ",device_ns" : "");

@@ -49,6 +49,8 @@ struct cr_sidecar_info {
 	double pre_trigger_s;       /* configured pre-trigger, s */
 	unsigned segment;           /* 0 for the first file of a recording, then 1, 2, ... */
 	const char *continues;      /* the file of the same recording before a camera loss; NULL: none */
+	const char *camera_format;  /* the camera's frames: "SRGGB10P 1456x1088" (a raw file's samples
+				       need it to be read: the Bayer order, the depth); NULL: not written */
 	bool device_clock;          /* the camera has a clock of its own: a device_ns column */
 };
 

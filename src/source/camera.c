@@ -167,6 +167,7 @@ static void account(struct cr_camera *cam, const struct cr_frame *f, bool droppe
 		cam->last_sequence = f->sequence;
 		cam->stats.frames_captured++;
 		cam->stats.last_mono_ns = f->mono_ns;
+		cam->stats.last_age_ns = cr_time_mono_ns() - f->mono_ns;
 	}
 	cam->window_frames++;
 	if (cam->window_start_ns == 0) {
@@ -378,9 +379,19 @@ int cr_camera_start(struct cr_camera *cam)
 
 	ret = cam->source->ops->open(cam->source);
 	/* Controls asked of a source that has none would be silently lost. */
-	if (ret == 0 && cam->config->ncontrols > 0 && !cam->source->ops->set_control) {
-		cr_err("%s: controls: its source %s (%s) has no controls (expected no controls: key, or a V4L2 "
-		       "camera or the test pattern)", cam->config->name, cam->config->source, cam->source->format.driver);
+	if (ret == 0 && cam->config->ncontrols + cam->config->sensor.ncontrols > 0 && !cam->source->ops->set_control) {
+		cr_err("%s: controls: its source %s (%s) has no controls (expected no controls: key, or a V4L2, "
+		       "libcamera or Aravis camera, or the test pattern)", cam->config->name, cam->config->source,
+		       cam->source->format.driver);
+		ret = -EINVAL;
+	}
+	/* Nor may a sensor: block be lost on a source that has no sub-device. */
+	if (ret == 0 && cam->source->ops != &cr_source_v4l2_ops &&
+	    (cam->config->sensor.entity || cam->config->sensor.format || cam->config->sensor.width ||
+	     cam->config->sensor.crop.width || cam->config->sensor.ncontrols)) {
+		cr_err("%s: sensor: its source %s (%s) has no sensor sub-device (expected no sensor: key, or a V4L2 "
+		       "camera; libcamera sets up its sensor itself: use its controls and ScalerCrop)", cam->config->name,
+		       cam->config->source, cam->source->format.driver);
 		ret = -EINVAL;
 	}
 	if (ret < 0) {
@@ -393,6 +404,8 @@ int cr_camera_start(struct cr_camera *cam)
 	cam->stats.state_mono_ns = cr_time_mono_ns();
 	for (unsigned i = 0; i < cam->config->ncontrols; i++)
 		note_control(cam, cam->config->controls[i].name, cam->config->controls[i].value);
+	for (unsigned i = 0; i < cam->config->sensor.ncontrols; i++)
+		note_control(cam, cam->config->sensor.controls[i].name, cam->config->sensor.controls[i].value);
 	pthread_mutex_unlock(&cam->lock);
 	cr_frame_pool_free(&cam->pool); /* a restart gets a pool of the format's size */
 	cam->pool = cr_frame_pool_new(cam->pool_frames, cam->source->format.frame_bytes);

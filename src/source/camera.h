@@ -43,6 +43,8 @@ struct cr_camera_stats {
 	uint64_t frames_lost_upstream; /* gaps in the driver's sequence numbers */
 	uint64_t reconnects;         /* times the source was reopened after a loss */
 	int64_t last_mono_ns;        /* capture time of the last frame, CLOCK_MONOTONIC ns; 0: none yet */
+	int64_t last_age_ns;         /* how old the last frame was when the source gave it to the
+				        camera thread: CLOCK_MONOTONIC now - its capture time, ns */
 	int64_t state_mono_ns;       /* when state last changed (a start, a loss, a return), CLOCK_MONOTONIC ns */
 	unsigned pool_total, pool_in_use; /* frames */
 	bool has_stream;             /* the source keeps stream statistics (GenICam cameras) */

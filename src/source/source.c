@@ -22,10 +22,50 @@ static const struct cr_source_ops *const ops_of[CR_SOURCE_KINDS] = {
 	[CR_SOURCE_V4L2] = &cr_source_v4l2_ops,
 	[CR_SOURCE_FILE] = &cr_source_file_ops,
 	[CR_SOURCE_URL] = &cr_source_url_ops,
+#ifdef CAMRIG_HAVE_LIBCAMERA
+	[CR_SOURCE_LIBCAMERA] = &cr_source_libcamera_ops,
+#endif
 #ifdef CAMRIG_HAVE_ARAVIS
 	[CR_SOURCE_ARAVIS] = &cr_source_aravis_ops,
 #endif
 };
+
+#ifdef CAMRIG_HAVE_LIBCAMERA
+int cr_libcamera_available(void)
+{
+	return 1;
+}
+#else
+int cr_libcamera_available(void)
+{
+	return 0;
+}
+
+const char *cr_libcamera_version(void)
+{
+	return NULL;
+}
+
+int cr_libcamera_find_camera(char *id, size_t len)
+{
+	return -ENOTSUP;
+}
+
+int cr_libcamera_owns(const char *path)
+{
+	return 0;
+}
+
+int cr_libcamera_list(FILE *out)
+{
+	return 0;
+}
+
+json_t *cr_libcamera_list_json(void)
+{
+	return json_array();
+}
+#endif
 
 #ifndef CAMRIG_HAVE_ARAVIS
 int cr_aravis_available(void)
@@ -50,18 +90,23 @@ int cr_source_new(const struct cr_camera_config *config, int wake_fd, struct cr_
 	const struct cr_source_scheme *scheme = cr_source_scheme_of(spec, &location);
 	const struct cr_source_ops *ops = NULL;
 	struct cr_source *src;
-	char device[256], expected[256];
+	char device[256], expected[256], id[256];
 
 	if (!scheme)
 		return cr_log_ret(-EINVAL, CR_LOG_ERROR, "%s: source \"%s\": not a source (expected %s)", config->name,
 				  spec, cr_source_schemes_expected(expected, sizeof(expected)));
 	if (scheme->kind == CR_SOURCE_AUTO) {
-		if (cr_v4l2_find_capture_device(device, sizeof(device)) == 0) {
+		if (cr_libcamera_find_camera(id, sizeof(id)) == 0) {
+			cr_info("%s: source auto: using libcamera camera %s", config->name, id);
+			ops = ops_of[CR_SOURCE_LIBCAMERA];
+			location = id;
+		} else if (cr_v4l2_find_capture_device_for_auto(device, sizeof(device), cr_libcamera_available()) == 0) {
 			cr_info("%s: source auto: using V4L2 device %s", config->name, device);
 			ops = &cr_source_v4l2_ops;
 			location = device;
 		} else {
-			cr_info("%s: source auto: no V4L2 capture device, using the test pattern", config->name);
+			cr_info("%s: source auto: no libcamera camera or V4L2 capture device, using the test pattern",
+				config->name);
 			ops = &cr_source_test_ops;
 		}
 	} else {
@@ -69,7 +114,8 @@ int cr_source_new(const struct cr_camera_config *config, int wake_fd, struct cr_
 	}
 	if (!ops)
 		return cr_log_ret(-ENOTSUP, CR_LOG_ERROR, "%s: source \"%s\": this camrig was built without %s "
-				  "(install libaravis-dev and build again)", config->name, spec, scheme->name);
+				  "(install %s and build again)", config->name, spec, scheme->name,
+				  scheme->kind == CR_SOURCE_ARAVIS ? "libaravis-dev" : "libcamera-dev");
 	src = CR_NEW(src);
 	src->ops = ops;
 	src->config = config;
@@ -117,7 +163,7 @@ const char *cr_control_type_name(enum cr_control_type type)
 	static const char *const names[] = {
 		[CR_CONTROL_INT] = "int",   [CR_CONTROL_INT64] = "int64",     [CR_CONTROL_BOOL] = "bool",
 		[CR_CONTROL_MENU] = "menu", [CR_CONTROL_INT_MENU] = "intmenu", [CR_CONTROL_BUTTON] = "button",
-		[CR_CONTROL_BITMASK] = "bitmask",
+		[CR_CONTROL_BITMASK] = "bitmask", [CR_CONTROL_FLOAT] = "float", [CR_CONTROL_COMPOUND] = "compound",
 	};
 
 	return (unsigned)type < CR_ARRAY_SIZE(names) ? names[type] : "?";

@@ -3,7 +3,8 @@
  * A source is opened by the camera thread, which then calls read() in a loop.
  * read() blocks until the next frame is ready, copies it into the frame the
  * camera passes in (from its pool) and gives the driver's buffer back at once.
- * Each implementation lives in its own file: testsrc.c, v4l2.c, libav.c.
+ * Each implementation lives in its own file: testsrc.c, v4l2.c, libav.c,
+ * libcamera.cpp (which may instead wrap its buffers, cr_frame_wrap()).
  *
  * Lifetime: cr_source_new() (parse the spec) -> open() (device, format
  * negotiation, streaming on; src->format is valid after it) -> read()... ->
@@ -33,6 +34,8 @@ struct cr_source_format {
 	size_t frame_bytes;     /* the largest frame read() can deliver, in bytes */
 	char device[128];       /* what was opened: "/dev/video0", a file path, "test" */
 	char driver[64];        /* "vivid", "uvcvideo", "libavformat mov", "camrig test pattern" */
+	char sensor[240];       /* the sensor sub-device as set: "imx296 10-001a (/dev/v4l-subdev0) pad 0:
+				   SBGGR10_1X10 900x600, crop 900x600+0+0"; "" when none was configured */
 	bool device_clock;      /* frames carry the camera's own timestamp (cr_frame.device_ns) */
 };
 
@@ -59,6 +62,9 @@ enum cr_control_type {
 	CR_CONTROL_INT_MENU,     /* one of items[], by index; each item names a number */
 	CR_CONTROL_BUTTON,       /* an action: any value sets it off */
 	CR_CONTROL_BITMASK,      /* bits within the mask max */
+	CR_CONTROL_FLOAT,        /* a real number in real.min..real.max (libcamera's AnalogueGain) */
+	CR_CONTROL_COMPOUND,     /* anything else, as text: a rectangle, a size, an array, a string
+				    (libcamera's ScalerCrop "x,y,width,height"); see values */
 };
 
 #define CR_SOURCE_MAX_CONTROLS 64  /* controls one source lists at most */
@@ -75,6 +81,15 @@ struct cr_source_control {
 	bool has_value;          /* false: write-only, a button, or the driver would not say */
 	bool read_only;          /* it cannot be set */
 	bool inactive;           /* setting it has no effect now (an automatic mode is on) */
+	struct {
+		double min, max, def, value;  /* CR_CONTROL_FLOAT's range, default and value (when has_value) */
+	} real;
+	char values[160];        /* CR_CONTROL_COMPOUND: what it takes, in words ("x,y,width,height within
+				    (0, 0)/1456x1088"); "" for the other types */
+	char text[96];           /* CR_CONTROL_COMPOUND: the current value as set_control takes it (when
+				    has_value) */
+	char device[160];        /* where it is, when not on the source's own device: the sensor
+				    sub-device ("imx296 10-001a (/dev/v4l-subdev0)"); "" */
 	unsigned nitems;         /* menus: items[] used */
 	struct {
 		int64_t index;
@@ -82,7 +97,7 @@ struct cr_source_control {
 	} items[CR_SOURCE_MENU_MAX];
 };
 
-/* "int", "int64", "bool", "menu", "intmenu", "button", "bitmask". */
+/* "int", "int64", "bool", "menu", "intmenu", "button", "bitmask", "float", "compound". */
 const char *cr_control_type_name(enum cr_control_type type);
 
 /* Normalizes a control or menu item name the way v4l2-ctl prints controls:
@@ -149,10 +164,12 @@ struct cr_source {
 	void *priv;
 };
 
-/* Creates the source config->source names ("auto", "test", "v4l2:/dev/videoN",
- * "file:PATH", "url:URL"; "auto" picks the first V4L2 capture device, else the
- * test pattern). wake_fd is the camera's eventfd. Returns 0, or -EINVAL with a
- * logged message for an unknown scheme. */
+/* Creates the source config->source names ("auto", "test", "libcamera[:INDEX|:ID]",
+ * "v4l2:/dev/videoN", "file:PATH", "url:URL"). "auto" picks a libcamera
+ * camera of the board (not a USB webcam), else the first V4L2 capture device
+ * that no such libcamera camera owns, else the test pattern. wake_fd is the
+ * camera's eventfd. Returns 0, or -EINVAL with a logged message for an
+ * unknown scheme, -ENOTSUP for libcamera in a build without it. */
 int cr_source_new(const struct cr_camera_config *config, int wake_fd, struct cr_source **out);
 
 /* Frees the source; the caller closes it first if it was opened. NULL-safe;
@@ -168,14 +185,18 @@ extern const struct cr_source_ops cr_source_test_ops;
 extern const struct cr_source_ops cr_source_v4l2_ops;
 extern const struct cr_source_ops cr_source_file_ops;
 extern const struct cr_source_ops cr_source_url_ops;
+/* Only in a build with libcamera (CAMRIG_HAVE_LIBCAMERA). */
+extern const struct cr_source_ops cr_source_libcamera_ops;
 /* Only in a build with Aravis (CAMRIG_HAVE_ARAVIS). */
 extern const struct cr_source_ops cr_source_aravis_ops;
 
 /* V4L2 helpers used by "auto" and `camrig list` (v4l2.c). */
 
 /* Writes the path of the first V4L2 video capture device into path. Returns
- * 0, or -ENODEV if there is none. */
+ * 0, or -ENODEV if there is none. With skip_libcamera, devices that a
+ * libcamera camera owns (cr_libcamera_owns()) are passed over. */
 int cr_v4l2_find_capture_device(char *path, size_t len);
+int cr_v4l2_find_capture_device_for_auto(char *path, size_t len, int skip_libcamera);
 
 /* Prints every V4L2 capture device with its formats, sizes and frame rates
  * (the same information as v4l2-ctl --list-formats-ext) to out. Returns the
@@ -189,6 +210,39 @@ int cr_v4l2_list(FILE *out);
  * range {min_width, ..., step_height, fps}}]}], and {path, error} for a node
  * that cannot be opened. The caller owns the array. */
 json_t *cr_v4l2_list_json(void);
+
+/* libcamera helpers used by "auto" and `camrig list` (libcamera.cpp; in a
+ * build without libcamera they find nothing). Each starts libcamera's camera
+ * manager for the call (a few hundred ms) unless a source holds it. */
+
+/* True when camrig was built with libcamera. */
+int cr_libcamera_available(void);
+
+/* Writes the id (as `cam -l` prints it) of the first libcamera camera that is
+ * not a USB webcam into id. Returns 0, -ENODEV if there is none, -ENOTSUP
+ * without libcamera, or the camera manager's error. */
+int cr_libcamera_find_camera(char *id, size_t len);
+
+/* 1 when the V4L2 node at path is part of a libcamera camera of the board
+ * (libcamera's SystemDevices; with libcamera 0.0.x, any node of a media
+ * graph with a sensor while libcamera has such a camera), else 0. */
+int cr_libcamera_owns(const char *path);
+
+/* Prints every libcamera camera with its id, video and raw streams (formats,
+ * sizes) and controls (type, range, default) to out. Returns how many. */
+int cr_libcamera_list(FILE *out);
+
+/* The same as JSON (`camrig list --json`): [{index, id, spec
+ * ("libcamera:0"), model, external (a USB webcam: auto uses V4L2 for it),
+ * pixel_array: {width, height} or null, streams: {video, raw: {default:
+ * {format, width, height}, formats: [{format, camrig (its name in camrig,
+ * null: not usable), min: {width, height}, max: {...}, sizes: [{width,
+ * height}]}]} or null}, controls: [{name, type, values}]}], or [{error}]
+ * when the camera manager does not start. The caller owns the array. */
+json_t *cr_libcamera_list_json(void);
+
+/* The version of the libcamera camrig runs with ("v0.0.3"), NULL without. */
+const char *cr_libcamera_version(void);
 
 /* Aravis (GenICam) helpers used by `camrig list` and `camrig doctor`
  * (aravis.c; in a build without Aravis they find nothing). */

@@ -59,6 +59,7 @@ struct testsrc {
 	uint8_t *bars[3];       /* one row of each plane's bars, twice over for wrap-around */
 	struct cr_scaler *conv;
 	tjhandle tj;
+	uint8_t *rgb;           /* raw sensor formats: the picture as RGB24, mosaicked from */
 };
 
 /* 75% colour bars in BT.601 limited-range Y, U, V. */
@@ -230,7 +231,8 @@ static int testsrc_open(struct cr_source *src)
 	if (!cr_fourcc_is_supported(fourcc))
 		return cr_log_ret(CR_EFORMAT, CR_LOG_ERROR,
 				  "%s: test source: format %s is not supported (expected one of: GREY, YUYV, "
-				  "NV12, YU12, RGB24, BGR24, MJPEG)", cfg->name, cr_fourcc_name(fourcc));
+				  "NV12, YU12, RGB24, BGR24, MJPEG, or a raw sensor format: " CR_FOURCC_RAW_NAMES ")",
+				  cfg->name, cr_fourcc_name(fourcc));
 	t = CR_NEW(t);
 	src->priv = t;
 	for (int i = 0; i < NCONTROLS; i++)
@@ -266,6 +268,8 @@ static int testsrc_open(struct cr_source *src)
 			t->bars[p][c] = bar_yuv[(c % pw) * 8 / pw][p];
 	}
 	t->conv = cr_scaler_new(0);
+	if (cr_fourcc_raw(fourcc))
+		t->rgb = cr_malloc((size_t)t->width * (size_t)t->height * 3);
 	t->period_ns = (int64_t)((double)CR_NS_PER_SEC / fps);
 	t->last_period = -1;
 
@@ -285,6 +289,61 @@ static int testsrc_open(struct cr_source *src)
 		src->format.frame_bytes = l.size;
 	}
 	t->start_ns = cr_time_mono_ns();
+	return 0;
+}
+
+/* Stores sample v (raw->depth bits) at pixel x of a raw row. */
+static void put_sample(const struct cr_raw_format *raw, uint8_t *row, int x, int width, unsigned v)
+{
+	if (raw->packed) {
+		int group = x / 4 * 5, k = x % 4, low = x / 4 * 5 + (width - x / 4 * 4 < 4 ? width - x / 4 * 4 : 4);
+
+		row[group + k] = (uint8_t)(v >> 2);
+		row[low] = (uint8_t)((row[low] & ~(3u << (2 * k))) | (v & 3) << (2 * k));
+	} else if (raw->depth == 8) {
+		row[x] = (uint8_t)v;
+	} else {
+		row[2 * x] = (uint8_t)(v & 0xff);
+		row[2 * x + 1] = (uint8_t)(v >> 8);
+	}
+}
+
+/* The picture as a raw sensor frame: a Bayer mosaic of it (the colour of
+ * each site taken from RGB24) or its luma, each 8-bit value in the high bits
+ * of the format's depth and a pattern ((x ^ y) & the rest) in the low ones,
+ * so that keeping the full depth can be told from keeping 8 bits. */
+static int deliver_raw(struct testsrc *t, const struct cr_raw_format *raw, struct cr_frame *frame)
+{
+	static const char *const orders[] = { [CR_BGGR] = "BGGR", [CR_GBRG] = "GBRG", [CR_GRBG] = "GRBG",
+					      [CR_RGGB] = "RGGB" };
+	int shift = raw->depth - 8;
+	unsigned mask = (1u << shift) - 1;
+
+	if (raw->order != CR_MONO) {
+		struct cr_image rgb = { .fourcc = CR_FMT_RGB24, .width = t->width, .height = t->height,
+					.plane = { t->rgb }, .stride = { t->width * 3 } };
+		int ret = cr_image_convert(t->conv, &t->i420, &rgb);
+
+		if (ret < 0)
+			return ret;
+	}
+	for (int y = 0; y < t->height; y++) {
+		uint8_t *row = frame->plane[0] + (size_t)y * (size_t)frame->stride[0];
+
+		for (int x = 0; x < t->width; x++) {
+			unsigned v;
+
+			if (raw->order == CR_MONO) {
+				v = t->i420.plane[0][(size_t)y * (size_t)t->i420.stride[0] + (size_t)x];
+			} else {
+				char c = orders[raw->order][(y & 1) * 2 + (x & 1)];
+				int ch = c == 'R' ? 0 : c == 'G' ? 1 : 2;
+
+				v = t->rgb[((size_t)y * (size_t)t->width + (size_t)x) * 3 + (size_t)ch];
+			}
+			put_sample(raw, row, x, t->width, v << shift | ((unsigned)(x ^ y) & mask));
+		}
+	}
 	return 0;
 }
 
@@ -316,6 +375,8 @@ static int deliver(struct testsrc *t, struct cr_frame *frame)
 		}
 		return 0;
 	}
+	if (cr_fourcc_raw(frame->fourcc))
+		return deliver_raw(t, cr_fourcc_raw(frame->fourcc), frame);
 	dst = cr_image_of_frame(frame);
 	ret = cr_image_convert(t->conv, &t->i420, &dst);
 	return ret;
@@ -361,6 +422,7 @@ static void testsrc_close(struct cr_source *src)
 	for (int p = 0; p < 3; p++)
 		free(t->bars[p]);
 	free(t->i420_buf);
+	free(t->rgb);
 	free(t);
 }
 

@@ -2,8 +2,11 @@
  * picked a device): format negotiation, frame rate, crop, controls by name,
  * and mmap streaming.
  *
- * open() negotiates in the order the V4L2 spec lets drivers adjust things:
- * pixel format and size (VIDIOC_S_FMT), crop (VIDIOC_S_SELECTION, which may
+ * open() first sets up the camera's sensor sub-device when the configuration
+ * has a sensor: block (v4l2_sensor.c: crop, bus format and size on its pad,
+ * controls), and then asks the node for the matching pixel format and size
+ * unless the configuration says otherwise. It negotiates in the order the
+ * V4L2 spec lets drivers adjust things: pixel format and size (VIDIOC_S_FMT), crop (VIDIOC_S_SELECTION, which may
  * change the format, so the format is read back after it), frame rate
  * (VIDIOC_S_PARM), controls (VIDIOC_S_EXT_CTRLS, in the configuration's
  * order), then buffers (VIDIOC_REQBUFS, mmap) and VIDIOC_STREAMON. Whatever the
@@ -18,6 +21,10 @@
  * travel with the frame. Buffers the driver marks as errors, empty buffers,
  * short raw frames and MJPEG buffers that do not start a JPEG are counted and
  * skipped: read() goes on to the next buffer and never delivers them.
+ *
+ * Controls, from the configuration and live, go to the node, or to the sensor
+ * sub-device when the node has no control of that name (on a media-controller
+ * camera the sensor's controls are only on its sub-device).
  *
  * Threads: open/read/close run on the camera thread. set_control may run on
  * any thread while the source is open (the kernel serializes ioctls on one
@@ -70,6 +77,7 @@ struct v4l2_priv {
 	struct v4l2_mapping map[MAX_BUFFERS];
 	unsigned nbuffers;              /* allocated with VIDIOC_REQBUFS (and mapped, if map[i].start) */
 	bool streaming;
+	struct cr_v4l2_sensor sensor;   /* the sensor sub-device, fd -1 when none is configured */
 	size_t raw_bytes;               /* bytes of a raw frame by its layout; 0 for compressed */
 	int timeout_ms;                 /* poll() limit before a stall is reported */
 
@@ -111,6 +119,55 @@ static char *usable_names(const struct v4l2_fmtdesc *fmts, int n, char *buf, siz
 			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
 						 cr_fourcc_name(fmts[i].pixelformat));
 	return buf;
+}
+
+/* The configuration with the capture format and size the sensor's pad now
+ * gives, where cfg leaves them open, in *matched (a shallow copy). */
+static const struct cr_camera_config *sensor_matched(struct v4l2_priv *p, const struct cr_camera_config *cfg,
+						     struct cr_camera_config *matched)
+{
+	struct v4l2_fmtdesc fmts[CR_V4L2_MAX_FORMATS];
+	uint32_t candidates[4];
+	int n = cr_v4l2_formats(p->fd, fmts, CR_V4L2_MAX_FORMATS);
+	int nc = cr_v4l2_bus_fourccs(p->sensor.code, candidates, 4);
+
+	*matched = *cfg;
+	if (!cfg->format) {
+		for (int k = 0; k < nc && !matched->format; k++)
+			for (int i = 0; i < n; i++)
+				if (fmts[i].pixelformat == candidates[k])
+					matched->format = candidates[k];
+		if (!matched->format && nc > 0)
+			cr_warn("%s: the node offers no pixel format for the sensor's %s output (it offers formats "
+				"the link between them may not carry)", p->device, p->sensor.desc);
+	}
+	if (!cfg->width && p->sensor.width > 0) {
+		matched->width = p->sensor.width;
+		matched->height = p->sensor.height;
+	}
+	return matched;
+}
+
+/* Sets a control on the node, or on the sensor's sub-device when only it
+ * has one of that name. Logs and writes why (len bytes; NULL: not wanted)
+ * as cr_v4l2_control_set() does; an unknown name lists both sets of names. */
+static int set_control(struct v4l2_priv *p, const char *name, const char *value, int line, char *why, size_t len)
+{
+	char node_names[600], sensor_names[600], where[64] = "", text[1400];
+
+	if (p->sensor.fd < 0 || cr_v4l2_control_exists(p->fd, name))
+		return cr_v4l2_control_set(p->fd, p->device, name, value, line, why, len);
+	if (cr_v4l2_sensor_has_control(&p->sensor, name))
+		return cr_v4l2_control_set(p->sensor.fd, p->sensor.name, name, value, line, why, len);
+	if (line > 0)
+		snprintf(where, sizeof(where), " (config line %d)", line);
+	snprintf(text, sizeof(text), "%s: control%s \"%s\": no such control (the device has: %s; its sensor %s has: %s)",
+		 p->device, where, name, cr_v4l2_control_names(p->fd, node_names, sizeof(node_names)), p->sensor.name,
+		 cr_v4l2_control_names(p->sensor.fd, sensor_names, sizeof(sensor_names)));
+	cr_err("%s", text);
+	if (why)
+		snprintf(why, len, "%s", text);
+	return -ENOENT;
 }
 
 /* Picks the pixel format: the configured one if the device offers it, else
@@ -315,6 +372,11 @@ static int start_streaming(struct v4l2_priv *p, unsigned want)
 					  cr_strerror(ret));
 	}
 	ret = cr_v4l2_ioctl(p->fd, VIDIOC_STREAMON, &req.type);
+	if (ret == -EPIPE)
+		return cr_log_ret(ret, CR_LOG_ERROR, "%s: cannot start streaming: the formats along the media pipeline do "
+				  "not match (VIDIOC_STREAMON: %s): the capture node, its sensor and the entities between "
+				  "must agree; set the sensor's with sensor: format and size, and see media-ctl -p",
+				  p->device, cr_strerror(ret));
 	if (ret < 0)
 		return cr_log_ret(ret, CR_LOG_ERROR, "%s: cannot start streaming: %s", p->device, cr_strerror(ret));
 	p->streaming = true;
@@ -346,6 +408,7 @@ static void v4l2_close(struct cr_source *src)
 	p->nbuffers = 0;
 	close(p->fd);
 	p->fd = -1;
+	cr_v4l2_sensor_close(&p->sensor);
 	if (p->delivered || p->skipped)
 		cr_info("%s: closed after %" PRIu64 " frames (%" PRIu64 " bad buffers skipped, %" PRIu64
 			" frames dropped by the driver, %" PRIu64 " without a driver timestamp)",
@@ -360,6 +423,7 @@ static int v4l2_open(struct cr_source *src)
 	struct v4l2_capability cap = { 0 };
 	struct v4l2_priv *p = src->priv;
 	struct cr_plane_layout layout;
+	struct cr_camera_config matched;
 	const char *path = src->location;
 	char found[64], s[5];
 	uint32_t fourcc = 0, caps;
@@ -369,11 +433,13 @@ static int v4l2_open(struct cr_source *src)
 	if (!p) {
 		p = CR_NEW(p);
 		p->fd = -1;
+		p->sensor.fd = -1;
 		src->priv = p;
 	}
 	v4l2_close(src);
 	memset(p, 0, sizeof(*p));
 	p->fd = -1;
+	p->sensor.fd = -1;
 	if (!path || !*path || strcmp(path, "auto") == 0) {
 		ret = cr_v4l2_find_capture_device(found, sizeof(found));
 		if (ret < 0)
@@ -415,6 +481,10 @@ static int v4l2_open(struct cr_source *src)
 		goto fail;
 	}
 
+	if ((ret = cr_v4l2_sensor_open(path, &cfg->sensor, &p->sensor)) < 0)
+		goto fail;
+	if (p->sensor.fd >= 0)
+		cfg = sensor_matched(p, cfg, &matched);
 	if ((ret = choose_format(p, cfg, &fourcc)) < 0 || (ret = set_format(p, cfg, fourcc)) < 0)
 		goto fail;
 	if (cfg->crop.width > 0 && cfg->crop.height > 0 && (ret = set_crop(p, &cfg->crop)) < 0)
@@ -425,8 +495,12 @@ static int v4l2_open(struct cr_source *src)
 		goto fail;
 	}
 	set_rate(p, cfg->fps, &fps);
-	if ((ret = cr_v4l2_controls_apply(p->fd, p->device, cfg->controls, cfg->ncontrols)) < 0)
-		goto fail;
+	for (unsigned i = 0; i < cfg->ncontrols; i++) {
+		const struct cr_control_setting *c = &cfg->controls[i];
+
+		if ((ret = set_control(p, c->name, c->value, c->line, NULL, 0)) < 0)
+			goto fail;
+	}
 
 	memset(out, 0, sizeof(*out));
 	/* Frames from a driver that names its JPEG format JPEG go on as MJPEG:
@@ -452,6 +526,7 @@ static int v4l2_open(struct cr_source *src)
 	}
 	snprintf(out->device, sizeof(out->device), "%s", path);
 	snprintf(out->driver, sizeof(out->driver), "%s", (char *)cap.driver);
+	snprintf(out->sensor, sizeof(out->sensor), "%s", p->sensor.fd >= 0 ? p->sensor.desc : "");
 
 	if ((ret = start_streaming(p, cfg->buffers)) < 0)
 		goto fail;
@@ -595,7 +670,7 @@ static int v4l2_set_control(struct cr_source *src, const char *name, const char 
 		snprintf(why, len, "the device is not open (the camera is lost)");
 		return -ENODEV;
 	}
-	return cr_v4l2_control_set(p->fd, p->device, name, value, 0, why, len);
+	return set_control(p, name, value, 0, why, len);
 }
 
 static int v4l2_list_controls(struct cr_source *src, struct cr_source_control *out, int max, char *why, size_t len)
@@ -608,8 +683,32 @@ static int v4l2_list_controls(struct cr_source *src, struct cr_source_control *o
 		return -ENODEV;
 	}
 	ret = cr_v4l2_controls_list(p->fd, out, max);
-	if (ret < 0)
+	if (ret < 0) {
 		snprintf(why, len, "%s: cannot list the device's controls: %s", p->device, cr_strerror(ret));
+		return ret;
+	}
+	/* Then the sensor sub-device's, those the node has no control of that
+	 * name for (as set_control finds them). */
+	if (p->sensor.fd >= 0) {
+		struct cr_source_control *sensor = cr_calloc(CR_SOURCE_MAX_CONTROLS, sizeof(*sensor));
+		int n = cr_v4l2_controls_list(p->sensor.fd, sensor, CR_SOURCE_MAX_CONTROLS), total = ret;
+
+		for (int i = 0; i < n && i < CR_SOURCE_MAX_CONTROLS; i++) {
+			bool on_node = false;
+
+			for (int k = 0; k < ret && k < max && !on_node; k++)
+				on_node = strcmp(out[k].name, sensor[i].name) == 0;
+			if (on_node)
+				continue;
+			if (total < max) {
+				out[total] = sensor[i];
+				snprintf(out[total].device, sizeof(out[total].device), "%s", p->sensor.name);
+			}
+			total++;
+		}
+		free(sensor);
+		ret = total;
+	}
 	return ret;
 }
 

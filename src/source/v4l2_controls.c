@@ -49,7 +49,9 @@ static int next_control(int fd, struct v4l2_query_ext_ctrl *qc)
 		memset(qc, 0, sizeof(*qc));
 		qc->id = id | V4L2_CTRL_FLAG_NEXT_CTRL | V4L2_CTRL_FLAG_NEXT_COMPOUND;
 		ret = cr_v4l2_ioctl(fd, VIDIOC_QUERY_EXT_CTRL, qc);
-		if (ret == -EINVAL)
+		/* EINVAL: past the last; ENOTTY: a device with no controls at
+		 * all (vidioc-queryctrl.rst), such as vimc's capture nodes. */
+		if (ret == -EINVAL || ret == -ENOTTY)
 			return 0;
 		if (ret < 0)
 			return ret;
@@ -178,6 +180,25 @@ static int refuse(int ret, char *out, size_t len, const char *fmt, ...)
 	if (out)
 		snprintf(out, len, "%s", text);
 	return ret;
+}
+
+bool cr_v4l2_control_exists(int fd, const char *name)
+{
+	struct v4l2_query_ext_ctrl qc;
+	char key[64], names[LIST_MAX];
+
+	cr_v4l2_control_key(name, key, sizeof(key));
+	return find_control(fd, key, &qc, names, sizeof(names)) > 0;
+}
+
+char *cr_v4l2_control_names(int fd, char *buf, size_t len)
+{
+	struct v4l2_query_ext_ctrl qc;
+	char names[LIST_MAX];
+
+	find_control(fd, "", &qc, names, sizeof(names));
+	snprintf(buf, len, "%s", names[0] ? names : "no controls");
+	return buf;
 }
 
 int cr_v4l2_control_set(int fd, const char *device, const char *name, const char *value, int line, char *out,

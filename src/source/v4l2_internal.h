@@ -8,6 +8,7 @@
 #include "config/config.h"
 
 #include <linux/videodev2.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -66,5 +67,48 @@ int cr_v4l2_controls_list(int fd, struct cr_source_control *out, int max);
 /* Prints every control of the device with type, range, default, current
  * value and menu items, each line starting with indent. */
 void cr_v4l2_controls_print(int fd, FILE *out, const char *indent);
+
+/* True when the device (node or sub-device) has a control named name
+ * (v4l2-ctl's spelling, normalized as cr_v4l2_control_key()). */
+bool cr_v4l2_control_exists(int fd, const char *name);
+
+/* The device's control names, "a, b, c" (bounded, "..." when cut), into buf. */
+char *cr_v4l2_control_names(int fd, char *buf, size_t len);
+
+/* The camera sensor sub-device of a capture node (v4l2_sensor.c), set up
+ * from the camera's sensor: configuration. */
+struct cr_v4l2_sensor {
+	int fd;                       /* the open sub-device; -1: none configured */
+	char path[64];                /* "/dev/v4l-subdev0" */
+	char entity[64];              /* its media entity: "imx296 10-001a" */
+	char name[140];               /* for messages: "imx296 10-001a (/dev/v4l-subdev0)" */
+	unsigned pad;                 /* the source pad set */
+	uint32_t code;                /* its media-bus code now (MEDIA_BUS_FMT_*) */
+	int width, height;            /* its size now, pixels */
+	bool has_crop;                /* the pad has a crop rectangle: crop */
+	struct v4l2_rect crop;        /* sensor pixels */
+	char desc[240];               /* for /status: "imx296 ... pad 0: SRGGB10_1X10 900x600, crop ..." */
+};
+
+/* True when c asks for anything (an entity, format, size, crop, controls). */
+bool cr_v4l2_sensor_configured(const struct cr_sensor_config *c);
+
+/* Finds the sensor of the capture node video_path in its media graph and
+ * applies c: crop, then format (bus code, size), then controls; *s keeps the
+ * sub-device open. With nothing configured returns 0 and s->fd = -1.
+ * Returns 0, or a negative error after logging what failed, naming the
+ * entity and what it offers. */
+int cr_v4l2_sensor_open(const char *video_path, const struct cr_sensor_config *c, struct cr_v4l2_sensor *s);
+
+/* Closes the sub-device; safe on a closed one. */
+void cr_v4l2_sensor_close(struct cr_v4l2_sensor *s);
+
+/* True when the sensor's sub-device has the control name. */
+bool cr_v4l2_sensor_has_control(const struct cr_v4l2_sensor *s, const char *name);
+
+/* The media-bus code that carries camrig format fourcc (0: none), and the
+ * camrig formats a code can arrive as at a capture node (unpacked first). */
+uint32_t cr_v4l2_bus_code(uint32_t fourcc);
+int cr_v4l2_bus_fourccs(uint32_t code, uint32_t *out, int max);
 
 #endif

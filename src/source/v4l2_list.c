@@ -152,6 +152,11 @@ static int open_node(const char *path, struct v4l2_capability *cap)
 
 int cr_v4l2_find_capture_device(char *path, size_t len)
 {
+	return cr_v4l2_find_capture_device_for_auto(path, len, 0);
+}
+
+int cr_v4l2_find_capture_device_for_auto(char *path, size_t len, int skip_libcamera)
+{
 	char *nodes[MAX_NODES];
 	int n = video_nodes(nodes, MAX_NODES), found = -ENODEV;
 
@@ -168,7 +173,7 @@ int cr_v4l2_find_capture_device(char *path, size_t len)
 		    (V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_STREAMING)) {
 			nf = cr_v4l2_formats(fd, fmts, CR_V4L2_MAX_FORMATS);
 			for (int f = 0; f < nf && found; f++) {
-				if (cr_fourcc_is_supported(fmts[f].pixelformat)) {
+				if (cr_fourcc_is_supported(fmts[f].pixelformat) && !(skip_libcamera && cr_libcamera_owns(dev))) {
 					snprintf(path, len, "%s", dev);
 					found = 0;
 				}

@@ -73,7 +73,8 @@ class Daemon:
     listen address comes from the config (port must match it) and readiness is
     a TCP connect, for servers that want credentials or speak HTTPS."""
 
-    def __init__(self, *args, config=None, port=None, env=None, cwd=None, check_exit=True, listen=True):
+    def __init__(self, *args, config=None, port=None, env=None, cwd=None, check_exit=True, listen=True,
+                 start_timeout=20):
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.tmp = tempfile.mkdtemp(prefix="camrig-test-")
@@ -88,6 +89,7 @@ class Daemon:
         self.env = dict(os.environ, **(env or {}))
         self.cwd = cwd or self.tmp
         self.check_exit = check_exit
+        self.start_timeout = start_timeout
         self.proc = None
         self.stderr_path = os.path.join(self.tmp, "stderr.log")
 
@@ -96,8 +98,9 @@ class Daemon:
         self.stderr = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=self.stderr,
                                      stderr=self.stderr, env=self.env, cwd=self.cwd, preexec_fn=_die_with_parent)
-        start_timeout = 20 * SLOW
-        deadline = time.monotonic() + start_timeout
+        t0 = time.monotonic()
+        start_timeout = self.start_timeout * SLOW
+        deadline = t0 + start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"camrig exited with {self.proc.returncode}:\n{self.log()}")
@@ -106,6 +109,8 @@ class Daemon:
                     self.status()
                 else:
                     socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                if self.start_timeout > 20:
+                    log(f"camrig answered after {time.monotonic() - t0:.1f} s")
                 return self
             except (OSError, urllib.error.URLError):
                 time.sleep(0.1)

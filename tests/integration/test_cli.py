@@ -4,6 +4,7 @@ that exit non-zero with one clear line (bad source, port taken, bad config),
 clean exit 0 on SIGINT and SIGTERM, `camrig list`, and `camrig run` with no
 arguments serving the test pattern on 127.0.0.1:8080 when there is no camera."""
 import glob
+import json
 import signal
 import socket
 import subprocess
@@ -125,6 +126,22 @@ for sig in (signal.SIGINT, signal.SIGTERM):
 rc, out, err = run("list")
 has_devices = bool(glob.glob("/dev/video*"))
 c.check(rc == 0 and (has_devices or "no V4L2 capture devices" in out), "camrig list", out + err)
+rc, out, err = run("list", "--json")
+try:
+    listing = json.loads(out)
+except ValueError:
+    listing = {}
+lc = listing.get("libcamera", "absent")
+c.check(rc == 0 and (lc is None or isinstance(lc, list)) and isinstance(listing.get("v4l2"), list)
+        and "libcamera" in [s["name"] for s in listing.get("sources", [])],
+        "camrig list --json: libcamera cameras (null without libcamera), V4L2 devices and the kinds of source",
+        out[:400] + err)
+
+# A sensor: block only means something on a V4L2 camera with a sensor sub-device.
+rc, out, err = run("run", "--listen", "127.0.0.1:0", "--source", "test", "-o", "camera.sensor.format=SRGGB10",
+                   "-o", "camera.recording.pre_trigger=0")
+c.check(rc == 1 and "sensor:" in err and "no sensor sub-device" in err,
+        "a sensor: block on the test pattern refuses to start, saying why", err[-300:])
 
 # The main job: `camrig run` with no arguments and no camera serves the moving
 # test pattern at http://127.0.0.1:8080.

@@ -268,7 +268,7 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:6: cameras.0.jpeg.colour: unknown key (expected one of: quality, gray, size, workers)" },
 	{ "cameras:\n  - name: a\n  - name: b\n    colour: red\n",
 	  "x.yaml:4: cameras.1.colour: unknown key (expected one of: name, source, size, fps, format, loop, "
-	  "buffers, crop, controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, analysis, rtsp, webrtc)" },
+	  "buffers, crop, controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, sensor, analysis, rtsp, webrtc)" },
 	{ "http: {listen: 127.0.0.1:80,\n  port: 80}\n",
 	  "x.yaml:2: http.port: unknown key (expected one of: listen, header_timeout, max_pending, max_stream_clients, "
 	  "max_api_clients, max_clients_per_ip, auth, password_file, token_file, tls_cert, tls_key, hostnames, "
@@ -296,7 +296,7 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:2: cameras: wrong type: got a value (expected a list of cameras, each a mapping)" },
 	{ "cameras:\n  - name: a\n  - front\n",
 	  "x.yaml:3: cameras.1: wrong type: got a value (expected a mapping of: name, source, size, fps, format, "
-	  "loop, buffers, crop, controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, analysis, rtsp, webrtc)" },
+	  "loop, buffers, crop, controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, sensor, analysis, rtsp, webrtc)" },
 	{ "http:\n  listen:\n    host: x\n",
 	  "x.yaml:2: http.listen: wrong type: got a mapping (expected HOST:PORT with PORT 0..65535, e.g. "
 	  "127.0.0.1:8080 or [::1]:8080)" },
@@ -334,7 +334,8 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:3: cameras.0.jpeg.size: \"0x240\" is not a size (expected WIDTHxHEIGHT in pixels, e.g. 640x480)" },
 	{ "cameras:\n  - format: YUVV\n",
 	  "x.yaml:2: cameras.0.format: \"YUVV\" is not a supported format (expected one of: MJPEG, YUYV, NV12, YU12, "
-	  "GREY, RGB24, BGR24, Y10, Y12, Y16, BA81, GBRG, GRBG, RGGB)" },
+	  "GREY, RGB24, BGR24, or a raw sensor format: Y10, Y10P, Y12, Y16, SBGGR8, SGBRG8, SGRBG8, SRGGB8 (and each "
+	  "order with 10, 10P, 12, 16))" },
 	{ "http:\n  listen: localhost\n",
 	  "x.yaml:2: http.listen: \"localhost\" is not a listen address (expected HOST:PORT with PORT 0..65535, e.g. "
 	  "127.0.0.1:8080 or [::1]:8080)" },
@@ -345,8 +346,8 @@ static const struct bad_file bad_files[] = {
 	  "x.yaml:2: http.max_stream_clients: 0 is out of range (expected 1..16384)" },
 	{ "http:\n  header_timeout: 0\n", "x.yaml:2: http.header_timeout: 0 is out of range (expected 1..300)" },
 	{ "cameras:\n  - source: /dev/video0\n",
-	  "x.yaml:2: cameras.0.source: \"/dev/video0\" is not a source (expected auto, test, v4l2:/dev/videoN, "
-	  "file:PATH, url:URL or aravis:[ID])" },
+	  "x.yaml:2: cameras.0.source: \"/dev/video0\" is not a source (expected auto, test, libcamera[:INDEX|:ID], "
+	  "v4l2:/dev/videoN, file:PATH, url:URL or aravis:[ID])" },
 	{ "log_level: verbose\n",
 	  "x.yaml:1: log_level: \"verbose\" is not a log level (expected one of: error, warn, info, debug)" },
 	{ "cameras:\n  - loop: maybe\n", "x.yaml:2: cameras.0.loop: \"maybe\" is not a boolean (expected true or false)" },
@@ -545,7 +546,7 @@ static void test_set_errors(void **state)
 		  "cameras.0.jpeg.quality: 101 is out of range (expected 1..100)");
 	set_fails(config, "camera.colour", "red",
 		  "camera.colour: unknown key (expected one of: name, source, size, fps, format, loop, buffers, crop, "
-		  "controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, analysis, rtsp, webrtc)");
+		  "controls, jpeg, lsl, recording, timelapse, upload, tcp_stream, sensor, analysis, rtsp, webrtc)");
 	set_fails(config, "colour", "red", "colour: unknown key (expected one of: log_level, http, cameras, ntfy, gpio, health, telemetry, sensors, mqtt)");
 	set_fails(config, "http.port", "80", "http.port: unknown key (expected one of: listen, header_timeout, "
 		  "max_pending, max_stream_clients, max_api_clients, max_clients_per_ip, auth, password_file, token_file, "
@@ -556,7 +557,8 @@ static void test_set_errors(void **state)
 	set_fails(config, "camera.size", "640", "camera.size: \"640\" is not a size (expected WIDTHxHEIGHT in pixels, e.g. 640x480)");
 	set_fails(config, "camera.format", "H264",
 		  "camera.format: \"H264\" is not a supported format (expected one of: MJPEG, YUYV, NV12, YU12, GREY, "
-		  "RGB24, BGR24, Y10, Y12, Y16, BA81, GBRG, GRBG, RGGB)");
+		  "RGB24, BGR24, or a raw sensor format: Y10, Y10P, Y12, Y16, SBGGR8, SGBRG8, SGRBG8, SRGGB8 (and each "
+		  "order with 10, 10P, 12, 16))");
 	set_fails(config, "http.listen", "127.0.0.1:65536",
 		  "http.listen: \"127.0.0.1:65536\" is not a listen address (expected HOST:PORT with PORT 0..65535, "
 		  "e.g. 127.0.0.1:8080 or [::1]:8080)");
@@ -564,8 +566,8 @@ static void test_set_errors(void **state)
 		  "http.listen: \"[::1:8080\" is not a listen address (expected HOST:PORT with PORT 0..65535, "
 		  "e.g. 127.0.0.1:8080 or [::1]:8080)");
 	set_fails(config, "camera.source", "v4l2:",
-		  "camera.source: \"v4l2:\" is not a source (expected auto, test, v4l2:/dev/videoN, file:PATH, url:URL or "
-		  "aravis:[ID])");
+		  "camera.source: \"v4l2:\" is not a source (expected auto, test, libcamera[:INDEX|:ID], v4l2:/dev/videoN, "
+		  "file:PATH, url:URL or aravis:[ID])");
 	set_fails(config, "log_level", "trace",
 		  "log_level: \"trace\" is not a log level (expected one of: error, warn, info, debug)");
 	set_fails(config, "camera.jpeg", "80", "camera.jpeg: not a value (expected one of: quality, gray, size, workers)");

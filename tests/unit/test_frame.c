@@ -103,6 +103,40 @@ static void test_fourcc_parse(void **state)
 	assert_false(cr_fourcc_is_supported(CR_FOURCC('H', '2', '6', '4')));
 }
 
+static void count_release(void *opaque)
+{
+	(*(int *)opaque)++;
+}
+
+/* A wrapped frame (zero-copy capture) points at the driver's memory until its
+ * last unref, which gives that memory back exactly once; then it is an
+ * ordinary pooled frame again, even from a pool freed meanwhile. */
+static void test_wrap(void **state)
+{
+	struct cr_frame_pool *pool = cr_frame_pool_new(1, 64);
+	static uint8_t driver[640 * 480 * 2];
+	struct cr_frame *f = cr_frame_pool_get(pool), *g;
+	uint8_t *own = f->data;
+	int released = 0;
+
+	cr_frame_wrap(f, driver, sizeof(driver), count_release, &released);
+	assert_int_equal(cr_frame_set_format(f, CR_FMT_YUYV, 640, 480, 0), 0);
+	assert_ptr_equal(f->plane[0], driver);
+	g = cr_frame_ref(f);
+	cr_frame_unref(&f);
+	assert_int_equal(released, 0);
+	cr_frame_unref(&g);
+	assert_int_equal(released, 1);
+	f = cr_frame_pool_get(pool);
+	assert_ptr_equal(f->data, own);
+	assert_int_equal(f->capacity, 64);
+	assert_int_equal(cr_frame_set_format(f, CR_FMT_YUYV, 640, 480, 0), -ENOSPC);
+	cr_frame_wrap(f, driver, sizeof(driver), count_release, &released);
+	cr_frame_pool_free(&pool);
+	cr_frame_unref(&f);
+	assert_int_equal(released, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -111,6 +145,7 @@ int main(void)
 		cmocka_unit_test(test_pool_freed_with_frames_out),
 		cmocka_unit_test(test_set_format),
 		cmocka_unit_test(test_fourcc_parse),
+		cmocka_unit_test(test_wrap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,6 +57,7 @@
 #include "record/timelapse.h"
 #include "record/verify.h"
 #include "source/camera.h"
+#include "source/media.h"
 #include "source/source.h"
 #include "telemetry/telemetry.h"
 

@@ -1,10 +1,13 @@
 #!/bin/sh
-# Device tests: boots a QEMU guest with the kernel's vivid V4L2 driver
-# (shared/tools/vm-run, beside the repository) and runs one guest script in
-# it against the real camrig on /dev/video0:
+# Device tests: boots a QEMU guest with the kernel's vivid V4L2 driver and
+# vimc, the media-controller camera libcamera drives (shared/tools/vm-run,
+# beside the repository), and runs one guest script in it against the real
+# camrig:
 #   tests/vm/guest.sh tests/vm/v4l2_guest.py     formats, list, controls, errors
 #   tests/vm/guest.sh tests/vm/record_guest.py   20 s of recording without gaps
 #   tests/vm/guest.sh tests/vm/resume_guest.py   unplugged and plugged in again while recording
+#   tests/vm/guest.sh tests/vm/libcamera_guest.py  the libcamera source on vimc (auto, sizes, controls, recording)
+#   tests/vm/guest.sh tests/vm/raw_guest.py    vimc's raw Bayer node, its sensor set through the sub-device API
 #   tests/vm/guest.sh tests/vm/sensors_guest.py  an iio_dummy channel as a sensor
 #   tests/vm/guest.sh tests/vm/gpio_guest.py     the button and LEDs on a gpio-sim chip (skips without it)
 #
