@@ -362,17 +362,20 @@ static json_t *controls_json(const struct camera_status *c)
 	return obj;
 }
 
-/* A GenICam camera's stream statistics; null for other sources. */
+/* The source's stream statistics (GenICam: packets; V4L2: zero-copy);
+ * null for sources without. */
 static json_t *stream_json(const struct camera_status *c)
 {
 	const struct cr_source_stream_stats *s = &c->camera.stream;
 
 	if (!c->camera.has_stream)
 		return json_null();
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "completed", (json_int_t)s->completed, "failed",
-			 (json_int_t)s->failed, "underruns", (json_int_t)s->underruns, "incomplete",
-			 (json_int_t)s->incomplete, "missing_frames", (json_int_t)s->missing_frames, "missing_packets", (json_int_t)s->missing_packets, "resent_packets",
-			 (json_int_t)s->resent_packets, "resend_requests", (json_int_t)s->resend_requests);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "completed", (json_int_t)s->completed,
+			 "failed", (json_int_t)s->failed, "underruns", (json_int_t)s->underruns, "incomplete",
+			 (json_int_t)s->incomplete, "missing_frames", (json_int_t)s->missing_frames, "missing_packets",
+			 (json_int_t)s->missing_packets, "resent_packets", (json_int_t)s->resent_packets,
+			 "resend_requests", (json_int_t)s->resend_requests, "borrowed", (json_int_t)s->borrowed,
+			 "copied", (json_int_t)s->copied, "driver_min_queued", s->driver_min_queued);
 }
 
 static json_t *camera_json(const struct camera_status *c)

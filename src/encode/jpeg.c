@@ -2,11 +2,12 @@
  *
  * Design: the stage subscribes to its camera with a latest-wins queue one
  * frame deep: a worker that becomes free takes the newest frame, never a
- * stale one queued behind another worker's. For every variant a client is
- * waiting on (a stream between images, a snapshot) and whose latest image
- * is older than the frame, it produces an image; a frame nobody waits for
- * is not encoded at all (counted as skipped), so a client that reads slower
- * than the camera costs encodes only for the images it gets:
+ * stale one queued behind another worker's. For every variant whose latest
+ * image is older than the frame and that a client is waiting on (a stream
+ * between images, a snapshot) or whose latest image a client took (its
+ * clients keep up), it produces an image; other frames are not encoded at
+ * all (counted as skipped), so a client that reads slower than the camera
+ * costs about two encodes per image it gets, not one per frame:
  *   - MJPEG frame, variant of the camera's size in color: the frame itself
  *     (pass-through, no copy);
  *   - otherwise the frame is brought to a layout libturbojpeg takes directly
@@ -401,7 +402,10 @@ static void process(struct worker *w, struct cr_frame *frame)
 	for (unsigned i = 0; i < MAX_VARIANTS; i++) {
 		const struct cr_jpeg_variant *v = &stage->variants[i];
 
-		if (v->demand > 0 && v->waiting > 0 && (!v->latest || v->latest->index < frame->index)) {
+		/* Wanted: a client waits, or took the last image (its clients
+		 * keep up and will want this one). */
+		if (v->demand > 0 && (v->waiting > 0 || (v->latest && v->latest->taken)) &&
+		    (!v->latest || v->latest->index < frame->index)) {
 			wanted[n] = v->params;
 			targets[n++] = &stage->variants[i];
 		}

@@ -149,7 +149,7 @@ static void set_state(struct cr_camera *cam, enum cr_camera_state state, int err
 static void account(struct cr_camera *cam, const struct cr_frame *f, bool dropped)
 {
 	int64_t now = f ? f->mono_ns : cr_time_mono_ns();
-	struct cr_source_stream_stats stream = { 0 };
+	struct cr_source_stream_stats stream = { .driver_min_queued = -1 };
 
 	if (cam->source->ops->stream_stats)
 		cam->source->ops->stream_stats(cam->source, &stream);

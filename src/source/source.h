@@ -50,6 +50,10 @@ struct cr_source_stream_stats {
 	uint64_t missing_packets;    /* GigE Vision packets that never arrived */
 	uint64_t resent_packets;     /* packets recovered by a resend request */
 	uint64_t resend_requests;    /* resend requests sent */
+	uint64_t borrowed;           /* V4L2: frames handed on in the driver's own buffer (zero-copy) */
+	uint64_t copied;             /* V4L2: frames copied (consumers held the other buffers, or compressed) */
+	int driver_min_queued;       /* V4L2: the fewest buffers the driver had after a dequeue; -1: none yet
+					(0 would mean it could have run dry) */
 };
 
 /* The kinds of control a source may have (V4L2's, by the names of

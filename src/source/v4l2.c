@@ -14,9 +14,17 @@
  * is logged as a warning, an impossible request is an error naming the
  * device and what it offers.
  *
- * read() waits in poll() on the device and the camera's wake eventfd, takes
- * one buffer (VIDIOC_DQBUF), copies it into the caller's frame and queues it
- * again at once, so the driver never runs short because of us. The driver's
+ * read() waits in poll() on the device and the camera's wake eventfd and
+ * takes one buffer (VIDIOC_DQBUF). Zero-copy: a raw frame is handed on in
+ * the driver's buffer itself (cr_frame_wrap()), and the frame's last unref,
+ * on whichever consumer's thread, queues the buffer again. So that capture
+ * never waits on a consumer, at least half the buffers always stay with the
+ * driver: when consumers hold the rest (and for compressed frames, which are
+ * small), read() copies the frame into the pool's memory and queues the
+ * buffer again at once (both counted: /status stream.borrowed, .copied). The
+ * buffers and the fd belong to a session that frames keep alive: close()
+ * waits a moment for borrowed frames to come back, and otherwise leaves the
+ * unmapping and the closing of the fd to the last of them. The driver's
  * sequence number and timestamp (CLOCK_MONOTONIC when the buffer says so)
  * travel with the frame. Buffers the driver marks as errors, empty buffers,
  * short raw frames and MJPEG buffers that do not start a JPEG are counted and
@@ -47,6 +55,8 @@
 #include <inttypes.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +81,32 @@ struct v4l2_mapping {
 	size_t length;                  /* bytes */
 };
 
+#define CLOSE_WAIT_NS (1 * CR_NS_PER_SEC) /* close() waits this long for borrowed buffers */
+
+struct v4l2_session;
+
+/* A buffer a frame borrows: the frame's release gives it back. */
+struct v4l2_slot {
+	struct v4l2_session *session;
+	unsigned index;
+};
+
+/* One streaming session's buffers and fd, shared with the frames that
+ * borrow a buffer (see the design comment). */
+struct v4l2_session {
+	atomic_int refs;                /* the source's while open, and one per borrowed frame */
+	int fd;                         /* closed with the last reference, when the source gave it up */
+	bool owns_fd;                   /* close() handed the fd and the mappings over */
+	char device[128];
+	pthread_mutex_t lock;           /* guards queued and streaming */
+	pthread_cond_t returned;        /* a borrowed buffer came back */
+	unsigned queued;                /* buffers with the driver */
+	bool streaming;                 /* a returned buffer is queued again only while streaming */
+	unsigned nbuffers;
+	struct v4l2_mapping map[MAX_BUFFERS];
+	struct v4l2_slot slots[MAX_BUFFERS];
+};
+
 struct v4l2_priv {
 	int fd;                         /* -1 when closed */
 	char device[128];
@@ -80,12 +116,16 @@ struct v4l2_priv {
 	struct cr_v4l2_sensor sensor;   /* the sensor sub-device, fd -1 when none is configured */
 	size_t raw_bytes;               /* bytes of a raw frame by its layout; 0 for compressed */
 	int timeout_ms;                 /* poll() limit before a stall is reported */
+	struct v4l2_session *session;   /* while streaming */
 
 	/* counters since open(), logged by close() */
 	uint64_t delivered;             /* frames given to read()'s caller (or discarded for NULL) */
 	uint64_t skipped;               /* buffers with errors, empty, short or not JPEG */
 	uint64_t driver_drops;          /* gaps in the driver's sequence numbers */
 	uint64_t clock_fallbacks;       /* buffers without a monotonic timestamp */
+	atomic_uint_fast64_t borrowed;  /* frames handed on in the driver's buffer */
+	atomic_uint_fast64_t copied;    /* frames copied: consumers held the other buffers, or compressed */
+	atomic_int min_queued;          /* the fewest buffers left with the driver after a dequeue; -1: none yet */
 	uint32_t last_sequence;
 	bool have_sequence;
 };
@@ -328,6 +368,109 @@ static void set_rate(struct v4l2_priv *p, double want, double *fps)
 		cr_warn("%s: asked for %g fps, the driver runs at %g fps", p->device, want, *fps);
 }
 
+/* ---- the session (zero-copy) ---------------------------------------------- */
+
+static struct v4l2_session *session_new(struct v4l2_priv *p)
+{
+	struct v4l2_session *s = CR_NEW(s);
+
+	atomic_store(&s->refs, 1);
+	s->fd = p->fd;
+	snprintf(s->device, sizeof(s->device), "%s", p->device);
+	pthread_mutex_init(&s->lock, NULL);
+	cr_time_cond_init(&s->returned);
+	s->queued = p->nbuffers;
+	s->streaming = true;
+	s->nbuffers = p->nbuffers;
+	for (unsigned i = 0; i < p->nbuffers; i++) {
+		s->map[i] = p->map[i];
+		s->slots[i] = (struct v4l2_slot){ s, i };
+	}
+	return s;
+}
+
+/* Frees the buffers and closes the fd: the last borrowed frame came back
+ * after close() handed them over. */
+static void session_unref(struct v4l2_session *s)
+{
+	if (atomic_fetch_sub(&s->refs, 1) != 1)
+		return;
+	if (s->owns_fd) {
+		struct v4l2_requestbuffers req = { .count = 0, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+						   .memory = V4L2_MEMORY_MMAP };
+
+		for (unsigned i = 0; i < s->nbuffers; i++)
+			munmap(s->map[i].start, s->map[i].length);
+		cr_v4l2_ioctl(s->fd, VIDIOC_REQBUFS, &req);
+		close(s->fd);
+		cr_debug("%s: the last borrowed buffer came back: closed", s->device);
+	}
+	pthread_cond_destroy(&s->returned);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* A borrowed frame's last unref (any thread): its buffer goes back to the
+ * driver while the session streams. */
+static void release_buffer(void *opaque)
+{
+	struct v4l2_slot *slot = opaque;
+	struct v4l2_session *s = slot->session;
+	struct v4l2_buffer buf = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP,
+				   .index = slot->index };
+
+	pthread_mutex_lock(&s->lock);
+	if (s->streaming && cr_v4l2_ioctl(s->fd, VIDIOC_QBUF, &buf) == 0)
+		s->queued++;
+	pthread_cond_broadcast(&s->returned);
+	pthread_mutex_unlock(&s->lock);
+	session_unref(s);
+}
+
+/* Queues buffer buf again (the camera thread). Returns 0 or a negative errno. */
+static int requeue(struct v4l2_priv *p, struct v4l2_buffer *buf)
+{
+	int ret;
+
+	pthread_mutex_lock(&p->session->lock);
+	ret = cr_v4l2_ioctl(p->fd, VIDIOC_QBUF, buf);
+	if (ret == 0)
+		p->session->queued++;
+	pthread_mutex_unlock(&p->session->lock);
+	return ret;
+}
+
+/* Stops the session: after VIDIOC_STREAMOFF no buffer is with the driver.
+ * Returns whether every borrowed frame came back within CLOSE_WAIT_NS (the
+ * source then frees the buffers and closes the fd itself); if not, the
+ * session takes them over and the last frame frees them. */
+static bool session_stop(struct v4l2_priv *p)
+{
+	struct v4l2_session *s = p->session;
+	struct timespec deadline = cr_time_ts(cr_time_mono_ns() + CLOSE_WAIT_NS);
+	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+	bool back;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->streaming && cr_v4l2_ioctl(p->fd, VIDIOC_STREAMOFF, &type) < 0)
+		cr_debug("%s: VIDIOC_STREAMOFF failed", p->device);
+	s->streaming = false;
+	s->queued = 0;
+	while (atomic_load(&s->refs) > 1 &&
+	       pthread_cond_timedwait(&s->returned, &s->lock, &deadline) != ETIMEDOUT)
+		;
+	back = atomic_load(&s->refs) == 1;
+	if (!back) {
+		s->owns_fd = true;
+		cr_warn("%s: consumers still hold %d of its buffers: they are freed, and the device closed, when "
+			"they let go", p->device, atomic_load(&s->refs) - 1);
+	}
+	pthread_mutex_unlock(&s->lock);
+	p->session = NULL;
+	session_unref(s);
+	return back;
+}
+
 /* Allocates, maps and queues the buffers, and starts streaming. Returns 0
  * or a negative error after logging. */
 static int start_streaming(struct v4l2_priv *p, unsigned want)
@@ -380,6 +523,8 @@ static int start_streaming(struct v4l2_priv *p, unsigned want)
 	if (ret < 0)
 		return cr_log_ret(ret, CR_LOG_ERROR, "%s: cannot start streaming: %s", p->device, cr_strerror(ret));
 	p->streaming = true;
+	p->session = session_new(p);
+	atomic_store(&p->min_queued, -1);
 	return 0;
 }
 
@@ -390,6 +535,13 @@ static void v4l2_close(struct cr_source *src)
 
 	if (!p || p->fd < 0)
 		return;
+	if (p->session && !session_stop(p)) {
+		/* The session has the buffers and the fd now. */
+		p->streaming = false;
+		p->nbuffers = 0;
+		p->fd = -1;
+		goto closed;
+	}
 	if (p->streaming && cr_v4l2_ioctl(p->fd, VIDIOC_STREAMOFF, &type) < 0)
 		cr_debug("%s: VIDIOC_STREAMOFF failed", p->device);
 	p->streaming = false;
@@ -408,11 +560,13 @@ static void v4l2_close(struct cr_source *src)
 	p->nbuffers = 0;
 	close(p->fd);
 	p->fd = -1;
+closed:
 	cr_v4l2_sensor_close(&p->sensor);
 	if (p->delivered || p->skipped)
-		cr_info("%s: closed after %" PRIu64 " frames (%" PRIu64 " bad buffers skipped, %" PRIu64
-			" frames dropped by the driver, %" PRIu64 " without a driver timestamp)",
-			p->device, p->delivered, p->skipped, p->driver_drops, p->clock_fallbacks);
+		cr_info("%s: closed after %" PRIu64 " frames (%" PRIu64 " handed on in the driver's buffers, %" PRIu64
+			" copied; %" PRIu64 " bad buffers skipped, %" PRIu64 " frames dropped by the driver, %" PRIu64
+			" without a driver timestamp)", p->device, p->delivered, (uint64_t)atomic_load(&p->borrowed),
+			(uint64_t)atomic_load(&p->copied), p->skipped, p->driver_drops, p->clock_fallbacks);
 }
 
 static int v4l2_open(struct cr_source *src)
@@ -560,6 +714,45 @@ static bool buffer_usable(struct v4l2_priv *p, const struct cr_source_format *f,
 	return buf->bytesused >= p->raw_bytes;
 }
 
+/* The driver's sequence number and capture time of buf into frame. */
+static void set_metadata(struct v4l2_priv *p, const struct v4l2_buffer *buf, struct cr_frame *frame)
+{
+	frame->sequence = buf->sequence;
+	if ((buf->flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) == V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC &&
+	    (buf->timestamp.tv_sec || buf->timestamp.tv_usec)) {
+		frame->mono_ns = (int64_t)buf->timestamp.tv_sec * CR_NS_PER_SEC + (int64_t)buf->timestamp.tv_usec * 1000;
+	} else {
+		frame->mono_ns = cr_time_mono_ns();
+		p->clock_fallbacks++;
+	}
+	frame->utc_us = cr_time_mono_to_utc_us(frame->mono_ns);
+}
+
+/* Hands a usable raw buffer on as frame itself, when at least half the
+ * buffers stay with the driver (queued: how many do now). Returns true when
+ * the frame borrows it (the buffer is then not queued again here). */
+static bool borrow(struct cr_source *src, const struct v4l2_buffer *buf, unsigned queued, struct cr_frame *frame)
+{
+	struct v4l2_priv *p = src->priv;
+	const struct cr_source_format *f = &src->format;
+	struct v4l2_session *s = p->session;
+
+	if (cr_fourcc_is_compressed(f->fourcc) || queued < (p->nbuffers + 1) / 2)
+		return false;
+	atomic_fetch_add(&s->refs, 1);
+	cr_frame_wrap(frame, s->map[buf->index].start, s->map[buf->index].length, release_buffer,
+		      &s->slots[buf->index]);
+	if (cr_frame_set_format(frame, f->fourcc, f->width, f->height, f->stride) < 0) {
+		/* Cannot be: buffer_usable() checked the size. Give it back. */
+		cr_frame_wrap(frame, frame->own, frame->own_capacity, NULL, NULL);
+		atomic_fetch_sub(&s->refs, 1);
+		return false;
+	}
+	set_metadata(p, buf, frame);
+	atomic_fetch_add(&p->borrowed, 1);
+	return true;
+}
+
 /* Copies a usable buffer into frame with the driver's metadata. */
 static int deliver(struct cr_source *src, const struct v4l2_buffer *buf, struct cr_frame *frame)
 {
@@ -578,15 +771,8 @@ static int deliver(struct cr_source *src, const struct v4l2_buffer *buf, struct 
 		frame->size = buf->bytesused;
 	}
 	memcpy(frame->data, p->map[buf->index].start, frame->size);
-	frame->sequence = buf->sequence;
-	if ((buf->flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) == V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC &&
-	    (buf->timestamp.tv_sec || buf->timestamp.tv_usec)) {
-		frame->mono_ns = (int64_t)buf->timestamp.tv_sec * CR_NS_PER_SEC + (int64_t)buf->timestamp.tv_usec * 1000;
-	} else {
-		frame->mono_ns = cr_time_mono_ns();
-		p->clock_fallbacks++;
-	}
-	frame->utc_us = cr_time_mono_to_utc_us(frame->mono_ns);
+	set_metadata(p, buf, frame);
+	atomic_fetch_add(&p->copied, 1);
 	return 0;
 }
 
@@ -599,6 +785,7 @@ static int v4l2_read(struct cr_source *src, struct cr_frame *frame)
 	for (;;) {
 		struct pollfd pfd[2] = { { .fd = p->fd, .events = POLLIN }, { .fd = src->wake_fd, .events = POLLIN } };
 		struct v4l2_buffer buf = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP };
+		unsigned queued = 0;
 		int ret, qret;
 
 		ret = poll(pfd, src->wake_fd >= 0 ? 2 : 1, p->timeout_ms);
@@ -618,7 +805,13 @@ static int v4l2_read(struct cr_source *src, struct cr_frame *frame)
 			continue;
 		}
 
+		pthread_mutex_lock(&p->session->lock);
 		ret = cr_v4l2_ioctl(p->fd, VIDIOC_DQBUF, &buf);
+		if (ret == 0)
+			queued = --p->session->queued;
+		pthread_mutex_unlock(&p->session->lock);
+		if (ret == 0 && (atomic_load(&p->min_queued) < 0 || (int)queued < atomic_load(&p->min_queued)))
+			atomic_store(&p->min_queued, (int)queued);
 		if (ret == -EAGAIN)
 			continue;
 		if (ret == -ENODEV || ret == -EIO)
@@ -644,11 +837,14 @@ static int v4l2_read(struct cr_source *src, struct cr_frame *frame)
 				cr_warn("%s: skipped a bad buffer (sequence %u, %u bytes, flags 0x%x; %" PRIu64 " so far)",
 					p->device, buf.sequence, buf.bytesused, buf.flags, p->skipped);
 			ret = 1;
+		} else if (frame && borrow(src, &buf, queued, frame)) {
+			p->delivered++;
+			return 0;
 		} else if (frame) {
 			ret = deliver(src, &buf, frame);
 		}
 
-		qret = cr_v4l2_ioctl(p->fd, VIDIOC_QBUF, &buf);
+		qret = requeue(p, &buf);
 		if (qret == -ENODEV || qret == -EIO)
 			return cr_log_ret(CR_ELOST, CR_LOG_ERROR, "%s: the device went away (%s)", p->device,
 					  cr_strerror(qret));
@@ -712,6 +908,17 @@ static int v4l2_list_controls(struct cr_source *src, struct cr_source_control *o
 	return ret;
 }
 
+static void v4l2_stream_stats(struct cr_source *src, struct cr_source_stream_stats *stats)
+{
+	struct v4l2_priv *p = src->priv;
+
+	if (!p)
+		return;
+	stats->borrowed = atomic_load(&p->borrowed);
+	stats->copied = atomic_load(&p->copied);
+	stats->driver_min_queued = atomic_load(&p->min_queued);
+}
+
 static void v4l2_free_priv(struct cr_source *src)
 {
 	v4l2_close(src);
@@ -725,5 +932,6 @@ const struct cr_source_ops cr_source_v4l2_ops = {
 	.close = v4l2_close,
 	.set_control = v4l2_set_control,
 	.list_controls = v4l2_list_controls,
+	.stream_stats = v4l2_stream_stats,
 	.free_priv = v4l2_free_priv,
 };

@@ -156,7 +156,10 @@ with Daemon("--source", "test", "--size", "640x480", "--fps", "25", "--name", "b
         ts = [float(p["x-timestamp"]) for p in parts]
         rates.append((len(ts) - 1) / (ts[-1] - ts[0]) if len(ts) > 1 else 0)
     log("per-client fps:", " ".join(f"{r:.1f}" for r in rates))
-    c.check(min(rates) >= 23.5, "20 concurrent clients each get the full 25 fps next to a stalled one",
+    # A client held back by the stalled one would get next to nothing; 20
+    # Python readers on a loaded 2-core machine may themselves miss a frame
+    # now and then (seen: 23.3 fps under CI's load).
+    c.check(min(rates) >= 20, "20 concurrent clients each get (nearly) the full 25 fps next to a stalled one",
             f"min {min(rates):.1f}")
     s = d.status()
     c.check(s["clients"]["stream"] >= 1, "/status counts stream clients", str(s["clients"]))

@@ -2,7 +2,9 @@
 
 Starts the real `camrig run` on /dev/video0 (the kernel's vivid driver) at
 640x480 25 fps in YUYV and in GREY, decodes the MJPEG stream with ffmpeg,
-checks the snapshot, /status and the driver's metadata; checks `camrig list`,
+checks the snapshot, /status and the driver's metadata; zero-copy capture
+(frames handed on in the driver's buffers, copied instead while a slow
+consumer holds them, the driver never left without a buffer); checks `camrig list`,
 controls set from the configuration (read back with v4l2-ctl) and the
 errors for an unknown control and an unoffered format. Exits 0, 1 (a check
 failed) or 77 (skipped). $CAMRIG is the binary."""
@@ -104,6 +106,34 @@ def check_stream(c, fmt):
         log(d.log().strip())
 
 
+def check_zero_copy(c):
+    """Frames go on in the driver's own buffers; while a slow encoder (the
+    test hook CAMRIG_TEST_DELAY) holds some, capture copies instead, and by
+    the daemon's own count the driver always kept a buffer."""
+    args = ["--source", f"v4l2:{DEV}", "--size", "640x480", "--fps", "25", "--format", "YUYV", *QUIET,
+            "-o", "camera.recording.codec=mjpeg"]
+    with Daemon(*args, env={"CAMRIG_TEST_DELAY": "encoder:400"}) as d:
+        n, err = ffmpeg_count_frames(d.url("/stream.mjpg"), STREAM_FRAMES, timeout=90)
+        s = d.status()["camera"]["stream"]
+        c.check(n >= STREAM_FRAMES and s and s["borrowed"] > 0,
+                "zero-copy: a live view's frames are the driver's buffers, handed on", str(s))
+        before = s["copied"]
+        st, reply = d.post_json("/api/command", b"start_recording")
+        c.check(st == 200, "zero-copy: a recording with a slow encoder starts", str(reply))
+        cam = d.wait_camera(lambda cam: cam["stream"]["copied"] >= before + 10 and
+                            cam["consumers"] and cam["stream"]["borrowed"] > 0, 120)
+        d.post_json("/api/command", b"stop_recording")
+        s = cam["stream"]
+        video = [x for x in cam["consumers"] if x["name"] == "video"]
+        log(f"zero-copy: stream {s}, encoder queue {video}, frames {cam['frames']}")
+        c.check(s["copied"] >= before + 10, "zero-copy: while the encoder holds buffers, frames are copied instead",
+                str(s))
+        c.check(s["driver_min_queued"] >= 1, "zero-copy: the driver always kept a buffer (capture never waited)",
+                str(s))
+        c.check(cam["frames"]["dropped_pool"] == 0, "zero-copy: camrig drops no frame of the driver's",
+                str(cam["frames"]))
+
+
 def check_controls(c):
     with Daemon("--source", f"v4l2:{DEV}", *QUIET, "-o", "camera.controls.brightness=200",
                 "-o", "camera.controls.horizontal_flip=true",
@@ -197,6 +227,7 @@ def main():
     check_list(c)
     for fmt in ("YUYV", "GREY"):
         check_stream(c, fmt)
+    check_zero_copy(c)
     check_errors(c)
     check_controls(c)
     check_driver_faults(c)
