@@ -26,7 +26,8 @@ need("ffprobe")
 c = Checks()
 args = ["--source", f"v4l2:{DEV}", "--size", "640x480", "--fps", str(FPS), "--format", "YUYV",
         "-o", "camera.recording.codec=rawvideo", "-o", "camera.recording.pre_trigger=0",
-        "-o", "camera.recording.queue_depth=64", "-o", "camera.recording.min_free_mb=0",
+        "-o", "camera.recording.queue_depth=64", "-o", "camera.recording.queue_mb=64",
+        "-o", "camera.recording.min_free_mb=0",
         # More driver buffers ride out the emulated guest's scheduling stalls.
         "-o", "camera.buffers=16"]
 with Daemon(*args) as d:
