@@ -58,6 +58,9 @@ with Daemon(*args) as d:
         # but each one must be in the sidecar, and they must stay rare.
         seqs = [int(r["sequence"]) for r in rec]
         skipped = sum(b - a - 1 for a, b in zip(seqs, seqs[1:]))
+        odd = [(i, a, b) for i, (a, b) in enumerate(zip(seqs, seqs[1:])) if b != a + 1]
+        if odd:
+            log("recorded rows whose sequence is not the one before + 1 (row, before, it):", odd[:20])
         c.check(skipped == len(lost), "every frame the driver skipped is a lost row of the sidecar",
                 f"{skipped} skipped in the sequence numbers, {len(lost)} lost rows")
         c.check(len(lost) <= 0.05 * (len(rec) + len(lost)), "the driver skipped at most 5% of the frames",
