@@ -389,12 +389,10 @@ static struct v4l2_session *session_new(struct v4l2_priv *p)
 	return s;
 }
 
-/* Frees the buffers and closes the fd: the last borrowed frame came back
- * after close() handed them over. */
-static void session_unref(struct v4l2_session *s)
+/* The last reference is gone: frees the buffers and closes the fd when
+ * close() handed them over. */
+static void session_free(struct v4l2_session *s)
 {
-	if (atomic_fetch_sub(&s->refs, 1) != 1)
-		return;
 	if (s->owns_fd) {
 		struct v4l2_requestbuffers req = { .count = 0, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
 						   .memory = V4L2_MEMORY_MMAP };
@@ -410,6 +408,12 @@ static void session_unref(struct v4l2_session *s)
 	free(s);
 }
 
+static void session_unref(struct v4l2_session *s)
+{
+	if (atomic_fetch_sub(&s->refs, 1) == 1)
+		session_free(s);
+}
+
 /* A borrowed frame's last unref (any thread): its buffer goes back to the
  * driver while the session streams. */
 static void release_buffer(void *opaque)
@@ -418,13 +422,17 @@ static void release_buffer(void *opaque)
 	struct v4l2_session *s = slot->session;
 	struct v4l2_buffer buf = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP,
 				   .index = slot->index };
+	bool last;
 
 	pthread_mutex_lock(&s->lock);
 	if (s->streaming && cr_v4l2_ioctl(s->fd, VIDIOC_QBUF, &buf) == 0)
 		s->queued++;
+	/* Under the lock, so that close() waiting for it sees it gone. */
+	last = atomic_fetch_sub(&s->refs, 1) == 1;
 	pthread_cond_broadcast(&s->returned);
 	pthread_mutex_unlock(&s->lock);
-	session_unref(s);
+	if (last)
+		session_free(s); /* close() gave it up already: nobody else has it */
 }
 
 /* Queues buffer buf again (the camera thread). Returns 0 or a negative errno. */
