@@ -56,8 +56,11 @@ with Daemon(*args) as d:
         # The guest's emulated CPU, starved by a busy host, can make vivid skip
         # frame periods (it says so in the buffer sequence): not camrig's gap,
         # but each one must be in the sidecar, and they must stay rare.
+        # vivid's thread may stamp two buffers with one sequence number when
+        # it runs twice within a frame period (it rounds jiffies to frames):
+        # a repeat is no gap, as the sidecar counts it.
         seqs = [int(r["sequence"]) for r in rec]
-        skipped = sum(b - a - 1 for a, b in zip(seqs, seqs[1:]))
+        skipped = sum(max(b - a - 1, 0) for a, b in zip(seqs, seqs[1:]))
         odd = [(i, a, b) for i, (a, b) in enumerate(zip(seqs, seqs[1:])) if b != a + 1]
         if odd:
             log("recorded rows whose sequence is not the one before + 1 (row, before, it):", odd[:20])
