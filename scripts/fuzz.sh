@@ -62,6 +62,10 @@ for c in "${CC:-}" clang-14 clang; do
 	fi
 done
 [ -n "$clang" ] || { echo "$0: no clang found (Debian: apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 2; }
+# The C++ adapters (libcamera, OpenCV) make meson link with the C++ compiler:
+# clang's too, for -fsanitize=fuzzer.
+clangxx=$(echo "$clang" | sed 's/clang/clang++/')
+command -v "$clangxx" >/dev/null 2>&1 || { echo "$0: no $clangxx found (Debian: clang-14)" >&2; exit 2; }
 
 # Coverage for camrig itself: every file is instrumented (fuzzer-no-link);
 # the targets link libFuzzer (tests/fuzz/meson.build, -Dfuzz=true).
@@ -73,10 +77,14 @@ if [ -f build-fuzz/meson-private/coredata.dat ]; then
 	setup --reconfigure
 else
 	rm -rf build-fuzz
-	CC=$clang setup
+	CC=$clang CXX=$clangxx setup
 fi
 # shellcheck disable=SC2046
-ninja -C build-fuzz $(for t in $targets; do printf 'tests/fuzz/fuzz_%s ' "$t"; done) >/dev/null
+if ! ninja -C build-fuzz $(for t in $targets; do printf 'tests/fuzz/fuzz_%s ' "$t"; done) >build-fuzz/ninja.log 2>&1; then
+	grep -E 'error|FAILED' build-fuzz/ninja.log | head -20 >&2
+	echo "$0: building the fuzz targets failed (build-fuzz/ninja.log)" >&2
+	exit 1
+fi
 
 # The corpus copies, and the targets' own files (TMPDIR, see tests/fuzz/fuzz.h),
 # in memory when /dev/shm is there.

@@ -22,33 +22,35 @@
 /* Arguments of the verbs, as agents (MCP tool schemas) see them; the
  * parser below reads the same words. */
 static const char *const timelapse_choices[] = { "start", "pause", "resume", "stop", "abort", "shot", NULL };
-static const struct cr_verb_arg camera_arg = { "camera", CR_ARG_STRING, CR_ARG_NAMED,
-	"the camera's name (camera.name); absent: every camera", NULL, false };
+/* A macro, not a const object: C allows only constant expressions in these
+ * initializers (GCC takes the object as an extension, clang does not). */
+#define CAMERA_ARG { "camera", CR_ARG_STRING, CR_ARG_NAMED, \
+	"the camera's name (camera.name); absent: every camera", NULL, false }
 
 static const struct cr_verb_arg start_args[] = {
 	{ "duration", CR_ARG_NUMBER, CR_ARG_NAMED, "seconds to record, 0..604800; 0 or absent: until stopped", NULL,
 	  false },
-	camera_arg, { NULL },
+	CAMERA_ARG, { NULL },
 };
 static const struct cr_verb_arg stop_args[] = {
 	{ "discard", CR_ARG_BOOLEAN, CR_ARG_WORD, "delete the file instead of keeping it", NULL, false },
-	camera_arg, { NULL },
+	CAMERA_ARG, { NULL },
 };
-static const struct cr_verb_arg camera_args[] = { camera_arg, { NULL } };
+static const struct cr_verb_arg camera_args[] = { CAMERA_ARG, { NULL } };
 static const struct cr_verb_arg no_args[] = { { NULL } };
 static const struct cr_verb_arg control_args[] = {
 	{ "name", CR_ARG_STRING, CR_ARG_POSITIONAL, "the control: a V4L2 control (v4l2-ctl --list-ctrls) or a GenICam "
 	  "feature (ExposureTime, Gain, ...)", NULL, true },
 	{ "value", CR_ARG_STRING, CR_ARG_POSITIONAL, "its value: a number, true/false, or a menu or enumeration entry",
 	  NULL, true },
-	camera_arg, { NULL },
+	CAMERA_ARG, { NULL },
 };
 static const struct cr_verb_arg timelapse_args[] = {
 	{ "action", CR_ARG_STRING, CR_ARG_POSITIONAL, "what to do with the camera's timelapse session", timelapse_choices,
 	  true },
 	{ "interval", CR_ARG_NUMBER, CR_ARG_POSITIONAL, "start only: seconds between stills; absent: timelapse.interval, "
 	  "0: shots on trigger only", NULL, false },
-	camera_arg, { NULL },
+	CAMERA_ARG, { NULL },
 };
 
 static const struct {
