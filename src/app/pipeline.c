@@ -206,7 +206,7 @@ static int start_part(struct cr_pipeline *p, void *obj)
 		pt->started = ++p->nstarted;
 		return 0;
 	}
-	return -ENOENT;
+	return cr_log_ret(-ENOENT, CR_LOG_ERROR, "pipeline: a part to start was never recorded (a bug in camrig)");
 }
 
 /* The status model as MQTT publishes it. */
@@ -356,8 +356,10 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 		if (ret == 0)
 			ret = start_part(p, rig->lsl);
 		if (ret == 0) {
-			p->taps[i] = (struct lsl_tap){ .fanout = cr_camera_fanout(rig->camera), .outlet = rig->lsl };
-			ret = add_part(p, "lsl_tap", &p->taps[i], 0, lsl_tap_start, lsl_tap_stop, lsl_tap_free);
+			struct lsl_tap *tap = &p->taps[i];
+
+			*tap = (struct lsl_tap){ .fanout = cr_camera_fanout(rig->camera), .outlet = rig->lsl };
+			ret = add_part(p, "lsl_tap", &tap, 0, lsl_tap_start, lsl_tap_stop, lsl_tap_free);
 		}
 		if (ret == 0)
 			ret = start_part(p, &p->taps[i]);
