@@ -18,7 +18,7 @@ build_pkgs="meson ninja-build pkg-config gcc g++
   libturbojpeg0-dev libmicrohttpd-dev libgnutls28-dev libcrypt-dev libjansson-dev libcyaml-dev libyaml-dev
   libcurl4-openssl-dev libncurses-dev libsystemd-dev libgpiod-dev libmosquitto-dev libcamera-dev libcamera-ipa
   libaravis-dev libusb-1.0-0-dev libopencv-dev opencv-data"
-test_pkgs="libcmocka-dev ffmpeg curl openssl v4l-utils libcamera-tools python3 procps psmisc systemd stress-ng prometheus
+test_pkgs="libcmocka-dev ffmpeg curl openssl v4l-utils libcamera-tools libcamera-v4l2 python3 procps psmisc systemd stress-ng prometheus
   tmux aravis-tools
   qemu-system-x86 busybox-static kmod cpio ustreamer chromium
   clang-14 libclang-rt-14-dev llvm-14
