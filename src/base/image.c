@@ -164,7 +164,7 @@ int cr_scaler_run(struct cr_scaler *s, const struct cr_picture *src, const struc
 
 struct cr_image cr_image_of_frame(const struct cr_frame *f)
 {
-	struct cr_image img = { .fourcc = f->fourcc, .width = f->width, .height = f->height };
+	struct cr_image img = { .fourcc = f->fourcc, .width = f->width, .height = f->height, .range = f->range };
 
 	for (int p = 0; p < f->nplanes; p++) {
 		img.plane[p] = f->plane[p];
@@ -191,6 +191,27 @@ static uint8_t *reserve(uint8_t **buf, size_t *have, size_t size)
 		*have = size;
 	}
 	return *buf;
+}
+
+/* Copies the GREY image src into dst of the same size, expanding limited
+ * luma (16..235) to full (0..255), or the reverse. libswscale copies GRAY8
+ * into GRAY8 of the same size as it is, whatever the ranges. */
+static void gray_range(const struct cr_image *src, const struct cr_image *dst, bool expand)
+{
+	uint8_t lut[256];
+
+	for (int v = 0; v < 256; v++) {
+		int out = expand ? ((v - 16) * 255 + 109) / 219 : (v * 219 + 127) / 255 + 16;
+
+		lut[v] = (uint8_t)(out < 0 ? 0 : out > 255 ? 255 : out);
+	}
+	for (int y = 0; y < src->height; y++) {
+		const uint8_t *in = src->plane[0] + (size_t)y * src->stride[0];
+		uint8_t *o = dst->plane[0] + (size_t)y * dst->stride[0];
+
+		for (int x = 0; x < src->width; x++)
+			o[x] = lut[in[x]];
+	}
 }
 
 int cr_image_convert(struct cr_scaler *s, const struct cr_image *src, const struct cr_image *dst)
@@ -223,6 +244,15 @@ int cr_image_convert(struct cr_scaler *s, const struct cr_image *src, const stru
 	}
 	if (a.format == AV_PIX_FMT_NONE || b.format == AV_PIX_FMT_NONE)
 		return CR_EFORMAT;
+	if (src->range != CR_RANGE_UNSTATED && dst->range != CR_RANGE_UNSTATED) {
+		a.full_range = src->range == CR_RANGE_FULL;
+		b.full_range = dst->range == CR_RANGE_FULL;
+		if (a.full_range != b.full_range && src->fourcc == CR_FMT_GREY && dst->fourcc == CR_FMT_GREY &&
+		    src->width == dst->width && src->height == dst->height) {
+			gray_range(src, dst, b.full_range);
+			return 0;
+		}
+	}
 	return cr_scaler_run(s, &a, &b);
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The libavformat sources (src/source/libav.c) against the real daemon:
 file:CLIP for an H.264 MP4 (decoded) and an MJPEG MKV (passed through),
-paced at the clip's rate and looping seamlessly; camera.loop=false ends after
+paced at the clip's rate and looping seamlessly; decoded pictures and JPEG packets
+handed on without a copy (/status stream.borrowed) with a snapshot's colours
+right, converted only when another format is asked for; camera.loop=false ends after
 exactly the clip's frames (the decoder is drained); size, format and fps
 overrides; refusals with one clear line; url: for a clip served over HTTP and
 for a live MJPEG stream that goes away and comes back."""
@@ -28,6 +30,31 @@ def make_clip(name, *codec):
     return path
 
 
+
+
+COLOURS = ((0, 0, 0), (255, 255, 255), (0xC0, 0x40, 0x20), (0x20, 0x60, 0xC0))  # the colour clip's bars
+
+
+def make_colour_clip():
+    """Four bars of known colours, 80x240 each, in H.264 yuv420p (limited range, as ffmpeg writes it)."""
+    path = os.path.join(tmp, "colours.mp4")
+    bars = ";".join(f"color=c=0x{r:02X}{g:02X}{b:02X}:s=80x240:r=25[c{i}]" for i, (r, g, b) in enumerate(COLOURS))
+    subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-filter_complex",
+                    f"{bars};[c0][c1][c2][c3]hstack=inputs=4", "-frames:v", "25", "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", path], check=True)
+    return path
+
+
+def check_colours(d, what):
+    """The snapshot's bars have the clip's colours (within JPEG's and 4:2:0's error): limited-range
+    video levels shown as full range would make black 16 and white 235."""
+    st, hdr, body = d.get("/snapshot.jpg")
+    rgb = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", "pipe:", "-f", "rawvideo",
+                          "-pix_fmt", "rgb24", "pipe:"], input=body, capture_output=True).stdout if st == 200 else b""
+    got = [tuple(rgb[(120 * 320 + 80 * i + 40) * 3 + k] for k in range(3)) if len(rgb) == 320 * 240 * 3 else None
+           for i in range(4)]
+    ok = all(g and max(abs(a - b) for a, b in zip(g, want)) <= 12 for g, want in zip(got, COLOURS))
+    c.check(ok, what, f"bars {got}, expected {list(COLOURS)}")
 
 
 def captured_rate(d, seconds=3.0):
@@ -83,6 +110,21 @@ try:
                 f"{cam['state']}, {cam['frames']['captured']} frames")
         c.check(22 <= cam["fps"]["measured"] <= 28, "/status measured fps is close to 25", str(cam["fps"]))
         c.check(cam["frames"]["lost_upstream"] == 0, "no sequence gaps across loops", str(cam["frames"]))
+        stream = cam["stream"]
+        c.check(stream["borrowed"] >= cam["frames"]["captured"] - 1 and stream["copied"] == 0,
+                "the decoder's yuv420p pictures are handed on as the frames, not copied", str(stream))
+
+    # The decoder's limited-range picture, handed on, is expanded to JPEG's full
+    # range by the JPEG stage: the colours come out right.
+    colours = make_colour_clip()
+    with Daemon("--source", f"file:{colours}") as d:
+        check_colours(d, "a snapshot of a limited-range clip handed on has its colours")
+        stream = d.status()["camera"]["stream"]
+        c.check(stream["borrowed"] > 0 and stream["copied"] == 0, "(the colour clip was handed on)", str(stream))
+    with Daemon("--source", f"file:{colours}", "--format", "NV12") as d:
+        check_colours(d, "converted to NV12 (libswscale, full range), the snapshot has the same colours")
+        stream = d.status()["camera"]["stream"]
+        c.check(stream["copied"] > 0 and stream["borrowed"] == 0, "(the NV12 frames were converted)", str(stream))
 
     # MJPEG in MKV: passed through untouched, the JPEG stage never encodes.
     with Daemon("--source", f"file:{mkv}") as d:
@@ -95,6 +137,9 @@ try:
         jpeg = d.status()["camera"]["jpeg"]
         c.check(jpeg["passed_through"] > 0 and jpeg["encoded"] == 0, "the clip's JPEGs are not re-encoded",
                 str(jpeg))
+        stream = d.status()["camera"]["stream"]
+        c.check(stream["borrowed"] > 0 and stream["copied"] == 0, "the demuxer's JPEG packets are the frames, not copies",
+                str(stream))
 
     # Size and format overrides: decoded and scaled, also for an MJPEG clip.
     with Daemon("--source", f"file:{mkv}", "--size", "160x120", "--format", "RGB24") as d:
