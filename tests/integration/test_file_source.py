@@ -153,8 +153,11 @@ try:
         rate = captured_rate(d)
         c.check(8.5 <= rate <= 11.5, "--fps 10 paces the clip at 10 fps", f"{rate:.1f} fps")
 
-    # No looping: the camera ends after exactly the clip's frames.
-    with Daemon("--source", f"file:{mp4}", "-o", "camera.loop=false") as d:
+    # No looping: the camera ends after exactly the clip's frames. The
+    # pre-trigger's encoder still holds handed-on pictures when the decoder
+    # closes (under ASan: no use after free, no leak).
+    with Daemon("--source", f"file:{mp4}", "-o", "camera.loop=false", "-o", "camera.recording.pre_trigger=2",
+                "-o", "camera.recording.codec=h264", "-o", "camera.recording.preset=ultrafast") as d:
         cam = d.wait_camera(lambda cam: cam["state"] != "running", 10)
         c.check(cam["state"] == "ended", "with camera.loop=false the camera reports the end", cam["state"])
         c.check(cam["frames"]["captured"] == CLIP_FRAMES, f"all {CLIP_FRAMES} frames were delivered "
