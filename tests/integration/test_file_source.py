@@ -15,6 +15,7 @@ import tempfile
 import time
 
 from camrig_test import CAMRIG, Checks, Daemon, ffmpeg_count_frames, ffprobe_image, free_port, need
+from record_util import files_of, wait_idle
 
 need("ffmpeg", "ffprobe")
 c = Checks()
@@ -32,29 +33,38 @@ def make_clip(name, *codec):
 
 
 
-COLOURS = ((0, 0, 0), (255, 255, 255), (0xC0, 0x40, 0x20), (0x20, 0x60, 0xC0))  # the colour clip's bars
+# The colour clip's bars. A range mistake moves black or white by 16-20 in a snapshot, and the light
+# grey by 18 and the colours by 10-14 in a recording.
+COLOURS = ((0, 0, 0), (255, 255, 255), (0xE0, 0xE0, 0xE0), (0xC0, 0x40, 0x20), (0x20, 0x60, 0xC0))
 
 
 def make_colour_clip():
-    """Four bars of known colours, 80x240 each, in H.264 yuv420p (limited range, as ffmpeg writes it)."""
+    """Bars of known colours, 64x240 each, in H.264 yuv420p (limited range, as ffmpeg writes it)."""
     path = os.path.join(tmp, "colours.mp4")
-    bars = ";".join(f"color=c=0x{r:02X}{g:02X}{b:02X}:s=80x240:r=25[c{i}]" for i, (r, g, b) in enumerate(COLOURS))
+    sources = "".join(f"color=c=0x{r:02X}{g:02X}{b:02X}:s=64x240:r=25[c{i}];"
+                      for i, (r, g, b) in enumerate(COLOURS))
+    stack = "".join(f"[c{i}]" for i in range(len(COLOURS))) + f"hstack=inputs={len(COLOURS)}"
     subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-filter_complex",
-                    f"{bars};[c0][c1][c2][c3]hstack=inputs=4", "-frames:v", "25", "-c:v", "libx264",
-                    "-pix_fmt", "yuv420p", path], check=True)
+                    sources + stack, "-frames:v", "25", "-c:v", "libx264", "-pix_fmt", "yuv420p", path], check=True)
     return path
 
 
-def check_colours(d, what):
-    """The snapshot's bars have the clip's colours (within JPEG's and 4:2:0's error): limited-range
-    video levels shown as full range would make black 16 and white 235."""
-    st, hdr, body = d.get("/snapshot.jpg")
-    rgb = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", "pipe:", "-f", "rawvideo",
-                          "-pix_fmt", "rgb24", "pipe:"], input=body, capture_output=True).stdout if st == 200 else b""
-    got = [tuple(rgb[(120 * 320 + 80 * i + 40) * 3 + k] for k in range(3)) if len(rgb) == 320 * 240 * 3 else None
-           for i in range(4)]
-    ok = all(g and max(abs(a - b) for a, b in zip(g, want)) <= 12 for g, want in zip(got, COLOURS))
+def bars(image, what, source="pipe:"):
+    """Checks that the first picture of image (bytes, or a file as source) has the colour clip's bars
+    (within JPEG's, H.264's and 4:2:0's error)."""
+    rgb = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", source, "-frames:v", "1", "-f",
+                          "rawvideo", "-pix_fmt", "rgb24", "pipe:"], input=image, capture_output=True).stdout
+    got = [tuple(rgb[(120 * 320 + 64 * i + 32) * 3 + k] for k in range(3)) if len(rgb) == 320 * 240 * 3 else None
+           for i in range(len(COLOURS))]
+    ok = all(g and max(abs(a - b) for a, b in zip(g, want)) <= 8 for g, want in zip(got, COLOURS))
     c.check(ok, what, f"bars {got}, expected {list(COLOURS)}")
+
+
+def check_colours(d, what):
+    """The snapshot has the clip's colours: limited-range video levels shown as full range would
+    make black 16 and white 235."""
+    st, hdr, body = d.get("/snapshot.jpg")
+    bars(body if st == 200 else b"", what)
 
 
 def captured_rate(d, seconds=3.0):
@@ -116,11 +126,20 @@ try:
 
     # The decoder's limited-range picture, handed on, is expanded to JPEG's full
     # range by the JPEG stage: the colours come out right.
+    # The recorder's H.264 takes limited range as it is: a recording has them too.
     colours = make_colour_clip()
-    with Daemon("--source", f"file:{colours}") as d:
+    with Daemon("--source", f"file:{colours}", "-o", "camera.recording.codec=h264",
+                "-o", "camera.recording.preset=ultrafast") as d:
         check_colours(d, "a snapshot of a limited-range clip handed on has its colours")
         stream = d.status()["camera"]["stream"]
         c.check(stream["borrowed"] > 0 and stream["copied"] == 0, "(the colour clip was handed on)", str(stream))
+        st, reply = d.post_json("/api/record/start?duration=1")
+        c.check(st == 200 and wait_idle(d), "a short recording of the colour clip", str(reply))
+        files = files_of(d)
+        if files:
+            bars(None, "the recording of a clip handed on has its colours", files[0])
+        else:
+            c.check(False, "the recording of a clip handed on has its colours", "no file")
     with Daemon("--source", f"file:{colours}", "--format", "NV12") as d:
         check_colours(d, "converted to NV12 (libswscale, full range), the snapshot has the same colours")
         stream = d.status()["camera"]["stream"]
@@ -138,8 +157,8 @@ try:
         c.check(jpeg["passed_through"] > 0 and jpeg["encoded"] == 0, "the clip's JPEGs are not re-encoded",
                 str(jpeg))
         stream = d.status()["camera"]["stream"]
-        c.check(stream["borrowed"] > 0 and stream["copied"] == 0, "the demuxer's JPEG packets are the frames, not copies",
-                str(stream))
+        c.check(stream["borrowed"] > 0 and stream["copied"] == 0,
+                "the demuxer's JPEG packets are the frames, not copies", str(stream))
 
     # Size and format overrides: decoded and scaled, also for an MJPEG clip.
     with Daemon("--source", f"file:{mkv}", "--size", "160x120", "--format", "RGB24") as d:
