@@ -13,6 +13,7 @@
 #include "base/mem.h"
 
 #include <libavutil/opt.h>
+#include <math.h>
 #include <libswscale/swscale.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,25 +194,40 @@ static uint8_t *reserve(uint8_t **buf, size_t *have, size_t size)
 	return *buf;
 }
 
-/* Copies the GREY image src into dst of the same size, expanding limited
- * luma (16..235) to full (0..255), or the reverse. libswscale copies GRAY8
- * into GRAY8 of the same size as it is, whatever the ranges. */
-static void gray_range(const struct cr_image *src, const struct cr_image *dst, bool expand)
+/* Copies planar YUV or GREY src into dst of the same format and size with
+ * only the levels changed: limited (Y 16..235, Cb/Cr 16..240) expanded to
+ * full (0..255), or the reverse (BT.601 section 2.5.3). One table lookup a
+ * sample: libswscale takes its general scaling path for that (or, GRAY8 into
+ * GRAY8, copies without a range change). Returns false for other formats. */
+static bool convert_range(const struct cr_image *src, const struct cr_image *dst, bool expand)
 {
-	uint8_t lut[256];
+	uint8_t lut[2][256]; /* luma, chroma */
+	struct cr_plane_layout l;
 
+	if (src->fourcc != dst->fourcc || src->width != dst->width || src->height != dst->height ||
+	    (src->fourcc != CR_FMT_GREY && src->fourcc != CR_FMT_YU12 && src->fourcc != CR_FMT_NV12 &&
+	     src->fourcc != CR_FMT_YUV422P) ||
+	    cr_fourcc_layout(src->fourcc, src->width, src->height, 0, &l) < 0)
+		return false;
 	for (int v = 0; v < 256; v++) {
-		int out = expand ? ((v - 16) * 255 + 109) / 219 : (v * 219 + 127) / 255 + 16;
+		int y = expand ? ((v - 16) * 255 + 109) / 219 : (v * 219 + 127) / 255 + 16;
+		int c = expand ? 128 + (int)lround((v - 128) * 255.0 / 224) : 128 + (int)lround((v - 128) * 224.0 / 255);
 
-		lut[v] = (uint8_t)(out < 0 ? 0 : out > 255 ? 255 : out);
+		lut[0][v] = (uint8_t)(y < 0 ? 0 : y > 255 ? 255 : y);
+		lut[1][v] = (uint8_t)(c < 0 ? 0 : c > 255 ? 255 : c);
 	}
-	for (int y = 0; y < src->height; y++) {
-		const uint8_t *in = src->plane[0] + (size_t)y * src->stride[0];
-		uint8_t *o = dst->plane[0] + (size_t)y * dst->stride[0];
+	for (int p = 0; p < l.nplanes; p++) {
+		const uint8_t *t = lut[p > 0];
 
-		for (int x = 0; x < src->width; x++)
-			o[x] = lut[in[x]];
+		for (int row = 0; row < l.height[p]; row++) {
+			const uint8_t *in = src->plane[p] + (size_t)row * src->stride[p];
+			uint8_t *out = dst->plane[p] + (size_t)row * dst->stride[p];
+
+			for (int x = 0; x < l.stride[p]; x++)
+				out[x] = t[in[x]];
+		}
 	}
+	return true;
 }
 
 int cr_image_convert(struct cr_scaler *s, const struct cr_image *src, const struct cr_image *dst)
@@ -247,11 +263,8 @@ int cr_image_convert(struct cr_scaler *s, const struct cr_image *src, const stru
 	if (src->range != CR_RANGE_UNSTATED && dst->range != CR_RANGE_UNSTATED) {
 		a.full_range = src->range == CR_RANGE_FULL;
 		b.full_range = dst->range == CR_RANGE_FULL;
-		if (a.full_range != b.full_range && src->fourcc == CR_FMT_GREY && dst->fourcc == CR_FMT_GREY &&
-		    src->width == dst->width && src->height == dst->height) {
-			gray_range(src, dst, b.full_range);
+		if (a.full_range != b.full_range && convert_range(src, dst, b.full_range))
 			return 0;
-		}
 	}
 	return cr_scaler_run(s, &a, &b);
 }

@@ -214,7 +214,7 @@ static void test_convert_raw_scaled(void **state)
 }
 
 /* Levels change only between two stated ranges: limited into full expands
- * (Y 16 -> 0, 235 -> 255, chroma 128 stays), also for GREY and the luma of
+ * (Y 16 -> 0, 235 -> 255, chroma 16 -> 0, 240 -> 255), also for GREY and the luma of
  * YU12 taken as GREY (the JPEG stage's gray variant); an unstated side keeps
  * the samples as they are. */
 static void test_convert_range(void **state)
@@ -228,7 +228,8 @@ static void test_convert_range(void **state)
 
 	memset(in, 16, 64);
 	memset(in + 64, 235, 64);
-	memset(in + 128, 128, 64);
+	memset(in + 128, 16, 32);  /* U */
+	memset(in + 160, 240, 32); /* V */
 	dst.plane[0] = out;
 	dst.plane[1] = out + 128;
 	dst.plane[2] = out + 128 + 32;
@@ -236,8 +237,8 @@ static void test_convert_range(void **state)
 	assert_int_equal(cr_image_convert(s, &src, &dst), 0);
 	assert_in_range(out[0], 0, 1);
 	assert_in_range(out[127], 254, 255);
-	assert_in_range(out[128], 127, 129);
-	assert_in_range(out[191], 127, 129);
+	assert_in_range(out[128], 0, 1);
+	assert_in_range(out[191], 254, 255);
 	memset(out, 0x55, sizeof(out));
 	assert_int_equal(cr_image_convert(s, &src, &gray), 0);
 	assert_in_range(out[0], 0, 1);
