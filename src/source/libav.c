@@ -65,18 +65,30 @@ static void display_name(const char *scheme, const char *location, char *buf, si
 	snprintf(buf, len, "%s:%s", scheme, location);
 }
 
+/* Whether the camera is stopping: wake_fd is readable (it stays so). Sets
+ * p->woken. An error after an interrupted read is checked here rather than
+ * by p->woken alone: libavformat keeps the I/O error of an aborted read and
+ * returns it (or a demuxer's or frame-threaded decoder's error made of the
+ * truncated packet) from later calls without asking the callback again. */
+static bool stopping(struct cr_source *src)
+{
+	struct cr_libav *p = src->priv;
+	struct pollfd pfd = { .fd = src->wake_fd, .events = POLLIN };
+
+	if (!p->woken && src->wake_fd >= 0 && poll(&pfd, 1, 0) > 0)
+		p->woken = true;
+	return p->woken;
+}
+
 /* AVIOInterruptCB: libav polls it during blocking I/O; 1 aborts the call
  * with AVERROR_EXIT. */
 static int interrupt_cb(void *opaque)
 {
 	struct cr_source *src = opaque;
 	struct cr_libav *p = src->priv;
-	struct pollfd pfd = { .fd = src->wake_fd, .events = POLLIN };
 
-	if (src->wake_fd >= 0 && poll(&pfd, 1, 0) > 0) {
-		p->woken = true;
+	if (stopping(src))
 		return 1;
-	}
 	return p->io_deadline_ns && cr_time_mono_ns() > p->io_deadline_ns;
 }
 
@@ -257,7 +269,7 @@ static int read_error(struct cr_source *src, int err)
 {
 	struct cr_libav *p = src->priv;
 
-	if (p->woken)
+	if (stopping(src))
 		return -EAGAIN;
 	if (p->live && err == AVERROR_EXIT)
 		return cr_log_ret(CR_ELOST, CR_LOG_WARN, "%s: connection lost: no data for %lld s", p->name,
@@ -329,7 +341,7 @@ static int decode(struct cr_source *src)
 		if (ret == AVERROR_EOF) {
 			ret = avcodec_send_packet(p->dec, NULL); /* drain: the last frames come out */
 			if (ret < 0 && ret != AVERROR_EOF)
-				return ret;
+				return stopping(src) ? -EAGAIN : ret;
 			continue;
 		}
 		if (ret < 0)
