@@ -20,7 +20,9 @@ Parts:
 - Host: camrig's test source at 1280x720 30 fps read by 1, 100, 200 MJPEG
   clients (ustreamer needs a V4L2 device, which the host has not); camrig at
   1920x1080 with a 15 s pre-trigger and one client (memory); recording CPU
-  against the ffmpeg CLI (bench/record_vs_ffmpeg.sh); the LSL outlet's latency
+  against the ffmpeg CLI (bench/record_vs_ffmpeg.sh); the file source's CPU
+  per frame with no client against ffmpeg decoding the same 720p30 H.264
+  (bench/file_source.sh); the LSL outlet's latency
   (build/bench/lsl_latency) and liblsl's, when liblsl is installed.
 
 How each number is measured:
@@ -535,6 +537,16 @@ def host_record(camrig):
     return {"camrig": float(m.group(1)), "ffmpeg": float(m.group(2)), "ratio": float(r.group(1))}
 
 
+def host_file_source(camrig):
+    progress(f"file source vs ffmpeg ({ROUNDS} rounds of {SECONDS:g} s)")
+    p = subprocess.run(["sh", os.path.join(HERE, "file_source.sh"), camrig, str(int(SECONDS)), str(ROUNDS)],
+                       capture_output=True, text=True)
+    m = re.search(r"no client: camrig ([\d.]+) ms .*--format NV12 ([\d.]+) ms .*ffmpeg ([\d.]+) ms", p.stdout)
+    if not m:
+        return {"error": (p.stdout + p.stderr)[-300:].strip() or f"exit {p.returncode}"}
+    return {"camrig": float(m.group(1)), "converted": float(m.group(2)), "ffmpeg": float(m.group(3))}
+
+
 def host_lsl(camrig):
     tool = os.path.join(os.path.dirname(camrig), "bench", "lsl_latency")
     if not os.access(tool, os.X_OK):
@@ -626,7 +638,7 @@ def guest_rows(g):
         row("guest", f"camrig's defaults have pre-trigger {pre:g} s; 'pt15' is -o camera.recording.pre_trigger=15")
 
 
-def host_rows(fan, mem, rec, lsl):
+def host_rows(fan, mem, rec, lsl, fsrc):
     where = "host 720p30 test"
     if isinstance(fan, str):
         row(where, f"error: {fan}")
@@ -662,6 +674,13 @@ def host_rows(fan, mem, rec, lsl):
         row(where, "CPU ms/frame, 900x600 GREY 50 fps x264 (median)", us=f"ffmpeg {rec['ffmpeg']:.3f}",
             cr=f"{rec['camrig']:.3f}; ratio {rec['ratio']:.3f}", target="ratio <= 1.05", met=rec["ratio"] <= 1.05)
     row(where, "vs Motion: not measured: no bench script compares recording with Motion yet")
+    where = "host file source"
+    if "error" in fsrc:
+        row(where, f"file_source.sh failed: {fsrc['error']}")
+    else:
+        ratio = fsrc["camrig"] / fsrc["ffmpeg"] if fsrc["ffmpeg"] else float("nan")
+        row(where, "CPU ms/frame, 720p30 H.264, no client (median); ratio; with --format NV12 (converted)",
+            us=f"ffmpeg {fsrc['ffmpeg']:.3f}", cr=f"{fsrc['camrig']:.3f}; {ratio:.2f}; {fsrc['converted']:.3f}")
     where = "host LSL 100 Hz"
     if "error" in lsl:
         row(where, f"camrig outlet not measured: {lsl['error']}")
@@ -714,11 +733,11 @@ def main():
             mem = host_memory(camrig)
         except (RuntimeError, OSError) as e:
             mem = str(e)
-        rec, lsl = host_record(camrig), host_lsl(camrig)
+        rec, lsl, fsrc = host_record(camrig), host_lsl(camrig), host_file_source(camrig)
     if args.only != "host":
         guest_rows(g)
     if args.only != "guest":
-        host_rows(fan, mem, rec, lsl)
+        host_rows(fan, mem, rec, lsl, fsrc)
     load1 = os.getloadavg()
     guest_cpus = f", guest {g['cpus']} CPUs (QEMU TCG, 10-20x slower)" if g else ""
     print_table(f"camrig pressure suite (issue 18): {SECONDS:g} s windows, host {os.cpu_count()} CPUs{guest_cpus}; "
