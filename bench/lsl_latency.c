@@ -20,21 +20,24 @@
  * --fps, an explicit timestamp per sample, so every sample is 33 bytes on the
  * wire (doc/lsl-protocol.md section 3.4).
  *
- * Each round measures every outlet in turn (the order reversed every other
- * round, so neither always goes first): the parent creates the outlet and
- * pushes samples at --fps for --seconds, each stamped with the LSL clock just
- * before the push. --inlets child processes connect over loopback as the same
- * protocol-1.10 inlet for every outlet (doc/lsl-protocol.md section 3.3: a
- * raw socket speaking LSL:streamfeed/110, no liblsl in the inlet) and note,
- * for every sample, the LSL clock when recv() returned it; latency = that
- * minus the sample's timestamp (both CLOCK_MONOTONIC, so no correction);
- * samples that never came are counted as lost.
- * Prints, per round and outlet, p50/p99/max latency, the duration of the push
- * call itself and the process's CPU time per sample (user + system of every
- * thread: the push loop, which mostly sleeps, and the outlet's threads);
- * then a summary per outlet over every round: pooled p50/p99/max and each
- * round's p50 and p99 (the spread). Prints numbers, never fails on timing;
- * exits non-zero only when it cannot run.
+ * Every outlet runs in the same round, at the same rate: the parent creates
+ * them all and pushes one sample to each per period, the pushes spread
+ * evenly over the period (the order rotated every round), for --seconds;
+ * so every outlet meets the same load on a shared machine while each sample
+ * travels alone. Each sample is stamped with the LSL clock just before its
+ * push. Each outlet has --inlets child processes (send: 1) that connect over
+ * loopback as the same protocol-1.10 inlet for every outlet
+ * (doc/lsl-protocol.md section 3.3: a raw socket speaking
+ * LSL:streamfeed/110, no liblsl in the inlet) and note, for every sample,
+ * the LSL clock when recv() returned it; latency = that minus the sample's
+ * timestamp (both CLOCK_MONOTONIC, so no correction); samples that never
+ * came are counted as lost. Prints, per round and outlet, p50/p99/max
+ * latency, the duration of the push call and the CPU time per sample (the
+ * pushing thread's in the push call, plus the outlet's own threads': camrig's
+ * "lsl-*" threads, liblsl's every other thread); then a summary per outlet
+ * over every round: pooled p50/p99/max and each round's p50 and p99 (the
+ * spread). Prints numbers, never fails on timing; exits non-zero only when
+ * it cannot run.
  *
  *   lsl_latency [--seconds 60] [--fps 100] [--inlets 1] [--rounds 1]
  *               [--outlet camrig,liblsl,send] [--liblsl PATH] */
@@ -42,6 +45,7 @@
 #include "lsl/lsl.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
@@ -53,7 +57,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -408,109 +411,169 @@ static void peer_close(struct peer *p, const struct liblsl *l)
 		close(p->listen_fd);
 }
 
-static double cpu_seconds(const struct rusage *a, const struct rusage *b)
+/* CPU time in ns of the calling thread. */
+static int64_t thread_cpu_ns(void)
 {
-	return (double)(b->ru_utime.tv_sec - a->ru_utime.tv_sec + b->ru_stime.tv_sec - a->ru_stime.tv_sec) +
-	       (double)(b->ru_utime.tv_usec - a->ru_utime.tv_usec + b->ru_stime.tv_usec - a->ru_stime.tv_usec) / 1e6;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return cr_time_from_ts(&ts);
 }
 
-/* One round of one outlet: adds its figures to t and prints a line per inlet. */
-static int measure(enum kind kind, double seconds, double fps, int inlets, const struct liblsl *l,
-		   struct tally *t)
+/* Adds the CPU ns of this process's threads other than the calling one to
+ * ns[] (subtracts them when sign is -1), by whose they are: camrig's outlet
+ * threads are named "lsl-*", every other one is liblsl's. From
+ * /proc/self/task/TID/schedstat (its first field: ns on a CPU). */
+static void outlet_threads_cpu(int64_t ns[K_COUNT], int sign)
 {
-	long samples = (long)(seconds * fps), round_n = 0;
-	int64_t period = (int64_t)(1e9 / fps), start;
-	double *push_us = calloc((size_t)samples + 1, sizeof(double)), *round_lat;
-	int ready[2], results[MAX_INLETS][2], nin = kind == K_SEND ? 1 : inlets;
-	struct rusage ru0, ru1;
-	struct result pr, rr;
-	struct peer p;
+	DIR *dir = opendir("/proc/self/task");
+	struct dirent *e;
+	long self = (long)gettid();
 
-	if (!push_us || pipe(ready) < 0)
+	while (dir && (e = readdir(dir)) != NULL) {
+		char path[300], comm[32] = "";
+		long long run = 0;
+		FILE *f;
+
+		if (e->d_name[0] == '.' || atol(e->d_name) == self)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		if ((f = fopen(path, "r")) != NULL) {
+			(void)!fgets(comm, sizeof(comm), f);
+			fclose(f);
+		}
+		snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat", e->d_name);
+		if ((f = fopen(path, "r")) != NULL) {
+			if (fscanf(f, "%lld", &run) != 1)
+				run = 0;
+			fclose(f);
+		}
+		ns[strncmp(comm, "lsl-", 4) == 0 ? K_CAMRIG : K_LIBLSL] += sign * run;
+	}
+	if (dir)
+		closedir(dir);
+}
+
+/* One round: every outlet of kinds[] at once, each pushed once a period,
+ * spread evenly over the period (the order rotated by round), so that every
+ * outlet meets the same load on a shared machine while each sample still
+ * travels alone; each outlet has its own inlets. Adds every outlet's figures
+ * to its tally and prints a line per outlet. */
+static int measure(const enum kind *kinds, int nk, int round, double seconds, double fps, int inlets,
+		   const struct liblsl *l, struct tally *t)
+{
+	long samples = (long)(seconds * fps);
+	int64_t period = (int64_t)(1e9 / fps), slot = period / nk, start, threads_ns[K_COUNT] = { 0 };
+	double *push_us[K_COUNT];
+	int64_t push_cpu_ns[K_COUNT] = { 0 };
+	int ready[2], results[K_COUNT][MAX_INLETS][2], nin[K_COUNT], waiting = 0;
+	struct peer p[K_COUNT];
+
+	if (pipe(ready) < 0)
 		return -1;
-	if (peer_open(&p, kind, fps, l) < 0) {
-		fprintf(stderr, "lsl_latency: cannot create the %s outlet\n", kind_name[kind]);
-		return -1;
+	for (int j = 0; j < nk; j++) {
+		nin[j] = kinds[j] == K_SEND ? 1 : inlets;
+		push_us[j] = calloc((size_t)samples + 1, sizeof(double));
+		if (!push_us[j] || peer_open(&p[j], kinds[j], fps, l) < 0) {
+			fprintf(stderr, "lsl_latency: cannot create the %s outlet\n", kind_name[kinds[j]]);
+			return -1;
+		}
 	}
 	fflush(NULL);
-	for (int i = 0; i < nin; i++) {
-		pid_t pid;
+	for (int j = 0; j < nk; j++) {
+		for (int i = 0; i < nin[j]; i++) {
+			pid_t pid;
 
-		if (pipe(results[i]) < 0)
+			if (pipe(results[j][i]) < 0)
+				return -1;
+			pid = fork();
+			if (pid == 0)
+				_exit(run_inlet(p[j].port, p[j].uid, samples, ready[1], results[j][i][1]));
+			if (pid < 0)
+				return -1;
+			close(results[j][i][1]);
+			waiting++;
+		}
+		if (kinds[j] == K_SEND && peer_answer(&p[j]) < 0)
 			return -1;
-		pid = fork();
-		if (pid == 0)
-			_exit(run_inlet(p.port, p.uid, samples, ready[1], results[i][1]));
-		if (pid < 0)
-			return -1;
-		close(results[i][1]);
 	}
 	close(ready[1]);
-	if (kind == K_SEND && peer_answer(&p) < 0)
-		return -1;
-	for (int i = 0; i < nin; i++) {
+	for (int i = 0; i < waiting; i++) {
 		char b;
 
 		if (read(ready[0], &b, 1) != 1) {
-			fprintf(stderr, "lsl_latency: an inlet failed to connect to the %s outlet\n", kind_name[kind]);
+			fprintf(stderr, "lsl_latency: an inlet failed to connect\n");
 			return -1;
 		}
 	}
 	close(ready[0]);
-	/* liblsl makes an inlet's queue only after its test patterns went out. */
-	if (kind == K_LIBLSL && !l->wait_for_consumers(p.lsl_outlet, 10.0)) {
-		fprintf(stderr, "lsl_latency: liblsl's outlet has no consumer after 10 s\n");
-		return -1;
-	}
-
-	getrusage(RUSAGE_SELF, &ru0);
-	start = cr_time_mono_ns() + period;
-	for (long k = 0; k < samples; k++) {
-		struct timespec ts = cr_time_ts(start + k * period);
-		int64_t t0, t1;
-
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-			;
-		t0 = cr_time_mono_ns();
-		peer_push(&p, l, k, (double)t0 / 1e9);
-		t1 = cr_time_mono_ns();
-		push_us[k] = (double)(t1 - t0) / 1e3;
-	}
-	getrusage(RUSAGE_SELF, &ru1);
-	peer_close(&p, l);
-
-	round_lat = t->lat + t->n;
-	for (int i = 0; i < nin; i++) {
-		struct result r;
-
-		if (!read_exact(results[i][0], &r, sizeof(r)) || r.n < 0 || r.n > samples + 1024 ||
-		    !read_exact(results[i][0], t->lat + t->n, (size_t)r.n * sizeof(double))) {
-			fprintf(stderr, "lsl_latency: an inlet of the %s outlet failed\n", kind_name[kind]);
+	for (int j = 0; j < nk; j++) {
+		/* liblsl makes an inlet's queue only after its test patterns went out. */
+		if (kinds[j] == K_LIBLSL && !l->wait_for_consumers(p[j].lsl_outlet, 10.0)) {
+			fprintf(stderr, "lsl_latency: liblsl's outlet has no consumer after 10 s\n");
 			return -1;
 		}
-		close(results[i][0]);
-		percentiles(t->lat + t->n, r.n, &rr);
-		printf("  round %d %-6s inlet %d: push -> socket read  p50 %7.1f us  p99 %7.1f us  max %8.1f us  "
-		       "(%ld samples, %ld lost)\n", t->rounds + 1, kind_name[kind], i, rr.p50, rr.p99, rr.max, r.n,
-		       r.lost);
-		t->n += r.n;
-		round_n += r.n;
-		t->lost += r.lost;
 	}
+
+	outlet_threads_cpu(threads_ns, -1);
+	start = cr_time_mono_ns() + period;
+	for (long k = 0; k < samples; k++) {
+		for (int s = 0; s < nk; s++) {
+			int j = (s + round) % nk;
+			struct timespec ts = cr_time_ts(start + k * period + s * slot);
+			int64_t t0, t1, c0;
+
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+				;
+			c0 = thread_cpu_ns();
+			t0 = cr_time_mono_ns();
+			peer_push(&p[j], l, k, (double)t0 / 1e9);
+			t1 = cr_time_mono_ns();
+			push_cpu_ns[j] += thread_cpu_ns() - c0;
+			push_us[j][k] = (double)(t1 - t0) / 1e3;
+		}
+	}
+	outlet_threads_cpu(threads_ns, 1);
+	for (int j = 0; j < nk; j++)
+		peer_close(&p[j], l);
+
+	for (int j = 0; j < nk; j++) {
+		struct tally *tk = &t[j];
+		double *round_lat = tk->lat + tk->n;
+		long round_n = 0;
+		struct result pr, rr;
+
+		for (int i = 0; i < nin[j]; i++) {
+			struct result r;
+
+			if (!read_exact(results[j][i][0], &r, sizeof(r)) || r.n < 0 || r.n > samples + 1024 ||
+			    !read_exact(results[j][i][0], tk->lat + tk->n, (size_t)r.n * sizeof(double))) {
+				fprintf(stderr, "lsl_latency: an inlet of the %s outlet failed\n", kind_name[kinds[j]]);
+				return -1;
+			}
+			close(results[j][i][0]);
+			tk->n += r.n;
+			round_n += r.n;
+			tk->lost += r.lost;
+		}
+		percentiles(round_lat, round_n, &rr);
+		percentiles(push_us[j], samples, &pr);
+		tk->round_p50[round] = rr.p50;
+		tk->round_p99[round] = rr.p99;
+		tk->push_p50[round] = pr.p50;
+		tk->push_p99[round] = pr.p99;
+		tk->cpu_us[round] = (double)(push_cpu_ns[j] + (kinds[j] == K_SEND ? 0 : threads_ns[kinds[j]])) / 1e3 /
+				    (double)samples;
+		printf("  round %d %-6s push -> socket read  p50 %7.1f us  p99 %7.1f us  max %8.1f us  (%ld samples); "
+		       "push call p50 %.2f us p99 %.2f us; CPU %.1f us per sample\n", round + 1, kind_name[kinds[j]],
+		       rr.p50, rr.p99, rr.max, round_n, pr.p50, pr.p99, tk->cpu_us[round]);
+		tk->samples += samples * nin[j];
+		tk->rounds++;
+		free(push_us[j]);
+	}
+	fflush(stdout);
 	while (wait(NULL) > 0)
 		;
-	percentiles(round_lat, round_n, &rr);
-	percentiles(push_us, samples, &pr);
-	t->round_p50[t->rounds] = rr.p50;
-	t->round_p99[t->rounds] = rr.p99;
-	t->push_p50[t->rounds] = pr.p50;
-	t->push_p99[t->rounds] = pr.p99;
-	t->cpu_us[t->rounds] = cpu_seconds(&ru0, &ru1) * 1e6 / (double)samples;
-	printf("  round %d %-6s push call p50 %.2f us  p99 %.2f us  max %.1f us; process CPU %.1f us per sample\n",
-	       t->rounds + 1, kind_name[kind], pr.p50, pr.p99, pr.max, t->cpu_us[t->rounds]);
-	t->samples += samples * nin;
-	t->rounds++;
-	free(push_us);
 	return 0;
 }
 
@@ -584,12 +647,8 @@ int main(int argc, char **argv)
 			return 1;
 	}
 	for (int r = 0; r < rounds; r++)
-		for (int i = 0; i < nkinds; i++) {
-			int k = r % 2 ? nkinds - 1 - i : i;
-
-			if (measure(kinds[k], seconds, fps, inlets, &l, &t[k]) < 0)
-				return 1;
-		}
+		if (measure(kinds, nkinds, r, seconds, fps, inlets, &l, t) < 0)
+			return 1;
 	for (int k = 0; k < nkinds; k++) {
 		struct result all;
 

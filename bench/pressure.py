@@ -11,7 +11,7 @@ own outlet beside camrig's; liblsl is not packaged by Debian: build it from its
 source, github.com/sccn/liblsl, with cmake as its README says, outside
 camrig's tree), VM_RUN (path of vm-run, default ../shared/tools/vm-run),
 VM_RUN_CPUS (guest CPUs, default 2). The whole suite takes 9-11 minutes at the
-defaults; --only lsl about a minute and a half.
+defaults; --only lsl about 30 s.
 
 Parts:
 - Vivid guest (shared/tools/vm-run: a QEMU guest, code 10-20x slower than the
@@ -26,8 +26,9 @@ Parts:
   1920x1080 with a 15 s pre-trigger and one client (memory); recording CPU
   against the ffmpeg CLI (bench/record_vs_ffmpeg.sh); LSL at 100 Hz
   (build/bench/lsl_latency): camrig's outlet, liblsl's own outlet (with
-  LIBLSL) and send() from the pushing thread (the machine's floor), each in
-  turn in every round, read by the same protocol-1.10 inlet.
+  LIBLSL) and send() from the pushing thread (the machine's floor), all in
+  the same rounds with their pushes interleaved, each read by the same
+  protocol-1.10 inlet.
 
 How each number is measured:
   fps/client     complete JPEG parts a client received in the window / window
@@ -548,8 +549,9 @@ def host_record(camrig):
 
 def host_lsl(camrig):
     """bench/lsl_latency's rounds: camrig's outlet, liblsl's own outlet (when
-    LIBLSL names its shared library) and send() from the pushing thread, each
-    in turn in every round; returns {outlet: summary} or {"error": text}."""
+    LIBLSL names its shared library) and send() from the pushing thread, their
+    pushes interleaved in every round; returns {outlet: summary} or
+    {"error": text}."""
     tool = os.path.join(os.path.dirname(camrig), "bench", "lsl_latency")
     if not os.access(tool, os.X_OK):
         return {"error": f"{tool} is not built"}
@@ -740,7 +742,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--camrig", default=os.environ.get("CAMRIG", os.path.join(ROOT, "build", "camrig")))
     ap.add_argument("--only", choices=("guest", "host", "lsl"),
-                    help="one part: the vivid guest, the host (LSL included), or only LSL (a minute at the defaults)")
+                    help="one part: the vivid guest, the host (LSL included), or only LSL (30 s at the defaults)")
     ap.add_argument("--guest", action="store_true", help=argparse.SUPPRESS)  # inside the vivid guest
     ap.add_argument("--read", nargs=3, help=argparse.SUPPRESS)  # a stream reader: PORT PATH N
     args = ap.parse_args()
