@@ -10,7 +10,8 @@
  *           (github.com/sccn/liblsl, cmake, see its README) outside this
  *           tree and pass the path of the liblsl.so it makes. Its
  *           configuration is a temporary lsl_api.cfg (IPv4 only, discovery
- *           on this machine only) unless $LSLAPICFG names one.
+ *           on this machine only, the ports below) unless $LSLAPICFG names
+ *           one.
  *   send    no outlet: the pushing thread send()s each encoded sample itself
  *           on a blocking TCP socket to one inlet. This machine's floor
  *           (loopback TCP plus waking the reader), against which an outlet's
@@ -18,7 +19,10 @@
  * Every outlet publishes the same stream as a camrig frames outlet: three
  * double64 channels (frame_number, trigger_time, trigger_type), nominal rate
  * --fps, an explicit timestamp per sample, so every sample is 33 bytes on the
- * wire (doc/lsl-protocol.md section 3.4).
+ * wire (doc/lsl-protocol.md section 3.4). Discovery is on a free port, not
+ * LSL's 16571 (data and service ports from the next one), so that the
+ * benchmark never takes datagrams meant for other outlets on the machine;
+ * camrig's outlet serves loopback only.
  *
  * Every outlet runs in the same round, at the same rate: the parent creates
  * them all and pushes one sample to each per period, the pushes spread
@@ -258,6 +262,28 @@ static int run_inlet(uint16_t port, const char *uid, long expected, int ready_fd
 
 static char cfg[] = "/tmp/lsl_latency-cfg-XXXXXX"; /* the temporary lsl_api.cfg */
 
+/* The outlets' discovery port; their data and service ports are tried from
+ * the next one. Not LSL's 16571 and 16572: on a shared machine this
+ * benchmark must not take the datagrams other outlets and tests wait for. */
+static uint16_t bench_port;
+
+/* A UDP port the kernel has free now (racy, but a taken port only moves an
+ * outlet on to the next one). */
+static uint16_t free_udp_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	uint16_t port = 0;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+		port = ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port && port < 65000 ? port : 40571;
+}
+
 static void remove_cfg(void)
 {
 	unlink(cfg);
@@ -266,8 +292,10 @@ static void remove_cfg(void)
 /* Loads liblsl from path. Returns 0, or -1 with a message. */
 static int liblsl_load(struct liblsl *l, const char *path)
 {
-	static const char text[] = "[ports]\nIPv6 = disable\n[multicast]\nResolveScope = machine\n[log]\nlevel = -1\n";
-	int fd;
+	char text[256];
+	int fd, len = snprintf(text, sizeof(text),
+			       "[ports]\nIPv6 = disable\nMulticastPort = %u\nBasePort = %u\n[multicast]\n"
+			       "ResolveScope = machine\n[log]\nlevel = -1\n", bench_port, bench_port + 1);
 
 	if (!path || !*path) {
 		fprintf(stderr, "lsl_latency: --outlet liblsl needs --liblsl PATH or LIBLSL=PATH\n%s", usage);
@@ -276,7 +304,7 @@ static int liblsl_load(struct liblsl *l, const char *path)
 	/* liblsl reads its configuration once, at its first call. */
 	if (!getenv("LSLAPICFG")) {
 		fd = mkstemp(cfg);
-		if (fd < 0 || !write_all(fd, text, sizeof(text) - 1) || close(fd) < 0)
+		if (fd < 0 || !write_all(fd, text, (size_t)len) || close(fd) < 0)
 			return -1;
 		atexit(remove_cfg);
 		setenv("LSLAPICFG", cfg, 1);
@@ -308,7 +336,8 @@ static int peer_open(struct peer *p, enum kind kind, double fps, const struct li
 	p->listen_fd = p->fd = -1;
 	if (kind == K_CAMRIG) {
 		struct cr_lsl_stream_info info = { .name = "lsl-latency-bench", .camera_name = "bench",
-						   .nominal_rate = fps };
+						   .nominal_rate = fps, .multicast_port = bench_port,
+						   .base_port = (uint16_t)(bench_port + 1), .interfaces = "lo" };
 		struct cr_lsl_stats st;
 
 		if (cr_lsl_outlet_new(&info, &p->outlet) < 0 || cr_lsl_outlet_start(p->outlet) < 0)
@@ -618,6 +647,7 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
+	bench_port = free_udp_port();
 	list = strdup(outlets);
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		int k = 0;
