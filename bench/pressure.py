@@ -34,6 +34,8 @@ Parts:
 
 How each number is measured:
   fps/client     complete JPEG parts a client received in the window / window
+                 (camrig's placeholder images, sent once a second while no
+                 frame comes, are not counted)
   CPU ms/frame   the server's CPU time (utime + stime of all its threads, from
                  /proc/PID/stat) in the window / mean parts per client: the cost
                  of capturing, encoding once and sending a frame to every client
@@ -132,6 +134,7 @@ def percentile(values, q):
 
 LENGTH = re.compile(rb"content-length:\s*(\d+)", re.I)
 CAMRIG_TS = re.compile(rb"x-capture-monotonic-ns:\s*(\d+)", re.I)
+PLACEHOLDER = re.compile(rb"x-placeholder:", re.I)
 USTREAMER_TS = re.compile(rb"x-ustreamer-grab-time:\s*([\d.]+)", re.I)
 USTREAMER_LATENCY = re.compile(rb"x-ustreamer-latency:\s*([\d.]+)", re.I)  # its send time - grab time, s
 
@@ -148,6 +151,7 @@ class Stream:
         self.head = bytearray()
         self.left = 0  # JPEG bytes of the current part still to come; 0: reading headers
         self.ts = None  # the current part's capture time, ns CLOCK_MONOTONIC
+        self.placeholder = False  # the current part is camrig's placeholder image
         self.own_ns = None
         self.status = None
         self.parts = 0
@@ -161,7 +165,7 @@ class Stream:
                 take = min(self.left, len(mv))
                 self.left -= take
                 mv = mv[take:]
-                if not self.left and w0 <= now <= w1:
+                if not self.left and w0 <= now <= w1 and not self.placeholder:
                     self.parts += 1
                     if self.ts is not None:
                         self.latency.append(now - self.ts)
@@ -190,6 +194,9 @@ class Stream:
             if not m:
                 continue
             self.left = int(m.group(1))
+            # camrig's "no picture" image (once a second while the camera is
+            # down or slow): not a frame delivered.
+            self.placeholder = PLACEHOLDER.search(header) is not None
             ts = CAMRIG_TS.search(header)
             if ts:
                 self.ts = int(ts.group(1))
