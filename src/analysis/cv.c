@@ -90,6 +90,7 @@ static const struct cr_cv_ops none = {
 static const struct cr_cv_ops *loaded = &none;
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 
+#ifdef CAMRIG_HAVE_OPENCV
 /* The module's table from dir, or NULL; *found says whether the file is
  * there. One that is there but does not load is said in none_why and
  * logged. */
@@ -117,7 +118,6 @@ static const struct cr_cv_ops *load_from(const char *dir, bool *found)
 
 static void load(void)
 {
-#ifdef CAMRIG_HAVE_OPENCV
 	const struct cr_cv_ops *ops = NULL;
 	char dir[PATH_MAX] = "";
 	ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
@@ -135,8 +135,13 @@ static void load(void)
 			 CR_CV_MODULE_FILE, dir, CAMRIG_MODULE_DIR);
 	if (ops)
 		loaded = ops;
-#endif
 }
+#else
+static void load(void)
+{
+	/* built without OpenCV: the stand-ins, and none_why says so */
+}
+#endif
 
 static const struct cr_cv_ops *cv(void)
 {
