@@ -2,7 +2,7 @@
 """Issue 18's side-by-side suite: camrig under pressure beside its peers, in
 one run, printed as one table with each target and whether it is met.
 
-    /usr/bin/python3 bench/pressure.py [--camrig build/camrig] [--only guest|host]
+    /usr/bin/python3 bench/pressure.py [--camrig build/camrig] [--only guest|host|fanout]
 
 Environment: BENCH_SECONDS (each measuring window, default 10), BENCH_ROUNDS
 (rounds of bench/record_vs_ffmpeg.sh, default 3), VM_RUN (path of vm-run,
@@ -626,7 +626,7 @@ def guest_rows(g):
         row("guest", f"camrig's defaults have pre-trigger {pre:g} s; 'pt15' is -o camera.recording.pre_trigger=15")
 
 
-def host_rows(fan, mem, rec, lsl):
+def host_fanout_rows(fan):
     where = "host 720p30 test"
     if isinstance(fan, str):
         row(where, f"error: {fan}")
@@ -643,6 +643,10 @@ def host_rows(fan, mem, rec, lsl):
             row(where, f"{n} clients: JPEG encoded, unsent, skipped",
                 cr=f"{r['encoded']}, {r['unsent']}, {r['skipped']}")
         row(where, "ustreamer's ratio: not measured on the host (no V4L2 device; see the guest's fan-out rows)")
+
+
+def host_rows(fan, mem, rec, lsl):
+    host_fanout_rows(fan)
     where = "host 1080p30 pt15"
     if isinstance(mem, str):
         row(where, f"error: {mem}")
@@ -688,7 +692,8 @@ def print_table(header):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--camrig", default=os.environ.get("CAMRIG", os.path.join(ROOT, "build", "camrig")))
-    ap.add_argument("--only", choices=("guest", "host"))
+    ap.add_argument("--only", choices=("guest", "host", "fanout"),
+                    help="one part: the guest, the host, or of the host only the 1/100/200-client fan-out")
     ap.add_argument("--guest", action="store_true", help=argparse.SUPPRESS)  # inside the vivid guest
     ap.add_argument("--read", nargs=3, help=argparse.SUPPRESS)  # a stream reader: PORT PATH N
     args = ap.parse_args()
@@ -704,27 +709,30 @@ def main():
         progress(f"no camrig binary at {camrig} (build it, or pass --camrig)")
         return 1
     started, load0 = time.monotonic(), os.getloadavg()
-    g = run_guest(camrig) if args.only != "host" else None
+    g = run_guest(camrig) if args.only in (None, "guest") else None
     if args.only != "guest":
         try:
             fan = host_fanout(camrig)
         except (RuntimeError, OSError) as e:
             fan = str(e)
+    if args.only in (None, "host"):
         try:
             mem = host_memory(camrig)
         except (RuntimeError, OSError) as e:
             mem = str(e)
         rec, lsl = host_record(camrig), host_lsl(camrig)
-    if args.only != "host":
+    if args.only in (None, "guest"):
         guest_rows(g)
-    if args.only != "guest":
+    if args.only == "fanout":
+        host_fanout_rows(fan)
+    elif args.only != "guest":
         host_rows(fan, mem, rec, lsl)
     load1 = os.getloadavg()
     guest_cpus = f", guest {g['cpus']} CPUs (QEMU TCG, 10-20x slower)" if g else ""
     print_table(f"camrig pressure suite (issue 18): {SECONDS:g} s windows, host {os.cpu_count()} CPUs{guest_cpus}; "
                 f"load average {load0[0]:.1f} at the start, {load1[0]:.1f} at the end (a shared machine: other "
                 f"jobs ran beside it); {time.monotonic() - started:.0f} s")
-    return 0 if g is not None or args.only == "host" else 1
+    return 0 if g is not None or args.only in ("host", "fanout") else 1
 
 
 if __name__ == "__main__":
