@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -46,11 +47,22 @@ struct cr_http_pool {
 	atomic_uint connections;       /* handed to it (either daemon) and not yet closed */
 };
 
+/* A camera's last placeholder image (stream.c), shared by its streams for
+ * a second: one encode a second for all of them, not one each. */
+struct cr_http_placeholder {
+	pthread_mutex_t lock;          /* held while one is made */
+	struct cr_jpeg *jpeg;          /* NULL: none yet */
+	int width, height;             /* pixels, as asked */
+	char text[2 * sizeof(((struct cr_status_health *)0)->what)]; /* its lines, what and error */
+	int64_t made_ns;               /* CLOCK_MONOTONIC */
+};
+
 struct cr_http_server {
 	const struct cr_http_context *ctx;
 	struct cr_http_pool pools[CR_HTTP_POOLS];
 	struct cr_http_acceptor *acceptor; /* owns the listening socket */
 	struct cr_http_writer *writer; /* sends the MJPEG streams of the stream daemon */
+	struct cr_http_placeholder *placeholders; /* one per camera of ctx */
 	bool loopback;                 /* the listening socket is on a loopback address */
 	char bound[80];                /* where it listens, "127.0.0.1:8080" ("[::1]:8080"): the port taken
 					  when http.listen asked for port 0 */

@@ -669,6 +669,9 @@ int cr_http_server_new(const struct cr_http_context *ctx, struct cr_http_server 
 
 	server->ctx = ctx;
 	server->origin = cr_http_origin_new(cfg);
+	server->placeholders = cr_calloc(ctx->ncameras, sizeof(*server->placeholders));
+	for (unsigned i = 0; i < ctx->ncameras; i++)
+		pthread_mutex_init(&server->placeholders[i].lock, NULL);
 	if (!cfg->tls_cert != !cfg->tls_key) {
 		ret = cr_log_ret(-EINVAL, CR_LOG_ERROR, "http.tls_cert and http.tls_key go together (HTTPS needs both)");
 		goto fail;
@@ -817,5 +820,10 @@ void cr_http_server_free(struct cr_http_server **pserver)
 	cr_http_auth_free(&server->auth);
 	cr_http_tls_free(&server->tls);
 	cr_http_origin_free(&server->origin);
+	for (unsigned i = 0; i < server->ctx->ncameras; i++) {
+		cr_jpeg_unref(&server->placeholders[i].jpeg);
+		pthread_mutex_destroy(&server->placeholders[i].lock);
+	}
+	free(server->placeholders);
 	free(server);
 }

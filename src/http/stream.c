@@ -47,6 +47,7 @@
 #include "base/time.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -240,31 +241,49 @@ struct cr_http_stream {
 
 /* Between images: when the camera is down or has sent nothing for a second
  * (or 2.5 frame periods of a slower camera), and the last placeholder is a
- * second old, makes s->jpeg a placeholder that says so. Returns whether it
- * did. */
+ * second old, makes s->jpeg a placeholder that says so: the camera's last
+ * one if it is of this size and text and under a second old, else a new
+ * one (made under the camera's placeholder lock, so streams that want one
+ * at once make one between them). Returns whether it did. */
 static bool make_placeholder(struct cr_http_stream *s, int64_t now)
 {
 	const struct cr_http_context *ctx = s->server->ctx;
+	unsigned camera = (unsigned)(s->hc - ctx->cameras);
+	struct cr_http_placeholder *cache = &s->server->placeholders[camera];
 	struct cr_status_health h;
 	double stale_s = (double)STALE_NS / CR_NS_PER_SEC;
-	char upper[sizeof(h.what)];
+	char upper[sizeof(h.what)], text[sizeof(cache->text)];
 	const char *lines[3];
-	int width, height;
+	int width, height, ret = 0;
 
 	if (s->placeholder_ns && now - s->placeholder_ns < PLACEHOLDER_GAP_NS)
 		return false;
-	cr_status_camera_health(ctx->status, (unsigned)(s->hc - ctx->cameras), stale_s, &h);
+	cr_status_camera_health(ctx->status, camera, stale_s, &h);
 	if (h.healthy)
 		return false;
 	snprintf(s->what, sizeof(s->what), "%s", h.what);
-	for (size_t i = 0; i <= strlen(h.what); i++)
-		upper[i] = (char)toupper((unsigned char)h.what[i]);
-	lines[0] = upper;
-	lines[1] = s->hc->name;
-	lines[2] = h.error;
+	snprintf(text, sizeof(text), "%s\n%s", h.what, h.error);
 	width = s->params.width ? s->params.width : h.width ? h.width : 640;
 	height = s->params.height ? s->params.height : h.height ? h.height : 480;
-	if (cr_jpeg_placeholder(width, height, lines, h.error[0] ? 3 : 2, &s->jpeg) < 0)
+	pthread_mutex_lock(&cache->lock);
+	if (!cache->jpeg || cache->width != width || cache->height != height || strcmp(cache->text, text) != 0 ||
+	    now - cache->made_ns >= PLACEHOLDER_GAP_NS) {
+		for (size_t i = 0; i <= strlen(h.what); i++)
+			upper[i] = (char)toupper((unsigned char)h.what[i]);
+		lines[0] = upper;
+		lines[1] = s->hc->name;
+		lines[2] = h.error;
+		cr_jpeg_unref(&cache->jpeg);
+		ret = cr_jpeg_placeholder(width, height, lines, h.error[0] ? 3 : 2, &cache->jpeg);
+		cache->width = width;
+		cache->height = height;
+		snprintf(cache->text, sizeof(cache->text), "%s", text);
+		cache->made_ns = now;
+	}
+	if (ret == 0)
+		s->jpeg = cr_jpeg_ref(cache->jpeg);
+	pthread_mutex_unlock(&cache->lock);
+	if (ret < 0)
 		return false;
 	s->placeholder = true;
 	s->placeholder_ns = now;

@@ -6,7 +6,10 @@ the parts' frame indices and capture times, the daemon's own clocks); one
 encode per frame serves all 50 (/status jpeg.encoded against
 frames.captured); clients that go are noticed (/status live_views and
 clients); a HEAD is answered with the head alone; camrig stops cleanly with
-streams open.
+streams open. When the picture stops, every client gets placeholders, made
+at most once a second for all of them (their X-Timestamps, when the daemon
+made them). Over HTTPS (each stream in its connection's thread) a few
+rate-limited streams get fresh images as well.
 
 Asserts orders and counts, never latencies: CI runs this on two busy cores."""
 import json
@@ -101,6 +104,19 @@ with Daemon("--source", "test", "--size", "320x240", "--fps", "10", "-o", "http.
     pairs = [parts_of(r, 2) for r in readers[MANY // 2:]]
     c.check(all(len(p) == 2 and index(p[0]) < index(p[1]) for p in pairs), "the clients left still get newer images")
 
+    # A client that shuts down its sending side after the request still
+    # gets its stream (only a reset or a failed send ends one).
+    with socket.create_connection(("127.0.0.1", d.port), timeout=20) as s:
+        s.sendall(f"GET /stream.mjpg HTTP/1.1\r\nHost: 127.0.0.1:{d.port}\r\n\r\n".encode())
+        s.shutdown(socket.SHUT_WR)
+        data = b""
+        while data.count(b"X-Frame-Index:") < 2:
+            more = s.recv(65536)
+            if not more:
+                break
+            data += more
+    c.check(data.count(b"X-Frame-Index:") >= 2, "a client that half-closes after its request gets its stream")
+
     # HEAD: the response head alone, then the connection closes.
     with socket.create_connection(("127.0.0.1", d.port), timeout=20) as s:
         s.sendall(f"HEAD /stream.mjpg HTTP/1.1\r\nHost: 127.0.0.1:{d.port}\r\n\r\n".encode())
@@ -129,6 +145,31 @@ with Daemon("--source", "test", "--size", "320x240", "--fps", "10", "-o", "http.
             pass
         ended += 1
     c.check(ended == 5, "at the stop every open stream ends")
+
+# The picture stops: a file that ends.
+if shutil.which("ffmpeg"):
+    tmp = tempfile.mkdtemp(prefix="camrig-fanout-")
+    clip = os.path.join(tmp, "clip.mkv")
+    subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc2=size=320x240:rate=25:duration=2", "-c:v", "mjpeg", clip], check=True)
+    with Daemon("--source", f"file:{clip}", "-o", "camera.loop=false") as d:
+        readers = [MjpegReader(d.port) for _ in range(20)]
+        firsts = []
+        for r in readers:
+            part = r.next_part(timeout=20)
+            while part is not None and "x-placeholder" not in part[0]:
+                part = r.next_part(timeout=20)
+            firsts.append(part)
+        c.check(all(p and "input ended" in p[0]["x-placeholder"] for p in firsts),
+                "file ended: each of 20 clients gets a placeholder saying so")
+        stamps = sorted({float(p[0]["x-timestamp"]) for p in firsts if p})
+        c.check(all(b - a >= 0.9 for a, b in zip(stamps, stamps[1:])),
+                "their placeholders were made at most once a second for all of them", str(stamps))
+        for r in readers:
+            r.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+else:
+    log("SKIP the part where the picture stops: ffmpeg is not installed")
 
 # HTTPS: the streams stay callback responses in connection threads.
 if not shutil.which("openssl"):
