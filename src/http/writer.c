@@ -27,9 +27,13 @@
  *   stream between images counts as waiting on its variant
  *   (cr_jpeg_variant_poll()), which is what makes the stage encode the
  *   next frame for it, as a blocked thread did before.
- * - Ending. A client that closes (EPOLLRDHUP, EPOLLHUP, EPOLLERR, a failed
- *   send), a stream that ends (camrig stops, a HEAD answered) or one whose
- *   socket took nothing for CR_HTTP_IDLE_TIMEOUT_S ends here:
+ * - Ending. A client that has gone (a send fails, or epoll says EPOLLHUP or
+ *   EPOLLERR: its close is noticed by the second send after it at the
+ *   latest, and every stream keeps sending, images or a placeholder a
+ *   second; a client that only shuts down its sending side still gets its
+ *   stream), a stream
+ *   that ends (camrig stops, a HEAD answered) or one whose socket took
+ *   nothing for CR_HTTP_IDLE_TIMEOUT_S ends here:
  *   cr_http_stream_end() releases what it holds and resumes the connection,
  *   and libmicrohttpd closes it and reports it closed (the acceptor's
  *   count, server.c). At stop every stream ends so, before the stream
@@ -66,7 +70,7 @@ struct client {
 	struct cr_http_stream *s;
 	int fd;                      /* libmicrohttpd's socket, suspended: ours to write, not to close */
 	bool writable;               /* the last send took everything, or EPOLLOUT came since */
-	bool gone;                   /* the client closed or the socket failed */
+	bool gone;                   /* the connection was reset or failed */
 	int64_t wake_ns;             /* the stream wants a call by then without an event (CLOCK_MONOTONIC) */
 	int64_t progress_ns;         /* the last byte sent, or the hand-over (CLOCK_MONOTONIC) */
 };
@@ -146,7 +150,7 @@ static bool take_incoming(struct cr_http_writer *w, int64_t now)
 	stopped = w->stopped;
 	pthread_mutex_unlock(&w->lock);
 	for (; c; c = next) {
-		struct epoll_event ev = { .events = EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c };
+		struct epoll_event ev = { .events = EPOLLOUT | EPOLLET, .data.ptr = c };
 
 		next = c->next;
 		if (stopped || epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
@@ -191,7 +195,7 @@ static void *run(void *arg)
 			}
 			if (events[i].events & EPOLLOUT)
 				c->writable = true;
-			if (events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			if (events[i].events & (EPOLLHUP | EPOLLERR))
 				c->gone = true;
 		}
 		now = cr_time_mono_ns();
