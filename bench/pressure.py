@@ -637,6 +637,10 @@ def host_fanout_rows(fan):
             tgt, met = ("<= 1.25", ratio <= 1.25) if n == 100 else ("", None)
             row(where, f"{n} clients: CPU % of a core; ratio to 1 client", cr=f"{f1(r['cpu_pct'])}; {f2(ratio)}",
                 target=tgt, met=met)
+            # The same, per frame each client got: fair when a window's clients got fewer frames.
+            per = r["cpu_ms_frame"] / fan[1]["cpu_ms_frame"] if fan[1]["cpu_ms_frame"] else float("nan")
+            row(where, f"{n} clients: CPU ms per frame sent to every client; ratio to 1 client",
+                cr=f"{f2(r['cpu_ms_frame'])}; {f2(per)}")
             refused = f", {r['refused']} refused" if r["refused"] else ""
             row(where, f"{n} clients: slowest / median client fps; capture drops",
                 cr=f"{f1(min(r['fps']))} / {f1(percentile(r['fps'], 0.5))}; {r['drops']}{refused}")
