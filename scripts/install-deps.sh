@@ -4,6 +4,11 @@
 #   scripts/install-deps.sh test    that, plus what the test suite and benchmarks use,
 #                                   and puppeteer-core from npm (the version pinned in
 #                                   tests/browser/package-lock.json) into tests/browser/node_modules
+#   scripts/install-deps.sh arm64   what cross-building for arm64 needs (scripts/cross-arm64.sh):
+#                                   the cross compiler, qemu-user, and the arm64 (multiarch) -dev
+#                                   package of each library, except OpenCV's, which cannot be
+#                                   installed beside the host's (it is not Multi-Arch: same), so
+#                                   the cross build has no analysis; a build on the Pi itself has.
 # Run as root (or it uses sudo). Safe to run again: apt-get skips what is there, and
 # npm runs only when the lock file changed.
 set -eu
@@ -13,18 +18,24 @@ build_pkgs="meson ninja-build pkg-config gcc g++
   libturbojpeg0-dev libmicrohttpd-dev libgnutls28-dev libcrypt-dev libjansson-dev libcyaml-dev libyaml-dev
   libcurl4-openssl-dev libncurses-dev libsystemd-dev libgpiod-dev libmosquitto-dev libcamera-dev libcamera-ipa
   libaravis-dev libusb-1.0-0-dev libopencv-dev opencv-data"
-test_pkgs="libcmocka-dev ffmpeg curl openssl v4l-utils libcamera-tools python3 procps psmisc systemd stress-ng prometheus
+test_pkgs="libcmocka-dev ffmpeg curl openssl v4l-utils libcamera-tools libcamera-v4l2 python3 procps psmisc systemd stress-ng prometheus
   tmux aravis-tools
   qemu-system-x86 busybox-static kmod cpio ustreamer chromium
   clang-14 libclang-rt-14-dev llvm-14
   opencv-doc python3-opencv motion mosquitto mosquitto-clients janus iproute2 util-linux"
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
 case $what in
   build) pkgs=$build_pkgs ;;
   test) pkgs="$build_pkgs $test_pkgs" ;;
-  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+  arm64)
+    pkgs="meson ninja-build pkg-config crossbuild-essential-arm64 qemu-user libcmocka-dev:arm64"
+    for p in $build_pkgs; do
+      case $p in libopencv-dev) ;; *-dev) pkgs="$pkgs $p:arm64" ;; esac
+    done
+    dpkg --print-foreign-architectures | grep -qx arm64 || $SUDO dpkg --add-architecture arm64 ;;
+  *) echo "usage: $0 build|test|arm64" >&2; exit 2 ;;
 esac
-SUDO=
-[ "$(id -u)" = 0 ] || SUDO=sudo
 missing=
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

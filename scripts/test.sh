@@ -3,8 +3,10 @@
 # -Werror, and with AddressSanitizer + UBSan) and runs every test: unit tests,
 # the fuzz corpora and integration tests in both builds, device tests (QEMU +
 # vivid) in the first; then each libFuzzer target for 10 s (scripts/fuzz.sh,
-# a third build in build-fuzz/). Ends with one line "camrig tests: N passed,
-# N failed, N skipped".
+# a third build in build-fuzz/); then the arm64 cross build's unit tests,
+# fuzz corpora and smoke test under qemu-user (scripts/cross-arm64.sh, in
+# build-arm64/). Ends with one line "camrig tests: N passed, N failed,
+# N skipped".
 #   scripts/test.sh [--no-vm]     --no-vm leaves out the device tests
 set -eu
 cd "$(dirname "$0")/.."
@@ -28,6 +30,8 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1:abo
 	meson test -C build-asan --print-errorlogs --suite unit --suite fuzz --suite integration --timeout-multiplier 3 ||
 	status=1
 scripts/fuzz.sh --seconds 10 || status=1
+scripts/cross-arm64.sh --test || status=1
 
-/usr/bin/python3 scripts/test-summary.py build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json
+/usr/bin/python3 scripts/test-summary.py build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
+	build-arm64/meson-logs/testlog.json
 exit $status

@@ -185,8 +185,7 @@ int cr_analysis_check(const struct cr_analysis_config *c, char **key, char **why
 	}
 	if (cr_analysis_wanted(c) && !cr_cv_available()) {
 		*key = cr_strdup(c->motion.enabled ? "motion.enabled" : "faces.enabled");
-		*why = cr_strdup("camrig was built without OpenCV (expected false, or a camrig built with "
-				 "libopencv-dev installed)");
+		*why = cr_asprintf("%s (expected false, or a camrig with OpenCV)", cr_cv_why_not());
 		return -EINVAL;
 	}
 	if (c->faces.enabled && (!c->faces.model || stat(c->faces.model, &st) < 0 || !S_ISREG(st.st_mode))) {

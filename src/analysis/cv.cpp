@@ -1,9 +1,10 @@
-/* The OpenCV adapter (see cv.h): thin wrappers, no policy. Every entry point
+/* The OpenCV adapter (see cv.h), built as the module camrig-opencv.so
+ * (cv_module.h): thin wrappers, no policy. Every entry point
  * catches cv::Exception (and std::exception: OpenCV may throw bad_alloc) and
  * returns a negative errno, so no exception crosses into C. Images are
  * wrapped in cv::Mat headers over the caller's memory, never copied but
  * for the mask. */
-#include "analysis/cv.h"
+#include "analysis/cv_module.h"
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -31,11 +32,6 @@ struct cr_cv_motion {
 struct cr_cv_faces {
 	cv::CascadeClassifier cascade;
 };
-
-bool cr_cv_available(void)
-{
-	return true;
-}
 
 const char *cr_cv_version(void)
 {
@@ -262,3 +258,9 @@ int cr_cv_fill_polygon(uint8_t *mask, int width, int height, const int *xy, int 
 		return -EIO;
 	}
 }
+
+/* The module's one exported symbol (the build hides every other). */
+extern "C" __attribute__((visibility("default"))) const struct cr_cv_ops cr_cv_module = {
+	sizeof(struct cr_cv_ops), cr_cv_version, cr_cv_motion_new, cr_cv_motion_free, cr_cv_motion_apply, cr_cv_mean,
+	cr_cv_faces_new, cr_cv_faces_free, cr_cv_faces_detect, cr_cv_draw, cr_cv_fill_polygon,
+};

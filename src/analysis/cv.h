@@ -10,8 +10,9 @@
  *   - masks: polygons filled with cv::fillPoly.
  * Every image is 8-bit gray unless said otherwise: width x height pixels,
  * stride bytes per row. No function throws: OpenCV's exceptions become
- * negative errnos. Built from cv.cpp when OpenCV is found, else from
- * cv_none.c, whose functions all return -ENOTSUP. */
+ * negative errnos. cv.cpp implements them in a module camrig loads on the
+ * first call (cv_module.h, cv.c); without it (camrig built without OpenCV,
+ * or the module missing) the detectors return -ENOTSUP. */
 #ifndef CR_ANALYSIS_CV_H
 #define CR_ANALYSIS_CV_H
 
@@ -28,8 +29,13 @@ struct cr_rect {
 	int x, y, width, height;
 };
 
-/* True when camrig was built with OpenCV. */
+/* True when OpenCV is there: camrig was built with it and its module loads
+ * (this call loads it). */
 bool cr_cv_available(void);
+
+/* Why OpenCV is not there (built without it, its module missing or not
+ * loading), one line; NULL when it is. */
+const char *cr_cv_why_not(void);
 
 /* The OpenCV version camrig was built with ("4.6.0"), or NULL without it. */
 const char *cr_cv_version(void);

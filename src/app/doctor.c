@@ -126,7 +126,7 @@ static void check_libraries(struct doctor *d, const struct cr_config *config)
 	    cr_aravis_version() ? v : "not built in: no aravis: source");
 	add(d, "library", "OpenCV", cr_cv_available(), analysis_wanted(config),
 	    "install libopencv-dev and build camrig again", "%s",
-	    cr_cv_available() ? cr_cv_version() : "not built in: no motion or face detection");
+	    cr_cv_available() ? cr_cv_version() : cr_cv_why_not());
 }
 
 /* ---- encoders -------------------------------------------------------------- */

@@ -169,13 +169,23 @@ static void lsl_tap_free(void *obj)
 {
 }
 
-/* Records a part just created (ret: what its new returned). Returns ret. */
-#define ADD(p, type, obj, ret) add_part((p), #type, (obj), (ret), type##_part_start, type##_part_stop, type##_part_free)
+/* Records a part just created: obj is the field its new stored it in, ret
+ * what that new returned. Returns ret. The field goes by address and is read
+ * in add_part(), after the new has run: C leaves the order in which a call's
+ * arguments are evaluated open (gcc for x86-64 happens to run the new first,
+ * for arm64 it reads the field first, still NULL). */
+#define ADD(p, type, obj, ret) \
+	add_part((p), #type, &(obj), (ret), type##_part_start, type##_part_stop, type##_part_free)
 
-static int add_part(struct cr_pipeline *p, const char *kind, void *obj, int ret, int (*start)(void *),
-		    void (*stop)(void *), void (*free_fn)(void *))
+static int add_part(struct cr_pipeline *p, const char *kind, const void *field, int ret,
+		    int (*start)(void *), void (*stop)(void *), void (*free_fn)(void *))
 {
-	if (ret < 0 || !obj)
+	void *obj = NULL;
+
+	if (ret < 0)
+		return ret;
+	memcpy(&obj, field, sizeof(obj)); /* a pointer to some part type, read as void * */
+	if (!obj)
 		return ret;
 	p->parts[p->nparts++] = (struct part){ .kind = kind, .obj = obj, .start = start, .stop = stop, .free = free_fn };
 	return 0;
@@ -196,7 +206,7 @@ static int start_part(struct cr_pipeline *p, void *obj)
 		pt->started = ++p->nstarted;
 		return 0;
 	}
-	return -ENOENT;
+	return cr_log_ret(-ENOENT, CR_LOG_ERROR, "pipeline: a part to start was never recorded (a bug in camrig)");
 }
 
 /* The status model as MQTT publishes it. */
@@ -346,8 +356,10 @@ static int start_rig(struct cr_pipeline *p, unsigned i)
 		if (ret == 0)
 			ret = start_part(p, rig->lsl);
 		if (ret == 0) {
-			p->taps[i] = (struct lsl_tap){ .fanout = cr_camera_fanout(rig->camera), .outlet = rig->lsl };
-			ret = add_part(p, "lsl_tap", &p->taps[i], 0, lsl_tap_start, lsl_tap_stop, lsl_tap_free);
+			struct lsl_tap *tap = &p->taps[i];
+
+			*tap = (struct lsl_tap){ .fanout = cr_camera_fanout(rig->camera), .outlet = rig->lsl };
+			ret = add_part(p, "lsl_tap", &tap, 0, lsl_tap_start, lsl_tap_stop, lsl_tap_free);
 		}
 		if (ret == 0)
 			ret = start_part(p, &p->taps[i]);

@@ -3,11 +3,13 @@ talk to it as clients do (urllib, curl, ffmpeg, ffprobe), and report results.
 
 Every test script is a plain Python 3 program (stdlib only) that exits 0 on
 success, 1 on failure and 77 when it must skip (meson's convention). The
-binary under test comes from $CAMRIG."""
+binary under test comes from $CAMRIG, run through $CAMRIG_WRAPPER if set (a
+cross build's qemu-user: tests/meson.build)."""
 import ctypes
 import json
 import os
 import shutil
+import shlex
 import signal
 import socket
 import subprocess
@@ -23,6 +25,9 @@ CAMRIG = os.path.abspath(os.environ.get("CAMRIG", os.path.join(os.path.dirname(_
 # tests/vm (code 10-20x slower, and slower again on a busy host) sets it.
 # It stretches how long the helpers wait for the daemon to start and stop,
 # never what a check accepts.
+# What runs a binary of another architecture here (a cross build's
+# exe_wrapper, e.g. qemu-aarch64).
+WRAPPER = shlex.split(os.environ.get("CAMRIG_WRAPPER", ""))
 SLOW = float(os.environ.get("CAMRIG_TEST_SLOW", "1"))
 SKIP = 77
 
@@ -34,6 +39,11 @@ def log(*args):
 def skip(reason):
     log("SKIP:", reason)
     sys.exit(SKIP)
+
+
+def camrig_cmd(*args):
+    """The command line that runs camrig with args (through WRAPPER if set)."""
+    return [*WRAPPER, CAMRIG, *args]
 
 
 def free_port():
@@ -79,7 +89,7 @@ class Daemon:
         self.base = f"http://127.0.0.1:{self.port}"
         self.tmp = tempfile.mkdtemp(prefix="camrig-test-")
         self.listen = listen
-        self.args = [CAMRIG, "run"] + (["--listen", f"127.0.0.1:{self.port}"] if listen else [])
+        self.args = camrig_cmd("run") + (["--listen", f"127.0.0.1:{self.port}"] if listen else [])
         if config is not None:
             path = os.path.join(self.tmp, "camrig.yaml")
             with open(path, "w") as f:

@@ -4,7 +4,7 @@ import json
 import os
 import subprocess
 
-from camrig_test import CAMRIG, SLOW, wait_until  # noqa: F401 (used by importers too)
+from camrig_test import CAMRIG, SLOW, camrig_cmd, wait_until  # noqa: F401 (used by importers too)
 
 
 def probe(path):
@@ -46,7 +46,7 @@ def recorded(rows):
 def verify(path):
     """Runs `camrig verify path`; returns (exit status, output)."""
     # A 20 s rawvideo file in the emulated guest takes a while (SLOW: its factor).
-    p = subprocess.run([CAMRIG, "verify", path], capture_output=True, text=True, timeout=60 * SLOW)
+    p = subprocess.run(camrig_cmd("verify", path), capture_output=True, text=True, timeout=60 * SLOW)
     return p.returncode, p.stdout + p.stderr
 
 

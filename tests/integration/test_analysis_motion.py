@@ -39,6 +39,12 @@ PRE, GAP, POST = 2.0, 1.5, 1.0
 NAME = "camrig-motion-%d" % os.getpid()
 
 
+def maps_opencv(d):
+    """Whether the daemon's address space holds OpenCV (its module or libraries)."""
+    with open(f"/proc/{d.proc.pid}/maps") as f:
+        return any("camrig-opencv" in line or "libopencv" in line for line in f)
+
+
 def config(source, root, extra=""):
     return f"""
 cameras:
@@ -266,5 +272,22 @@ with Daemon("--source", "test", "--size", "640x480", "--fps", "30", "-o", "camer
     c.check(st == 200 and cam["frames"]["dropped_pool"] == 0 and video.get("dropped") == 0 and
             cam["analysis"]["analysed"] >= 10, "analysis + stalled live view + recording: no frame dropped by capture "
             "or the encoder", json.dumps({"frames": cam["frames"], "consumers": cam["consumers"]}))
+    c.check(maps_opencv(d), "with a detector on, OpenCV's module is loaded")
+
+# ---- no detector: OpenCV is never loaded (the module is loaded on first use) ----
+with Daemon("--source", "test", "--size", "320x240", "-o", "camera.recording.pre_trigger=0") as d:
+    d.get("/snapshot.jpg")
+    c.check(not maps_opencv(d), "with no detector, camrig maps no OpenCV library")
+
+# ---- the module missing: a detector refuses to start, saying where it looked ----
+lone = os.path.join(tmp, "lone")
+os.makedirs(lone)
+shutil.copy(CAMRIG, lone)
+p = subprocess.run([os.path.join(lone, "camrig"), "run", "--source", "test", "--listen", f"127.0.0.1:{free_port()}",
+                    "-o", "camera.analysis.motion.enabled=true"], capture_output=True, text=True, timeout=30,
+                   stdin=subprocess.DEVNULL)
+c.check(p.returncode == 1 and "analysis.motion.enabled" in p.stderr and "camrig-opencv.so" in p.stderr
+        and lone in p.stderr, "without OpenCV's module a detector refuses to start and says where it looked",
+        p.stderr.strip())
 
 c.done()

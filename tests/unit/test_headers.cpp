@@ -12,6 +12,7 @@
 #include "app/rig.h"
 #include "app/status.h"
 #include "analysis/analysis.h"
+#include "analysis/cv_module.h"
 #include "analysis/cv.h"
 #include "base/error.h"
 #include "base/events.h"

@@ -1,0 +1,207 @@
+/* cv.h's functions in camrig itself: each calls the OpenCV module
+ * (cv_module.h), loaded on the first call, or, where there is none (camrig
+ * built without OpenCV, or the module missing), a stand-in whose detectors
+ * refuse with -ENOTSUP, so analysis settings fail at start-up with a reason
+ * instead of doing nothing.
+ *
+ * Where the module is looked for: beside the camrig binary (a build tree:
+ * meson puts both in build/), then CAMRIG_MODULE_DIR, where `meson install`
+ * puts it (LIBDIR/camrig). */
+#include "analysis/cv_module.h"
+
+#include "base/log.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef CAMRIG_MODULE_DIR
+#define CAMRIG_MODULE_DIR "/usr/local/lib/camrig"
+#endif
+
+static const char *none_version(void)
+{
+	return NULL;
+}
+
+static int none_motion_new(int width, int height, const uint8_t *mask, int history, struct cr_cv_motion **out)
+{
+	*out = NULL;
+	return -ENOTSUP;
+}
+
+static void none_motion_free(struct cr_cv_motion **motion)
+{
+	*motion = NULL;
+}
+
+static int none_motion_apply(struct cr_cv_motion *motion, const uint8_t *gray, int stride, int min_area, bool relearn,
+			     struct cr_cv_motion_result *out)
+{
+	return -ENOTSUP;
+}
+
+static double none_mean(const uint8_t *gray, int width, int height, int stride, const uint8_t *mask)
+{
+	return 0;
+}
+
+static char none_why[PATH_MAX + 128] = "camrig was built without OpenCV (install libopencv-dev and build again)";
+
+static int none_faces_new(const char *path, struct cr_cv_faces **out, char *why, size_t len)
+{
+	*out = NULL;
+	snprintf(why, len, "%s", none_why);
+	return -ENOTSUP;
+}
+
+static void none_faces_free(struct cr_cv_faces **faces)
+{
+	*faces = NULL;
+}
+
+static int none_faces_detect(struct cr_cv_faces *faces, const uint8_t *gray, int width, int height, int stride,
+			     int min_size, struct cr_rect *out, int max)
+{
+	return -ENOTSUP;
+}
+
+static int none_draw(const struct cr_cv_picture *pic, const struct cr_cv_box *boxes, int nboxes, const char *text)
+{
+	return -ENOTSUP;
+}
+
+static int none_fill_polygon(uint8_t *mask, int width, int height, const int *xy, int npoints, uint8_t value)
+{
+	return -ENOTSUP;
+}
+
+static const struct cr_cv_ops none = {
+	.size = sizeof(struct cr_cv_ops), .version = none_version, .motion_new = none_motion_new,
+	.motion_free = none_motion_free, .motion_apply = none_motion_apply, .mean = none_mean,
+	.faces_new = none_faces_new, .faces_free = none_faces_free, .faces_detect = none_faces_detect,
+	.draw = none_draw, .fill_polygon = none_fill_polygon,
+};
+
+static const struct cr_cv_ops *loaded = &none;
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+
+/* The module's table from dir, or NULL; *found says whether the file is
+ * there. One that is there but does not load is said in none_why and
+ * logged. */
+static const struct cr_cv_ops *load_from(const char *dir, bool *found)
+{
+	char path[PATH_MAX];
+	const struct cr_cv_ops *ops;
+	void *handle;
+
+	*found = snprintf(path, sizeof(path), "%s/%s", dir, CR_CV_MODULE_FILE) < (int)sizeof(path) &&
+		 access(path, F_OK) == 0;
+	if (!*found)
+		return NULL;
+	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	ops = handle ? dlsym(handle, CR_CV_MODULE_SYMBOL) : NULL;
+	if (ops && ops->size == sizeof(*ops))
+		return ops; /* never closed: OpenCV stays for the process's life */
+	snprintf(none_why, sizeof(none_why), "OpenCV's module %s does not load: %s", path,
+		 handle ? "it is from another camrig" : dlerror());
+	cr_warn("analysis: %s", none_why);
+	if (handle)
+		dlclose(handle);
+	return NULL;
+}
+
+static void load(void)
+{
+#ifdef CAMRIG_HAVE_OPENCV
+	const struct cr_cv_ops *ops = NULL;
+	char dir[PATH_MAX] = "";
+	ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+	char *slash = n > 0 ? (dir[n] = '\0', strrchr(dir, '/')) : NULL;
+	bool found = false;
+
+	if (slash) {
+		*slash = '\0';
+		ops = load_from(dir, &found);
+	}
+	if (!ops && !found)
+		ops = load_from(CAMRIG_MODULE_DIR, &found);
+	if (!ops && !found)
+		snprintf(none_why, sizeof(none_why), "OpenCV's module %s is neither beside camrig (in %s) nor in %s",
+			 CR_CV_MODULE_FILE, dir, CAMRIG_MODULE_DIR);
+	if (ops)
+		loaded = ops;
+#endif
+}
+
+static const struct cr_cv_ops *cv(void)
+{
+	pthread_once(&load_once, load);
+	return loaded;
+}
+
+bool cr_cv_available(void)
+{
+	return cv() != &none;
+}
+
+const char *cr_cv_why_not(void)
+{
+	return cr_cv_available() ? NULL : none_why;
+}
+
+const char *cr_cv_version(void)
+{
+	return cv()->version();
+}
+
+int cr_cv_motion_new(int width, int height, const uint8_t *mask, int history, struct cr_cv_motion **out)
+{
+	return cv()->motion_new(width, height, mask, history, out);
+}
+
+void cr_cv_motion_free(struct cr_cv_motion **motion)
+{
+	cv()->motion_free(motion);
+}
+
+int cr_cv_motion_apply(struct cr_cv_motion *motion, const uint8_t *gray, int stride, int min_area, bool relearn,
+		       struct cr_cv_motion_result *out)
+{
+	return cv()->motion_apply(motion, gray, stride, min_area, relearn, out);
+}
+
+double cr_cv_mean(const uint8_t *gray, int width, int height, int stride, const uint8_t *mask)
+{
+	return cv()->mean(gray, width, height, stride, mask);
+}
+
+int cr_cv_faces_new(const char *path, struct cr_cv_faces **out, char *why, size_t len)
+{
+	return cv()->faces_new(path, out, why, len);
+}
+
+void cr_cv_faces_free(struct cr_cv_faces **faces)
+{
+	cv()->faces_free(faces);
+}
+
+int cr_cv_faces_detect(struct cr_cv_faces *faces, const uint8_t *gray, int width, int height, int stride,
+		       int min_size, struct cr_rect *out, int max)
+{
+	return cv()->faces_detect(faces, gray, width, height, stride, min_size, out, max);
+}
+
+int cr_cv_draw(const struct cr_cv_picture *pic, const struct cr_cv_box *boxes, int nboxes, const char *text)
+{
+	return cv()->draw(pic, boxes, nboxes, text);
+}
+
+int cr_cv_fill_polygon(uint8_t *mask, int width, int height, const int *xy, int npoints, uint8_t value)
+{
+	return cv()->fill_polygon(mask, width, height, xy, npoints, value);
+}
