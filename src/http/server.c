@@ -19,7 +19,9 @@
  * other, after which the handler suspends the connection and hands it to
  * the writer (writer.c), which sends the stream from one thread; when the
  * writer resumes it, on_request() is called once more and closes it. Only
- * handlers that never block run there (a stream's, the error replies).
+ * handlers that never block run there (a stream's, the error replies);
+ * a Basic credential's crypt(3) does, delaying the stream requests behind
+ * it by its few milliseconds, never the streams being sent.
  * With TLS the acceptor cannot read the request line and the API pool
  * serves both, with live views limited here (cr_http_live_view_begin()),
  * streams in their connections' threads.
@@ -65,8 +67,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CONNECTION_MEMORY_LIMIT (32 * 1024)
