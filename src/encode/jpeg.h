@@ -2,8 +2,9 @@
  * views, encoding each frame at most once per variant.
  *
  * A variant is one (width, height, quality, gray) combination. Clients
- * acquire a variant (which counts as demand), wait for images of it, and
- * release it. Worker threads (libturbojpeg) take the camera's frames from a
+ * acquire a variant (which counts as demand), wait for images of it (or,
+ * from an event loop, poll for them and are woken by the stage's notify
+ * function), and release it. Worker threads (libturbojpeg) take the camera's frames from a
  * latest-wins queue and encode each one for every variant in demand; when no
  * variant is in demand the stage's subscription is inactive and nothing is
  * encoded. MJPEG frames whose variant matches the camera's own size and color
