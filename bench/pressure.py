@@ -2,12 +2,16 @@
 """Issue 18's side-by-side suite: camrig under pressure beside its peers, in
 one run, printed as one table with each target and whether it is met.
 
-    /usr/bin/python3 bench/pressure.py [--camrig build/camrig] [--only guest|host|fanout]
+    /usr/bin/python3 bench/pressure.py [--camrig build/camrig] [--only guest|host|fanout|lsl]
 
 Environment: BENCH_SECONDS (each measuring window, default 10), BENCH_ROUNDS
-(rounds of bench/record_vs_ffmpeg.sh, default 3), VM_RUN (path of vm-run,
-default ../shared/tools/vm-run), VM_RUN_CPUS (guest CPUs, default 2). The
-whole suite takes 8-10 minutes at the defaults.
+(rounds of bench/record_vs_ffmpeg.sh, default 3), LSL_ROUNDS (rounds of the
+LSL comparison, default 3), LIBLSL (path of liblsl's shared library, for its
+own outlet beside camrig's; liblsl is not packaged by Debian: build it from its
+source, github.com/sccn/liblsl, with cmake as its README says, outside
+camrig's tree), VM_RUN (path of vm-run, default ../shared/tools/vm-run),
+VM_RUN_CPUS (guest CPUs, default 2). The whole suite takes 9-11 minutes at the
+defaults; --only lsl about 30 s.
 
 Parts:
 - Vivid guest (shared/tools/vm-run: a QEMU guest, code 10-20x slower than the
@@ -20,11 +24,18 @@ Parts:
 - Host: camrig's test source at 1280x720 30 fps read by 1, 100, 200 MJPEG
   clients (ustreamer needs a V4L2 device, which the host has not); camrig at
   1920x1080 with a 15 s pre-trigger and one client (memory); recording CPU
-  against the ffmpeg CLI (bench/record_vs_ffmpeg.sh); the LSL outlet's latency
-  (build/bench/lsl_latency) and liblsl's, when liblsl is installed.
+  against the ffmpeg CLI (bench/record_vs_ffmpeg.sh); the file source's CPU
+  per frame with no client against ffmpeg decoding the same 720p30 H.264
+  (bench/file_source.sh); LSL at 100 Hz
+  (build/bench/lsl_latency): camrig's outlet, liblsl's own outlet (with
+  LIBLSL) and send() from the pushing thread (the machine's floor), all in
+  the same rounds with their pushes interleaved, each read by the same
+  protocol-1.10 inlet.
 
 How each number is measured:
   fps/client     complete JPEG parts a client received in the window / window
+                 (camrig's placeholder images, sent once a second while no
+                 frame comes, are not counted)
   CPU ms/frame   the server's CPU time (utime + stime of all its threads, from
                  /proc/PID/stat) in the window / mean parts per client: the cost
                  of capturing, encoding once and sending a frame to every client
@@ -47,10 +58,13 @@ How each number is measured:
                  them / images encoded, in the window
   capture drops  /status frames.dropped_pool + lost_upstream, in the window
   frame pool     /status frames.pool_size, times a YUYV frame's size
+  LSL latency    when the inlet's recv() returned a sample (CLOCK_MONOTONIC)
+                 minus the LSL clock just before it was pushed, which is its
+                 timestamp; p50/p99 pooled over every round's samples, and
+                 each round's p99 for the spread
 A benchmark: it prints numbers and never fails on them; it exits 1 only when
 a part could not run at all."""
 import argparse
-import ctypes.util
 import fcntl
 import json
 import os
@@ -73,6 +87,8 @@ ROOT = os.path.dirname(HERE)
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 USTREAMER = os.environ.get("USTREAMER", "ustreamer")
+LIBLSL = os.environ.get("LIBLSL", "")
+LSL_ROUNDS = int(os.environ.get("LSL_ROUNDS", "3"))
 DEVICE = os.environ.get("DEVICE", "/dev/video0")
 TICK = os.sysconf("SC_CLK_TCK")
 MIB = 1024 * 1024
@@ -118,6 +134,7 @@ def percentile(values, q):
 
 LENGTH = re.compile(rb"content-length:\s*(\d+)", re.I)
 CAMRIG_TS = re.compile(rb"x-capture-monotonic-ns:\s*(\d+)", re.I)
+PLACEHOLDER = re.compile(rb"x-placeholder:", re.I)
 USTREAMER_TS = re.compile(rb"x-ustreamer-grab-time:\s*([\d.]+)", re.I)
 USTREAMER_LATENCY = re.compile(rb"x-ustreamer-latency:\s*([\d.]+)", re.I)  # its send time - grab time, s
 
@@ -134,6 +151,7 @@ class Stream:
         self.head = bytearray()
         self.left = 0  # JPEG bytes of the current part still to come; 0: reading headers
         self.ts = None  # the current part's capture time, ns CLOCK_MONOTONIC
+        self.placeholder = False  # the current part is camrig's placeholder image
         self.own_ns = None
         self.status = None
         self.parts = 0
@@ -147,7 +165,7 @@ class Stream:
                 take = min(self.left, len(mv))
                 self.left -= take
                 mv = mv[take:]
-                if not self.left and w0 <= now <= w1:
+                if not self.left and w0 <= now <= w1 and not self.placeholder:
                     self.parts += 1
                     if self.ts is not None:
                         self.latency.append(now - self.ts)
@@ -176,6 +194,9 @@ class Stream:
             if not m:
                 continue
             self.left = int(m.group(1))
+            # camrig's "no picture" image (once a second while the camera is
+            # down or slow): not a frame delivered.
+            self.placeholder = PLACEHOLDER.search(header) is not None
             ts = CAMRIG_TS.search(header)
             if ts:
                 self.ts = int(ts.group(1))
@@ -535,14 +556,44 @@ def host_record(camrig):
     return {"camrig": float(m.group(1)), "ffmpeg": float(m.group(2)), "ratio": float(r.group(1))}
 
 
+def host_file_source(camrig):
+    progress(f"file source vs ffmpeg ({ROUNDS} rounds of {SECONDS:g} s)")
+    p = subprocess.run(["sh", os.path.join(HERE, "file_source.sh"), camrig, str(int(SECONDS)), str(ROUNDS)],
+                       capture_output=True, text=True)
+    m = re.search(r"no client: camrig ([\d.]+) ms .*--format NV12 ([\d.]+) ms .*ffmpeg ([\d.]+) ms", p.stdout)
+    if not m:
+        return {"error": (p.stdout + p.stderr)[-300:].strip() or f"exit {p.returncode}"}
+    return {"camrig": float(m.group(1)), "converted": float(m.group(2)), "ffmpeg": float(m.group(3))}
+
+
 def host_lsl(camrig):
+    """bench/lsl_latency's rounds: camrig's outlet, liblsl's own outlet (when
+    LIBLSL names its shared library) and send() from the pushing thread, their
+    pushes interleaved in every round; returns {outlet: summary} or
+    {"error": text}."""
     tool = os.path.join(os.path.dirname(camrig), "bench", "lsl_latency")
     if not os.access(tool, os.X_OK):
         return {"error": f"{tool} is not built"}
-    progress("LSL outlet latency")
-    p = subprocess.run([tool, "--seconds", str(int(SECONDS)), "--fps", "100"], capture_output=True, text=True)
-    m = re.search(r"p50\s+([\d.]+) us\s+p99\s+([\d.]+) us", p.stdout)
-    return {"p50": float(m.group(1)) / 1000, "p99": float(m.group(2)) / 1000} if m else {"error": p.stdout[-200:]}
+    outlets = "camrig,liblsl,send" if LIBLSL else "camrig,send"
+    progress(f"LSL outlet latency: {LSL_ROUNDS} rounds of {outlets}, {SECONDS:g} s each")
+    p = subprocess.run([tool, "--seconds", str(SECONDS), "--fps", "100", "--rounds", str(LSL_ROUNDS),
+                        "--outlet", outlets] + (["--liblsl", LIBLSL] if LIBLSL else []),
+                       capture_output=True, text=True)
+    out = {}
+    for m in re.finditer(r"^summary (\w+): p50 ([\d.]+) us p99 ([\d.]+) us max ([\d.]+) us over (\d+) samples "
+                         r"of \d+ round\(s\), (\d+) lost; round p50 ([\d/]+) us, round p99 ([\d/]+) us; "
+                         r"push call p50 ([\d.]+) us p99 ([\d.]+) us, CPU ([\d.]+) us", p.stdout, re.M):
+        ms = (lambda x: float(x) / 1000)
+        out[m.group(1)] = {"p50": ms(m.group(2)), "p99": ms(m.group(3)), "max": ms(m.group(4)),
+                           "n": int(m.group(5)), "lost": int(m.group(6)),
+                           "round_p50": [ms(x) for x in m.group(7).split("/")],
+                           "round_p99": [ms(x) for x in m.group(8).split("/")],
+                           "push_p99": float(m.group(10)), "cpu_us": float(m.group(11))}
+    v = re.search(r"; (liblsl [\d.]+) from", p.stdout)
+    out["liblsl_version"] = v.group(1) if v else "liblsl"
+    if "camrig" not in out:
+        return {"error": (p.stdout + p.stderr)[-300:].strip() or f"exit {p.returncode}"}
+    return out
 
 
 # --- the table --------------------------------------------------------------
@@ -649,7 +700,7 @@ def host_fanout_rows(fan):
         row(where, "ustreamer's ratio: not measured on the host (no V4L2 device; see the guest's fan-out rows)")
 
 
-def host_rows(fan, mem, rec, lsl):
+def host_rows(fan, mem, rec, fsrc):
     host_fanout_rows(fan)
     where = "host 1080p30 pt15"
     if isinstance(mem, str):
@@ -670,15 +721,43 @@ def host_rows(fan, mem, rec, lsl):
         row(where, "CPU ms/frame, 900x600 GREY 50 fps x264 (median)", us=f"ffmpeg {rec['ffmpeg']:.3f}",
             cr=f"{rec['camrig']:.3f}; ratio {rec['ratio']:.3f}", target="ratio <= 1.05", met=rec["ratio"] <= 1.05)
     row(where, "vs Motion: not measured: no bench script compares recording with Motion yet")
+    where = "host file source"
+    if "error" in fsrc:
+        row(where, f"file_source.sh failed: {fsrc['error']}")
+    else:
+        ratio = fsrc["camrig"] / fsrc["ffmpeg"] if fsrc["ffmpeg"] else float("nan")
+        row(where, "CPU ms/frame, 720p30 H.264, no client (median); ratio; with --format NV12 (converted)",
+            us=f"ffmpeg {fsrc['ffmpeg']:.3f}", cr=f"{fsrc['camrig']:.3f}; {ratio:.2f}; {fsrc['converted']:.3f}")
+
+
+def lsl_rows(lsl):
     where = "host LSL 100 Hz"
     if "error" in lsl:
-        row(where, f"camrig outlet not measured: {lsl['error']}")
-    else:
-        row(where, "capture-to-inlet p50 / p99 ms (camrig outlet)", cr=f"{lsl['p50']:.3f} / {lsl['p99']:.3f}")
-    found = ctypes.util.find_library("lsl")
-    row(where, "liblsl's own outlet: " + (f"not measured: found {found}, but no comparator is written yet" if found
-                                          else "not measured: liblsl not available (not packaged by Debian, "
-                                               "no network to fetch its source)"))
+        row(where, f"not measured: {lsl['error']}")
+        return
+    c, lib, snd = lsl["camrig"], lsl.get("liblsl"), lsl.get("send")
+    peer = lsl["liblsl_version"]
+    n = len(c["round_p99"])
+    pair = (lambda r, a, b: f"{r[a]:.3f} / {r[b]:.3f}")
+    spread = (lambda r, k: "/".join(f"{x:.2f}" for x in r[k]))
+    row(where, f"push-to-inlet p50 / p99 ms, pooled over {n} rounds x {c['n'] // n} samples",
+        us=f"{peer}: {pair(lib, 'p50', 'p99')}" if lib else "", cr=pair(c, "p50", "p99"),
+        target="camrig p99 <= liblsl's" if lib else "", met=c["p99"] <= lib["p99"] if lib else None)
+    row(where, "each round's p99 ms", us=f"{peer}: {spread(lib, 'round_p99')}" if lib else "",
+        cr=spread(c, "round_p99"))
+    row(where, "each round's p50 ms", us=f"{peer}: {spread(lib, 'round_p50')}" if lib else "",
+        cr=spread(c, "round_p50"))
+    row(where, "max ms; samples lost", us=f"{peer}: {lib['max']:.2f}; {lib['lost']}" if lib else "",
+        cr=f"{c['max']:.2f}; {c['lost']}")
+    row(where, "process CPU us per sample; push call p99 us (medians of rounds)",
+        us=f"{peer}: {lib['cpu_us']:.1f}; {lib['push_p99']:.1f}" if lib else "",
+        cr=f"{c['cpu_us']:.1f}; {c['push_p99']:.1f}")
+    if snd:
+        row(where, "floor, no outlet (send() from the pushing thread): p50 / p99 ms",
+            us=f"send(): {pair(snd, 'p50', 'p99')}")
+    if not lib:
+        row(where, "liblsl's own outlet: not measured: set LIBLSL=/path/to/liblsl.so (liblsl is not packaged by "
+                   "Debian: build it from its source, github.com/sccn/liblsl, with cmake outside camrig's tree)")
 
 
 def print_table(header):
@@ -696,8 +775,9 @@ def print_table(header):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--camrig", default=os.environ.get("CAMRIG", os.path.join(ROOT, "build", "camrig")))
-    ap.add_argument("--only", choices=("guest", "host", "fanout"),
-                    help="one part: the guest, the host, or of the host only the 1/100/200-client fan-out")
+    ap.add_argument("--only", choices=("guest", "host", "fanout", "lsl"),
+                    help="one part: the vivid guest, the host (LSL included), only the host's 1/100/200-client "
+                         "fan-out (40 s), or only LSL (30 s at the defaults)")
     ap.add_argument("--guest", action="store_true", help=argparse.SUPPRESS)  # inside the vivid guest
     ap.add_argument("--read", nargs=3, help=argparse.SUPPRESS)  # a stream reader: PORT PATH N
     args = ap.parse_args()
@@ -714,7 +794,7 @@ def main():
         return 1
     started, load0 = time.monotonic(), os.getloadavg()
     g = run_guest(camrig) if args.only in (None, "guest") else None
-    if args.only != "guest":
+    if args.only in (None, "host", "fanout"):
         try:
             fan = host_fanout(camrig)
         except (RuntimeError, OSError) as e:
@@ -724,19 +804,22 @@ def main():
             mem = host_memory(camrig)
         except (RuntimeError, OSError) as e:
             mem = str(e)
-        rec, lsl = host_record(camrig), host_lsl(camrig)
+        rec, fsrc = host_record(camrig), host_file_source(camrig)
+    lsl = host_lsl(camrig) if args.only in (None, "host", "lsl") else None
     if args.only in (None, "guest"):
         guest_rows(g)
+    if args.only in (None, "host"):
+        host_rows(fan, mem, rec, fsrc)
     if args.only == "fanout":
         host_fanout_rows(fan)
-    elif args.only != "guest":
-        host_rows(fan, mem, rec, lsl)
+    if lsl is not None:
+        lsl_rows(lsl)
     load1 = os.getloadavg()
     guest_cpus = f", guest {g['cpus']} CPUs (QEMU TCG, 10-20x slower)" if g else ""
     print_table(f"camrig pressure suite (issue 18): {SECONDS:g} s windows, host {os.cpu_count()} CPUs{guest_cpus}; "
                 f"load average {load0[0]:.1f} at the start, {load1[0]:.1f} at the end (a shared machine: other "
                 f"jobs ran beside it); {time.monotonic() - started:.0f} s")
-    return 0 if g is not None or args.only in ("host", "fanout") else 1
+    return 0 if g is not None or args.only in ("host", "fanout", "lsl") else 1
 
 
 if __name__ == "__main__":

@@ -318,6 +318,14 @@ static int cmd_run(int argc, char **argv)
 	sigset_t signals;
 	int opt, ret, sig;
 
+	/* A stop asked for while camrig starts (loading a config, opening a
+	 * camera can take seconds) waits in the signalfd and ends the run cleanly
+	 * once it is up, instead of killing it half-made. */
+	ret = block_signals(&signals);
+	if (ret < 0) {
+		fprintf(stderr, "camrig: cannot block signals: %s\n", strerror(-ret));
+		return 1;
+	}
 	/* First pass: the config file; second pass: everything else over it. */
 	while ((opt = getopt_long(argc, argv, "c:s:l:n:o:h", run_options, NULL)) != -1) {
 		if (opt == 'c')
@@ -355,9 +363,7 @@ static int cmd_run(int argc, char **argv)
 		cr_log_set_level(ret);
 	av_log_set_callback(libav_log);
 
-	ret = block_signals(&signals);
-	if (ret == 0)
-		ret = cr_pipeline_start(config, &pipeline);
+	ret = cr_pipeline_start(config, &pipeline);
 	if (ret == 0) {
 		service = cr_service_new();
 		cr_info("camrig %s running; stop with Ctrl-C or SIGTERM", CAMRIG_VERSION);

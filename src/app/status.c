@@ -362,7 +362,7 @@ static json_t *controls_json(const struct camera_status *c)
 	return obj;
 }
 
-/* The source's stream statistics (GenICam: packets; V4L2: zero-copy);
+/* The source's stream statistics (GenICam: packets; V4L2, file/url: zero-copy);
  * null for sources without. */
 static json_t *stream_json(const struct camera_status *c)
 {

@@ -66,9 +66,12 @@ void cr_events_publish(struct cr_events *ev, const char *type, json_t *data)
 		json_object_update(event, data);
 	for (struct cr_event_sub *s = ev->subs; s; s = s->next) {
 		void *evicted = NULL;
+		int ret = cr_queue_push(s->queue, json_incref(event), &evicted);
 
-		if (cr_queue_push(s->queue, json_incref(event), &evicted) == 1)
+		if (ret == 1)
 			drop_event(evicted);
+		else if (ret < 0) /* a subscriber closing: its queue took nothing */
+			json_decref(event);
 	}
 	pthread_mutex_unlock(&ev->lock);
 	json_decref(data);

@@ -73,8 +73,9 @@ void cr_subscriber_close(struct cr_subscriber *sub);
 
 /* A tap is a consumer called inline by cr_fanout_publish(), in the camera
  * thread, for work that takes bounded, tiny time and must not wait a thread
- * hop (the LSL outlet's push: a short lock and an eventfd write). It must
- * never block, and must not keep the frame beyond the call. */
+ * hop (the LSL outlet's push: a short lock, then a non-blocking send or an
+ * eventfd write). It must never block, and must not keep the frame beyond
+ * the call. */
 typedef void (*cr_fanout_tap_fn)(void *ctx, const struct cr_frame *frame);
 
 /* Adds a tap (at most CR_FANOUT_MAX_TAPS); it shows in the stats as a

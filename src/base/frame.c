@@ -86,6 +86,7 @@ struct cr_frame *cr_frame_pool_get(struct cr_frame_pool *pool)
 	f->release = NULL;
 	f->opaque = NULL;
 	f->fourcc = 0;
+	f->range = CR_RANGE_UNSTATED;
 	f->width = f->height = f->nplanes = 0;
 	memset(f->plane, 0, sizeof(f->plane));
 	memset(f->stride, 0, sizeof(f->stride));
@@ -139,6 +140,36 @@ void cr_frame_wrap(struct cr_frame *f, uint8_t *data, size_t size, void (*releas
 	f->capacity = size;
 	f->release = release;
 	f->opaque = opaque;
+}
+
+int cr_frame_wrap_planes(struct cr_frame *f, uint32_t fourcc, int width, int height, uint8_t *const plane[],
+			 const int stride[], void (*release)(void *opaque), void *opaque)
+{
+	struct cr_plane_layout l;
+	size_t size = 0;
+	int ret;
+
+	if (cr_fourcc_is_compressed(fourcc))
+		return CR_EFORMAT;
+	ret = cr_fourcc_layout(fourcc, width, height, 0, &l);
+	if (ret < 0)
+		return ret;
+	for (int p = 0; p < l.nplanes; p++) {
+		if (!plane[p] || stride[p] < l.stride[p])
+			return -EINVAL;
+		size += (size_t)stride[p] * (size_t)l.height[p];
+	}
+	cr_frame_wrap(f, plane[0], size, release, opaque);
+	f->fourcc = fourcc;
+	f->width = width;
+	f->height = height;
+	f->nplanes = l.nplanes;
+	for (int p = 0; p < CR_MAX_PLANES; p++) {
+		f->plane[p] = p < l.nplanes ? plane[p] : NULL;
+		f->stride[p] = p < l.nplanes ? stride[p] : 0;
+	}
+	f->size = size;
+	return 0;
 }
 
 struct cr_frame *cr_frame_ref(struct cr_frame *f)

@@ -23,13 +23,24 @@ extern "C" {
 
 struct cr_frame_pool;
 
+/* The levels of a YUV or GREY frame's samples (ITU-R BT.601 section 2.5.3,
+ * H.273 VideoFullRangeFlag). A source states them only where it knows them;
+ * a stage that needs one range (the JPEG stage: JFIF's full range) converts a
+ * frame that states the other, and takes an unstated frame as it is. */
+enum cr_range {
+	CR_RANGE_UNSTATED,  /* not stated: every stage takes the samples as they are (V4L2, the test pattern) */
+	CR_RANGE_LIMITED,   /* video levels: Y 16..235, Cb and Cr 16..240 (a decoded H.264 clip) */
+	CR_RANGE_FULL,      /* JPEG levels: 0..255 */
+};
+
 struct cr_frame {
 	uint32_t fourcc;                /* pixel format, V4L2 FourCC */
 	int width, height;              /* pixels */
 	int nplanes;                    /* 0 for compressed formats */
 	uint8_t *plane[CR_MAX_PLANES];  /* into data */
 	int stride[CR_MAX_PLANES];      /* bytes per row */
-	uint8_t *data;                  /* the whole image */
+	enum cr_range range;            /* YUV and GREY: the samples' levels */
+	uint8_t *data;                  /* the whole image (the first plane of a frame wrapped by planes) */
 	size_t size;                    /* bytes of data in use (a JPEG's length for MJPEG) */
 	size_t capacity;                /* bytes allocated at data */
 
@@ -80,6 +91,18 @@ int cr_frame_set_format(struct cr_frame *frame, uint32_t fourcc, int width, int 
  * buffer back to the driver). Called by the thread that took the frame,
  * before it is published. */
 void cr_frame_wrap(struct cr_frame *frame, uint8_t *data, size_t size, void (*release)(void *opaque), void *opaque);
+
+/* Points frame at planes it does not own, each with its own stride — a
+ * decoder's picture (an AVFrame's data[] and linesize[]), for zero-copy
+ * hand-over — and sets format and size (pixels) as cr_frame_set_format()
+ * does: nplanes from the raw format's layout, size the bytes of all planes
+ * (stride x rows each), data the first plane. release(opaque) is called at
+ * the last unref as for cr_frame_wrap(). Returns 0; CR_EFORMAT for a
+ * compressed or unknown format, -EINVAL for a stride smaller than its
+ * plane's row (or negative, as libav allows for bottom-up images), leaving
+ * the frame as it was (release is then not called). */
+int cr_frame_wrap_planes(struct cr_frame *frame, uint32_t fourcc, int width, int height, uint8_t *const plane[],
+			 const int stride[], void (*release)(void *opaque), void *opaque);
 
 struct cr_frame *cr_frame_ref(struct cr_frame *frame);
 

@@ -13,6 +13,7 @@
 #include "base/mem.h"
 
 #include <libavutil/opt.h>
+#include <math.h>
 #include <libswscale/swscale.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,7 +165,7 @@ int cr_scaler_run(struct cr_scaler *s, const struct cr_picture *src, const struc
 
 struct cr_image cr_image_of_frame(const struct cr_frame *f)
 {
-	struct cr_image img = { .fourcc = f->fourcc, .width = f->width, .height = f->height };
+	struct cr_image img = { .fourcc = f->fourcc, .width = f->width, .height = f->height, .range = f->range };
 
 	for (int p = 0; p < f->nplanes; p++) {
 		img.plane[p] = f->plane[p];
@@ -191,6 +192,42 @@ static uint8_t *reserve(uint8_t **buf, size_t *have, size_t size)
 		*have = size;
 	}
 	return *buf;
+}
+
+/* Copies planar YUV or GREY src into dst of the same format and size with
+ * only the levels changed: limited (Y 16..235, Cb/Cr 16..240) expanded to
+ * full (0..255), or the reverse (BT.601 section 2.5.3). One table lookup a
+ * sample: libswscale takes its general scaling path for that (or, GRAY8 into
+ * GRAY8, copies without a range change). Returns false for other formats. */
+static bool convert_range(const struct cr_image *src, const struct cr_image *dst, bool expand)
+{
+	uint8_t lut[2][256]; /* luma, chroma */
+	struct cr_plane_layout l;
+
+	if (src->fourcc != dst->fourcc || src->width != dst->width || src->height != dst->height ||
+	    (src->fourcc != CR_FMT_GREY && src->fourcc != CR_FMT_YU12 && src->fourcc != CR_FMT_NV12 &&
+	     src->fourcc != CR_FMT_YUV422P) ||
+	    cr_fourcc_layout(src->fourcc, src->width, src->height, 0, &l) < 0)
+		return false;
+	for (int v = 0; v < 256; v++) {
+		int y = expand ? ((v - 16) * 255 + 109) / 219 : (v * 219 + 127) / 255 + 16;
+		int c = expand ? 128 + (int)lround((v - 128) * 255.0 / 224) : 128 + (int)lround((v - 128) * 224.0 / 255);
+
+		lut[0][v] = (uint8_t)(y < 0 ? 0 : y > 255 ? 255 : y);
+		lut[1][v] = (uint8_t)(c < 0 ? 0 : c > 255 ? 255 : c);
+	}
+	for (int p = 0; p < l.nplanes; p++) {
+		const uint8_t *t = lut[p > 0];
+
+		for (int row = 0; row < l.height[p]; row++) {
+			const uint8_t *in = src->plane[p] + (size_t)row * src->stride[p];
+			uint8_t *out = dst->plane[p] + (size_t)row * dst->stride[p];
+
+			for (int x = 0; x < l.stride[p]; x++)
+				out[x] = t[in[x]];
+		}
+	}
+	return true;
 }
 
 int cr_image_convert(struct cr_scaler *s, const struct cr_image *src, const struct cr_image *dst)
@@ -223,6 +260,12 @@ int cr_image_convert(struct cr_scaler *s, const struct cr_image *src, const stru
 	}
 	if (a.format == AV_PIX_FMT_NONE || b.format == AV_PIX_FMT_NONE)
 		return CR_EFORMAT;
+	if (src->range != CR_RANGE_UNSTATED && dst->range != CR_RANGE_UNSTATED) {
+		a.full_range = src->range == CR_RANGE_FULL;
+		b.full_range = dst->range == CR_RANGE_FULL;
+		if (a.full_range != b.full_range && convert_range(src, dst, b.full_range))
+			return 0;
+	}
 	return cr_scaler_run(s, &a, &b);
 }
 

@@ -55,13 +55,16 @@ struct cr_image {
 	int width, height;
 	uint8_t *plane[CR_MAX_PLANES];
 	int stride[CR_MAX_PLANES];
+	enum cr_range range;        /* YUV and GREY levels, as cr_frame has them */
 };
 
 /* The image view of a raw frame. */
 struct cr_image cr_image_of_frame(const struct cr_frame *frame);
 
-/* Converts and scales the raw image src into dst (both limited range, BT.601)
- * with scaler. A raw sensor image (cr_fourcc_raw()) is developed first
+/* Converts and scales the raw image src into dst (BT.601) with scaler. The
+ * levels change only when both images state a range and they differ (a
+ * limited-range frame into a full-range image for JPEG); otherwise the
+ * samples keep theirs. A raw sensor image (cr_fourcc_raw()) is developed first
  * (cr_image_develop()). Returns 0, CR_EFORMAT for a format libav does not
  * have, or a libav error. */
 int cr_image_convert(struct cr_scaler *scaler, const struct cr_image *src, const struct cr_image *dst);

@@ -12,7 +12,9 @@
  *     (pass-through, no copy);
  *   - otherwise the frame is brought to a layout libturbojpeg takes directly
  *     (GREY, I420, 4:2:2 planar, RGB, BGR), converting or scaling with
- *     libswscale only where needed, and compressed; a raw sensor frame (Y10,
+ *     libswscale only where needed, and compressed; a frame that states
+ *     limited range (cr_frame.range: a decoded video file) is expanded to
+ *     JFIF's full range in that step, one of unstated range is taken as it is; a raw sensor frame (Y10,
  *     Bayer, ...) is developed first into 8-bit gray or a demosaicked RGB
  *     (cr_image_develop()), once per frame for all its variants.
  * Workers finish out of order; a variant's latest image only moves forward.
@@ -363,8 +365,10 @@ static int encode_raw(struct worker *w, const struct cr_image *src, const struct
 	}
 	if (overlay && target != CR_FMT_GREY)
 		target = CR_FMT_YU12; /* the layouts the overlay draws into */
-	if (img.fourcc != target || !same_size || overlay) {
+	/* JFIF's YCbCr is full range: limited levels are expanded on the way. */
+	if (img.fourcc != target || !same_size || overlay || src->range == CR_RANGE_LIMITED) {
 		img = scratch_image(w, target, p->width, p->height);
+		img.range = src->range == CR_RANGE_UNSTATED ? CR_RANGE_UNSTATED : CR_RANGE_FULL;
 		ret = same_size ? cr_image_convert(w->conv, src, &img) : convert_fitted(w->conv, src, &img, p->fit);
 		if (ret < 0)
 			return ret;

@@ -20,17 +20,29 @@
  * unparseable. One-shot replies end with shutdown(SHUT_WR) and a short
  * LINGER for the inlet to close first, so a reply is never cut by a reset.
  *
- * Samples: a wake reads the eventfd, takes every queued slot from the push
- * ring (samples are encoded at push time, internal.h) and appends it to every
- * streaming inlet's ring of slots (capacity = the inlet's Max-Buffer-Length,
- * at most o->inlet_capacity: 4096 frames or 32 markers), then writes each
- * ring with one sendmsg(): a frames ring is contiguous 33-byte samples (at
+ * Samples: distribute() takes every queued slot from the push ring (samples
+ * are encoded at push time, internal.h) and appends it to every streaming
+ * inlet's ring of slots (capacity = the inlet's Max-Buffer-Length, at most
+ * o->inlet_capacity: 4096 frames or 32 markers), then writes each ring with
+ * one non-blocking sendmsg(): a frames ring is contiguous 33-byte samples (at
  * most two iovecs), a markers ring one iovec per marker. A ring that fills
  * is written out first; when the socket takes nothing more, the ring drops
  * its oldest sample not yet begun (liblsl's consumer queue also drops the
  * oldest) and counts it; an inlet whose socket accepts no byte for the stall
- * timeout (10 s by default) while data waits is disconnected. Nothing here
- * ever blocks the capture thread or another inlet. */
+ * timeout (10 s by default) while data waits is disconnected.
+ *
+ * Who sends. The pushing thread itself runs distribute() when it can
+ * (cr_lsl_feed_send_now(): at most LSL_INLINE_INLETS streaming inlets and
+ * the TCP thread not busy), so a sample reaches the socket without waiting
+ * for a thread to be scheduled, which is what a loaded machine makes slow;
+ * otherwise, and whenever data is left waiting on a full socket, it wakes
+ * the TCP thread through the eventfd and that thread sends. Both hold
+ * feed->lock while they touch the inlets: the TCP thread for each batch of
+ * epoll events (never across epoll_wait()), the pushing thread only through
+ * pthread_mutex_trylock(), so a push never waits for the lock, and every
+ * socket call it makes is non-blocking. Lock order: feed->lock, then
+ * o->lock (cr_lsl_outlet_take()). Nothing here ever blocks the capture
+ * thread or another inlet. */
 #include "lsl/internal.h"
 
 #include "base/log.h"
@@ -42,6 +54,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +97,9 @@ struct inlet {
 };
 
 struct lsl_feed {
+	/* Guards every field below and the inlets' state (see the top). */
+	pthread_mutex_t lock;
+	bool serving;                 /* the TCP thread runs: a push may send */
 	int listen_fd, epoll_fd;
 	int64_t accept_paused_until;  /* ns; 0: accepting */
 	struct inlet inlet[CR_LSL_MAX_INLETS];
@@ -98,6 +114,7 @@ int cr_lsl_feed_open(struct cr_lsl_outlet *o)
 	int one = 1, ret;
 
 	o->feed = f;
+	pthread_mutex_init(&f->lock, NULL);
 	f->epoll_fd = -1;
 	f->batch = cr_malloc((size_t)o->push_capacity * o->slot_bytes);
 	for (int i = 0; i < CR_LSL_MAX_INLETS; i++)
@@ -161,6 +178,7 @@ void cr_lsl_feed_close(struct cr_lsl_outlet *o)
 	if (f->epoll_fd >= 0)
 		close(f->epoll_fd);
 	free(f->batch);
+	pthread_mutex_destroy(&f->lock);
 	free(f);
 	o->feed = NULL;
 }
@@ -744,6 +762,26 @@ static int expire(struct cr_lsl_outlet *o, struct lsl_feed *f, int64_t now)
 	return (int)((next - now + CR_NS_PER_MS - 1) / CR_NS_PER_MS);
 }
 
+int cr_lsl_feed_send_now(struct cr_lsl_outlet *o)
+{
+	struct lsl_feed *f = o->feed;
+	int ret = 0;
+
+	if (!f || pthread_mutex_trylock(&f->lock) != 0)
+		return -1;
+	if (!f->serving || atomic_load_explicit(&o->streaming, memory_order_relaxed) > LSL_INLINE_INLETS) {
+		pthread_mutex_unlock(&f->lock);
+		return -1;
+	}
+	distribute(o, f, cr_time_mono_ns());
+	/* Data left on a full socket: the TCP thread must watch its stall
+	 * deadline, which it computed before the data waited. */
+	for (int i = 0; i < CR_LSL_MAX_INLETS && !ret; i++)
+		ret = f->inlet[i].state == IN_STREAM && inlet_pending(&f->inlet[i]);
+	pthread_mutex_unlock(&f->lock);
+	return ret;
+}
+
 void *cr_lsl_feed_thread(void *outlet)
 {
 	struct cr_lsl_outlet *o = outlet;
@@ -751,10 +789,15 @@ void *cr_lsl_feed_thread(void *outlet)
 	struct epoll_event ev[32];
 	int64_t now = cr_time_mono_ns();
 
+	pthread_mutex_lock(&f->lock);
+	f->serving = true;
 	for (;;) {
-		int timeout = expire(o, f, now), n = epoll_wait(f->epoll_fd, ev, CR_ARRAY_SIZE(ev), timeout);
+		int n, timeout = expire(o, f, now);
 
+		pthread_mutex_unlock(&f->lock);
+		n = epoll_wait(f->epoll_fd, ev, CR_ARRAY_SIZE(ev), timeout);
 		now = cr_time_mono_ns();
+		pthread_mutex_lock(&f->lock);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -766,7 +809,7 @@ void *cr_lsl_feed_thread(void *outlet)
 			struct inlet *in;
 
 			if (id == ID_STOP)
-				return NULL;
+				goto stop;
 			if (id == ID_WAKE) {
 				(void)!read(o->wake_fd, &count, sizeof(count));
 				distribute(o, f, now);
@@ -790,5 +833,8 @@ void *cr_lsl_feed_thread(void *outlet)
 				inlet_flush(o, f, in, now);
 		}
 	}
+stop:
+	f->serving = false;
+	pthread_mutex_unlock(&f->lock);
 	return NULL;
 }

@@ -26,6 +26,7 @@
 #define LSL_MARKER_RING 64        /* markers queued there (64 x 4 KiB) */
 #define LSL_INLET_RING 4096       /* frame samples buffered per inlet, at most */
 #define LSL_MARKER_INLET_RING 32  /* markers buffered per inlet, at most: 32 inlets x 32 x 4 KiB = 4 MiB */
+#define LSL_INLINE_INLETS 4       /* streaming inlets a push sends to itself, at most (feed.c) */
 #define LSL_TRIGGERS 8            /* triggers remembered for cr_lsl_outlet_push_frame() */
 #define LSL_STRING_MAX 256        /* bytes of a name, type, source id, ... */
 #define LSL_DATAGRAM_MAX 4096     /* bytes of a UDP request we read; larger ones are ignored */
@@ -152,6 +153,15 @@ int cr_lsl_thread_start(pthread_t *thread, const char *name, void *(*fn)(void *)
 int cr_lsl_feed_open(struct cr_lsl_outlet *o);
 void *cr_lsl_feed_thread(void *outlet);
 void cr_lsl_feed_close(struct cr_lsl_outlet *o);
+
+/* From a push, after queuing its slot: when the TCP thread runs, is not busy
+ * (the feed's lock is free: pthread_mutex_trylock()) and at most
+ * LSL_INLINE_INLETS inlets stream, sends every queued slot to every inlet
+ * from the calling thread with non-blocking sendmsg() calls. Returns 0 when
+ * nothing is left waiting; 1 when it sent but some inlet's socket is full
+ * and -1 when it did not run: then the caller wakes the TCP thread (for -1,
+ * only if no wake is pending already). Never waits for a lock or a socket. */
+int cr_lsl_feed_send_now(struct cr_lsl_outlet *o);
 
 /* UDP discovery and service (discovery.c): open binds the service port
  * (sets o->service_port); join binds the discovery port and joins the

@@ -30,7 +30,9 @@
  * from one epoll loop with non-blocking sockets and a bounded buffer per inlet
  * (a connection that sends no complete request within 2 s is closed).
  * Pushing never blocks: it encodes the sample, appends it to a bounded ring
- * under a short lock and wakes the TCP thread through an eventfd. */
+ * under a short lock, and then either sends it itself with non-blocking
+ * sendmsg() calls, when the TCP thread is idle and at most 4 inlets stream,
+ * or wakes the TCP thread through an eventfd. */
 #ifndef CR_LSL_LSL_H
 #define CR_LSL_LSL_H
 

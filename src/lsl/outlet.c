@@ -8,11 +8,14 @@
  * the UDP thread (discovery.c) and the TCP thread (feed.c). A push encodes
  * the sample once, in the 1.10 layout, into a ring slot (internal.h: 33 bytes
  * for a frame, length + up to 4110 bytes for a marker), copies the slot into
- * a bounded ring under a mutex held for that copy and writes the TCP thread's
- * eventfd; with no inlet streaming it only counts. The TCP thread drains the
- * ring per wake and appends each slot to every inlet's own ring. Frames (up
- * to a few hundred a second) cost what they did before markers existed: one
- * 33-byte encode and copy, the same lock, no allocation.
+ * a bounded ring under a mutex held for that copy; with no inlet streaming it
+ * only counts. Then whoever sends drains the ring and appends each slot to
+ * every inlet's own ring: the pushing thread itself when the TCP thread is
+ * idle and at most LSL_INLINE_INLETS inlets stream (non-blocking sendmsg(),
+ * no thread hop: on a loaded machine waiting for a thread to be scheduled is
+ * most of the latency), else the TCP thread, woken through its eventfd
+ * (feed.c). Frames (up to a few hundred a second) cost one 33-byte encode
+ * and copy, the same lock, no allocation, and a non-blocking send per inlet.
  *
  * Triggers (frames outlets): o->trigger keeps the last LSL_TRIGGERS, sorted
  * by time. A frame takes the latest at or before its capture time; its type
@@ -21,7 +24,8 @@
  * one frame only the later shows, and a trigger shows once.
  *
  * Locking: o->lock guards the push ring and the trigger history, nothing
- * else; no syscall runs under it. Counters are atomics. Everything else in
+ * else; no syscall runs under it. A push try-locks the feed's lock after
+ * releasing o->lock (feed.c: its lock comes first). Counters are atomics. Everything else in
  * struct cr_lsl_outlet is written before the threads start and read-only
  * afterwards. */
 #include "lsl/internal.h"
@@ -422,6 +426,7 @@ static void queue_slot(struct cr_lsl_outlet *o, const uint8_t *slot, unsigned st
 {
 	uint64_t one = 1;
 	bool wake;
+	int ret;
 
 	pthread_mutex_lock(&o->lock);
 	/* Slots still queued mean a wake is pending and the TCP thread has
@@ -432,8 +437,11 @@ static void queue_slot(struct cr_lsl_outlet *o, const uint8_t *slot, unsigned st
 	if (cr_ring_push(&o->ring, slot, NULL) == 1)
 		atomic_fetch_add_explicit(&o->samples_skipped, streaming, memory_order_relaxed);
 	pthread_mutex_unlock(&o->lock);
-	/* An eventfd write only blocks at a counter of 2^64-2; it is non-blocking anyway. */
-	if (wake)
+	/* Send it from this thread if the TCP thread is idle (feed.c), else
+	 * wake that thread. An eventfd write only blocks at a counter of
+	 * 2^64-2; it is non-blocking anyway. */
+	ret = cr_lsl_feed_send_now(o);
+	if (ret > 0 || (ret < 0 && wake))
 		(void)!write(o->wake_fd, &one, sizeof(one));
 }
 

@@ -1,15 +1,16 @@
 /* libavformat sources: "file:PATH" (video files) and "url:URL" (RTSP and HTTP
- * IP cameras, or anything else libavformat opens), decoded with libavcodec and
- * converted with libswscale into a format the rest of camrig takes.
+ * IP cameras, or anything else libavformat opens), decoded with libavcodec and,
+ * only where the picture's format or size does not fit, converted with
+ * libswscale into a format the rest of camrig takes.
  *
  * Design:
  * - An MJPEG stream is passed through packet by packet when no other size or
  *   format is asked for, so the JPEG stage never re-encodes it.
- * - Anything else is decoded and converted to camera.format, or to the raw
+ * - Anything else is decoded and delivered in camera.format, or in the raw
  *   format nearest the decoder's output, at camera.size or the stream's size.
  *   The output format is fixed at open(); a stream that changes size midway
- *   is scaled to it. YUV and GREY output is full range (JPEG range), which is
- *   what the JPEG stage encodes.
+ *   is scaled to it. A picture (or packet) that fits is handed on as the
+ *   frame without a copy (libav_output.c).
  * - Clips (every file, and URLs whose container states a duration) are paced
  *   by their PTS against CLOCK_MONOTONIC, or at camera.fps when it is set, and
  *   loop seamlessly: the first frame of a pass is due one frame duration after
@@ -64,18 +65,30 @@ static void display_name(const char *scheme, const char *location, char *buf, si
 	snprintf(buf, len, "%s:%s", scheme, location);
 }
 
+/* Whether the camera is stopping: wake_fd is readable (it stays so). Sets
+ * p->woken. An error after an interrupted read is checked here rather than
+ * by p->woken alone: libavformat keeps the I/O error of an aborted read and
+ * returns it (or a demuxer's or frame-threaded decoder's error made of the
+ * truncated packet) from later calls without asking the callback again. */
+static bool stopping(struct cr_source *src)
+{
+	struct cr_libav *p = src->priv;
+	struct pollfd pfd = { .fd = src->wake_fd, .events = POLLIN };
+
+	if (!p->woken && src->wake_fd >= 0 && poll(&pfd, 1, 0) > 0)
+		p->woken = true;
+	return p->woken;
+}
+
 /* AVIOInterruptCB: libav polls it during blocking I/O; 1 aborts the call
  * with AVERROR_EXIT. */
 static int interrupt_cb(void *opaque)
 {
 	struct cr_source *src = opaque;
 	struct cr_libav *p = src->priv;
-	struct pollfd pfd = { .fd = src->wake_fd, .events = POLLIN };
 
-	if (src->wake_fd >= 0 && poll(&pfd, 1, 0) > 0) {
-		p->woken = true;
+	if (stopping(src))
 		return 1;
-	}
 	return p->io_deadline_ns && cr_time_mono_ns() > p->io_deadline_ns;
 }
 
@@ -256,7 +269,7 @@ static int read_error(struct cr_source *src, int err)
 {
 	struct cr_libav *p = src->priv;
 
-	if (p->woken)
+	if (stopping(src))
 		return -EAGAIN;
 	if (p->live && err == AVERROR_EXIT)
 		return cr_log_ret(CR_ELOST, CR_LOG_WARN, "%s: connection lost: no data for %lld s", p->name,
@@ -328,7 +341,7 @@ static int decode(struct cr_source *src)
 		if (ret == AVERROR_EOF) {
 			ret = avcodec_send_packet(p->dec, NULL); /* drain: the last frames come out */
 			if (ret < 0 && ret != AVERROR_EOF)
-				return ret;
+				return stopping(src) ? -EAGAIN : ret;
 			continue;
 		}
 		if (ret < 0)
@@ -485,7 +498,7 @@ static int libav_read(struct cr_source *src, struct cr_frame *frame)
 	p->pending = false;
 	p->delivered++;
 	if (frame) {
-		ret = p->passthrough ? cr_libav_copy_jpeg(src, frame) : cr_libav_convert(src, frame);
+		ret = p->passthrough ? cr_libav_deliver_jpeg(src, frame) : cr_libav_deliver_picture(src, frame);
 		if (ret < 0)
 			return ret;
 		frame->sequence = (uint32_t)p->sequence;
@@ -497,6 +510,16 @@ static int libav_read(struct cr_source *src, struct cr_frame *frame)
 	else
 		av_frame_unref(p->picture);
 	return 0;
+}
+
+static void libav_stream_stats(struct cr_source *src, struct cr_source_stream_stats *stats)
+{
+	const struct cr_libav *p = src->priv;
+
+	if (!p)
+		return;
+	stats->borrowed = p->borrowed;
+	stats->copied = p->copied;
 }
 
 static void libav_close(struct cr_source *src)
@@ -516,6 +539,7 @@ const struct cr_source_ops cr_source_file_ops = {
 	.open = libav_open,
 	.read = libav_read,
 	.close = libav_close,
+	.stream_stats = libav_stream_stats,
 	.free_priv = libav_free_priv,
 };
 
@@ -523,5 +547,6 @@ const struct cr_source_ops cr_source_url_ops = {
 	.open = libav_open,
 	.read = libav_read,
 	.close = libav_close,
+	.stream_stats = libav_stream_stats,
 	.free_priv = libav_free_priv,
 };

@@ -50,6 +50,8 @@ struct cr_libav {
 	uint64_t sequence;           /* frames produced since the first open */
 	unsigned oversize;           /* JPEG packets too large for a frame, skipped */
 	unsigned bad_packets;        /* consecutive packets the decoder refused */
+	uint64_t borrowed;           /* frames handed on in libav's own buffers (zero-copy), since the first open */
+	uint64_t copied;             /* frames converted or copied into the frame's own buffer */
 };
 
 /* Decides what read() delivers from the opened stream and src->config
@@ -58,13 +60,16 @@ struct cr_libav {
  * CR_EFORMAT for a request the stream cannot meet. */
 int cr_libav_choose_output(struct cr_source *src);
 
-/* Converts the decoded picture (priv->picture) into frame in the chosen
- * format and size with libswscale, YUV and GREY in full range. Returns 0, or
- * a logged CR_EFORMAT / -ENOSPC. */
-int cr_libav_convert(struct cr_source *src, struct cr_frame *frame);
+/* Delivers the decoded picture (priv->picture) as frame: the picture itself
+ * when it is in the output format and size (zero-copy, its range stated;
+ * priv->picture is then empty), else converted with libswscale into the
+ * frame's own buffer, YUV and GREY in full range. Counts borrowed or copied.
+ * Returns 0, or a logged CR_EFORMAT / -ENOSPC. */
+int cr_libav_deliver_picture(struct cr_source *src, struct cr_frame *frame);
 
-/* Copies the JPEG packet (priv->pkt) into frame as an MJPEG frame. Returns 0,
- * or a logged -ENOSPC when it exceeds the frame's capacity. */
-int cr_libav_copy_jpeg(struct cr_source *src, struct cr_frame *frame);
+/* Delivers the JPEG packet (priv->pkt) as an MJPEG frame: the packet's own
+ * buffer when it is refcounted (priv->pkt is then empty), else copied.
+ * Returns 0, or a logged -ENOSPC when a copy exceeds the frame's capacity. */
+int cr_libav_deliver_jpeg(struct cr_source *src, struct cr_frame *frame);
 
 #endif

@@ -40,7 +40,8 @@ struct cr_source_format {
 };
 
 /* A network or USB camera's stream statistics (Aravis: arv_stream_get_statistics()
- * and the GigE Vision stream's packet counters), since the source was opened. */
+ * and the GigE Vision stream's packet counters; V4L2 and file/url: zero-copy),
+ * since the source was opened. */
 struct cr_source_stream_stats {
 	uint64_t completed;          /* frames received whole */
 	uint64_t failed;             /* frames the stream gave up on (missing packets, timeouts) */
@@ -50,8 +51,10 @@ struct cr_source_stream_stats {
 	uint64_t missing_packets;    /* GigE Vision packets that never arrived */
 	uint64_t resent_packets;     /* packets recovered by a resend request */
 	uint64_t resend_requests;    /* resend requests sent */
-	uint64_t borrowed;           /* V4L2: frames handed on in the driver's own buffer (zero-copy) */
-	uint64_t copied;             /* V4L2: frames copied (consumers held the other buffers, or compressed) */
+	uint64_t borrowed;           /* V4L2: frames handed on in the driver's own buffer (zero-copy);
+					file/url: in libav's own picture or packet */
+	uint64_t copied;             /* V4L2: frames copied (consumers held the other buffers, or compressed);
+					file/url: converted (another format or size asked for) or copied */
 	int driver_min_queued;       /* V4L2: the fewest buffers the driver had after a dequeue; -1: none yet
 					(0 would mean it could have run dry) */
 };

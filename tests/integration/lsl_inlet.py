@@ -69,13 +69,16 @@ def shortinfo_request(query, return_port, query_id):
     return ("LSL:shortinfo\r\n%s\r\n%d %s\r\n" % (query, return_port, query_id)).encode()
 
 
-def resolve(query, targets=(("127.0.0.1", MULTICAST_PORT),), timeout=1.0, multicast_if=None,
-            query_id="4242", repeat=2):
+def resolve(query, targets=(("127.0.0.1", MULTICAST_PORT),), timeout=10.0, multicast_if=None,
+            query_id="4242", repeat=2, want=1):
     """Sends an LSL:shortinfo query to each (host, port) in targets and gathers
-    the replies for timeout seconds. Multicast targets go out through
-    multicast_if (an interface address) if given. Returns a list of info dicts
-    (one per uid), each with 'v4address' set from the reply's source address
-    and 'reply_from' = (address, port)."""
+    the replies until want is met or timeout seconds pass: want=1 (the
+    default) one stream, a list of uids every one of them, None the whole
+    timeout. A check that a stream answers so waits for its answer however
+    busy the machine, and one that it does not passes a short timeout.
+    Multicast targets go out through multicast_if (an interface address) if
+    given. Returns a list of info dicts (one per uid), each with 'v4address'
+    set from the reply's source address and 'reply_from' = (address, port)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("0.0.0.0", 0))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
@@ -109,6 +112,8 @@ def resolve(query, targets=(("127.0.0.1", MULTICAST_PORT),), timeout=1.0, multic
                 info["v4address"] = addr[0]
             info["reply_from"] = addr
             results.setdefault(info["uid"], info)
+            if want == 1 or (isinstance(want, (list, tuple, set)) and set(want) <= set(results)):
+                break
     finally:
         sock.close()
     return list(results.values())

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The libavformat sources (src/source/libav.c) against the real daemon:
 file:CLIP for an H.264 MP4 (decoded) and an MJPEG MKV (passed through),
-paced at the clip's rate and looping seamlessly; camera.loop=false ends after
+paced at the clip's rate and looping seamlessly; decoded pictures and JPEG packets
+handed on without a copy (/status stream.borrowed) with a snapshot's colours
+right, converted only when another format is asked for; camera.loop=false ends after
 exactly the clip's frames (the decoder is drained); size, format and fps
 overrides; refusals with one clear line; url: for a clip served over HTTP and
 for a live MJPEG stream that goes away and comes back."""
@@ -13,6 +15,7 @@ import tempfile
 import time
 
 from camrig_test import CAMRIG, Checks, Daemon, ffmpeg_count_frames, ffprobe_image, free_port, need
+from record_util import files_of, wait_idle
 
 need("ffmpeg", "ffprobe")
 c = Checks()
@@ -28,6 +31,40 @@ def make_clip(name, *codec):
     return path
 
 
+
+
+# The colour clip's bars. A range mistake moves black or white by 16-20 in a snapshot, and the light
+# grey by 18 and the colours by 10-14 in a recording.
+COLOURS = ((0, 0, 0), (255, 255, 255), (0xE0, 0xE0, 0xE0), (0xC0, 0x40, 0x20), (0x20, 0x60, 0xC0))
+
+
+def make_colour_clip():
+    """Bars of known colours, 64x240 each, in H.264 yuv420p (limited range, as ffmpeg writes it)."""
+    path = os.path.join(tmp, "colours.mp4")
+    sources = "".join(f"color=c=0x{r:02X}{g:02X}{b:02X}:s=64x240:r=25[c{i}];"
+                      for i, (r, g, b) in enumerate(COLOURS))
+    stack = "".join(f"[c{i}]" for i in range(len(COLOURS))) + f"hstack=inputs={len(COLOURS)}"
+    subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-filter_complex",
+                    sources + stack, "-frames:v", "25", "-c:v", "libx264", "-pix_fmt", "yuv420p", path], check=True)
+    return path
+
+
+def bars(image, what, source="pipe:"):
+    """Checks that the first picture of image (bytes, or a file as source) has the colour clip's bars
+    (within JPEG's, H.264's and 4:2:0's error)."""
+    rgb = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", source, "-frames:v", "1", "-f",
+                          "rawvideo", "-pix_fmt", "rgb24", "pipe:"], input=image, capture_output=True).stdout
+    got = [tuple(rgb[(120 * 320 + 64 * i + 32) * 3 + k] for k in range(3)) if len(rgb) == 320 * 240 * 3 else None
+           for i in range(len(COLOURS))]
+    ok = all(g and max(abs(a - b) for a, b in zip(g, want)) <= 8 for g, want in zip(got, COLOURS))
+    c.check(ok, what, f"bars {got}, expected {list(COLOURS)}")
+
+
+def check_colours(d, what):
+    """The snapshot has the clip's colours: limited-range video levels shown as full range would
+    make black 16 and white 235."""
+    st, hdr, body = d.get("/snapshot.jpg")
+    bars(body if st == 200 else b"", what)
 
 
 def captured_rate(d, seconds=3.0):
@@ -83,6 +120,30 @@ try:
                 f"{cam['state']}, {cam['frames']['captured']} frames")
         c.check(22 <= cam["fps"]["measured"] <= 28, "/status measured fps is close to 25", str(cam["fps"]))
         c.check(cam["frames"]["lost_upstream"] == 0, "no sequence gaps across loops", str(cam["frames"]))
+        stream = cam["stream"]
+        c.check(stream["borrowed"] >= cam["frames"]["captured"] - 1 and stream["copied"] == 0,
+                "the decoder's yuv420p pictures are handed on as the frames, not copied", str(stream))
+
+    # The decoder's limited-range picture, handed on, is expanded to JPEG's full
+    # range by the JPEG stage: the colours come out right.
+    # The recorder's H.264 takes limited range as it is: a recording has them too.
+    colours = make_colour_clip()
+    with Daemon("--source", f"file:{colours}", "-o", "camera.recording.codec=h264",
+                "-o", "camera.recording.preset=ultrafast") as d:
+        check_colours(d, "a snapshot of a limited-range clip handed on has its colours")
+        stream = d.status()["camera"]["stream"]
+        c.check(stream["borrowed"] > 0 and stream["copied"] == 0, "(the colour clip was handed on)", str(stream))
+        st, reply = d.post_json("/api/record/start?duration=1")
+        c.check(st == 200 and wait_idle(d), "a short recording of the colour clip", str(reply))
+        files = files_of(d)
+        if files:
+            bars(None, "the recording of a clip handed on has its colours", files[0])
+        else:
+            c.check(False, "the recording of a clip handed on has its colours", "no file")
+    with Daemon("--source", f"file:{colours}", "--format", "NV12") as d:
+        check_colours(d, "converted to NV12 (libswscale, full range), the snapshot has the same colours")
+        stream = d.status()["camera"]["stream"]
+        c.check(stream["copied"] > 0 and stream["borrowed"] == 0, "(the NV12 frames were converted)", str(stream))
 
     # MJPEG in MKV: passed through untouched, the JPEG stage never encodes.
     with Daemon("--source", f"file:{mkv}") as d:
@@ -95,6 +156,9 @@ try:
         jpeg = d.status()["camera"]["jpeg"]
         c.check(jpeg["passed_through"] > 0 and jpeg["encoded"] == 0, "the clip's JPEGs are not re-encoded",
                 str(jpeg))
+        stream = d.status()["camera"]["stream"]
+        c.check(stream["borrowed"] > 0 and stream["copied"] == 0,
+                "the demuxer's JPEG packets are the frames, not copies", str(stream))
 
     # Size and format overrides: decoded and scaled, also for an MJPEG clip.
     with Daemon("--source", f"file:{mkv}", "--size", "160x120", "--format", "RGB24") as d:
@@ -108,8 +172,11 @@ try:
         rate = captured_rate(d)
         c.check(8.5 <= rate <= 11.5, "--fps 10 paces the clip at 10 fps", f"{rate:.1f} fps")
 
-    # No looping: the camera ends after exactly the clip's frames.
-    with Daemon("--source", f"file:{mp4}", "-o", "camera.loop=false") as d:
+    # No looping: the camera ends after exactly the clip's frames. The
+    # pre-trigger's encoder still holds handed-on pictures when the decoder
+    # closes (under ASan: no use after free, no leak).
+    with Daemon("--source", f"file:{mp4}", "-o", "camera.loop=false", "-o", "camera.recording.pre_trigger=2",
+                "-o", "camera.recording.codec=h264", "-o", "camera.recording.preset=ultrafast") as d:
         cam = d.wait_camera(lambda cam: cam["state"] != "running", 10)
         c.check(cam["state"] == "ended", "with camera.loop=false the camera reports the end", cam["state"])
         c.check(cam["frames"]["captured"] == CLIP_FRAMES, f"all {CLIP_FRAMES} frames were delivered "

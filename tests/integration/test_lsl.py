@@ -167,9 +167,9 @@ def test_discovery(demo):
     for q in matching:
         if q == "":
             continue  # an empty query matches every outlet on the host: checked by uid below
-        r = [i["uid"] for i in L.resolve(q, timeout=0.6)]
+        r = [i["uid"] for i in L.resolve(q, want=[info["uid"]])]
         check(info["uid"] in r, "query %r did not match" % q)
-    r = [i["uid"] for i in L.resolve("", timeout=0.6)]
+    r = [i["uid"] for i in L.resolve("", want=[info["uid"]])]
     check(info["uid"] in r, "the empty query did not match")
     not_matching = [
         "name='%s-other'" % NAME,
@@ -234,9 +234,9 @@ def test_two_outlets(info):
     other = Demo("--name", NAME + "-2", "--fps", "10")
     try:
         for query in ("session_id='default'", "name='%s'" % NAME, "name='%s-2'" % NAME):
-            uids = [i["uid"] for i in L.resolve(query, timeout=1.0)]
             expect = {"session_id='default'": [info["uid"], other.ready["uid"]],
                       "name='%s'" % NAME: [info["uid"]]}.get(query, [other.ready["uid"]])
+            uids = [i["uid"] for i in L.resolve(query, want=expect)]
             for uid in expect:
                 check(uid in uids, "unicast query %r to 127.0.0.1:16571 missed %s (got %r)" % (query, uid, uids))
     finally:
@@ -557,7 +557,7 @@ def test_interfaces():
     name = NAME + "-none"
     demo = Demo("--name", name, "--fps", "50", "--interfaces", "nosuchif0")
     try:
-        found = L.resolve(L.query_for(name=name), targets=L.known_peer_targets())
+        found = L.resolve(L.query_for(name=name), targets=L.known_peer_targets(), timeout=1.0)
         check(found == [], "an outlet on another interface does not answer loopback queries")
         s = socket.create_connection(("127.0.0.1", demo.ready["data_port"]), timeout=5)
         try:
@@ -672,7 +672,7 @@ def test_request_timeout():
         opened = time.monotonic()
         idle = [socket.create_connection(("127.0.0.1", demo.ready["data_port"]), timeout=10) for _ in range(31)]
         start = time.monotonic()
-        found = L.resolve(L.query_for(name=name), targets=L.known_peer_targets(), timeout=0.5)
+        found = L.resolve(L.query_for(name=name), targets=L.known_peer_targets())
         check(len(found) == 1, "resolves with 31 idle connections open")
         check(L.fullinfo(found[0])["uid"] == found[0]["uid"], "fullinfo with 31 idle connections open")
         feed = L.Feed(found[0])

@@ -1,6 +1,7 @@
 /* Frame pool and refcounting: frames come back to the pool on the last unref,
  * an exhausted pool says so instead of allocating, and a pool freed while
  * frames are out lives until the last one returns. */
+#include "base/error.h"
 #include "base/frame.h"
 
 #include <errno.h>
@@ -137,6 +138,41 @@ static void test_wrap(void **state)
 	assert_int_equal(released, 2);
 }
 
+/* A frame wrapped by planes (a decoder's picture) keeps each plane and its
+ * own stride, counts every plane's bytes, refuses a stride below the row
+ * without touching the frame, and releases once at the last unref. */
+static void test_wrap_planes(void **state)
+{
+	struct cr_frame_pool *pool = cr_frame_pool_new(1, 64);
+	static uint8_t y[64 * 48], u[48 * 24], v[48 * 24];
+	uint8_t *planes[3] = { y, u, v };
+	int strides[3] = { 64, 48, 48 }, narrow[3] = { 64, 16, 48 };
+	struct cr_frame *f = cr_frame_pool_get(pool);
+	uint8_t *own = f->data;
+	int released = 0;
+
+	assert_int_equal(cr_frame_wrap_planes(f, CR_FMT_YU12, 40, 48, planes, narrow, count_release, &released), -EINVAL);
+	assert_ptr_equal(f->data, own);
+	assert_null(f->release);
+	assert_int_equal(cr_frame_wrap_planes(f, CR_FMT_MJPEG, 40, 48, planes, strides, count_release, &released),
+			 CR_EFORMAT);
+	assert_int_equal(cr_frame_wrap_planes(f, CR_FMT_YU12, 40, 48, planes, strides, count_release, &released), 0);
+	assert_int_equal(f->nplanes, 3);
+	assert_ptr_equal(f->plane[1], u);
+	assert_ptr_equal(f->plane[2], v);
+	assert_int_equal(f->stride[0], 64);
+	assert_int_equal(f->stride[2], 48);
+	assert_int_equal(f->size, 64 * 48 + 2 * 48 * 24);
+	assert_int_equal(f->range, CR_RANGE_UNSTATED);
+	cr_frame_unref(&f);
+	assert_int_equal(released, 1);
+	f = cr_frame_pool_get(pool);
+	assert_ptr_equal(f->data, own);
+	cr_frame_unref(&f);
+	assert_int_equal(released, 1);
+	cr_frame_pool_free(&pool);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -146,6 +182,7 @@ int main(void)
 		cmocka_unit_test(test_set_format),
 		cmocka_unit_test(test_fourcc_parse),
 		cmocka_unit_test(test_wrap),
+		cmocka_unit_test(test_wrap_planes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

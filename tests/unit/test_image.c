@@ -213,6 +213,58 @@ static void test_convert_raw_scaled(void **state)
 	cr_scaler_free(&s);
 }
 
+/* Levels change only between two stated ranges: limited into full expands
+ * (Y 16 -> 0, 235 -> 255, chroma 16 -> 0, 240 -> 255), also for GREY and the luma of
+ * YU12 taken as GREY (the JPEG stage's gray variant); an unstated side keeps
+ * the samples as they are. */
+static void test_convert_range(void **state)
+{
+	static uint8_t in[16 * 8 * 3 / 2], out[16 * 8 * 3 / 2];
+	struct cr_scaler *s = cr_scaler_new(0);
+	struct cr_image src = { .fourcc = CR_FMT_YU12, .width = 16, .height = 8,
+				.plane = { in, in + 128, in + 128 + 32 }, .stride = { 16, 8, 8 }, .range = CR_RANGE_LIMITED };
+	struct cr_image dst = src, gray = { .fourcc = CR_FMT_GREY, .width = 16, .height = 8, .plane = { out },
+					    .stride = { 16 }, .range = CR_RANGE_FULL };
+
+	memset(in, 16, 64);
+	memset(in + 64, 235, 64);
+	memset(in + 128, 16, 32);  /* U */
+	memset(in + 160, 240, 32); /* V */
+	dst.plane[0] = out;
+	dst.plane[1] = out + 128;
+	dst.plane[2] = out + 128 + 32;
+	dst.range = CR_RANGE_FULL;
+	assert_int_equal(cr_image_convert(s, &src, &dst), 0);
+	assert_in_range(out[0], 0, 1);
+	assert_in_range(out[127], 254, 255);
+	assert_in_range(out[128], 0, 1);
+	assert_in_range(out[191], 254, 255);
+	memset(out, 0x55, sizeof(out));
+	assert_int_equal(cr_image_convert(s, &src, &gray), 0);
+	assert_in_range(out[0], 0, 1);
+	assert_in_range(out[127], 254, 255);
+	memset(out, 0x55, sizeof(out));
+	src.fourcc = CR_FMT_GREY;
+	assert_int_equal(cr_image_convert(s, &src, &gray), 0);
+	assert_in_range(out[0], 0, 1);
+	assert_in_range(out[127], 254, 255);
+	memset(out, 0x55, sizeof(out));
+	gray.width = 8;
+	gray.height = 4;
+	gray.stride[0] = 8;
+	assert_int_equal(cr_image_convert(s, &src, &gray), 0);
+	assert_in_range(out[0], 0, 1);
+	assert_in_range(out[31], 254, 255);
+	gray.width = 16;
+	gray.height = 8;
+	gray.stride[0] = 16;
+	gray.range = CR_RANGE_UNSTATED;
+	assert_int_equal(cr_image_convert(s, &src, &gray), 0);
+	assert_int_equal(out[0], 16);
+	assert_int_equal(out[127], 235);
+	cr_scaler_free(&s);
+}
+
 static void test_names_and_layouts(void **state)
 {
 	struct cr_plane_layout l;
@@ -250,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_develop_mono),
 		cmocka_unit_test(test_develop_bayer_orders),
 		cmocka_unit_test(test_convert_raw_scaled),
+		cmocka_unit_test(test_convert_range),
 		cmocka_unit_test(test_names_and_layouts),
 	};
 

@@ -66,8 +66,13 @@ with Daemon(*args) as d:
             log("recorded rows whose sequence is not the one before + 1 (row, before, it):", odd[:20])
         c.check(skipped == len(lost), "every frame the driver skipped is a lost row of the sidecar",
                 f"{skipped} skipped in the sequence numbers, {len(lost)} lost rows")
-        c.check(len(lost) <= 0.05 * (len(rec) + len(lost)), "the driver skipped at most 5% of the frames",
-                f"{len(lost)} lost rows of {len(rec) + len(lost)} (idle: {idle_lost} in 8 s)")
+        # How many the driver skips depends on how starved the guest is, not on
+        # camrig; what camrig owes it is a buffer to fill at every moment, by
+        # its own count of the buffers left with the driver after each dequeue.
+        stream = cam.get("stream") or {}
+        c.check(stream.get("driver_min_queued", -1) >= 1, "camrig always left the driver a buffer to fill, so "
+                "every skip is the driver's own", f"{stream}; {len(lost)} lost rows of {len(rec) + len(lost)} "
+                f"(idle: {idle_lost} in 8 s)")
         if lost:
             log(f"note: vivid skipped {len(lost)} frames while recording ({idle_lost} in 8 s idle)")
         span = (int(rec[-1]["mono_ns"]) - int(rec[0]["mono_ns"])) / 1e9 if rec else 0

@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from camrig_test import CAMRIG, Checks, Daemon, ffmpeg_count_frames, ffprobe_image, log, need, skip  # noqa: E402
+from camrig_test import CAMRIG, SLOW, Checks, Daemon, ffmpeg_count_frames, ffprobe_image, log, need, skip  # noqa: E402
 
 DEV = "/dev/video0"
 STREAM_FRAMES = 25
@@ -25,6 +25,9 @@ QUIET = ("-o", "camera.recording.pre_trigger=0")
 
 
 def run(*args, timeout=90):
+    # `camrig list` starts libcamera's camera manager and Aravis's discovery:
+    # seconds in the guest, minutes when the host is busy.
+    timeout *= SLOW
     p = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
