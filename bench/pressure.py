@@ -2,7 +2,7 @@
 """Issue 18's side-by-side suite: camrig under pressure beside its peers, in
 one run, printed as one table with each target and whether it is met.
 
-    /usr/bin/python3 bench/pressure.py [--camrig build/camrig] [--only guest|host|lsl]
+    /usr/bin/python3 bench/pressure.py [--camrig build/camrig] [--only guest|host|fanout|lsl]
 
 Environment: BENCH_SECONDS (each measuring window, default 10), BENCH_ROUNDS
 (rounds of bench/record_vs_ffmpeg.sh, default 3), LSL_ROUNDS (rounds of the
@@ -677,7 +677,7 @@ def guest_rows(g):
         row("guest", f"camrig's defaults have pre-trigger {pre:g} s; 'pt15' is -o camera.recording.pre_trigger=15")
 
 
-def host_rows(fan, mem, rec, fsrc):
+def host_fanout_rows(fan):
     where = "host 720p30 test"
     if isinstance(fan, str):
         row(where, f"error: {fan}")
@@ -688,12 +688,20 @@ def host_rows(fan, mem, rec, fsrc):
             tgt, met = ("<= 1.25", ratio <= 1.25) if n == 100 else ("", None)
             row(where, f"{n} clients: CPU % of a core; ratio to 1 client", cr=f"{f1(r['cpu_pct'])}; {f2(ratio)}",
                 target=tgt, met=met)
+            # The same, per frame each client got: fair when a window's clients got fewer frames.
+            per = r["cpu_ms_frame"] / fan[1]["cpu_ms_frame"] if fan[1]["cpu_ms_frame"] else float("nan")
+            row(where, f"{n} clients: CPU ms per frame sent to every client; ratio to 1 client",
+                cr=f"{f2(r['cpu_ms_frame'])}; {f2(per)}")
             refused = f", {r['refused']} refused" if r["refused"] else ""
             row(where, f"{n} clients: slowest / median client fps; capture drops",
                 cr=f"{f1(min(r['fps']))} / {f1(percentile(r['fps'], 0.5))}; {r['drops']}{refused}")
             row(where, f"{n} clients: JPEG encoded, unsent, skipped",
                 cr=f"{r['encoded']}, {r['unsent']}, {r['skipped']}")
         row(where, "ustreamer's ratio: not measured on the host (no V4L2 device; see the guest's fan-out rows)")
+
+
+def host_rows(fan, mem, rec, fsrc):
+    host_fanout_rows(fan)
     where = "host 1080p30 pt15"
     if isinstance(mem, str):
         row(where, f"error: {mem}")
@@ -767,8 +775,9 @@ def print_table(header):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--camrig", default=os.environ.get("CAMRIG", os.path.join(ROOT, "build", "camrig")))
-    ap.add_argument("--only", choices=("guest", "host", "lsl"),
-                    help="one part: the vivid guest, the host (LSL included), or only LSL (30 s at the defaults)")
+    ap.add_argument("--only", choices=("guest", "host", "fanout", "lsl"),
+                    help="one part: the vivid guest, the host (LSL included), only the host's 1/100/200-client "
+                         "fan-out (40 s), or only LSL (30 s at the defaults)")
     ap.add_argument("--guest", action="store_true", help=argparse.SUPPRESS)  # inside the vivid guest
     ap.add_argument("--read", nargs=3, help=argparse.SUPPRESS)  # a stream reader: PORT PATH N
     args = ap.parse_args()
@@ -785,11 +794,12 @@ def main():
         return 1
     started, load0 = time.monotonic(), os.getloadavg()
     g = run_guest(camrig) if args.only in (None, "guest") else None
-    if args.only in (None, "host"):
+    if args.only in (None, "host", "fanout"):
         try:
             fan = host_fanout(camrig)
         except (RuntimeError, OSError) as e:
             fan = str(e)
+    if args.only in (None, "host"):
         try:
             mem = host_memory(camrig)
         except (RuntimeError, OSError) as e:
@@ -800,6 +810,8 @@ def main():
         guest_rows(g)
     if args.only in (None, "host"):
         host_rows(fan, mem, rec, fsrc)
+    if args.only == "fanout":
+        host_fanout_rows(fan)
     if lsl is not None:
         lsl_rows(lsl)
     load1 = os.getloadavg()
@@ -807,7 +819,7 @@ def main():
     print_table(f"camrig pressure suite (issue 18): {SECONDS:g} s windows, host {os.cpu_count()} CPUs{guest_cpus}; "
                 f"load average {load0[0]:.1f} at the start, {load1[0]:.1f} at the end (a shared machine: other "
                 f"jobs ran beside it); {time.monotonic() - started:.0f} s")
-    return 0 if g is not None or args.only in ("host", "lsl") else 1
+    return 0 if g is not None or args.only in ("host", "fanout", "lsl") else 1
 
 
 if __name__ == "__main__":

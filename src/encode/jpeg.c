@@ -24,7 +24,15 @@
  *
  * Locking: stage->lock guards the variant list, demand counts and each
  * variant's latest image; images are published with a broadcast on
- * stage->published. Encoding happens outside the lock. */
+ * stage->published and a call of the notify function (an event loop's
+ * wake-up, cr_jpeg_stage_set_notify()) under the lock. Encoding happens
+ * outside the lock.
+ *
+ * Waiters: a thread in cr_jpeg_variant_wait() counts as waiting while it
+ * blocks; a client of an event loop (cr_jpeg_variant_poll()) counts from
+ * the poll that found nothing new until the poll that takes an image, or
+ * cr_jpeg_variant_unwait(). Either way a variant is encoded for only while
+ * somebody is ready to send its next image. */
 #include "encode/jpeg.h"
 
 #include "base/error.h"
@@ -86,6 +94,8 @@ struct cr_jpeg_stage {
 	pthread_mutex_t lock;
 	pthread_cond_t published;
 	struct cr_jpeg_variant variants[MAX_VARIANTS];
+	void (*notify)(void *ctx);   /* after each publish and at shutdown; NULL: none */
+	void *notify_ctx;
 	unsigned total_demand;
 	bool shut_down;
 	struct cr_jpeg_stage_stats stats;
@@ -389,6 +399,8 @@ static void publish(struct cr_jpeg_stage *stage, struct cr_jpeg_variant *v, stru
 	else
 		stage->stats.encoded++;
 	pthread_cond_broadcast(&stage->published);
+	if (stage->notify)
+		stage->notify(stage->notify_ctx);
 	pthread_mutex_unlock(&stage->lock);
 	cr_jpeg_unref(&jpeg);
 }
@@ -599,6 +611,16 @@ void cr_jpeg_stage_shutdown(struct cr_jpeg_stage *stage)
 	pthread_mutex_lock(&stage->lock);
 	stage->shut_down = true;
 	pthread_cond_broadcast(&stage->published);
+	if (stage->notify)
+		stage->notify(stage->notify_ctx);
+	pthread_mutex_unlock(&stage->lock);
+}
+
+void cr_jpeg_stage_set_notify(struct cr_jpeg_stage *stage, void (*fn)(void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&stage->lock);
+	stage->notify = fn;
+	stage->notify_ctx = ctx;
 	pthread_mutex_unlock(&stage->lock);
 }
 
@@ -702,6 +724,39 @@ int cr_jpeg_variant_wait(struct cr_jpeg_stage *stage, struct cr_jpeg_variant *v,
 	}
 	pthread_mutex_unlock(&stage->lock);
 	return ret;
+}
+
+int cr_jpeg_variant_poll(struct cr_jpeg_stage *stage, struct cr_jpeg_variant *v, uint64_t min_index, bool *waiting,
+			 struct cr_jpeg **out)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&stage->lock);
+	if (stage->shut_down) {
+		ret = -EPIPE;
+	} else if (v->latest && v->latest->index >= min_index) {
+		v->latest->taken = true;
+		*out = cr_jpeg_ref(v->latest);
+	} else {
+		ret = -EAGAIN;
+	}
+	if (ret == -EAGAIN && !*waiting)
+		v->waiting++;
+	else if (ret != -EAGAIN && *waiting)
+		v->waiting--;
+	*waiting = ret == -EAGAIN;
+	pthread_mutex_unlock(&stage->lock);
+	return ret;
+}
+
+void cr_jpeg_variant_unwait(struct cr_jpeg_stage *stage, struct cr_jpeg_variant *v, bool *waiting)
+{
+	if (!*waiting)
+		return;
+	pthread_mutex_lock(&stage->lock);
+	v->waiting--;
+	*waiting = false;
+	pthread_mutex_unlock(&stage->lock);
 }
 
 int cr_jpeg_stage_take(struct cr_jpeg_stage *stage, const struct cr_jpeg_params *params, uint64_t min_index,

@@ -2,8 +2,9 @@
  * views, encoding each frame at most once per variant.
  *
  * A variant is one (width, height, quality, gray) combination. Clients
- * acquire a variant (which counts as demand), wait for images of it, and
- * release it. Worker threads (libturbojpeg) take the camera's frames from a
+ * acquire a variant (which counts as demand), wait for images of it (or,
+ * from an event loop, poll for them and are woken by the stage's notify
+ * function), and release it. Worker threads (libturbojpeg) take the camera's frames from a
  * latest-wins queue and encode each one for every variant in demand; when no
  * variant is in demand the stage's subscription is inactive and nothing is
  * encoded. MJPEG frames whose variant matches the camera's own size and color
@@ -116,6 +117,24 @@ void cr_jpeg_stage_release(struct cr_jpeg_stage *stage, struct cr_jpeg_variant *
  * -ETIMEDOUT, or -EPIPE after shutdown. */
 int cr_jpeg_variant_wait(struct cr_jpeg_stage *stage, struct cr_jpeg_variant *variant, uint64_t min_index,
 			 int64_t timeout_ns, struct cr_jpeg **out);
+
+/* The non-blocking form of cr_jpeg_variant_wait(), for an event loop: the
+ * newest image of a frame whose index is >= min_index into *out (a new
+ * reference) and 0; -EAGAIN when there is none yet; -EPIPE after shutdown.
+ * *waiting is the caller's flag, false at first: -EAGAIN sets it and
+ * counts the caller as waiting on v (so the next frame is encoded for v,
+ * and the notify function says when it is published), any other outcome
+ * clears it. Before releasing v, a caller still waiting calls
+ * cr_jpeg_variant_unwait(), which clears the flag and the count. */
+int cr_jpeg_variant_poll(struct cr_jpeg_stage *stage, struct cr_jpeg_variant *variant, uint64_t min_index,
+			 bool *waiting, struct cr_jpeg **out);
+void cr_jpeg_variant_unwait(struct cr_jpeg_stage *stage, struct cr_jpeg_variant *variant, bool *waiting);
+
+/* Sets fn, called with ctx after every image the stage publishes and at
+ * shutdown, under the stage's lock: it must not block nor call the stage
+ * (an event loop's wake-up: a write to an eventfd). NULL: none. After
+ * this returns the previous function is no longer running nor called. */
+void cr_jpeg_stage_set_notify(struct cr_jpeg_stage *stage, void (*fn)(void *ctx), void *ctx);
 
 /* Takes one image of params (after cr_jpeg_stage_params) of a frame whose
  * index is >= min_index — pass cr_camera_frames_published() for "a frame

@@ -24,7 +24,8 @@
  *   address (loopback) and per-address limits cannot tell them apart.
  * - Hand-over. Once the headers are complete, the request line says which
  *   pool serves the request (cr_http_path_is_live(): the route table's live
- *   views go to the live pool). The pool's limit and the per-address limit
+ *   views go to the live pool, its MJPEG streams to that pool's stream
+ *   daemon, server.c). The pool's limit and the per-address limit
  *   decide whether it is served; if not, the acceptor answers the 503 with
  *   the reason itself, in one send(), with no thread. Otherwise
  *   MHD_add_connection() gives the socket to the pool, which reads the
@@ -370,11 +371,13 @@ static size_t headers_end(const char *buf, size_t n)
 
 /* The pool for the request that starts buf (n bytes, the headers complete):
  * by the path of its request line "METHOD SP TARGET SP VERSION"; what is no
- * request line goes to the API pool, which answers it a 400. */
-static enum cr_http_pool_kind classify(const char *buf, size_t n)
+ * request line goes to the API pool, which answers it a 400. *stream: an
+ * MJPEG stream, for the live pool's stream daemon. */
+static enum cr_http_pool_kind classify(const char *buf, size_t n, bool *stream)
 {
 	size_t i = 0, path;
 
+	*stream = false;
 	while (i < n && (buf[i] == '\r' || buf[i] == '\n'))
 		i++;
 	while (i < n && buf[i] != ' ' && buf[i] != '\r' && buf[i] != '\n')
@@ -384,7 +387,7 @@ static enum cr_http_pool_kind classify(const char *buf, size_t n)
 	path = ++i;
 	while (i < n && buf[i] != ' ' && buf[i] != '?' && buf[i] != '\r' && buf[i] != '\n')
 		i++;
-	return cr_http_path_is_live(buf + path, i - path) ? CR_HTTP_POOL_LIVE : CR_HTTP_POOL_API;
+	return cr_http_path_is_live(buf + path, i - path, stream) ? CR_HTTP_POOL_LIVE : CR_HTTP_POOL_API;
 }
 
 /* Whether buf (n bytes) holds the first TLS record whole (or HEADERS_MAX
@@ -413,9 +416,10 @@ static void refuse(struct cr_http_acceptor *a, struct conn *c, enum cr_http_even
 
 /* Gives c, whose request headers are complete, to the pool of kind, or
  * answers it a 503 when that pool or its address is at its limit. */
-static void admit(struct cr_http_acceptor *a, struct conn *c, enum cr_http_pool_kind kind)
+static void admit(struct cr_http_acceptor *a, struct conn *c, enum cr_http_pool_kind kind, bool stream)
 {
 	struct cr_http_pool *pool = &a->server->pools[a->tls ? CR_HTTP_POOL_API : kind];
+	struct MHD_Daemon *daemon = stream && pool->stream_daemon ? pool->stream_daemon : pool->daemon;
 	unsigned allowed = pool->limit + (a->tls ? CR_HTTP_TLS_OVERFLOW : 0);
 	char reason[256], from[64];
 	struct conn *stale = NULL;
@@ -454,7 +458,7 @@ static void admit(struct cr_http_acceptor *a, struct conn *c, enum cr_http_pool_
 		conn_free(stale);
 	}
 	/* From here on c is the pool threads' to take out of watched. */
-	if (MHD_add_connection(pool->daemon, mhd_fd, (const struct sockaddr *)&c->addr, c->addrlen) == MHD_YES) {
+	if (MHD_add_connection(daemon, mhd_fd, (const struct sockaddr *)&c->addr, c->addrlen) == MHD_YES) {
 		if (!watched)
 			free(c);
 		return;
@@ -479,6 +483,7 @@ static void peek(struct cr_http_acceptor *a, struct conn *c, uint32_t events)
 	/* The client has stopped sending: what is not complete now never will be. */
 	bool ended = events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR);
 	enum cr_http_pool_kind kind = CR_HTTP_POOL_API;
+	bool stream = false;
 	size_t end;
 
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) && !ended)
@@ -513,10 +518,10 @@ static void peek(struct cr_http_acceptor *a, struct conn *c, uint32_t events)
 			reply_and_close(a, c, "431 Request Header Fields Too Large", reason);
 			return;
 		}
-		kind = classify(a->buf, end);
+		kind = classify(a->buf, end, &stream);
 	}
 	pending_remove(a, c);
-	admit(a, c, kind);
+	admit(a, c, kind, stream);
 }
 
 /* Out of file descriptors (err): closes the oldest pending connection to

@@ -9,15 +9,19 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 struct cr_http_auth;
 struct cr_http_tls;
 struct cr_http_origin;
 struct cr_http_acceptor;
+struct cr_http_writer;
+struct cr_http_stream;
 
 /* The pools: one libmicrohttpd daemon each, so that live views and other
  * requests have limits of their own (server.c). With TLS the acceptor
@@ -37,13 +41,28 @@ struct cr_http_pool {
 	unsigned per_ip;               /* of them from one address beyond loopback */
 	bool serves_live;              /* live views may be served here */
 	struct MHD_Daemon *daemon;     /* NULL until started; with TLS the live pool never is */
-	atomic_uint connections;       /* handed to it and not yet closed */
+	struct MHD_Daemon *stream_daemon; /* the live pool without TLS: MJPEG streams, one polling thread, each
+					     request checked there and its connection then suspended and
+					     written by the writer (writer.c); NULL: none */
+	atomic_uint connections;       /* handed to it (either daemon) and not yet closed */
+};
+
+/* A camera's last placeholder image (stream.c), shared by its streams for
+ * a second: one encode a second for all of them, not one each. */
+struct cr_http_placeholder {
+	pthread_mutex_t lock;          /* held while one is made */
+	struct cr_jpeg *jpeg;          /* NULL: none yet */
+	int width, height;             /* pixels, as asked */
+	char text[2 * sizeof(((struct cr_status_health *)0)->what)]; /* its lines, what and error */
+	int64_t made_ns;               /* CLOCK_MONOTONIC */
 };
 
 struct cr_http_server {
 	const struct cr_http_context *ctx;
 	struct cr_http_pool pools[CR_HTTP_POOLS];
 	struct cr_http_acceptor *acceptor; /* owns the listening socket */
+	struct cr_http_writer *writer; /* sends the MJPEG streams of the stream daemon */
+	struct cr_http_placeholder *placeholders; /* one per camera of ctx */
 	bool loopback;                 /* the listening socket is on a loopback address */
 	char bound[80];                /* where it listens, "127.0.0.1:8080" ("[::1]:8080"): the port taken
 					  when http.listen asked for port 0 */
@@ -56,8 +75,13 @@ struct cr_http_server {
 };
 
 /* Whether path (len bytes, no query) is a live view's (the route table in
- * server.c): the acceptor sends such requests to the live pool. */
-bool cr_http_path_is_live(const char *path, size_t len);
+ * server.c): the acceptor sends such requests to the live pool, and those
+ * of them with *stream set (the MJPEG stream) to its stream daemon. */
+bool cr_http_path_is_live(const char *path, size_t len, bool *stream);
+
+/* Idle connections: a response that makes no progress for this long is
+ * closed (libmicrohttpd's connection timeout; the writer's own). */
+#define CR_HTTP_IDLE_TIMEOUT_S 60
 
 /* The Content-Security-Policy of every reply but the page's (page.c):
  * no scripts, styles only inline (a browser's own viewer of an image or a
@@ -80,6 +104,9 @@ struct cr_http_request {
 	const char *body;             /* NUL-terminated; "" when there is none */
 	size_t body_len;              /* bytes */
 	const char *cors_origin;      /* the Origin to allow in the reply (http.cors_origins); NULL: none */
+	bool writer;                  /* served by the stream daemon: the handler may give the connection to the
+					 writer (cr_http_writer_take) and must not block */
+	bool *taken;                  /* set when it did: libmicrohttpd's next call for it closes it */
 };
 
 /* An endpoint: answers req by queuing a response on req->conn. */
@@ -89,6 +116,14 @@ typedef enum MHD_Result (*cr_http_handler)(struct cr_http_request *req);
  * (CORS for an allowed origin), and drops the reference to resp. resp NULL
  * (out of memory in libmicrohttpd): MHD_NO, which closes the connection. */
 enum MHD_Result cr_http_queue(struct cr_http_request *req, unsigned status, struct MHD_Response *resp);
+
+/* For a handler that sends its reply itself (the writer): adds the headers
+ * every reply carries to resp, as cr_http_queue() does, counts the reply
+ * and writes the HTTP/1.1 status line, a Date and resp's headers, ended by
+ * the blank line, into buf (len bytes); drops the reference to resp.
+ * Returns the bytes written, -ENOMEM for resp NULL, or -ENOSPC. */
+int cr_http_response_head(struct cr_http_request *req, unsigned status, struct MHD_Response *resp, char *buf,
+			  size_t len);
 
 /* Queues a plain-text error "reason\n" with status (4xx/5xx). */
 enum MHD_Result cr_http_error(struct cr_http_request *req, unsigned status, const char *fmt, ...)
@@ -122,6 +157,38 @@ struct cr_http_camera *cr_http_pick_camera(struct cr_http_request *req, enum MHD
  * response ends. */
 bool cr_http_live_view_begin(struct cr_http_request *req, enum MHD_Result *result);
 void cr_http_live_view_end(struct cr_http_server *server);
+
+/* The writer (writer.c): one thread with an epoll set that sends every
+ * MJPEG stream of the stream daemon. new: 0 or a negative errno (logged);
+ * start: sets the JPEG stages' notify function and starts the thread;
+ * stop: ends every stream (their connections resumed for libmicrohttpd to
+ * close), joins the thread and clears the notify functions; idempotent,
+ * and before the stream daemon stops. */
+int cr_http_writer_new(struct cr_http_server *server, struct cr_http_writer **out);
+int cr_http_writer_start(struct cr_http_writer *w);
+void cr_http_writer_stop(struct cr_http_writer *w);
+void cr_http_writer_free(struct cr_http_writer **w);
+
+/* Suspends req's connection (of the stream daemon) and hands it with s to
+ * the writer thread, which from now on sends s (its response head first)
+ * and ends it (cr_http_stream_end) when the client goes, the stream ends
+ * or camrig stops; after stop, ends it at once. Called from the handler. */
+void cr_http_writer_take(struct cr_http_writer *w, struct cr_http_request *req, struct cr_http_stream *s);
+
+/* stream.c, what the writer drives of a stream. next: without blocking,
+ * makes the next thing to send ready: 1 when there is (the response head,
+ * or a part: boundary, headers, image), 0 when not yet — call again when
+ * the JPEG stage notifies or by *wake_ns (CLOCK_MONOTONIC ns) at the
+ * latest — or a negative errno when the stream is over (-EPIPE: camrig
+ * stops, or a HEAD was answered; -EBUSY: no room for its variant). iov:
+ * the unsent rest of it as up to 3 pieces (the image shared, not copied);
+ * returns how many. sent: n more bytes went out; true when all did. end:
+ * releases what s holds, stops counting it, frees it and resumes its
+ * connection; NULL-safe, sets *s to NULL. */
+int cr_http_stream_next(struct cr_http_stream *s, int64_t now_ns, int64_t *wake_ns);
+unsigned cr_http_stream_iov(const struct cr_http_stream *s, struct iovec iov[3]);
+bool cr_http_stream_sent(struct cr_http_stream *s, size_t n);
+void cr_http_stream_end(struct cr_http_stream **s);
 
 /* Endpoint handlers (one file per group). */
 enum MHD_Result cr_http_stream(struct cr_http_request *req);    /* stream.c: /stream.mjpg */

@@ -12,9 +12,19 @@
  * (MHD_USE_NO_LISTEN_SOCKET, fed by MHD_add_connection()) and one thread per
  * connection, and has a limit of its own (http.max_stream_clients,
  * http.max_api_clients), so watchers cannot starve the API nor the other way
- * round; one more gets a 503 with the reason from the acceptor. With TLS the
- * acceptor cannot read the request line and the API pool serves both, with
- * live views limited here (cr_http_live_view_begin()).
+ * round; one more gets a 503 with the reason from the acceptor. The live
+ * pool's MJPEG streams (the routes marked STREAM) go to a second daemon of
+ * the same pool and limit, the stream daemon: one polling thread (epoll,
+ * suspend/resume allowed) that reads and checks the request like any
+ * other, after which the handler suspends the connection and hands it to
+ * the writer (writer.c), which sends the stream from one thread; when the
+ * writer resumes it, on_request() is called once more and closes it. Only
+ * handlers that never block run there (a stream's, the error replies);
+ * a Basic credential's crypt(3) does, delaying the stream requests behind
+ * it by its few milliseconds, never the streams being sent.
+ * With TLS the acceptor cannot read the request line and the API pool
+ * serves both, with live views limited here (cr_http_live_view_begin()),
+ * streams in their connections' threads.
  *
  * Both pools share on_request(), so auth, routing and the context are one.
  * What the headers alone decide is answered as soon as they are in, before
@@ -31,8 +41,9 @@
  * Headers are bounded by the acceptor (8 KiB) and libmicrohttpd's connection
  * memory limit, bodies by CR_HTTP_BODY_MAX.
  *
- * Threads: on_request() runs in the connection's thread, on_connection() in
- * its pool's polling thread; both reach the acceptor only through its
+ * Threads: on_request() runs in the connection's thread (the stream
+ * daemon's polling thread for its connections), on_connection() in its
+ * daemon's polling thread; both reach the acceptor only through its
  * functions, which take its lock. */
 #include "http/internal.h"
 
@@ -49,6 +60,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,11 +68,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CONNECTION_MEMORY_LIMIT (32 * 1024)
 #define THREAD_STACK_SIZE (256 * 1024)
-#define IDLE_TIMEOUT_S 60             /* s a response may make no progress */
 /* libmicrohttpd's own connection limit is set this far above a pool's, so
  * that it never refuses a connection itself: it would close it without a
  * word, and without reporting it closed (acceptor.c counts on the report).
@@ -70,40 +82,44 @@
  * files, the other servers. */
 #define FDS_BESIDES_HTTP 256
 
+/* Who serves a route: the API pool; the live pool (a live view); the live
+ * pool's stream daemon and the writer (an MJPEG stream, a live view too). */
+enum serve { API, LIVE, STREAM };
+
 static const struct {
 	const char *method;      /* "GET" also answers HEAD */
 	const char *path;
 	cr_http_handler handler;
-	bool live;               /* a live view: served by the live pool */
+	enum serve serve;
 } routes[] = {
-	{ "GET", "/", cr_http_page, false },
-	{ "GET", "/index.html", cr_http_page, false },
-	{ "GET", "/stream.mjpg", cr_http_stream, true },
-	{ "GET", "/stream", cr_http_stream, true },
-	{ "GET", "/snapshot.jpg", cr_http_snapshot, false },
-	{ "GET", "/current.jpg", cr_http_snapshot, false },
-	{ "GET", "/frame", cr_http_snapshot, false },
-	{ "GET", "/status", cr_http_status, false },
-	{ "GET", "/info", cr_http_status, false },
-	{ "GET", "/healthz", cr_http_healthz, false },
-	{ "GET", "/metrics", cr_http_metrics, false },
-	{ "POST", "/api/command", cr_http_command, false },
-	{ "POST", "/mcp", cr_http_mcp, false },
-	{ "GET", "/api/events", cr_http_events, true },
-	{ "POST", "/api/record/start", cr_http_record_start, false },
-	{ "POST", "/api/record/stop", cr_http_record_stop, false },
-	{ "GET", "/api/record", cr_http_record, false },
-	{ "POST", "/api/timelapse/start", cr_http_timelapse_action, false },
-	{ "POST", "/api/timelapse/pause", cr_http_timelapse_action, false },
-	{ "POST", "/api/timelapse/resume", cr_http_timelapse_action, false },
-	{ "POST", "/api/timelapse/stop", cr_http_timelapse_action, false },
-	{ "POST", "/api/timelapse/abort", cr_http_timelapse_action, false },
-	{ "POST", "/api/timelapse/shot", cr_http_timelapse_action, false },
-	{ "GET", "/api/timelapse", cr_http_timelapse, false },
-	{ "GET", "/api/controls", cr_http_controls, false },
-	{ "GET", "/api/recordings", cr_http_recordings, false },
-	{ "DELETE", "/api/recordings/", cr_http_recording_delete, false },
-	{ "GET", "/recordings/", cr_http_recording_file, false },
+	{ "GET", "/", cr_http_page, API },
+	{ "GET", "/index.html", cr_http_page, API },
+	{ "GET", "/stream.mjpg", cr_http_stream, STREAM },
+	{ "GET", "/stream", cr_http_stream, STREAM },
+	{ "GET", "/snapshot.jpg", cr_http_snapshot, API },
+	{ "GET", "/current.jpg", cr_http_snapshot, API },
+	{ "GET", "/frame", cr_http_snapshot, API },
+	{ "GET", "/status", cr_http_status, API },
+	{ "GET", "/info", cr_http_status, API },
+	{ "GET", "/healthz", cr_http_healthz, API },
+	{ "GET", "/metrics", cr_http_metrics, API },
+	{ "POST", "/api/command", cr_http_command, API },
+	{ "POST", "/mcp", cr_http_mcp, API },
+	{ "GET", "/api/events", cr_http_events, LIVE },
+	{ "POST", "/api/record/start", cr_http_record_start, API },
+	{ "POST", "/api/record/stop", cr_http_record_stop, API },
+	{ "GET", "/api/record", cr_http_record, API },
+	{ "POST", "/api/timelapse/start", cr_http_timelapse_action, API },
+	{ "POST", "/api/timelapse/pause", cr_http_timelapse_action, API },
+	{ "POST", "/api/timelapse/resume", cr_http_timelapse_action, API },
+	{ "POST", "/api/timelapse/stop", cr_http_timelapse_action, API },
+	{ "POST", "/api/timelapse/abort", cr_http_timelapse_action, API },
+	{ "POST", "/api/timelapse/shot", cr_http_timelapse_action, API },
+	{ "GET", "/api/timelapse", cr_http_timelapse, API },
+	{ "GET", "/api/controls", cr_http_controls, API },
+	{ "GET", "/api/recordings", cr_http_recordings, API },
+	{ "DELETE", "/api/recordings/", cr_http_recording_delete, API },
+	{ "GET", "/recordings/", cr_http_recording_file, API },
 };
 
 /* A request being received: its body, bounded by CR_HTTP_BODY_MAX, and
@@ -112,14 +128,19 @@ struct body {
 	char data[CR_HTTP_BODY_MAX + 1];
 	size_t len;
 	bool too_large;
+	bool taken;                   /* the writer has the connection (cr_http_writer_take) */
 	const char *cors_origin;      /* from cr_http_origin_check() */
 };
 
-bool cr_http_path_is_live(const char *path, size_t len)
+bool cr_http_path_is_live(const char *path, size_t len, bool *stream)
 {
-	for (size_t i = 0; i < CR_ARRAY_SIZE(routes); i++)
-		if (routes[i].live && strlen(routes[i].path) == len && memcmp(routes[i].path, path, len) == 0)
+	*stream = false;
+	for (size_t i = 0; i < CR_ARRAY_SIZE(routes); i++) {
+		if (routes[i].serve != API && strlen(routes[i].path) == len && memcmp(routes[i].path, path, len) == 0) {
+			*stream = routes[i].serve == STREAM;
 			return true;
+		}
+	}
 	return false;
 }
 
@@ -148,13 +169,13 @@ static void count_reply(struct cr_http_server *server, unsigned status)
 	atomic_fetch_add_explicit(&server->replies[i], 1, memory_order_relaxed);
 }
 
-enum MHD_Result cr_http_queue(struct cr_http_request *req, unsigned status, struct MHD_Response *resp)
+/* Counts the reply and adds to resp (may be NULL) the headers every reply
+ * carries. */
+static void prepare(struct cr_http_request *req, unsigned status, struct MHD_Response *resp)
 {
-	enum MHD_Result ret;
-
 	count_reply(req->server, status);
 	if (!resp)
-		return MHD_NO;
+		return;
 	cr_http_origin_headers(resp, req->cors_origin);
 	/* Every reply: nothing of camrig's runs scripts, is framed by another
 	 * page, or is sniffed as another type; the page sets its own policy. */
@@ -162,9 +183,62 @@ enum MHD_Result cr_http_queue(struct cr_http_request *req, unsigned status, stru
 		MHD_add_response_header(resp, "Content-Security-Policy", CR_HTTP_CSP);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+enum MHD_Result cr_http_queue(struct cr_http_request *req, unsigned status, struct MHD_Response *resp)
+{
+	enum MHD_Result ret;
+
+	prepare(req, status, resp);
+	if (!resp)
+		return MHD_NO;
 	ret = MHD_queue_response(req->conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+struct head {
+	char *buf;
+	size_t len, n;                /* bytes: buf's size, written (or wanted: more than len is too long) */
+};
+
+static void head_add(struct head *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void head_add(struct head *h, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(h->n < h->len ? h->buf + h->n : NULL, h->n < h->len ? h->len - h->n : 0, fmt, ap);
+	va_end(ap);
+	h->n += n > 0 ? (size_t)n : 0;
+}
+
+static enum MHD_Result head_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	head_add(cls, "%s: %s\r\n", key, value);
+	return MHD_YES;
+}
+
+int cr_http_response_head(struct cr_http_request *req, unsigned status, struct MHD_Response *resp, char *buf,
+			  size_t len)
+{
+	struct head h = { .buf = buf, .len = len };
+	time_t now = time(NULL);
+	char date[64];
+	struct tm tm;
+
+	prepare(req, status, resp);
+	if (!resp)
+		return -ENOMEM;
+	/* RFC 9110 section 5.6.7: the IMF-fixdate. */
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &tm));
+	head_add(&h, "HTTP/1.1 %u %s\r\nDate: %s\r\n", status, MHD_get_reason_phrase_for(status), date);
+	MHD_get_response_headers(resp, head_header, &h);
+	head_add(&h, "\r\n");
+	MHD_destroy_response(resp);
+	return h.n < len && h.n <= INT_MAX ? (int)h.n : -ENOSPC;
 }
 
 enum MHD_Result cr_http_error(struct cr_http_request *req, unsigned status, const char *fmt, ...)
@@ -349,7 +423,7 @@ static enum MHD_Result route(struct cr_http_request *req)
 		/* The acceptor compares the path as sent; libmicrohttpd's is
 		 * unescaped. A live view that reached the API pool so must not
 		 * hold one of its slots. */
-		if (routes[i].live && !req->pool->serves_live)
+		if (routes[i].serve != API && !req->pool->serves_live)
 			return cr_http_error(req, MHD_HTTP_BAD_REQUEST, "%s: ask for a live view by its plain path "
 					     "(without %%-escapes)", req->path);
 		if (method_matches(routes[i].method, req->method))
@@ -465,6 +539,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				       .method = method };
 	struct body *body = *con_cls;
 
+	if (body && body->taken)
+		return MHD_NO; /* resumed by the writer: the stream is over, close */
 	/* libmicrohttpd calls once with the headers, then with pieces of the
 	 * body, then once more with none: the headers are checked on the
 	 * first call, the request is answered on the last. */
@@ -484,6 +560,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	cr_http_acceptor_request_read(server->acceptor, conn);
 	req.cors_origin = body->cors_origin;
+	req.writer = pool->stream_daemon &&
+		     MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON)->daemon == pool->stream_daemon;
+	req.taken = &body->taken;
 	if (body->too_large)
 		return cr_http_error(&req, MHD_HTTP_CONTENT_TOO_LARGE, "%s: request body too large (expected at most "
 				     "%d bytes)", url, CR_HTTP_BODY_MAX);
@@ -592,6 +671,9 @@ int cr_http_server_new(const struct cr_http_context *ctx, struct cr_http_server 
 
 	server->ctx = ctx;
 	server->origin = cr_http_origin_new(cfg);
+	server->placeholders = cr_calloc(ctx->ncameras, sizeof(*server->placeholders));
+	for (unsigned i = 0; i < ctx->ncameras; i++)
+		pthread_mutex_init(&server->placeholders[i].lock, NULL);
 	if (!cfg->tls_cert != !cfg->tls_key) {
 		ret = cr_log_ret(-EINVAL, CR_LOG_ERROR, "http.tls_cert and http.tls_key go together (HTTPS needs both)");
 		goto fail;
@@ -609,6 +691,9 @@ int cr_http_server_new(const struct cr_http_context *ctx, struct cr_http_server 
 		goto fail;
 	pools_init(server);
 	reserve_fds(cfg);
+	ret = cr_http_writer_new(server, &server->writer);
+	if (ret < 0)
+		goto fail;
 	ret = cr_http_acceptor_new(server, listen_fd, &server->acceptor);
 	listen_fd = -1; /* the acceptor's, or closed */
 	if (ret < 0)
@@ -622,16 +707,20 @@ fail:
 	return ret;
 }
 
-static int pool_start(struct cr_http_pool *pool)
+/* One libmicrohttpd daemon of pool: a thread per connection, or for the
+ * stream daemon one polling thread (epoll) whose connections may be
+ * suspended for the writer. */
+static struct MHD_Daemon *daemon_start(struct cr_http_pool *pool, bool streams)
 {
 	struct cr_http_server *server = pool->server;
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-			 MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG | (server->tls ? MHD_USE_TLS : 0);
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG |
+			 (server->tls ? MHD_USE_TLS : 0) |
+			 (streams ? MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL);
 	unsigned limit = pool->limit + (server->tls ? CR_HTTP_TLS_OVERFLOW : 0) + MHD_LIMIT_HEADROOM;
 	struct MHD_OptionItem options[] = {
 		{ MHD_OPTION_CONNECTION_LIMIT, limit, NULL },
 		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_LIMIT, NULL },
-		{ MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, NULL },
+		{ MHD_OPTION_CONNECTION_TIMEOUT, CR_HTTP_IDLE_TIMEOUT_S, NULL },
 		{ MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK_SIZE, NULL },
 		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, pool },
 		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL },
@@ -641,9 +730,16 @@ static int pool_start(struct cr_http_pool *pool)
 		{ MHD_OPTION_END, 0, NULL },
 	};
 
-	pool->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, pool, MHD_OPTION_ARRAY, options,
-					MHD_OPTION_END);
-	if (!pool->daemon)
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, pool, MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+}
+
+static int pool_start(struct cr_http_pool *pool)
+{
+	pool->daemon = daemon_start(pool, false);
+	/* Without TLS the writer can send the live pool's MJPEG streams. */
+	if (pool->daemon && pool->kind == CR_HTTP_POOL_LIVE && !pool->server->tls)
+		pool->stream_daemon = daemon_start(pool, true);
+	if (!pool->daemon || (pool->kind == CR_HTTP_POOL_LIVE && !pool->server->tls && !pool->stream_daemon))
 		return cr_log_ret(-EIO, CR_LOG_ERROR, "cannot start the HTTP server's pool of %s", pool->what);
 	return 0;
 }
@@ -655,6 +751,8 @@ int cr_http_server_start(struct cr_http_server *server)
 	for (unsigned i = 0; i < CR_HTTP_POOLS && ret == 0; i++)
 		if (server->pools[i].limit)
 			ret = pool_start(&server->pools[i]);
+	if (ret == 0)
+		ret = cr_http_writer_start(server->writer);
 	if (ret == 0)
 		ret = cr_http_acceptor_start(server->acceptor);
 	if (ret < 0) {
@@ -700,10 +798,14 @@ void cr_http_server_stop(struct cr_http_server *server)
 	cr_http_acceptor_stop(server->acceptor); /* no more hand-overs */
 	for (unsigned i = 0; i < server->ctx->ncameras; i++)
 		cr_jpeg_stage_shutdown(server->ctx->cameras[i].jpeg);
+	/* Before the stream daemon: it must have no suspended connection. */
+	cr_http_writer_stop(server->writer);
 	for (unsigned i = 0; i < CR_HTTP_POOLS; i++) {
+		if (server->pools[i].stream_daemon)
+			MHD_stop_daemon(server->pools[i].stream_daemon);
 		if (server->pools[i].daemon)
 			MHD_stop_daemon(server->pools[i].daemon); /* joins its connections' threads */
-		server->pools[i].daemon = NULL;
+		server->pools[i].daemon = server->pools[i].stream_daemon = NULL;
 	}
 }
 
@@ -716,8 +818,14 @@ void cr_http_server_free(struct cr_http_server **pserver)
 	*pserver = NULL;
 	cr_http_server_stop(server);
 	cr_http_acceptor_free(&server->acceptor);
+	cr_http_writer_free(&server->writer);
 	cr_http_auth_free(&server->auth);
 	cr_http_tls_free(&server->tls);
 	cr_http_origin_free(&server->origin);
+	for (unsigned i = 0; i < server->ctx->ncameras; i++) {
+		cr_jpeg_unref(&server->placeholders[i].jpeg);
+		pthread_mutex_destroy(&server->placeholders[i].lock);
+	}
+	free(server->placeholders);
 	free(server);
 }

@@ -253,12 +253,14 @@ class Checks:
 
 
 class MjpegReader:
-    """Reads /stream.mjpg part by part over a plain socket: next_part()
+    """Reads /stream.mjpg part by part over a plain (or TLS) socket: next_part()
     returns (headers as a dict with lowercase names, body bytes), or None
     when the stream ends or nothing comes within timeout seconds."""
 
-    def __init__(self, port, path="/stream.mjpg", timeout=10):
+    def __init__(self, port, path="/stream.mjpg", timeout=10, context=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if context:  # an ssl.SSLContext: HTTPS
+            self.sock = context.wrap_socket(self.sock, server_hostname="127.0.0.1")
         self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
         self.buf = b""
         head = self._until(b"\r\n\r\n")

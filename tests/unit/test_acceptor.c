@@ -33,7 +33,18 @@ static void test_headers_end(void **state)
 
 static enum cr_http_pool_kind kind_of(const char *text)
 {
-	return classify(text, strlen(text));
+	bool stream;
+
+	return classify(text, strlen(text), &stream);
+}
+
+/* Whether the request goes to the live pool's stream daemon (the writer). */
+static bool stream_of(const char *text)
+{
+	bool stream = true;
+
+	classify(text, strlen(text), &stream);
+	return stream;
 }
 
 static void test_classify(void **state)
@@ -50,6 +61,12 @@ static void test_classify(void **state)
 	assert_int_equal(kind_of("GET /stream%2Emjpg HTTP/1.1\r\n\r\n"), CR_HTTP_POOL_API);
 	assert_int_equal(kind_of("GET\r\n\r\n"), CR_HTTP_POOL_API);
 	assert_int_equal(kind_of("\x00\x01garbage\r\n\r\n"), CR_HTTP_POOL_API);
+	/* MJPEG streams to the stream daemon, event streams not */
+	assert_true(stream_of("GET /stream.mjpg?fps=2 HTTP/1.1\r\n\r\n"));
+	assert_true(stream_of("GET /stream HTTP/1.0\r\n\r\n"));
+	assert_false(stream_of("GET /api/events HTTP/1.1\r\n\r\n"));
+	assert_false(stream_of("GET /status HTTP/1.1\r\n\r\n"));
+	assert_false(stream_of("GET\r\n\r\n"));
 }
 
 static void test_hello_complete(void **state)
