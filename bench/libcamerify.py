@@ -95,7 +95,12 @@ def guest_main(camrig):
         pressure.progress(f"guest: {name}: {' '.join(cmd)}")
         try:
             with pressure.Server(name, cmd, port, ready, stream, is_camrig) as s:
-                time.sleep(5)  # libcamera's start, the first frames
+                # libcamera's start and the first frames: camrig says when it
+                # has them; ustreamer gets the same 5 s at least.
+                deadline = time.monotonic() + 90
+                time.sleep(5)
+                while is_camrig and not s.camera()["frames"]["captured"] and time.monotonic() < deadline:
+                    time.sleep(1)
                 out["cells"][name] = s.window(CLIENTS, SECONDS, 1.0)
         except (RuntimeError, OSError) as e:
             out["errors"].append(f"{name}: {e!r}")
