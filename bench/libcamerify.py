@@ -29,10 +29,8 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 
@@ -108,38 +106,6 @@ def guest_main(camrig):
     json.dump(out, sys.stdout)
 
 
-def run_guest(camrig):
-    """Runs guest_main in the vimc guest; returns its JSON or None."""
-    vm_run = os.environ.get("VM_RUN", os.path.join(ROOT, "..", "shared", "tools", "vm-run"))
-    if not os.access(vm_run, os.X_OK):
-        pressure.progress(f"vm-run not found at {vm_run} (set VM_RUN)")
-        return None
-    # vm-run shares only the current directory read-write.
-    work = tempfile.mkdtemp(prefix="libcamerify-vm.", dir=os.path.dirname(camrig))
-    try:
-        shutil.copy(camrig, os.path.join(work, "camrig"))
-        for f in ("libcamerify.py", "pressure.py"):
-            shutil.copy(os.path.join(HERE, f), os.path.join(work, f))
-        cmd = (f"CAMRIG=$PWD/camrig BENCH_SECONDS={SECONDS:g} PYTHONDONTWRITEBYTECODE=1 "
-               f"timeout 1200 /usr/bin/python3 libcamerify.py --guest > guest.json 2> guest.log")
-        with open(os.path.join(work, "vm.log"), "w") as log:
-            rc = subprocess.call([vm_run, cmd], cwd=work, stdout=log, stderr=log)
-        try:
-            with open(os.path.join(work, "guest.json")) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            for name in ("guest.log", "vm.log"):
-                try:
-                    with open(os.path.join(work, name)) as f:
-                        pressure.progress(f"{name}:\n" + f.read()[-3000:])
-                except OSError:
-                    pass
-            pressure.progress(f"the guest part did not finish (vm-run exit {rc})")
-            return None
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
 def print_table(g):
     print(f"libcamera three ways (issue 10): vimc {SIZE} at {FPS} fps asked, {CLIENTS} MJPEG clients, "
           f"{SECONDS:g} s windows, guest {g['cpus']} CPUs (QEMU TCG, 10-20x slower than the host)")
@@ -175,7 +141,7 @@ def main():
     if not os.access(camrig, os.X_OK):
         pressure.progress(f"no camrig binary at {camrig} (build it, or pass --camrig)")
         return 1
-    g = run_guest(camrig)
+    g = pressure.run_guest(camrig, "libcamerify.py", timeout=1200)
     if g is None:
         return 1
     print_table(g)

@@ -474,20 +474,23 @@ def guest_main(camrig):
     json.dump(out, sys.stdout)
 
 
-def run_guest(camrig):
-    """Runs guest_main in the vivid guest; returns its JSON or None."""
+def run_guest(camrig, script="pressure.py", timeout=1500):
+    """Runs script (a file of bench/ beside this one, with pressure.py) with
+    --guest in the VM guest: by default this file's guest_main. Returns the
+    JSON it printed, or None."""
     vm_run = os.environ.get("VM_RUN", os.path.join(ROOT, "..", "shared", "tools", "vm-run"))
     if not os.access(vm_run, os.X_OK):
         progress(f"vm-run not found at {vm_run} (set VM_RUN)")
         return None
     # vm-run shares only the current directory read-write (the guest's /tmp is
     # its own), so the scratch directory sits beside the binary.
-    work = tempfile.mkdtemp(prefix="pressure-vm.", dir=os.path.dirname(camrig))
+    work = tempfile.mkdtemp(prefix="bench-vm.", dir=os.path.dirname(camrig))
     try:
         shutil.copy(camrig, os.path.join(work, "camrig"))
-        shutil.copy(os.path.abspath(__file__), os.path.join(work, "pressure.py"))
+        for name in {"pressure.py", script}:
+            shutil.copy(os.path.join(HERE, name), os.path.join(work, name))
         cmd = (f"CAMRIG=$PWD/camrig BENCH_SECONDS={SECONDS:g} PYTHONDONTWRITEBYTECODE=1 "
-               f"timeout 1500 /usr/bin/python3 pressure.py --guest > guest.json 2> guest.log")
+               f"timeout {timeout} /usr/bin/python3 {script} --guest > guest.json 2> guest.log")
         with open(os.path.join(work, "vm.log"), "w") as log:
             rc = subprocess.call([vm_run, cmd], cwd=work, stdout=log, stderr=log)
         try:
