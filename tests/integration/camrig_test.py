@@ -52,6 +52,29 @@ def free_port():
         return s.getsockname()[1]
 
 
+def exchange(port, data, host="127.0.0.1", timeout=20, source=None, half_close=False, cut_ok=False):
+    """Sends data on a new connection (from address source if given; then
+    shuts down the sending side if half_close) and returns every byte the
+    daemon sent until it closed the connection. A reset or timeout raises,
+    unless cut_ok: then what came before it is returned."""
+    with socket.create_connection((host, port), timeout=timeout,
+                                  source_address=(source, 0) if source else None) as s:
+        s.sendall(data)
+        if half_close:
+            s.shutdown(socket.SHUT_WR)
+        reply = b""
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return reply
+                reply += chunk
+        except (ConnectionResetError, socket.timeout):
+            if not cut_ok:
+                raise
+            return reply
+
+
 def wait_until(cond, timeout, step=0.1):
     """Calls cond every step seconds until it returns something true (which
     is returned) or timeout seconds pass (then cond's last answer)."""

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 
-from camrig_test import Checks, Daemon, free_port, log, wait_until
+from camrig_test import Checks, Daemon, exchange, free_port, log, wait_until
 
 c = Checks()
 
@@ -77,18 +77,7 @@ class Slowloris:
 def raw(port, data, host="127.0.0.1", timeout=20, source=None):
     """Sends data on a new connection and reads until the daemon closes it;
     returns (status code or None, headers text, body)."""
-    s = socket.create_connection((host, port), timeout=timeout, source_address=(source, 0) if source else None)
-    s.sendall(data)
-    reply = b""
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            reply += chunk
-    except (ConnectionResetError, socket.timeout):
-        pass
-    s.close()
+    reply = exchange(port, data, host=host, timeout=timeout, source=source, cut_ok=True)
     head, _, body = reply.partition(b"\r\n\r\n")
     try:
         code = int(head.split(b" ", 2)[1])

@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 import threading
 
-from camrig_test import Checks, Daemon, free_port, log
+from camrig_test import Checks, Daemon, exchange, free_port, log
 
 c = Checks()
 
@@ -34,15 +34,7 @@ def raw(port, method, path, headers=None, body=b"", version="HTTP/1.1"):
     lines = [f"{method} {path} {version}"] + [f"{k}: {v}" for k, v in (headers or {}).items()]
     lines.append(f"Content-Length: {len(body)}")
     data = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(data)
-        s.shutdown(socket.SHUT_WR)
-        reply = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            reply += chunk
+    reply = exchange(port, data, timeout=10, half_close=True)
     head, _, rest = reply.partition(b"\r\n\r\n")
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
     hdrs = {}

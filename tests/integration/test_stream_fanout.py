@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import urllib.request
 
-from camrig_test import Checks, Daemon, MjpegReader, free_port, log, wait_until
+from camrig_test import Checks, Daemon, MjpegReader, exchange, free_port, log, wait_until
 
 MANY = 50
 SLOW_CLIENTS = 10
@@ -118,14 +118,7 @@ with Daemon("--source", "test", "--size", "320x240", "--fps", "10", "-o", "http.
     c.check(data.count(b"X-Frame-Index:") >= 2, "a client that half-closes after its request gets its stream")
 
     # HEAD: the response head alone, then the connection closes.
-    with socket.create_connection(("127.0.0.1", d.port), timeout=20) as s:
-        s.sendall(f"HEAD /stream.mjpg HTTP/1.1\r\nHost: 127.0.0.1:{d.port}\r\n\r\n".encode())
-        reply = b""
-        while True:
-            data = s.recv(65536)
-            if not data:
-                break
-            reply += data
+    reply = exchange(d.port, f"HEAD /stream.mjpg HTTP/1.1\r\nHost: 127.0.0.1:{d.port}\r\n\r\n".encode())
     head, _, body = reply.partition(b"\r\n\r\n")
     c.check(head.startswith(b"HTTP/1.1 200") and b"multipart/x-mixed-replace" in head and body == b"",
             "HEAD /stream.mjpg: 200, the stream's headers, no body", repr(reply[:200]))
