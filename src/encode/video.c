@@ -29,6 +29,7 @@
 #include "base/error.h"
 #include "base/heartbeat.h"
 #include "base/image.h"
+#include "base/libav_lazy.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/ring.h"
@@ -346,7 +347,18 @@ static void open_for(struct cr_video_encoder *enc, const struct cr_frame *f)
 	/* auto: a hardware encoder that does not open is no surprise. */
 	bool automatic = strcmp(name, "auto") == 0;
 
+	char why[256];
+
 	enc->opened = true;
+	if (cr_libav_load(why, sizeof(why)) != 0) {
+		enc->failed = true;
+		cr_err("%s: %s; nothing will be recorded", cr_camera_config(enc->camera)->name, why);
+		set_error(enc, "%s", why);
+		return;
+	}
+	enc->out = av_packet_alloc();
+	if (!enc->out)
+		abort();
 	enc->in_width = f->width;
 	enc->in_height = f->height;
 	enc->in_compressed = cr_fourcc_is_compressed(f->fourcc);
@@ -958,7 +970,12 @@ int cr_video_encoder_probe(const char *codec, char *encoder, size_t len, char *w
 
 bool cr_video_codec_known(const char *name)
 {
-	return strcmp(name, "copy") == 0 || strcmp(name, "auto") == 0 || first_choice(name) != NULL;
+	static const char *const families[] = { "auto", "copy", "mjpeg", "h264", "h265", "hevc", "ffv1" };
+
+	for (size_t i = 0; i < CR_ARRAY_SIZE(families); i++)
+		if (strcmp(name, families[i]) == 0)
+			return true;
+	return first_choice(name) != NULL;
 }
 
 int cr_video_encoder_new(struct cr_camera *cam, const struct cr_recording_config *config,
@@ -976,8 +993,7 @@ int cr_video_encoder_new(struct cr_camera *cam, const struct cr_recording_config
 	pthread_mutex_init(&enc->lock, NULL);
 	snprintf(enc->stats.codec, sizeof(enc->stats.codec), "%s", config->codec);
 	enc->pic = av_frame_alloc();
-	enc->out = av_packet_alloc();
-	if (!enc->pic || !enc->out)
+	if (!enc->pic)
 		abort();
 	enc->last_pts = INT64_MIN;
 	cr_ring_init(&enc->meta, META_MAX, sizeof(struct meta), CR_RING_DROP_OLDEST);

@@ -50,8 +50,10 @@ struct cr_video_encoder_stats {
 	double bitrate_kbps;          /* output over the last second or so, kbit/s */
 };
 
-/* Whether recording.codec name means an encoder this libavcodec has (auto,
- * copy, mjpeg, h264, h265, ffv1, or any video encoder by name). */
+/* Whether recording.codec name means an encoder: one of the names
+ * CR_VIDEO_CODECS_EXPECTED lists (accepted as they are, so checking a
+ * config does not load libavcodec; whether such an encoder opens here is
+ * learnt when it opens), or a video encoder this libavcodec has by name. */
 bool cr_video_codec_known(const char *name);
 
 /* Opens (and closes) the encoder recording.codec name means (auto, h264,

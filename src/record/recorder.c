@@ -685,6 +685,8 @@ static void write_packet(struct cr_recorder *rec, struct cr_packet *pkt, bool af
 	}
 	o->need_keyframe = false;
 	st = o->fmt->streams[0];
+	if (!rec->tmp && !(rec->tmp = av_packet_alloc()))
+		abort();
 	ret = av_packet_ref(rec->tmp, pkt->av);
 	if (ret < 0)
 		goto written;
@@ -908,9 +910,6 @@ int cr_recorder_new(struct cr_camera *cam, struct cr_video_encoder *enc, const s
 	pthread_mutex_init(&rec->lock, NULL);
 	cr_time_cond_init(&rec->wake);
 	cr_ring_init(&rec->queue, QUEUE_PACKETS + QUEUE_CONTROL, sizeof(struct item), CR_RING_DROP_NEWEST);
-	rec->tmp = av_packet_alloc();
-	if (!rec->tmp)
-		abort();
 	rec->stats.pre_trigger_s = config->pre_trigger;
 	rec->test_delay_ns = cr_time_test_delay_ns("writer");
 	rec->budget = (size_t)(config->queue_mb > 0 ? config->queue_mb : 8) << 20;

@@ -24,6 +24,7 @@
 #include "source/libav_internal.h"
 
 #include "base/error.h"
+#include "base/libav_lazy.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/time.h"
@@ -186,9 +187,11 @@ static int libav_open(struct cr_source *src)
 	const char *what = "cannot open";
 	struct cr_plane_layout layout = { 0 };
 	AVRational rate;
-	char fps[32] = "unknown rate";
+	char fps[32] = "unknown rate", why[256];
 	int ret;
 
+	if (cr_libav_load(why, sizeof(why)) != 0)
+		return cr_log_ret(-ELIBACC, CR_LOG_ERROR, "%s: %s", c->name, why);
 	if (!p)
 		p = src->priv = CR_NEW(p);
 	close_media(p);

@@ -4,7 +4,9 @@ purpose (the test hook CAMRIG_TEST_DELAY=encoder:MS) its queue of frames, and
 with the recorder's writes made slow (writer:MS) its queue of packets, never
 hold more than their budget by the daemon's own peak counters; what does not
 fit is counted as drops and written into the sidecar as dropped rows, and
-`camrig verify` accounts for every frame."""
+`camrig verify` accounts for every frame. And a daemon that only serves the
+live view does not map FFmpeg's libavcodec (about 17 MiB with what it links,
+src/base/libav_lazy.c) until a recording needs it."""
 import os
 
 from camrig_test import Checks, Daemon, need, wait_until
@@ -39,6 +41,11 @@ def record(d, frames):
     return os.path.join(d.tmp, reply["files"][0])
 
 
+def maps_libavcodec(d):
+    with open(f"/proc/{d.proc.pid}/maps") as f:
+        return "/libavcodec.so" in f.read()
+
+
 def accounted(path, what):
     """The sidecar's dropped rows, after checking camrig verify accepts the file."""
     header, rows, end = sidecar(path)
@@ -69,5 +76,13 @@ with Daemon(config=config("mjpeg"), env={"CAMRIG_TEST_DELAY": "writer:150"}) as 
     c.check(r["queue_dropped"] > 0, "the packets over it were dropped and counted", str(r))
     dropped = accounted(path, "slow disk")
     c.check(len(dropped) > 0, "... and the sidecar has them as dropped rows", f"{len(dropped)} rows")
+
+# ---- FFmpeg's libraries are mapped when a recording first needs them ------------------
+with Daemon(config=config("h264")) as d:
+    c.check(d.get("/snapshot.jpg")[0] == 200, "a snapshot (the live path's JPEG)")
+    c.check(not maps_libavcodec(d), "serving the live view maps no libavcodec")
+    path = record(d, 5)
+    c.check(maps_libavcodec(d), "a recording maps it")
+    accounted(path, "recording after the lazy load")
 
 c.done()

@@ -22,6 +22,7 @@
 #include "base/fs.h"
 #include "base/heartbeat.h"
 #include "base/image.h"
+#include "base/libav_lazy.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
