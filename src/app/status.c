@@ -396,7 +396,7 @@ static json_t *camera_json(const struct camera_status *c)
 	}
 	camera = json_pack(
 		"{s:o, s:o, s:o, s:o, s:s, s:o, s:s, s:i, s:i,"
-		" s:{s:f, s:f, s:f}, s:{s:I, s:I, s:I, s:i, s:i}, s:o,"
+		" s:{s:f, s:f, s:f}, s:{s:I, s:I, s:I, s:i, s:i, s:I}, s:o,"
 		" s:{s:i, s:b, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:f}, s:i, s:f, s:I, s:o, s:o, s:o}",
 		"name", cr_json_str(c->config->name), "source", cr_json_str(c->config->source), "device",
 		cr_json_str(st->format.device), "driver", cr_json_str(st->format.driver), "state",
@@ -405,7 +405,7 @@ static json_t *camera_json(const struct camera_status *c)
 		"fps", "requested", st->fps_requested, "nominal", st->format.fps, "measured", st->fps_measured,
 		"frames", "captured", (json_int_t)st->frames_captured, "dropped_pool", (json_int_t)st->frames_pool_dropped,
 		"lost_upstream", (json_int_t)st->frames_lost_upstream, "pool_size", (int)st->pool_total,
-		"pool_in_use", (int)st->pool_in_use,
+		"pool_in_use", (int)st->pool_in_use, "pool_bytes", (json_int_t)st->pool_bytes,
 		"consumers", consumers,
 		"jpeg", "quality", jp->quality, "gray", jp->gray, "width", jp->width, "height", jp->height,
 		"workers", (int)js->workers, "encoded", (json_int_t)js->encoded,

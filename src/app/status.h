@@ -55,7 +55,7 @@ void cr_status_free(struct cr_status **status);
  * where a camera is
  *   name, source, device, driver, state, error, format, width, height,
  *   fps: {requested, nominal, measured}, frames: {captured, dropped_pool,
- *   lost_upstream, pool_size, pool_in_use}, consumers: [{name, delivered,
+ *   lost_upstream, pool_size, pool_in_use, pool_bytes}, consumers: [{name, delivered,
  *   dropped, queued, depth, active}], jpeg: {quality, gray, width, height,
  *   workers, encoded, passed_through, errors, encode_ms}, clients,
  *   last_capture_unix, reconnects, recording (as in GET /api/record),

@@ -19,6 +19,7 @@ struct cr_frame_pool {
 	struct cr_frame *frames;  /* count entries */
 	struct cr_frame **free;   /* stack of free frames */
 	unsigned count, nfree;
+	unsigned allocated;        /* frames whose own buffer exists (allocated on first use) */
 	size_t capacity;          /* bytes per frame buffer */
 	bool closed;              /* cr_frame_pool_free() was called */
 };
@@ -80,6 +81,9 @@ struct cr_frame *cr_frame_pool_get(struct cr_frame_pool *pool)
 	if (!f->own) {
 		f->own = cr_malloc(pool->capacity ? pool->capacity : 1);
 		f->own_capacity = pool->capacity;
+		pthread_mutex_lock(&pool->lock);
+		pool->allocated++;
+		pthread_mutex_unlock(&pool->lock);
 	}
 	f->data = f->own;
 	f->capacity = f->own_capacity;
@@ -100,11 +104,12 @@ struct cr_frame *cr_frame_pool_get(struct cr_frame_pool *pool)
 	return f;
 }
 
-void cr_frame_pool_stats(struct cr_frame_pool *pool, unsigned *total, unsigned *in_use)
+void cr_frame_pool_stats(struct cr_frame_pool *pool, unsigned *total, unsigned *in_use, size_t *bytes)
 {
 	pthread_mutex_lock(&pool->lock);
 	*total = pool->count;
 	*in_use = pool->count - pool->nfree;
+	*bytes = pool->allocated * pool->capacity;
 	pthread_mutex_unlock(&pool->lock);
 }
 

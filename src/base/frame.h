@@ -73,8 +73,10 @@ void cr_frame_pool_free(struct cr_frame_pool **pool);
  * waits. */
 struct cr_frame *cr_frame_pool_get(struct cr_frame_pool *pool);
 
-/* Frames in the pool and how many are in use right now. */
-void cr_frame_pool_stats(struct cr_frame_pool *pool, unsigned *total, unsigned *in_use);
+/* Frames in the pool, how many are in use right now, and the bytes of the
+ * pool's own buffers allocated so far (each is allocated on a frame's first
+ * use and kept: the pool's resident memory, at most total x capacity). */
+void cr_frame_pool_stats(struct cr_frame_pool *pool, unsigned *total, unsigned *in_use, size_t *bytes);
 
 /* Sets format and size, and points the planes into data by the layout of a
  * raw format with the given stride (bytes, 0: packed). For a compressed format

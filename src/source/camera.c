@@ -270,8 +270,9 @@ static int reopen(struct cr_camera *cam)
 			if (cam->source->format.frame_bytes > cam->pool_frame_bytes) {
 				struct cr_frame_pool *old = cam->pool;
 				unsigned total, in_use;
+				size_t bytes;
 
-				cr_frame_pool_stats(old, &total, &in_use);
+				cr_frame_pool_stats(old, &total, &in_use, &bytes);
 				pthread_mutex_lock(&cam->lock);
 				cam->pool = cr_frame_pool_new(total, cam->source->format.frame_bytes);
 				cam->pool_frame_bytes = cam->source->format.frame_bytes;
@@ -488,7 +489,7 @@ void cr_camera_stats(struct cr_camera *cam, struct cr_camera_stats *stats)
 	pthread_mutex_lock(&cam->lock);
 	*stats = cam->stats;
 	if (cam->pool)
-		cr_frame_pool_stats(cam->pool, &stats->pool_total, &stats->pool_in_use);
+		cr_frame_pool_stats(cam->pool, &stats->pool_total, &stats->pool_in_use, &stats->pool_bytes);
 	pthread_mutex_unlock(&cam->lock);
 }
 

@@ -29,6 +29,7 @@ static void test_two_subscribers_one_slow(void **state)
 	struct cr_subscriber *slow = cr_fanout_subscribe(fo, "slow", 2, CR_QUEUE_DROP_NEWEST);
 	struct cr_subscriber_stats st[4];
 	unsigned total, in_use, drops = 0;
+	size_t bytes;
 	struct cr_frame *f;
 	int64_t t0 = cr_time_mono_ns();
 
@@ -62,7 +63,7 @@ static void test_two_subscribers_one_slow(void **state)
 			assert_int_equal(st[i].delivered, 5);
 		}
 	}
-	cr_frame_pool_stats(pool, &total, &in_use);
+	cr_frame_pool_stats(pool, &total, &in_use, &bytes);
 	assert_int_equal(in_use, 0);
 	cr_fanout_unsubscribe(fo, &fast);
 	cr_fanout_unsubscribe(fo, &slow);
@@ -77,6 +78,7 @@ static void test_latest_wins(void **state)
 	struct cr_subscriber *live = cr_fanout_subscribe(fo, "live", 1, CR_QUEUE_DROP_OLDEST);
 	struct cr_frame *f;
 	unsigned total, in_use;
+	size_t bytes;
 
 	for (uint64_t i = 0; i < 4; i++) {
 		f = frame_n(pool, i);
@@ -86,7 +88,7 @@ static void test_latest_wins(void **state)
 	assert_int_equal(cr_subscriber_pop(live, &f, 0), 0);
 	assert_int_equal(f->index, 3);
 	cr_frame_unref(&f);
-	cr_frame_pool_stats(pool, &total, &in_use);
+	cr_frame_pool_stats(pool, &total, &in_use, &bytes);
 	assert_int_equal(in_use, 0); /* evicted frames went back to the pool */
 	cr_fanout_unsubscribe(fo, &live);
 	cr_fanout_free(&fo);
@@ -150,6 +152,7 @@ static void test_inactive_and_unsubscribe(void **state)
 	struct cr_subscriber *s = cr_fanout_subscribe(fo, "s", 4, CR_QUEUE_DROP_NEWEST);
 	struct cr_frame *f;
 	unsigned total, in_use;
+	size_t bytes;
 
 	cr_subscriber_set_active(s, false);
 	f = frame_n(pool, 0);
@@ -163,7 +166,7 @@ static void test_inactive_and_unsubscribe(void **state)
 	/* Unsubscribing with a frame still queued releases it. */
 	cr_fanout_unsubscribe(fo, &s);
 	assert_null(s);
-	cr_frame_pool_stats(pool, &total, &in_use);
+	cr_frame_pool_stats(pool, &total, &in_use, &bytes);
 	assert_int_equal(in_use, 0);
 	cr_fanout_free(&fo);
 	cr_frame_pool_free(&pool);

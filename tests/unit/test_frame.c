@@ -15,6 +15,7 @@ static void test_get_until_exhausted(void **state)
 	struct cr_frame_pool *pool = cr_frame_pool_new(3, 1024);
 	struct cr_frame *f[4];
 	unsigned total, in_use;
+	size_t bytes;
 
 	for (int i = 0; i < 3; i++) {
 		f[i] = cr_frame_pool_get(pool);
@@ -22,17 +23,19 @@ static void test_get_until_exhausted(void **state)
 		assert_int_equal(f[i]->capacity, 1024);
 	}
 	assert_null(cr_frame_pool_get(pool));
-	cr_frame_pool_stats(pool, &total, &in_use);
+	cr_frame_pool_stats(pool, &total, &in_use, &bytes);
 	assert_int_equal(total, 3);
 	assert_int_equal(in_use, 3);
+	assert_int_equal(bytes, 3 * 1024);
 	cr_frame_unref(&f[1]);
 	assert_null(f[1]);
 	f[3] = cr_frame_pool_get(pool);
 	assert_non_null(f[3]);
 	for (int i = 0; i < 4; i++)
 		cr_frame_unref(&f[i]);
-	cr_frame_pool_stats(pool, &total, &in_use);
+	cr_frame_pool_stats(pool, &total, &in_use, &bytes);
 	assert_int_equal(in_use, 0);
+	assert_int_equal(bytes, 3 * 1024); /* a reused frame keeps its buffer */
 	cr_frame_pool_free(&pool);
 	assert_null(pool);
 }
@@ -42,13 +45,14 @@ static void test_refcount(void **state)
 	struct cr_frame_pool *pool = cr_frame_pool_new(1, 64);
 	struct cr_frame *a = cr_frame_pool_get(pool), *b = cr_frame_ref(a);
 	unsigned total, in_use;
+	size_t bytes;
 
 	cr_frame_unref(&a);
-	cr_frame_pool_stats(pool, &total, &in_use);
+	cr_frame_pool_stats(pool, &total, &in_use, &bytes);
 	assert_int_equal(in_use, 1);
 	assert_null(cr_frame_pool_get(pool));
 	cr_frame_unref(&b);
-	cr_frame_pool_stats(pool, &total, &in_use);
+	cr_frame_pool_stats(pool, &total, &in_use, &bytes);
 	assert_int_equal(in_use, 0);
 	cr_frame_unref(&b); /* NULL-safe */
 	cr_frame_pool_free(&pool);
