@@ -66,6 +66,7 @@ A benchmark: it prints numbers and never fails on them; it exits 1 only when
 a part could not run at all."""
 import argparse
 import fcntl
+import glob
 import json
 import os
 import re
@@ -487,6 +488,8 @@ def run_guest(camrig, script="pressure.py", timeout=1500):
     work = tempfile.mkdtemp(prefix="bench-vm.", dir=os.path.dirname(camrig))
     try:
         shutil.copy(camrig, os.path.join(work, "camrig"))
+        for module in glob.glob(os.path.join(os.path.dirname(camrig), "camrig-*.so")):
+            shutil.copy(module, work)  # camrig's modules (libcamera, OpenCV) go beside it
         for name in {"pressure.py", script}:
             shutil.copy(os.path.join(HERE, name), os.path.join(work, name))
         cmd = (f"CAMRIG=$PWD/camrig BENCH_SECONDS={SECONDS:g} PYTHONDONTWRITEBYTECODE=1 "

@@ -2,26 +2,18 @@
  * (cv_module.h), loaded on the first call, or, where there is none (camrig
  * built without OpenCV, or the module missing), a stand-in whose detectors
  * refuse with -ENOTSUP, so analysis settings fail at start-up with a reason
- * instead of doing nothing.
- *
- * Where the module is looked for: beside the camrig binary (a build tree:
- * meson puts both in build/), then CAMRIG_MODULE_DIR, where `meson install`
- * puts it (LIBDIR/camrig). */
+ * instead of doing nothing. base/module.h says where the module is looked
+ * for. */
 #include "analysis/cv_module.h"
 
 #include "base/log.h"
+#include "base/module.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
-
-#ifndef CAMRIG_MODULE_DIR
-#define CAMRIG_MODULE_DIR "/usr/local/lib/camrig"
-#endif
 
 static const char *none_version(void)
 {
@@ -91,50 +83,18 @@ static const struct cr_cv_ops *loaded = &none;
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 
 #ifdef CAMRIG_HAVE_OPENCV
-/* The module's table from dir, or NULL; *found says whether the file is
- * there. One that is there but does not load is said in none_why and
- * logged. */
-static const struct cr_cv_ops *load_from(const char *dir, bool *found)
-{
-	char path[PATH_MAX];
-	const struct cr_cv_ops *ops;
-	void *handle;
-
-	*found = snprintf(path, sizeof(path), "%s/%s", dir, CR_CV_MODULE_FILE) < (int)sizeof(path) &&
-		 access(path, F_OK) == 0;
-	if (!*found)
-		return NULL;
-	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	ops = handle ? dlsym(handle, CR_CV_MODULE_SYMBOL) : NULL;
-	if (ops && ops->size == sizeof(*ops))
-		return ops; /* never closed: OpenCV stays for the process's life */
-	snprintf(none_why, sizeof(none_why), "OpenCV's module %s does not load: %s", path,
-		 handle ? "it is from another camrig" : dlerror());
-	cr_warn("analysis: %s", none_why);
-	if (handle)
-		dlclose(handle);
-	return NULL;
-}
-
 static void load(void)
 {
-	const struct cr_cv_ops *ops = NULL;
-	char dir[PATH_MAX] = "";
-	ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
-	char *slash = n > 0 ? (dir[n] = '\0', strrchr(dir, '/')) : NULL;
-	bool found = false;
+	char why[PATH_MAX + 96];
+	const struct cr_cv_ops *ops = cr_module_load(CR_CV_MODULE_FILE, CR_CV_MODULE_SYMBOL, sizeof(*ops), why,
+						     sizeof(why));
 
-	if (slash) {
-		*slash = '\0';
-		ops = load_from(dir, &found);
+	if (ops) {
+		loaded = ops; /* never unloaded: OpenCV stays for the process's life */
+		return;
 	}
-	if (!ops && !found)
-		ops = load_from(CAMRIG_MODULE_DIR, &found);
-	if (!ops && !found)
-		snprintf(none_why, sizeof(none_why), "OpenCV's module %s is neither beside camrig (in %s) nor in %s",
-			 CR_CV_MODULE_FILE, dir, CAMRIG_MODULE_DIR);
-	if (ops)
-		loaded = ops;
+	snprintf(none_why, sizeof(none_why), "OpenCV: %s", why);
+	cr_warn("analysis: %s", none_why);
 }
 #else
 static void load(void)

@@ -117,8 +117,9 @@ static void check_libraries(struct doctor *d, const struct cr_config *config)
 	if (cr_libcamera_version())
 		snprintf(v, sizeof(v), "%s", cr_libcamera_version());
 	add(d, "library", "libcamera", cr_libcamera_version() != NULL, false,
-	    "install libcamera-dev (and libcamera-ipa) and build camrig again", "%s",
-	    cr_libcamera_version() ? v : "not built in: no libcamera: source");
+	    cr_libcamera_available() ? "install camrig's modules beside it or in LIBDIR/camrig (meson install)"
+				     : "install libcamera-dev (and libcamera-ipa) and build camrig again",
+	    "%s", cr_libcamera_version() ? v : cr_libcamera_why_not());
 	if (cr_aravis_version())
 		snprintf(v, sizeof(v), "%s", cr_aravis_version());
 	add(d, "library", "libaravis", cr_aravis_version() != NULL, false,

@@ -1,7 +1,9 @@
 /* libcamera source ("libcamera", "libcamera:INDEX", "libcamera:ID"): the thin
  * C++ adapter between libcamera's camera API and camrig's source ops. Only
  * this file (and OpenCV's adapter) is C++; it speaks camrig's C interfaces
- * and owns nothing camrig's C code has to know about.
+ * and owns nothing camrig's C code has to know about. It is built as the
+ * module camrig-libcamera.so (libcamera_module.h: its one exported table),
+ * which libcamera.c loads when camrig first needs libcamera.
  *
  * open() picks the camera, acquires it, asks for one stream (role
  * VideoRecording, or Raw when the configured format is a raw sensor format),
@@ -56,8 +58,9 @@
  * Reference: libcamera's include/libcamera/{camera,camera_manager,request,
  * framebuffer,framebuffer_allocator,controls,stream}.h and control_ids.yaml;
  * linux/dma-buf.h for DMA_BUF_IOCTL_SYNC. */
-#include "source/source.h"
+#include "source/libcamera_module.h"
 #include "source/media.h"
+#include "source/source.h"
 
 #include "base/error.h"
 #include "base/fourcc.h"
@@ -1506,11 +1509,7 @@ json_t *stream_json(Camera &cam, StreamRole role)
 			 (int)sc.size.width, "height", (int)sc.size.height, "formats", formats);
 }
 
-} /* namespace */
-
-extern "C" {
-
-const struct cr_source_ops cr_source_libcamera_ops = {
+const struct cr_source_ops libcamera_ops = {
 	.open = lc_open,
 	.read = lc_read,
 	.close = lc_close,
@@ -1520,14 +1519,14 @@ const struct cr_source_ops cr_source_libcamera_ops = {
 	.free_priv = lc_free_priv,
 };
 
-const char *cr_libcamera_version(void)
+const char *lc_version(void)
 {
 	static const std::string version = CameraManager::version(); /* initialized once, thread-safe */
 
 	return version.c_str();
 }
 
-int cr_libcamera_find_camera(char *id, size_t len)
+int lc_find_camera(char *id, size_t len)
 {
 	int ret = 0;
 	CameraManager *cm = manager_get(&ret);
@@ -1546,7 +1545,7 @@ int cr_libcamera_find_camera(char *id, size_t len)
 	return ret;
 }
 
-int cr_libcamera_owns(const char *path)
+int lc_owns(const char *path)
 {
 	struct stat st;
 	int owned = 0, ret = 0;
@@ -1576,7 +1575,7 @@ int cr_libcamera_owns(const char *path)
 	return owned;
 }
 
-int cr_libcamera_list(FILE *out)
+int lc_list(FILE *out)
 {
 	int ret = 0, n = 0;
 	CameraManager *cm = manager_get(&ret);
@@ -1609,7 +1608,7 @@ int cr_libcamera_list(FILE *out)
 	return n;
 }
 
-json_t *cr_libcamera_list_json(void)
+json_t *lc_list_json(void)
 {
 	int ret = 0, n = 0;
 	CameraManager *cm = manager_get(&ret);
@@ -1646,4 +1645,9 @@ json_t *cr_libcamera_list_json(void)
 	return cameras;
 }
 
-} /* extern "C" */
+} /* namespace */
+
+/* The module's one exported symbol (the build hides every other). */
+extern "C" __attribute__((visibility("default"))) const struct cr_libcamera_module cr_libcamera_module = {
+	sizeof(struct cr_libcamera_module), &libcamera_ops, lc_version, lc_find_camera, lc_owns, lc_list, lc_list_json,
+};

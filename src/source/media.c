@@ -359,3 +359,48 @@ int cr_media_has_sensor(const char *video_path)
 	graph_fini(&g);
 	return found;
 }
+
+/* Whether the media device at path is a USB webcam's (uvcvideo's), -errno
+ * when it cannot be asked. */
+static int is_usb_webcam(const char *path)
+{
+	struct media_device_info info = { 0 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = xioctl(fd, MEDIA_IOC_DEVICE_INFO, &info);
+	close(fd);
+	return ret < 0 ? ret : strcmp(info.driver, "uvcvideo") == 0;
+}
+
+int cr_media_any_board_sensor(void)
+{
+	DIR *dir = opendir("/dev");
+	struct dirent *e;
+	int found = 0, seen = 0;
+
+	if (!dir)
+		return 1;
+	while (!found && (e = readdir(dir)) && seen < MAX_MEDIA) {
+		char media[300];
+		struct graph g;
+
+		if (strncmp(e->d_name, "media", 5) != 0 || strspn(e->d_name + 5, "0123456789") != strlen(e->d_name + 5) ||
+		    !e->d_name[5])
+			continue;
+		seen++;
+		snprintf(media, sizeof(media), "/dev/%s", e->d_name);
+		if (is_usb_webcam(media) == 1)
+			continue;
+		if (graph_load(media, &g) < 0) {
+			found = 1; /* cannot tell: say maybe */
+			break;
+		}
+		for (uint32_t i = 0; i < g.topo.num_entities; i++)
+			found = found || g.entities[i].function == MEDIA_ENT_F_CAM_SENSOR;
+		graph_fini(&g);
+	}
+	closedir(dir);
+	return found;
+}

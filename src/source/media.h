@@ -43,6 +43,13 @@ int cr_media_downstream(const struct cr_media_subdev *sd, struct cr_media_subdev
  * in it, 0 when not (or in none), -errno when the graph cannot be read. */
 int cr_media_has_sensor(const char *video_path);
 
+/* 1 when some media device (/dev/mediaN) that is not a USB webcam's
+ * (uvcvideo) has a camera sensor, or one cannot be read (so the answer may
+ * be yes); 0 when none has. Every camera libcamera drives that is not a USB
+ * webcam is such a graph, so with 0 there is none: camrig then need not
+ * start libcamera to learn that. */
+int cr_media_any_board_sensor(void);
+
 #ifdef __cplusplus
 }
 #endif

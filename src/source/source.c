@@ -22,50 +22,11 @@ static const struct cr_source_ops *const ops_of[CR_SOURCE_KINDS] = {
 	[CR_SOURCE_V4L2] = &cr_source_v4l2_ops,
 	[CR_SOURCE_FILE] = &cr_source_file_ops,
 	[CR_SOURCE_URL] = &cr_source_url_ops,
-#ifdef CAMRIG_HAVE_LIBCAMERA
-	[CR_SOURCE_LIBCAMERA] = &cr_source_libcamera_ops,
-#endif
+	/* CR_SOURCE_LIBCAMERA: from its module, cr_libcamera_source_ops() */
 #ifdef CAMRIG_HAVE_ARAVIS
 	[CR_SOURCE_ARAVIS] = &cr_source_aravis_ops,
 #endif
 };
-
-#ifdef CAMRIG_HAVE_LIBCAMERA
-int cr_libcamera_available(void)
-{
-	return 1;
-}
-#else
-int cr_libcamera_available(void)
-{
-	return 0;
-}
-
-const char *cr_libcamera_version(void)
-{
-	return NULL;
-}
-
-int cr_libcamera_find_camera(char *id, size_t len)
-{
-	return -ENOTSUP;
-}
-
-int cr_libcamera_owns(const char *path)
-{
-	return 0;
-}
-
-int cr_libcamera_list(FILE *out)
-{
-	return 0;
-}
-
-json_t *cr_libcamera_list_json(void)
-{
-	return json_array();
-}
-#endif
 
 #ifndef CAMRIG_HAVE_ARAVIS
 int cr_aravis_available(void)
@@ -98,7 +59,7 @@ int cr_source_new(const struct cr_camera_config *config, int wake_fd, struct cr_
 	if (scheme->kind == CR_SOURCE_AUTO) {
 		if (cr_libcamera_find_camera(id, sizeof(id)) == 0) {
 			cr_info("%s: source auto: using libcamera camera %s", config->name, id);
-			ops = ops_of[CR_SOURCE_LIBCAMERA];
+			ops = cr_libcamera_source_ops();
 			location = id;
 		} else if (cr_v4l2_find_capture_device_for_auto(device, sizeof(device), cr_libcamera_available()) == 0) {
 			cr_info("%s: source auto: using V4L2 device %s", config->name, device);
@@ -109,6 +70,11 @@ int cr_source_new(const struct cr_camera_config *config, int wake_fd, struct cr_
 				config->name);
 			ops = &cr_source_test_ops;
 		}
+	} else if (scheme->kind == CR_SOURCE_LIBCAMERA) {
+		ops = cr_libcamera_source_ops();
+		if (!ops)
+			return cr_log_ret(-ENOTSUP, CR_LOG_ERROR, "%s: source \"%s\": %s", config->name, spec,
+					  cr_libcamera_why_not());
 	} else {
 		ops = ops_of[scheme->kind];
 	}

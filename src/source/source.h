@@ -192,8 +192,6 @@ extern const struct cr_source_ops cr_source_test_ops;
 extern const struct cr_source_ops cr_source_v4l2_ops;
 extern const struct cr_source_ops cr_source_file_ops;
 extern const struct cr_source_ops cr_source_url_ops;
-/* Only in a build with libcamera (CAMRIG_HAVE_LIBCAMERA). */
-extern const struct cr_source_ops cr_source_libcamera_ops;
 /* Only in a build with Aravis (CAMRIG_HAVE_ARAVIS). */
 extern const struct cr_source_ops cr_source_aravis_ops;
 
@@ -218,12 +216,21 @@ int cr_v4l2_list(FILE *out);
  * that cannot be opened. The caller owns the array. */
 json_t *cr_v4l2_list_json(void);
 
-/* libcamera helpers used by "auto" and `camrig list` (libcamera.cpp; in a
- * build without libcamera they find nothing). Each starts libcamera's camera
- * manager for the call (a few hundred ms) unless a source holds it. */
+/* libcamera helpers used by "auto" and `camrig list` (libcamera.c, which
+ * loads the module camrig-libcamera.so built from libcamera.cpp; without it
+ * they find nothing). Each starts libcamera's camera manager for the call (a
+ * few hundred ms) unless a source holds it. */
 
 /* True when camrig was built with libcamera. */
 int cr_libcamera_available(void);
+
+/* The "libcamera" source's ops from the module (loading it), or NULL when
+ * there is none: cr_libcamera_why_not() then says why. */
+const struct cr_source_ops *cr_libcamera_source_ops(void);
+
+/* NULL when the libcamera module is loaded (loading it), else why not (built
+ * without libcamera; the module missing or not loading, with its path). */
+const char *cr_libcamera_why_not(void);
 
 /* Writes the id (as `cam -l` prints it) of the first libcamera camera that is
  * not a USB webcam into id. Returns 0, -ENODEV if there is none, -ENOTSUP

@@ -198,7 +198,10 @@ class Daemon:
             return e.code, e.headers, e.read()
 
     def status(self):
-        with urllib.request.urlopen(self.url("/status"), timeout=5) as r:
+        # SLOW: in the emulated guest a request can wait seconds, e.g. while
+        # camrig maps FFmpeg's libraries for its first recording (a dlopen
+        # holds back the creation of the request's thread).
+        with urllib.request.urlopen(self.url("/status"), timeout=5 * SLOW) as r:
             return json.loads(r.read())
 
     def post_json(self, path, body=None):

@@ -34,6 +34,10 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 || [ -w /var/lib/dpkg ] ||
 work=$(mktemp -d "$(dirname "$camrig")/vm-$(basename "$script" .py).XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT INT TERM
 cp "$camrig" "$work/camrig"
+# camrig's modules (camrig-libcamera.so, camrig-opencv.so) go beside it.
+for module in "$(dirname "$camrig")"/camrig-*.so; do
+	[ -e "$module" ] && cp "$module" "$work/"
+done
 cp "$script" "$root/tests/integration/camrig_test.py" "$root/tests/integration/record_util.py" "$work/"
 
 start=$(date +%s)

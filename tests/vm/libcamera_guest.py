@@ -214,9 +214,13 @@ def check_errors(c):
 
 
 def check_record(c, d):
-    # A first, short recording pages the encoder in: in the emulated
-    # guest its first frame can take seconds (libavcodec read over 9p).
-    d.request("POST", "/api/record/start?duration=1")
+    # A first, short recording pages the encoder in: in the emulated guest
+    # loading FFmpeg's libraries (camrig maps them at the first recording,
+    # reading them over 9p here) and the first frame can take seconds, so
+    # it lasts until the encoder has put out a packet (its own count).
+    d.request("POST", "/api/record/start")
+    wait_until(lambda: d.status()["camera"]["recording"]["encoder"]["packets"] > 0, 120, step=0.5)
+    d.request("POST", "/api/record/stop")
     wait_until(lambda: d.status()["camera"]["recording"]["state"] == "idle", 60, step=0.5)
     for f in files_of(d):
         os.remove(f)
