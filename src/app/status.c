@@ -520,7 +520,7 @@ json_t *cr_status_json(const struct cr_status *st)
 		json_array_append_new(cameras, camera_json(&st->cameras[i]));
 		stream_clients += st->cameras[i].stream_clients;
 	}
-	status = json_pack("{s:o, s:s, s:f, s:s, s:f, s:{s:i, s:i}, s:{s:i, s:i, s:i, s:I, s:I, s:I}, s:O, s:o}",
+	status = json_pack("{s:o, s:s, s:f, s:s, s:f, s:{s:i, s:i}, s:{s:i, s:i, s:i, s:I, s:I, s:I, s:I}, s:O, s:o}",
 		"name", cr_json_str(st->cameras[0].config->name), "version", CAMRIG_VERSION,
 		"uptime", st->uptime_s, "time", cr_time_iso8601(st->utc_us, iso, sizeof(iso)),
 		"time_unix", (double)st->utc_us / 1e6,
@@ -528,6 +528,7 @@ json_t *cr_status_json(const struct cr_status *st)
 		"http", "connections", (int)st->http.connections, "live_views", (int)st->http.live_views,
 		"pending", (int)st->http.pending, "refused", (json_int_t)st->http.refused,
 		"evicted", (json_int_t)st->http.evicted, "timed_out", (json_int_t)st->http.timed_out,
+		"password_checks", (json_int_t)st->http.password_checks,
 		"camera", json_array_get(cameras, 0), "cameras", cameras);
 	json_object_set_new(status, "host", host_json(st));
 	json_object_set_new(status, "sensors", sensors_json(st));
@@ -1037,6 +1038,9 @@ static void http_metrics(FILE *f, const struct cr_status *st)
 	family(f, "camrig_http_timed_out_total", "counter",
 	       "Connections closed for not sending their request within http.header_timeout.");
 	sample(f, "camrig_http_timed_out_total", NULL, (double)h->timed_out);
+	family(f, "camrig_http_password_checks_total", "counter",
+	       "HTTP Basic passwords checked against a crypt(3) hash (known user name or not).");
+	sample(f, "camrig_http_password_checks_total", NULL, (double)h->password_checks);
 }
 
 static void host_metrics(FILE *f, const struct cr_status *st)

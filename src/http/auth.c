@@ -10,7 +10,10 @@
  * Guessing is made slow and visible, not just possible:
  * - A Basic request for a user name that does not exist runs crypt(3) with
  *   the first user's hash, as a known name does, so the time taken does not
- *   tell which names exist. crypt runs outside the lock.
+ *   tell which names exist. crypt runs outside the lock. Each run is
+ *   counted (cr_http_auth_password_checks(), /status http.password_checks),
+ *   which is how the tests see that an unknown name costs one, as a wrong
+ *   password does.
  * - Failures are counted per client address (a table of FAILURE_SLOTS, the
  *   least recently failing address evicted): after FREE_FAILURES in a row,
  *   each further attempt within the address's penalty is answered 429 with
@@ -29,6 +32,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +70,7 @@ struct cr_http_auth {
 	char *token;
 	pthread_mutex_t failures_lock;  /* guards failures */
 	struct failures failures[FAILURE_SLOTS];
+	atomic_uint_fast64_t password_checks; /* crypt(3) runs, since start */
 };
 
 static void clear(struct cr_http_auth *auth)
@@ -234,6 +239,7 @@ static bool check_password(struct cr_http_auth *auth, const char *user, const ch
 		/* crypt_rn, libxcrypt's crypt_r that reports failure as NULL
 		 * (and that sanitizers do not intercept). */
 		hashed = crypt_rn(password, hash, data, (int)sizeof(*data));
+		atomic_fetch_add_explicit(&auth->password_checks, 1, memory_order_relaxed);
 		ok = known && hashed && hashed[0] != '*' && same_secret(hashed, hash);
 		explicit_bzero(hash, strlen(hash));
 		free(hash);
@@ -364,4 +370,9 @@ static bool credentials_ok(struct cr_http_auth *auth, struct MHD_Connection *con
 bool cr_http_auth_required(const struct cr_http_auth *auth)
 {
 	return auth->required;
+}
+
+uint64_t cr_http_auth_password_checks(struct cr_http_auth *auth)
+{
+	return auth ? atomic_load_explicit(&auth->password_checks, memory_order_relaxed) : 0;
 }

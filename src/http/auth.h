@@ -6,6 +6,7 @@
 
 #include <microhttpd.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,6 +41,13 @@ enum cr_http_auth_result cr_http_auth_check(struct cr_http_auth *auth, struct MH
 					    unsigned *retry_after_s);
 
 bool cr_http_auth_required(const struct cr_http_auth *auth);
+
+/* How many passwords were checked against a crypt(3) hash since start: one
+ * per HTTP Basic attempt with a user name and password, for a known name or
+ * not (an unknown name is checked against the first user's hash, auth.c);
+ * none for a bearer token, a throttled attempt, or without a password file.
+ * 0 for NULL. Thread-safe. */
+uint64_t cr_http_auth_password_checks(struct cr_http_auth *auth);
 
 #ifdef __cplusplus
 }

@@ -99,6 +99,8 @@ struct cr_http_stats {
 	uint64_t evicted;            /* pending connections closed for a newer one, since start */
 	uint64_t timed_out;          /* connections closed for not sending their request within
 					http.header_timeout, since start */
+	uint64_t password_checks;    /* HTTP Basic passwords checked against a crypt(3) hash, since start
+					(cr_http_auth_password_checks()) */
 };
 
 /* Copies the counts into *stats; safe from any thread. */

@@ -2,8 +2,9 @@
  *
  * One thread ("lsl-tcp") runs an epoll loop over the listening socket, the
  * outlet's stop and wake eventfds, and up to CR_LSL_MAX_INLETS non-blocking
- * connections. A connection starts in REQUEST: it has REQUEST_TIMEOUT_NS
- * (2 s) to send a complete request of at most REQUEST_MAX bytes, parsed as
+ * connections. A connection starts in REQUEST: it has the request timeout
+ * (o->request_timeout_ns, 2 s by default) from its accept() to send a
+ * complete request of at most REQUEST_MAX bytes, parsed as
  * liblsl's tcp_server.cpp does:
  *   LSL:fullinfo                  -> the full XML, then close
  *   LSL:shortinfo + query line    -> the short XML if the query matches, then close
@@ -64,7 +65,6 @@
 #include <unistd.h>
 
 #define REQUEST_MAX 4096                        /* bytes: request line + headers */
-#define REQUEST_TIMEOUT_NS (2 * CR_NS_PER_SEC)  /* to send a complete request */
 #define LINGER_TIMEOUT_NS (2 * CR_NS_PER_SEC)   /* after a one-shot reply, for the inlet to close */
 #define ACCEPT_PAUSE_NS (CR_NS_PER_SEC)         /* out of file descriptors: stop accepting this long */
 #define MARKER_IOV 64                           /* markers handed to one sendmsg(), at most */
@@ -291,7 +291,7 @@ static void accept_all(struct cr_lsl_outlet *o, struct lsl_feed *f, int64_t now)
 		in->want_out = false;
 		in->reading = true;
 		in->eof = false;
-		in->deadline_ns = now + REQUEST_TIMEOUT_NS;
+		in->deadline_ns = now + o->request_timeout_ns;
 		in->req = cr_malloc(REQUEST_MAX + 1);
 		in->req_len = 0;
 		in->pre = NULL;

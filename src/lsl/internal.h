@@ -75,6 +75,7 @@ struct cr_lsl_outlet {
 	size_t fullinfo_len;              /* bytes */
 	uint16_t multicast_port, base_port, data_port, service_port;
 	int64_t stall_timeout_ns;         /* see cr_lsl_stream_info.stall_timeout_ms */
+	int64_t request_timeout_ns;       /* see cr_lsl_stream_info.request_timeout_ms */
 	char *interfaces;                 /* ",lo,eth0," (commas around each name); NULL: every interface */
 	bool limit_loopback;              /* see cr_lsl_stream_info */
 

@@ -78,6 +78,8 @@ struct cr_lsl_stream_info {
 	uint16_t base_port;       /* first port tried for the TCP data and UDP service ports; default 16572 */
 	int stall_timeout_ms;     /* drop an inlet whose socket takes no byte this long while data waits;
 				     default 10000 */
+	int request_timeout_ms;   /* close a connection that has sent no complete request this long after
+				     it was accepted; default 2000 */
 	bool limit_loopback;      /* limit discovery replies to loopback senders too (tests) */
 };
 
@@ -91,7 +93,8 @@ struct cr_lsl_stats {
 	uint64_t inlets_total;     /* streamfeed connections accepted since start */
 	uint64_t inlets_dropped;   /* inlets camrig disconnected because they took no data (stalled) */
 	uint64_t requests_refused; /* TCP requests answered 404/505 or closed as malformed, late or idle */
-	uint64_t requests_timed_out; /* of which: connections that sent no complete request within 2 s */
+	uint64_t requests_timed_out; /* of which: connections that sent no complete request within the
+					request timeout (2 s) */
 	uint64_t queries_answered; /* shortinfo queries answered (UDP and TCP) */
 	uint64_t queries_limited;  /* shortinfo queries from beyond loopback not answered: their address asked
 				      too often (a reply is 20x a query: no amplifier for spoofed senders) */

@@ -691,6 +691,7 @@ int cr_lsl_outlet_new(const struct cr_lsl_stream_info *info, struct cr_lsl_outle
 	o->multicast_port = info->multicast_port ? info->multicast_port : CR_LSL_MULTICAST_PORT;
 	o->base_port = info->base_port ? info->base_port : CR_LSL_BASE_PORT;
 	o->stall_timeout_ns = (info->stall_timeout_ms > 0 ? info->stall_timeout_ms : 10000) * CR_NS_PER_MS;
+	o->request_timeout_ns = (info->request_timeout_ms > 0 ? info->request_timeout_ms : 2000) * CR_NS_PER_MS;
 	o->limit_loopback = info->limit_loopback;
 	if (info->interfaces && info->interfaces[0])
 		o->interfaces = cr_asprintf(",%s,", info->interfaces);

@@ -68,6 +68,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	o->data_port = 16572;
 	o->service_port = 16573;
 	o->stall_timeout_ns = 10 * CR_NS_PER_SEC;
+	o->request_timeout_ns = 2 * CR_NS_PER_SEC;
 	o->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	o->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&o->lock, NULL);
@@ -149,7 +150,7 @@ static void connection(struct cr_lsl_outlet *o, const uint8_t *data, size_t size
 	in->state = IN_REQUEST;
 	in->fd = sv[0];
 	in->reading = true;
-	in->deadline_ns = now + REQUEST_TIMEOUT_NS;
+	in->deadline_ns = now + o->request_timeout_ns;
 	in->req = cr_malloc(REQUEST_MAX + 1);
 	snprintf(in->peer, sizeof(in->peer), "127.0.0.1:40000");
 	atomic_fetch_add(&o->inlets, 1);

@@ -56,8 +56,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: lsl_demo [--name N] [--type T] [--fps F] [--seconds S] [--sidecar PATH]\n"
 			"                [--trigger-every FRAMES (>= 3)] [--lag-us US] [--base-port P]\n"
-			"                [--multicast-port P] [--stall-timeout-ms MS] [--interfaces LIST]\n"
-			"                [--limit-loopback] [--markers NAME]\n");
+			"                [--multicast-port P] [--stall-timeout-ms MS] [--request-timeout-ms MS]\n"
+			"                [--interfaces LIST] [--limit-loopback] [--markers NAME]\n");
 	exit(2);
 }
 
@@ -160,6 +160,7 @@ int main(int argc, char **argv)
 		{ "lag-us", required_argument, NULL, 'l' },   { "base-port", required_argument, NULL, 'b' },
 		{ "multicast-port", required_argument, NULL, 'm' },
 		{ "stall-timeout-ms", required_argument, NULL, 'T' },
+		{ "request-timeout-ms", required_argument, NULL, 'R' },
 		{ "interfaces", required_argument, NULL, 'i' }, { "limit-loopback", no_argument, NULL, 'L' },
 		{ "markers", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
@@ -195,6 +196,7 @@ int main(int argc, char **argv)
 		case 'b': info.base_port = (uint16_t)atoi(optarg); break;
 		case 'm': info.multicast_port = (uint16_t)atoi(optarg); break;
 		case 'T': info.stall_timeout_ms = atoi(optarg); break;
+		case 'R': info.request_timeout_ms = atoi(optarg); break;
 		case 'i': info.interfaces = optarg; break;
 		case 'L': info.limit_loopback = true; break;
 		case 'M': markers_name = optarg; break;
