@@ -422,6 +422,9 @@ static void deliver(struct cr_video_encoder *enc, struct cr_packet *pkt)
 		enc->sinks[i].fn(enc->sinks[i].ctx, pkt);
 	pthread_mutex_lock(&enc->lock);
 	enc->stats.packets++;
+	if (pkt->mono_ns > enc->stats.last_out_mono_ns)
+		enc->stats.last_out_mono_ns = pkt->mono_ns;
+	enc->stats.in_codec = cr_ring_length(&enc->meta);
 	enc->rate_bytes += cr_packet_size(pkt);
 	if (enc->rate_start_ns == 0) {
 		enc->rate_start_ns = now;
@@ -798,6 +801,9 @@ static void close_codec(struct cr_video_encoder *enc)
 	av_frame_free(&enc->developed);
 	av_buffer_unref(&enc->gray_chroma);
 	cr_ring_drop(&enc->meta, cr_ring_length(&enc->meta));
+	pthread_mutex_lock(&enc->lock);
+	enc->stats.in_codec = 0;
+	pthread_mutex_unlock(&enc->lock);
 	enc->opened = enc->copy = enc->failed = false;
 	enc->params++;
 	atomic_store(&enc->want_keyframe, true);
@@ -889,6 +895,7 @@ static void encode_frame(struct cr_video_encoder *enc, struct cr_frame *f)
 	receive_packets(enc);
 	pthread_mutex_lock(&enc->lock);
 	enc->stats.encode_ms = 0.95 * enc->stats.encode_ms + 0.05 * (double)(cr_time_mono_ns() - t0) / 1e6;
+	enc->stats.in_codec = cr_ring_length(&enc->meta);
 	pthread_mutex_unlock(&enc->lock);
 }
 
@@ -1147,6 +1154,8 @@ void cr_video_encoder_stats(struct cr_video_encoder *enc, struct cr_video_encode
 	*stats = enc->stats;
 	pthread_mutex_unlock(&enc->lock);
 	for (int i = 0; enc->sub && i < n && i < 16; i++)
-		if (strcmp(subs[i].name, SUBSCRIBER_NAME) == 0)
+		if (strcmp(subs[i].name, SUBSCRIBER_NAME) == 0) {
 			stats->dropped = subs[i].dropped;
+			stats->queued = subs[i].length;
+		}
 }

@@ -43,6 +43,10 @@ struct cr_video_encoder_stats {
 	char error[160];              /* why the encoder does not run, or the last fallback; "" if none */
 	bool active;                  /* encoding now (someone needs packets) */
 	uint64_t frames;              /* frames taken from the camera */
+	unsigned queued;              /* frames waiting in the encoder's queue now */
+	unsigned in_codec;            /* frames given to the codec that it has not put out yet (lookahead) */
+	int64_t last_out_mono_ns;     /* capture time of the newest frame put out as a packet, CLOCK_MONOTONIC
+					 ns; 0: none */
 	uint64_t packets;             /* packets produced */
 	uint64_t dropped;             /* frames dropped on the encoder's full queue */
 	uint64_t errors;              /* frames that failed to convert or encode */

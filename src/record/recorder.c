@@ -64,6 +64,7 @@
 #define CHECK_INTERVAL_NS CR_NS_PER_SEC
 #define LOST_DRAIN_NS (3 * CR_NS_PER_SEC) /* after a loss, how long frames from before it may still come */
 #define DEADLINE_SLACK_NS CR_NS_PER_SEC  /* a timed recording without packets stops this late */
+#define CATCH_UP_MAX_NS (30 * CR_NS_PER_SEC) /* ... or, while the encoder is behind, at most this late */
 /* The muxers keep the open cluster or fragment in memory and write it when
  * it ends: a kill -9 loses what they hold. Bounded in time, whatever the GOP,
  * a crash loses at most this much (plus the frame being written). */
@@ -772,6 +773,22 @@ static void suspend(struct cr_recorder *rec, const struct cr_camera_stats *cs)
 }
 
 /* The checks a writing recorder makes once a second. */
+/* Whether frames captured before t may still be in the encoder: it has put
+ * out none captured at t or later yet, and holds frames in its queue or in
+ * the codec (opening, which the first recording's load of FFmpeg's
+ * libraries makes slow; behind; or its lookahead). A stop at t then waits
+ * for them, up to CATCH_UP_MAX_NS past deadline, so a timed recording is not
+ * cut short by a slow encoder; the first packet from t on ends the file. */
+static bool encoder_behind(struct cr_recorder *rec, int64_t t, int64_t deadline)
+{
+	struct cr_video_encoder_stats es;
+
+	if (cr_time_mono_ns() >= deadline + CATCH_UP_MAX_NS)
+		return false;
+	cr_video_encoder_stats(rec->encoder, &es);
+	return es.last_out_mono_ns < t && (es.queued > 0 || es.in_codec > 0);
+}
+
 static void periodic_checks(struct cr_recorder *rec)
 {
 	struct output *o = &rec->out;
@@ -813,11 +830,13 @@ static void periodic_checks(struct cr_recorder *rec)
 		end_recording(rec, why, true);
 		return;
 	}
-	if (o->stop_at_ns && now >= o->stop_deadline_ns) {
+	if (o->stop_at_ns && now >= o->stop_deadline_ns && !encoder_behind(rec, o->stop_at_ns, o->stop_deadline_ns)) {
 		finish_span(rec, o->stop_reason, true);
 		return;
 	}
-	if (o->start.duration_ns && now >= o->start.trigger_mono_ns + o->start.duration_ns + DEADLINE_SLACK_NS) {
+	if (o->start.duration_ns && now >= o->start.trigger_mono_ns + o->start.duration_ns + DEADLINE_SLACK_NS &&
+	    !encoder_behind(rec, o->start.trigger_mono_ns + o->start.duration_ns,
+			    o->start.trigger_mono_ns + o->start.duration_ns + DEADLINE_SLACK_NS)) {
 		snprintf(why, sizeof(why), "the duration of %.3g s was reached", (double)o->start.duration_ns / 1e9);
 		finish_span(rec, why, true);
 	}

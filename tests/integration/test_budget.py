@@ -10,7 +10,7 @@ src/base/libav_lazy.c) until a recording needs it."""
 import os
 
 from camrig_test import Checks, Daemon, need, wait_until
-from record_util import recorded, recording, sidecar, verify, wait_idle
+from record_util import files_of, recorded, recording, sidecar, verify, wait_idle
 
 need("ffprobe")
 c = Checks()
@@ -76,6 +76,25 @@ with Daemon(config=config("mjpeg"), env={"CAMRIG_TEST_DELAY": "writer:150"}) as 
     c.check(r["queue_dropped"] > 0, "the packets over it were dropped and counted", str(r))
     dropped = accounted(path, "slow disk")
     c.check(len(dropped) > 0, "... and the sidecar has them as dropped rows", f"{len(dropped)} rows")
+
+# ---- a timed recording waits for an encoder that is behind ---------------------------
+# The first recording of a camrig without a pre-trigger loads FFmpeg's
+# libraries while its frames wait; a slow encoder stands in for that here
+# (0.3 s a frame against 10 frames captured a second): when the 2 s
+# recording's deadline passes most of its frames are still queued, and the
+# file must hold them all (by the sidecar's own capture times).
+small = config("h264").replace("fps: 30", "fps: 10").replace("640x480", "160x120")
+with Daemon(config=small, env={"CAMRIG_TEST_DELAY": "encoder:300"}) as d:
+    st, _, body = d.request("POST", "/api/record/start?duration=2")
+    c.check(st == 200, "a 2 s recording starts", body.decode())
+    c.check(wait_until(lambda: recording(d)["state"] == "idle", 120), "it ends", str(recording(d)))
+    files = files_of(d)
+    if c.check(len(files) == 1, "one file", str(files)):
+        rows = recorded(sidecar(files[0])[1])
+        span = (int(rows[-1]["mono_ns"]) - int(rows[0]["mono_ns"])) / 1e9 if rows else 0
+        c.check(len(rows) >= 15 and span >= 1.5, "the file holds the frames of all 2 s, though the encoder "
+                "was seconds behind at the deadline", f"{len(rows)} frames over {span:.2f} s")
+        accounted(files[0], "slow start")
 
 # ---- FFmpeg's libraries are mapped when a recording first needs them ------------------
 with Daemon(config=config("h264")) as d:
