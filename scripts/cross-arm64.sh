@@ -6,8 +6,9 @@
 # the fuzz corpora and the smoke test (tests/integration/test_smoke.py: the
 # test pattern as /snapshot.jpg, a 3 s recording `camrig verify` accepts).
 #   scripts/cross-arm64.sh [--test]
-# The binary is build-arm64/camrig, with its module camrig-libcamera.so
-# beside it (camrig looks there, then in LIBDIR/camrig); copy both to the Pi,
+# The binary is build-arm64/camrig, with its modules camrig-libcamera.so and
+# camrig-aravis.so beside it (camrig looks there, then in LIBDIR/camrig);
+# copy them all to the Pi,
 # which needs the same
 # libraries (scripts/install-deps.sh build there installs them), or build
 # there natively (README, Raspberry Pi).

@@ -123,8 +123,9 @@ static void check_libraries(struct doctor *d, const struct cr_config *config)
 	if (cr_aravis_version())
 		snprintf(v, sizeof(v), "%s", cr_aravis_version());
 	add(d, "library", "libaravis", cr_aravis_version() != NULL, false,
-	    "install libaravis-dev (and libusb-1.0-0-dev) and build camrig again", "%s",
-	    cr_aravis_version() ? v : "not built in: no aravis: source");
+	    cr_aravis_available() ? "install camrig's modules beside it or in LIBDIR/camrig (meson install)"
+				  : "install libaravis-dev (and libusb-1.0-0-dev) and build camrig again",
+	    "%s", cr_aravis_version() ? v : cr_aravis_why_not());
 	add(d, "library", "OpenCV", cr_cv_available(), analysis_wanted(config),
 	    "install libopencv-dev and build camrig again", "%s",
 	    cr_cv_available() ? cr_cv_version() : cr_cv_why_not());

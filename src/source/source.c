@@ -23,27 +23,8 @@ static const struct cr_source_ops *const ops_of[CR_SOURCE_KINDS] = {
 	[CR_SOURCE_FILE] = &cr_source_file_ops,
 	[CR_SOURCE_URL] = &cr_source_url_ops,
 	/* CR_SOURCE_LIBCAMERA: from its module, cr_libcamera_source_ops() */
-#ifdef CAMRIG_HAVE_ARAVIS
-	[CR_SOURCE_ARAVIS] = &cr_source_aravis_ops,
-#endif
+	/* CR_SOURCE_ARAVIS: from its module, cr_aravis_source_ops() */
 };
-
-#ifndef CAMRIG_HAVE_ARAVIS
-int cr_aravis_available(void)
-{
-	return 0;
-}
-
-int cr_aravis_cameras(struct cr_aravis_camera *out, int max)
-{
-	return 0;
-}
-
-const char *cr_aravis_version(void)
-{
-	return NULL;
-}
-#endif
 
 int cr_source_new(const struct cr_camera_config *config, int wake_fd, struct cr_source **out)
 {
@@ -75,13 +56,14 @@ int cr_source_new(const struct cr_camera_config *config, int wake_fd, struct cr_
 		if (!ops)
 			return cr_log_ret(-ENOTSUP, CR_LOG_ERROR, "%s: source \"%s\": %s", config->name, spec,
 					  cr_libcamera_why_not());
+	} else if (scheme->kind == CR_SOURCE_ARAVIS) {
+		ops = cr_aravis_source_ops();
+		if (!ops)
+			return cr_log_ret(-ENOTSUP, CR_LOG_ERROR, "%s: source \"%s\": %s", config->name, spec,
+					  cr_aravis_why_not());
 	} else {
 		ops = ops_of[scheme->kind];
 	}
-	if (!ops)
-		return cr_log_ret(-ENOTSUP, CR_LOG_ERROR, "%s: source \"%s\": this camrig was built without %s "
-				  "(install %s and build again)", config->name, spec, scheme->name,
-				  scheme->kind == CR_SOURCE_ARAVIS ? "libaravis-dev" : "libcamera-dev");
 	src = CR_NEW(src);
 	src->ops = ops;
 	src->config = config;

@@ -192,8 +192,6 @@ extern const struct cr_source_ops cr_source_test_ops;
 extern const struct cr_source_ops cr_source_v4l2_ops;
 extern const struct cr_source_ops cr_source_file_ops;
 extern const struct cr_source_ops cr_source_url_ops;
-/* Only in a build with Aravis (CAMRIG_HAVE_ARAVIS). */
-extern const struct cr_source_ops cr_source_aravis_ops;
 
 /* V4L2 helpers used by "auto" and `camrig list` (v4l2.c). */
 
@@ -259,7 +257,8 @@ json_t *cr_libcamera_list_json(void);
 const char *cr_libcamera_version(void);
 
 /* Aravis (GenICam) helpers used by `camrig list` and `camrig doctor`
- * (aravis.c; in a build without Aravis they find nothing). */
+ * (aravis.c, which loads the module camrig-aravis.so built from
+ * aravis_module.c; without it they find nothing). */
 
 /* One GenICam camera Aravis found. */
 struct cr_aravis_camera {
@@ -273,6 +272,13 @@ struct cr_aravis_camera {
 
 /* True when camrig was built with Aravis. */
 int cr_aravis_available(void);
+
+/* The "aravis" source's ops from the module (loading it), or NULL when there
+ * is none: cr_aravis_why_not() then says why. */
+const struct cr_source_ops *cr_aravis_source_ops(void);
+
+/* NULL when the Aravis module is loaded (loading it), else why not. */
+const char *cr_aravis_why_not(void);
 
 /* The version of the libaravis camrig runs with ("0.8.26"), NULL without. */
 const char *cr_aravis_version(void);

@@ -59,6 +59,7 @@
 #include "record/snapshot.h"
 #include "record/timelapse.h"
 #include "record/verify.h"
+#include "source/aravis_module.h"
 #include "source/camera.h"
 #include "source/libcamera_module.h"
 #include "source/media.h"
