@@ -346,7 +346,6 @@ static void open_for(struct cr_video_encoder *enc, const struct cr_frame *f)
 	int ret;
 	/* auto: a hardware encoder that does not open is no surprise. */
 	bool automatic = strcmp(name, "auto") == 0;
-
 	char why[256];
 
 	enc->opened = true;

@@ -772,7 +772,6 @@ static void suspend(struct cr_recorder *rec, const struct cr_camera_stats *cs)
 	cr_warn("%s: %s", rec->name, why);
 }
 
-/* The checks a writing recorder makes once a second. */
 /* Whether frames captured before t may still be in the encoder: it has put
  * out none captured at t or later yet, and holds frames in its queue or in
  * the codec (opening, which the first recording's load of FFmpeg's
@@ -789,6 +788,7 @@ static bool encoder_behind(struct cr_recorder *rec, int64_t t, int64_t deadline)
 	return es.last_out_mono_ns < t && (es.queued > 0 || es.in_codec > 0);
 }
 
+/* The checks a writing recorder makes once a second. */
 static void periodic_checks(struct cr_recorder *rec)
 {
 	struct output *o = &rec->out;

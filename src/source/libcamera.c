@@ -94,14 +94,9 @@ int cr_libcamera_list(FILE *out)
 
 json_t *cr_libcamera_list_json(void)
 {
-	json_t *cameras = json_array();
-
 	if (!cr_libcamera_available())
-		return cameras;
-	if (!lc()) {
-		json_array_append_new(cameras, json_pack("{s:s}", "error", why));
-		return cameras;
-	}
-	json_decref(cameras);
+		return json_array();
+	if (!lc())
+		return json_pack("[{s:s}]", "error", why);
 	return lc()->list_json();
 }
