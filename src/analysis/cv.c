@@ -6,14 +6,10 @@
  * for. */
 #include "analysis/cv_module.h"
 
-#include "base/log.h"
 #include "base/module.h"
 
 #include <errno.h>
-#include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
-#include <string.h>
 
 static const char *none_version(void)
 {
@@ -42,12 +38,20 @@ static double none_mean(const uint8_t *gray, int width, int height, int stride, 
 	return 0;
 }
 
-static char none_why[PATH_MAX + 128] = "camrig was built without OpenCV (install libopencv-dev and build again)";
+#ifdef CAMRIG_HAVE_OPENCV
+#define BUILT true
+#else
+#define BUILT false
+#endif
+
+static struct cr_module module = CR_MODULE("analysis: OpenCV", CR_CV_MODULE_FILE, CR_CV_MODULE_SYMBOL,
+					   sizeof(struct cr_cv_ops), BUILT,
+					   "camrig was built without OpenCV (install libopencv-dev and build again)");
 
 static int none_faces_new(const char *path, struct cr_cv_faces **out, char *why, size_t len)
 {
 	*out = NULL;
-	snprintf(why, len, "%s", none_why);
+	snprintf(why, len, "%s", cr_module_why_not(&module));
 	return -ENOTSUP;
 }
 
@@ -79,34 +83,11 @@ static const struct cr_cv_ops none = {
 	.draw = none_draw, .fill_polygon = none_fill_polygon,
 };
 
-static const struct cr_cv_ops *loaded = &none;
-static pthread_once_t load_once = PTHREAD_ONCE_INIT;
-
-#ifdef CAMRIG_HAVE_OPENCV
-static void load(void)
-{
-	char why[PATH_MAX + 96];
-	const struct cr_cv_ops *ops = cr_module_load(CR_CV_MODULE_FILE, CR_CV_MODULE_SYMBOL, sizeof(*ops), why,
-						     sizeof(why));
-
-	if (ops) {
-		loaded = ops; /* never unloaded: OpenCV stays for the process's life */
-		return;
-	}
-	snprintf(none_why, sizeof(none_why), "OpenCV: %s", why);
-	cr_warn("analysis: %s", none_why);
-}
-#else
-static void load(void)
-{
-	/* built without OpenCV: the stand-ins, and none_why says so */
-}
-#endif
-
 static const struct cr_cv_ops *cv(void)
 {
-	pthread_once(&load_once, load);
-	return loaded;
+	const struct cr_cv_ops *ops = cr_module_table(&module);
+
+	return ops ? ops : &none;
 }
 
 bool cr_cv_available(void)
@@ -116,7 +97,7 @@ bool cr_cv_available(void)
 
 const char *cr_cv_why_not(void)
 {
-	return cr_cv_available() ? NULL : none_why;
+	return cr_module_why_not(&module);
 }
 
 const char *cr_cv_version(void)

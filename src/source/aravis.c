@@ -5,49 +5,31 @@
  * with the reason. */
 #include "source/aravis_module.h"
 
-#include "base/log.h"
 #include "base/module.h"
 
-#include <limits.h>
-#include <pthread.h>
-#include <stdio.h>
-
-static const struct cr_aravis_module *module;
-static pthread_once_t load_once = PTHREAD_ONCE_INIT;
-static char why[PATH_MAX + 256] = "camrig was built without Aravis (install libaravis-dev and build again)";
-
-static void load(void)
-{
 #ifdef CAMRIG_HAVE_ARAVIS
-	char reason[PATH_MAX + 128];
-
-	module = cr_module_load(CR_ARAVIS_MODULE_FILE, CR_ARAVIS_MODULE_SYMBOL, sizeof(*module), reason,
-				sizeof(reason));
-	if (!module) {
-		snprintf(why, sizeof(why), "%s", reason);
-		cr_warn("aravis: %s", why);
-	}
+#define BUILT true
+#else
+#define BUILT false
 #endif
-}
+
+static struct cr_module module = CR_MODULE("aravis", CR_ARAVIS_MODULE_FILE, CR_ARAVIS_MODULE_SYMBOL,
+					   sizeof(struct cr_aravis_module), BUILT,
+					   "camrig was built without Aravis (install libaravis-dev and build again)");
 
 static const struct cr_aravis_module *arv(void)
 {
-	pthread_once(&load_once, load);
-	return module;
+	return cr_module_table(&module);
 }
 
 int cr_aravis_available(void)
 {
-#ifdef CAMRIG_HAVE_ARAVIS
-	return 1;
-#else
-	return 0;
-#endif
+	return BUILT;
 }
 
 const char *cr_aravis_why_not(void)
 {
-	return arv() ? NULL : why;
+	return cr_module_why_not(&module);
 }
 
 const struct cr_source_ops *cr_aravis_source_ops(void)

@@ -10,51 +10,35 @@
  * auto would pick, so a machine with a webcam never loads it. */
 #include "source/libcamera_module.h"
 
-#include "base/log.h"
 #include "base/module.h"
 #include "source/media.h"
 
 #include <errno.h>
-#include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 
-static const struct cr_libcamera_module *module;
-static pthread_once_t load_once = PTHREAD_ONCE_INIT;
-static char why[PATH_MAX + 256] = "camrig was built without libcamera (install libcamera-dev and build again)";
-
-static void load(void)
-{
 #ifdef CAMRIG_HAVE_LIBCAMERA
-	char reason[PATH_MAX + 128];
-
-	module = cr_module_load(CR_LIBCAMERA_MODULE_FILE, CR_LIBCAMERA_MODULE_SYMBOL, sizeof(*module), reason,
-				sizeof(reason));
-	if (!module) {
-		snprintf(why, sizeof(why), "%s", reason);
-		cr_warn("libcamera: %s", why);
-	}
+#define BUILT true
+#else
+#define BUILT false
 #endif
-}
+
+static struct cr_module module = CR_MODULE("libcamera", CR_LIBCAMERA_MODULE_FILE, CR_LIBCAMERA_MODULE_SYMBOL,
+					   sizeof(struct cr_libcamera_module), BUILT,
+					   "camrig was built without libcamera (install libcamera-dev and build again)");
 
 static const struct cr_libcamera_module *lc(void)
 {
-	pthread_once(&load_once, load);
-	return module;
+	return cr_module_table(&module);
 }
 
 int cr_libcamera_available(void)
 {
-#ifdef CAMRIG_HAVE_LIBCAMERA
-	return 1;
-#else
-	return 0;
-#endif
+	return BUILT;
 }
 
 const char *cr_libcamera_why_not(void)
 {
-	return lc() ? NULL : why;
+	return cr_module_why_not(&module);
 }
 
 const struct cr_source_ops *cr_libcamera_source_ops(void)
@@ -86,7 +70,7 @@ int cr_libcamera_list(FILE *out)
 	if (!cr_libcamera_available())
 		return 0;
 	if (!lc()) {
-		fprintf(out, "%s\n\n", why);
+		fprintf(out, "%s\n\n", cr_libcamera_why_not());
 		return 0;
 	}
 	return lc()->list(out);
@@ -97,6 +81,6 @@ json_t *cr_libcamera_list_json(void)
 	if (!cr_libcamera_available())
 		return json_array();
 	if (!lc())
-		return json_pack("[{s:s}]", "error", why);
+		return json_pack("[{s:s}]", "error", cr_libcamera_why_not());
 	return lc()->list_json();
 }
