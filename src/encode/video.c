@@ -355,8 +355,7 @@ static void open_for(struct cr_video_encoder *enc, const struct cr_frame *f)
 		set_error(enc, "%s", why);
 		return;
 	}
-	enc->out = av_packet_alloc();
-	if (!enc->out)
+	if (!enc->out && !(enc->out = av_packet_alloc())) /* kept across reopens, freed with the encoder */
 		abort();
 	enc->in_width = f->width;
 	enc->in_height = f->height;
