@@ -15,6 +15,7 @@
 #include "analysis/cv.h"
 #include "base/error.h"
 #include "base/json.h"
+#include "base/lazy.h"
 #include "base/mem.h"
 #include "base/net.h"
 #include "camrig-version.h"
@@ -37,6 +38,7 @@
 #include <limits.h>
 #include <linux/videodev2.h>
 #include <microhttpd.h>
+#include <mosquitto.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -95,20 +97,35 @@ static bool analysis_wanted(const struct cr_config *config)
 
 static void check_libraries(struct doctor *d, const struct cr_config *config)
 {
-	char v[64];
-	unsigned av = avcodec_version();
-	const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
+	char v[64], why[512];
+	unsigned av;
+	int major, minor, patch;
 
 	add(d, "library", "camrig", true, false, NULL, "%s", CAMRIG_VERSION);
-	add(d, "library", "FFmpeg", true, true, NULL, "%s (libavcodec %u.%u.%u, libavformat %u.%u, libswscale %u.%u)",
-	    av_version_info(), AV_VERSION_MAJOR(av), AV_VERSION_MINOR(av), AV_VERSION_MICRO(av),
-	    AV_VERSION_MAJOR(avformat_version()), AV_VERSION_MINOR(avformat_version()),
-	    AV_VERSION_MAJOR(swscale_version()), AV_VERSION_MINOR(swscale_version()));
+	if (cr_lazy_load(&cr_lazy_libav, why, sizeof(why)) == 0) {
+		av = avcodec_version();
+		add(d, "library", "FFmpeg", true, true, NULL,
+		    "%s (libavcodec %u.%u.%u, libavformat %u.%u, libswscale %u.%u)", av_version_info(),
+		    AV_VERSION_MAJOR(av), AV_VERSION_MINOR(av), AV_VERSION_MICRO(av),
+		    AV_VERSION_MAJOR(avformat_version()), AV_VERSION_MINOR(avformat_version()),
+		    AV_VERSION_MAJOR(swscale_version()), AV_VERSION_MINOR(swscale_version()));
+	} else {
+		add(d, "library", "FFmpeg", false, true, "install libavformat59 and libavcodec59", "%s", why);
+	}
 	add(d, "library", "libmicrohttpd", true, true, NULL, "%s", MHD_get_version());
 	add(d, "library", "GnuTLS", true, true, NULL, "%s", gnutls_check_version(NULL));
 	add(d, "library", "jansson", true, true, NULL, "%s", jansson_version_str());
 	add(d, "library", "libcyaml", true, true, NULL, "%s", cyaml_version_str);
-	add(d, "library", "libcurl", true, true, NULL, "%s", curl->version);
+	if (cr_lazy_load(&cr_lazy_libcurl, why, sizeof(why)) == 0)
+		add(d, "library", "libcurl", true, true, NULL, "%s", curl_version_info(CURLVERSION_NOW)->version);
+	else
+		add(d, "library", "libcurl", false, true, "install libcurl4", "%s", why);
+	if (cr_lazy_load(&cr_lazy_libmosquitto, why, sizeof(why)) == 0) {
+		mosquitto_lib_version(&major, &minor, &patch);
+		add(d, "library", "libmosquitto", true, config->mqtt.enabled, NULL, "%d.%d.%d", major, minor, patch);
+	} else {
+		add(d, "library", "libmosquitto", false, config->mqtt.enabled, "install libmosquitto1", "%s", why);
+	}
 #ifdef CAMRIG_HAVE_GPIOD
 	add(d, "library", "libgpiod", true, false, NULL, "%s", gpiod_version_string());
 #else

@@ -42,6 +42,7 @@
 #include "control/ntfy_internal.h"
 
 #include "base/json.h"
+#include "base/lazy.h"
 
 /* ---- message ids ---------------------------------------------------------- */
 
@@ -595,12 +596,15 @@ int cr_ntfy_new(const struct cr_ntfy_config *config, struct cr_control *control,
 		struct cr_ntfy **out)
 {
 	struct cr_ntfy *n;
+	char why[512];
 	int ret;
 
 	*out = NULL;
 	if (!config->topic || !config->server)
 		return cr_log_ret(-EINVAL, CR_LOG_ERROR, "ntfy.topic: missing (expected a topic name when "
 				  "ntfy.enabled is true)");
+	if (cr_lazy_load(&cr_lazy_libcurl, why, sizeof(why)) != 0)
+		return cr_log_ret(-ELIBACC, CR_LOG_ERROR, "ntfy: %s", why);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return cr_log_ret(-ENOMEM, CR_LOG_ERROR, "ntfy: cannot initialize libcurl");
 	n = CR_NEW(n);

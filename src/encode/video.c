@@ -29,7 +29,7 @@
 #include "base/error.h"
 #include "base/heartbeat.h"
 #include "base/image.h"
-#include "base/libav_lazy.h"
+#include "base/lazy.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/ring.h"
@@ -349,7 +349,7 @@ static void open_for(struct cr_video_encoder *enc, const struct cr_frame *f)
 	char why[256];
 
 	enc->opened = true;
-	if (cr_libav_load(why, sizeof(why)) != 0) {
+	if (cr_lazy_load(&cr_lazy_libav, why, sizeof(why)) != 0) {
 		enc->failed = true;
 		cr_err("%s: %s; nothing will be recorded", cr_camera_config(enc->camera)->name, why);
 		set_error(enc, "%s", why);

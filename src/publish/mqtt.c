@@ -64,6 +64,7 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "base/json.h"
+#include "base/lazy.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/time.h"
@@ -806,9 +807,12 @@ int cr_mqtt_new(const struct cr_config *config, const struct cr_mqtt_camera *cam
 	const struct cr_mqtt_config *mc = &config->mqtt;
 	struct cr_mqtt *m;
 	const char *colon;
+	char why[512];
 	int ret;
 
 	*out = NULL;
+	if (cr_lazy_load(&cr_lazy_libmosquitto, why, sizeof(why)) != 0)
+		return cr_log_ret(-ELIBACC, CR_LOG_ERROR, "mqtt: %s", why);
 	mosquitto_lib_init();
 	m = CR_NEW(m);
 	m->config = config;

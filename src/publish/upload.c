@@ -20,6 +20,7 @@
 
 #include "base/error.h"
 #include "base/json.h"
+#include "base/lazy.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/ring.h"
@@ -346,6 +347,8 @@ int cr_upload_new(struct cr_camera *cam, struct cr_jpeg_stage *jpeg, const struc
 		ret = -EINVAL;
 	else
 		url_shown(config->url, up->url_shown, sizeof(up->url_shown));
+	if (ret == 0 && cr_lazy_load(&cr_lazy_libcurl, NULL, 0) != 0)
+		ret = -ELIBACC; /* cr_strerror() says "cannot access a needed shared library" */
 	if (ret == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		ret = -ENOMEM;
 	up->curl_ready = ret == 0;

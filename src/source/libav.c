@@ -24,7 +24,7 @@
 #include "source/libav_internal.h"
 
 #include "base/error.h"
-#include "base/libav_lazy.h"
+#include "base/lazy.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/time.h"
@@ -190,7 +190,7 @@ static int libav_open(struct cr_source *src)
 	char fps[32] = "unknown rate", why[256];
 	int ret;
 
-	if (cr_libav_load(why, sizeof(why)) != 0)
+	if (cr_lazy_load(&cr_lazy_libav, why, sizeof(why)) != 0)
 		return cr_log_ret(-ELIBACC, CR_LOG_ERROR, "%s: %s", c->name, why);
 	if (!p)
 		p = src->priv = CR_NEW(p);

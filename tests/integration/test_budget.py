@@ -5,8 +5,9 @@ with the recorder's writes made slow (writer:MS) its queue of packets, never
 hold more than their budget by the daemon's own peak counters; what does not
 fit is counted as drops and written into the sidecar as dropped rows, and
 `camrig verify` accounts for every frame. And a daemon that only serves the
-live view does not map FFmpeg's libavcodec (about 17 MiB with what it links,
-src/base/libav_lazy.c) until a recording needs it."""
+live view does not map FFmpeg's libavcodec (about 17 MiB with what it links)
+until a recording needs it, nor libcurl or libmosquitto (3 MiB with OpenSSL,
+Kerberos and LDAP), which only ntfy, uploads and MQTT use (src/base/lazy.h)."""
 import os
 
 from camrig_test import Checks, Daemon, need, wait_until
@@ -41,9 +42,9 @@ def record(d, frames):
     return os.path.join(d.tmp, reply["files"][0])
 
 
-def maps_libavcodec(d):
+def maps(d, library):
     with open(f"/proc/{d.proc.pid}/maps") as f:
-        return "/libavcodec.so" in f.read()
+        return f"/{library}.so" in f.read()
 
 
 def accounted(path, what):
@@ -96,12 +97,13 @@ with Daemon(config=small, env={"CAMRIG_TEST_DELAY": "encoder:300"}) as d:
                 "was seconds behind at the deadline", f"{len(rows)} frames over {span:.2f} s")
         accounted(files[0], "slow start")
 
-# ---- FFmpeg's libraries are mapped when a recording first needs them ------------------
+# ---- heavy libraries are mapped when a part first needs them --------------------------
 with Daemon(config=config("h264")) as d:
     c.check(d.get("/snapshot.jpg")[0] == 200, "a snapshot (the live path's JPEG)")
-    c.check(not maps_libavcodec(d), "serving the live view maps no libavcodec")
+    for library in ("libavcodec", "libcurl", "libmosquitto", "libcrypto"):
+        c.check(not maps(d, library), f"serving the live view maps no {library}")
     path = record(d, 5)
-    c.check(maps_libavcodec(d), "a recording maps it")
+    c.check(maps(d, "libavcodec"), "a recording maps libavcodec")
     accounted(path, "recording after the lazy load")
 
 c.done()

@@ -23,7 +23,7 @@
 #include "base/heartbeat.h"
 #include "base/image.h"
 #include "base/json.h"
-#include "base/libav_lazy.h"
+#include "base/lazy.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/module.h"
