@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 static const char usage[] =
 	"Usage: camrig COMMAND [OPTIONS]\n"
@@ -323,6 +324,13 @@ static int cmd_run(int argc, char **argv)
 	 * little on their hot paths (frames are pooled), and each arena a thread
 	 * touches stays resident (0.5-0.7 MiB of a 18 MiB daemon, measured). */
 	mallopt(M_ARENA_MAX, 2);
+	/* No transparent huge pages: where the kernel gives them to every
+	 * anonymous mapping (THP "always", Debian's kernel default), malloc's
+	 * arenas and the frame pool grow in 2 MiB steps. Measured in the vivid
+	 * guest, a 640x480 camera with two clients: 13.5 MiB RSS with them,
+	 * 10.2 MiB without. camrig's buffers are too small or too short-lived
+	 * to gain much from fewer TLB misses. */
+	prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 	/* A stop asked for while camrig starts (loading a config, opening a
 	 * camera can take seconds) waits in the signalfd and ends the run cleanly
 	 * once it is up, instead of killing it half-made. */

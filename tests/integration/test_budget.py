@@ -102,6 +102,9 @@ with Daemon(config=config("h264")) as d:
     c.check(d.get("/snapshot.jpg")[0] == 200, "a snapshot (the live path's JPEG)")
     for library in ("libavcodec", "libcurl", "libmosquitto", "libcrypto"):
         c.check(not maps(d, library), f"serving the live view maps no {library}")
+    with open(f"/proc/{d.proc.pid}/status") as f:
+        thp = [line.split()[1] for line in f if line.startswith("THP_enabled:")]
+    c.check(thp in ([], ["0"]), "transparent huge pages are off for camrig run (THP_enabled: 0)", str(thp))
     path = record(d, 5)
     c.check(maps(d, "libavcodec"), "a recording maps libavcodec")
     accounted(path, "recording after the lazy load")
