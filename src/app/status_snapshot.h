@@ -21,6 +21,10 @@
 #include "source/camera.h"
 #include "telemetry/telemetry.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define CONSUMERS_MAX 16
 
 struct camera_status {
@@ -63,5 +67,9 @@ struct cr_status {
 	unsigned ncameras;
 	struct camera_status cameras[];
 };
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

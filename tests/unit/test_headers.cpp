@@ -11,6 +11,7 @@
 #include "app/service.h"
 #include "app/rig.h"
 #include "app/status.h"
+#include "app/status_snapshot.h"
 #include "analysis/analysis.h"
 #include "analysis/cv_module.h"
 #include "analysis/cv.h"
