@@ -133,7 +133,7 @@ static json_t *recording_json(const struct camera_status *c)
 	return json_pack("{s:s, s:b, s:o, s:o, s:o, s:s, s:s, s:f, s:f, s:f,"
 			 " s:{s:I, s:I, s:I}, s:I, s:f, s:i, s:I, s:i, s:I,"
 			 " s:{s:f, s:f, s:I, s:i},"
-			 " s:{s:s, s:s, s:o, s:b, s:I, s:I, s:I, s:I, s:f, s:f}, s:s, s:i, s:I, s:I, s:I, s:o}",
+			 " s:{s:s, s:s, s:o, s:b, s:b, s:I, s:i, s:I, s:I, s:I, s:f, s:f}, s:s, s:i, s:I, s:I, s:I, s:o}",
 		"state", recording_state(rs), "recording", rs->recording,
 		"reason", cr_json_str(rs->reason), "file", cr_json_str(rs->file), "sidecar", cr_json_str(rs->sidecar),
 		"trigger", rs->trigger,
@@ -148,9 +148,9 @@ static json_t *recording_json(const struct camera_status *c)
 		"pre_trigger", "target_seconds", rs->pre_trigger_s, "seconds", rs->prebuffer.seconds,
 		"bytes", (json_int_t)rs->prebuffer.bytes, "packets", (int)rs->prebuffer.packets,
 		"encoder", "codec", es->codec, "encoder", es->encoder, "error", cr_json_str(es->error), "active",
-		es->active, "frames", (json_int_t)es->frames, "packets", (json_int_t)es->packets, "dropped",
-		(json_int_t)es->dropped, "errors", (json_int_t)es->errors, "encode_ms", es->encode_ms, "bitrate_kbps",
-		es->bitrate_kbps, "split", c->config->recording.split ? c->config->recording.split : "trigger", "spans",
+		es->active, "lookahead", es->lookahead, "frames", (json_int_t)es->frames, "in_codec", (int)es->in_codec,
+		"packets", (json_int_t)es->packets, "dropped", (json_int_t)es->dropped, "errors", (json_int_t)es->errors,
+		"encode_ms", es->encode_ms, "bitrate_kbps", es->bitrate_kbps, "split", c->config->recording.split ? c->config->recording.split : "trigger", "spans",
 		(int)rs->spans, "queued_bytes", (json_int_t)rs->queued_bytes, "queue_peak_bytes",
 		(json_int_t)rs->queue_peak_bytes, "queue_budget_bytes", (json_int_t)rs->queue_budget_bytes, "disk_free_mb",
 		rs->disk_free_mb >= 0 ? json_real(rs->disk_free_mb) : json_null());

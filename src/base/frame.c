@@ -1,5 +1,11 @@
 /* Frame pool: a fixed array of frames and a free list under one mutex.
  *
+ * The free list is a stack, so the frames in steady use cycle at its top
+ * and a buffer that was needed only in a peak of frames in flight (an
+ * encoder slow to start, a client that stalled) sinks below them; once it
+ * has gone unused for the pool's idle limit it is freed, so a peak does not stay
+ * resident for the daemon's life.
+ *
  * The pool itself is refcounted by its frames in use, so cr_frame_pool_free()
  * may run while consumers still hold frames: the memory goes when the last
  * frame comes back. */
@@ -7,8 +13,10 @@
 
 #include "base/error.h"
 #include "base/mem.h"
+#include "base/time.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -21,6 +29,7 @@ struct cr_frame_pool {
 	unsigned count, nfree;
 	unsigned allocated;        /* frames whose own buffer exists (allocated on first use) */
 	size_t capacity;          /* bytes per frame buffer */
+	int64_t idle_limit_ns;    /* a free buffer unused this long is freed */
 	bool closed;              /* cr_frame_pool_free() was called */
 };
 
@@ -33,6 +42,7 @@ struct cr_frame_pool *cr_frame_pool_new(unsigned count, size_t capacity)
 	pool->free = cr_calloc(count, sizeof(*pool->free));
 	pool->count = count;
 	pool->capacity = capacity;
+	pool->idle_limit_ns = CR_FRAME_POOL_IDLE_NS;
 	for (unsigned i = 0; i < count; i++) {
 		pool->frames[i].pool = pool;
 		pool->free[pool->nfree++] = &pool->frames[count - 1 - i];
@@ -66,14 +76,42 @@ void cr_frame_pool_free(struct cr_frame_pool **ppool)
 		destroy(pool);
 }
 
+/* The buffer of the free frame lowest in the stack that has one, taken
+ * from it when it has been idle for the pool's limit; else NULL. Under the
+ * pool's lock. */
+static uint8_t *take_idle_buffer(struct cr_frame_pool *pool)
+{
+	for (unsigned i = 0; i < pool->nfree; i++) {
+		struct cr_frame *g = pool->free[i];
+		uint8_t *buf = g->own;
+
+		if (!buf)
+			continue;
+		if (cr_time_mono_ns() - g->idle_since_ns < pool->idle_limit_ns)
+			return NULL;
+		g->own = g->data = NULL;
+		g->own_capacity = g->capacity = 0;
+		pool->allocated--;
+		return buf;
+	}
+	return NULL;
+}
+
 struct cr_frame *cr_frame_pool_get(struct cr_frame_pool *pool)
 {
 	struct cr_frame *f = NULL;
+	uint8_t *idle = NULL;
 
 	pthread_mutex_lock(&pool->lock);
-	if (pool->nfree > 0 && !pool->closed)
+	if (pool->nfree > 0 && !pool->closed) {
 		f = pool->free[--pool->nfree];
+		idle = take_idle_buffer(pool);
+	}
 	pthread_mutex_unlock(&pool->lock);
+	if (idle) {
+		free(idle);
+		malloc_trim(0); /* a frame is large: give its pages back to the kernel */
+	}
 	if (!f)
 		return NULL;
 	/* Allocated on first use; a frame that is only ever wrapped (zero-copy)
@@ -102,6 +140,13 @@ struct cr_frame *cr_frame_pool_get(struct cr_frame_pool *pool)
 	f->device_ns = 0;
 	atomic_store(&f->refs, 1);
 	return f;
+}
+
+void cr_frame_pool_set_idle_limit(struct cr_frame_pool *pool, int64_t ns)
+{
+	pthread_mutex_lock(&pool->lock);
+	pool->idle_limit_ns = ns;
+	pthread_mutex_unlock(&pool->lock);
 }
 
 void cr_frame_pool_stats(struct cr_frame_pool *pool, unsigned *total, unsigned *in_use, size_t *bytes)
@@ -203,6 +248,7 @@ void cr_frame_unref(struct cr_frame **pf)
 	f->data = f->own;
 	f->capacity = f->own_capacity;
 	pool = f->pool;
+	f->idle_since_ns = cr_time_mono_ns();
 	pthread_mutex_lock(&pool->lock);
 	pool->free[pool->nfree++] = f;
 	last_of_closed = pool->closed && pool->nfree == pool->count;

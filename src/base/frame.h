@@ -56,13 +56,21 @@ struct cr_frame {
 	struct cr_frame_pool *pool;
 	uint8_t *own;                   /* the pool's buffer of capacity bytes; data points here unless wrapped */
 	size_t own_capacity;            /* bytes at own */
+	int64_t idle_since_ns;          /* CLOCK_MONOTONIC ns it last went back to the pool */
 	void (*release)(void *opaque);  /* set by cr_frame_wrap(): called at the last unref */
 	void *opaque;
 };
 
 /* Creates a pool of count frames of up to capacity bytes each. The buffers are
- * allocated on first use. */
+ * allocated on first use, and freed again when they have gone unused for
+ * CR_FRAME_POOL_IDLE_NS (the frames in steady use keep theirs). */
 struct cr_frame_pool *cr_frame_pool_new(unsigned count, size_t capacity);
+
+#define CR_FRAME_POOL_IDLE_NS (10 * 1000000000LL)
+
+/* Sets how long a free frame's buffer may go unused before the pool frees
+ * it, ns (a later cr_frame_pool_get() does). */
+void cr_frame_pool_set_idle_limit(struct cr_frame_pool *pool, int64_t ns);
 
 /* Frees the pool. Frames still referenced stay valid and are freed at their
  * last unref. NULL-safe; sets *pool to NULL. */
@@ -74,8 +82,8 @@ void cr_frame_pool_free(struct cr_frame_pool **pool);
 struct cr_frame *cr_frame_pool_get(struct cr_frame_pool *pool);
 
 /* Frames in the pool, how many are in use right now, and the bytes of the
- * pool's own buffers allocated so far (each is allocated on a frame's first
- * use and kept: the pool's resident memory, at most total x capacity). */
+ * pool's own buffers allocated now (the pool's resident memory, at most
+ * total x capacity). */
 void cr_frame_pool_stats(struct cr_frame_pool *pool, unsigned *total, unsigned *in_use, size_t *bytes);
 
 /* Sets format and size, and points the planes into data by the layout of a

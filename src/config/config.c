@@ -124,6 +124,7 @@ static const struct key recording_keys[] = {
 	{ .name = "gray", .parse = cr_config_parse_bool, .offset = CAM(recording.gray), .expected = BOOL_EXPECTED },
 	{ .name = "zerolatency", .parse = cr_config_parse_bool, .offset = CAM(recording.zerolatency),
 	  .expected = BOOL_EXPECTED },
+	{ .name = "lookahead_mb", .parse = cr_config_parse_int, .offset = CAM(recording.lookahead_mb), .max = 65536 },
 	{ .name = "queue_depth", .parse = cr_config_parse_int, .offset = CAM(recording.queue_depth), .min = 1,
 	  .max = 1024 },
 	{ .name = "queue_mb", .parse = cr_config_parse_int, .offset = CAM(recording.queue_mb), .min = 1, .max = 4096 },

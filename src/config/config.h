@@ -98,6 +98,7 @@ struct cr_recording_config {
 	double gop;           /* seconds between keyframes, default 1; 0: every frame */
 	bool gray;            /* encode luma only */
 	bool zerolatency;     /* libx264/libx265 tune=zerolatency (no lookahead, no B-frames) */
+	int lookahead_mb;     /* MiB libx264/libx265's lookahead may hold, else as zerolatency; default 64 */
 	int queue_depth;      /* frames queued between the camera and the encoder, default 32 */
 	int queue_mb;         /* MiB each of the encoder's and the recorder's queues may hold, default 8 */
 	int pre_trigger_max_mb; /* MiB the pre-trigger ring may hold at most, default 512 */

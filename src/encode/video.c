@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_SINKS 4
 #define META_MAX 1024            /* frames an encoder may hold back */
@@ -82,6 +83,7 @@ struct cr_video_encoder {
 	bool in_compressed;          /* ... and whether they were MJPEG */
 	bool copy;                   /* passing MJPEG through */
 	bool failed;                 /* no encoder could open: frames are counted as errors */
+	bool lookahead;              /* the codec opened with its lookahead (not tune=zerolatency) */
 	AVCodecContext *ctx;
 	AVCodecContext *dec;         /* MJPEG camera -> raw */
 	AVFrame *decoded, *scratch, *pic;
@@ -231,6 +233,39 @@ static double camera_fps(struct cr_video_encoder *enc)
 	return fps > 0 ? fps : DEFAULT_FPS;
 }
 
+/* libx264's lookahead by preset (x264's own preset table: rc_lookahead);
+ * libx265's is of the same order. An unknown preset counts as medium. */
+static int preset_lookahead(const char *preset)
+{
+	static const struct {
+		const char *name;
+		int frames;
+	} table[] = { { "ultrafast", 0 }, { "superfast", 0 }, { "veryfast", 10 }, { "faster", 20 },
+		      { "fast", 30 },     { "medium", 40 },   { "slow", 50 },     { "slower", 60 },
+		      { "veryslow", 60 }, { "placebo", 60 } };
+
+	for (size_t i = 0; preset && i < CR_ARRAY_SIZE(table); i++)
+		if (strcmp(preset, table[i].name) == 0)
+			return table[i].frames;
+	return 40;
+}
+
+/* What libx264 (or libx265) would hold in frames with its lookahead, in
+ * bytes, for width x height: each frame it holds costs about 6 bytes a
+ * pixel (the picture with its padding, its half-pel planes and the
+ * quarter-size planes the lookahead analyses: 11.5 MiB a 1080p frame,
+ * measured with the ffmpeg CLI), and it holds about rc_lookahead + 2 x its
+ * frame threads (1.5 a core, x264's default) + 2 frames. Without the
+ * lookahead (tune=zerolatency: sliced threads, no lookahead) it holds
+ * about 3. */
+static size_t lookahead_bytes(const char *preset, int width, int height)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t threads = cores > 0 ? (size_t)cores * 3 / 2 : 1;
+
+	return ((size_t)preset_lookahead(preset) + 2 * threads + 2) * 6 * (size_t)width * (size_t)height;
+}
+
 /* Opens codec for width x height frames of fourcc. Returns 0 or a libav error. */
 static int open_codec(struct cr_video_encoder *enc, const AVCodec *codec, int width, int height, uint32_t fourcc)
 {
@@ -280,8 +315,18 @@ static int open_codec(struct cr_video_encoder *enc, const AVCodec *codec, int wi
 	}
 	if (cfg->preset && has_option(codec, "preset"))
 		av_dict_set(&opts, "preset", cfg->preset, 0);
-	if (cfg->zerolatency && has_option(codec, "tune"))
-		av_dict_set(&opts, "tune", "zerolatency", 0);
+	enc->lookahead = false;
+	if (has_option(codec, "tune")) {
+		size_t need = lookahead_bytes(cfg->preset, width, height);
+
+		enc->lookahead = !cfg->zerolatency && need <= (size_t)cfg->lookahead_mb << 20;
+		if (!enc->lookahead)
+			av_dict_set(&opts, "tune", "zerolatency", 0);
+		if (!enc->lookahead && !cfg->zerolatency)
+			cr_info("%s: %s without its lookahead (as zerolatency): at %dx%d it would hold about %zu MiB, "
+				"more than recording.lookahead_mb (%d)", cr_camera_config(enc->camera)->name, codec->name,
+				width, height, need >> 20, cfg->lookahead_mb);
+	}
 	if (has_option(codec, "forced-idr"))
 		av_dict_set(&opts, "forced-idr", "1", 0);
 	if (codec->id == AV_CODEC_ID_FFV1)
@@ -334,6 +379,7 @@ static void publish_parameters(struct cr_video_encoder *enc, const struct cr_fra
 	enc->intra_only = enc->copy || (d && (d->props & AV_CODEC_PROP_INTRA_ONLY)) ||
 			  (enc->ctx && enc->ctx->gop_size <= 1);
 	snprintf(enc->stats.encoder, sizeof(enc->stats.encoder), "%s", name);
+	enc->stats.lookahead = enc->ctx && enc->lookahead;
 	pthread_mutex_unlock(&enc->lock);
 }
 

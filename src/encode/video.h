@@ -42,6 +42,8 @@ struct cr_video_encoder_stats {
 	char encoder[32];             /* the libavcodec encoder in use ("libx264"), "" before the first frame */
 	char error[160];              /* why the encoder does not run, or the last fallback; "" if none */
 	bool active;                  /* encoding now (someone needs packets) */
+	bool lookahead;               /* libx264/libx265 with its lookahead: zerolatency off and the lookahead
+					 fits recording.lookahead_mb */
 	uint64_t frames;              /* frames taken from the camera */
 	unsigned queued;              /* frames waiting in the encoder's queue now */
 	unsigned in_codec;            /* frames given to the codec that it has not put out yet (lookahead) */

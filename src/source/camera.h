@@ -47,7 +47,7 @@ struct cr_camera_stats {
 				        camera thread: CLOCK_MONOTONIC now - its capture time, ns */
 	int64_t state_mono_ns;       /* when state last changed (a start, a loss, a return), CLOCK_MONOTONIC ns */
 	unsigned pool_total, pool_in_use; /* frames */
-	size_t pool_bytes;           /* the pool's buffers allocated so far (frames touched: memory held) */
+	size_t pool_bytes;           /* the pool's buffers allocated now (memory held; idle ones go after 10 s) */
 	bool has_stream;             /* the source keeps stream statistics (GenICam cameras) */
 	struct cr_source_stream_stats stream;
 };

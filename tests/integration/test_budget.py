@@ -7,7 +7,10 @@ fit is counted as drops and written into the sidecar as dropped rows, and
 `camrig verify` accounts for every frame. And a daemon that only serves the
 live view does not map FFmpeg's libavcodec (about 17 MiB with what it links)
 until a recording needs it, nor libcurl or libmosquitto (3 MiB with OpenSSL,
-Kerberos and LDAP), which only ntfy, uploads and MQTT use (src/base/lazy.h)."""
+Kerberos and LDAP), which only ntfy, uploads and MQTT use (src/base/lazy.h).
+And libx264's lookahead, a queue of frames inside the encoder, is bounded by
+recording.lookahead_mb: over it the encoder runs as with zerolatency, which
+shows in how many frames it holds (/status encoder.in_codec)."""
 import os
 
 from camrig_test import Checks, Daemon, need, wait_until
@@ -108,5 +111,30 @@ with Daemon(config=config("h264")) as d:
     path = record(d, 5)
     c.check(maps(d, "libavcodec"), "a recording maps libavcodec")
     accounted(path, "recording after the lazy load")
+
+# ---- libx264's lookahead only where it fits recording.lookahead_mb ---------------------
+def frames_in_codec(d, n=20):
+    """The most frames the encoder held over n status reads once it has put
+    out 60 packets (steady: its lookahead full)."""
+    enc = lambda: recording(d)["encoder"]
+    c.check(wait_until(lambda: enc()["packets"] >= 60, 120), "the pre-trigger's encoder runs", str(enc()))
+    most = 0
+    for _ in range(n):
+        most = max(most, enc()["in_codec"])
+    return enc()["lookahead"], most
+
+
+for budget, fits in ((1024, True), (8, False)):
+    # 640x480: about 33 MiB of lookahead on 2 cores (x264 veryfast: 10 frames and its threads), more with more
+    with Daemon(config=config("h264").replace("queue_mb: 1", f"queue_mb: 8\n      pre_trigger: 3\n"
+                                              f"      lookahead_mb: {budget}")) as d:
+        lookahead, most = frames_in_codec(d)
+        if fits:
+            c.check(lookahead and most >= 10, f"lookahead_mb {budget}: libx264 keeps its lookahead (10 frames "
+                    "at veryfast)", f"lookahead {lookahead}, at most {most} frames in the codec")
+        else:
+            c.check(not lookahead and most <= 4, f"lookahead_mb {budget}: libx264 runs without it, holding a "
+                    "frame or two", f"lookahead {lookahead}, at most {most} frames in the codec")
+            c.check("without its lookahead" in d.log(), "the log says so")
 
 c.done()

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 #include <cmocka.h>
 
 static void test_get_until_exhausted(void **state)
@@ -38,6 +39,49 @@ static void test_get_until_exhausted(void **state)
 	assert_int_equal(bytes, 3 * 1024); /* a reused frame keeps its buffer */
 	cr_frame_pool_free(&pool);
 	assert_null(pool);
+}
+
+/* A buffer needed only in a peak is freed once unused past the limit; the
+ * frames in use keep theirs. */
+static void test_idle_buffers_freed(void **state)
+{
+	struct cr_frame_pool *pool = cr_frame_pool_new(4, 4096);
+	struct cr_frame *f[3];
+	unsigned total, in_use;
+	size_t bytes;
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		f[i] = cr_frame_pool_get(pool);
+	for (int i = 0; i < 3; i++)
+		cr_frame_unref(&f[i]);
+	cr_frame_pool_stats(pool, &total, &in_use, &bytes);
+	assert_int_equal(bytes, 3 * 4096); /* kept within the limit */
+	f[0] = cr_frame_pool_get(pool);
+	cr_frame_unref(&f[0]);
+	cr_frame_pool_stats(pool, &total, &in_use, &bytes);
+	assert_int_equal(bytes, 3 * 4096);
+
+	cr_frame_pool_set_idle_limit(pool, 0); /* every free buffer is past it */
+	f[0] = cr_frame_pool_get(pool);
+	cr_frame_pool_stats(pool, &total, &in_use, &bytes);
+	assert_int_equal(bytes, 2 * 4096); /* one idle buffer freed per get */
+	f[1] = cr_frame_pool_get(pool);
+	cr_frame_pool_stats(pool, &total, &in_use, &bytes);
+	assert_int_equal(in_use, 2);
+	assert_int_equal(bytes, 2 * 4096); /* the two in use keep theirs */
+	memset(f[0]->data, 1, 4096);
+	memset(f[1]->data, 2, 4096);
+	cr_frame_unref(&f[0]);
+	cr_frame_unref(&f[1]);
+	f[0] = cr_frame_pool_get(pool); /* frees the other; takes a buffer back */
+	assert_non_null(f[0]->data);
+	assert_int_equal(f[0]->capacity, 4096);
+	memset(f[0]->data, 3, 4096);
+	cr_frame_pool_stats(pool, &total, &in_use, &bytes);
+	assert_int_equal(bytes, 1 * 4096);
+	cr_frame_unref(&f[0]);
+	cr_frame_pool_free(&pool);
 }
 
 static void test_refcount(void **state)
@@ -181,6 +225,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_get_until_exhausted),
+		cmocka_unit_test(test_idle_buffers_freed),
 		cmocka_unit_test(test_refcount),
 		cmocka_unit_test(test_pool_freed_with_frames_out),
 		cmocka_unit_test(test_set_format),
