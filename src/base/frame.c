@@ -3,8 +3,8 @@
  * The free list is a stack, so the frames in steady use cycle at its top
  * and a buffer that was needed only in a peak of frames in flight (an
  * encoder slow to start, a client that stalled) sinks below them; once it
- * has gone unused for the pool's idle limit it is freed, so a peak does not stay
- * resident for the daemon's life.
+ * has gone unused for the pool's idle limit (10 s) it is freed, so a peak
+ * does not stay resident for the daemon's life.
  *
  * The pool itself is refcounted by its frames in use, so cr_frame_pool_free()
  * may run while consumers still hold frames: the memory goes when the last

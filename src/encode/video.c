@@ -316,7 +316,7 @@ static int open_codec(struct cr_video_encoder *enc, const AVCodec *codec, int wi
 	if (cfg->preset && has_option(codec, "preset"))
 		av_dict_set(&opts, "preset", cfg->preset, 0);
 	enc->lookahead = false;
-	if (has_option(codec, "tune")) {
+	if (strcmp(codec->name, "libx264") == 0 || strcmp(codec->name, "libx265") == 0) {
 		size_t need = lookahead_bytes(cfg->preset, width, height);
 
 		enc->lookahead = !cfg->zerolatency && need <= (size_t)cfg->lookahead_mb << 20;
@@ -326,6 +326,8 @@ static int open_codec(struct cr_video_encoder *enc, const AVCodec *codec, int wi
 			cr_info("%s: %s without its lookahead (as zerolatency): at %dx%d it would hold about %zu MiB, "
 				"more than recording.lookahead_mb (%d)", cr_camera_config(enc->camera)->name, codec->name,
 				width, height, need >> 20, cfg->lookahead_mb);
+	} else if (cfg->zerolatency && has_option(codec, "tune")) {
+		av_dict_set(&opts, "tune", "zerolatency", 0);
 	}
 	if (has_option(codec, "forced-idr"))
 		av_dict_set(&opts, "forced-idr", "1", 0);
