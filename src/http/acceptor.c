@@ -31,8 +31,9 @@
  *   MHD_add_connection() gives the socket to the pool, which reads the
  *   request from it as if it had accepted it.
  * - Watching. A request body, and with TLS everything after the ClientHello,
- *   arrives after the hand-over. The acceptor keeps a dup() of each handed
- *   socket, sorted by deadline, until the pool has read the request whole
+ *   may arrive after the hand-over. The acceptor keeps a dup() of each handed
+ *   socket whose request was not all peeked already (request_whole()),
+ *   sorted by deadline, until the pool has read the request whole
  *   (cr_http_acceptor_request_read()); at the deadline it shuts the socket
  *   down, and libmicrohttpd closes it. Holding a dup() makes that shutdown()
  *   safe even if the descriptor libmicrohttpd knows had been closed and
@@ -73,6 +74,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
@@ -369,6 +371,45 @@ static size_t headers_end(const char *buf, size_t n)
 	return 0;
 }
 
+/* Whether the request whose headers end at end of buf (n bytes peeked) is
+ * all in buf: it announces no body (no Content-Length and no
+ * Transfer-Encoding: RFC 9112 section 6.3), or a Content-Length whose bytes
+ * have all arrived. A Transfer-Encoding, or a Content-Length that is not
+ * one plain number, is never whole here. */
+static bool request_whole(const char *buf, size_t end, size_t n)
+{
+	static const char length[] = "content-length:", coding[] = "transfer-encoding:";
+	bool has_length = false;
+	size_t body = 0;
+
+	for (size_t i = 0; i < end; i++) {
+		const char *line = buf + i;
+		size_t left = end - i;
+
+		if (i > 0 && buf[i - 1] != '\n')
+			continue;
+		if (left > sizeof(coding) - 1 && strncasecmp(line, coding, sizeof(coding) - 1) == 0)
+			return false;
+		if (left > sizeof(length) - 1 && strncasecmp(line, length, sizeof(length) - 1) == 0) {
+			size_t j = i + sizeof(length) - 1;
+
+			if (has_length)
+				return false;
+			has_length = true;
+			while (j < end && (buf[j] == ' ' || buf[j] == '\t'))
+				j++;
+			if (j >= end || buf[j] < '0' || buf[j] > '9')
+				return false;
+			for (; j < end && buf[j] >= '0' && buf[j] <= '9'; j++) {
+				if (body > (HEADERS_MAX + 0u) * 16)
+					return false; /* more than can be here */
+				body = body * 10 + (size_t)(buf[j] - '0');
+			}
+		}
+	}
+	return end + body <= n;
+}
+
 /* The pool for the request that starts buf (n bytes, the headers complete):
  * by the path of its request line "METHOD SP TARGET SP VERSION"; what is no
  * request line goes to the API pool, which answers it a 400. *stream: an
@@ -415,8 +456,10 @@ static void refuse(struct cr_http_acceptor *a, struct conn *c, enum cr_http_even
 }
 
 /* Gives c, whose request headers are complete, to the pool of kind, or
- * answers it a 503 when that pool or its address is at its limit. */
-static void admit(struct cr_http_acceptor *a, struct conn *c, enum cr_http_pool_kind kind, bool stream)
+ * answers it a 503 when that pool or its address is at its limit. whole:
+ * the request is all in the socket, so its deadline ends here; otherwise
+ * (a body still to come, TLS) c is watched until the pool has read it. */
+static void admit(struct cr_http_acceptor *a, struct conn *c, enum cr_http_pool_kind kind, bool stream, bool whole)
 {
 	struct cr_http_pool *pool = &a->server->pools[a->tls ? CR_HTTP_POOL_API : kind];
 	struct MHD_Daemon *daemon = stream && pool->stream_daemon ? pool->stream_daemon : pool->daemon;
@@ -446,7 +489,10 @@ static void admit(struct cr_http_acceptor *a, struct conn *c, enum cr_http_pool_
 		return;
 	}
 	mhd_fd = c->mhd_fd = c->fd;
-	c->fd = fcntl(mhd_fd, F_DUPFD_CLOEXEC, 0); /* -1: this one's deadline ends here */
+	/* -1: this one's deadline ends here. A request that is whole is not
+	 * cut off however late the pool's thread gets to it (thread creation
+	 * waits while FFmpeg's libraries load: seconds on a slow machine). */
+	c->fd = whole ? -1 : fcntl(mhd_fd, F_DUPFD_CLOEXEC, 0);
 	watched = c->fd >= 0;
 	atomic_fetch_add(&pool->connections, 1);
 	if (watched) {
@@ -483,7 +529,7 @@ static void peek(struct cr_http_acceptor *a, struct conn *c, uint32_t events)
 	/* The client has stopped sending: what is not complete now never will be. */
 	bool ended = events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR);
 	enum cr_http_pool_kind kind = CR_HTTP_POOL_API;
-	bool stream = false;
+	bool stream = false, whole = false;
 	size_t end;
 
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) && !ended)
@@ -519,9 +565,10 @@ static void peek(struct cr_http_acceptor *a, struct conn *c, uint32_t events)
 			return;
 		}
 		kind = classify(a->buf, end, &stream);
+		whole = request_whole(a->buf, end, (size_t)n);
 	}
 	pending_remove(a, c);
-	admit(a, c, kind, stream);
+	admit(a, c, kind, stream, whole);
 }
 
 /* Out of file descriptors (err): closes the oldest pending connection to

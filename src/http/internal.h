@@ -61,6 +61,7 @@ struct cr_http_server {
 	const struct cr_http_context *ctx;
 	struct cr_http_pool pools[CR_HTTP_POOLS];
 	struct cr_http_acceptor *acceptor; /* owns the listening socket */
+	int64_t test_delay_ns; /* $CAMRIG_TEST_DELAY http:MS, before each request's headers (base/time.h) */
 	struct cr_http_writer *writer; /* sends the MJPEG streams of the stream daemon */
 	struct cr_http_placeholder *placeholders; /* one per camera of ctx */
 	bool loopback;                 /* the listening socket is on a loopback address */

@@ -57,6 +57,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/net.h"
+#include "base/time.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -546,6 +547,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	 * first call, the request is answered on the last. */
 	if (!body) {
 		*con_cls = body = CR_NEW(body);
+		if (server->test_delay_ns) { /* a pool thread that is slow to get to its request */
+			struct timespec ts = cr_time_ts(server->test_delay_ns);
+
+			nanosleep(&ts, NULL);
+		}
 		return check_headers(&req, version, body);
 	}
 	if (*upload_data_size) {
@@ -670,6 +676,7 @@ int cr_http_server_new(const struct cr_http_context *ctx, struct cr_http_server 
 	int listen_fd = -1, ret;
 
 	server->ctx = ctx;
+	server->test_delay_ns = cr_time_test_delay_ns("http");
 	server->origin = cr_http_origin_new(cfg);
 	server->placeholders = cr_calloc(ctx->ncameras, sizeof(*server->placeholders));
 	for (unsigned i = 0; i < ctx->ncameras; i++)
