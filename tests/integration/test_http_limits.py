@@ -293,13 +293,13 @@ d.__exit__(None, None, None)
 
 # ---- a request already whole is not cut at the deadline, however late its thread ----
 # (the pool's threads wait while FFmpeg's libraries load: seconds on a slow machine;
-# the test hook holds each request's thread back for 2.5 s, past a 1 s deadline)
+# the test hook holds each request's thread back for 2.5 s, past a 1 s deadline). A
+# POST is not checked here: urllib sends its body in a second segment, which may come
+# after the acceptor has looked, and then the request is watched like any body to come.
 with Daemon("--source", "test", "--size", "320x240", "--fps", "10", config="http:\n  header_timeout: 1\n",
             env={"CAMRIG_TEST_DELAY": "http:2500"}, start_timeout=60) as d:
     st, _, _ = d.get("/status", timeout=30)
     c.check(st == 200, "a GET whose thread comes after http.header_timeout is answered", str(st))
-    st, reply = d.post_json("/api/command", b"status")
-    c.check(st == 200, "so is a POST whose body came with its headers", f"{st} {reply}")
     h = socket.create_connection(("127.0.0.1", d.port), timeout=20)
     h.sendall(f"POST /api/command HTTP/1.1\r\nHost: 127.0.0.1:{d.port}\r\nX-Camrig: 1\r\nContent-Length: 100\r\n"
               "\r\nget".encode())
