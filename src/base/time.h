@@ -48,7 +48,8 @@ char *cr_time_iso8601(int64_t utc_us, char *buf, size_t len);
 
 /* A test hook: the delay, ns, that $CAMRIG_TEST_DELAY ("STAGE:MS[,STAGE:MS]",
  * e.g. "encoder:40,writer:100") asks of stage ("encoder": each frame the
- * video encoder takes; "writer": each packet the recorder writes); 0 when
+ * video encoder takes; "writer": each packet the recorder writes; "http":
+ * each request, in its pool's thread, before its headers are checked); 0 when
  * it asks none. Read once by each part when it is made; the tests use it to
  * make a consumer slow on purpose. */
 int64_t cr_time_test_delay_ns(const char *stage);
