@@ -6,7 +6,11 @@
  *   queue. Start and stop are queued on the same queue, so the recorder
  *   thread sees packets, starts and stops in the order they happened: a
  *   start carries the ring's packets from before the trigger, and every
- *   packet queued after it belongs to that recording.
+ *   packet queued after it belongs to that recording. Without the
+ *   pre-trigger the encoder only gets frames while a recording wants them,
+ *   and what its codec still held from an earlier one (its delay) comes out
+ *   after the next start: a recording skips frames published before it
+ *   began (start.first_index).
  * - The queue is bounded (QUEUE_PACKETS, and recording.queue_mb bytes of
  *   packets, though an empty queue takes any one); a packet that does not fit is
  *   dropped and counted, and shows in the sidecar as a "dropped" row. After
@@ -83,6 +87,7 @@ struct start {
 	uint64_t gen;
 	struct cr_packet **pre;              /* the ring's packets before the trigger */
 	unsigned npre;
+	uint64_t first_index;                /* frames with a lower index are not this recording's */
 };
 
 struct item {
@@ -643,6 +648,11 @@ static void write_packet(struct cr_recorder *rec, struct cr_packet *pkt, bool af
 
 	if (!o->active)
 		return;
+	/* A frame the encoder still held from before its demand began (its
+	 * codec's delay, in_codec): captured before this recording, and the
+	 * sidecar would show the frames since then as dropped. */
+	if (pkt->index < o->start.first_index)
+		return;
 	if (o->stop_at_ns && pkt->mono_ns > o->stop_at_ns) {
 		finish_span(rec, o->stop_reason, true);
 		return;
@@ -1025,6 +1035,10 @@ int cr_recorder_start_recording(struct cr_recorder *rec, const struct cr_command
 	s->gen = rec->gen + 1;
 	if (rec->ring)
 		s->npre = cr_prebuffer_snapshot(rec->ring, cmd->mono_ns, &s->pre);
+	/* Without the pre-trigger the encoder gets frames once this start
+	 * asks for them; what it held from before belongs to no recording. */
+	if (!rec->ring && !rec->demand_held)
+		s->first_index = cr_camera_frames_published(rec->camera);
 	item.start = s;
 	if (!queue_push(rec, &item)) {
 		snprintf(msg, len, "the recorder is busy; try again");

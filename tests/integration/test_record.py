@@ -267,6 +267,31 @@ with Daemon("--source", "test", "--size", "320x240", "--fps", str(FPS), "--forma
     # test pattern skips periods on a loaded machine) lost or dropped.
     c.check(2.4 * FPS <= total <= 2.6 * FPS + 1, "the segments account for the whole recording", f"{total} rows")
 
+# ---- recordings one after another, no pre-trigger: nothing from before ----
+# An encoder keeps frames inside (its delay: FFmpeg's MJPEG encoder with a
+# thread per core holds one frame per thread, /status in_codec) when its
+# demand ends between recordings; the next recording must not begin with
+# them (frames from before its trigger, then "dropped" rows for the gap;
+# with inter frames they would come before the forced keyframe, unwritten).
+with Daemon("--source", "test", "--size", "320x240", "--fps", str(FPS), "-o", "camera.recording.codec=mjpeg",
+            "-o", "camera.recording.pre_trigger=0") as d:
+    for n in range(2):
+        st, _ = d.post_json("/api/record/start?duration=1")
+        c.check(st == 200 and wait_idle(d), f"back-to-back recording {n + 1} ends")
+        if n == 0:
+            held = recording(d)["encoder"]["in_codec"]
+            # Frames captured from now until the next trigger belong to no recording.
+            first_idle = d.status()["camera"]["frames"]["captured"]
+            wait_until(lambda: d.status()["camera"]["frames"]["captured"] >= first_idle + 5, 10, step=0.1)
+    files = sorted(files_of(d))
+    if c.check(len(files) == 2, "two files", str(files)):
+        header, rows, _ = sidecar(files[1])
+        first = rows[0] if rows else {}
+        trigger = int(header.get("trigger_mono_ns", 0))
+        c.check(first.get("status") == "recorded" and int(first["mono_ns"]) >= trigger - 2e9 / FPS,
+                "the second recording starts at its trigger, not with frames the encoder held "
+                f"({held} in the codec after the first)", f"trigger {trigger}, first rows {rows[:3]}")
+
 # ---- two cameras: MJPEG copied untouched, and h265 in MP4 ----
 config = """
 cameras:
