@@ -6,7 +6,7 @@
 #   scripts/fuzz.sh [--seconds N] [--runs N] [TARGET...]
 #     --seconds N  how long each target runs, default 10 (CI); e.g. 600 to benchmark; 0: no limit
 #     --runs N     stop a target after N executions (e.g. --seconds 0 --runs 10000000)
-#     TARGET       command config http_files http_params json lsl mqtt ntfy sidecar (default: all)
+#     TARGET       command config http_files http_head http_params json lsl mqtt ntfy sidecar (default: all)
 # Prints one line per target: its name, executions, executions per second,
 # and crashes: 0, or the file libFuzzer saved the input in
 # (build-fuzz/crashes/TARGET/; replay it with
@@ -17,7 +17,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-all="command config http_files http_params json lsl mqtt ntfy sidecar"
+all="command config http_files http_head http_params json lsl mqtt ntfy sidecar"
 seconds=10
 runs=
 usage() {

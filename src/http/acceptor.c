@@ -8,10 +8,10 @@
  *
  * - Pending. A new connection joins the pending set, registered
  *   edge-triggered (EPOLLET) with epoll. On each wake the acceptor peeks
- *   (MSG_PEEK: the bytes stay for libmicrohttpd) at up to HEADERS_MAX bytes
+ *   (MSG_PEEK: the bytes stay for libmicrohttpd) at up to CR_HTTP_HEAD_MAX bytes
  *   for the blank line that ends the headers. A peeked socket stays
  *   readable, which is why the wait is edge-triggered: only new bytes wake
- *   it. Headers longer than HEADERS_MAX get a 431.
+ *   it. Headers longer than CR_HTTP_HEAD_MAX get a 431.
  * - Deadline. Pending connections are kept in the order they came, so the
  *   oldest is the first to expire and one timer (the epoll_wait timeout)
  *   serves all: at http.header_timeout after connecting a connection gets a
@@ -32,7 +32,7 @@
  *   request from it as if it had accepted it.
  * - Watching. A request body, and with TLS everything after the ClientHello,
  *   may arrive after the hand-over. The acceptor keeps a dup() of each handed
- *   socket whose request was not all peeked already (request_whole()),
+ *   socket whose request was not all peeked already (cr_http_head_whole()),
  *   sorted by deadline, until the pool has read the request whole
  *   (cr_http_acceptor_request_read()); at the deadline it shuts the socket
  *   down, and libmicrohttpd closes it. Holding a dup() makes that shutdown()
@@ -58,6 +58,7 @@
 #include "http/acceptor.h"
 
 #include "http/internal.h"
+#include "http/request_head.h"
 
 #include "base/error.h"
 #include "base/log.h"
@@ -74,19 +75,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define HEADERS_MAX 8192              /* bytes of request line and headers; more gets a 431 */
-#define TLS_RECORD_HEADER 5           /* bytes: type, version, length (RFC 8446 section 5.1) */
-#define TLS_HANDSHAKE 0x16            /* the record type of a ClientHello */
 #define ACCEPT_BATCH 64               /* connections accepted per wake, before the pending get a turn */
 #define EVENTS_MAX 64                 /* epoll events taken per wake */
-#define DRAIN_MAX 4                   /* reads of HEADERS_MAX bytes before a reply and close */
+#define DRAIN_MAX 4                   /* reads of CR_HTTP_HEAD_MAX bytes before a reply and close */
 #define PAUSE_NS (100 * CR_NS_PER_MS) /* out of file descriptors: accepting rests this long */
 #define LOG_INTERVAL_NS (60 * CR_NS_PER_SEC)
 #define PENDING_SET CR_HTTP_POOLS     /* index of the pending count in struct peer */
@@ -132,7 +129,7 @@ struct cr_http_acceptor {
 	int64_t paused_until_ns;    /* out of file descriptors: not accepting until then; 0: accepting */
 	struct list pending;        /* the acceptor thread's only */
 	atomic_uint npending;       /* pending.n, for the stats */
-	char buf[HEADERS_MAX];      /* what a peek sees; the acceptor thread's */
+	char buf[CR_HTTP_HEAD_MAX];      /* what a peek sees; the acceptor thread's */
 
 	pthread_mutex_t lock;       /* guards watched and the per-address table */
 	struct list watched;
@@ -351,100 +348,6 @@ static void evict(struct cr_http_acceptor *a, struct conn *c, const char *why)
 
 /* ---- the pending set ------------------------------------------------------------ */
 
-/* The end of the request line and headers in buf (n bytes): the offset past
- * the blank line that ends them (RFC 9112 section 2.2 allows a bare LF,
- * and empty lines before the request line), or 0 while there is none. */
-static size_t headers_end(const char *buf, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n && (buf[i] == '\r' || buf[i] == '\n'))
-		i++;
-	for (; i + 1 < n; i++) {
-		if (buf[i] != '\n')
-			continue;
-		if (buf[i + 1] == '\n')
-			return i + 2;
-		if (buf[i + 1] == '\r' && i + 2 < n && buf[i + 2] == '\n')
-			return i + 3;
-	}
-	return 0;
-}
-
-/* Whether the request whose headers end at end of buf (n bytes peeked) is
- * all in buf: it announces no body (no Content-Length and no
- * Transfer-Encoding: RFC 9112 section 6.3), or a Content-Length whose bytes
- * have all arrived. A Transfer-Encoding, or a Content-Length that is not
- * one plain number, is never whole here. */
-static bool request_whole(const char *buf, size_t end, size_t n)
-{
-	static const char length[] = "content-length:", coding[] = "transfer-encoding:";
-	bool has_length = false;
-	size_t body = 0;
-
-	for (size_t i = 0; i < end; i++) {
-		const char *line = buf + i;
-		size_t left = end - i;
-
-		if (i > 0 && buf[i - 1] != '\n')
-			continue;
-		if (left > sizeof(coding) - 1 && strncasecmp(line, coding, sizeof(coding) - 1) == 0)
-			return false;
-		if (left > sizeof(length) - 1 && strncasecmp(line, length, sizeof(length) - 1) == 0) {
-			size_t j = i + sizeof(length) - 1;
-
-			if (has_length)
-				return false;
-			has_length = true;
-			while (j < end && (buf[j] == ' ' || buf[j] == '\t'))
-				j++;
-			if (j >= end || buf[j] < '0' || buf[j] > '9')
-				return false;
-			for (; j < end && buf[j] >= '0' && buf[j] <= '9'; j++) {
-				if (body > (HEADERS_MAX + 0u) * 16)
-					return false; /* more than can be here */
-				body = body * 10 + (size_t)(buf[j] - '0');
-			}
-		}
-	}
-	return end + body <= n;
-}
-
-/* The pool for the request that starts buf (n bytes, the headers complete):
- * by the path of its request line "METHOD SP TARGET SP VERSION"; what is no
- * request line goes to the API pool, which answers it a 400. *stream: an
- * MJPEG stream, for the live pool's stream daemon. */
-static enum cr_http_pool_kind classify(const char *buf, size_t n, bool *stream)
-{
-	size_t i = 0, path;
-
-	*stream = false;
-	while (i < n && (buf[i] == '\r' || buf[i] == '\n'))
-		i++;
-	while (i < n && buf[i] != ' ' && buf[i] != '\r' && buf[i] != '\n')
-		i++;
-	if (i == n || buf[i] != ' ')
-		return CR_HTTP_POOL_API;
-	path = ++i;
-	while (i < n && buf[i] != ' ' && buf[i] != '?' && buf[i] != '\r' && buf[i] != '\n')
-		i++;
-	return cr_http_path_is_live(buf + path, i - path, stream) ? CR_HTTP_POOL_LIVE : CR_HTTP_POOL_API;
-}
-
-/* Whether buf (n bytes) holds the first TLS record whole (or HEADERS_MAX
- * of it), or is no TLS handshake at all (then GnuTLS refuses it). */
-static bool hello_complete(const unsigned char *buf, size_t n)
-{
-	size_t need;
-
-	if (buf[0] != TLS_HANDSHAKE)
-		return true;
-	if (n < TLS_RECORD_HEADER)
-		return false;
-	need = TLS_RECORD_HEADER + ((size_t)buf[3] << 8 | buf[4]);
-	return n >= (need < HEADERS_MAX ? need : HEADERS_MAX);
-}
-
 /* Answers c a 503 with reason (logged as event) and closes it. */
 static void refuse(struct cr_http_acceptor *a, struct conn *c, enum cr_http_event event, const char *reason)
 {
@@ -540,7 +443,7 @@ static void peek(struct cr_http_acceptor *a, struct conn *c, uint32_t events)
 		return;
 	}
 	if (a->tls) {
-		if (!hello_complete((const unsigned char *)a->buf, (size_t)n)) {
+		if (!cr_http_tls_hello_complete((const unsigned char *)a->buf, (size_t)n)) {
 			if (ended) {
 				pending_remove(a, c);
 				conn_free(c);
@@ -548,24 +451,24 @@ static void peek(struct cr_http_acceptor *a, struct conn *c, uint32_t events)
 			return;
 		}
 	} else {
-		end = headers_end(a->buf, (size_t)n);
-		if (!end && n < HEADERS_MAX && ended) {
+		end = cr_http_head_end(a->buf, (size_t)n);
+		if (!end && n < CR_HTTP_HEAD_MAX && ended) {
 			pending_remove(a, c);
 			conn_free(c);
 			return;
 		}
-		if (!end && n < HEADERS_MAX)
+		if (!end && n < CR_HTTP_HEAD_MAX)
 			return;
 		if (!end) {
 			char reason[128];
 
-			snprintf(reason, sizeof(reason), "request line and headers longer than %d bytes", HEADERS_MAX);
+			snprintf(reason, sizeof(reason), "request line and headers longer than %d bytes", CR_HTTP_HEAD_MAX);
 			pending_remove(a, c);
 			reply_and_close(a, c, "431 Request Header Fields Too Large", reason);
 			return;
 		}
-		kind = classify(a->buf, end, &stream);
-		whole = request_whole(a->buf, end, (size_t)n);
+		kind = cr_http_head_is_live(a->buf, end, &stream) ? CR_HTTP_POOL_LIVE : CR_HTTP_POOL_API;
+		whole = cr_http_head_whole(a->buf, end, (size_t)n);
 	}
 	pending_remove(a, c);
 	admit(a, c, kind, stream, whole);

@@ -1,7 +1,8 @@
 /* The HTTP acceptor's pieces that need no socket (http/acceptor.c, included
- * to reach its statics): where headers end, which pool a request line picks,
- * when a ClientHello is whole, the deadline order of its lists, and the
- * per-address table filling, emptying and reusing its entries. */
+ * to reach its statics, and http/request_head.c): where headers end, whether
+ * a request is whole, which pool a request line picks, when a ClientHello is
+ * whole, the deadline order of its lists, and the per-address table
+ * filling, emptying and reusing its entries. */
 #include "http/acceptor.c"
 
 #include <setjmp.h>
@@ -14,7 +15,7 @@
 
 static size_t end_of(const char *text)
 {
-	return headers_end(text, strlen(text));
+	return cr_http_head_end(text, strlen(text));
 }
 
 static void test_headers_end(void **state)
@@ -31,11 +32,33 @@ static void test_headers_end(void **state)
 	assert_int_equal(end_of("\r\nGET / HTTP/1.0\r\n\r\n"), strlen("\r\nGET / HTTP/1.0\r\n\r\n"));
 }
 
+static bool whole(const char *text)
+{
+	size_t n = strlen(text);
+
+	return cr_http_head_whole(text, cr_http_head_end(text, n), n);
+}
+
+static void test_head_whole(void **state)
+{
+	assert_true(whole("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+	assert_true(whole("POST /api/command HTTP/1.1\r\nContent-Length: 4\r\n\r\nsnap"));
+	assert_true(whole("POST / HTTP/1.1\r\ncontent-length:\t0\r\n\r\n"));
+	assert_false(whole("POST /api/command HTTP/1.1\r\nContent-Length: 4\r\n\r\nsna"));
+	assert_false(whole("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"));
+	/* two lengths, or one that is no plain number: libmicrohttpd decides */
+	assert_false(whole("POST / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n"));
+	assert_false(whole("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"));
+	assert_false(whole("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n"));
+	/* only at the start of a line */
+	assert_true(whole("GET / HTTP/1.1\r\nX-Content-Length: 9\r\n\r\n"));
+}
+
 static enum cr_http_pool_kind kind_of(const char *text)
 {
 	bool stream;
 
-	return classify(text, strlen(text), &stream);
+	return cr_http_head_is_live(text, strlen(text), &stream) ? CR_HTTP_POOL_LIVE : CR_HTTP_POOL_API;
 }
 
 /* Whether the request goes to the live pool's stream daemon (the writer). */
@@ -43,7 +66,7 @@ static bool stream_of(const char *text)
 {
 	bool stream = true;
 
-	classify(text, strlen(text), &stream);
+	cr_http_head_is_live(text, strlen(text), &stream);
 	return stream;
 }
 
@@ -71,20 +94,20 @@ static void test_classify(void **state)
 
 static void test_hello_complete(void **state)
 {
-	const unsigned char hello[] = { TLS_HANDSHAKE, 3, 1, 0, 4, 1, 2, 3, 4 };
+	const unsigned char hello[] = { 0x16, 3, 1, 0, 4, 1, 2, 3, 4 };
 
-	assert_false(hello_complete(hello, 3));
-	assert_false(hello_complete(hello, 5));
-	assert_false(hello_complete(hello, 8));
-	assert_true(hello_complete(hello, 9));
+	assert_false(cr_http_tls_hello_complete(hello, 3));
+	assert_false(cr_http_tls_hello_complete(hello, 5));
+	assert_false(cr_http_tls_hello_complete(hello, 8));
+	assert_true(cr_http_tls_hello_complete(hello, 9));
 	/* not a handshake: GnuTLS may refuse it at once */
-	assert_true(hello_complete((const unsigned char *)"GET / HTTP/1.1", 3));
+	assert_true(cr_http_tls_hello_complete((const unsigned char *)"GET / HTTP/1.1", 3));
 	/* a record longer than the peek: what fits is enough */
 	{
-		static unsigned char big[HEADERS_MAX] = { TLS_HANDSHAKE, 3, 1, 0x40, 0x00 };
+		static unsigned char big[CR_HTTP_HEAD_MAX] = { 0x16, 3, 1, 0x40, 0x00 };
 
-		assert_false(hello_complete(big, HEADERS_MAX - 1));
-		assert_true(hello_complete(big, HEADERS_MAX));
+		assert_false(cr_http_tls_hello_complete(big, CR_HTTP_HEAD_MAX - 1));
+		assert_true(cr_http_tls_hello_complete(big, CR_HTTP_HEAD_MAX));
 	}
 }
 
@@ -167,6 +190,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_headers_end),
+		cmocka_unit_test(test_head_whole),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_hello_complete),
 		cmocka_unit_test(test_list_by_deadline),

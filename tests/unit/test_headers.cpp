@@ -46,6 +46,7 @@
 #include "http/auth.h"
 #include "http/http.h"
 #include "http/origin.h"
+#include "http/request_head.h"
 #include "http/tls.h"
 #include "lsl/lsl.h"
 #include "publish/mqtt.h"
