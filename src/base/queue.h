@@ -4,8 +4,10 @@
  * item (CR_QUEUE_DROP_NEWEST, for consumers that need every frame in order up
  * to their limit, like the recorder) or evicts the oldest one
  * (CR_QUEUE_DROP_OLDEST, for live consumers where the latest frame wins), and
- * counts the drop either way. Consumers wait on a condition variable, with a
- * timeout, until an item arrives or the queue is closed. */
+ * counts the drop either way. Consumers wait, with a timeout, until an item
+ * arrives or the queue is closed; an item wakes the consumer that began
+ * waiting last (last in, first out), so of several consumers the fewest
+ * stay busy. */
 #ifndef CR_BASE_QUEUE_H
 #define CR_BASE_QUEUE_H
 
@@ -35,6 +37,9 @@ int cr_queue_push(struct cr_queue *queue, void *item, void **evicted);
 /* Takes the oldest item into *item, waiting up to timeout_ns (< 0: forever).
  * Returns 0, -ETIMEDOUT, or -EPIPE once the queue is closed and empty. */
 int cr_queue_pop(struct cr_queue *queue, void **item, int64_t timeout_ns);
+
+/* How many consumers wait in cr_queue_pop() right now (for tests). */
+unsigned cr_queue_waiting(struct cr_queue *queue);
 
 /* Closes the queue: pushes fail, waiting consumers wake up and drain. */
 void cr_queue_close(struct cr_queue *queue);

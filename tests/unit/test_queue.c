@@ -1,5 +1,6 @@
-/* Bounded queue: order, both drop policies with their counts, timeouts, and
- * close waking a waiting consumer. */
+/* Bounded queue: order, both drop policies with their counts, timeouts,
+ * close waking a waiting consumer, and an item waking the consumer that
+ * began waiting last. */
 #include "base/queue.h"
 #include "base/time.h"
 
@@ -9,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <cmocka.h>
 
 #define ITEM(n) ((void *)(uintptr_t)(n))
@@ -94,6 +96,56 @@ static void test_close_wakes(void **state)
 	cr_queue_free(&q, NULL);
 }
 
+struct consumer {
+	struct cr_queue *q;
+	int taken; /* items this consumer popped */
+};
+
+static void *consume(void *arg)
+{
+	struct consumer *c = arg;
+	void *item;
+
+	while (cr_queue_pop(c->q, &item, -1) == 0)
+		c->taken++;
+	return NULL;
+}
+
+static void wait_waiting(struct cr_queue *q, unsigned n)
+{
+	const struct timespec ms = { 0, 1000000 };
+
+	while (cr_queue_waiting(q) != n)
+		nanosleep(&ms, NULL);
+}
+
+/* Three consumers start waiting one after the other; each item, pushed
+ * while all three wait, goes to the last of them, which then waits again
+ * as the newest. */
+static void test_last_waiter_first(void **state)
+{
+	struct cr_queue *q = cr_queue_new(4, CR_QUEUE_DROP_OLDEST);
+	struct consumer c[3] = { { q, 0 }, { q, 0 }, { q, 0 } };
+	pthread_t t[3];
+
+	for (unsigned i = 0; i < 3; i++) {
+		pthread_create(&t[i], NULL, consume, &c[i]);
+		wait_waiting(q, i + 1);
+	}
+	for (int k = 0; k < 5; k++) {
+		assert_int_equal(cr_queue_push(q, ITEM(k + 1), NULL), 0);
+		wait_waiting(q, 3);
+	}
+	assert_int_equal(cr_queue_length(q), 0);
+	cr_queue_close(q);
+	for (unsigned i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(c[0].taken, 0);
+	assert_int_equal(c[1].taken, 0);
+	assert_int_equal(c[2].taken, 5);
+	cr_queue_free(&q, NULL);
+}
+
 static int freed;
 static void count_free(void *item) { freed += (int)(uintptr_t)item; }
 
@@ -114,6 +166,7 @@ int main(void)
 		cmocka_unit_test(test_fifo),          cmocka_unit_test(test_drop_newest),
 		cmocka_unit_test(test_drop_oldest),   cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_close_wakes),   cmocka_unit_test(test_free_drops_items),
+		cmocka_unit_test(test_last_waiter_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
