@@ -355,7 +355,7 @@ static json_t *camera_json(const struct camera_status *c)
 	camera = json_pack(
 		"{s:o, s:o, s:o, s:o, s:s, s:o, s:s, s:i, s:i,"
 		" s:{s:f, s:f, s:f}, s:{s:I, s:I, s:I, s:i, s:i, s:I}, s:o,"
-		" s:{s:i, s:b, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:f}, s:i, s:f, s:I, s:o, s:o, s:o}",
+		" s:{s:i, s:b, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:f, s:I}, s:i, s:f, s:I, s:o, s:o, s:o}",
 		"name", cr_json_str(c->config->name), "source", cr_json_str(c->config->source), "device",
 		cr_json_str(st->format.device), "driver", cr_json_str(st->format.driver), "state",
 		cr_camera_state_name(st->state), "error", cr_json_str(st->error), "format",
@@ -369,7 +369,7 @@ static json_t *camera_json(const struct camera_status *c)
 		"workers", (int)js->workers, "encoded", (json_int_t)js->encoded,
 		"passed_through", (json_int_t)js->passed_through, "errors", (json_int_t)js->errors, "unsent",
 		(json_int_t)js->unsent, "skipped", (json_int_t)js->skipped, "encode_ms", js->encode_ms,
-		"clients", (int)c->stream_clients,
+		"buffer_bytes", (json_int_t)js->buffer_bytes, "clients", (int)c->stream_clients,
 		"last_capture_unix", st->last_mono_ns ? (double)cr_time_mono_to_utc_us(st->last_mono_ns) / 1e6 : 0.0,
 		"reconnects", (json_int_t)st->reconnects, "recording", recording_json(c),
 		"timelapse", timelapse_json(c), "upload", upload_json(c));

@@ -43,7 +43,9 @@
 #include "base/image.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,10 @@
 #define MAX_VARIANTS 16
 #define MAX_WORKERS 8
 #define POP_TIMEOUT_NS (500 * CR_NS_PER_MS)
+/* A worker idle this long frees its buffers (at 1080p 12-16 MiB): frames
+ * wake the worker that went idle last (base/queue.h), so the others stay
+ * idle while one keeps up. As the frame pool's CR_FRAME_POOL_IDLE_NS. */
+#define WORKER_IDLE_NS CR_FRAME_POOL_IDLE_NS
 #define TAKE_SLICE_NS (200 * CR_NS_PER_MS)   /* how often cr_jpeg_stage_take looks at cancel */
 
 struct cr_jpeg_variant {
@@ -79,6 +85,7 @@ struct worker {
 	size_t decoded_size;
 	uint8_t *out;                /* compressed output before it is copied */
 	size_t out_size;
+	atomic_size_t held;          /* bytes of the four buffers above */
 };
 
 struct cr_jpeg_stage {
@@ -135,13 +142,30 @@ static struct cr_jpeg *jpeg_new(const struct cr_frame *frame, int width, int hei
 	return jpeg;
 }
 
-static void ensure(uint8_t **buf, size_t *have, size_t need)
+/* Makes *buf (one of w's buffers, *have bytes) hold at least need bytes. */
+static void ensure(struct worker *w, uint8_t **buf, size_t *have, size_t need)
 {
 	if (*have >= need)
 		return;
 	free(*buf);
 	*buf = cr_malloc(need);
+	atomic_fetch_add(&w->held, need - *have);
 	*have = need;
+}
+
+/* Frees w's buffers: it has been idle for WORKER_IDLE_NS. */
+static void release_buffers(struct worker *w)
+{
+	uint8_t **bufs[] = { &w->developed, &w->scratch, &w->decoded, &w->out };
+	size_t *sizes[] = { &w->developed_size, &w->scratch_size, &w->decoded_size, &w->out_size };
+
+	for (size_t i = 0; i < CR_ARRAY_SIZE(bufs); i++) {
+		free(*bufs[i]);
+		*bufs[i] = NULL;
+		*sizes[i] = 0;
+	}
+	atomic_store(&w->held, 0);
+	malloc_trim(0); /* the buffers are large: give their pages back to the kernel */
 }
 
 /* Lays out an image of fourcc and size over w->scratch. */
@@ -151,7 +175,7 @@ static struct cr_image scratch_image(struct worker *w, uint32_t fourcc, int widt
 	struct cr_image img = { .fourcc = fourcc, .width = width, .height = height };
 
 	cr_fourcc_layout(fourcc, width, height, 0, &l);
-	ensure(&w->scratch, &w->scratch_size, l.size);
+	ensure(w, &w->scratch, &w->scratch_size, l.size);
 	for (int p = 0; p < l.nplanes; p++) {
 		img.plane[p] = w->scratch + l.offset[p];
 		img.stride[p] = l.stride[p];
@@ -168,7 +192,7 @@ static int compress(struct worker *w, const struct cr_image *img, int quality, c
 	int flags = TJFLAG_NOREALLOC | (quality <= 90 ? TJFLAG_FASTDCT : 0), ret;
 	unsigned char *dst;
 
-	ensure(&w->out, &w->out_size, size);
+	ensure(w, &w->out, &w->out_size, size);
 	dst = w->out;
 	size = w->out_size;
 	if (img->fourcc == CR_FMT_YU12 || img->fourcc == CR_FMT_YUV422P) {
@@ -203,7 +227,7 @@ static int decode(struct worker *w, const struct cr_frame *frame, struct cr_imag
 	if (tjDecompressHeader3(w->decompress, frame->data, frame->size, &width, &height, &subsamp,
 				&colorspace) < 0)
 		return -EIO;
-	ensure(&w->decoded, &w->decoded_size, (size_t)width * (size_t)height * 3);
+	ensure(w, &w->decoded, &w->decoded_size, (size_t)width * (size_t)height * 3);
 	if (tjDecompress2(w->decompress, frame->data, frame->size, w->decoded, width, width * 3, height, TJPF_RGB,
 			  TJFLAG_FASTDCT) < 0 && tjGetErrorCode(w->decompress) == TJERR_FATAL)
 		return -EIO;
@@ -299,11 +323,7 @@ static int develop(struct worker *w, const struct cr_image *src, struct cr_image
 
 	if (ret < 0)
 		return ret;
-	if (w->developed_size < l.size) {
-		free(w->developed);
-		w->developed = cr_malloc(l.size);
-		w->developed_size = l.size;
-	}
+	ensure(w, &w->developed, &w->developed_size, l.size);
 	*out = (struct cr_image){ .fourcc = fourcc, .width = src->width, .height = src->height };
 	for (int p = 0; p < l.nplanes; p++) {
 		out->plane[p] = w->developed + l.offset[p];
@@ -483,6 +503,7 @@ static void process(struct worker *w, struct cr_frame *frame)
 static void *worker_thread(void *arg)
 {
 	struct worker *w = arg;
+	int64_t idle_since = cr_time_mono_ns();
 	char name[16];
 
 	snprintf(name, sizeof(name), "jpeg:%u", (unsigned)(w - w->stage->workers));
@@ -493,10 +514,14 @@ static void *worker_thread(void *arg)
 
 		if (ret == -EPIPE)
 			break;
-		if (ret < 0)
+		if (ret < 0) {
+			if (atomic_load(&w->held) && cr_time_mono_ns() - idle_since >= WORKER_IDLE_NS)
+				release_buffers(w);
 			continue;
+		}
 		process(w, frame);
 		cr_frame_unref(&frame);
+		idle_since = cr_time_mono_ns();
 	}
 	return NULL;
 }
@@ -795,6 +820,9 @@ void cr_jpeg_stage_stats(struct cr_jpeg_stage *stage, struct cr_jpeg_stage_stats
 	pthread_mutex_lock(&stage->lock);
 	*stats = stage->stats;
 	pthread_mutex_unlock(&stage->lock);
+	stats->buffer_bytes = 0;
+	for (unsigned i = 0; i < stage->nworkers; i++)
+		stats->buffer_bytes += atomic_load(&stage->workers[i].held);
 }
 
 /* ---- placeholder ------------------------------------------------------------ */

@@ -72,6 +72,7 @@ struct cr_jpeg_stage_stats {
 	double encode_ms;            /* mean encoding time of the last images, ms */
 	unsigned variants_active;    /* variants in demand */
 	unsigned workers;
+	size_t buffer_bytes;         /* the workers' conversion and output buffers; a worker idle 10 s frees its own */
 };
 
 struct cr_jpeg_stage;

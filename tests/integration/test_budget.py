@@ -10,7 +10,9 @@ until a recording needs it, nor libcurl or libmosquitto (3 MiB with OpenSSL,
 Kerberos and LDAP), which only ntfy, uploads and MQTT use (src/base/lazy.h).
 And libx264's lookahead, a queue of frames inside the encoder, is bounded by
 recording.lookahead_mb: over it the encoder runs as with zerolatency, which
-shows in how many frames it holds (/status encoder.in_codec)."""
+shows in how many frames it holds (/status encoder.in_codec). And the JPEG
+workers free their conversion and output buffers once no frame has come
+for 10 s (/status jpeg.buffer_bytes)."""
 import os
 
 from camrig_test import Checks, Daemon, need, wait_until
@@ -111,6 +113,13 @@ with Daemon(config=config("h264")) as d:
     path = record(d, 5)
     c.check(maps(d, "libavcodec"), "a recording maps libavcodec")
     accounted(path, "recording after the lazy load")
+    # A snapshot makes a worker's buffers; with no client the stage then
+    # gets no frames, and after 10 s idle they are freed.
+    jpeg = lambda: d.status()["camera"]["jpeg"]
+    c.check(d.get("/snapshot.jpg")[0] == 200, "a second snapshot")
+    held = jpeg()["buffer_bytes"]
+    c.check(held > 0 and wait_until(lambda: jpeg()["buffer_bytes"] == 0, 60, step=0.5),
+            "an idle JPEG worker frees its buffers", f"{held} bytes held, now {jpeg()}")
 
 # ---- libx264's lookahead only where it fits recording.lookahead_mb ---------------------
 def frames_in_codec(d, n=20):
