@@ -51,7 +51,9 @@ struct key {
 	const char *what;        /* cr_config_parse_choice: what a value is ("a container format") */
 };
 
-/* The document's keys; cameras.N's keys. */
+#define CR_CONFIG_TOPIC_EXPECTED "1 to 64 letters, digits, '_' or '-'" /* an ntfy topic */
+
+/* The document's keys; cameras.N's keys (keys.c). */
 extern const struct key cr_config_top_keys[];
 extern const struct key cr_config_camera_keys[];
 
