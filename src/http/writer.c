@@ -21,12 +21,10 @@
  *   publish (an eventfd; wake-ups merge), and each stream says by when it
  *   wants a call anyway (an ?fps= image due, a health check for a
  *   placeholder, the idle timeout): the nearest is epoll_wait()'s timeout.
- *   After an image every stream is advanced (cr_http_stream_next(): a few
+ *   On every wake each stream is advanced (cr_http_stream_next(): a few
  *   comparisons and, between images, one poll of its variant under the
- *   stage's lock) and sent what it has, so no stream is ever forgotten;
- *   otherwise only the streams whose socket epoll reported or whose time
- *   has come, so a hundred streams' own deadlines cost a hundred calls, not
- *   ten thousand. A stream between images counts as waiting on its variant
+ *   stage's lock) and sent what it has, so no stream is ever forgotten; a
+ *   stream between images counts as waiting on its variant
  *   (cr_jpeg_variant_poll()), which is what makes the stage encode the
  *   next frame for it, as a blocked thread did before.
  * - Ending. A client that has gone (a send fails, or epoll says EPOLLHUP or
@@ -73,7 +71,6 @@ struct client {
 	int fd;                      /* libmicrohttpd's socket, suspended: ours to write, not to close */
 	bool writable;               /* the last send took everything, or EPOLLOUT came since */
 	bool gone;                   /* the connection was reset or failed */
-	bool evented;                /* new, or epoll reported its socket since it was last served */
 	int64_t wake_ns;             /* the stream wants a call by then without an event (CLOCK_MONOTONIC) */
 	int64_t progress_ns;         /* the last byte sent, or the hand-over (CLOCK_MONOTONIC) */
 };
@@ -162,7 +159,6 @@ static bool take_incoming(struct cr_http_writer *w, int64_t now)
 			continue;
 		}
 		c->writable = true;
-		c->evented = true;
 		c->progress_ns = now;
 		c->next = w->clients;
 		w->clients = c;
@@ -179,7 +175,6 @@ static void *run(void *arg)
 	for (;;) {
 		int n = epoll_wait(w->epoll_fd, events, EVENTS_MAX, timeout);
 		int64_t now, next = INT64_MAX;
-		bool notified = false; /* an image came (or a hand-over): every stream may have one to send */
 		struct client **link;
 
 		if (n < 0 && errno != EINTR) {
@@ -196,10 +191,8 @@ static void *run(void *arg)
 			if (!c) {
 				if (read(w->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 					cr_debug("http: writer: reading its eventfd: %s", strerror(errno));
-				notified = true;
 				continue;
 			}
-			c->evented = true;
 			if (events[i].events & EPOLLOUT)
 				c->writable = true;
 			if (events[i].events & (EPOLLHUP | EPOLLERR))
@@ -211,13 +204,6 @@ static void *run(void *arg)
 		for (link = &w->clients; *link;) {
 			struct client *c = *link;
 
-			if (!notified && !c->evented && c->wake_ns > now) {
-				if (c->wake_ns < next)
-					next = c->wake_ns;
-				link = &c->next;
-				continue;
-			}
-			c->evented = false;
 			if (!serve(c, now)) {
 				*link = c->next;
 				client_end(w, c);
