@@ -8,10 +8,11 @@
  *
  * - Pending. A new connection joins the pending set, registered
  *   edge-triggered (EPOLLET) with epoll. On each wake the acceptor peeks
- *   (MSG_PEEK: the bytes stay for libmicrohttpd) at up to CR_HTTP_HEAD_MAX bytes
- *   for the blank line that ends the headers. A peeked socket stays
- *   readable, which is why the wait is edge-triggered: only new bytes wake
- *   it. Headers longer than CR_HTTP_HEAD_MAX get a 431.
+ *   (MSG_PEEK: the bytes stay for libmicrohttpd) at up to CR_HTTP_HEAD_MAX
+ *   bytes for the blank line that ends the headers (request_head.h reads
+ *   them). A peeked socket stays readable, which is why the wait is
+ *   edge-triggered: only new bytes wake it. Headers longer than
+ *   CR_HTTP_HEAD_MAX get a 431.
  * - Deadline. Pending connections are kept in the order they came, so the
  *   oldest is the first to expire and one timer (the epoll_wait timeout)
  *   serves all: at http.header_timeout after connecting a connection gets a
@@ -129,7 +130,7 @@ struct cr_http_acceptor {
 	int64_t paused_until_ns;    /* out of file descriptors: not accepting until then; 0: accepting */
 	struct list pending;        /* the acceptor thread's only */
 	atomic_uint npending;       /* pending.n, for the stats */
-	char buf[CR_HTTP_HEAD_MAX];      /* what a peek sees; the acceptor thread's */
+	char buf[CR_HTTP_HEAD_MAX]; /* what a peek sees; the acceptor thread's */
 
 	pthread_mutex_t lock;       /* guards watched and the per-address table */
 	struct list watched;
