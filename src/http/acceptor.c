@@ -36,7 +36,8 @@
  *   socket whose request was not all peeked already (cr_http_head_whole()),
  *   sorted by deadline, until the pool has read the request whole
  *   (cr_http_acceptor_request_read()); at the deadline it shuts the socket
- *   down, and libmicrohttpd closes it. Holding a dup() makes that shutdown()
+ *   down, and libmicrohttpd closes it, unless the request has arrived whole
+ *   and the pool has not begun to read it (its thread started late). Holding a dup() makes that shutdown()
  *   safe even if the descriptor libmicrohttpd knows had been closed and
  *   reused meanwhile.
  * - TLS. The acceptor cannot read the request line; it waits for the first
@@ -78,6 +79,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -564,8 +566,24 @@ static void accept_some(struct cr_http_acceptor *a)
 	}
 }
 
+/* Whether the request on fd, a watched socket past its deadline, has
+ * arrived whole while its pool has not begun to read it (the pool's thread
+ * can start seconds late on a slow machine, while FFmpeg's libraries load):
+ * the socket still holds the request head at its front, and at least the
+ * request's length (the head and its Content-Length). Never for TLS, whose
+ * bytes the acceptor cannot read. */
+static bool arrived_whole(struct cr_http_acceptor *a, int fd)
+{
+	ssize_t n = a->tls ? -1 : recv(fd, a->buf, sizeof(a->buf), MSG_PEEK | MSG_DONTWAIT);
+	size_t end = n > 0 ? cr_http_head_end(a->buf, (size_t)n) : 0, length;
+	int queued;
+
+	return end && cr_http_head_length(a->buf, end, &length) && ioctl(fd, FIONREAD, &queued) == 0 && queued >= 0 &&
+	       (size_t)queued >= length;
+}
+
 /* Closes the pending and shuts down the watched connections that are past
- * their deadline at now, and resumes accepting when its pause is over.
+ * their deadline at now (but those arrived_whole()), and resumes accepting when its pause is over.
  * Returns the epoll_wait timeout until the next deadline (ms; -1: none). */
 static int expire(struct cr_http_acceptor *a, int64_t now)
 {
@@ -593,8 +611,7 @@ static int expire(struct cr_http_acceptor *a, int64_t now)
 		pthread_mutex_lock(&a->lock);
 		c = a->watched.head;
 		if (c && c->deadline_ns <= now) {
-			list_remove(&a->watched, c);
-			shutdown(c->fd, SHUT_RDWR); /* the pool sees the end and closes */
+			list_remove(&a->watched, c); /* c is this thread's now */
 		} else {
 			if (c)
 				next = c->deadline_ns;
@@ -603,6 +620,13 @@ static int expire(struct cr_http_acceptor *a, int64_t now)
 		pthread_mutex_unlock(&a->lock);
 		if (!c)
 			break;
+		if (arrived_whole(a, c->fd)) {
+			cr_debug("http: a request from %s arrived whole before its deadline; its pool had not begun to "
+				 "read it yet", from_text(c, from, sizeof(from)));
+			conn_free(c);
+			continue;
+		}
+		shutdown(c->fd, SHUT_RDWR); /* the pool sees the end and closes */
 		cr_http_acceptor_note(a, CR_HTTP_TIMED_OUT, "closed a connection from %s whose request had not arrived "
 				      "whole within %u s (http.header_timeout)", from_text(c, from, sizeof(from)),
 				      timeout_s);

@@ -25,7 +25,7 @@ size_t cr_http_head_end(const char *buf, size_t n)
 	return 0;
 }
 
-bool cr_http_head_whole(const char *buf, size_t end, size_t n)
+bool cr_http_head_length(const char *buf, size_t end, size_t *length_out)
 {
 	static const char length[] = "content-length:", coding[] = "transfer-encoding:";
 	bool has_length = false;
@@ -56,7 +56,15 @@ bool cr_http_head_whole(const char *buf, size_t end, size_t n)
 			}
 		}
 	}
-	return end + body <= n;
+	*length_out = end + body;
+	return true;
+}
+
+bool cr_http_head_whole(const char *buf, size_t end, size_t n)
+{
+	size_t length;
+
+	return cr_http_head_length(buf, end, &length) && length <= n;
 }
 
 bool cr_http_head_is_live(const char *buf, size_t n, bool *stream)

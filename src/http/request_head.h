@@ -21,13 +21,16 @@ extern "C" {
  * move it. */
 size_t cr_http_head_end(const char *buf, size_t n);
 
-/* Whether the request whose head ends at end (cr_http_head_end()) is all
- * in buf (n >= end bytes): it announces no body (no Content-Length and no
- * Transfer-Encoding: RFC 9112 section 6.3), or a Content-Length of
- * decimal digits whose bytes have all arrived. A Transfer-Encoding, two
+/* The length of the request whose head ends at end (cr_http_head_end()) in
+ * buf: *length is end plus its body (bytes), when the head announces no
+ * body (no Content-Length and no Transfer-Encoding: RFC 9112 section 6.3)
+ * or a Content-Length of decimal digits. False for a Transfer-Encoding, two
  * Content-Length lines, or one that is not a plain number or is beyond
- * 16 * CR_HTTP_HEAD_MAX is never whole here (libmicrohttpd decides about
- * those). */
+ * 16 * CR_HTTP_HEAD_MAX (libmicrohttpd decides about those). */
+bool cr_http_head_length(const char *buf, size_t end, size_t *length);
+
+/* Whether the request whose head ends at end is all in buf (n >= end
+ * bytes): cr_http_head_length() knows its length, and n is at least that. */
 bool cr_http_head_whole(const char *buf, size_t end, size_t n);
 
 /* Whether the request that starts buf (n bytes, the head complete) is a

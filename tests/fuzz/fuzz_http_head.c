@@ -9,7 +9,8 @@
  *   one ending before it finds none;
  * - a request that is whole stays whole as more bytes arrive, is never
  *   one with a Transfer-Encoding header, and takes no more bytes than its
- *   Content-Length says;
+ *   Content-Length says; a known length is the head's and at most
+ *   16 * CR_HTTP_HEAD_MAX more, and whole means that many bytes are here;
  * - only live views' requests go to the stream daemon;
  * - a complete ClientHello stays complete as more bytes arrive. */
 #include "http/request_head.h"
@@ -33,7 +34,7 @@ static bool has_coding(const char *buf, size_t end)
 
 static void check_head(const char *buf, size_t n, size_t full_end)
 {
-	size_t end = cr_http_head_end(buf, n);
+	size_t end = cr_http_head_end(buf, n), length;
 	bool live, stream = true;
 
 	FUZZ_CHECK(end <= n);
@@ -44,6 +45,10 @@ static void check_head(const char *buf, size_t n, size_t full_end)
 	FUZZ_CHECK(end >= 2 && buf[end - 1] == '\n' &&
 		   (buf[end - 2] == '\n' || (end >= 3 && buf[end - 2] == '\r' && buf[end - 3] == '\n')));
 	FUZZ_CHECK(cr_http_head_end(buf, end) == end);
+	if (cr_http_head_length(buf, end, &length)) {
+		FUZZ_CHECK(length >= end && length <= end + 16 * (size_t)CR_HTTP_HEAD_MAX);
+		FUZZ_CHECK(cr_http_head_whole(buf, end, n) == (length <= n));
+	}
 	if (cr_http_head_whole(buf, end, n)) {
 		FUZZ_CHECK(!has_coding(buf, end));
 		for (size_t more = n; more <= n + 2; more++)

@@ -1,8 +1,9 @@
 /* The HTTP acceptor's pieces that need no socket (http/acceptor.c, included
  * to reach its statics, and http/request_head.c): where headers end, whether
  * a request is whole, which pool a request line picks, when a ClientHello is
- * whole, the deadline order of its lists, and the per-address table
- * filling, emptying and reusing its entries. */
+ * whole, the deadline order of its lists, the per-address table
+ * filling, emptying and reusing its entries, and when a watched request
+ * has arrived whole (over a socketpair). */
 #include "http/acceptor.c"
 
 #include <setjmp.h>
@@ -186,6 +187,40 @@ static void test_peers(void **state)
 	assert_non_null(peer_find(&a, k4, false));
 }
 
+/* At a watched socket's deadline: a request counts as arrived whole only
+ * while its head is still at the front (the pool has read nothing) and all
+ * its body is there too. */
+static void test_arrived_whole(void **state)
+{
+	static struct cr_http_acceptor a; /* only buf and tls are used */
+	const char head[] = "POST /api/command HTTP/1.1\r\nContent-Length: 10\r\n\r\n";
+	char sink[sizeof(head)];
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_false(arrived_whole(&a, sv[0])); /* nothing yet */
+	assert_int_equal(write(sv[1], head, strlen(head)), (ssize_t)strlen(head));
+	assert_int_equal(write(sv[1], "snap", 4), 4);
+	assert_false(arrived_whole(&a, sv[0])); /* 4 of 10 body bytes */
+	assert_int_equal(write(sv[1], "shot\r\n", 6), 6);
+	assert_true(arrived_whole(&a, sv[0]));
+	a.tls = true;
+	assert_false(arrived_whole(&a, sv[0])); /* TLS bytes are not readable here */
+	a.tls = false;
+	/* The pool has read the head: what is left is no request head. */
+	assert_int_equal(read(sv[0], sink, strlen(head)), (ssize_t)strlen(head));
+	assert_false(arrived_whole(&a, sv[0]));
+	close(sv[0]);
+	close(sv[1]);
+
+	/* A chunked body's length is not known here. */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(write(sv[1], "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 52), 52);
+	assert_false(arrived_whole(&a, sv[0]));
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_hello_complete),
 		cmocka_unit_test(test_list_by_deadline),
 		cmocka_unit_test(test_peers),
+		cmocka_unit_test(test_arrived_whole),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
