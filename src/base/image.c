@@ -14,6 +14,7 @@
 
 #include <libavutil/opt.h>
 #include <math.h>
+#include <libavutil/imgutils.h>
 #include <libswscale/swscale.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,8 @@ struct cr_scaler {
 	size_t samples_size;         /* bytes */
 	uint8_t *developed;          /* the developed image, before scaling or converting */
 	size_t developed_size;       /* bytes */
+	uint8_t *bounce;             /* an aligned destination (needs_bounce()) */
+	size_t bounce_size;          /* bytes */
 };
 
 struct cr_scaler *cr_scaler_new(int resize_flags)
@@ -104,6 +107,7 @@ void cr_scaler_free(struct cr_scaler **ps)
 	cr_scaler_free(&s->develop);
 	free(s->samples);
 	free(s->developed);
+	free(s->bounce);
 	free(s);
 }
 
@@ -149,6 +153,23 @@ static int build(struct cr_scaler *s, const struct side *src, const struct side 
 	return 0;
 }
 
+/* Whether dst must be written through an aligned bounce buffer. FFmpeg
+ * 5.1's unscaled NV12 -> YUV420P (a plane copy and a deinterleave) stores
+ * whole SSE2 vectors at its destination rows and crashes on rows that are
+ * not 16-byte aligned: a tightly packed I420 of 1456 x 1088 (the IMX296's
+ * size) has chroma rows 728 bytes apart. Of the conversions camrig makes, at
+ * widths of 102 to 2028, tight rows crash no other (measured). */
+static bool needs_bounce(const struct cr_picture *src, const struct cr_picture *dst)
+{
+	if (src->format != AV_PIX_FMT_NV12 || dst->format != AV_PIX_FMT_YUV420P || src->width != dst->width ||
+	    src->height != dst->height)
+		return false;
+	for (int p = 0; p < 3; p++)
+		if (((uintptr_t)dst->plane[p] | (uintptr_t)dst->stride[p]) & 15)
+			return true;
+	return false;
+}
+
 int cr_scaler_run(struct cr_scaler *s, const struct cr_picture *src, const struct cr_picture *dst)
 {
 	struct side a = side_of(src), b = side_of(dst);
@@ -158,6 +179,24 @@ int cr_scaler_run(struct cr_scaler *s, const struct cr_picture *src, const struc
 
 		if (ret < 0)
 			return ret;
+	}
+	if (needs_bounce(src, dst)) {
+		uint8_t *plane[4];
+		int stride[4];
+		int size = av_image_get_buffer_size(dst->format, dst->width, dst->height, 64);
+
+		if (size < 0)
+			return size;
+		if (s->bounce_size < (size_t)size) {
+			free(s->bounce);
+			s->bounce = cr_aligned_alloc(64, (size_t)size);
+			s->bounce_size = (size_t)size;
+		}
+		av_image_fill_arrays(plane, stride, s->bounce, dst->format, dst->width, dst->height, 64);
+		sws_scale(s->sws, (const uint8_t *const *)src->plane, src->stride, 0, src->height, plane, stride);
+		av_image_copy((uint8_t **)dst->plane, (int *)dst->stride, (const uint8_t **)plane, stride, dst->format,
+			      dst->width, dst->height);
+		return 0;
 	}
 	sws_scale(s->sws, (const uint8_t *const *)src->plane, src->stride, 0, src->height, dst->plane, dst->stride);
 	return 0;

@@ -30,6 +30,15 @@ void *cr_calloc(size_t count, size_t size)
 	return p;
 }
 
+void *cr_aligned_alloc(size_t alignment, size_t size)
+{
+	void *p = NULL;
+
+	if (posix_memalign(&p, alignment, size ? size : 1) != 0)
+		out_of_memory(size);
+	return p;
+}
+
 void *cr_realloc(void *ptr, size_t size)
 {
 	void *p = realloc(ptr, size ? size : 1);

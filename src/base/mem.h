@@ -12,6 +12,9 @@ extern "C" {
 void *cr_malloc(size_t size);
 void *cr_calloc(size_t count, size_t size);
 void *cr_realloc(void *ptr, size_t size);
+/* size bytes at an address that is a multiple of alignment (a power of two,
+ * at least sizeof(void *)): for SIMD code that wants aligned rows. free()d. */
+void *cr_aligned_alloc(size_t alignment, size_t size);
 char *cr_strdup(const char *s);
 char *cr_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

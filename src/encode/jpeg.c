@@ -169,13 +169,15 @@ static void release_buffers(struct worker *w)
 	malloc_trim(0); /* the buffers are large: give their pages back to the kernel */
 }
 
-/* Lays out an image of fourcc and size over w->scratch. */
+/* Lays out an image of fourcc (GREY, YU12 or 4:2:2 planar) and size over
+ * w->scratch, rows 16-byte aligned (libswscale's SIMD writes them faster,
+ * and one of its conversions needs it: base/image.c). */
 static struct cr_image scratch_image(struct worker *w, uint32_t fourcc, int width, int height)
 {
 	struct cr_plane_layout l;
 	struct cr_image img = { .fourcc = fourcc, .width = width, .height = height };
 
-	cr_fourcc_layout(fourcc, width, height, 0, &l);
+	cr_fourcc_layout(fourcc, width, height, (width + 31) / 32 * 32, &l);
 	ensure(w, &w->scratch, &w->scratch_size, l.size);
 	for (int p = 0; p < l.nplanes; p++) {
 		img.plane[p] = w->scratch + l.offset[p];

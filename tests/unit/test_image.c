@@ -217,6 +217,42 @@ static void test_convert_raw_scaled(void **state)
  * (Y 16 -> 0, 235 -> 255, chroma 16 -> 0, 240 -> 255), also for GREY and the luma of
  * YU12 taken as GREY (the JPEG stage's gray variant); an unstated side keeps
  * the samples as they are. */
+/* NV12 into a tightly packed I420 at widths whose chroma rows are not
+ * 16-byte aligned (the IMX296's 1456, the Pi v2's 1640): every sample where
+ * it belongs, and no crash (FFmpeg 5.1's own NV12 -> I420 crashes there,
+ * base/image.c). */
+static void test_convert_nv12_tight(void **state)
+{
+	static const int widths[] = { 1456, 1640, 102 };
+
+	for (size_t i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
+		int w = widths[i], h = 56;
+		size_t luma = (size_t)w * (size_t)h, quarter = luma / 4;
+		uint8_t *in = malloc(luma * 3 / 2), *out = malloc(luma * 3 / 2);
+		struct cr_scaler *s = cr_scaler_new(0);
+		struct cr_image src = { .fourcc = CR_FMT_NV12, .width = w, .height = h, .plane = { in, in + luma },
+					.stride = { w, w } };
+		struct cr_image dst = { .fourcc = CR_FMT_YU12, .width = w, .height = h,
+					.plane = { out, out + luma, out + luma + quarter }, .stride = { w, w / 2, w / 2 } };
+
+		for (size_t k = 0; k < luma; k++)
+			in[k] = (uint8_t)(k * 7);
+		for (size_t k = 0; k < quarter; k++) {
+			in[luma + 2 * k] = (uint8_t)(k * 3);      /* U */
+			in[luma + 2 * k + 1] = (uint8_t)(k * 5);  /* V */
+		}
+		assert_int_equal(cr_image_convert(s, &src, &dst), 0);
+		assert_memory_equal(out, in, luma);
+		for (size_t k = 0; k < quarter; k++) {
+			assert_int_equal(out[luma + k], (uint8_t)(k * 3));
+			assert_int_equal(out[luma + quarter + k], (uint8_t)(k * 5));
+		}
+		cr_scaler_free(&s);
+		free(in);
+		free(out);
+	}
+}
+
 static void test_convert_range(void **state)
 {
 	static uint8_t in[16 * 8 * 3 / 2], out[16 * 8 * 3 / 2];
@@ -302,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_develop_mono),
 		cmocka_unit_test(test_develop_bayer_orders),
 		cmocka_unit_test(test_convert_raw_scaled),
+		cmocka_unit_test(test_convert_nv12_tight),
 		cmocka_unit_test(test_convert_range),
 		cmocka_unit_test(test_names_and_layouts),
 	};
