@@ -15,7 +15,7 @@ set -eu
 what=${1:-build}
 build_pkgs="meson ninja-build pkg-config gcc g++
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
-  libturbojpeg0-dev libmicrohttpd-dev libgnutls28-dev libcrypt-dev libjansson-dev libcyaml-dev libyaml-dev
+  libturbojpeg0-dev libjpeg62-turbo-dev libmicrohttpd-dev libgnutls28-dev libcrypt-dev libjansson-dev libcyaml-dev libyaml-dev
   libcurl4-openssl-dev libncurses-dev libsystemd-dev libgpiod-dev libmosquitto-dev libcamera-dev libcamera-ipa
   libaravis-dev libusb-1.0-0-dev libopencv-dev opencv-data"
 test_pkgs="libcmocka-dev ffmpeg curl openssl v4l-utils libcamera-tools libcamera-v4l2 python3 procps psmisc systemd stress-ng prometheus

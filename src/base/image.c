@@ -213,6 +213,41 @@ struct cr_image cr_image_of_frame(const struct cr_frame *f)
 	return img;
 }
 
+bool cr_image_rect(const struct cr_image *img, int x, int y, int width, int height, struct cr_image *out)
+{
+	*out = *img;
+	out->width = width;
+	out->height = height;
+	switch (img->fourcc) {
+	case CR_FMT_GREY:
+		out->plane[0] += (size_t)y * img->stride[0] + (size_t)x;
+		return true;
+	case CR_FMT_YUYV:
+		out->plane[0] += (size_t)y * img->stride[0] + (size_t)x * 2;
+		return true;
+	case CR_FMT_RGB24:
+	case CR_FMT_BGR24:
+		out->plane[0] += (size_t)y * img->stride[0] + (size_t)x * 3;
+		return true;
+	case CR_FMT_NV12:
+		out->plane[0] += (size_t)y * img->stride[0] + (size_t)x;
+		out->plane[1] += (size_t)(y / 2) * img->stride[1] + (size_t)x;
+		return true;
+	case CR_FMT_YU12:
+		out->plane[0] += (size_t)y * img->stride[0] + (size_t)x;
+		for (int p = 1; p < 3; p++)
+			out->plane[p] += (size_t)(y / 2) * img->stride[p] + (size_t)(x / 2);
+		return true;
+	case CR_FMT_YUV422P:
+		out->plane[0] += (size_t)y * img->stride[0] + (size_t)x;
+		for (int p = 1; p < 3; p++)
+			out->plane[p] += (size_t)y * img->stride[p] + (size_t)(x / 2);
+		return true;
+	default:
+		return false;
+	}
+}
+
 static struct cr_picture picture_of(const struct cr_image *img)
 {
 	struct cr_picture p = { .format = cr_image_av_format(img->fourcc), .width = img->width, .height = img->height };

@@ -61,6 +61,12 @@ struct cr_image {
 /* The image view of a raw frame. */
 struct cr_image cr_image_of_frame(const struct cr_frame *frame);
 
+/* The rectangle x, y, width x height (pixels; even numbers, inside img) of
+ * img as an image of its own over img's pixels (nothing is copied): a crop,
+ * or a strip of rows. False for a FourCC it does not know (GREY, YUYV,
+ * RGB24, BGR24, NV12, YU12 and 4:2:2 planar it knows). */
+bool cr_image_rect(const struct cr_image *img, int x, int y, int width, int height, struct cr_image *out);
+
 /* Converts and scales the raw image src into dst (BT.601) with scaler. The
  * levels change only when both images state a range and they differ (a
  * limited-range frame into a full-range image for JPEG); otherwise the

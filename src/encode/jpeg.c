@@ -10,6 +10,8 @@
  * costs about two encodes per image it gets, not one per frame:
  *   - MJPEG frame, variant of the camera's size in color: the frame itself
  *     (pass-through, no copy);
+ *   - YUYV or NV12 at the camera's size in color, no overlay: compressed
+ *     strip by strip (jpeg_strips.c), never converted whole;
  *   - otherwise the frame is brought to a layout libturbojpeg takes directly
  *     (GREY, I420, 4:2:2 planar, RGB, BGR), converting or scaling with
  *     libswscale only where needed, and compressed; a frame that states
@@ -34,6 +36,7 @@
  * cr_jpeg_variant_unwait(). Either way a variant is encoded for only while
  * somebody is ready to send its next image. */
 #include "encode/jpeg.h"
+#include "encode/jpeg_internal.h"
 
 #include "base/error.h"
 #include "base/log.h"
@@ -76,6 +79,8 @@ struct worker {
 	pthread_t thread;
 	bool started;                /* thread is running */
 	tjhandle compress, decompress;
+	struct cr_jpeg_strips *strips; /* YUYV and NV12 at the camera's size */
+	size_t strips_last;          /* bytes of the last image it made: the next one's size hint */
 	struct cr_scaler *conv;
 	struct cr_scaler *develop;   /* raw sensor frames -> 8 bits */
 	uint8_t *developed;          /* a raw frame developed (GREY or I420, the camera's size) */
@@ -86,7 +91,7 @@ struct worker {
 	size_t decoded_size;
 	uint8_t *out;                /* compressed output before it is copied */
 	size_t out_size;
-	atomic_size_t held;          /* bytes of the four buffers above */
+	atomic_size_t held;          /* bytes of the four buffers above and the strip compressor's */
 };
 
 struct cr_jpeg_stage {
@@ -165,6 +170,7 @@ static void release_buffers(struct worker *w)
 		*bufs[i] = NULL;
 		*sizes[i] = 0;
 	}
+	cr_jpeg_strips_release(w->strips);
 	atomic_store(&w->held, 0);
 	malloc_trim(0); /* the buffers are large: give their pages back to the kernel */
 }
@@ -222,6 +228,29 @@ static int compress(struct worker *w, const struct cr_image *img, int quality, c
 	return 0;
 }
 
+/* Compresses src (YUYV or NV12, cr_jpeg_strips_take()) strip by strip into a
+ * new image. Returns 0, or cr_jpeg_strips_compress()'s error. */
+static int compress_strips(struct worker *w, const struct cr_image *src, int quality, const struct cr_frame *frame,
+			   struct cr_jpeg **out)
+{
+	size_t held = cr_jpeg_strips_held(w->strips);
+	uint8_t *data;
+	size_t size;
+	int ret = cr_jpeg_strips_compress(w->strips, src, quality, w->strips_last, &data, &size);
+
+	atomic_fetch_add(&w->held, cr_jpeg_strips_held(w->strips) - held); /* it only grows here */
+	if (ret < 0) {
+		cr_debug("jpeg: compression failed: %s", cr_strerror(ret));
+		return ret;
+	}
+	w->strips_last = size;
+	*out = jpeg_new(frame, src->width, src->height);
+	(*out)->owned = data;
+	(*out)->data = data;
+	(*out)->size = size;
+	return 0;
+}
+
 /* Decodes an MJPEG frame to RGB24 into w->decoded. Returns 0 or -EIO. */
 static int decode(struct worker *w, const struct cr_frame *frame, struct cr_image *img)
 {
@@ -237,43 +266,6 @@ static int decode(struct worker *w, const struct cr_frame *frame, struct cr_imag
 	*img = (struct cr_image){ .fourcc = CR_FMT_RGB24, .width = width, .height = height,
 				  .plane = { w->decoded }, .stride = { width * 3 } };
 	return 0;
-}
-
-/* The rectangle x, y, width x height (even numbers) of img, as an image of
- * its own over img's pixels. False for a FourCC it does not know. */
-static bool image_rect(const struct cr_image *img, int x, int y, int width, int height, struct cr_image *out)
-{
-	*out = *img;
-	out->width = width;
-	out->height = height;
-	switch (img->fourcc) {
-	case CR_FMT_GREY:
-		out->plane[0] += (size_t)y * img->stride[0] + (size_t)x;
-		return true;
-	case CR_FMT_YUYV:
-		out->plane[0] += (size_t)y * img->stride[0] + (size_t)x * 2;
-		return true;
-	case CR_FMT_RGB24:
-	case CR_FMT_BGR24:
-		out->plane[0] += (size_t)y * img->stride[0] + (size_t)x * 3;
-		return true;
-	case CR_FMT_NV12:
-		out->plane[0] += (size_t)y * img->stride[0] + (size_t)x;
-		out->plane[1] += (size_t)(y / 2) * img->stride[1] + (size_t)x;
-		return true;
-	case CR_FMT_YU12:
-		out->plane[0] += (size_t)y * img->stride[0] + (size_t)x;
-		for (int p = 1; p < 3; p++)
-			out->plane[p] += (size_t)(y / 2) * img->stride[p] + (size_t)(x / 2);
-		return true;
-	case CR_FMT_YUV422P:
-		out->plane[0] += (size_t)y * img->stride[0] + (size_t)x;
-		for (int p = 1; p < 3; p++)
-			out->plane[p] += (size_t)y * img->stride[p] + (size_t)(x / 2);
-		return true;
-	default:
-		return false;
-	}
 }
 
 /* Paints img (GREY or YU12) black, full range as JPEG has it. */
@@ -303,12 +295,12 @@ static int convert_fitted(struct cr_scaler *conv, const struct cr_image *src, co
 	if (fit == CR_JPEG_FIT_CROP) {
 		int cw = wider ? even(sh * dw / dh) : (int)sw, ch = wider ? (int)sh : even(sw * dh / dw);
 
-		if (cw >= 2 && ch >= 2 && image_rect(src, even((sw - cw) / 2), even((sh - ch) / 2), cw, ch, &view))
+		if (cw >= 2 && ch >= 2 && cr_image_rect(src, even((sw - cw) / 2), even((sh - ch) / 2), cw, ch, &view))
 			return cr_image_convert(conv, &view, dst);
 	} else if (fit == CR_JPEG_FIT_PAD) {
 		int iw = wider ? (int)dw : even(sw * dh / sh), ih = wider ? even(sh * dw / sw) : (int)dh;
 
-		if (iw >= 2 && ih >= 2 && image_rect(dst, even((dw - iw) / 2), even((dh - ih) / 2), iw, ih, &view)) {
+		if (iw >= 2 && ih >= 2 && cr_image_rect(dst, even((dw - iw) / 2), even((dh - ih) / 2), iw, ih, &view)) {
 			paint_black(dst);
 			return cr_image_convert(conv, src, &view);
 		}
@@ -372,6 +364,8 @@ static int encode_raw(struct worker *w, const struct cr_image *src, const struct
 	uint32_t target;
 	int ret;
 
+	if (same_size && !p->gray && !overlay && cr_jpeg_strips_take(src))
+		return compress_strips(w, src, p->quality, frame, out);
 	if (p->gray) {
 		target = CR_FMT_GREY;
 		/* The luma plane of a planar YUV frame is already a gray image. */
@@ -589,8 +583,9 @@ int cr_jpeg_stage_new(struct cr_camera *cam, const struct cr_jpeg_config *config
 		w->stage = stage;
 		w->compress = tjInitCompress();
 		w->decompress = tjInitDecompress();
+		w->strips = cr_jpeg_strips_new();
 		w->conv = cr_scaler_new(0);
-		if (!w->compress || !w->decompress) {
+		if (!w->compress || !w->decompress || !w->strips) {
 			ret = -ENOMEM;
 			break;
 		}
@@ -667,6 +662,7 @@ void cr_jpeg_stage_free(struct cr_jpeg_stage **pstage)
 			tjDestroy(w->compress);
 		if (w->decompress)
 			tjDestroy(w->decompress);
+		cr_jpeg_strips_free(&w->strips);
 		cr_scaler_free(&w->conv);
 		cr_scaler_free(&w->develop);
 		free(w->developed);
