@@ -1,4 +1,5 @@
-/* The recorder (see recorder.h for the model and file naming).
+/* The recorder (see recorder.h for the model and file naming; the file
+ * being written is recorder_file.c).
  *
  * Design:
  * - The encoder thread calls sink() for every packet. Under rec->lock it
@@ -16,14 +17,8 @@
  *   dropped and counted, and shows in the sidecar as a "dropped" row. After
  *   such a drop a stream with inter frames is written again from its next
  *   keyframe (the packets in between get "dropped" rows of their own).
- * - The muxer opens on the first keyframe of a file: its parameters
- *   (extradata) exist once the encoder has produced a packet. Crash safety:
- *   MP4 is fragmented (empty moov, a fragment at each keyframe and at least
- *   every 0.5 s); Matroska clusters are at most 0.5 s long; and the muxer
- *   flushes after every packet, so a kill -9 loses at most half a second
- *   of what the sidecar lists. The sidecar is line-buffered: after a crash
- *   it may list frames the video lacks, which `camrig verify` reports as
- *   TRUNCATED.
+ * - The file (recorder_file.c) opens on the first keyframe; a recording
+ *   may span several (segments, a camera lost and back, a size change).
  * - Sessions (recording.split: session): a stop the thread carries out
  *   pauses the output instead of ending it (finish_span()): the file and
  *   sidecar stay open, and the next start resumes them (resume_span()).
@@ -38,28 +33,17 @@
  * generation, the demand held on the encoder, and the stats. The muxer and
  * sidecar belong to the recorder thread. Lock order: rec->lock, then the
  * encoder's lock (cr_video_encoder_demand). */
-#include "record/recorder.h"
+#include "record/recorder_internal.h"
 
 #include "base/error.h"
-#include "base/fs.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
-#include "base/ring.h"
 #include "base/time.h"
-#include "record/sidecar.h"
-#include "record/verify.h"
 
 #include <errno.h>
-#include <libavformat/avformat.h>
-#include <pthread.h>
-#include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,101 +53,6 @@
 #define LOST_DRAIN_NS (3 * CR_NS_PER_SEC) /* after a loss, how long frames from before it may still come */
 #define DEADLINE_SLACK_NS CR_NS_PER_SEC  /* a timed recording without packets stops this late */
 #define CATCH_UP_MAX_NS (30 * CR_NS_PER_SEC) /* ... or, while the encoder is behind, at most this late */
-/* The muxers keep the open cluster or fragment in memory and write it when
- * it ends: a kill -9 loses what they hold. Bounded in time, whatever the GOP,
- * a crash loses at most this much (plus the frame being written). */
-#define MKV_CLUSTER_MS "500"
-#define MP4_FRAGMENT_US "500000"
-#define MIB (1024.0 * 1024.0)
-#define WHY_MAX (2 * CR_RECORDER_PATH_MAX + 256)  /* bytes of a reason */
-
-enum item_kind { ITEM_PACKET, ITEM_START, ITEM_STOP };
-
-struct start {
-	char base[CR_RECORDER_PATH_MAX - 8]; /* path without extension */
-	enum cr_trigger trigger;
-	int64_t trigger_mono_ns, trigger_utc_us;
-	int64_t duration_ns;                 /* 0: until stopped */
-	uint64_t gen;
-	struct cr_packet **pre;              /* the ring's packets before the trigger */
-	unsigned npre;
-	uint64_t first_index;                /* frames with a lower index are not this recording's */
-};
-
-struct item {
-	enum item_kind kind;
-	struct cr_packet *pkt;               /* ITEM_PACKET */
-	bool after_drop;                     /* ITEM_PACKET: a packet before it was dropped */
-	struct start *start;                 /* ITEM_START */
-	char *reason;                        /* ITEM_STOP */
-	int64_t stop_at_ns;                  /* ITEM_STOP: frames captured until then still go in */
-	bool discard;                        /* ITEM_STOP: delete the file instead of keeping it */
-};
-
-/* What the recorder thread is writing. */
-struct output {
-	bool active;                         /* in a recording (a file may not be open yet) */
-	struct start start;                  /* of the recording (pre emptied) */
-	AVFormatContext *fmt;
-	struct cr_sidecar *sidecar;
-	char path[CR_RECORDER_PATH_MAX], sidecar_path[CR_RECORDER_PATH_MAX];
-	unsigned segment;
-	int64_t first_us, first_mono_ns;     /* the file's first packet */
-	int64_t last_dts;                    /* in the stream's time base */
-	uint64_t frames, bytes;
-	bool need_keyframe;
-	int64_t stop_at_ns;                  /* stopping: the last capture time that goes in; 0: not stopping */
-	int64_t stop_deadline_ns;            /* ... and when the file ends if no later packet came */
-	char stop_reason[128];
-	bool discard;                        /* delete the current file and its sidecar when it ends */
-	bool write_failed;                   /* the video hit a write error: it may hold fewer frames */
-	unsigned params;                     /* the encoder parameters of the open file */
-	bool suspended;                      /* the camera was lost: the next file continues the recording */
-	int64_t lost_seen_ns;                /* when the loss was first seen (CLOCK_MONOTONIC); 0: not lost */
-	char prev_sidecar[CR_RECORDER_PATH_MAX]; /* the file before the loss, to link to the next */
-	char prev_video[CR_RECORDER_PATH_MAX];   /* its name, without the directory */
-	bool paused;                         /* a session file between spans: fmt and sidecar stay open */
-	bool span_keyframe;                  /* a span resumed: packets before its first keyframe stay out */
-	unsigned spans;                      /* spans in the open file - 1 */
-};
-
-struct cr_recorder {
-	struct cr_camera *camera;
-	struct cr_video_encoder *encoder;
-	const struct cr_recording_config *config;
-	const char *name;                    /* the camera's */
-	bool session;                        /* recording.split: session */
-	struct cr_events *events;            /* may be NULL */
-	pthread_t thread;
-	bool started;                        /* the thread runs */
-	bool ring_demand;                    /* the pre-trigger ring holds a unit of encoder demand */
-	AVPacket *tmp;                       /* thread: the packet handed to the muxer */
-	struct output out;                   /* thread only */
-	int64_t next_check_ns;               /* thread only */
-	int64_t test_delay_ns;               /* $CAMRIG_TEST_DELAY writer:MS (base/time.h) */
-
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	struct cr_ring queue;                /* of struct item, QUEUE_PACKETS + QUEUE_CONTROL */
-	unsigned npackets, ncontrol;         /* of each kind in the queue */
-	size_t packet_bytes, budget;         /* of the packets in the queue; recording.queue_mb */
-	bool closing;
-	bool recording;                      /* packets go onto the queue */
-	bool stop_pending;                   /* stopped; the thread writes what was captured before */
-	bool drop_pending;                   /* a packet was dropped since the last queued */
-	bool demand_held;                    /* this recording asked the encoder for packets */
-	uint64_t gen;                        /* recordings started */
-	char last_base[CR_RECORDER_PATH_MAX];
-	struct cr_prebuffer *ring;           /* NULL when the pre-trigger is off */
-	int64_t last_written_ns;             /* the thread's: capture time of the last frame any file got; 0: none */
-	atomic_uint files;                   /* file names made ({n} of recording.filename); both threads make them */
-	struct cr_recorder_stats stats;
-};
-
-static const char *extension(const struct cr_recorder *rec)
-{
-	return strcmp(rec->config->format, "mp4") == 0 ? "mp4" : "mkv";
-}
 
 /* ---- the queue (under rec->lock) ---------------------------------------- */
 
@@ -241,149 +130,7 @@ static void sink(void *ctx, struct cr_packet *pkt)
 	pthread_mutex_unlock(&rec->lock);
 }
 
-/* ---- files ------------------------------------------------------------------ */
-
-static bool exists(const char *path)
-{
-	return access(path, F_OK) == 0;
-}
-
-/* A base path is free when neither its video nor its sidecar exists, and
- * it is not the one the last recording took (whose files may not exist yet). */
-static int claim_base(void *ctx, const char *base)
-{
-	struct cr_recorder *rec = ctx;
-	char video[CR_RECORDER_PATH_MAX + 8], csv[CR_RECORDER_PATH_MAX + 8];
-
-	snprintf(video, sizeof(video), "%s.%s", base, extension(rec));
-	snprintf(csv, sizeof(csv), "%s.csv", base);
-	if (exists(video) || exists(csv) || strcmp(base, rec->last_base) == 0)
-		return -EEXIST;
-	snprintf(rec->last_base, sizeof(rec->last_base), "%s", base);
-	return 0;
-}
-
-/* Makes ROOT/YYYY_MM_DD/video and writes the base path of a new file for a
- * recording at utc_us into base (unique: "_N" appended while taken). */
-/* ROOT/ + recording.filename of utc_us (base/fs.h), made unique. */
-static int make_base(struct cr_recorder *rec, int64_t utc_us, char *base, size_t len)
-{
-	const struct cr_fs_name_fields fields = { .utc_us = utc_us, .camera = rec->name,
-						  .number = atomic_fetch_add(&rec->files, 1) + 1,
-						  .local = strcmp(rec->config->timezone, "local") == 0 };
-	char name[CR_RECORDER_PATH_MAX], first[CR_RECORDER_PATH_MAX];
-	int ret;
-
-	ret = cr_fs_name_expand(rec->config->filename, &fields, name, sizeof(name), NULL, 0);
-	if (ret < 0)
-		return ret;
-	if (snprintf(first, sizeof(first), "%s/%s", rec->config->root, name) >= (int)sizeof(first))
-		return -ENAMETOOLONG;
-	ret = cr_fs_make_parent(first);
-	if (ret < 0)
-		return ret;
-	return cr_fs_claim_unique(first, base, len, claim_base, rec);
-}
-
-/* MiB free under the root for unprivileged users, or a negative errno. */
-static double free_mib(const char *root)
-{
-	struct statvfs st;
-
-	if (statvfs(root, &st) < 0)
-		return -errno;
-	return (double)st.f_bavail * (double)st.f_frsize / MIB;
-}
-
-/* MiB free where recordings go: under the root, or its nearest ancestor
- * that exists (the root is made with the first file); -1 when none can
- * be asked. */
-static double free_mib_nearest(const char *root)
-{
-	char path[CR_RECORDER_PATH_MAX];
-	double mib;
-
-	snprintf(path, sizeof(path), "%s", root);
-	while ((mib = free_mib(path)) == -ENOENT) {
-		char *slash = strrchr(path, '/');
-
-		if (!slash && strcmp(path, ".") == 0)
-			break;
-		if (!slash || slash == path)
-			snprintf(path, sizeof(path), "%s", slash ? "/" : ".");
-		else
-			*slash = '\0';
-	}
-	return mib < 0 ? -1 : mib;
-}
-
 /* ---- the recorder thread ----------------------------------------------------- */
-
-/* After a write error: the muxer's buffered frames may never have reached
- * the disk. The sidecar is made to count exactly the frames the file holds;
- * the others become dropped rows. */
-static void count_held_frames(struct cr_recorder *rec)
-{
-	struct output *o = &rec->out;
-	size_t held = 0;
-	int ret = cr_verify_count_frames(o->path, &held);
-
-	if (ret < 0 || held >= o->frames)
-		return;
-	ret = cr_sidecar_rewind(o->sidecar, held);
-	if (ret < 0) {
-		cr_warn("%s: %s: holds %zu of the %llu frames written, and the sidecar cannot say so: %s", rec->name,
-			o->path, held, (unsigned long long)o->frames, cr_strerror(ret));
-		return;
-	}
-	cr_warn("%s: %s: the disk took %zu of the %llu frames written; the sidecar lists the other %llu as dropped",
-		rec->name, o->path, held, (unsigned long long)o->frames, (unsigned long long)(o->frames - held));
-	o->frames = held;
-	pthread_mutex_lock(&rec->lock);
-	rec->stats.frames_written = held;
-	pthread_mutex_unlock(&rec->lock);
-}
-
-/* Closes the file and its sidecar (if open), with reason in the sidecar. */
-static void close_file(struct cr_recorder *rec, const char *reason)
-{
-	struct output *o = &rec->out;
-	struct cr_sidecar_counts c = { 0 };
-	int ret = 0, ret2;
-
-	if (o->sidecar)
-		cr_sidecar_counts(o->sidecar, &c);
-	if (o->fmt) {
-		ret = av_write_trailer(o->fmt);
-		ret2 = avio_closep(&o->fmt->pb);
-		if (ret >= 0)
-			ret = ret2;
-		avformat_free_context(o->fmt);
-		o->fmt = NULL;
-		if (ret < 0)
-			cr_warn("%s: %s: finalizing: %s (the file is readable up to the last second written)", rec->name,
-				o->path, cr_strerror(ret));
-		if (o->write_failed || ret < 0)
-			count_held_frames(rec);
-		cr_info("%s: %s: %llu frames, %.1f MB (%s)", rec->name, o->path, (unsigned long long)o->frames,
-			(double)o->bytes / 1e6, reason);
-		if (rec->events) {
-			json_t *data = json_pack("{s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o}", "camera",
-				cr_json_str(rec->name), "file", cr_json_str(o->path), "sidecar",
-				cr_json_str(o->sidecar_path), "frames", (json_int_t)o->frames, "dropped",
-				(json_int_t)c.dropped, "lost", (json_int_t)c.lost, "bytes", (json_int_t)o->bytes, "reason",
-				cr_json_str(reason));
-
-			/* When it ended: the capture time of the file's last frame. */
-			if (o->frames > 0)
-				json_object_set_new(data, "mono_ns", json_integer((json_int_t)rec->last_written_ns));
-			cr_events_publish(rec->events, "recording_finished", data);
-		}
-	}
-	ret2 = cr_sidecar_close(&o->sidecar, reason);
-	if (ret2 < 0)
-		cr_warn("%s: %s: %s", rec->name, o->sidecar_path, cr_strerror(ret2));
-}
 
 /* The recording being written ends or pauses (paused: a session file stays
  * open): when the thread decided it (self), the recording is turned off
@@ -415,7 +162,7 @@ static void end_recording(struct cr_recorder *rec, const char *reason, bool self
 
 	if (!o->active && !o->paused)
 		return;
-	close_file(rec, reason);
+	cr_recorder_file_close(rec, reason);
 	if (o->discard && o->path[0]) {
 		unlink(o->path);
 		unlink(o->sidecar_path);
@@ -496,131 +243,6 @@ static void resume_span(struct cr_recorder *rec, const struct start *s)
 	cr_info("%s: recording resumed in %s (span %u)", rec->name, o->path, o->spans);
 }
 
-/* Opens the next file of the recording, starting with keyframe pkt. */
-static int open_file(struct cr_recorder *rec, const struct cr_packet *pkt, char *why, size_t len)
-{
-	struct output *o = &rec->out;
-	bool mp4 = strcmp(extension(rec), "mp4") == 0;
-	const struct cr_source_format *f = cr_camera_format(rec->camera);
-	struct cr_video_encoder_stats es;
-	struct cr_sidecar_info info;
-	AVDictionary *opts = NULL;
-	char base[CR_RECORDER_PATH_MAX - 8], codec[80], camera_format[64];
-	const char *slash;
-	AVStream *st = NULL;
-	int ret;
-
-	if (o->segment == 0 && o->start.base[0]) {
-		snprintf(base, sizeof(base), "%s", o->start.base);
-	} else {
-		ret = make_base(rec, pkt->utc_us, base, sizeof(base));
-		if (ret < 0) {
-			snprintf(why, len, "cannot make a file name under %s: %s", rec->config->root, cr_strerror(ret));
-			return ret;
-		}
-	}
-	snprintf(o->path, sizeof(o->path), "%s.%s", base, extension(rec));
-	snprintf(o->sidecar_path, sizeof(o->sidecar_path), "%s.csv", base);
-	ret = avformat_alloc_output_context2(&o->fmt, NULL, mp4 ? "mp4" : "matroska", o->path);
-	if (ret < 0)
-		goto fail;
-	st = avformat_new_stream(o->fmt, NULL);
-	if (!st) {
-		ret = AVERROR(ENOMEM);
-		goto fail;
-	}
-	ret = cr_video_encoder_parameters(rec->encoder, st->codecpar);
-	if (ret < 0)
-		goto fail;
-	/* Raw video is stored under its FourCC; everything else by codec id. */
-	st->codecpar->codec_tag = st->codecpar->codec_id == AV_CODEC_ID_RAWVIDEO
-		? avcodec_pix_fmt_to_codec_tag(st->codecpar->format) : 0;
-	st->time_base = mp4 ? (AVRational){ 1, 90000 } : (AVRational){ 1, 1000 };
-	if (f->fps > 0)
-		st->avg_frame_rate = st->r_frame_rate = av_d2q(f->fps, 100000);
-	o->fmt->flush_packets = 1;
-	if (mp4) {
-		/* A fragment starts at every keyframe and lasts at most
-		 * MP4_FRAGMENT_US; one within a GOP begins with inter frames,
-		 * which the fragment before it makes decodable. */
-		av_dict_set(&opts, "movflags", cr_video_encoder_intra_only(rec->encoder)
-						       ? "empty_moov+default_base_moof"
-						       : "frag_keyframe+empty_moov+default_base_moof", 0);
-		av_dict_set(&opts, "frag_duration", MP4_FRAGMENT_US, 0);
-	} else {
-		av_dict_set(&opts, "cluster_time_limit", MKV_CLUSTER_MS, 0);
-	}
-	ret = avio_open(&o->fmt->pb, o->path, AVIO_FLAG_WRITE);
-	if (ret < 0)
-		goto fail;
-	ret = avformat_write_header(o->fmt, &opts);
-	if (ret < 0)
-		goto fail;
-	cr_video_encoder_stats(rec->encoder, &es);
-	snprintf(codec, sizeof(codec), "%s (%s)", avcodec_get_name(st->codecpar->codec_id), es.encoder);
-	slash = strrchr(o->path, '/');
-	{
-		const struct cr_source_format *cf = cr_camera_format(rec->camera);
-
-		snprintf(camera_format, sizeof(camera_format), "%s %dx%d", cr_fourcc_name(cf->fourcc), cf->width,
-			 cf->height);
-	}
-	info = (struct cr_sidecar_info){
-		.video = slash ? slash + 1 : o->path, .camera = rec->name, .codec = codec,
-		.trigger = cr_trigger_name(o->start.trigger), .trigger_mono_ns = o->start.trigger_mono_ns,
-		.trigger_utc_us = o->start.trigger_utc_us, .pre_trigger_s = rec->config->pre_trigger,
-		.segment = o->segment,
-		.continues = o->suspended && o->prev_video[0] ? o->prev_video : NULL,
-		.camera_format = camera_format,
-		.device_clock = f->device_clock,
-	};
-	ret = cr_sidecar_open(o->sidecar_path, &info, &o->sidecar);
-	if (ret < 0) {
-		snprintf(why, len, "cannot create %s: %s", o->sidecar_path, cr_strerror(ret));
-		goto end;
-	}
-	if (o->suspended) {
-		/* The camera is back: this file continues the one before the loss. */
-		ret = o->prev_sidecar[0] ? cr_sidecar_link(o->prev_sidecar, slash ? slash + 1 : o->path) : 0;
-		if (ret < 0)
-			cr_warn("%s: %s: cannot link it to %s: %s", rec->name, o->prev_sidecar, o->path, cr_strerror(ret));
-		cr_info("%s: the camera is back: the recording goes on in %s", rec->name, o->path);
-		o->suspended = false;
-	}
-	o->params = pkt->params;
-	o->first_us = pkt->av->pts;
-	o->first_mono_ns = pkt->mono_ns;
-	o->last_dts = INT64_MIN;
-	o->frames = o->bytes = 0;
-	pthread_mutex_lock(&rec->lock);
-	snprintf(rec->stats.file, sizeof(rec->stats.file), "%s", o->path);
-	snprintf(rec->stats.sidecar, sizeof(rec->stats.sidecar), "%s", o->sidecar_path);
-	rec->stats.frames_written = rec->stats.frames_dropped = rec->stats.frames_lost = rec->stats.bytes_written = 0;
-	rec->stats.file_seconds = 0;
-	rec->stats.segment = o->segment;
-	rec->stats.spans = 1;
-	pthread_mutex_unlock(&rec->lock);
-	o->spans = 0;
-	cr_info("%s: recording to %s", rec->name, o->path);
-	av_dict_free(&opts);
-	return 0;
-fail:
-	if (ret == AVERROR(EINVAL) || ret == AVERROR_PATCHWELCOME)
-		snprintf(why, len, "cannot write %s into %s: %s", avcodec_get_name(st ? st->codecpar->codec_id : 0),
-			 extension(rec), cr_strerror(ret));
-	else
-		snprintf(why, len, "cannot create %s: %s", o->path, cr_strerror(ret));
-end:
-	av_dict_free(&opts);
-	if (o->fmt) {
-		avio_closep(&o->fmt->pb);
-		avformat_free_context(o->fmt);
-		o->fmt = NULL;
-		unlink(o->path);
-	}
-	return ret;
-}
-
 static void update_stats(struct cr_recorder *rec, const struct cr_packet *pkt)
 {
 	struct output *o = &rec->out;
@@ -636,6 +258,7 @@ static void update_stats(struct cr_recorder *rec, const struct cr_packet *pkt)
 	pthread_mutex_unlock(&rec->lock);
 }
 
+
 /* Writes one packet of the recording: opens the file on the first keyframe,
  * cuts a segment when due, skips to a keyframe after a drop. */
 static void write_packet(struct cr_recorder *rec, struct cr_packet *pkt, bool after_drop)
@@ -643,7 +266,6 @@ static void write_packet(struct cr_recorder *rec, struct cr_packet *pkt, bool af
 	struct output *o = &rec->out;
 	const struct cr_recording_config *cfg = rec->config;
 	char why[WHY_MAX];
-	AVStream *st;
 	int ret;
 
 	if (!o->active)
@@ -671,18 +293,18 @@ static void write_packet(struct cr_recorder *rec, struct cr_packet *pkt, bool af
 		o->need_keyframe = true;
 	if (o->fmt && cfg->segment > 0 && pkt->keyframe &&
 	    pkt->mono_ns - o->first_mono_ns >= (int64_t)cfg->segment * CR_NS_PER_SEC) {
-		close_file(rec, "segment complete");
+		cr_recorder_file_close(rec, "segment complete");
 		o->segment++;
 	}
 	if (o->fmt && pkt->params != o->params) {
 		/* The camera came back at another size: the encoder reopened. */
-		close_file(rec, "the camera's frame size changed; the recording goes on in the next file");
+		cr_recorder_file_close(rec, "the camera's frame size changed; the recording goes on in the next file");
 		o->segment++;
 	}
 	if (!o->fmt) {
 		if (!pkt->keyframe)
 			return; /* before the file's first keyframe: not part of the file */
-		ret = open_file(rec, pkt, why, sizeof(why));
+		ret = cr_recorder_file_open(rec, pkt, why, sizeof(why));
 		if (ret < 0) {
 			cr_err("%s: recording failed: %s", rec->name, why);
 			end_recording(rec, why, true);
@@ -695,32 +317,13 @@ static void write_packet(struct cr_recorder *rec, struct cr_packet *pkt, bool af
 		goto written;
 	}
 	o->need_keyframe = false;
-	st = o->fmt->streams[0];
-	if (!rec->tmp && !(rec->tmp = av_packet_alloc()))
-		abort();
-	ret = av_packet_ref(rec->tmp, pkt->av);
-	if (ret < 0)
-		goto written;
-	rec->tmp->stream_index = 0;
-	rec->tmp->pts = av_rescale_q(pkt->av->pts - o->first_us, (AVRational){ 1, 1000000 }, st->time_base);
-	rec->tmp->dts = av_rescale_q(pkt->av->dts - o->first_us, (AVRational){ 1, 1000000 }, st->time_base);
-	if (o->last_dts != INT64_MIN && rec->tmp->dts <= o->last_dts)
-		rec->tmp->dts = o->last_dts + 1;
-	if (rec->tmp->pts < rec->tmp->dts)
-		rec->tmp->pts = rec->tmp->dts;
-	rec->tmp->duration = 0;
-	o->last_dts = rec->tmp->dts;
-	ret = av_write_frame(o->fmt, rec->tmp);
-	av_packet_unref(rec->tmp);
+	ret = cr_recorder_file_write(rec, pkt);
 	if (ret < 0) {
-		o->write_failed = true;
 		snprintf(why, sizeof(why), "write error: %s: %s", o->path, cr_strerror(ret));
 		cr_err("%s: %s", rec->name, why);
 		end_recording(rec, why, true);
 		return;
 	}
-	o->bytes += cr_packet_size(pkt);
-	rec->last_written_ns = pkt->mono_ns;
 	ret = cr_sidecar_frame(o->sidecar, o->frames++, pkt);
 written:
 	if (ret < 0) {
@@ -771,7 +374,7 @@ static void suspend(struct cr_recorder *rec, const struct cr_camera_stats *cs)
 		slash = strrchr(o->path, '/');
 		snprintf(o->prev_sidecar, sizeof(o->prev_sidecar), "%s", o->sidecar_path);
 		snprintf(o->prev_video, sizeof(o->prev_video), "%s", slash ? slash + 1 : o->path);
-		close_file(rec, why);
+		cr_recorder_file_close(rec, why);
 		o->segment++;
 	}
 	/* The first frame after the return starts a file: make it a keyframe. */
@@ -810,7 +413,7 @@ static void periodic_checks(struct cr_recorder *rec)
 	if (!o->active || now < rec->next_check_ns)
 		return;
 	rec->next_check_ns = now + CHECK_INTERVAL_NS;
-	mib = free_mib(rec->config->root);
+	mib = cr_recorder_free_mib(rec->config->root);
 	if (mib >= 0 && mib < rec->config->min_free_mb) {
 		snprintf(why, sizeof(why), "low disk space: %.1f MiB free under %s, below recording.min_free_mb %d",
 			 mib, rec->config->root, rec->config->min_free_mb);
@@ -1013,14 +616,14 @@ int cr_recorder_start_recording(struct cr_recorder *rec, const struct cr_command
 	/* A session file, paused or about to be, goes on: no new name (the
 	 * thread makes one if the file closes before this start reaches it). */
 	ret = rec->session && (rec->stats.paused || (rec->recording && rec->stop_pending))
-		? 0 : make_base(rec, cmd->utc_us, s->base, sizeof(s->base));
+		? 0 : cr_recorder_make_base(rec, cmd->utc_us, s->base, sizeof(s->base));
 	if (ret < 0) {
 		snprintf(msg, len, "cannot make the directory for recordings under %s: %s", rec->config->root,
 			 cr_strerror(ret));
 		ret = -EIO;
 		goto end;
 	}
-	mib = free_mib(rec->config->root);
+	mib = cr_recorder_free_mib(rec->config->root);
 	if (mib >= 0 && mib < rec->config->min_free_mb) {
 		snprintf(msg, len, "only %.1f MiB free under %s (recording.min_free_mb is %d)", mib, rec->config->root,
 			 rec->config->min_free_mb);
@@ -1062,7 +665,7 @@ int cr_recorder_start_recording(struct cr_recorder *rec, const struct cr_command
 	rec->stats.trigger_utc_us = cmd->utc_us;
 	rec->stats.duration_s = cmd->duration_s;
 	if (item.start->base[0]) {
-		snprintf(rec->stats.file, sizeof(rec->stats.file), "%s.%s", item.start->base, extension(rec));
+		snprintf(rec->stats.file, sizeof(rec->stats.file), "%s.%s", item.start->base, cr_recorder_extension(rec));
 		snprintf(rec->stats.sidecar, sizeof(rec->stats.sidecar), "%s.csv", item.start->base);
 		rec->stats.frames_written = rec->stats.frames_dropped = rec->stats.frames_lost = 0;
 		rec->stats.bytes_written = 0;
@@ -1138,5 +741,5 @@ void cr_recorder_stats(struct cr_recorder *rec, struct cr_recorder_stats *stats)
 	else
 		memset(&stats->prebuffer, 0, sizeof(stats->prebuffer));
 	pthread_mutex_unlock(&rec->lock);
-	stats->disk_free_mb = free_mib_nearest(rec->config->root);
+	stats->disk_free_mb = cr_recorder_free_mib_nearest(rec->config->root);
 }
