@@ -488,6 +488,9 @@ json_t *cr_status_json(const struct cr_status *st)
 		"evicted", (json_int_t)st->http.evicted, "timed_out", (json_int_t)st->http.timed_out,
 		"password_checks", (json_int_t)st->http.password_checks,
 		"camera", json_array_get(cameras, 0), "cameras", cameras);
+	json_object_set_new(json_object_get(status, "http"), "shared",
+			    json_pack("{s:I, s:I, s:I}", "parts", (json_int_t)st->http.shared.parts, "sends",
+				      (json_int_t)st->http.shared.sends, "bytes", (json_int_t)st->http.shared.bytes));
 	json_object_set_new(status, "host", host_json(st));
 	json_object_set_new(status, "sensors", sensors_json(st));
 	if (st->ntfy_server) {

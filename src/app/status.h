@@ -50,7 +50,8 @@ void cr_status_free(struct cr_status **status);
 /* The whole status, as /status serves it and the status command answers:
  *   name, version, uptime (s), time (ISO 8601 UTC), time_unix (s),
  *   clients: {http, stream}, http: {connections, live_views, pending, refused,
- *   evicted, timed_out, password_checks} (struct cr_http_stats), camera: the first camera,
+ *   evicted, timed_out, password_checks, shared: {parts, sends, bytes}} (struct cr_http_stats),
+ *   camera: the first camera,
  *   cameras: [every camera]
  * where a camera is
  *   name, source, device, driver, state, error, format, width, height,

@@ -101,6 +101,12 @@ struct cr_http_stats {
 					http.header_timeout, since start */
 	uint64_t password_checks;    /* HTTP Basic passwords checked against a crypt(3) hash, since start
 					(cr_http_auth_password_checks()) */
+	struct {
+		uint64_t parts;      /* MJPEG parts written once into memory every client's socket is handed by
+					reference (sendfile), since start */
+		uint64_t sends;      /* sends of a part to one client from such a copy, since start */
+		uint64_t bytes;      /* bytes those copies hold now */
+	} shared;                    /* the stream writer's (http/writer.c) */
 };
 
 /* Copies the counts into *stats; safe from any thread. */

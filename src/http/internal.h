@@ -170,6 +170,9 @@ int cr_http_writer_start(struct cr_http_writer *w);
 void cr_http_writer_stop(struct cr_http_writer *w);
 void cr_http_writer_free(struct cr_http_writer **w);
 
+/* Fills stats->shared; any thread; NULL-safe. */
+void cr_http_writer_stats(struct cr_http_writer *w, struct cr_http_stats *stats);
+
 /* Suspends req's connection (of the stream daemon) and hands it with s to
  * the writer thread, which from now on sends s (its response head first)
  * and ends it (cr_http_stream_end) when the client goes, the stream ends
@@ -183,11 +186,16 @@ void cr_http_writer_take(struct cr_http_writer *w, struct cr_http_request *req, 
  * latest — or a negative errno when the stream is over (-EPIPE: camrig
  * stops, or a HEAD was answered; -EBUSY: no room for its variant). iov:
  * the unsent rest of it as up to 3 pieces (the image shared, not copied);
- * returns how many. sent: n more bytes went out; true when all did. end:
+ * returns how many. part: the image of the part being sent (NULL: none,
+ * or the response head, which is s's own) and in *sent how many bytes of
+ * it (head, image, CRLF) have gone; every stream sends the same bytes for
+ * one image, so the writer may send them from one shared copy. sent: n
+ * more bytes went out; true when all did. end:
  * releases what s holds, stops counting it, frees it and resumes its
  * connection; NULL-safe, sets *s to NULL. */
 int cr_http_stream_next(struct cr_http_stream *s, int64_t now_ns, int64_t *wake_ns);
 unsigned cr_http_stream_iov(const struct cr_http_stream *s, struct iovec iov[3]);
+struct cr_jpeg *cr_http_stream_part(const struct cr_http_stream *s, size_t *sent);
 bool cr_http_stream_sent(struct cr_http_stream *s, size_t n);
 void cr_http_stream_end(struct cr_http_stream **s);
 

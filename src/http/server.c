@@ -797,6 +797,7 @@ void cr_http_server_stats(struct cr_http_server *server, struct cr_http_stats *s
 	for (unsigned i = 0; i < CR_HTTP_CODES; i++)
 		stats->replies[i] = atomic_load_explicit(&server->replies[i], memory_order_relaxed);
 	cr_http_acceptor_stats(server->acceptor, stats);
+	cr_http_writer_stats(server->writer, stats);
 	stats->password_checks = cr_http_auth_password_checks(server->auth);
 }
 

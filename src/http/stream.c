@@ -380,6 +380,12 @@ unsigned cr_http_stream_iov(const struct cr_http_stream *s, struct iovec iov[3])
 	return n;
 }
 
+struct cr_jpeg *cr_http_stream_part(const struct cr_http_stream *s, size_t *sent)
+{
+	*sent = s->sent;
+	return s->head_len ? s->jpeg : NULL;
+}
+
 bool cr_http_stream_sent(struct cr_http_stream *s, size_t n)
 {
 	size_t total = s->head_len + (s->jpeg ? s->jpeg->size + 2 : 0);

@@ -10,13 +10,22 @@
  * alone and does not time it out) and hands both here
  * (cr_http_writer_take()). From then on this thread alone uses the socket:
  *
- * - Sending. Each part is one sendmsg() of up to three pieces: the part's
- *   boundary and headers, the image itself — the JPEG stage's refcounted
- *   image, shared by every client of its variant, never copied — and the
- *   closing CRLF, non-blocking; a partial write is remembered as an offset
- *   and continued when epoll (edge-triggered EPOLLOUT) says the socket has
- *   room. A client still sending an old image takes the newest one when it
- *   is done: latest wins, nothing queues.
+ * - Sending. A part (the boundary and headers, the JPEG stage's image and
+ *   the closing CRLF) is the same bytes for every client of that image, so
+ *   the first client to start it writes it once into a memfd (struct part)
+ *   and every client sends it with one sendfile(): the kernel's TCP takes
+ *   references to the memfd's pages instead of copying the image into each
+ *   socket's buffer (on loopback the reader then copies from those pages).
+ *   A part is sealed once made and never written again (its pages live on
+ *   in the sent segments until they are acked); it is closed at the end of
+ *   the first wake in which no client sends it, so a slow client that comes
+ *   to its image later makes it again. Where no part can be had (the response head, a socket that is
+ *   not non-blocking, no memfd) the stream is sent with sendmsg() from
+ *   memory: up to three pieces, the image shared, not copied. Non-blocking
+ *   either way; a partial write is remembered as an offset and continued
+ *   when epoll (edge-triggered EPOLLOUT) says the socket has room. A client
+ *   still sending an old image takes the newest one when it is done: latest
+ *   wins, nothing queues.
  * - Waking. The JPEG stages call writer_notify() after each image they
  *   publish (an eventfd; wake-ups merge), and each stream says by when it
  *   wants a call anyway (an ?fps= image due, a health check for a
@@ -51,24 +60,39 @@
 #include "base/time.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define EVENTS_MAX 64                 /* epoll events taken per wake */
+
+/* One image's part, as every client sends it: a memfd of len bytes. */
+struct part {
+	struct part *next;
+	struct cr_jpeg *jpeg;        /* the image, held: the key */
+	int fd;                      /* the memfd: boundary and headers, the image, CRLF */
+	size_t len;                  /* bytes */
+	unsigned users;              /* clients sending it */
+};
 
 /* One stream's connection. */
 struct client {
 	struct client *next;
 	struct cr_http_stream *s;
 	int fd;                      /* libmicrohttpd's socket, suspended: ours to write, not to close */
+	bool nonblocking;            /* fd is O_NONBLOCK: sendfile() cannot block on it */
+	struct part *part;           /* what it sends now, shared; NULL: from memory */
 	bool writable;               /* the last send took everything, or EPOLLOUT came since */
 	bool gone;                   /* the connection was reset or failed */
 	int64_t wake_ns;             /* the stream wants a call by then without an event (CLOCK_MONOTONIC) */
@@ -81,6 +105,8 @@ struct cr_http_writer {
 	pthread_t thread;
 	bool started;
 	struct client *clients;      /* the writer thread's */
+	struct part *parts;          /* the writer thread's: every part some client sends */
+	atomic_uint_fast64_t nparts, sends, part_bytes; /* stats->shared */
 	pthread_mutex_t lock;        /* guards incoming and stopped */
 	struct client *incoming;     /* handed over, not yet seen by the thread */
 	bool stopped;                /* no more hand-overs: cr_http_writer_take() ends them itself */
@@ -95,8 +121,109 @@ static void writer_notify(void *ctx)
 		cr_debug("http: waking the writer: %s", strerror(errno));
 }
 
+/* c is done with its part; an unused part stays until the end of the wake
+ * (parts_sweep()), for the clients that start its image after c. */
+static void part_release(struct part **pp)
+{
+	if (*pp)
+		(*pp)->users--;
+	*pp = NULL;
+}
+
+/* Frees the parts no client sends. At the end of every wake: one that a
+ * slow client comes to later is made again then. */
+static void parts_sweep(struct cr_http_writer *w)
+{
+	for (struct part **link = &w->parts; *link;) {
+		struct part *p = *link;
+
+		if (p->users > 0) {
+			link = &p->next;
+			continue;
+		}
+		*link = p->next;
+		atomic_fetch_sub(&w->part_bytes, p->len);
+		close(p->fd);
+		cr_jpeg_unref(&p->jpeg);
+		free(p);
+	}
+}
+
+/* A part of c's image: what c is about to send of it, written into a new
+ * memfd and sealed against any change; NULL when one cannot be made (the
+ * caller sends from memory). */
+static struct part *part_new(struct client *c, struct cr_jpeg *jpeg)
+{
+	struct iovec iov[3];
+	unsigned n = cr_http_stream_iov(c->s, iov), i = 0;
+	struct part *p;
+	size_t len = 0;
+	int fd = memfd_create("camrig-mjpeg-part", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0)
+		return NULL;
+	for (unsigned k = 0; k < n; k++)
+		len += iov[k].iov_len;
+	while (i < n) {
+		ssize_t got = writev(fd, iov + i, (int)(n - i));
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			goto fail;
+		for (size_t left = (size_t)got; left > 0;) { /* the pieces are never empty */
+			size_t take = left < iov[i].iov_len ? left : iov[i].iov_len;
+
+			iov[i].iov_base = (uint8_t *)iov[i].iov_base + take;
+			iov[i].iov_len -= take;
+			left -= take;
+			if (iov[i].iov_len == 0)
+				i++;
+		}
+	}
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		goto fail;
+	p = CR_NEW(p);
+	p->jpeg = cr_jpeg_ref(jpeg);
+	p->fd = fd;
+	p->len = len;
+	return p;
+fail:
+	close(fd);
+	return NULL;
+}
+
+/* The shared part of what c sends now, found or made (made only by a
+ * client about to start it); *sent: how much of it c has sent. NULL: send
+ * from memory. */
+static struct part *part_of(struct cr_http_writer *w, struct client *c, size_t *sent)
+{
+	struct cr_jpeg *jpeg = cr_http_stream_part(c->s, sent);
+	struct part *p;
+
+	if (c->part && c->part->jpeg == jpeg)
+		return c->part;
+	part_release(&c->part);
+	if (!jpeg || !c->nonblocking)
+		return NULL;
+	for (p = w->parts; p && p->jpeg != jpeg; p = p->next)
+		;
+	if (!p) {
+		if (*sent > 0 || !(p = part_new(c, jpeg)))
+			return NULL;
+		p->next = w->parts;
+		w->parts = p;
+		atomic_fetch_add(&w->nparts, 1);
+		atomic_fetch_add(&w->part_bytes, p->len);
+	}
+	p->users++;
+	c->part = p;
+	return p;
+}
+
 static void client_end(struct cr_http_writer *w, struct client *c)
 {
+	part_release(&c->part);
 	epoll_ctl(w->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
 	cr_http_stream_end(&c->s);
 	free(c);
@@ -104,7 +231,7 @@ static void client_end(struct cr_http_writer *w, struct client *c)
 
 /* Advances c's stream and sends what it has until the socket is full or
  * there is nothing more. Returns false when the stream is over. */
-static bool serve(struct client *c, int64_t now)
+static bool serve(struct cr_http_writer *w, struct client *c, int64_t now)
 {
 	int64_t idle_ns = (int64_t)CR_HTTP_IDLE_TIMEOUT_S * CR_NS_PER_SEC;
 
@@ -114,6 +241,8 @@ static bool serve(struct client *c, int64_t now)
 		struct iovec iov[3];
 		struct msghdr msg = { .msg_iov = iov };
 		int ret = cr_http_stream_next(c->s, now, &c->wake_ns);
+		struct part *p;
+		size_t sent;
 		ssize_t n;
 
 		if (ret <= 0)
@@ -122,8 +251,18 @@ static bool serve(struct client *c, int64_t now)
 			c->wake_ns = c->progress_ns + idle_ns;
 			return now < c->wake_ns;
 		}
-		msg.msg_iovlen = cr_http_stream_iov(c->s, iov);
-		n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		p = part_of(w, c, &sent);
+		if (p) {
+			/* A client that has gone makes this raise SIGPIPE (sendfile()
+			 * takes no MSG_NOSIGNAL): blocked in this thread, it stays
+			 * pending, and the call fails with EPIPE. */
+			off_t off = (off_t)sent;
+
+			n = sendfile(c->fd, p->fd, &off, p->len - sent);
+		} else {
+			msg.msg_iovlen = cr_http_stream_iov(c->s, iov);
+			n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -133,7 +272,10 @@ static bool serve(struct client *c, int64_t now)
 		if (n < 0)
 			return false; /* EPIPE, ECONNRESET: gone */
 		c->progress_ns = now;
-		cr_http_stream_sent(c->s, (size_t)n);
+		if (cr_http_stream_sent(c->s, (size_t)n) && c->part) {
+			atomic_fetch_add_explicit(&w->sends, 1, memory_order_relaxed);
+			part_release(&c->part);
+		}
 	}
 }
 
@@ -204,7 +346,7 @@ static void *run(void *arg)
 		for (link = &w->clients; *link;) {
 			struct client *c = *link;
 
-			if (!serve(c, now)) {
+			if (!serve(w, c, now)) {
 				*link = c->next;
 				client_end(w, c);
 				continue;
@@ -213,6 +355,7 @@ static void *run(void *arg)
 				next = c->wake_ns;
 			link = &c->next;
 		}
+		parts_sweep(w);
 		timeout = next == INT64_MAX ? -1 : next <= now ? 0 : (int)((next - now + CR_NS_PER_MS - 1) / CR_NS_PER_MS);
 	}
 	while (w->clients) {
@@ -221,6 +364,7 @@ static void *run(void *arg)
 		w->clients = c->next;
 		client_end(w, c);
 	}
+	parts_sweep(w);
 	return NULL;
 }
 
@@ -242,6 +386,15 @@ int cr_http_writer_new(struct cr_http_server *server, struct cr_http_writer **ou
 	}
 	*out = w;
 	return 0;
+}
+
+void cr_http_writer_stats(struct cr_http_writer *w, struct cr_http_stats *stats)
+{
+	if (!w)
+		return;
+	stats->shared.parts = atomic_load(&w->nparts);
+	stats->shared.sends = atomic_load(&w->sends);
+	stats->shared.bytes = atomic_load(&w->part_bytes);
 }
 
 int cr_http_writer_start(struct cr_http_writer *w)
@@ -274,6 +427,7 @@ void cr_http_writer_take(struct cr_http_writer *w, struct cr_http_request *req, 
 	*req->taken = true;
 	c->s = s;
 	c->fd = fd ? fd->connect_fd : -1;
+	c->nonblocking = c->fd >= 0 && (fcntl(c->fd, F_GETFL) & O_NONBLOCK);
 	/* Each part leaves in one send: no need to wait for an ACK before
 	 * the last segment of an image (Nagle's algorithm). */
 	if (c->fd >= 0)

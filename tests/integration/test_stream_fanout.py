@@ -4,7 +4,8 @@ clients of one variant and 10 rate-limited clients of another, all served by
 the stream writer (http/writer.c), each get fresh images in order (judged by
 the parts' frame indices and capture times, the daemon's own clocks); one
 encode per frame serves all 50 (/status jpeg.encoded against
-frames.captured); clients that go are noticed (/status live_views and
+frames.captured), and one copy of each part, the same bytes for every client
+(/status http.shared); clients that go are noticed (/status live_views and
 clients); a HEAD is answered with the head alone; camrig stops cleanly with
 streams open. When the picture stops, every client gets placeholders, made
 at most once a second for all of them (their X-Timestamps, when the daemon
@@ -80,6 +81,23 @@ with Daemon("--source", "test", "--size", "320x240", "--fps", "10", "-o", "http.
     c.check(not bad, "each client's capture times only increase")
     c.check(all(p[1][:2] == b"\xff\xd8" and p[1][-2:] == b"\xff\xd9" for g in got for p in g),
             "every part is one whole JPEG (SOI ... EOI)")
+    # One copy per image serves every client: the parts of one frame are
+    # the same bytes for all (the writer sends them from one memfd).
+    by_index = {}
+    for g in got:
+        for head, body in g:
+            by_index.setdefault(index((head, body)), set()).add(
+                (body, tuple(sorted((k, v) for k, v in head.items()))))
+    differ = [i for i, v in by_index.items() if len(v) != 1]
+    c.check(len(by_index) >= PARTS and not differ, "the clients' parts of one frame are byte-identical",
+            f"frames with differing parts: {differ[:5]}")
+    shared = d.status()["http"]["shared"]
+    received = sum(len(g) for g in got)
+    # Counted once sendfile() returns: a preempted writer may owe one.
+    c.check(shared["sends"] >= received - 1, "every part went out from a shared copy (/status http.shared.sends)",
+            f"{shared['sends']} sends, {received} parts received")
+    c.check(0 < shared["parts"] and shared["parts"] * 5 <= shared["sends"],
+            "a shared copy serves many clients (http.shared.parts <= sends / 5)", str(shared))
     encoded = cam1["jpeg"]["encoded"] - cam0["jpeg"]["encoded"]
     captured = cam1["frames"]["captured"] - cam0["frames"]["captured"]
     # Frames in flight at the window's edges add at most one per worker.
