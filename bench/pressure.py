@@ -10,7 +10,8 @@ LSL comparison, default 3), LIBLSL (path of liblsl's shared library, for its
 own outlet beside camrig's; liblsl is not packaged by Debian: build it from its
 source, github.com/sccn/liblsl, with cmake as its README says, outside
 camrig's tree), VM_RUN (path of vm-run, default ../shared/tools/vm-run),
-VM_RUN_CPUS (guest CPUs, default 2). The whole suite takes 9-11 minutes at the
+VM_RUN_CPUS (guest CPUs, default 2), BENCH_GUEST_FPS (the guest's streaming
+cells, default "25,4"; "" leaves the guest's recording cell alone). The whole suite takes 9-11 minutes at the
 defaults; --only lsl about 30 s.
 
 Parts:
@@ -19,7 +20,10 @@ Parts:
   camrig with its defaults (pre-trigger off) and camrig with a 15 s h264
   pre-trigger, each in turn on the same device with JPEG quality 80, 4 buffers
   and 2 JPEG workers, 2 MJPEG clients. At 4 fps ustreamer and camrig are also
-  read by 1 and by 100 clients (their fan-out ratio in the same run). The
+  read by 1 and by 100 clients (their fan-out ratio in the same run). Then
+  recording: Motion and camrig in turn record the device at 640x480 10 fps
+  with the same libx264 settings (Motion's own: ultrafast, zerolatency, crf
+  20, a keyframe every 5 frames), no client: CPU per frame and memory. The
   guest part runs this same file with --guest and hands back JSON.
 - Host: camrig's test source at 1280x720 30 fps read by 1, 100, 200 MJPEG
   clients (ustreamer needs a V4L2 device, which the host has not); camrig at
@@ -92,6 +96,8 @@ USTREAMER = os.environ.get("USTREAMER", "ustreamer")
 LIBLSL = os.environ.get("LIBLSL", "")
 LSL_ROUNDS = int(os.environ.get("LSL_ROUNDS", "3"))
 DEVICE = os.environ.get("DEVICE", "/dev/video0")
+# The guest's streaming cells: BENCH_GUEST_FPS="" leaves only the recording.
+GUEST_FPS = [int(x) for x in os.environ.get("BENCH_GUEST_FPS", "25,4").split(",") if x]
 TICK = os.sysconf("SC_CLK_TCK")
 MIB = 1024 * 1024
 
@@ -436,11 +442,77 @@ def vivid_offset(fps, seconds):
     return percentile(offsets, 0.5) / 1e6, percentile(offsets, 0.99) / 1e6, rate
 
 
+REC_FPS = 10
+
+
+def motion_recording(seconds):
+    """Motion 4.x recording /dev/video0 (640x480, REC_FPS) all the time
+    (emulate_motion on; movie_codec mkv: its libx264 at preset ultrafast,
+    tune zerolatency, crf 20, a keyframe every 5 frames, as the stream's own
+    x264 options say); no pictures, stream or web control. A dict."""
+    if not shutil.which("motion"):
+        return {"error": "motion is not installed"}
+    tmp = tempfile.mkdtemp(prefix="bench-motion.")
+    conf, out = os.path.join(tmp, "motion.conf"), os.path.join(tmp, "movies")
+    os.makedirs(out)
+    with open(conf, "w") as f:
+        f.write(f"daemon off\nsetup_mode off\nlog_level 4\nvideo_device {DEVICE}\nwidth 640\nheight 480\n"
+                f"framerate {REC_FPS}\nemulate_motion on\nmovie_output on\nmovie_codec mkv\n"
+                f"picture_output off\nsnapshot_interval 0\nstream_port 0\nwebcontrol_port 0\n"
+                f"target_dir {out}\ntext_left \"\"\ntext_right \"\"\n")
+    p = subprocess.Popen(["motion", "-n", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(5)
+        c0, t0 = cpu_seconds(p.pid), time.monotonic()
+        time.sleep(seconds)
+        c1, t1 = cpu_seconds(p.pid), time.monotonic()
+        rss, pss, hwm = memory_mib(p.pid)
+    finally:
+        p.terminate()
+        try:
+            p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    size = sum(os.path.getsize(os.path.join(out, n)) for n in os.listdir(out))
+    shutil.rmtree(tmp, ignore_errors=True)
+    # Motion reports no frame count: the camera's rate over the window.
+    frames = REC_FPS * (t1 - t0)
+    return {"cpu_ms_frame": (c1 - c0) * 1000 / frames, "rss": rss, "pss": pss, "hwm": hwm,
+            "kbit_s": size * 8 / 1000 / (t1 - t0 + 5)}
+
+
+def camrig_recording(camrig, seconds):
+    """camrig recording the same device with the same x264 settings as
+    Motion (h264, ultrafast, crf 20, a keyframe every 0.5 s, pre-trigger
+    off), no client. Frames: /status recording.frames_written in the window."""
+    port = free_port()
+    tmp = tempfile.mkdtemp(prefix="bench-rec.")
+    cmd = [camrig, "run", "--source", f"v4l2:{DEVICE}", "--size", "640x480", "--fps", str(REC_FPS), "--format",
+           "YUYV", "-o", "camera.buffers=4", "-o", "camera.recording.codec=h264", "-o",
+           "camera.recording.preset=ultrafast", "-o", "camera.recording.crf=20", "-o", "camera.recording.gop=0.5",
+           "-o", f"camera.recording.root={tmp}", "-o", "camera.recording.min_free_mb=0", "--log-level", "warn",
+           "--listen", f"127.0.0.1:{port}"]
+    try:
+        with Server("camrig rec", cmd, port, "/status", "/stream.mjpg", True) as s:
+            subprocess.run([camrig, "record", "start", "--listen", f"127.0.0.1:{port}"], check=True,
+                           stdout=subprocess.DEVNULL)
+            time.sleep(5)
+            f0, c0, t0 = s.camera()["recording"]["frames"]["written"], cpu_seconds(s.proc.pid), time.monotonic()
+            time.sleep(seconds)
+            rec = s.camera()["recording"]
+            f1_, c1, t1 = rec["frames"]["written"], cpu_seconds(s.proc.pid), time.monotonic()
+            rss, pss, hwm = memory_mib(s.proc.pid)
+        return {"cpu_ms_frame": (c1 - c0) * 1000 / max(1, f1_ - f0), "rss": rss, "pss": pss, "hwm": hwm,
+                "fps": (f1_ - f0) / (t1 - t0), "kbit_s": rec["bytes"] * 8 / 1000 / (t1 - t0 + 5)}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def guest_main(camrig):
     """Inside the guest: every cell in turn; prints JSON on stdout."""
     settle = 1.0
     out = {"cpus": os.cpu_count(), "cells": {}, "offset": {}, "errors": []}
-    for fps in (25, 4):
+    for fps in GUEST_FPS:
         out["offset"][fps] = vivid_offset(fps, min(SECONDS, 6))
         progress(f"guest {fps} fps: vivid alone: {out['offset'][fps]}")
         servers = [
@@ -474,6 +546,14 @@ def guest_main(camrig):
             except (RuntimeError, OSError) as e:
                 out["errors"].append(f"{name} at {fps} fps: {e!r}")
                 progress(traceback.format_exc())
+    progress(f"guest recording {REC_FPS} fps: Motion, camrig")
+    out["recording"] = {}
+    for name, fn in (("motion", lambda: motion_recording(SECONDS)), ("camrig", lambda: camrig_recording(camrig, SECONDS))):
+        try:
+            out["recording"][name] = fn()
+        except (RuntimeError, OSError, subprocess.CalledProcessError, KeyError) as e:
+            out["recording"][name] = {"error": repr(e)}
+            progress(traceback.format_exc())
     json.dump(out, sys.stdout)
 
 
@@ -494,7 +574,8 @@ def run_guest(camrig, script="pressure.py", timeout=1500):
             shutil.copy(module, work)  # camrig's modules (libcamera, OpenCV) go beside it
         for name in {"pressure.py", script}:
             shutil.copy(os.path.join(HERE, name), os.path.join(work, name))
-        cmd = (f"CAMRIG=$PWD/camrig BENCH_SECONDS={SECONDS:g} PYTHONDONTWRITEBYTECODE=1 "
+        cmd = (f"CAMRIG=$PWD/camrig BENCH_SECONDS={SECONDS:g} BENCH_GUEST_FPS={','.join(map(str, GUEST_FPS))} "
+               "PYTHONDONTWRITEBYTECODE=1 "
                f"timeout {timeout} /usr/bin/python3 {script} --guest > guest.json 2> guest.log")
         with open(os.path.join(work, "vm.log"), "w") as log:
             rc = subprocess.call([vm_run, cmd], cwd=work, stdout=log, stderr=log)
@@ -654,6 +735,23 @@ def f2(x, unit=""):
     return "nan" if x != x else f"{x:.2f}{unit}"
 
 
+def guest_recording_rows(r):
+    where = f"guest recording {REC_FPS} fps"
+    m, c = r.get("motion", {}), r.get("camrig", {})
+    for name, x in (("Motion", m), ("camrig", c)):
+        if "error" in x:
+            row(where, f"{name}: not measured: {x['error']}")
+    if "error" in m or "error" in c or not m or not c:
+        return
+    row(where, "640x480 from vivid, x264 ultrafast crf 20: CPU ms per frame; ratio",
+        us=f"Motion {f2(m['cpu_ms_frame'])}", cr=f"{f2(c['cpu_ms_frame'])}; {f2(c['cpu_ms_frame'] / m['cpu_ms_frame'])}",
+        target="camrig <= Motion", met=c["cpu_ms_frame"] <= m["cpu_ms_frame"])
+    row(where, "RSS / PSS / peak RSS MiB", us=f"{f1(m['rss'])} / {f1(m['pss'])} / {f1(m['hwm'])}",
+        cr=f"{f1(c['rss'])} / {f1(c['pss'])} / {f1(c['hwm'])}")
+    row(where, "recorded fps (camrig's sidecar count); kbit/s written", us=f"-; {f1(m['kbit_s'])}",
+        cr=f"{f1(c['fps'])}; {f1(c['kbit_s'])}")
+
+
 def guest_rows(g):
     if g is None:
         row("guest", "not measured: the vivid guest did not run (see above)")
@@ -661,7 +759,7 @@ def guest_rows(g):
     for e in g["errors"]:
         row("guest", f"error: {e}")
     cells = g["cells"]
-    for fps in (25, 4):
+    for fps in GUEST_FPS:
         off = g["offset"].get(str(fps), [float("nan")] * 3)
         corr = off[0]
         where = f"guest {fps} fps" + (" (saturated)" if fps == 25 else "")
@@ -716,6 +814,8 @@ def guest_rows(g):
     pre = cells.get("camrig@25", {}).get("pre_trigger")
     if pre is not None:
         row("guest", f"camrig's defaults have pre-trigger {pre:g} s; 'pt15' is -o camera.recording.pre_trigger=15")
+    if "recording" in g:
+        guest_recording_rows(g["recording"])
 
 
 def host_fanout_rows(fan):
@@ -769,7 +869,7 @@ def host_rows(fan, mem, rec, fsrc):
     else:
         row(where, "CPU ms/frame, 900x600 GREY 50 fps x264 (median)", us=f"ffmpeg {rec['ffmpeg']:.3f}",
             cr=f"{rec['camrig']:.3f}; ratio {rec['ratio']:.3f}", target="ratio <= 1.05", met=rec["ratio"] <= 1.05)
-    row(where, "vs Motion: not measured: no bench script compares recording with Motion yet")
+    row(where, "vs Motion: see the guest's recording rows (Motion needs a V4L2 device)")
     where = "host file source"
     if "error" in fsrc:
         row(where, f"file_source.sh failed: {fsrc['error']}")
