@@ -18,7 +18,6 @@
 
 #define WHY_MAX (2 * CR_RECORDER_PATH_MAX + 256)  /* bytes of a reason */
 
-
 enum item_kind { ITEM_PACKET, ITEM_START, ITEM_STOP };
 
 struct start {
@@ -107,7 +106,7 @@ static inline const char *cr_recorder_extension(const struct cr_recorder *rec)
 	return strcmp(rec->config->format, "mp4") == 0 ? "mp4" : "mkv";
 }
 
-/* ---- recorder_file.c (the recorder thread's, but for the two below) ---- */
+/* ---- recorder_file.c (the recorder thread's, but for naming and free space) ---- */
 
 /* Makes the directory and writes into base (len bytes) the path without
  * extension of a new file for a recording at utc_us (µs since the UTC
