@@ -61,6 +61,14 @@ How each number is measured:
   JPEG unsent    /status cameras[].jpeg: images replaced before any client had
                  them / images encoded, in the window
   capture drops  /status frames.dropped_pool + lost_upstream, in the window
+  writer         the http-writer thread's user and system time (from
+                 /proc/PID/task/*/stat), and its system time per image sent
+                 to a client: the kernel's cost of one send, which on loopback
+                 includes the receiving socket's side run in the sender's
+                 softirq; "ratio from the writer's kernel sends alone" is the
+                 1-client CPU plus the 100-client window's extra writer system
+                 time, over the 1-client CPU; "the rest" is the 100-client
+                 ratio without that extra
   frame pool     /status frames.pool_bytes (the buffers the pool has allocated,
                  which stay resident) of pool_size slots
   LSL latency    when the inlet's recv() returned a sample (CLOCK_MONOTONIC)
@@ -116,6 +124,22 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14, 15)
+
+
+def thread_cpu(pid):
+    """{thread name: (user s, system s)}, threads of one name summed."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue  # ended meanwhile
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        u, s = out.get(name, (0.0, 0.0))
+        out[name] = (u + int(fields[11]) / TICK, s + int(fields[12]) / TICK)
+    return out
 
 
 def memory_mib(pid):
@@ -347,13 +371,13 @@ class Server:
         """n clients for seconds: a dict of what the window measured."""
         def start():
             cam = self.camera()
-            return cam, cpu_seconds(self.proc.pid), time.monotonic()
+            return cam, cpu_seconds(self.proc.pid), time.monotonic(), thread_cpu(self.proc.pid)
 
         def end():
-            c, t = cpu_seconds(self.proc.pid), time.monotonic()
-            return self.camera(), c, t, memory_mib(self.proc.pid)
+            c, t, th = cpu_seconds(self.proc.pid), time.monotonic(), thread_cpu(self.proc.pid)
+            return self.camera(), c, t, th, memory_mib(self.proc.pid)
 
-        clients, (cam0, c0, t0), (cam1, c1, t1, mem) = clients_window(
+        clients, (cam0, c0, t0, th0), (cam1, c1, t1, th1, mem) = clients_window(
             self.port, self.stream_path, n, seconds, settle, start, end, procs)
         span = t1 - t0
         fps = [c[0] / span for c in clients]
@@ -365,7 +389,9 @@ class Server:
              "own_p50_ms": percentile(own, 0.5) / 1e6, "own_p99_ms": percentile(own, 0.99) / 1e6,
              "cpu_pct": 100 * cpu / span, "cpu_ms_frame": 1000 * cpu / mean if mean else float("nan"),
              "lat_p50_ms": percentile(lat, 0.5) / 1e6, "lat_p99_ms": percentile(lat, 0.99) / 1e6,
-             "rss": mem[0], "pss": mem[1], "hwm": mem[2]}
+             "rss": mem[0], "pss": mem[1], "hwm": mem[2], "span": span, "parts": sum(c[0] for c in clients),
+             "threads": {k: tuple(100 * (b - a) / span for a, b in zip(th0.get(k, (0, 0)), v))
+                         for k, v in th1.items()}}
         if self.camrig:
             def d(*keys):
                 a, b = cam0, cam1
@@ -825,19 +851,31 @@ def host_fanout_rows(fan):
     else:
         one = fan[1]["cpu_pct"]
         for n, r in fan.items():
+            who = f"{n} client{'s' if n != 1 else ''}"
             ratio = r["cpu_pct"] / one if one else float("nan")
             tgt, met = ("<= 1.25", ratio <= 1.25) if n == 100 else ("", None)
-            row(where, f"{n} clients: CPU % of a core; ratio to 1 client", cr=f"{f1(r['cpu_pct'])}; {f2(ratio)}",
+            row(where, f"{who}: CPU % of a core; ratio to 1 client", cr=f"{f1(r['cpu_pct'])}; {f2(ratio)}",
                 target=tgt, met=met)
             # The same, per frame each client got: fair when a window's clients got fewer frames.
             per = r["cpu_ms_frame"] / fan[1]["cpu_ms_frame"] if fan[1]["cpu_ms_frame"] else float("nan")
-            row(where, f"{n} clients: CPU ms per frame sent to every client; ratio to 1 client",
+            row(where, f"{who}: CPU ms per frame sent to every client; ratio to 1 client",
                 cr=f"{f2(r['cpu_ms_frame'])}; {f2(per)}")
             refused = f", {r['refused']} refused" if r["refused"] else ""
-            row(where, f"{n} clients: slowest / median client fps; capture drops",
+            row(where, f"{who}: slowest / median client fps; capture drops",
                 cr=f"{f1(min(r['fps']))} / {f1(percentile(r['fps'], 0.5))}; {r['drops']}{refused}")
-            row(where, f"{n} clients: JPEG encoded, unsent, skipped",
+            row(where, f"{who}: JPEG encoded, unsent, skipped",
                 cr=f"{r['encoded']}, {r['unsent']}, {r['skipped']}")
+            wu, ws = r["threads"].get("http-writer", (0.0, 0.0))
+            sends = r["parts"] / r["span"]
+            row(where, f"{who}: http-writer user / system % of a core; system us per image sent",
+                cr=f"{f1(wu)} / {f1(ws)}; {f1(1e4 * ws / sends) if sends else '-'}")
+        if 100 in fan and one:
+            # What the kernel's sends alone add (the writer's system time,
+            # which on loopback includes the receiving socket's softirq), and
+            # the ratio of everything else: where the 1.25 goes.
+            ws1, ws100 = (fan[n]["threads"].get("http-writer", (0, 0))[1] for n in (1, 100))
+            row(where, "100 clients: ratio from the writer's kernel sends alone; ratio of the rest",
+                cr=f"{f2((one + ws100 - ws1) / one)}; {f2((fan[100]['cpu_pct'] - ws100 + ws1) / one)}")
         row(where, "ustreamer's ratio: not measured on the host (no V4L2 device; see the guest's fan-out rows)")
 
 
