@@ -867,8 +867,10 @@ def host_fanout_rows(fan):
                 cr=f"{r['encoded']}, {r['unsent']}, {r['skipped']}")
             wu, ws = r["threads"].get("http-writer", (0.0, 0.0))
             sends = r["parts"] / r["span"]
+            # Under 10 clock ticks of system time a per-send figure is noise.
+            per_send = f1(1e4 * ws / sends) if sends and ws * r["span"] / 100 >= 10 / TICK else "(too few ticks)"
             row(where, f"{who}: http-writer user / system % of a core; system us per image sent",
-                cr=f"{f1(wu)} / {f1(ws)}; {f1(1e4 * ws / sends) if sends else '-'}")
+                cr=f"{f1(wu)} / {f1(ws)}; {per_send}")
         if 100 in fan and one:
             # What the kernel's sends alone add (the writer's system time,
             # which on loopback includes the receiving socket's softirq), and
