@@ -120,10 +120,18 @@ def free_port():
         return s.getsockname()[1]
 
 
+def proc_stat(path):
+    """A /proc/.../stat file: (name, user s, system s)."""
+    with open(path) as f:
+        text = f.read()
+    fields = text.rsplit(")", 1)[1].split()
+    # utime, stime: fields 14 and 15 of proc(5), after "pid (comm)"
+    return text[text.index("(") + 1:text.rindex(")")], int(fields[11]) / TICK, int(fields[12]) / TICK
+
+
 def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14, 15)
+    _, user, system = proc_stat(f"/proc/{pid}/stat")
+    return user + system
 
 
 def thread_cpu(pid):
@@ -131,14 +139,11 @@ def thread_cpu(pid):
     out = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                text = f.read()
+            name, user, system = proc_stat(f"/proc/{pid}/task/{tid}/stat")
         except OSError:
             continue  # ended meanwhile
-        name = text[text.index("(") + 1:text.rindex(")")]
-        fields = text.rsplit(")", 1)[1].split()
         u, s = out.get(name, (0.0, 0.0))
-        out[name] = (u + int(fields[11]) / TICK, s + int(fields[12]) / TICK)
+        out[name] = (u + user, s + system)
     return out
 
 
@@ -774,7 +779,7 @@ def guest_recording_rows(r):
         target="camrig <= Motion", met=c["cpu_ms_frame"] <= m["cpu_ms_frame"])
     row(where, "RSS / PSS / peak RSS MiB", us=f"{f1(m['rss'])} / {f1(m['pss'])} / {f1(m['hwm'])}",
         cr=f"{f1(c['rss'])} / {f1(c['pss'])} / {f1(c['hwm'])}")
-    row(where, "recorded fps (camrig's sidecar count); kbit/s written", us=f"-; {f1(m['kbit_s'])}",
+    row(where, "recorded fps (camrig's /status frames written); kbit/s written", us=f"-; {f1(m['kbit_s'])}",
         cr=f"{f1(c['fps'])}; {f1(c['kbit_s'])}")
 
 
